@@ -1,0 +1,52 @@
+# The commands a new user types. `make run` and `make test` set up everything they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TESTDB := .build/hpsearch-testdb
+DBDIR  := .hpsearch-db
+DBPORT ?= 27017
+
+.PHONY: install run test testdb db db-stop clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# An embedded search: the digits objective, the default space, about a minute on a laptop.
+run: $(STAMP)
+	$(BIN)/hpsearch search --store ./hpsearch-runs --exp-key demo --max-evals 30 --epochs 20
+	$(BIN)/hpsearch best --store ./hpsearch-runs --exp-key demo -n 5
+
+test: $(STAMP) $(TESTDB)
+	$(BIN)/python -m pytest -q
+
+# FerretDB v1 (SQLite) embedded in a small Go program: a real MongoDB-protocol server.
+testdb: $(TESTDB)
+
+$(TESTDB): testdb/main.go testdb/go.mod testdb/go.sum
+	cd testdb && CGO_ENABLED=0 go build -trimpath -buildvcs=false -tags ferretdb_no_postgresql -o ../$(TESTDB) .
+
+# The same database in the background on 127.0.0.1:$(DBPORT), data under ./$(DBDIR)/.
+db: $(TESTDB)
+	@mkdir -p $(DBDIR)
+	@if [ -f $(DBDIR)/pid ] && kill -0 $$(cat $(DBDIR)/pid) 2>/dev/null; then \
+		echo "database already running (pid $$(cat $(DBDIR)/pid))"; \
+	else \
+		nohup $(TESTDB) -listen-addr 127.0.0.1:$(DBPORT) -state-dir $(DBDIR)/data \
+			> $(DBDIR)/server.log 2>&1 & echo $$! > $(DBDIR)/pid; \
+		sleep 1; kill -0 $$(cat $(DBDIR)/pid) 2>/dev/null \
+			|| { echo "database failed to start; see $(DBDIR)/server.log"; exit 1; }; \
+		echo "database running on mongodb://127.0.0.1:$(DBPORT) (pid $$(cat $(DBDIR)/pid)); stop it with make db-stop"; \
+	fi
+
+db-stop:
+	@if [ -f $(DBDIR)/pid ]; then kill $$(cat $(DBDIR)/pid) 2>/dev/null || true; rm -f $(DBDIR)/pid; \
+		echo "database stopped"; else echo "no database running"; fi
+
+clean:
+	rm -rf $(VENV) .build hpsearch-runs

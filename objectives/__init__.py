@@ -1,0 +1,64 @@
+"""Objectives: what one trial does (build data and model, train, time the training, evaluate).
+
+The objective protocol
+======================
+An objective is a function ``run(params, trial) -> dict``:
+
+``params``
+    The hyperparameters proposed for this trial, as plain data, e.g. for the ``default``
+    space ``{"lr": 3e-3, "batch_size": 64, "weight_decay": 1e-6, "optimizer": {"name":
+    "adamw"}, "scheduler": {"name": "cosine"}}``.
+``trial``
+    A :class:`TrialContext`: ``trial.device`` (train there), ``trial.epochs``, ``trial.seed``
+    (``random``, numpy and torch are already seeded with it).
+
+Mark the training loop, and nothing else, with ``with trial.timed():``. The device is
+synchronized on entry and exit; blocks may be entered many times (e.g. once per epoch) and
+their times add up to ``train_seconds``. Keep data loading, model construction and the
+final evaluation outside; evaluation that steers training (ReduceLROnPlateau) goes inside.
+Optionally call ``trial.report_epoch(val_accuracy)`` after each epoch.
+
+Return ``{"accuracy": fraction_correct_on_held_out_data}`` (in [0, 1]), plus any extra keys
+of plain data (numbers, strings, booleans, None, flat lists, dicts; keys without "." or "$").
+
+hpsearch scores it as ``loss = -accuracy / train_seconds`` (see :func:`timing_definition`).
+If training diverges, stop and raise ``FloatingPointError`` (or return a NaN accuracy); the
+trial is then recorded as failed with reason "diverged". Any other exception, out of memory
+included, is recorded as a failed trial too; the worker carries on.
+
+Use your own objective as ``package.module:function`` (the worker must be started with
+``--allow-objective package.module:function``) or install it under the entry-point group
+``hpsearch.objectives``; either may point at a function or at an :class:`Objective` (which
+can also carry a ``warm_up(device)`` run once per process before its first timed trial)::
+
+    def objective(params, trial):
+        data, model, optimizer = build(params, trial.device)
+        for epoch in range(trial.epochs):
+            with trial.timed():
+                train_one_epoch(model, optimizer, data)
+            trial.report_epoch(evaluate(model, data))
+        return {"accuracy": evaluate(model, data)}
+"""
+
+from ._context import TrialContext, timing_definition
+from ._device import resolve_device
+from ._errors import ObjectiveError
+from ._objective import Objective
+from ._registry import builtin_objective_names, list_objectives, resolve_objective
+from ._settings import TrialSettings
+from ._threads import configure_cpu_threads
+from ._trial import run_trial
+
+__all__ = [
+    "Objective",
+    "ObjectiveError",
+    "TrialContext",
+    "TrialSettings",
+    "builtin_objective_names",
+    "configure_cpu_threads",
+    "list_objectives",
+    "resolve_device",
+    "resolve_objective",
+    "run_trial",
+    "timing_definition",
+]

@@ -1,0 +1,37 @@
+"""The shape of an objective: a named function from hyperparameters to a result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ._context import TrialContext
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A named objective.
+
+    Attributes:
+        name: How workers and experiments refer to it (built-in name, entry-point name or
+            ``package.module:function``).
+        description: One line for listings.
+        run: ``run(params, trial) -> {"accuracy": float, ...}``; see the package docstring.
+        warm_up: Called once per process and device before the first timed trial (cudnn
+            autotuning, allocator growth, lazy initialisation), or None.
+    """
+
+    name: str
+    description: str
+    run: Callable[[dict[str, Any], TrialContext], dict[str, Any]]
+    warm_up: Callable[[torch.device], None] | None = None
+
+
+def objective_from_function(name: str, function: Callable[..., Any]) -> Objective:
+    """Wrap a plain ``(params, trial) -> dict`` function; its docstring's first line describes it."""
+    doc = (getattr(function, "__doc__", None) or "").strip()
+    description = doc.splitlines()[0] if doc else ""
+    return Objective(name=name, description=description, run=function, warm_up=None)

@@ -1,0 +1,174 @@
+"""The result dict of a trial, built in one place, as plain JSON data safe for MongoDB."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._context import TrialContext, timing_definition
+from ._settings import TrialSettings
+
+STATUS_OK = "ok"  # the values of hyperopt.STATUS_OK / STATUS_FAIL, without importing hyperopt
+STATUS_FAIL = "fail"
+REASON_DIVERGED = "diverged"
+REASON_OUT_OF_MEMORY = "out of memory"
+REASON_EXCEPTION = "exception"
+
+# A timed region can measure 0.0 s on a coarse clock; dividing by this instead keeps the loss
+# finite. One microsecond is below anything a real training loop takes.
+MIN_TRAIN_SECONDS = 1e-6
+
+RESERVED_KEYS = frozenset(
+    {
+        "status", "loss", "accuracy", "train_seconds", "epochs", "val_accuracy_per_epoch",
+        "device", "device_type", "timing", "min_accuracy", "below_accuracy_floor", "seed",
+        "reason", "error", "error_type", "traceback",
+    }
+)
+
+
+def success_result(
+    returned: Any, trial: TrialContext, settings: TrialSettings, device_name: str
+) -> dict[str, Any]:
+    """Score what an objective returned.
+
+    Raises:
+        FloatingPointError: The accuracy is NaN or infinite (the trial diverged).
+        TypeError, ValueError: The objective broke the protocol; the message says how.
+    """
+    if not isinstance(returned, Mapping) or "accuracy" not in returned:
+        raise TypeError(
+            "an objective must return a dict with an 'accuracy' key (a fraction in [0, 1]), "
+            f"got {_describe(returned)}"
+        )
+    accuracy = _accuracy_value(returned["accuracy"])
+    if not trial.entered_timed:
+        raise ValueError(
+            "the objective never entered `with trial.timed():`, so it has no training time; "
+            "wrap its training loop in that block"
+        )
+    clashes = sorted(RESERVED_KEYS & set(returned) - {"accuracy"})
+    if clashes:
+        raise ValueError(
+            f"the objective returned keys that hpsearch sets itself: {', '.join(clashes)}; "
+            "rename them"
+        )
+    extras = {key: value for key, value in returned.items() if key != "accuracy"}
+    train_seconds = trial.train_seconds
+    below_floor = accuracy < settings.min_accuracy
+    # The division is safe: train_seconds is clamped to MIN_TRAIN_SECONDS (see above).
+    loss = 0.0 if below_floor else -accuracy / max(train_seconds, MIN_TRAIN_SECONDS)
+    result = {
+        "status": STATUS_OK,
+        "loss": loss,
+        "accuracy": accuracy,
+        "train_seconds": train_seconds,
+        "below_accuracy_floor": below_floor,
+        **_common(trial, settings, device_name),
+        **plain_data(extras, "result"),
+    }
+    return result
+
+
+def failure_result(
+    reason: str,
+    trial: TrialContext | None,
+    settings: TrialSettings,
+    device_name: str | None,
+    error: BaseException,
+    traceback_text: str | None = None,
+) -> dict[str, Any]:
+    """A failed trial: no loss, no accuracy, the reason and what went wrong. Never NaN or inf."""
+    seconds = trial.train_seconds if trial is not None and trial.entered_timed else None
+    result = {
+        "status": STATUS_FAIL,
+        "reason": reason,
+        "loss": None,
+        "accuracy": None,
+        "train_seconds": seconds,
+        **_common(trial, settings, device_name),
+        "error": str(error),
+        "error_type": type(error).__name__,
+    }
+    if traceback_text is not None:
+        result["traceback"] = traceback_text
+    return result
+
+
+def _common(
+    trial: TrialContext | None, settings: TrialSettings, device_name: str | None
+) -> dict[str, Any]:
+    device_type = trial.device.type if trial is not None else None
+    return {
+        "epochs": settings.epochs,
+        "val_accuracy_per_epoch": trial.val_accuracy_per_epoch if trial is not None else [],
+        "device": device_name,
+        "device_type": device_type,
+        "timing": timing_definition(),
+        "min_accuracy": settings.min_accuracy,
+        "seed": settings.seed,
+    }
+
+
+def _accuracy_value(value: Any) -> float:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"'accuracy' must be a number in [0, 1], got {_describe(value)}")
+    accuracy = float(value)
+    if not math.isfinite(accuracy):
+        raise FloatingPointError(f"the objective returned accuracy {accuracy}")
+    if not 0.0 <= accuracy <= 1.0:
+        raise ValueError(
+            f"'accuracy' must be a fraction in [0, 1], got {accuracy} "
+            "(return correct / total, not a percentage)"
+        )
+    return accuracy
+
+
+def plain_data(value: Any, where: str) -> Any:
+    """``value`` as JSON-able, MongoDB-safe data.
+
+    numpy and torch scalars become Python numbers; non-finite floats become None; dict keys
+    must be strings without "." or "$"; lists must be flat.
+
+    Raises:
+        TypeError, ValueError: Something cannot be stored; the message names where.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return plain_data(value.item(), where)
+    if isinstance(value, np.generic):
+        return plain_data(value.item(), where)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, Mapping):
+        plain = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or "." in key or "$" in key:
+                raise ValueError(
+                    f"{where} has key {key!r}: keys must be strings without '.' or '$' "
+                    "(MongoDB field names)"
+                )
+            plain[key] = plain_data(item, f"{where}[{key!r}]")
+        return plain
+    if isinstance(value, (list, tuple)):
+        items = [plain_data(item, f"{where}[{index}]") for index, item in enumerate(value)]
+        if any(isinstance(item, (list, dict)) for item in items):
+            raise TypeError(f"{where} is a nested list; results hold flat lists only")
+        return items
+    raise TypeError(f"{where} is a {type(value).__name__}; results hold plain JSON data only")
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:80]}{'...' if len(text) > 80 else ''}"

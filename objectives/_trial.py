@@ -1,0 +1,101 @@
+"""Running one trial: warm up, seed, train through the objective, turn any outcome into a result."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import logging
+import random
+import traceback
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._context import TrialContext
+from ._device import device_description, resolve_device
+from ._objective import Objective
+from ._result import (
+    REASON_DIVERGED,
+    REASON_EXCEPTION,
+    REASON_OUT_OF_MEMORY,
+    failure_result,
+    success_result,
+)
+from ._settings import TrialSettings
+
+logger = logging.getLogger(__name__)
+
+# torch >= 2.5 names it torch.OutOfMemoryError; torch.cuda.OutOfMemoryError is an alias of it.
+_OUT_OF_MEMORY_ERRORS: tuple[type[BaseException], ...] = tuple(
+    {getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), torch.cuda.OutOfMemoryError}
+)
+
+# (objective name, device) pairs already warmed up in this process: warming up is a property
+# of the process (CUDA context, kernels, caches), so it is remembered per process.
+_warmed_up: set[tuple[str, str]] = set()
+
+
+def run_trial(objective: Objective, params: dict[str, Any], settings: TrialSettings) -> dict[str, Any]:
+    """Run one trial and build its result; every outcome, failure included, is a result.
+
+    Warms the objective up on the device the first time this process meets the pair, seeds
+    ``random``, numpy and torch from ``settings.seed`` (on the CPU the same params and seed
+    give the same accuracy), and calls ``objective.run(params, trial)``.
+
+    Returns:
+        Plain JSON data. Success: ``status`` "ok", ``loss`` = -accuracy / train_seconds (0.0
+        with ``below_accuracy_floor`` True when accuracy < ``settings.min_accuracy``),
+        ``accuracy``, ``train_seconds``, ``epochs``, ``val_accuracy_per_epoch``, ``device``,
+        ``device_type``, ``timing``, ``min_accuracy``, ``seed`` and the objective's extra keys.
+        Failure: ``status`` "fail", ``loss`` and ``accuracy`` None, ``reason`` "diverged"
+        (NaN or infinite loss or accuracy), "out of memory" or "exception", with ``error``,
+        ``error_type`` and, for the last two, ``traceback``.
+
+    Raises:
+        Nothing but BaseExceptions such as KeyboardInterrupt: the worker must carry on.
+    """
+    trial: TrialContext | None = None
+    device_name: str | None = None
+    try:
+        device = resolve_device(settings.device)
+        device_name = device_description(device)
+        _warm_up_once(objective, device)
+        _seed_everything(settings.seed)
+        trial = TrialContext(device=device, epochs=settings.epochs, seed=settings.seed)
+        returned = objective.run(copy.deepcopy(params), trial)
+        return success_result(returned, trial, settings, device_name)
+    except FloatingPointError as error:
+        logger.info("trial diverged: %s", error)
+        return failure_result(REASON_DIVERGED, trial, settings, device_name, error)
+    except _OUT_OF_MEMORY_ERRORS as error:
+        logger.warning("trial ran out of memory: %s", error)
+        result = failure_result(
+            REASON_OUT_OF_MEMORY, trial, settings, device_name, error, traceback.format_exc()
+        )
+    except Exception as error:
+        logger.warning("trial failed: %s: %s", type(error).__name__, error)
+        return failure_result(
+            REASON_EXCEPTION, trial, settings, device_name, error, traceback.format_exc()
+        )
+    # Only out-of-memory gets here, after the except block has dropped the exception, whose
+    # traceback frames held the trial's tensors: now their memory can go back to the device.
+    gc.collect()
+    if torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+    return result
+
+
+def _warm_up_once(objective: Objective, device: torch.device) -> None:
+    key = (objective.name, str(device))
+    if objective.warm_up is None or key in _warmed_up:
+        return
+    logger.info("warming up objective %r on %s", objective.name, device)
+    objective.warm_up(device)
+    _warmed_up.add(key)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # numpy accepts seeds below 2**32 only
+    torch.manual_seed(seed)  # seeds the CPU and every CUDA device

@@ -1,0 +1,369 @@
+"""The `hpsearch` command line. Commands parse, call the library, and print; nothing more."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from typing import Any, Iterator, Sequence
+
+import click
+
+import objectives
+import spaces
+from search import queries
+from search.documents import JobDoc
+from search.driver import SearchOptions, SearchProgress, run_search
+from search.experiment import Experiment, ExperimentConflict
+from search.output import FORMATS, render, render_status
+from search.store import DEFAULT_LOCATION, Store, StoreError, open_store
+from search.urls import is_mongodb_url, redact
+from search.worker import (DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER,
+                           Worker, WorkerOptions, worker_id)
+from search.worker_processes import GpuSpecError, parse_gpus, plan_processes, run_processes, serve
+
+log = logging.getLogger("hpsearch")
+
+
+class UserError(click.ClickException):
+    """A mistake the user can fix: one message, exit code 2, no traceback."""
+
+    exit_code = 2
+
+    def format_message(self) -> str:
+        return redact(self.message)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the library's user-facing errors into one clean line each."""
+    try:
+        yield
+    except (StoreError, ExperimentConflict, spaces.SpaceError, objectives.ObjectiveError,
+            GpuSpecError) as error:
+        raise UserError(str(error)) from None
+
+
+def _store_option(function: Any) -> Any:
+    return click.option(
+        "--store", envvar="HPSEARCH_STORE", default=DEFAULT_LOCATION, show_default=True,
+        help="Where trials live: a directory (embedded search) or a mongodb:// URL (GPU farm). "
+             "Env: HPSEARCH_STORE.",
+    )(function)
+
+
+def _format_option(function: Any) -> Any:
+    return click.option("--format", "output_format", type=click.Choice(FORMATS),
+                        default="table", show_default=True, help="Output format.")(function)
+
+
+def _exp_key_option(function: Any) -> Any:
+    return click.option("--exp-key", envvar="HPSEARCH_EXP_KEY",
+                        help="Experiment key (default: the store's only experiment). "
+                             "Env: HPSEARCH_EXP_KEY.")(function)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(package_name="hpsearch")
+def main(verbose: int) -> None:
+    """Bayesian hyperparameter search (TPE) for the most accuracy per second of training.
+
+    Runs embedded on one machine with a directory store, or as a farm of GPU workers
+    sharing a MongoDB store.
+    """
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+
+
+# -- search -------------------------------------------------------------------------------------
+
+@main.command()
+@_store_option
+@click.option("--exp-key", envvar="HPSEARCH_EXP_KEY", default="default", show_default=True,
+              help="Names the search; rerun with the same key to resume it. Env: HPSEARCH_EXP_KEY.")
+@click.option("--space", "space_name", default="default", show_default=True,
+              help="A built-in space name or a YAML space file (see `hpsearch spaces`).")
+@click.option("--objective", "objective_name", default="digits", show_default=True,
+              help="What a trial trains: a built-in, an entry point, or package.module:function.")
+@click.option("--max-evals", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Total trials to finish, counting those of earlier runs of this experiment.")
+@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Training epochs per trial.")
+@click.option("--min-accuracy", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Accuracy floor: trials below it score the worst possible (loss 0).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the TPE proposals.")
+@click.option("--device", default="auto", show_default=True,
+              help="Training device: auto, cpu, cuda or cuda:N.")
+@click.option("--startup-trials", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Random trials before TPE starts modelling.")
+@click.option("--max-queue", type=click.IntRange(min=1), envvar="HPSEARCH_MAX_QUEUE",
+              help="Cap on trials queued ahead of the workers (farm only). Env: HPSEARCH_MAX_QUEUE.")
+@click.option("--stale-after", type=click.FloatRange(min=0.1), default=DEFAULT_STALE_AFTER,
+              show_default=True, help="Seconds without a heartbeat before a job is requeued.")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=DEFAULT_MAX_ATTEMPTS,
+              show_default=True, help="Times a job is handed out before it is failed.")
+def search(store: str, exp_key: str, space_name: str, objective_name: str, max_evals: int,
+           epochs: int, min_accuracy: float, seed: int, device: str, startup_trials: int,
+           max_queue: int | None, stale_after: float, max_attempts: int) -> None:
+    """Run (or resume) a search and print the best trials.
+
+    With a directory store the trials run in this process. With a mongodb:// store they are
+    queued for `hpsearch worker` processes on any number of machines.
+    """
+    with user_errors():
+        space = spaces.load_space(space_name)
+        objective = objectives.resolve_objective(objective_name, allowed_modules=(objective_name,))
+        objectives.resolve_device(device)
+        experiment = Experiment(exp_key=exp_key, space=space.record, objective=objective.name,
+                                epochs=epochs, min_accuracy=min_accuracy, device=device)
+        options = SearchOptions(max_evals=max_evals, seed=seed, startup_trials=startup_trials,
+                                max_queue=max_queue, stale_after=stale_after,
+                                max_attempts=max_attempts)
+        with _opened(store) as opened:
+            local_worker = None
+            if not is_mongodb_url(store):
+                objectives.configure_cpu_threads(1)
+                local_worker = Worker(opened, worker_id(None),
+                                      WorkerOptions(exp_keys=(exp_key,),
+                                                    allowed_objectives=(objective_name,)))
+            click.echo(f"search {exp_key!r}: {objective.name} on space {space.name}, "
+                       f"{max_evals} trials, store {opened.location}", err=True)
+            with _progress_bar(max_evals) as on_progress:
+                try:
+                    jobs = run_search(opened, experiment, space.graph, options,
+                                      local_worker=local_worker, on_progress=on_progress)
+                except KeyboardInterrupt:
+                    raise UserError("interrupted: finished trials are saved; rerun the same "
+                                    "command to resume") from None
+            click.echo(render([queries.trial_row(j) for j in queries.best_trials(jobs, 5)], "table"))
+
+
+@contextlib.contextmanager
+def _progress_bar(max_evals: int) -> Iterator[Any]:
+    with click.progressbar(length=max_evals, label="trials", show_pos=True, show_eta=True,
+                           item_show_func=lambda text: text, file=sys.stderr) as bar:
+        def on_progress(progress: SearchProgress) -> None:
+            best = progress.best
+            text = "no score yet" if best is None else (
+                f"best {queries.score(best):.3g} acc/s (accuracy {best['result']['accuracy']:.3f} "
+                f"in {best['result']['train_seconds']:.3f} s)")
+            bar.update(progress.finished - bar.pos, text)
+
+        yield on_progress
+
+
+@contextlib.contextmanager
+def _opened(location: str) -> Iterator[Store]:
+    store = open_store(location)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+# -- worker -------------------------------------------------------------------------------------
+
+@main.command()
+@_store_option
+@click.option("--exp-key", "exp_keys", multiple=True, envvar="HPSEARCH_EXP_KEY",
+              help="Serve only this experiment (repeatable); default: every experiment. "
+                   "Env: HPSEARCH_EXP_KEY.")
+@click.option("--gpus", default="all" , envvar="HPSEARCH_GPUS", show_default=True,
+              help="GPUs to use, one process each: all, none, or indices like 0,1. "
+                   "'all' falls back to CPU when no GPU is visible. Env: HPSEARCH_GPUS.")
+@click.option("--cpu-workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="CPU worker processes when no GPU is used.")
+@click.option("--threads-per-worker", type=click.IntRange(min=1),
+              help="Torch threads per CPU worker (default: cores / worker processes).")
+@click.option("--max-jobs", type=click.IntRange(min=1), help="Stop after this many trials.")
+@click.option("--idle-timeout", type=click.FloatRange(min=0),
+              help="Stop after this many seconds without a job.")
+@click.option("--max-consecutive-failures", type=click.IntRange(min=1),
+              help="Stop after this many failed trials in a row.")
+@click.option("--heartbeat", "heartbeat_interval", type=click.FloatRange(min=0.05),
+              default=DEFAULT_HEARTBEAT_INTERVAL, show_default=True,
+              help="Seconds between heartbeats while training.")
+@click.option("--stale-after", type=click.FloatRange(min=0.1), default=DEFAULT_STALE_AFTER,
+              show_default=True, help="Seconds without a heartbeat before a job is requeued.")
+@click.option("--max-attempts", type=click.IntRange(min=1), default=DEFAULT_MAX_ATTEMPTS,
+              show_default=True, help="Times a job is handed out before it is failed.")
+@click.option("--allow-objective", "allowed", multiple=True, envvar="HPSEARCH_ALLOW_OBJECTIVE",
+              help="Allow an objective named module:function (repeatable). Built-ins and "
+                   "installed entry points are always allowed. Env: HPSEARCH_ALLOW_OBJECTIVE.")
+def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
+           threads_per_worker: int | None, max_jobs: int | None, idle_timeout: float | None,
+           max_consecutive_failures: int | None, heartbeat_interval: float, stale_after: float,
+           max_attempts: int, allowed: Sequence[str]) -> None:
+    """Attach workers to a farm: reserve trials from MongoDB, train them, report results.
+
+    Start one on every GPU box, at any time; each GPU gets its own process. Stop with
+    SIGTERM or Ctrl-C: the current trial finishes first (a second signal requeues it).
+    """
+    with user_errors():
+        if not is_mongodb_url(store):
+            raise UserError("hpsearch worker needs a mongodb:// store; a directory store runs "
+                            "its trials inside `hpsearch search`")
+        import torch
+
+        available = torch.cuda.device_count()
+        gpu_list = parse_gpus("none" if gpus == "all" and available == 0 else gpus, available)
+        options = WorkerOptions(
+            exp_keys=tuple(exp_keys) or None, max_jobs=max_jobs, idle_timeout=idle_timeout,
+            max_consecutive_failures=max_consecutive_failures,
+            heartbeat_interval=heartbeat_interval, stale_after=stale_after,
+            max_attempts=max_attempts, allowed_objectives=tuple(allowed),
+        )
+        plans = plan_processes(gpu_list, cpu_workers, threads_per_worker)
+        open_store(store).close()  # a wrong URL fails here, once, before any process starts
+        if len(plans) == 1:
+            if plans[0].gpu is not None:
+                os.environ["CUDA_VISIBLE_DEVICES"] = plans[0].gpu
+            outcome = serve(store, options, plans[0], {})
+            click.echo(f"worker stopped after {outcome.jobs_done} trials: {outcome.reason}",
+                       err=True)
+            sys.exit(outcome.exit_code)
+        sys.exit(run_processes(store, options, plans, {}))
+
+
+# -- queries ------------------------------------------------------------------------------------
+
+def _experiment_jobs(store: Store, exp_key: str | None) -> tuple[str, list[JobDoc]]:
+    if exp_key is None:
+        known = store.experiments()
+        if len(known) != 1:
+            listing = ", ".join(e.exp_key for e in known) or "none yet"
+            raise StoreError(f"{store.location} holds {len(known)} experiments ({listing}); "
+                             "choose one with --exp-key")
+        exp_key = known[0].exp_key
+    if store.experiment(exp_key) is None:
+        raise queries.unknown_experiment(store, exp_key)
+    return exp_key, store.jobs(exp_key)
+
+
+@main.command()
+@_store_option
+@_exp_key_option
+@click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True,
+              help="How many trials.")
+@click.option("--min-accuracy", type=click.FloatRange(0, 1),
+              help="Only trials at or above this accuracy.")
+@click.option("--sort", type=click.Choice(queries.SORT_KEYS), default="score", show_default=True,
+              help="score: accuracy per second; accuracy; time: fastest training.")
+@_format_option
+def best(store: str, exp_key: str | None, count: int, min_accuracy: float | None, sort: str,
+         output_format: str) -> None:
+    """The best trials with their hyperparameters, accuracy, training seconds and score."""
+    with user_errors(), _opened(store) as opened:
+        _, jobs = _experiment_jobs(opened, exp_key)
+        chosen = queries.best_trials(jobs, count, min_accuracy=min_accuracy, sort=sort)
+        click.echo(render([queries.trial_row(job) for job in chosen], output_format))
+
+
+@main.command()
+@_store_option
+@_exp_key_option
+@click.option("--state", "states", multiple=True,
+              type=click.Choice(["queued", "running", "ok", "failed"]),
+              help="Only trials in this state (repeatable).")
+@_format_option
+def trials(store: str, exp_key: str | None, states: Sequence[str], output_format: str) -> None:
+    """Every trial of an experiment, in order."""
+    with user_errors(), _opened(store) as opened:
+        _, jobs = _experiment_jobs(opened, exp_key)
+        rows = [queries.trial_row(job) for job in queries.select_trials(jobs, states)]
+        click.echo(render(rows, output_format))
+
+
+@main.command()
+@_store_option
+@_exp_key_option
+@_format_option
+def pareto(store: str, exp_key: str | None, output_format: str) -> None:
+    """Trials on the accuracy-vs-training-time Pareto front, fastest first."""
+    with user_errors(), _opened(store) as opened:
+        _, jobs = _experiment_jobs(opened, exp_key)
+        click.echo(render([queries.trial_row(job) for job in queries.pareto_front(jobs)],
+                          output_format))
+
+
+# -- spaces and objectives ---------------------------------------------------------------------
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def spaces_command(context: click.Context) -> None:
+    """List the built-in search spaces (`spaces show NAME|FILE` prints one)."""
+    if context.invoked_subcommand is None:
+        for name in spaces.builtin_space_names():
+            click.echo(name)
+
+
+main.add_command(spaces_command, name="spaces")
+
+
+@spaces_command.command("show")
+@click.argument("name_or_file")
+def spaces_show(name_or_file: str) -> None:
+    """Print a built-in space or a YAML space file with its ranges."""
+    with user_errors():
+        click.echo(spaces.describe_space(spaces.load_space(name_or_file)))
+
+
+@main.command("objectives")
+def objectives_command() -> None:
+    """List the objectives a trial can run: built-ins and installed entry points."""
+    for objective in objectives.list_objectives():
+        click.echo(f"{objective.name:12} {objective.description}")
+
+
+# -- status and experiments --------------------------------------------------------------------
+
+@main.command()
+@_store_option
+@_exp_key_option
+@click.option("--watch", is_flag=True, help="Refresh in place until Ctrl-C.")
+@click.option("--interval", type=click.FloatRange(min=0.5), default=2.0, show_default=True,
+              help="Seconds between refreshes with --watch.")
+@click.option("--stale-after", type=click.FloatRange(min=0.1), default=DEFAULT_STALE_AFTER,
+              show_default=True, help="Workers silent longer than this are shown as lost.")
+def status(store: str, exp_key: str | None, watch: bool, interval: float,
+           stale_after: float) -> None:
+    """Per experiment: trials by state, best score, pace, time left, and the live workers."""
+    with user_errors(), _opened(store) as opened:
+        keys = [exp_key] if exp_key else [e.exp_key for e in opened.experiments()]
+        while True:
+            text = "\n\n".join(
+                render_status(queries.experiment_status(opened, key), stale_after) for key in keys
+            ) or f"no experiments in {opened.location}"
+            if not watch:
+                click.echo(text)
+                return
+            click.clear()
+            click.echo(text)
+            click.echo(f"\n(refreshing every {interval:g} s; Ctrl-C to stop)")
+            try:
+                time.sleep(interval)
+            except KeyboardInterrupt:
+                return
+
+
+@main.command()
+@_store_option
+@_format_option
+def experiments(store: str, output_format: str) -> None:
+    """Every experiment in the store with its objective, space, trial counts and best score."""
+    with user_errors(), _opened(store) as opened:
+        rows = []
+        for experiment in opened.experiments():
+            state = queries.experiment_status(opened, experiment.exp_key)
+            rows.append({
+                "exp_key": experiment.exp_key, "objective": experiment.objective,
+                "space": state.space, "epochs": experiment.epochs, **state.counts,
+                "max_evals": experiment.max_evals,
+                "best_score": queries.score(state.best) if state.best else None,
+                "created": experiment.created,
+            })
+        click.echo(render(rows, output_format) if rows else f"no experiments in {opened.location}")

@@ -1,0 +1,117 @@
+"""The search driver: TPE proposes, the store queues, workers (or this process) run.
+
+One loop serves both stores. Embedded, the driver runs each queued trial itself through the
+same worker code a farm uses; distributed, it keeps the queue topped up for the live workers
+and waits. Either way it reads back only the jobs that were unfinished at its last look, so
+a long search costs the same per turn as a short one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import time
+from typing import Callable
+
+from search.documents import JobDoc, is_finished, utcnow
+from search.experiment import Experiment
+from search.proposals import Proposer
+from search.store import Store
+from search.worker import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, Worker
+from hyperopt import JOB_STATE_NEW
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchOptions:
+    max_evals: int
+    seed: int = 0
+    startup_trials: int = 10
+    max_queue: int | None = None
+    poll_interval: float = 0.5
+    stale_after: float = DEFAULT_STALE_AFTER
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+
+@dataclasses.dataclass
+class SearchProgress:
+    """What the progress bar shows after each turn of the loop."""
+
+    finished: int
+    max_evals: int
+    best: JobDoc | None
+
+
+Progress = Callable[[SearchProgress], None]
+
+
+def run_search(
+    store: Store,
+    experiment: Experiment,
+    space_graph: object,
+    options: SearchOptions,
+    *,
+    local_worker: Worker | None = None,
+    on_progress: Progress | None = None,
+) -> list[JobDoc]:
+    """Run (or resume) a search until `max_evals` trials have finished; returns every job.
+
+    With `local_worker`, queued trials run in this process (the embedded search); without,
+    the driver waits for workers attached to the store.
+    """
+    experiment = store.record_experiment(dataclasses.replace(experiment, max_evals=options.max_evals))
+    proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials)
+    jobs = {job["tid"]: job for job in store.jobs(experiment.exp_key)}
+    last_reclaim = time.monotonic()
+    while True:
+        finished = [job for job in jobs.values() if is_finished(job)]
+        if on_progress is not None:
+            on_progress(SearchProgress(len(finished), options.max_evals, best_job(finished)))
+        if len(finished) >= options.max_evals:
+            return sorted(jobs.values(), key=lambda job: job["tid"])
+        _top_up_queue(store, proposer, experiment.exp_key, jobs, options, local_worker is not None)
+        if local_worker is not None:
+            local_worker.run_next()
+        else:
+            time.sleep(options.poll_interval)
+            if time.monotonic() - last_reclaim >= options.stale_after / 2:
+                last_reclaim = time.monotonic()
+                store.reclaim_stale_jobs(options.stale_after, options.max_attempts,
+                                         [experiment.exp_key])
+        unfinished = [tid for tid, job in jobs.items() if not is_finished(job)]
+        jobs.update((job["tid"], job) for job in store.jobs(experiment.exp_key, unfinished))
+
+
+def _top_up_queue(store: Store, proposer: Proposer, exp_key: str, jobs: dict[int, JobDoc],
+                  options: SearchOptions, embedded: bool) -> None:
+    """Queue new proposals so that no live worker waits, without passing `max_evals`."""
+    queued = sum(1 for job in jobs.values() if job["state"] == JOB_STATE_NEW)
+    wanted = 1 if embedded else max(1, _live_workers(store, exp_key, options.stale_after))
+    if options.max_queue is not None:
+        wanted = min(wanted, options.max_queue)
+    count = max(0, min(wanted - queued, options.max_evals - len(jobs)))
+    first_tid = max(jobs, default=-1) + 1
+    proposals: list[JobDoc] = []
+    for tid in range(first_tid, first_tid + count):
+        proposals.append(proposer.propose(tid, [*jobs.values(), *proposals]))
+    store.queue_jobs(proposals)
+    jobs.update((job["tid"], job) for job in proposals)
+
+
+def _live_workers(store: Store, exp_key: str, stale_after: float) -> int:
+    """Workers that reported within `stale_after` and are not busy with another experiment."""
+    cutoff = utcnow() - datetime.timedelta(seconds=stale_after)
+    return sum(
+        1 for worker in store.workers()
+        if worker.state in ("idle", "busy") and worker.last_seen >= cutoff
+        and worker.exp_key in (None, exp_key)
+    )
+
+
+def best_job(finished: list[JobDoc]) -> JobDoc | None:
+    """The finished job with the lowest loss (the most accuracy per second)."""
+    scored = [job for job in finished if job["result"].get("status") == "ok"
+              and job["result"].get("loss") is not None]
+    return min(scored, key=lambda job: (job["result"]["loss"], job["tid"]), default=None)

@@ -1,0 +1,87 @@
+"""An experiment's definition: what every worker needs to rebuild the search by name.
+
+The definition is plain data. A worker reads it and builds the space and the objective from its
+own installed code (DESIGN.md, invariant 1); nothing in it is ever executed or unpickled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+from importlib import metadata
+from typing import Any
+
+METRIC = "loss = -accuracy / train_seconds"
+
+
+def hpsearch_version() -> str:
+    try:
+        return metadata.version("hpsearch")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """One search: its key, the space it samples, and the objective that scores a trial."""
+
+    exp_key: str
+    space: dict[str, Any]
+    objective: str
+    epochs: int
+    min_accuracy: float
+    device: str = "auto"
+    max_evals: int | None = None  # the latest target; a resume may raise it, so not a definition
+    metric: str = METRIC
+    version: str = dataclasses.field(default_factory=hpsearch_version)
+    created: datetime.datetime = dataclasses.field(
+        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc)
+    )
+
+    def to_document(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "Experiment":
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in document.items() if key in names})
+
+    def definition(self) -> dict[str, Any]:
+        """The fields that decide what a trial means; a resumed search must not change them.
+
+        The version and creation time are left out: upgrading hpsearch or rerunning later is
+        a resume, not a different experiment.
+        """
+        return {
+            "space": self.space,
+            "objective": self.objective,
+            "epochs": self.epochs,
+            "min_accuracy": self.min_accuracy,
+            "device": self.device,
+            "metric": self.metric,
+        }
+
+
+class ExperimentConflict(ValueError):
+    """A search was started under an existing key with a different definition."""
+
+
+def check_same_definition(recorded: Experiment, requested: Experiment) -> None:
+    """Raise ExperimentConflict, showing each difference, unless the two definitions agree."""
+    old, new = recorded.definition(), requested.definition()
+    changed = [key for key in old if old[key] != new[key]]
+    if not changed:
+        return
+    lines = [
+        f"experiment {recorded.exp_key!r} already exists with a different definition:",
+    ]
+    for key in changed:
+        lines.append(f"  {key}: recorded {_short(old[key])}, requested {_short(new[key])}")
+    lines.append("Rerun with the recorded settings to resume it, or choose a new --exp-key.")
+    raise ExperimentConflict("\n".join(lines))
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -1,0 +1,123 @@
+"""Rows out to the terminal: an aligned table, JSON, or CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+from typing import Any, Sequence
+
+from search.documents import utcnow
+from search.queries import ExperimentStatus, live, score
+
+FORMATS = ("table", "json", "csv")
+
+
+# Provenance columns stay in JSON and CSV but would push a terminal table off the screen.
+_TABLE_HIDDEN = {"worker", "attempt", "started", "finished", "reason"}
+
+
+def render(rows: Sequence[dict[str, Any]], output_format: str,
+           columns: Sequence[str] | None = None) -> str:
+    """Rows as text. Columns default to every key seen, in first-seen order."""
+    if columns is None:
+        columns = [c for c in _columns(rows) if output_format != "table" or c not in _TABLE_HIDDEN]
+    if output_format == "json":
+        return json.dumps([{c: row.get(c) for c in columns} for row in rows], indent=2,
+                          default=_json_default)
+    if output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({c: _csv_cell(row.get(c)) for c in columns} for row in rows)
+        return buffer.getvalue().rstrip("\n")
+    return _table(rows, list(columns))
+
+
+def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        seen.update(dict.fromkeys(row))
+    return list(seen)
+
+
+def _table(rows: Sequence[dict[str, Any]], columns: list[str]) -> str:
+    if not rows:
+        return "(no trials)"
+    columns = [c for c in columns if any(row.get(c) is not None for row in rows)]
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines += ["  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(line, widths))
+              .rstrip() for line in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e5 else f"{value:.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def render_status(status: ExperimentStatus, stale_after: float) -> str:
+    """A few lines a person reads at a glance: progress, best, pace, workers."""
+    counts = status.counts
+    finished = counts["ok"] + counts["failed"]
+    target = f"/{status.max_evals}" if status.max_evals else ""
+    lines = [
+        f"{status.exp_key}: {status.objective} on space {status.space}: {finished}{target} "
+        f"finished ({counts['ok']} ok, {counts['failed']} failed), {counts['running']} running, "
+        f"{counts['queued']} queued",
+    ]
+    if status.best is not None:
+        result = status.best["result"]
+        lines.append(f"  best: trial {status.best['tid']}, {score(status.best):.4g} acc/s "
+                     f"(accuracy {result['accuracy']:.4f} in {result['train_seconds']:.3f} s)")
+    if status.trials_per_minute:
+        left = (f", about {_duration(status.seconds_left)} left"
+                if status.seconds_left is not None else "")
+        lines.append(f"  pace: {status.trials_per_minute:.1f} trials/min{left}")
+    now = utcnow()
+    for worker in status.workers:
+        silent = (now - worker.last_seen).total_seconds()
+        state = worker.state if live(worker, stale_after) or worker.state == "stopped" else "lost"
+        doing = f"trial {worker.tid}" if worker.state == "busy" and worker.tid is not None else "-"
+        lines.append(f"  worker {worker.worker_id:28} {state:7} {doing:10} "
+                     f"{worker.jobs_done:4} done  heartbeat {silent:.1f} s ago  {worker.device}")
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

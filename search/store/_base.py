@@ -1,0 +1,134 @@
+"""The interface both stores implement: the driver, the worker and the queries use only this."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import datetime
+import re
+from typing import Any, Collection, Sequence
+
+from search.documents import JobDoc
+from search.experiment import Experiment
+
+EXP_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+class StoreError(Exception):
+    """A store that cannot be used as asked: unreachable, unwritable, malformed, locked.
+
+    The message is complete and safe to show: it never contains a password.
+    """
+
+
+def check_exp_key(exp_key: str) -> str:
+    """Experiment keys name directories and documents; keep them to a portable alphabet."""
+    if not EXP_KEY_PATTERN.match(exp_key):
+        raise StoreError(
+            f"invalid experiment key {exp_key!r}: use 1-100 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
+        )
+    return exp_key
+
+
+@dataclasses.dataclass(frozen=True)
+class Reservation:
+    """A job handed to one worker for one attempt; only that attempt may heartbeat it."""
+
+    job: JobDoc
+    worker_id: str
+    attempt: int
+
+    @property
+    def exp_key(self) -> str:
+        return self.job["exp_key"]
+
+    @property
+    def tid(self) -> int:
+        return self.job["tid"]
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerStatus:
+    """What a worker last said about itself, for `hpsearch status`."""
+
+    worker_id: str
+    host: str
+    device: str
+    state: str
+    last_seen: datetime.datetime
+    exp_key: str | None = None
+    tid: int | None = None
+    jobs_done: int = 0
+
+
+class Store(abc.ABC):
+    """Where trials live. `location` is safe to print (no password)."""
+
+    location: str
+
+    @abc.abstractmethod
+    def record_experiment(self, experiment: Experiment) -> Experiment:
+        """Record a new experiment, or return the recorded one if the definitions agree.
+
+        Raises:
+            ExperimentConflict: the key exists with another definition.
+        """
+
+    @abc.abstractmethod
+    def experiment(self, exp_key: str) -> Experiment | None:
+        """The recorded experiment, or None."""
+
+    @abc.abstractmethod
+    def experiments(self) -> list[Experiment]:
+        """Every experiment in the store, oldest first."""
+
+    @abc.abstractmethod
+    def jobs(self, exp_key: str, tids: Collection[int] | None = None) -> list[JobDoc]:
+        """The experiment's jobs (only those with `tids` when given), sorted by tid."""
+
+    @abc.abstractmethod
+    def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
+        """Add new jobs (state NEW) for workers to reserve."""
+
+    @abc.abstractmethod
+    def reserve_next_job(
+        self, worker_id: str, exp_keys: Collection[str] | None = None
+    ) -> Reservation | None:
+        """Hand the oldest queued job to `worker_id`, or None when nothing is queued.
+
+        No two reservations are ever granted for the same job and attempt.
+        """
+
+    @abc.abstractmethod
+    def heartbeat(self, reservation: Reservation) -> bool:
+        """Renew the job's `refresh_time`; False when the job is no longer this worker's."""
+
+    @abc.abstractmethod
+    def finish_job(self, reservation: Reservation, result: dict[str, Any]) -> bool:
+        """Record the result; True if it was accepted, False if the job already had one."""
+
+    @abc.abstractmethod
+    def release_job(self, reservation: Reservation) -> None:
+        """Put a reserved job back in the queue at once (a worker told to stop now)."""
+
+    @abc.abstractmethod
+    def reclaim_stale_jobs(
+        self, stale_after: float, max_attempts: int, exp_keys: Collection[str] | None = None
+    ) -> list[int]:
+        """Requeue running jobs whose heartbeat is older than `stale_after` seconds.
+
+        A job already handed out `max_attempts` times is failed instead, with the reason.
+        Returns the tids acted on.
+        """
+
+    @abc.abstractmethod
+    def report_worker(self, status: WorkerStatus) -> None:
+        """Publish a worker's heartbeat and what it is doing."""
+
+    @abc.abstractmethod
+    def workers(self) -> list[WorkerStatus]:
+        """Every worker that reported, most recent first."""
+
+    def close(self) -> None:
+        """Release connections and locks."""

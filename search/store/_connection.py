@@ -1,0 +1,113 @@
+"""Connecting to MongoDB and living through outages, in one place.
+
+Every call the MongoDB store makes goes through `Connection.call`: a database that goes away
+for a while (a restart, a failover, a network blip) is retried with capped exponential backoff
+and logged once when it goes and once when it returns; only an outage longer than
+`outage_limit` seconds becomes an error. Connecting at start-up, in contrast, fails fast with
+one clear message, because then the likeliest cause is a wrong URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, TypeVar
+
+import pymongo
+from pymongo.database import Database
+from pymongo.errors import ConfigurationError, ConnectionFailure, InvalidURI, OperationFailure
+
+from search.store._base import StoreError
+from search.urls import password_of, redact
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_DATABASE = "hpsearch"
+
+
+class Connection:
+    """A MongoDB database reached through a URL, with retries that outlast short outages."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        connect_timeout: float = 5.0,
+        outage_limit: float = 300.0,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.location = redact(url)
+        self._password = password_of(url)
+        self._outage_limit = outage_limit
+        self._max_backoff = max_backoff
+        try:
+            self._client: pymongo.MongoClient = pymongo.MongoClient(
+                url,
+                tz_aware=True,
+                serverSelectionTimeoutMS=int(connect_timeout * 1000),
+                connectTimeoutMS=int(connect_timeout * 1000),
+                appname="hpsearch",
+            )
+            database = self._client.get_default_database(default=DEFAULT_DATABASE)
+        except (InvalidURI, ConfigurationError, ValueError, TypeError) as error:
+            raise StoreError(
+                f"invalid MongoDB URL {self.location}: {self._scrub(error)}. "
+                "Expected mongodb://[user:password@]host[:port][/database][?options]"
+            ) from None
+        self.database: Database = database
+        self._check_reachable()
+
+    def call(self, operation: Callable[[], T]) -> T:
+        """Run one database operation, retrying through an outage of up to `outage_limit`."""
+        started = None
+        backoff = 0.2
+        while True:
+            try:
+                result = operation()
+            except ConnectionFailure as error:
+                now = time.monotonic()
+                if started is None:
+                    started = now
+                    log.warning("database %s unreachable (%s); retrying", self.location,
+                                self._scrub(error))
+                if now - started > self._outage_limit:
+                    raise StoreError(
+                        f"database {self.location} unreachable for {self._outage_limit:.0f} s: "
+                        f"{self._scrub(error)}"
+                    ) from None
+                time.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+                continue
+            if started is not None:
+                log.warning("database %s reachable again after %.1f s", self.location,
+                            time.monotonic() - started)
+            return result
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _check_reachable(self) -> None:
+        try:
+            self._client.admin.command("ping")
+            self.database.list_collection_names()
+        except ConnectionFailure as error:
+            self.close()
+            raise StoreError(
+                f"cannot reach MongoDB at {self.location}: {self._scrub(error)}. "
+                "Check the host and port, and that the server is running (`make db` starts a "
+                "local one)."
+            ) from None
+        except OperationFailure as error:
+            self.close()
+            reason = error.details.get("errmsg") if error.details else str(error)
+            raise StoreError(
+                f"MongoDB at {self.location} refused access: {self._scrub(reason)}. "
+                "Check the user name and password in the URL (and authSource)."
+            ) from None
+
+    def _scrub(self, error: object) -> str:
+        text = redact(str(error))
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text.split(", Timeout:")[0]

@@ -1,0 +1,215 @@
+"""The embedded store: one directory, no server, for a search that runs in this process.
+
+Layout: `<root>/<exp_key>/experiment.json` and `<root>/<exp_key>/jobs.jsonl`. Every change to a
+job appends the whole job document as one line of MongoDB Extended JSON (the same documents the
+MongoDB store holds) and is flushed to disk before the call returns, so a search killed with
+SIGKILL loses at most the trial it was running. Reading takes the last line per tid; a line
+torn by a crash is ignored. One process at a time may write an experiment (an flock guards it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import fcntl
+import json
+import os
+import pathlib
+from typing import IO, Any, Collection, Sequence
+
+from bson import json_util
+
+from search.documents import JobDoc, is_finished, utcnow
+from search.experiment import Experiment, check_same_definition
+from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
+from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING
+
+_READ = json_util.JSONOptions(tz_aware=True, tzinfo=datetime.timezone.utc)
+_WRITE = json_util.RELAXED_JSON_OPTIONS
+
+
+def _dumps(document: dict[str, Any]) -> str:
+    return json_util.dumps(document, json_options=_WRITE, sort_keys=True)
+
+
+def _loads(text: str) -> dict[str, Any]:
+    return json_util.loads(text, json_options=_READ)
+
+
+class EmbeddedStore(Store):
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self._root = pathlib.Path(root)
+        self.location = str(self._root)
+        self._jobs: dict[str, dict[int, JobDoc]] = {}
+        self._writers: dict[str, IO[str]] = {}
+        self._workers: dict[str, WorkerStatus] = {}
+
+    # -- experiments -----------------------------------------------------------------------
+
+    def record_experiment(self, experiment: Experiment) -> Experiment:
+        check_exp_key(experiment.exp_key)
+        recorded = self.experiment(experiment.exp_key)
+        if recorded is not None:
+            check_same_definition(recorded, experiment)
+            experiment = dataclasses.replace(recorded, max_evals=experiment.max_evals)
+        directory = self._directory(experiment.exp_key)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._writer(experiment.exp_key)
+            temporary = directory / "experiment.json.tmp"
+            temporary.write_text(_dumps(experiment.to_document()) + "\n")
+            temporary.replace(directory / "experiment.json")
+        except OSError as error:
+            raise StoreError(
+                f"cannot write the store at {self.location}: {error.strerror or error}. "
+                "Choose a writable directory with --store or HPSEARCH_STORE."
+            ) from None
+        return experiment
+
+    def experiment(self, exp_key: str) -> Experiment | None:
+        path = self._directory(exp_key) / "experiment.json"
+        try:
+            return Experiment.from_document(_loads(path.read_text()))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise StoreError(f"cannot read {path}: {error}") from None
+
+    def experiments(self) -> list[Experiment]:
+        if not self._root.is_dir():
+            return []
+        found = [self.experiment(path.parent.name) for path in self._root.glob("*/experiment.json")]
+        return sorted((e for e in found if e is not None), key=lambda e: e.created)
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def jobs(self, exp_key: str, tids: Collection[int] | None = None) -> list[JobDoc]:
+        if exp_key not in self._writers:
+            self._jobs.pop(exp_key, None)  # another process may be writing: read afresh
+        jobs = self._load(exp_key)
+        selected = jobs.values() if tids is None else (jobs[t] for t in tids if t in jobs)
+        return sorted(selected, key=lambda job: job["tid"])
+
+    def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
+        for job in jobs:
+            self._save({**job, "state": JOB_STATE_NEW})
+
+    def reserve_next_job(
+        self, worker_id: str, exp_keys: Collection[str] | None = None
+    ) -> Reservation | None:
+        for exp_key in exp_keys if exp_keys is not None else list(self._writers):
+            queued = [job for job in self._load(exp_key).values() if job["state"] == JOB_STATE_NEW]
+            if queued:
+                job = min(queued, key=lambda job: job["tid"])
+                now = utcnow()
+                job = {**job, "state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
+                       "refresh_time": now}
+                self._save(job)
+                return Reservation(job=job, worker_id=worker_id, attempt=job["attempt"])
+        return None
+
+    def heartbeat(self, reservation: Reservation) -> bool:
+        job = self._current(reservation)
+        if job is None:
+            return False
+        job["refresh_time"] = utcnow()  # in memory only: nothing outside this process waits on it
+        return True
+
+    def finish_job(self, reservation: Reservation, result: dict[str, Any]) -> bool:
+        job = self._current(reservation)
+        if job is None:
+            return False
+        self._save({**job, "state": JOB_STATE_DONE, "result": result, "refresh_time": utcnow()})
+        return True
+
+    def release_job(self, reservation: Reservation) -> None:
+        job = self._current(reservation)
+        if job is not None:
+            self._save(_requeued(job))
+
+    def reclaim_stale_jobs(
+        self, stale_after: float, max_attempts: int, exp_keys: Collection[str] | None = None
+    ) -> list[int]:
+        cutoff = utcnow() - datetime.timedelta(seconds=stale_after)
+        reclaimed = []
+        for exp_key in exp_keys if exp_keys is not None else list(self._writers):
+            for job in list(self._load(exp_key).values()):
+                if job["state"] == JOB_STATE_RUNNING and job["refresh_time"] < cutoff:
+                    self._save(_requeued(job))
+                    reclaimed.append(job["tid"])
+        return reclaimed
+
+    # -- workers ---------------------------------------------------------------------------
+
+    def report_worker(self, status: WorkerStatus) -> None:
+        self._workers[status.worker_id] = status
+
+    def workers(self) -> list[WorkerStatus]:
+        return sorted(self._workers.values(), key=lambda w: w.last_seen, reverse=True)
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()  # closing the file releases its flock
+        self._writers.clear()
+
+    # -- files -----------------------------------------------------------------------------
+
+    def _directory(self, exp_key: str) -> pathlib.Path:
+        return self._root / check_exp_key(exp_key)
+
+    def _writer(self, exp_key: str) -> IO[str]:
+        """The append handle of an experiment's journal, taken with an exclusive lock."""
+        if exp_key in self._writers:
+            return self._writers[exp_key]
+        path = self._directory(exp_key) / "jobs.jsonl"
+        writer = open(path, "a", encoding="utf-8")
+        try:
+            fcntl.flock(writer, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            writer.close()
+            raise StoreError(
+                f"experiment {exp_key!r} in {self.location} is in use by another hpsearch "
+                "process; wait for it to finish or use another --exp-key"
+            ) from None
+        self._jobs.pop(exp_key, None)
+        self._writers[exp_key] = writer
+        self._recover(exp_key)
+        return writer
+
+    def _load(self, exp_key: str) -> dict[int, JobDoc]:
+        if exp_key not in self._jobs:
+            jobs: dict[int, JobDoc] = {}
+            path = self._directory(exp_key) / "jobs.jsonl"
+            if path.exists():
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    try:
+                        job = _loads(line)
+                    except (ValueError, json.JSONDecodeError):
+                        continue  # a line torn by a crash: the trial it held was not finished
+                    jobs[job["tid"]] = job
+            self._jobs[exp_key] = jobs
+        return self._jobs[exp_key]
+
+    def _recover(self, exp_key: str) -> None:
+        """Jobs left running by a process that died go back to the queue, keeping their tid."""
+        for job in list(self._load(exp_key).values()):
+            if job["state"] == JOB_STATE_RUNNING:
+                self._save(_requeued(job))
+
+    def _save(self, job: JobDoc) -> None:
+        writer = self._writer(job["exp_key"])
+        writer.write(_dumps(job) + "\n")
+        writer.flush()
+        os.fsync(writer.fileno())
+        self._load(job["exp_key"])[job["tid"]] = job
+
+    def _current(self, reservation: Reservation) -> JobDoc | None:
+        job = self._load(reservation.exp_key).get(reservation.tid)
+        if job is None or is_finished(job) or job.get("owner") != reservation.worker_id:
+            return None
+        return job
+
+
+def _requeued(job: JobDoc) -> JobDoc:
+    return {**job, "state": JOB_STATE_NEW, "owner": None, "book_time": None,
+            "refresh_time": utcnow(), "attempt": job.get("attempt", 0) + 1}

@@ -1,0 +1,272 @@
+"""The MongoDB store: Hyperopt's `jobs` schema, reserved exactly on MongoDB and FerretDB alike.
+
+Exactness rests on one primitive both servers make atomic: inserting a document whose `_id`
+already exists fails. (FerretDB v1 runs `findAndModify` and `update` as a read followed by a
+separate write, so a conditional update cannot decide who owns a job.) Every decision about a
+job is therefore an insert into the `claims` collection, with an `_id` naming the decision:
+
+- `<job>/run/<attempt>`: who runs that attempt of the job. Exactly one worker wins it.
+- `<job>/requeue/<attempt>`: who gave that attempt up (stale heartbeat or worker stopping).
+- `<job>/result`: the result, committed once. A late result from a worker presumed dead is
+  accepted if it comes first and discarded otherwise, never both.
+
+The job document is a view of these claims, written after each decision. A writer that dies
+between its claim and its write, or a lost update on FerretDB, leaves the view behind; the
+reclaim pass brings it back in line from the claims, so the view converges and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import uuid
+from typing import Any, Collection, Sequence
+
+from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from search.documents import JobDoc, utcnow
+from search.experiment import Experiment, check_same_definition
+from search.store._base import Reservation, Store, WorkerStatus, check_exp_key
+from search.store._connection import Connection
+
+log = logging.getLogger(__name__)
+
+_CANDIDATES = 16  # queued jobs a worker looks at per reservation attempt
+
+
+def job_id(exp_key: str, tid: int) -> str:
+    """Deterministic ids make queueing idempotent: a retried insert cannot add a job twice."""
+    return f"{exp_key}/{tid}"
+
+
+def _run_claim(job_id_: str, attempt: int) -> str:
+    return f"{job_id_}/run/{attempt}"
+
+
+def _requeue_claim(job_id_: str, attempt: int) -> str:
+    return f"{job_id_}/requeue/{attempt}"
+
+
+def _result_claim(job_id_: str) -> str:
+    return f"{job_id_}/result"
+
+
+class MongoStore(Store):
+    def __init__(self, url: str, **connection_options: Any) -> None:
+        self._connection = Connection(url, **connection_options)
+        self.location = self._connection.location
+        database = self._connection.database
+        self._experiments = database["experiments"]
+        self._jobs = database["jobs"]
+        self._claims = database["claims"]
+        self._workers = database["workers"]
+        self._call(lambda: self._jobs.create_index([("state", ASCENDING), ("tid", ASCENDING)]))
+        self._call(lambda: self._jobs.create_index([("exp_key", ASCENDING), ("tid", ASCENDING)]))
+
+    def _call(self, operation):  # type: ignore[no-untyped-def]
+        return self._connection.call(operation)
+
+    # -- experiments -----------------------------------------------------------------------
+
+    def record_experiment(self, experiment: Experiment) -> Experiment:
+        check_exp_key(experiment.exp_key)
+        document = {"_id": experiment.exp_key, **experiment.to_document()}
+        if self._insert_once(self._experiments, document):
+            return experiment
+        recorded = self.experiment(experiment.exp_key)
+        assert recorded is not None
+        check_same_definition(recorded, experiment)
+        self._call(lambda: self._experiments.update_one(
+            {"_id": experiment.exp_key}, {"$set": {"max_evals": experiment.max_evals}}))
+        return dataclasses.replace(recorded, max_evals=experiment.max_evals)
+
+    def experiment(self, exp_key: str) -> Experiment | None:
+        document = self._call(lambda: self._experiments.find_one({"_id": exp_key}))
+        return Experiment.from_document(document) if document else None
+
+    def experiments(self) -> list[Experiment]:
+        documents = self._call(lambda: list(self._experiments.find().sort("created", ASCENDING)))
+        return [Experiment.from_document(document) for document in documents]
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def jobs(self, exp_key: str, tids: Collection[int] | None = None) -> list[JobDoc]:
+        query: dict[str, Any] = {"exp_key": exp_key}
+        if tids is not None:
+            query["tid"] = {"$in": list(tids)}
+        return self._call(lambda: list(self._jobs.find(query).sort("tid", ASCENDING)))
+
+    def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
+        if not jobs:
+            return
+        documents = [
+            {**job, "_id": job_id(job["exp_key"], job["tid"]), "state": JOB_STATE_NEW}
+            for job in jobs
+        ]
+
+        def insert() -> None:
+            try:
+                self._jobs.insert_many(documents, ordered=False)
+            except BulkWriteError as error:
+                if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                    raise  # 11000 is a job that a retried insert already added
+
+        self._call(insert)
+
+    def reserve_next_job(
+        self, worker_id: str, exp_keys: Collection[str] | None = None
+    ) -> Reservation | None:
+        query: dict[str, Any] = {"state": JOB_STATE_NEW}
+        if exp_keys is not None:
+            query["exp_key"] = {"$in": list(exp_keys)}
+        candidates = self._call(
+            lambda: list(self._jobs.find(query).sort("tid", ASCENDING).limit(_CANDIDATES))
+        )
+        for job in candidates:
+            attempt = job.get("attempt", 0)
+            now = utcnow()
+            claim = {"_id": _run_claim(job["_id"], attempt), "job": job["_id"], "owner": worker_id,
+                     "time": now}
+            if not self._insert_once(self._claims, claim):
+                continue
+            started = {"state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
+                       "refresh_time": now}
+            self._call(lambda: self._jobs.update_one(
+                {"_id": job["_id"], "attempt": attempt, "state": JOB_STATE_NEW}, {"$set": started}))
+            return Reservation(job={**job, **started}, worker_id=worker_id, attempt=attempt)
+        return None
+
+    def heartbeat(self, reservation: Reservation) -> bool:
+        key = reservation.job["_id"]
+        decided = [_requeue_claim(key, reservation.attempt), _result_claim(key)]
+        if self._call(lambda: self._claims.count_documents({"_id": {"$in": decided}})):
+            return False
+        renewed = self._call(lambda: self._jobs.update_one(
+            {"_id": key, "attempt": reservation.attempt,
+             "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}},
+            {"$set": {"state": JOB_STATE_RUNNING, "owner": reservation.worker_id,
+                      "refresh_time": utcnow()}},
+        ))
+        return renewed.matched_count == 1
+
+    def finish_job(self, reservation: Reservation, result: dict[str, Any]) -> bool:
+        key = reservation.job["_id"]
+        claim = {"_id": _result_claim(key), "job": key, "owner": reservation.worker_id,
+                 "attempt": reservation.attempt, "result": result, "time": utcnow()}
+        if self._insert_once(self._claims, claim):
+            self._show_result(key, claim)
+            return True
+        log.warning("trial %s of %s already has a result; discarding this one",
+                    reservation.tid, reservation.exp_key)
+        self._show_result(key)
+        return False
+
+    def release_job(self, reservation: Reservation) -> None:
+        self._requeue(reservation.job["_id"], reservation.attempt, max_attempts=None,
+                      reason=f"released by {reservation.worker_id}")
+
+    def reclaim_stale_jobs(
+        self, stale_after: float, max_attempts: int, exp_keys: Collection[str] | None = None
+    ) -> list[int]:
+        cutoff = utcnow() - datetime.timedelta(seconds=stale_after)
+        scope: dict[str, Any] = {} if exp_keys is None else {"exp_key": {"$in": list(exp_keys)}}
+        silent = self._call(lambda: list(self._jobs.find(
+            {**scope, "state": JOB_STATE_RUNNING, "refresh_time": {"$lt": cutoff}})))
+        reclaimed = []
+        for job in silent:
+            reason = f"no heartbeat from {job.get('owner')} for over {stale_after:g} s"
+            self._requeue(job["_id"], job.get("attempt", 0), max_attempts, reason)
+            reclaimed.append(job["tid"])
+        for job in self._claimed_but_never_started(scope, cutoff):
+            reason = "reserved by a worker that never started it"
+            self._requeue(job["_id"], job.get("attempt", 0), max_attempts, reason)
+            reclaimed.append(job["tid"])
+        return reclaimed
+
+    def _claimed_but_never_started(self, scope: dict[str, Any], cutoff: datetime.datetime
+                                   ) -> list[JobDoc]:
+        """Queued jobs whose current attempt was claimed long ago: the claimant died between
+        its claim and its first write."""
+        queued = self._call(lambda: list(self._jobs.find(
+            {**scope, "state": JOB_STATE_NEW}, {"attempt": 1, "tid": 1})))
+        by_claim = {_run_claim(job["_id"], job.get("attempt", 0)): job for job in queued}
+        if not by_claim:
+            return []
+        old = self._call(lambda: list(self._claims.find(
+            {"_id": {"$in": list(by_claim)}, "time": {"$lt": cutoff}}, {"_id": 1})))
+        return [by_claim[claim["_id"]] for claim in old]
+
+    def _requeue(self, key: str, attempt: int, max_attempts: int | None, reason: str) -> None:
+        """Give up `attempt` of a job: back to the queue, or failed after `max_attempts`."""
+        if self._show_result(key):
+            return
+        if not self._insert_once(self._claims, {"_id": _requeue_claim(key, attempt), "job": key,
+                                                 "reason": reason, "time": utcnow()}):
+            log.debug("attempt %s of %s was already given up; repairing its job view", attempt, key)
+        if max_attempts is not None and attempt + 1 >= max_attempts:
+            failure = {"status": "fail", "reason": "abandoned", "loss": None,
+                       "error": f"gave up after {attempt + 1} attempts; last: {reason}"}
+            self._insert_once(self._claims, {"_id": _result_claim(key), "job": key, "owner": None,
+                                             "attempt": attempt, "result": failure,
+                                             "time": utcnow()})
+            self._show_result(key)
+            return
+        log.warning("requeueing %s (attempt %d): %s", key, attempt + 1, reason)
+        self._call(lambda: self._jobs.update_one(
+            {"_id": key, "attempt": attempt, "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}},
+            {"$set": {"state": JOB_STATE_NEW, "attempt": attempt + 1, "owner": None,
+                      "book_time": None, "refresh_time": utcnow(), "requeued_because": reason}},
+        ))
+
+    def _show_result(self, key: str, claim: dict[str, Any] | None = None) -> bool:
+        """Write the committed result, if there is one, into the job's document."""
+        if claim is None:
+            claim = self._call(lambda: self._claims.find_one({"_id": _result_claim(key)}))
+        if claim is None:
+            return False
+        self._call(lambda: self._jobs.update_one(
+            {"_id": key},
+            {"$set": {"state": JOB_STATE_DONE, "result": claim["result"], "owner": claim["owner"],
+                      "refresh_time": claim["time"]}},
+        ))
+        return True
+
+    def _insert_once(self, collection: Any, document: dict[str, Any]) -> bool:
+        """Insert a document with a chosen `_id`; True if this call created it.
+
+        A retried insert whose first try reached the server sees its own document as a
+        duplicate: the nonce tells our own document from a rival's.
+        """
+        document = {**document, "nonce": uuid.uuid4().hex}
+        try:
+            self._call(lambda: collection.insert_one(document))
+            return True
+        except DuplicateKeyError:
+            existing = self._call(lambda: collection.find_one({"_id": document["_id"]}, {"nonce": 1}))
+            return existing is not None and existing.get("nonce") == document["nonce"]
+
+    # -- workers ---------------------------------------------------------------------------
+
+    def report_worker(self, status: WorkerStatus) -> None:
+        document = {
+            "host": status.host, "device": status.device, "state": status.state,
+            "last_seen": status.last_seen, "exp_key": status.exp_key, "tid": status.tid,
+            "jobs_done": status.jobs_done,
+        }
+        self._call(lambda: self._workers.update_one(
+            {"_id": status.worker_id}, {"$set": document}, upsert=True))
+
+    def workers(self) -> list[WorkerStatus]:
+        documents = self._call(lambda: list(self._workers.find().sort("last_seen", DESCENDING)))
+        return [
+            WorkerStatus(worker_id=d["_id"], host=d["host"], device=d["device"], state=d["state"],
+                         last_seen=d["last_seen"], exp_key=d.get("exp_key"), tid=d.get("tid"),
+                         jobs_done=d.get("jobs_done", 0))
+            for d in documents
+        ]
+
+    def close(self) -> None:
+        self._connection.close()

@@ -1,0 +1,201 @@
+"""The worker loop: reserve one job at a time, run it, report it, until told to stop."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import time
+from typing import Collection
+
+import objectives
+import spaces
+from search.documents import utcnow
+from search.execution import PreparedExperiment, run_job
+from search.experiment import Experiment
+from search.stopping import StopNow, StopRequest
+from search.store import Reservation, Store, WorkerStatus
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HEARTBEAT_INTERVAL = 2.0
+DEFAULT_STALE_AFTER = 5 * DEFAULT_HEARTBEAT_INTERVAL
+DEFAULT_MAX_ATTEMPTS = 3
+_EXPERIMENT_REFRESH_INTERVAL = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerOptions:
+    """How a worker behaves; the defaults suit a farm of GPU boxes."""
+
+    exp_keys: tuple[str, ...] | None = None  # None serves every experiment in the store
+    max_jobs: int | None = None
+    idle_timeout: float | None = None
+    max_consecutive_failures: int | None = None
+    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
+    stale_after: float = DEFAULT_STALE_AFTER
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    allowed_objectives: tuple[str, ...] = ()
+    poll_interval: float = 0.2
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerExit:
+    jobs_done: int
+    reason: str
+    exit_code: int = 0
+
+
+def worker_id(gpu: str | None) -> str:
+    """`host:pid:gpu`, unique across a farm and readable in `hpsearch status`."""
+    return f"{socket.gethostname()}:{os.getpid()}:{gpu if gpu is not None else 'cpu'}"
+
+
+class Worker:
+    def __init__(self, store: Store, worker_id: str, options: WorkerOptions,
+                 stop: StopRequest | None = None) -> None:
+        self._store = store
+        self.worker_id = worker_id
+        self._options = options
+        self._stop = stop or StopRequest()
+        self._prepared: dict[str, PreparedExperiment] = {}
+        self._refused: set[str] = set()
+        self._warmed: set[tuple[str, str]] = set()
+        self._experiments_seen_at = float("-inf")
+        self._last_reclaim = float("-inf")
+        self._last_report = float("-inf")
+        self.jobs_done = 0
+        self.device = "unknown"
+
+    def run(self) -> WorkerExit:
+        """Serve jobs until a limit is reached or a stop is requested."""
+        options = self._options
+        failures_in_a_row = 0
+        idle_since = time.monotonic()
+        try:
+            while not self._stop.requested:
+                if options.max_jobs is not None and self.jobs_done >= options.max_jobs:
+                    return self._exit(f"finished --max-jobs {options.max_jobs} jobs")
+                result = self.run_next()
+                if result is None:
+                    idle_for = time.monotonic() - idle_since
+                    if options.idle_timeout is not None and idle_for >= options.idle_timeout:
+                        return self._exit(f"no job for --idle-timeout {options.idle_timeout:g} s")
+                    self._stop.wait(options.poll_interval)
+                    continue
+                idle_since = time.monotonic()
+                failures_in_a_row = 0 if result.get("status") == "ok" else failures_in_a_row + 1
+                limit = options.max_consecutive_failures
+                if limit is not None and failures_in_a_row >= limit:
+                    return self._exit(
+                        f"{failures_in_a_row} trials failed in a row (--max-consecutive-failures);"
+                        f" last: {result.get('reason')}: {result.get('error', '')}".rstrip(": "),
+                        exit_code=1,
+                    )
+            return self._exit("stopped by signal after finishing its trial")
+        except StopNow as stop:
+            return self._exit(str(stop), exit_code=128 + stop.signum)
+
+    def run_next(self) -> dict | None:
+        """Reserve and run one job; its result, or None when nothing was queued."""
+        exp_keys = self._serving()
+        self._reclaim_if_due(exp_keys)
+        reservation = self._store.reserve_next_job(self.worker_id, exp_keys) if exp_keys else None
+        if reservation is None:
+            self._report("idle", throttle=True)
+            return None
+        self._report("busy", reservation)
+        try:
+            result, accepted = run_job(
+                self._store, reservation, self._prepared[reservation.exp_key],
+                worker_id=self.worker_id, heartbeat_interval=self._options.heartbeat_interval,
+            )
+        except StopNow:
+            log.warning("putting trial %s of %s back in the queue", reservation.tid,
+                        reservation.exp_key)
+            self._store.release_job(reservation)
+            self._report("stopped")
+            raise
+        self.jobs_done += 1
+        self._report("idle")
+        log.info("trial %s of %s: %s%s", reservation.tid, reservation.exp_key,
+                 _summary(result), "" if accepted else " (discarded: reported by another worker)")
+        return result
+
+    # -- experiments -----------------------------------------------------------------------
+
+    def _serving(self) -> list[str]:
+        """The experiments this worker may run, rebuilt by name from its own installed code."""
+        now = time.monotonic()
+        if now - self._experiments_seen_at >= _EXPERIMENT_REFRESH_INTERVAL:
+            self._experiments_seen_at = now
+            wanted = self._options.exp_keys
+            experiments = (
+                [e for e in (self._store.experiment(k) for k in wanted) if e is not None]
+                if wanted is not None else self._store.experiments()
+            )
+            for experiment in experiments:
+                self._prepare(experiment)
+        return sorted(self._prepared)
+
+    def _prepare(self, experiment: Experiment) -> None:
+        key = experiment.exp_key
+        if key in self._prepared or key in self._refused:
+            return
+        try:
+            prepared = PreparedExperiment.build(experiment, self._options.allowed_objectives)
+        except (objectives.ObjectiveError, spaces.SpaceError) as error:
+            self._refused.add(key)
+            log.warning("leaving experiment %r alone: %s", key, error)
+            return
+        device = objectives.resolve_device(experiment.device)
+        self.device = _device_name(device)
+        if prepared.objective.warm_up and (prepared.objective.name, str(device)) not in self._warmed:
+            log.info("warming up %s for %s", self.device, prepared.objective.name)
+            prepared.objective.warm_up(device)
+            self._warmed.add((prepared.objective.name, str(device)))
+        self._prepared[key] = prepared
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    def _reclaim_if_due(self, exp_keys: Collection[str]) -> None:
+        now = time.monotonic()
+        if exp_keys and now - self._last_reclaim >= self._options.stale_after / 2:
+            self._last_reclaim = now
+            self._store.reclaim_stale_jobs(self._options.stale_after, self._options.max_attempts,
+                                           exp_keys)
+
+    def _report(self, state: str, reservation: Reservation | None = None,
+                throttle: bool = False) -> None:
+        """Publish this worker's state; `throttle` limits repeats to one per heartbeat."""
+        now = time.monotonic()
+        if throttle and now - self._last_report < self._options.heartbeat_interval:
+            return
+        self._last_report = now
+        self._store.report_worker(WorkerStatus(
+            worker_id=self.worker_id, host=self.worker_id.split(":")[0], device=self.device,
+            state=state, last_seen=utcnow(),
+            exp_key=reservation.exp_key if reservation else None,
+            tid=reservation.tid if reservation else None, jobs_done=self.jobs_done,
+        ))
+
+    def _exit(self, reason: str, exit_code: int = 0) -> WorkerExit:
+        self._report("stopped")
+        return WorkerExit(jobs_done=self.jobs_done, reason=reason, exit_code=exit_code)
+
+
+def _device_name(device) -> str:  # type: ignore[no-untyped-def]
+    if device.type == "cuda":
+        import torch
+
+        return torch.cuda.get_device_name(device)
+    return "cpu"
+
+
+def _summary(result: dict) -> str:
+    if result.get("status") == "ok":
+        return (f"accuracy {result['accuracy']:.4f} in {result['train_seconds']:.3f} s "
+                f"(score {-result['loss']:.3f}/s)" if result.get("loss") else
+                f"accuracy {result['accuracy']:.4f} below the floor")
+    return f"failed: {result.get('reason')}"

@@ -1,0 +1,120 @@
+"""`hpsearch worker` on a whole machine: one process per GPU, or CPU processes that share
+the cores without oversubscribing them."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import os
+import signal
+from types import FrameType
+
+import objectives
+
+from search.stopping import StopRequest
+from search.store import open_store
+from search.worker import Worker, WorkerExit, WorkerOptions, worker_id
+
+log = logging.getLogger(__name__)
+
+
+class GpuSpecError(ValueError):
+    pass
+
+
+def parse_gpus(spec: str, available: int) -> list[str]:
+    """`none` -> [], `all` -> every visible GPU, `0,2` -> those indices (checked)."""
+    spec = spec.strip().lower()
+    if spec == "none":
+        return []
+    if spec == "all":
+        if available == 0:
+            raise GpuSpecError("--gpus all: no CUDA GPU is visible here; use --gpus none for CPU workers")
+        return [str(index) for index in range(available)]
+    try:
+        indices = [int(part) for part in spec.split(",") if part.strip()]
+    except ValueError:
+        raise GpuSpecError(f"--gpus {spec!r}: expected 'all', 'none' or indices like 0,1") from None
+    if not indices or len(set(indices)) != len(indices):
+        raise GpuSpecError(f"--gpus {spec!r}: expected distinct indices like 0,1")
+    missing = [index for index in indices if not 0 <= index < available]
+    if missing:
+        raise GpuSpecError(
+            f"--gpus {spec!r}: no GPU {missing[0]} here ({available} visible); use --gpus all"
+        )
+    return [str(index) for index in indices]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessPlan:
+    """What each worker process gets: its GPU (None for CPU) and its share of CPU threads."""
+
+    gpu: str | None
+    threads: int
+
+
+def plan_processes(gpus: list[str], cpu_workers: int, threads_per_worker: int | None
+                   ) -> list[ProcessPlan]:
+    cores = os.cpu_count() or 1
+    count = len(gpus) if gpus else cpu_workers
+    threads = threads_per_worker or max(1, cores // count)
+    return [ProcessPlan(gpu=gpu, threads=threads) for gpu in gpus] or [
+        ProcessPlan(gpu=None, threads=threads) for _ in range(cpu_workers)
+    ]
+
+
+def serve(store_location: str, options: WorkerOptions, plan: ProcessPlan,
+          connection_options: dict) -> WorkerExit:
+    """One worker process: open the store, warm up, serve jobs until told to stop."""
+    objectives.configure_cpu_threads(plan.threads)
+    stop = StopRequest()
+    stop.install_signal_handlers()
+    store = open_store(store_location, **connection_options)
+    try:
+        worker = Worker(store, worker_id(plan.gpu), options, stop)
+        log.info("worker %s serving %s", worker.worker_id, store.location)
+        return worker.run()
+    finally:
+        store.close()
+
+
+def _child(store_location: str, options: WorkerOptions, plan: ProcessPlan,
+           connection_options: dict) -> None:
+    os.setpgrp()  # signals reach children only through the parent, exactly once
+    outcome = serve(store_location, options, plan, connection_options)
+    log.warning("worker %s stopped: %s", worker_id(plan.gpu), outcome.reason)
+    raise SystemExit(outcome.exit_code)
+
+
+def run_processes(store_location: str, options: WorkerOptions, plans: list[ProcessPlan],
+                  connection_options: dict) -> int:
+    """Start one child per plan, each seeing only its own GPU, and forward stop signals."""
+    context = multiprocessing.get_context("spawn")
+    children = []
+    for plan in plans:
+        environment = {"CUDA_VISIBLE_DEVICES": plan.gpu if plan.gpu is not None else ""}
+        previous = {key: os.environ.get(key) for key in environment}
+        os.environ.update(environment)  # a spawned child copies the environment at start
+        try:
+            child = context.Process(target=_child, name=f"hpsearch-worker-{plan.gpu or 'cpu'}",
+                                    args=(store_location, options, plan, connection_options))
+            child.start()
+        finally:
+            for key, value in previous.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        children.append(child)
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        for child in children:
+            if child.is_alive() and child.pid is not None:
+                os.kill(child.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for child in children:
+        child.join()
+    return max((child.exitcode or 0) for child in children)

@@ -1,0 +1,50 @@
+"""A space as text for people (``hpsearch spaces show``): every parameter, its range, its branch."""
+
+from __future__ import annotations
+
+from ._space import Parameter, SearchSpace
+
+_INDENT = "    "
+
+
+def describe_space(space: SearchSpace) -> str:
+    """One line per parameter; a branch's parameters are indented under a ``when`` line."""
+    by_label = {parameter.label: parameter for parameter in space.parameters}
+    rows: list[tuple[str, Parameter | None]] = []
+    previous_condition = None
+    for parameter in space.parameters:
+        depth = _depth(parameter, by_label)
+        if parameter.condition and parameter.condition != previous_condition:
+            rows.append((f"{_INDENT * (depth - 1)}  when {parameter.condition}:", None))
+        previous_condition = parameter.condition
+        rows.append((_INDENT * depth + parameter.label, parameter))
+    width = max(len(text) for text, parameter in rows if parameter) + 2
+    lines = [f"space {space.name!r}: {len(space.parameters)} parameters"]
+    for text, parameter in rows:
+        if parameter is None:
+            lines.append(text)
+        else:
+            lines.append(f"{text.ljust(width)}{parameter.distribution:<22}{_range(parameter)}")
+    return "\n".join(lines)
+
+
+def _depth(parameter: Parameter, by_label: dict[str, Parameter]) -> int:
+    depth = 0
+    while parameter.condition:
+        depth += 1
+        parameter = by_label[parameter.condition.partition("=")[0]]
+    return depth
+
+
+def _range(parameter: Parameter) -> str:
+    if parameter.distribution == "constant":
+        return f"= {parameter.values[0]!r}"
+    if parameter.values is not None:
+        return "one of: " + ", ".join(repr(value) for value in parameter.values)
+    if parameter.mu is not None:
+        text = f"mu {parameter.mu:g}, sigma {parameter.sigma:g}"
+    else:
+        text = f"[{parameter.low:g}, {parameter.high:g}]"
+    if parameter.q is not None:
+        text += f", step {parameter.q:g}"
+    return text + (", log scale" if parameter.log else "")

@@ -1,0 +1,118 @@
+"""Objectives that misbehave on purpose, for fault-tolerance tests, plus a result checker.
+
+Refer to them as ``tests.objectives_for_tests:<function>`` (run from the repository root,
+and allow them on workers with ``--allow-objective``). Each follows the objective protocol
+documented in ``objectives/__init__.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from objectives import TrialContext
+
+SLEEP_ENV_VAR = "HPSEARCH_TEST_SLEEP"  # also a non-callable attribute for resolver tests
+UNTIMED_SLEEP_SECONDS = 0.3
+
+
+def raises(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Raise RuntimeError from inside the timed region."""
+    with trial.timed():
+        raise RuntimeError("objective failed on purpose")
+
+
+def nan_accuracy(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Train for no time and return a NaN accuracy, as a diverged run would."""
+    with trial.timed():
+        pass
+    return {"accuracy": float("nan")}
+
+
+def out_of_memory(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Raise the error CUDA raises when an allocation fails (simulated; works without a GPU)."""
+    with trial.timed():
+        raise torch.cuda.OutOfMemoryError(
+            "CUDA out of memory. Tried to allocate 20.00 GiB (simulated by tests)"
+        )
+
+
+def sleeps(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Sleep $HPSEARCH_TEST_SLEEP seconds (default 2), timed, whatever the params; accuracy 0.5."""
+    with trial.timed():
+        time.sleep(float(os.environ.get(SLEEP_ENV_VAR, "2")))
+    return {"accuracy": 0.5}
+
+
+def sleeps_outside_timed(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Train (timed) for ~10 ms, then spend UNTIMED_SLEEP_SECONDS on an untimed 'evaluation'."""
+    with trial.timed():
+        time.sleep(0.01)
+    time.sleep(UNTIMED_SLEEP_SECONDS)
+    return {"accuracy": 0.8}
+
+
+def never_timed(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Break the protocol: return an accuracy without ever entering trial.timed()."""
+    return {"accuracy": 0.9}
+
+
+def returns_reserved_key(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Break the protocol: try to set train_seconds itself."""
+    with trial.timed():
+        pass
+    return {"accuracy": 0.9, "train_seconds": 0.001}
+
+
+def returns_percentage(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Break the protocol: accuracy as a percentage."""
+    with trial.timed():
+        pass
+    return {"accuracy": 97.0}
+
+
+def returns_numpy_and_torch_extras(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Return numpy / torch scalars and a non-finite extra, which the result must make plain."""
+    with trial.timed():
+        pass
+    return {
+        "accuracy": np.float32(0.75),
+        "steps": np.int64(3),
+        "final_loss": torch.tensor(0.25),
+        "curve": [np.float64(0.5), float("inf")],
+        "details": {"layers": 2},
+    }
+
+
+def reports_random_draws(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Return one draw from each seeded generator (random, numpy, torch)."""
+    with trial.timed():
+        pass
+    return {
+        "accuracy": 0.5,
+        "python_draw": random.random(),
+        "numpy_draw": float(np.random.rand()),
+        "torch_draw": torch.rand(()).item(),
+    }
+
+
+def assert_storable(value: Any, where: str = "result") -> None:
+    """Assert ``value`` is plain JSON data MongoDB can store: no NaN/inf, flat lists, safe keys."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            assert isinstance(key, str) and "." not in key and "$" not in key, f"{where}: key {key!r}"
+            assert_storable(item, f"{where}[{key!r}]")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            assert not isinstance(item, (list, dict)), f"{where}[{index}] is nested"
+            assert_storable(item, f"{where}[{index}]")
+    elif isinstance(value, float):
+        assert math.isfinite(value), f"{where} is {value}"
+    else:
+        assert value is None or type(value) in (bool, int, str), f"{where} is {type(value)}"

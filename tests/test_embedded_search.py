@@ -1,0 +1,107 @@
+"""The embedded search end to end: a real TPE search on digits, resumable after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import signal
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from search.documents import is_finished
+from search.store import open_store
+
+EPOCHS = "4"
+
+
+def finished_jobs(store: Path, exp_key: str) -> list[dict]:
+    opened = open_store(str(store))
+    try:
+        return [job for job in opened.jobs(exp_key) if is_finished(job)]
+    finally:
+        opened.close()
+
+
+@pytest.fixture(scope="module")
+def twenty_trial_search(tmp_path_factory: pytest.TempPathFactory, hpsearch) -> Path:
+    store = tmp_path_factory.mktemp("store")
+    completed = hpsearch("search", "--store", str(store), "--exp-key", "twenty",
+                                "--max-evals", "20", "--epochs", EPOCHS, "--min-accuracy", "0.5")
+    assert completed.returncode == 0, completed.stderr
+    return store
+
+
+def test_twenty_trial_search_beats_median_of_its_random_startup(twenty_trial_search: Path) -> None:
+    jobs = finished_jobs(twenty_trial_search, "twenty")
+    assert sorted(job["tid"] for job in jobs) == list(range(20))
+    losses = {job["tid"]: job["result"]["loss"] for job in jobs if job["result"]["status"] == "ok"}
+    startup_median = statistics.median(losses[tid] for tid in range(10) if tid in losses)
+    assert min(losses.values()) < startup_median
+
+
+def test_every_trial_scores_accuracy_per_training_second(twenty_trial_search: Path) -> None:
+    for job in finished_jobs(twenty_trial_search, "twenty"):
+        result = job["result"]
+        if result["status"] != "ok":
+            continue
+        assert 0.0 <= result["accuracy"] <= 1.0
+        assert result["train_seconds"] > 0
+        if result["accuracy"] >= 0.5:
+            assert result["loss"] == pytest.approx(-result["accuracy"] / result["train_seconds"])
+        else:
+            assert result["loss"] == 0.0
+        assert job["misc"]["params"]["batch_size"] % 32 == 0
+        assert result["worker"] and result["device"] == "cpu"
+
+
+def test_best_json_is_machine_readable(twenty_trial_search: Path, hpsearch) -> None:
+    completed = hpsearch("best", "--store", str(twenty_trial_search), "--exp-key",
+                                "twenty", "-n", "3", "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    rows = json.loads(completed.stdout)
+    assert len(rows) == 3
+    scores = [row["score"] for row in rows]
+    assert scores == sorted(scores, reverse=True)
+    best_job = min((job for job in finished_jobs(twenty_trial_search, "twenty")
+                    if job["result"]["status"] == "ok"), key=lambda job: job["result"]["loss"])
+    assert rows[0]["tid"] == best_job["tid"]
+    assert {"lr", "batch_size", "weight_decay", "optimizer", "accuracy", "train_seconds"} <= set(rows[0])
+
+
+def test_search_killed_with_sigkill_resumes_to_exactly_max_evals(tmp_path: Path, hpsearch) -> None:
+    arguments = ["search", "--store", str(tmp_path), "--exp-key", "killed", "--max-evals", "12",
+                 "--epochs", "30"]
+    process = hpsearch.start(*arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    journal = tmp_path / "killed" / "jobs.jsonl"
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text().count('"state": 2') >= 3:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_before = {job["tid"] for job in finished_jobs(tmp_path, "killed")}
+    assert 3 <= len(done_before) < 12
+
+    completed = hpsearch(*arguments)
+    assert completed.returncode == 0, completed.stderr
+    jobs = finished_jobs(tmp_path, "killed")
+    tids = [job["tid"] for job in jobs]
+    assert sorted(tids) == list(range(12))
+    for job in jobs:
+        if job["tid"] in done_before:
+            assert job["attempt"] == 0  # finished trials were kept, not rerun
+
+
+def test_same_seed_proposes_the_same_startup_trials(tmp_path: Path, hpsearch) -> None:
+    def proposals(exp_key: str, seed: str) -> list[dict]:
+        completed = hpsearch("search", "--store", str(tmp_path), "--exp-key", exp_key,
+                             "--max-evals", "4", "--epochs", "1", "--seed", seed)
+        assert completed.returncode == 0, completed.stderr
+        return [job["misc"]["vals"] for job in finished_jobs(tmp_path, exp_key)]
+
+    assert proposals("a", "7") == proposals("b", "7")
+    assert proposals("a", "7") != proposals("c", "8")

@@ -1,0 +1,179 @@
+"""run_trial turns every outcome of an objective into one plain-data result."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from objectives import (
+    Objective,
+    TrialSettings,
+    resolve_objective,
+    run_trial,
+    timing_definition,
+)
+from tests import objectives_for_tests
+from tests.objectives_for_tests import assert_storable
+
+PARAMS = {"lr": 1e-3, "batch_size": 32, "weight_decay": 0.0, "optimizer": {"name": "adamw"}}
+CPU = TrialSettings(epochs=1, device="cpu")
+
+
+def objective_for(function) -> Objective:
+    return Objective(name=f"tests:{function.__name__}", description="", run=function)
+
+
+def test_noop_result_has_every_recorded_field():
+    result = run_trial(resolve_objective("noop"), PARAMS, CPU)
+    assert result["status"] == "ok"
+    assert set(result) >= {
+        "status", "loss", "accuracy", "train_seconds", "epochs", "val_accuracy_per_epoch",
+        "device", "device_type", "timing", "min_accuracy", "below_accuracy_floor", "seed",
+    }
+    assert result["device"] == "cpu" and result["device_type"] == "cpu"
+    assert result["timing"] == timing_definition()
+    assert_storable(result)
+    json.dumps(result, allow_nan=False)
+
+
+def test_noop_accuracy_is_a_deterministic_function_of_params():
+    noop = resolve_objective("noop")
+    first = run_trial(noop, PARAMS, CPU)["accuracy"]
+    assert run_trial(noop, PARAMS, CPU)["accuracy"] == first
+    assert run_trial(noop, {**PARAMS, "lr": 2e-3}, CPU)["accuracy"] != first
+    assert 0.5 <= first < 0.501
+
+
+def test_loss_is_minus_accuracy_per_train_second():
+    result = run_trial(objective_for(objectives_for_tests.sleeps_outside_timed), PARAMS, CPU)
+    assert result["loss"] == pytest.approx(-result["accuracy"] / result["train_seconds"])
+
+
+def test_accuracy_below_floor_scores_zero_but_keeps_accuracy():
+    settings = TrialSettings(epochs=1, device="cpu", min_accuracy=0.9)
+    result = run_trial(objective_for(objectives_for_tests.sleeps_outside_timed), PARAMS, settings)
+    assert result["status"] == "ok"
+    assert result["loss"] == 0.0
+    assert result["below_accuracy_floor"] is True
+    assert result["accuracy"] == 0.8
+    assert result["min_accuracy"] == 0.9
+
+
+def test_train_seconds_excludes_untimed_evaluation():
+    started = time.perf_counter()
+    result = run_trial(objective_for(objectives_for_tests.sleeps_outside_timed), PARAMS, CPU)
+    wall_seconds = time.perf_counter() - started
+    assert wall_seconds >= objectives_for_tests.UNTIMED_SLEEP_SECONDS
+    assert 0.01 <= result["train_seconds"] < objectives_for_tests.UNTIMED_SLEEP_SECONDS / 2
+
+
+def test_sleeping_objective_is_timed_for_the_configured_seconds(monkeypatch):
+    monkeypatch.setenv(objectives_for_tests.SLEEP_ENV_VAR, "0.05")
+    result = run_trial(objective_for(objectives_for_tests.sleeps), PARAMS, CPU)
+    assert result["status"] == "ok"
+    assert 0.05 <= result["train_seconds"] < 1.0
+
+
+def test_raising_objective_is_a_failed_result_with_error_and_traceback():
+    result = run_trial(objective_for(objectives_for_tests.raises), PARAMS, CPU)
+    assert result["status"] == "fail"
+    assert result["reason"] == "exception"
+    assert result["error"] == "objective failed on purpose"
+    assert result["error_type"] == "RuntimeError"
+    assert "objectives_for_tests.py" in result["traceback"]
+    assert "raise RuntimeError" in result["traceback"]
+    assert result["loss"] is None and result["accuracy"] is None
+    assert_storable(result)
+
+
+def test_nan_accuracy_is_a_diverged_failure_without_nan():
+    result = run_trial(objective_for(objectives_for_tests.nan_accuracy), PARAMS, CPU)
+    assert result["status"] == "fail"
+    assert result["reason"] == "diverged"
+    assert result["loss"] is None and result["accuracy"] is None
+    assert_storable(result)
+
+
+def test_simulated_out_of_memory_is_reported_as_such():
+    result = run_trial(objective_for(objectives_for_tests.out_of_memory), PARAMS, CPU)
+    assert result["status"] == "fail"
+    assert result["reason"] == "out of memory"
+    assert "simulated" in result["error"]
+    assert result["loss"] is None
+    assert_storable(result)
+
+
+def test_objective_that_never_enters_timed_fails_instead_of_scoring_infinitely_fast():
+    result = run_trial(objective_for(objectives_for_tests.never_timed), PARAMS, CPU)
+    assert result["status"] == "fail"
+    assert "trial.timed()" in result["error"]
+
+
+def test_objective_cannot_overwrite_reserved_keys():
+    result = run_trial(objective_for(objectives_for_tests.returns_reserved_key), PARAMS, CPU)
+    assert result["status"] == "fail"
+    assert "train_seconds" in result["error"]
+
+
+def test_percentage_accuracy_is_rejected_with_a_hint():
+    result = run_trial(objective_for(objectives_for_tests.returns_percentage), PARAMS, CPU)
+    assert result["status"] == "fail"
+    assert "not a percentage" in result["error"]
+
+
+def test_numpy_and_torch_extras_become_plain_data():
+    objective = objective_for(objectives_for_tests.returns_numpy_and_torch_extras)
+    result = run_trial(objective, PARAMS, CPU)
+    assert result["status"] == "ok"
+    assert result["accuracy"] == 0.75 and type(result["accuracy"]) is float
+    assert result["steps"] == 3 and type(result["steps"]) is int
+    assert result["final_loss"] == 0.25
+    assert result["curve"] == [0.5, None]
+    assert result["details"] == {"layers": 2}
+    assert_storable(result)
+
+
+def test_unknown_device_is_a_failed_result_not_an_exception():
+    result = run_trial(resolve_objective("noop"), PARAMS, TrialSettings(device="tpu"))
+    assert result["status"] == "fail"
+    assert "unknown device 'tpu'" in result["error"]
+    assert_storable(result)
+
+
+def test_same_seed_gives_same_random_draws_and_other_seeds_differ():
+    objective = objective_for(objectives_for_tests.reports_random_draws)
+    draws = ("python_draw", "numpy_draw", "torch_draw")
+
+    def run(seed: int) -> tuple[float, ...]:
+        result = run_trial(objective, PARAMS, TrialSettings(epochs=1, device="cpu", seed=seed))
+        return tuple(result[key] for key in draws)
+
+    assert run(7) == run(7)
+    assert all(a != b for a, b in zip(run(7), run(8)))
+
+
+def test_warm_up_runs_once_per_process_and_device():
+    calls = []
+    objective = Objective(
+        name="tests:warm-up-counter",
+        description="",
+        run=objectives_for_tests.sleeps_outside_timed,
+        warm_up=calls.append,
+    )
+    run_trial(objective, PARAMS, CPU)
+    run_trial(objective, PARAMS, CPU)
+    assert [device.type for device in calls] == ["cpu"]
+
+
+def test_objective_receives_a_copy_of_params():
+    def mutates(params, trial):
+        params["lr"] = "changed"
+        with trial.timed():
+            pass
+        return {"accuracy": 0.5}
+
+    params = dict(PARAMS)
+    run_trial(objective_for(mutates), params, CPU)
+    assert params == PARAMS
