@@ -98,5 +98,6 @@ def run_job(
     log.info("trial %s of %s: %s", reservation.tid, experiment.exp_key, params)
     with Heartbeat(store, reservation, heartbeat_interval):
         result = objectives.run_trial(prepared.objective, params, settings)
-    result = plain({**result, "worker": worker_id, "attempt": reservation.attempt})
+    result = plain({**result, "objective": prepared.objective.name, "worker": worker_id,
+                    "attempt": reservation.attempt})
     return result, store.finish_job(reservation, result)

@@ -6,21 +6,18 @@ construction, and free of "." and "$" because they become MongoDB keys.
 
 from __future__ import annotations
 
-import math
-
 from hyperopt import hp
-from hyperopt.pyll import as_apply
+from hyperopt.pyll import Apply, as_apply
 
 from ._distributions import DISTRIBUTIONS, LARGEST_NUMBER
 from ._errors import Location, did_you_mean
 from ._space import Parameter
 
-_CHOICE_KINDS = ("constant", "categorical")
-DISTRIBUTION_NAMES = (*_CHOICE_KINDS, *DISTRIBUTIONS)
+_DISTRIBUTION_NAMES = ("constant", "categorical", *DISTRIBUTIONS)
 _FORBIDDEN_IN_NAMES = "./$="
 
 
-def compile_space(document: object, source: str) -> tuple[object, tuple[Parameter, ...]]:
+def compile_space(document: object, source: str) -> tuple[Apply, tuple[Parameter, ...]]:
     """The hyperopt graph and parameter list for a parsed space file.
 
     Raises:
@@ -35,7 +32,9 @@ def compile_space(document: object, source: str) -> tuple[object, tuple[Paramete
         )
     _check_keys(document, ("parameters",), top)
     if "parameters" not in document:
-        raise top.error("no `parameters:` key", "add `parameters:` with one entry per hyperparameter")
+        raise top.error(
+            "no `parameters:` key", "add `parameters:` with one entry per hyperparameter"
+        )
     parameters: list[Parameter] = []
     graph = _group(document["parameters"], top.key("parameters"), "", None, parameters)
     return as_apply(graph), tuple(parameters)
@@ -90,11 +89,11 @@ def _kind_of(item: dict, at: Location) -> str:
     """The distribution name, given or inferred the way W&B infers it."""
     if "distribution" in item:
         name = item["distribution"]
-        if name not in DISTRIBUTION_NAMES:
+        if name not in _DISTRIBUTION_NAMES:
             shown = name if isinstance(name, str) else _describe_value(name)
             raise at.key("distribution").error(
-                f"unknown distribution {shown!r}{did_you_mean(name, DISTRIBUTION_NAMES)}",
-                f"use one of: {', '.join(DISTRIBUTION_NAMES)}",
+                f"unknown distribution {shown!r}{did_you_mean(name, _DISTRIBUTION_NAMES)}",
+                f"use one of: {', '.join(_DISTRIBUTION_NAMES)}",
             )
         return name
     if "value" in item:
@@ -104,11 +103,12 @@ def _kind_of(item: dict, at: Location) -> str:
     if "parameters" in item:
         return "group"
     if "min" in item and "max" in item:
-        integers = all(_is_number(item[key]) and isinstance(item[key], int) for key in ("min", "max"))
+        bounds = (item["min"], item["max"])
+        integers = all(_is_number(bound) and isinstance(bound, int) for bound in bounds)
         return "int_uniform" if integers else "uniform"
     raise at.error(
         "cannot tell what kind of parameter this is",
-        "add `distribution:` (one of: " + ", ".join(DISTRIBUTION_NAMES) + "), or give "
+        "add `distribution:` (one of: " + ", ".join(_DISTRIBUTION_NAMES) + "), or give "
         "`value:` for a constant, `values:` for a choice, `parameters:` for a group",
     )
 
@@ -125,7 +125,7 @@ def _categorical(
         )
     branches = [isinstance(value, dict) for value in values]
     if all(branches):
-        return _nested_choice(values, at.key("values"), label, out, condition)
+        return _nested_choice(values, at.key("values"), label, condition, out)
     if any(branches):
         index = branches.index(True)
         raise at.key("values").item(index).error(
@@ -138,7 +138,7 @@ def _categorical(
 
 
 def _nested_choice(
-    values: list[dict], at: Location, label: str, out: list[Parameter], condition: str | None
+    values: list[dict], at: Location, label: str, condition: str | None, out: list[Parameter]
 ) -> object:
     """A choice among named branches, each yielding ``{"name": ..., **its parameters}``."""
     names = []

@@ -76,7 +76,9 @@ class Distribution:
                 "give mu and sigma as natural logs, e.g. mu: -6.9 for values around 1e-3",
             )
         if "q" in numbers and not math.isfinite(self._largest_draw(numbers) / numbers["q"]):
-            raise at.key("q").error(f"q={numbers['q']!r} is too small for the range", "use a larger q")
+            raise at.key("q").error(
+                f"q={numbers['q']!r} is too small for the range", "use a larger q"
+            )
 
     def _largest_draw(self, numbers: dict[str, float]) -> float:
         """Roughly the largest magnitude a draw reaches (ten sigma for the normal family)."""

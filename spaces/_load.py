@@ -36,8 +36,9 @@ def load_space(name_or_path: str) -> SearchSpace:
         return _builtin(name_or_path)
     path = Path(name_or_path)
     if not path.exists():
+        hint = did_you_mean(name_or_path, builtin_space_names())
         raise Location(name_or_path).error(
-            f"no built-in space and no file by this name{did_you_mean(name_or_path, builtin_space_names())}",
+            f"no built-in space and no file by this name{hint}",
             f"use a built-in space ({', '.join(builtin_space_names())}) or the path of a YAML "
             "space file",
         )
@@ -58,7 +59,11 @@ def space_from_record(record: dict) -> SearchSpace:
         SpaceError: the record is malformed, names a built-in this installation lacks, or
             holds a malformed file.
     """
-    if isinstance(record, dict) and set(record) == {"builtin"} and isinstance(record["builtin"], str):
+    if (
+        isinstance(record, dict)
+        and set(record) == {"builtin"}
+        and isinstance(record["builtin"], str)
+    ):
         if record["builtin"] not in builtin_space_names():
             raise Location("space record").error(
                 f"no built-in space {record['builtin']!r} in this installation",

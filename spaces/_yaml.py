@@ -44,7 +44,7 @@ _SpaceLoader.add_implicit_resolver(
 
 
 def read_yaml(text: str, source: str) -> object:
-    """Parse ``text``; a syntax error becomes a SpaceError naming ``source`` and the line."""
+    """Parse ``text``; any YAML error becomes a SpaceError naming ``source`` and the line."""
     try:
         return yaml.load(text, Loader=_SpaceLoader)
     except yaml.MarkedYAMLError as error:

@@ -17,7 +17,9 @@ class HpsearchProcesses:
 
     def __init__(self) -> None:
         self.command = [sys.executable, "-m", "search"]
-        self.environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+        # The sleeping test objective takes $HPSEARCH_TEST_SLEEP seconds per trial.
+        self.environment = {"HPSEARCH_TEST_SLEEP": "0.5", **os.environ,
+                            "PYTHONPATH": str(REPO_ROOT)}
 
     def __call__(self, *args: str, timeout: float = 300, **options: Any
                  ) -> subprocess.CompletedProcess[str]:

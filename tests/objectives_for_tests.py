@@ -50,6 +50,24 @@ def sleeps(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
     return {"accuracy": 0.5}
 
 
+RUN_LOG_ENV_VAR = "HPSEARCH_TEST_RUN_LOG"
+
+
+def records_run(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Return at once, after appending this trial's seed (its tid) to $HPSEARCH_TEST_RUN_LOG.
+
+    One small O_APPEND write per run is atomic, so the log counts every run of every process.
+    """
+    with trial.timed():
+        pass
+    descriptor = os.open(os.environ[RUN_LOG_ENV_VAR], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        os.write(descriptor, f"{trial.seed} {os.getpid()}\n".encode())
+    finally:
+        os.close(descriptor)
+    return {"accuracy": 0.5}
+
+
 def sleeps_outside_timed(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
     """Train (timed) for ~10 ms, then spend UNTIMED_SLEEP_SECONDS on an untimed 'evaluation'."""
     with trial.timed():

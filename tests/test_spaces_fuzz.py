@@ -31,9 +31,10 @@ DOCUMENTS = st.recursive(
 # Space-shaped documents: right keys with odd numbers, wrong keys, bad names, nesting.
 NUMBERS = st.integers(-3, 40) | st.floats(-5, 50) | st.integers() | st.floats()
 BOUNDS = st.one_of(*[NUMBERS] * 6, SCALARS, st.lists(NUMBERS, max_size=2))
-NAMES = st.sampled_from(
-    ["lr", "x", "y", "width", "sgd", "on", "depth", "act", "lr2", "rate", "sigma", "a.b", "$x", "", "name"]
-)
+NAMES = st.sampled_from([
+    "lr", "x", "y", "width", "sgd", "on", "depth", "act", "lr2", "rate", "sigma",
+    "a.b", "$x", "", "name",
+])
 KEYS_OF = {
     "uniform": ("min", "max"), "int_uniform": ("min", "max"), "q_uniform": ("min", "max", "q"),
     "log_uniform": ("min", "max"), "log_uniform_values": ("min", "max"),
@@ -52,13 +53,17 @@ def numeric(distribution, keys):
 PARAMETER = st.deferred(lambda: st.one_of(
     *(numeric(distribution, keys) for distribution, keys in KEYS_OF.items()),
     st.fixed_dictionaries({"value": DOCUMENTS}),
-    st.fixed_dictionaries({"values": st.lists(SCALARS | st.lists(SCALARS, max_size=2), max_size=4)}),
-    st.fixed_dictionaries({"distribution": st.just("categorical"), "values": st.lists(BRANCH, max_size=3)}),
+    st.fixed_dictionaries({"values": st.lists(SCALARS | st.lists(SCALARS, max_size=2))}),
+    st.fixed_dictionaries(
+        {"distribution": st.just("categorical"), "values": st.lists(BRANCH, max_size=3)}
+    ),
     st.fixed_dictionaries({"parameters": PARAMETERS}),
     st.fixed_dictionaries({"min": BOUNDS, "max": BOUNDS}),
     DOCUMENTS,
 ))
-BRANCH = st.fixed_dictionaries({"name": NAMES | SCALARS}, optional={"parameters": st.deferred(lambda: PARAMETERS)}) | DOCUMENTS
+BRANCH = st.fixed_dictionaries(
+    {"name": NAMES | SCALARS}, optional={"parameters": st.deferred(lambda: PARAMETERS)}
+) | DOCUMENTS
 PARAMETERS = st.dictionaries(NAMES, PARAMETER, max_size=3)
 SPACE_LIKE = st.fixed_dictionaries({"parameters": PARAMETERS})
 
@@ -105,7 +110,7 @@ def test_any_text_loads_or_raises_space_error(text):
 
 
 @FUZZ
-@given(DOCUMENTS | st.dictionaries(st.sampled_from(["builtin", "file", "yaml"]), SCALARS, max_size=3))
+@given(DOCUMENTS | st.dictionaries(st.sampled_from(["builtin", "file", "yaml"]), SCALARS))
 def test_any_record_rebuilds_or_raises_space_error(record):
     try:
         space_from_record(record)

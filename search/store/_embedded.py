@@ -70,7 +70,7 @@ class EmbeddedStore(Store):
         path = self._directory(exp_key) / "experiment.json"
         try:
             return Experiment.from_document(_loads(path.read_text()))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, ValueError) as error:
             raise StoreError(f"cannot read {path}: {error}") from None

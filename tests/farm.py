@@ -1,0 +1,55 @@
+"""Helpers for farm tests: start workers and drivers as real processes, read the database."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from typing import Callable, Iterator
+
+import pymongo
+from pymongo.database import Database
+
+from hpsearch_processes import HpsearchProcesses
+
+
+def database(url: str) -> pymongo.database.Database:
+    return pymongo.MongoClient(url, serverSelectionTimeoutMS=5000, tz_aware=True).get_default_database()
+
+
+def start_worker(hpsearch: HpsearchProcesses, url: str, *options: str,
+                 log: subprocess.Popen | None = None) -> subprocess.Popen[str]:
+    """A CPU worker process with one torch thread, its log captured for assertions."""
+    return hpsearch.start("-v", "worker", "--store", url, "--gpus", "none",
+                          "--threads-per-worker", "1", "--heartbeat", "0.5", *options,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str]:
+    """SIGTERM (a graceful stop), then the exit code and everything it printed."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=timeout)
+    return process.returncode, output or ""
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 300) -> tuple[int, str]:
+    """Wait for a process to exit by itself (e.g. after --idle-timeout)."""
+    output, _ = process.communicate(timeout=timeout)
+    return process.returncode, output or ""
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting until {message}")
+        time.sleep(0.1)
+
+
+def done_jobs(db: Database, exp_key: str) -> list[dict]:
+    return list(db.jobs.find({"exp_key": exp_key, "state": 2}).sort("tid", 1))
+
+
+def all_jobs(db: Database, exp_key: str | None = None) -> Iterator[dict]:
+    return db.jobs.find({} if exp_key is None else {"exp_key": exp_key})

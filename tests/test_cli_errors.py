@@ -1,0 +1,82 @@
+"""User mistakes end in one clear message and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from search.cli import main
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_user_error(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output
+
+
+def write_space(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "space.yaml"
+    path.write_text(body)
+    return str(path)
+
+
+def test_unknown_space_lists_the_built_in_ones(tmp_path: Path) -> None:
+    assert_user_error(run("search", "--store", str(tmp_path), "--space", "nope"), "nope", "default")
+
+
+def test_unknown_objective_lists_what_exists(tmp_path: Path) -> None:
+    assert_user_error(run("search", "--store", str(tmp_path), "--objective", "nope"),
+                      "nope", "digits", "noop")
+
+
+@pytest.mark.parametrize("body, fragments", [
+    ("parameters:\n  lr: {distribution: gaussian, min: 0.1, max: 1}\n", ["lr", "gaussian", "uniform"]),
+    ("parameters:\n  lr: {distribution: uniform, min: 0.1}\n", ["lr", "max"]),
+    ("parameters:\n  lr: {distribution: uniform, min: 2, max: 1}\n", ["lr", "min"]),
+    ("parameters:\n  lr: {distribution: log_uniform_values, min: 0, max: 1}\n", ["lr", "positive"]),
+])
+def test_bad_space_file_names_the_file_and_the_key(tmp_path: Path, body: str,
+                                                   fragments: list[str]) -> None:
+    space = write_space(tmp_path, body)
+    assert_user_error(run("search", "--store", str(tmp_path / "store"), "--space", space),
+                      "space.yaml", *fragments)
+
+
+def test_max_evals_zero_is_refused(tmp_path: Path) -> None:
+    assert_user_error(run("search", "--store", str(tmp_path), "--max-evals", "0"), "--max-evals")
+
+
+def test_unwritable_store_path_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert_user_error(run("search", "--store", str(blocker / "store"), "--max-evals", "1"),
+                      "cannot write the store", str(blocker))
+
+
+def test_query_of_unknown_experiment_lists_the_known_ones(tmp_path: Path) -> None:
+    assert_user_error(run("best", "--store", str(tmp_path), "--exp-key", "missing"),
+                      "missing", "none yet")
+
+
+def test_malformed_store_url_is_refused() -> None:
+    assert_user_error(run("best", "--store", "mongodb://host:notaport/db"), "invalid MongoDB URL")
+
+
+def test_unreachable_database_fails_fast_with_a_clear_message() -> None:
+    assert_user_error(run("status", "--store", "mongodb://127.0.0.1:1/db?serverSelectionTimeoutMS=1500"),
+                      "cannot reach MongoDB")
+
+
+def test_user_error_from_the_real_command_has_no_traceback(tmp_path: Path, hpsearch) -> None:
+    completed = hpsearch("search", "--store", str(tmp_path), "--space", "nope")
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert "nope" in completed.stderr

@@ -1,0 +1,92 @@
+"""The GPU farm on a real MongoDB-protocol server: a driver and worker processes over TCP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+
+from farm import database, done_jobs, start_worker, stop, wait_until
+from hpsearch_processes import HpsearchProcesses
+
+SLEEPY = "tests.objectives_for_tests:sleeps"
+
+
+def search(hpsearch: HpsearchProcesses, url: str, exp_key: str, *options: str
+           ) -> subprocess.Popen[str]:
+    return hpsearch.start("search", "--store", url, "--exp-key", exp_key, *options,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_driver_and_two_workers_finish_a_twenty_trial_digits_search(mongo_url, hpsearch) -> None:
+    workers = [start_worker(hpsearch, mongo_url) for _ in range(2)]
+    driver = search(hpsearch, mongo_url, "farm", "--max-evals", "20", "--epochs", "3")
+    output, errors = driver.communicate(timeout=300)
+    assert driver.returncode == 0, errors
+    outcomes = [stop(worker) for worker in workers]
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+
+    db = database(mongo_url)
+    jobs = done_jobs(db, "farm")
+    assert [job["tid"] for job in jobs] == list(range(20))
+    assert db.claims.count_documents({"_id": {"$regex": "/result$"}}) == 20
+    per_worker = Counter(job["result"]["worker"] for job in jobs)
+    assert len(per_worker) == 2, per_worker
+    for job in jobs:
+        assert job["owner"] == job["result"]["worker"]
+        assert job["result"]["device"] == "cpu"
+        assert job["misc"]["vals"] and job["misc"]["idxs"]
+    assert "accuracy" in output  # the driver ends by printing the best trials
+
+
+def test_worker_attached_halfway_gets_jobs(mongo_url, hpsearch) -> None:
+    first = start_worker(hpsearch, mongo_url, "--allow-objective", SLEEPY)
+    driver = search(hpsearch, mongo_url, "late", "--max-evals", "16", "--objective", SLEEPY,
+                    "--min-accuracy", "0")
+    db = database(mongo_url)
+    wait_until(lambda: len(done_jobs(db, "late")) >= 6, 120, "six trials are done")
+    second = start_worker(hpsearch, mongo_url, "--allow-objective", SLEEPY)
+    _, errors = driver.communicate(timeout=300)
+    assert driver.returncode == 0, errors
+    stop(first), stop(second)
+    late_worker = Counter(job["result"]["worker"] for job in done_jobs(db, "late"))
+    assert len(late_worker) == 2, late_worker
+
+
+def test_two_experiments_run_side_by_side_without_touching_each_others_jobs(mongo_url, hpsearch
+                                                                            ) -> None:
+    workers = [start_worker(hpsearch, mongo_url, "--allow-objective", SLEEPY) for _ in range(2)]
+    noop = search(hpsearch, mongo_url, "side-a", "--max-evals", "12", "--objective", "noop",
+                  "--min-accuracy", "0")
+    sleepy = search(hpsearch, mongo_url, "side-b", "--max-evals", "6", "--objective", SLEEPY,
+                    "--min-accuracy", "0")
+    for driver in (noop, sleepy):
+        _, errors = driver.communicate(timeout=300)
+        assert driver.returncode == 0, errors
+    for worker in workers:
+        stop(worker)
+
+    db = database(mongo_url)
+    a, b = done_jobs(db, "side-a"), done_jobs(db, "side-b")
+    assert [job["tid"] for job in a] == list(range(12))
+    assert [job["tid"] for job in b] == list(range(6))
+    assert all(job["result"]["objective"] == "noop" for job in a)
+    assert all(job["result"]["objective"] == SLEEPY for job in b)
+
+
+def test_best_json_from_mongodb_matches_a_direct_query(mongo_url, hpsearch) -> None:
+    worker = start_worker(hpsearch, mongo_url)
+    driver = search(hpsearch, mongo_url, "best", "--max-evals", "8", "--objective", "noop")
+    _, errors = driver.communicate(timeout=300)
+    assert driver.returncode == 0, errors
+    stop(worker)
+
+    completed = hpsearch("best", "--store", mongo_url, "--exp-key", "best", "-n", "1",
+                         "--format", "json")
+    assert completed.returncode == 0, completed.stderr
+    (row,) = json.loads(completed.stdout)
+    direct = database(mongo_url).jobs.find(
+        {"exp_key": "best", "result.status": "ok"}).sort([("result.loss", 1), ("tid", 1)]).limit(1)
+    (expected,) = list(direct)
+    assert row["tid"] == expected["tid"]
+    assert row["score"] == -expected["result"]["loss"]

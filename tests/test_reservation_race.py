@@ -1,0 +1,78 @@
+"""Reservation is exact: racing worker processes never run a job twice and leave none behind,
+also on FerretDB, whose findAndModify is a read followed by a separate write."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections import Counter
+from pathlib import Path
+
+import gridfs
+
+import spaces
+from farm import database, finish, start_worker
+from search.experiment import Experiment
+from search.proposals import Proposer
+from search.store import open_store
+
+RECORDS_RUN = "tests.objectives_for_tests:records_run"
+JOBS = 200
+WORKERS = 4
+
+
+def queue_experiment(url: str, exp_key: str, objective: str, jobs: int) -> None:
+    """Record an experiment and queue `jobs` random proposals at once, as a driver would."""
+    space = spaces.load_space("default")
+    store = open_store(url)
+    try:
+        store.record_experiment(Experiment(exp_key=exp_key, space=space.record,
+                                           objective=objective, epochs=1, min_accuracy=0.0))
+        proposer = Proposer(exp_key, space.graph, seed=1, startup_trials=jobs)
+        proposals: list[dict] = []
+        for tid in range(jobs):
+            proposals.append(proposer.propose(tid, proposals))
+        store.queue_jobs(proposals)
+    finally:
+        store.close()
+
+
+def test_racing_workers_run_every_job_exactly_once(mongo_url: str, hpsearch, tmp_path: Path) -> None:
+    queue_experiment(mongo_url, "race", RECORDS_RUN, JOBS)
+    run_log = tmp_path / "runs.log"
+    hpsearch.environment["HPSEARCH_TEST_RUN_LOG"] = str(run_log)
+    try:
+        workers = [start_worker(hpsearch, mongo_url, "--allow-objective", RECORDS_RUN,
+                                "--idle-timeout", "3") for _ in range(WORKERS)]
+        outcomes = [finish(worker) for worker in workers]
+    finally:
+        del hpsearch.environment["HPSEARCH_TEST_RUN_LOG"]
+
+    runs = Counter(int(line.split()[0]) for line in run_log.read_text().splitlines())
+    assert [code for code, _ in outcomes] == [0] * WORKERS, outcomes
+    assert sorted(runs) == list(range(JOBS)), "some jobs were left behind"
+    assert max(runs.values()) == 1, [tid for tid, count in runs.items() if count > 1]
+    processes = Counter(line.split()[1] for line in run_log.read_text().splitlines())
+    assert len(processes) == WORKERS, "every worker should have raced for jobs"
+    db = database(mongo_url)
+    assert db.jobs.count_documents({"exp_key": "race", "state": 2}) == JOBS
+
+
+def test_worker_never_unpickles_the_gridfs_domain_attachment(mongo_url: str, hpsearch,
+                                                             tmp_path: Path) -> None:
+    queue_experiment(mongo_url, "pickled", "noop", 3)
+    sentinel = tmp_path / "pwned"
+
+    class WritesAFile:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (os.system, (f"touch {sentinel}",))
+
+    db = database(mongo_url)
+    gridfs.GridFS(db).put(pickle.dumps(WritesAFile()), filename="FMinIter_Domain")
+    db.jobs.update_many({"exp_key": "pickled"},
+                        {"$set": {"misc.cmd": ["domain_attachment", "FMinIter_Domain"]}})
+
+    code, output = finish(start_worker(hpsearch, mongo_url, "--idle-timeout", "3"))
+    assert code == 0, output
+    assert db.jobs.count_documents({"exp_key": "pickled", "state": 2}) == 3
+    assert not sentinel.exists()
