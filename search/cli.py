@@ -14,55 +14,18 @@ import click
 import objectives
 import spaces
 from search import queries
-from search.documents import JobDoc
 from search.driver import SearchOptions, SearchProgress, run_search
-from search.experiment import Experiment, ExperimentConflict
-from search.output import FORMATS, render, render_status
-from search.store import DEFAULT_LOCATION, Store, StoreError, open_store
-from search.urls import is_mongodb_url, redact
+from search.cli_common import (UserError, exp_key_option, experiment_jobs, format_option,
+                               opened_store, store_option, user_errors)
+from search.experiment import Experiment
+from search.output import render, render_status
+from search.store import open_store
+from search.urls import is_mongodb_url
 from search.worker import (DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER,
                            Worker, WorkerOptions, worker_id)
-from search.worker_processes import GpuSpecError, parse_gpus, plan_processes, run_processes, serve
+from search.worker_processes import parse_gpus, plan_processes, run_processes, serve
 
 log = logging.getLogger("hpsearch")
-
-
-class UserError(click.ClickException):
-    """A mistake the user can fix: one message, exit code 2, no traceback."""
-
-    exit_code = 2
-
-    def format_message(self) -> str:
-        return redact(self.message)
-
-
-@contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn the library's user-facing errors into one clean line each."""
-    try:
-        yield
-    except (StoreError, ExperimentConflict, spaces.SpaceError, objectives.ObjectiveError,
-            GpuSpecError) as error:
-        raise UserError(str(error)) from None
-
-
-def _store_option(function: Any) -> Any:
-    return click.option(
-        "--store", envvar="HPSEARCH_STORE", default=DEFAULT_LOCATION, show_default=True,
-        help="Where trials live: a directory (embedded search) or a mongodb:// URL (GPU farm). "
-             "Env: HPSEARCH_STORE.",
-    )(function)
-
-
-def _format_option(function: Any) -> Any:
-    return click.option("--format", "output_format", type=click.Choice(FORMATS),
-                        default="table", show_default=True, help="Output format.")(function)
-
-
-def _exp_key_option(function: Any) -> Any:
-    return click.option("--exp-key", envvar="HPSEARCH_EXP_KEY",
-                        help="Experiment key (default: the store's only experiment). "
-                             "Env: HPSEARCH_EXP_KEY.")(function)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,7 +45,7 @@ def main(verbose: int) -> None:
 # -- search -------------------------------------------------------------------------------------
 
 @main.command()
-@_store_option
+@store_option
 @click.option("--exp-key", envvar="HPSEARCH_EXP_KEY", default="default", show_default=True,
               help="Names the search; rerun with the same key to resume it. Env: HPSEARCH_EXP_KEY.")
 @click.option("--space", "space_name", default="default", show_default=True,
@@ -123,7 +86,7 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         options = SearchOptions(max_evals=max_evals, seed=seed, startup_trials=startup_trials,
                                 max_queue=max_queue, stale_after=stale_after,
                                 max_attempts=max_attempts)
-        with _opened(store) as opened:
+        with opened_store(store) as opened:
             local_worker = None
             if not is_mongodb_url(store):
                 objectives.configure_cpu_threads(1)
@@ -137,8 +100,9 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                     jobs = run_search(opened, experiment, space.graph, options,
                                       local_worker=local_worker, on_progress=on_progress)
                 except KeyboardInterrupt:
-                    raise UserError("interrupted: finished trials are saved; rerun the same "
-                                    "command to resume") from None
+                    click.echo("\ninterrupted: finished trials are saved; rerun the same command "
+                               "to resume", err=True)
+                    sys.exit(130)
             click.echo(render([queries.trial_row(j) for j in queries.best_trials(jobs, 5)], "table"))
 
 
@@ -156,19 +120,10 @@ def _progress_bar(max_evals: int) -> Iterator[Any]:
         yield on_progress
 
 
-@contextlib.contextmanager
-def _opened(location: str) -> Iterator[Store]:
-    store = open_store(location)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 # -- worker -------------------------------------------------------------------------------------
 
 @main.command()
-@_store_option
+@store_option
 @click.option("--exp-key", "exp_keys", multiple=True, envvar="HPSEARCH_EXP_KEY",
               help="Serve only this experiment (repeatable); default: every experiment. "
                    "Env: HPSEARCH_EXP_KEY.")
@@ -231,61 +186,48 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
 
 # -- queries ------------------------------------------------------------------------------------
 
-def _experiment_jobs(store: Store, exp_key: str | None) -> tuple[str, list[JobDoc]]:
-    if exp_key is None:
-        known = store.experiments()
-        if len(known) != 1:
-            listing = ", ".join(e.exp_key for e in known) or "none yet"
-            raise StoreError(f"{store.location} holds {len(known)} experiments ({listing}); "
-                             "choose one with --exp-key")
-        exp_key = known[0].exp_key
-    if store.experiment(exp_key) is None:
-        raise queries.unknown_experiment(store, exp_key)
-    return exp_key, store.jobs(exp_key)
-
-
 @main.command()
-@_store_option
-@_exp_key_option
+@store_option
+@exp_key_option
 @click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True,
               help="How many trials.")
 @click.option("--min-accuracy", type=click.FloatRange(0, 1),
               help="Only trials at or above this accuracy.")
 @click.option("--sort", type=click.Choice(queries.SORT_KEYS), default="score", show_default=True,
               help="score: accuracy per second; accuracy; time: fastest training.")
-@_format_option
+@format_option
 def best(store: str, exp_key: str | None, count: int, min_accuracy: float | None, sort: str,
          output_format: str) -> None:
     """The best trials with their hyperparameters, accuracy, training seconds and score."""
-    with user_errors(), _opened(store) as opened:
-        _, jobs = _experiment_jobs(opened, exp_key)
+    with user_errors(), opened_store(store) as opened:
+        _, jobs = experiment_jobs(opened, exp_key)
         chosen = queries.best_trials(jobs, count, min_accuracy=min_accuracy, sort=sort)
         click.echo(render([queries.trial_row(job) for job in chosen], output_format))
 
 
 @main.command()
-@_store_option
-@_exp_key_option
+@store_option
+@exp_key_option
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["queued", "running", "ok", "failed"]),
               help="Only trials in this state (repeatable).")
-@_format_option
+@format_option
 def trials(store: str, exp_key: str | None, states: Sequence[str], output_format: str) -> None:
     """Every trial of an experiment, in order."""
-    with user_errors(), _opened(store) as opened:
-        _, jobs = _experiment_jobs(opened, exp_key)
+    with user_errors(), opened_store(store) as opened:
+        _, jobs = experiment_jobs(opened, exp_key)
         rows = [queries.trial_row(job) for job in queries.select_trials(jobs, states)]
         click.echo(render(rows, output_format))
 
 
 @main.command()
-@_store_option
-@_exp_key_option
-@_format_option
+@store_option
+@exp_key_option
+@format_option
 def pareto(store: str, exp_key: str | None, output_format: str) -> None:
     """Trials on the accuracy-vs-training-time Pareto front, fastest first."""
-    with user_errors(), _opened(store) as opened:
-        _, jobs = _experiment_jobs(opened, exp_key)
+    with user_errors(), opened_store(store) as opened:
+        _, jobs = experiment_jobs(opened, exp_key)
         click.echo(render([queries.trial_row(job) for job in queries.pareto_front(jobs)],
                           output_format))
 
@@ -322,8 +264,8 @@ def objectives_command() -> None:
 # -- status and experiments --------------------------------------------------------------------
 
 @main.command()
-@_store_option
-@_exp_key_option
+@store_option
+@exp_key_option
 @click.option("--watch", is_flag=True, help="Refresh in place until Ctrl-C.")
 @click.option("--interval", type=click.FloatRange(min=0.5), default=2.0, show_default=True,
               help="Seconds between refreshes with --watch.")
@@ -332,7 +274,7 @@ def objectives_command() -> None:
 def status(store: str, exp_key: str | None, watch: bool, interval: float,
            stale_after: float) -> None:
     """Per experiment: trials by state, best score, pace, time left, and the live workers."""
-    with user_errors(), _opened(store) as opened:
+    with user_errors(), opened_store(store) as opened:
         keys = [exp_key] if exp_key else [e.exp_key for e in opened.experiments()]
         while True:
             text = "\n\n".join(
@@ -351,11 +293,11 @@ def status(store: str, exp_key: str | None, watch: bool, interval: float,
 
 
 @main.command()
-@_store_option
-@_format_option
+@store_option
+@format_option
 def experiments(store: str, output_format: str) -> None:
     """Every experiment in the store with its objective, space, trial counts and best score."""
-    with user_errors(), _opened(store) as opened:
+    with user_errors(), opened_store(store) as opened:
         rows = []
         for experiment in opened.experiments():
             state = queries.experiment_status(opened, experiment.exp_key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import objectives
 import spaces
@@ -47,10 +47,12 @@ class Heartbeat:
     only if no other attempt has reported first.
     """
 
-    def __init__(self, store: Store, reservation: Reservation, interval: float) -> None:
+    def __init__(self, store: Store, reservation: Reservation, interval: float,
+                 on_beat: Callable[[], None]) -> None:
         self._store = store
         self._reservation = reservation
         self._interval = interval
+        self._on_beat = on_beat
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
@@ -69,6 +71,7 @@ class Heartbeat:
                     log.warning("trial %s of %s was reclaimed by the farm; finishing it anyway",
                                 self._reservation.tid, self._reservation.exp_key)
                     return
+                self._on_beat()
             except Exception:  # the main thread decides what a store failure means
                 log.exception("heartbeat for trial %s failed", self._reservation.tid)
                 return
@@ -81,11 +84,13 @@ def run_job(
     *,
     worker_id: str,
     heartbeat_interval: float,
+    on_heartbeat: Callable[[], None] = lambda: None,
 ) -> tuple[dict[str, Any], bool]:
     """Run a reserved job to its result and offer the result to the store.
 
-    Returns the result and whether the store accepted it (False when another attempt of the
-    same trial reported first).
+    `on_heartbeat` runs after each successful heartbeat (the worker refreshes its own status
+    there). Returns the result and whether the store accepted it (False when another attempt
+    of the same trial reported first).
     """
     experiment = prepared.experiment
     settings = objectives.TrialSettings(
@@ -96,7 +101,7 @@ def run_job(
     )
     params = params_for(reservation.job, prepared.space.graph)
     log.info("trial %s of %s: %s", reservation.tid, experiment.exp_key, params)
-    with Heartbeat(store, reservation, heartbeat_interval):
+    with Heartbeat(store, reservation, heartbeat_interval, on_heartbeat):
         result = objectives.run_trial(prepared.objective, params, settings)
     result = plain({**result, "objective": prepared.objective.name, "worker": worker_id,
                     "attempt": reservation.attempt})

@@ -110,6 +110,7 @@ class Worker:
             result, accepted = run_job(
                 self._store, reservation, self._prepared[reservation.exp_key],
                 worker_id=self.worker_id, heartbeat_interval=self._options.heartbeat_interval,
+                on_heartbeat=lambda: self._report("busy", reservation),
             )
         except StopNow:
             log.warning("putting trial %s of %s back in the queue", reservation.tid,

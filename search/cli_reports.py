@@ -1,0 +1,73 @@
+"""`hpsearch plot` and `hpsearch export`: an experiment as a picture or as a table of data."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import click
+
+import spaces
+from search import queries
+from search.cli_common import (exp_key_option, experiment_jobs, opened_store, store_option,
+                               user_errors)
+from search.output import render
+from search.plots import draw_report, plot_data
+
+
+@click.command()
+@store_option
+@exp_key_option
+@click.option("-o", "--output", "path", type=click.Path(dir_okay=False, writable=True),
+              default="report.png", show_default=True, help="Image file to write.")
+def plot(store: str, exp_key: str | None, path: str) -> None:
+    """Draw the search as one image: score per trial, accuracy against training time with
+    the Pareto front, and the score against each hyperparameter."""
+    with user_errors(), opened_store(store) as opened:
+        exp_key, jobs = experiment_jobs(opened, exp_key)
+        experiment = opened.experiment(exp_key)
+        space = spaces.space_from_record(experiment.space)
+        data = plot_data(jobs, space, exp_key=exp_key, min_accuracy=experiment.min_accuracy)
+    try:
+        draw_report(data, path)
+    except OSError as error:
+        raise click.FileError(path, hint=error.strerror or str(error)) from None
+    click.echo(f"wrote {path}: {data.title}")
+
+
+@click.command()
+@store_option
+@exp_key_option
+@click.option("--format", "output_format", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", "path", type=click.Path(dir_okay=False, writable=True),
+              help="File to write (default: standard output).")
+def export(store: str, exp_key: str | None, output_format: str, path: str | None) -> None:
+    """Every trial as one flat row (tid, state, each hyperparameter, accuracy, training
+    seconds, score, device, worker, times), ready for pandas or a spreadsheet."""
+    with user_errors(), opened_store(store) as opened:
+        _, jobs = experiment_jobs(opened, exp_key)
+    rows = [queries.trial_row(job) for job in jobs]
+    text = render(rows, output_format, columns=_columns(rows))
+    if path is None:
+        click.echo(text)
+        return
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as file:
+            file.write(text + "\n")
+    except OSError as error:
+        raise click.FileError(path, hint=error.strerror or str(error)) from None
+    click.echo(f"wrote {len(rows)} trials to {path}", err=True)
+
+
+def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Every key of every row, a key first seen in a later row placed after its neighbour
+    there, so a conditional hyperparameter ("optimizer/momentum") sits beside its choice
+    rather than after the last column."""
+    columns: list[str] = []
+    for row in rows:
+        previous = None
+        for key in row:
+            if key not in columns:
+                columns.insert(columns.index(previous) + 1 if previous is not None else 0, key)
+            previous = key
+    return columns

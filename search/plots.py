@@ -1,0 +1,334 @@
+"""The search report: one figure that shows how a search is going at a glance.
+
+`plot_data` turns job documents into plain data for each panel, so tests (and other tools)
+can check what is plotted without drawing; `draw_report` draws that data with matplotlib.
+Both work the same for either store, since they only see job documents.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import os
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from search.documents import JobDoc, flatten, sort_by_tid, trial_state
+from search.queries import pareto_front, score
+from spaces import Parameter, SearchSpace
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+MAX_ROUND_ISO_SCORES = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreHistory:
+    """Panel 1: each scored trial's accuracy per second in tid order, and the best so far."""
+
+    tids: tuple[int, ...]
+    scores: tuple[float, ...]
+    best_so_far: tuple[float, ...]
+    failed_tids: tuple[int, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class TradeOff:
+    """Panel 2: accuracy against training seconds, the Pareto front, iso-score lines.
+
+    `iso_scores` are the slopes s of the lines accuracy = s * seconds: trials on one line
+    score the same; the last is the best score. `failed_seconds` places failed trials that got as far as a training time.
+    """
+
+    tids: tuple[int, ...]
+    seconds: tuple[float, ...]
+    accuracies: tuple[float, ...]
+    front_tids: tuple[int, ...]
+    front_seconds: tuple[float, ...]
+    front_accuracies: tuple[float, ...]
+    iso_scores: tuple[float, ...]
+    failed_seconds: tuple[float, ...]
+    min_accuracy: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ParameterPanel:
+    """One small panel: the score against one hyperparameter.
+
+    `categories` (the choices, in the space's order) is set for categorical parameters, which
+    are drawn as one group per choice; numbers are drawn as points, on a log axis when `log`.
+    Only trials in which the parameter was active appear (a conditional one is absent in
+    trials that took another branch).
+    """
+
+    column: str
+    log: bool
+    categories: tuple[Any, ...] | None
+    values: tuple[Any, ...]
+    scores: tuple[float, ...]
+    failed_values: tuple[Any, ...]
+
+    def scores_by_category(self) -> list[list[float]]:
+        """The scores of the trials that chose each category, in `categories` order."""
+        assert self.categories is not None, "only categorical panels have categories"
+        return [[s for v, s in zip(self.values, self.scores) if v == category]
+                for category in self.categories]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlotData:
+    """Everything the report draws, as plain data."""
+
+    title: str
+    counts: dict[str, int]
+    history: ScoreHistory
+    trade_off: TradeOff
+    parameters: tuple[ParameterPanel, ...]
+
+
+def plot_data(jobs: Iterable[JobDoc], space: SearchSpace, *, exp_key: str,
+              min_accuracy: float | None = None) -> PlotData:
+    """The report's data for an experiment's jobs, with the space that says which
+    hyperparameters are log-scaled or categorical (`spaces.space_from_record`)."""
+    jobs = sort_by_tid(jobs)
+    counts = {state: 0 for state in ("ok", "failed", "running", "queued")}
+    for job in jobs:
+        counts[trial_state(job)] = counts.get(trial_state(job), 0) + 1
+    scored = [job for job in jobs if score(job) is not None]
+    failed = [job for job in jobs if trial_state(job) == "failed"]
+    return PlotData(
+        title=_title(exp_key, len(jobs), counts, scored),
+        counts=counts,
+        history=_history(scored, failed),
+        trade_off=_trade_off(scored, failed, min_accuracy),
+        parameters=tuple(_parameter_panel(parameter, _column(parameter, space), scored, failed)
+                         for parameter in space.parameters if parameter.distribution != "constant"),
+    )
+
+
+def _title(exp_key: str, total: int, counts: dict[str, int], scored: list[JobDoc]) -> str:
+    unfinished = ", ".join(f"{counts[state]} {state}" for state in ("running", "queued")
+                           if counts[state])
+    line = (f"{exp_key}: {total} trials ({counts['ok']} ok, {counts['failed']} failed"
+            f"{', ' + unfinished if unfinished else ''})")
+    if scored:
+        best = max(scored, key=lambda job: (score(job), -job["tid"]))
+        line += (f"; best trial {best['tid']}: {score(best):.3g} accuracy/s "
+                 f"(accuracy {best['result']['accuracy']:.3f} in "
+                 f"{best['result']['train_seconds']:.3g} s)")
+    return line
+
+
+def _history(scored: list[JobDoc], failed: list[JobDoc]) -> ScoreHistory:
+    scores = [score(job) for job in scored]
+    best_so_far = list(itertools.accumulate(scores, max))
+    return ScoreHistory(tids=tuple(job["tid"] for job in scored), scores=tuple(scores),
+                        best_so_far=tuple(best_so_far),
+                        failed_tids=tuple(job["tid"] for job in failed))
+
+
+def _trade_off(scored: list[JobDoc], failed: list[JobDoc],
+               min_accuracy: float | None) -> TradeOff:
+    front = pareto_front(scored)
+    return TradeOff(
+        tids=tuple(job["tid"] for job in scored),
+        seconds=tuple(job["result"]["train_seconds"] for job in scored),
+        accuracies=tuple(job["result"]["accuracy"] for job in scored),
+        front_tids=tuple(job["tid"] for job in front),
+        front_seconds=tuple(job["result"]["train_seconds"] for job in front),
+        front_accuracies=tuple(job["result"]["accuracy"] for job in front),
+        iso_scores=_iso_scores(scored),
+        failed_seconds=tuple(job["result"]["train_seconds"] for job in failed
+                             if job["result"].get("train_seconds") is not None),
+        min_accuracy=min_accuracy,
+    )
+
+
+def _iso_scores(scored: list[JobDoc]) -> tuple[float, ...]:
+    """Round slopes spread over the trials (1-2-5, else 1-3, else powers of ten), then the
+    best score, so a reader sees how far each trial is from the best."""
+    best = max((score(job) for job in scored), default=0.0)
+    if best <= 0:
+        return ()
+    slowest = max(job["result"]["train_seconds"] for job in scored)
+    low = max(job["result"]["accuracy"] for job in scored) / slowest if slowest > 0 else best
+    exponents = range(math.floor(math.log10(low)), math.ceil(math.log10(best)) + 1)
+    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+        round_scores = [m * 10.0**e for e in exponents for m in mantissas
+                        if low <= m * 10.0**e < 0.8 * best]
+        if len(round_scores) <= MAX_ROUND_ISO_SCORES:
+            break
+    return (*round_scores, best)
+
+
+def _column(parameter: Parameter, space: SearchSpace) -> str:
+    """The parameter's column in a flattened trial row.
+
+    A space labels a branch's parameter with the branch ("optimizer/sgd/momentum", condition
+    "optimizer=sgd"); the flattened parameters name it without ("optimizer/momentum").
+    """
+    if parameter.condition is None:
+        return parameter.label
+    parent_label, _, branch = parameter.condition.partition("=")
+    parent = next(p for p in space.parameters if p.label == parent_label)
+    name = parameter.label[len(f"{parent_label}/{branch}/"):]
+    return f"{_column(parent, space)}/{name}"
+
+
+def _parameter_panel(parameter: Parameter, column: str, scored: list[JobDoc],
+                     failed: list[JobDoc]) -> ParameterPanel:
+    chosen = [(flatten(job["misc"].get("params", {})), score(job)) for job in scored]
+    present = [(params[column], value) for params, value in chosen if column in params]
+    failed_values = [flatten(job["misc"].get("params", {})).get(column) for job in failed]
+    categories = None
+    if parameter.distribution == "categorical":
+        categories = tuple(parameter.values or ())
+        seen = [value for value, _ in present] + failed_values
+        categories += tuple(dict.fromkeys(v for v in seen if v is not None and v not in categories))
+    return ParameterPanel(
+        column=column,
+        log=parameter.log,
+        categories=categories,
+        values=tuple(value for value, _ in present),
+        scores=tuple(value for _, value in present),
+        failed_values=tuple(value for value in failed_values if value is not None),
+    )
+
+
+# -- drawing --------------------------------------------------------------------------------
+
+PANEL_COLUMNS = 5
+TRIAL_STYLE = {"s": 22, "color": "tab:blue", "alpha": 0.85, "zorder": 2}
+FAILED_STYLE = {"marker": "x", "color": "tab:red", "s": 40, "linewidths": 1.5, "zorder": 4,
+                "clip_on": False}
+FRONT_COLOR = "tab:orange"
+
+
+def draw_report(data: PlotData, path: str | os.PathLike[str]) -> None:
+    """Draw the report and save it (PNG unless the file name says otherwise).
+
+    Draws on a bare `Figure`, never through pyplot, so no display is needed and no backend
+    is switched for a program that imports hpsearch.
+    """
+    from matplotlib.figure import Figure
+
+    rows = max(1, math.ceil(len(data.parameters) / PANEL_COLUMNS))
+    figure = Figure(figsize=(16, 5.4 + 2.9 * rows), layout="constrained")
+    figure.suptitle(data.title, fontsize=13, fontweight="bold")
+    top, bottom = figure.subfigures(2, 1, height_ratios=[5.4, 2.9 * rows])
+    history_axes, trade_off_axes = top.subplots(1, 2)
+    _draw_history(history_axes, data.history)
+    _draw_trade_off(trade_off_axes, data.trade_off)
+    bottom.suptitle("accuracy per second against each hyperparameter "
+                    "(boxes: quartiles per choice; red x: failed trials)", fontsize=11)
+    grid = bottom.subplots(rows, PANEL_COLUMNS, sharey=True, squeeze=False)
+    for axes, panel in zip(grid.flat, data.parameters):
+        _draw_parameter(axes, panel)
+    for axes in grid[:, 0]:
+        axes.set_ylabel("accuracy / s")
+    for axes in list(grid.flat)[len(data.parameters):]:
+        axes.set_visible(False)
+    figure.savefig(path, dpi=100)
+
+
+def _draw_history(axes: Axes, history: ScoreHistory) -> None:
+    floored = [(tid, s) for tid, s in zip(history.tids, history.scores) if s == 0]
+    scoring = [(tid, s) for tid, s in zip(history.tids, history.scores) if s != 0]
+    axes.scatter([tid for tid, _ in scoring], [s for _, s in scoring], label="trial",
+                 **TRIAL_STYLE)
+    axes.scatter([tid for tid, _ in floored], [0.0] * len(floored), s=22, zorder=2,
+                 facecolors="none", edgecolors="tab:blue", label="below accuracy floor (score 0)")
+    axes.step(history.tids, history.best_so_far, where="post", color=FRONT_COLOR, linewidth=2,
+              label="best so far")
+    _mark_failed(axes, history.failed_tids)
+    axes.set(title="score per trial, in the order they were proposed", xlabel="trial (tid)",
+             ylabel="accuracy per second of training")
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="best", fontsize=9)
+
+
+def _draw_trade_off(axes: Axes, trade_off: TradeOff) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    axes.scatter(trade_off.seconds, trade_off.accuracies, label="trial", **TRIAL_STYLE)
+    axes.plot(trade_off.front_seconds, trade_off.front_accuracies, "o-", color=FRONT_COLOR,
+              markersize=8, markerfacecolor="none", markeredgewidth=1.8, linewidth=1.8,
+              label="Pareto front (no trial more accurate and faster)", zorder=3)
+    _mark_failed(axes, trade_off.failed_seconds)
+    log = all(seconds > 0 for seconds in (*trade_off.seconds, *trade_off.failed_seconds))
+    if log:
+        axes.set_xscale("log")
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.set_ylim(0, 1.03)
+    left, right = axes.get_xlim()
+    xs = ([left * (right / left) ** (i / 200) for i in range(201)] if log
+          else [left + (right - left) * i / 200 for i in range(201)])
+    for slope in trade_off.iso_scores:
+        best = slope == trade_off.iso_scores[-1]
+        axes.plot(xs, [slope * x for x in xs], "--", linewidth=1.2 if best else 0.8,
+                  color=FRONT_COLOR if best else "tab:gray", alpha=0.9,
+                  label=f"best accuracy per second ({slope:.3g}/s)" if best
+                  else ("equal accuracy per second" if slope == trade_off.iso_scores[0] else None))
+        if not best:
+            edge = min(right, 1.0 / slope)
+            axes.annotate(f"{slope:g}/s", (edge, slope * edge), xytext=(-2, -2),
+                          textcoords="offset points", ha="right", va="top", fontsize=8,
+                          color="tab:gray")
+    axes.set_xlim(left, right)
+    if trade_off.min_accuracy:
+        axes.axhline(trade_off.min_accuracy, color="tab:purple", linestyle=":", linewidth=1,
+                     label=f"accuracy floor {trade_off.min_accuracy:g}")
+    axes.set(title="accuracy against training time (up and to the left is better)",
+             xlabel="training seconds" + (" (log scale)" if log else ""), ylabel="accuracy")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="best", fontsize=8, framealpha=0.9)
+
+
+def _draw_parameter(axes: Axes, panel: ParameterPanel) -> None:
+    if panel.categories is None:
+        axes.scatter(panel.values, panel.scores, **{**TRIAL_STYLE, "s": 16})
+        _mark_failed(axes, panel.failed_values)
+        if panel.log:
+            _log_axis(axes)
+    else:
+        positions = range(len(panel.categories))
+        groups = panel.scores_by_category()
+        axes.boxplot([group or [math.nan] for group in groups], positions=list(positions),
+                     widths=0.5, showfliers=False, medianprops={"color": FRONT_COLOR})
+        for position, group in zip(positions, groups):
+            axes.scatter([position + offset for offset in _jitter(len(group))], group,
+                         **{**TRIAL_STYLE, "s": 14})
+        _mark_failed(axes, [panel.categories.index(value) for value in panel.failed_values])
+        axes.set_xticks(list(positions), [str(category) for category in panel.categories])
+        axes.set_xlim(-0.6, len(panel.categories) - 0.4)
+    axes.set_title(panel.column + (" (log scale)" if panel.log else ""), fontsize=10)
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.tick_params(labelsize=8)
+
+
+def _log_axis(axes: Axes) -> None:
+    """A log x-axis; under a decade wide, plain numbers at 1-2-5 steps replace the crowded
+    default labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axes.set_xscale("log")
+    left, right = axes.get_xlim()
+    if right / left < 10:
+        axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axes.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _mark_failed(axes: Axes, xs: Sequence[Any]) -> None:
+    """Failed trials have no score: an x at the bottom edge, whatever the y scale."""
+    if xs:
+        axes.scatter(xs, [0.0] * len(xs), transform=axes.get_xaxis_transform(),
+                     label="failed", **FAILED_STYLE)
+
+
+def _jitter(count: int) -> list[float]:
+    """Spread a group's points sideways so equal scores stay visible, deterministically."""
+    return [0.18 * ((i * 0.618034) % 1.0 * 2 - 1) for i in range(count)]

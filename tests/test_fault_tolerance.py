@@ -1,0 +1,198 @@
+"""No trial lost, no trial twice: dead, frozen and stopped workers, and a database outage."""
+
+from __future__ import annotations
+
+import datetime
+import signal
+import subprocess
+import time
+from collections import Counter
+
+import pytest
+
+from farm import database, done_jobs, finish, start_worker, stop, wait_until
+from test_reservation_race import queue_experiment
+
+SLEEPY = "tests.objectives_for_tests:sleeps"
+STALE_AFTER = 3.0
+TRIAL_SECONDS = 1.5
+
+
+@pytest.fixture
+def slow_trials(hpsearch, monkeypatch: pytest.MonkeyPatch) -> float:
+    monkeypatch.setitem(hpsearch.environment, "HPSEARCH_TEST_SLEEP", str(TRIAL_SECONDS))
+    return TRIAL_SECONDS
+
+
+def farm_worker(hpsearch, url: str, *options: str) -> subprocess.Popen[str]:
+    return start_worker(hpsearch, url, "--allow-objective", SLEEPY, "--stale-after",
+                        str(STALE_AFTER), *options)
+
+
+def driver(hpsearch, url: str, exp_key: str, max_evals: int) -> subprocess.Popen[str]:
+    return hpsearch.start("search", "--store", url, "--exp-key", exp_key, "--objective", SLEEPY,
+                          "--max-evals", str(max_evals), "--min-accuracy", "0",
+                          "--stale-after", str(STALE_AFTER),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def busy_job_of(db, process: subprocess.Popen[str]) -> dict | None:  # type: ignore[no-untyped-def]
+    return db.jobs.find_one({"state": 1, "owner": {"$regex": f":{process.pid}:"}})
+
+
+def assert_each_tid_done_once(db, exp_key: str, max_evals: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    jobs = done_jobs(db, exp_key)
+    assert [job["tid"] for job in jobs] == list(range(max_evals))
+    results = Counter(claim["job"] for claim in db.claims.find({"_id": {"$regex": "/result$"}}))
+    assert len(results) == max_evals and set(results.values()) == {1}
+    return jobs
+
+
+def test_worker_killed_mid_trial_has_its_trial_redone_by_another(mongo_url, hpsearch, slow_trials
+                                                                 ) -> None:
+    db = database(mongo_url)
+    workers = [farm_worker(hpsearch, mongo_url) for _ in range(3)]
+    search = driver(hpsearch, mongo_url, "kill", 12)
+    wait_until(lambda: len(done_jobs(db, "kill")) >= 2 and busy_job_of(db, workers[0]), 120,
+               "the first worker is in the middle of a trial")
+    killed_job = busy_job_of(db, workers[0])
+    workers[0].send_signal(signal.SIGKILL)
+    killed_at = datetime.datetime.now(datetime.timezone.utc)
+
+    _, errors = search.communicate(timeout=300)
+    assert search.returncode == 0, errors
+    for worker in workers[1:]:
+        stop(worker)
+    workers[0].wait()
+
+    jobs = assert_each_tid_done_once(db, "kill", 12)
+    redone = next(job for job in jobs if job["tid"] == killed_job["tid"])
+    assert redone["attempt"] >= 1
+    assert redone["result"]["worker"] != killed_job["owner"]
+    # Noticed within stale_after (plus a reclaim scan, every stale_after / 2), then one trial.
+    assert (redone["refresh_time"] - killed_at).total_seconds() <= 1.5 * STALE_AFTER + TRIAL_SECONDS + 2
+
+
+def test_late_result_of_a_frozen_worker_is_kept_at_most_once(mongo_url, hpsearch, slow_trials
+                                                             ) -> None:
+    db = database(mongo_url)
+    frozen = farm_worker(hpsearch, mongo_url)
+    search = driver(hpsearch, mongo_url, "frozen", 6)
+    wait_until(lambda: busy_job_of(db, frozen), 120, "the worker is in the middle of a trial")
+    frozen_job = busy_job_of(db, frozen)
+    frozen.send_signal(signal.SIGSTOP)
+    rescuer = farm_worker(hpsearch, mongo_url)
+    wait_until(lambda: db.jobs.find_one({"_id": frozen_job["_id"], "attempt": {"$gte": 1}}), 60,
+               "the frozen worker's job is reclaimed")
+    frozen.send_signal(signal.SIGCONT)
+
+    _, errors = search.communicate(timeout=300)
+    assert search.returncode == 0, errors
+    code, output = stop(frozen)
+    stop(rescuer)
+    assert code == 0, output
+    assert "reclaimed" in output  # the frozen worker learnt that its job was handed on
+    assert_each_tid_done_once(db, "frozen", 6)
+
+
+def test_search_survives_the_database_stopping_for_five_seconds(mongo_server, mongo_url, hpsearch
+                                                                ) -> None:
+    mongo_server.require_restartable()
+    db = database(mongo_url)
+    workers = [farm_worker(hpsearch, mongo_url) for _ in range(2)]
+    search = driver(hpsearch, mongo_url, "outage", 16)
+    wait_until(lambda: len(done_jobs(db, "outage")) >= 4, 120, "four trials are done")
+    mongo_server.stop()
+    time.sleep(5)
+    mongo_server.start()
+
+    _, errors = search.communicate(timeout=300)
+    assert search.returncode == 0, errors
+    outcomes = [stop(worker) for worker in workers]
+    assert "unreachable" in errors + "".join(output for _, output in outcomes)
+    assert_each_tid_done_once(db, "outage", 16)
+
+
+def test_sigterm_finishes_the_current_trial_and_exits_zero(mongo_url, hpsearch, slow_trials) -> None:
+    queue_experiment(mongo_url, "term", SLEEPY, 3)
+    db = database(mongo_url)
+    worker = farm_worker(hpsearch, mongo_url)
+    wait_until(lambda: busy_job_of(db, worker), 120, "the worker is in the middle of a trial")
+    job = busy_job_of(db, worker)
+    code, output = stop(worker)
+    assert code == 0, output
+    assert db.jobs.find_one({"_id": job["_id"]})["state"] == 2
+    assert db.jobs.count_documents({"exp_key": "term", "state": 2}) == 1
+
+
+def test_second_sigterm_puts_the_job_back_in_the_queue(mongo_url, hpsearch, slow_trials) -> None:
+    queue_experiment(mongo_url, "twice", SLEEPY, 2)
+    db = database(mongo_url)
+    worker = farm_worker(hpsearch, mongo_url)
+    wait_until(lambda: busy_job_of(db, worker), 120, "the worker is in the middle of a trial")
+    job = busy_job_of(db, worker)
+    worker.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    code, output = stop(worker)
+    assert code == 128 + signal.SIGTERM, output
+    requeued = db.jobs.find_one({"_id": job["_id"]})
+    assert requeued["state"] == 0 and requeued["attempt"] == 1 and requeued["owner"] is None
+
+
+def test_worker_stops_after_max_consecutive_failures(mongo_url, hpsearch) -> None:
+    failing = "tests.objectives_for_tests:raises"
+    queue_experiment(mongo_url, "failing", failing, 5)
+    code, output = finish(start_worker(hpsearch, mongo_url, "--allow-objective", failing,
+                                       "--max-consecutive-failures", "2"))
+    assert code == 1
+    assert "2 trials failed in a row" in output
+    assert database(mongo_url).jobs.count_documents({"exp_key": "failing", "state": 2}) == 2
+
+
+@pytest.mark.parametrize("objective, reason, text", [
+    ("raises", "exception", "objective failed on purpose"),
+    ("nan_accuracy", "diverged", None),
+    ("out_of_memory", "out of memory", "CUDA out of memory"),
+])
+def test_failing_objectives_become_failed_trials_and_the_worker_carries_on(
+        mongo_url, hpsearch, objective: str, reason: str, text: str | None) -> None:
+    name = f"tests.objectives_for_tests:{objective}"
+    queue_experiment(mongo_url, "fails", name, 2)
+    code, output = finish(start_worker(hpsearch, mongo_url, "--allow-objective", name,
+                                       "--idle-timeout", "2"))
+    assert code == 0, output
+    jobs = done_jobs(database(mongo_url), "fails")
+    assert len(jobs) == 2  # the worker carried on after the first failure
+    for job in jobs:
+        result = job["result"]
+        assert result["status"] == "fail" and result["reason"] == reason
+        assert result["loss"] is None
+        if text is not None:
+            assert text in result["error"] and "Traceback" in result["traceback"]
+
+
+def test_worker_refuses_an_objective_its_operator_did_not_allow(mongo_url, hpsearch) -> None:
+    queue_experiment(mongo_url, "evil", "os:system", 2)
+    code, output = finish(start_worker(hpsearch, mongo_url, "--idle-timeout", "2"))
+    assert code == 0, output
+    refusals = [line for line in output.splitlines() if "leaving experiment 'evil' alone" in line]
+    assert len(refusals) == 1 and "os:system" in refusals[0] and "not allowed" in refusals[0]
+    db = database(mongo_url)
+    assert db.jobs.count_documents({"exp_key": "evil", "state": 0}) == 2
+    assert db.claims.count_documents({}) == 0
+
+
+def test_password_in_the_store_url_never_appears(mongo_server, hpsearch, tmp_path) -> None:
+    secret = "s3cret-Pa55"
+    port = mongo_server.url.rsplit(":", 1)[1]
+    url = f"mongodb://hpuser:{secret}@127.0.0.1:{port}/hpsearch_secret?authSource=admin"
+    outputs = [
+        hpsearch("-v", "status", "--store", url),
+        hpsearch("-v", "best", "--store", url, "--exp-key", "nothing"),
+        hpsearch("-v", "worker", "--store", url, "--gpus", "none", "--idle-timeout", "1"),
+        hpsearch("status", "--store", f"mongodb://hpuser:{secret}@127.0.0.1:1/db"
+                 "?serverSelectionTimeoutMS=1000"),
+    ]
+    for completed in outputs:
+        assert secret not in completed.stdout + completed.stderr
+    assert any("hpuser:***@" in completed.stdout + completed.stderr for completed in outputs)
