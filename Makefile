@@ -20,7 +20,6 @@ $(STAMP): setup.cfg pyproject.toml
 # An embedded search: the digits objective, the default space, about a minute on a laptop.
 run: $(STAMP)
 	$(BIN)/hpsearch search --store ./hpsearch-runs --exp-key demo --max-evals 30 --epochs 20
-	$(BIN)/hpsearch best --store ./hpsearch-runs --exp-key demo -n 5
 
 test: $(STAMP) $(TESTDB)
 	$(BIN)/python -m pytest -q

@@ -15,6 +15,7 @@ import objectives
 import spaces
 from search import queries
 from search.driver import SearchOptions, SearchProgress, run_search
+from search.cli_reports import export, plot
 from search.cli_common import (UserError, exp_key_option, experiment_jobs, format_option,
                                opened_store, store_option, user_errors)
 from search.experiment import Experiment
@@ -276,20 +277,20 @@ def status(store: str, exp_key: str | None, watch: bool, interval: float,
     """Per experiment: trials by state, best score, pace, time left, and the live workers."""
     with user_errors(), opened_store(store) as opened:
         keys = [exp_key] if exp_key else [e.exp_key for e in opened.experiments()]
-        while True:
-            text = "\n\n".join(
-                render_status(queries.experiment_status(opened, key), stale_after) for key in keys
-            ) or f"no experiments in {opened.location}"
-            if not watch:
-                click.echo(text)
-                return
-            click.clear()
-            click.echo(text)
-            click.echo(f"\n(refreshing every {interval:g} s; Ctrl-C to stop)")
-            try:
+        try:
+            while True:
+                text = "\n\n".join(
+                    render_status(queries.experiment_status(opened, key), stale_after)
+                    for key in keys
+                ) or f"no experiments in {opened.location}"
+                if not watch:
+                    click.echo(text)
+                    return
+                click.clear()
+                click.echo(f"{text}\n\n(refreshing every {interval:g} s; Ctrl-C to stop)")
                 time.sleep(interval)
-            except KeyboardInterrupt:
-                return
+        except KeyboardInterrupt:
+            return
 
 
 @main.command()
@@ -309,3 +310,7 @@ def experiments(store: str, output_format: str) -> None:
                 "created": experiment.created,
             })
         click.echo(render(rows, output_format) if rows else f"no experiments in {opened.location}")
+
+
+main.add_command(plot)
+main.add_command(export)

@@ -155,8 +155,8 @@ def _iso_scores(scored: list[JobDoc]) -> tuple[float, ...]:
     low = max(job["result"]["accuracy"] for job in scored) / slowest if slowest > 0 else best
     exponents = range(math.floor(math.log10(low)), math.ceil(math.log10(best)) + 1)
     for mantissas in ((1, 2, 5), (1, 3), (1,)):
-        round_scores = [m * 10.0**e for e in exponents for m in mantissas
-                        if low <= m * 10.0**e < 0.8 * best]
+        candidates = (float(f"{m}e{e}") for e in exponents for m in mantissas)
+        round_scores = [s for s in candidates if low <= s < 0.8 * best]
         if len(round_scores) <= MAX_ROUND_ISO_SCORES:
             break
     return (*round_scores, best)
@@ -259,8 +259,8 @@ def _draw_trade_off(axes: Axes, trade_off: TradeOff) -> None:
     _mark_failed(axes, trade_off.failed_seconds)
     log = all(seconds > 0 for seconds in (*trade_off.seconds, *trade_off.failed_seconds))
     if log:
-        axes.set_xscale("log")
-        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        _log_axis(axes)
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # seconds
     axes.set_ylim(0, 1.03)
     left, right = axes.get_xlim()
     xs = ([left * (right / left) ** (i / 200) for i in range(201)] if log
@@ -306,20 +306,21 @@ def _draw_parameter(axes: Axes, panel: ParameterPanel) -> None:
     axes.set_title(panel.column + (" (log scale)" if panel.log else ""), fontsize=10)
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
-    axes.tick_params(labelsize=8)
+    axes.tick_params(which="both", labelsize=8)
 
 
 def _log_axis(axes: Axes) -> None:
-    """A log x-axis; under a decade wide, plain numbers at 1-2-5 steps replace the crowded
-    default labels."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    """A log x-axis; one under about a decade and a half wide gets plain numbers at 1-2-5
+    steps, where the default would print few or crowded labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
     axes.set_xscale("log")
     left, right = axes.get_xlim()
-    if right / left < 10:
-        axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        axes.xaxis.set_minor_formatter(NullFormatter())
+    if math.log10(right / left) < 1.5:
+        plain = FuncFormatter(lambda value, _: f"{value:g}")
+        axes.xaxis.set_major_formatter(plain)
+        axes.xaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        axes.xaxis.set_minor_formatter(plain)
 
 
 def _mark_failed(axes: Axes, xs: Sequence[Any]) -> None:

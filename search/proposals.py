@@ -7,7 +7,6 @@ an in-memory `Trials`.
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Iterable
 
 import numpy as np
@@ -49,8 +48,9 @@ class Proposer:
 
 
 def _hyperopt_view(job: JobDoc) -> JobDoc:
-    """A copy with the fields Hyperopt's Trials expects, whatever our store added."""
-    view = copy.deepcopy({key: job[key] for key in ("tid", "spec", "result", "misc", "state", "exp_key")})
+    """The fields Hyperopt's Trials expects, whatever our store added. Shallow: TPE only
+    reads the documents, and copying every job deeply made each proposal O(trials) copies."""
+    view = {key: job[key] for key in ("tid", "spec", "result", "misc", "state", "exp_key")}
     view.update(owner=None, version=0, book_time=None, refresh_time=None)
     return view
 

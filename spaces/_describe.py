@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ._space import Parameter, SearchSpace
 
 _INDENT = "    "
@@ -47,4 +49,14 @@ def _range(parameter: Parameter) -> str:
         text = f"[{parameter.low:g}, {parameter.high:g}]"
     if parameter.q is not None:
         text += f", step {parameter.q:g}"
+        if parameter.distribution == "q_uniform":
+            text += f" (values {_q_uniform_values(parameter)})"
     return text + (", log scale" if parameter.log else "")
+
+
+def _q_uniform_values(parameter: Parameter) -> str:
+    """What round(X / q) * q actually yields for X in [low, high]: the bounds people mean."""
+    q = parameter.q
+    first = math.floor(parameter.low / q + 0.5) * q
+    last = math.ceil(parameter.high / q - 0.5) * q
+    return f"{first:g} to {last:g}"

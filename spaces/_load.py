@@ -95,7 +95,7 @@ def _from_yaml(text: str, name: str, record: dict, source: str) -> SearchSpace:
         graph, parameters = compile_space(document, source)
     except RecursionError:
         raise Location(source).error(
-            "nested too deeply (or refers to itself through a YAML alias)",
+            "nested too deeply",
             "flatten the file's structure",
         ) from None
     return SearchSpace(name=name, record=record, graph=graph, parameters=parameters)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from collections.abc import Iterator
 
 import pymongo
@@ -37,6 +38,14 @@ def mongo_url(mongo_server: MongoServer) -> Iterator[str]:
     with client:
         client.drop_database(name)
 
+
+
+@pytest.fixture(params=["embedded", "mongodb"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that uses this runs once on an embedded store and once on MongoDB."""
+    if request.param == "embedded":
+        return str(tmp_path / "store")
+    return request.getfixturevalue("mongo_url")
 
 
 @pytest.fixture(scope="session")

@@ -363,5 +363,12 @@ def test_non_utf8_file_is_a_space_error(tmp_path):
 
 
 def test_self_referring_alias_is_a_space_error(tmp_path):
-    with pytest.raises(SpaceError, match="refers to itself|not plain data"):
+    with pytest.raises(SpaceError, match="aliases"):
         load(tmp_path, "parameters:\n  x: {value: &loop [*loop]}\n")
+
+
+def test_yaml_aliases_are_refused_so_stored_spaces_cannot_explode(tmp_path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text("a: &a [1, 2]\nb: [*a, *a]\nparameters:\n  lr: {values: [1, 2]}\n")
+    with pytest.raises(SpaceError, match="aliases"):
+        load_space(str(path))

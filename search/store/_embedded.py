@@ -42,7 +42,6 @@ class EmbeddedStore(Store):
         self.location = str(self._root)
         self._jobs: dict[str, dict[int, JobDoc]] = {}
         self._writers: dict[str, IO[str]] = {}
-        self._workers: dict[str, WorkerStatus] = {}
 
     # -- experiments -----------------------------------------------------------------------
 
@@ -142,10 +141,22 @@ class EmbeddedStore(Store):
     # -- workers ---------------------------------------------------------------------------
 
     def report_worker(self, status: WorkerStatus) -> None:
-        self._workers[status.worker_id] = status
+        """One small file per worker, replaced atomically, so `status` in another process sees
+        the search's in-process worker too."""
+        directory = self._root / "workers"
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / f".{status.worker_id}.tmp"
+        temporary.write_text(_dumps(dataclasses.asdict(status)))
+        temporary.replace(directory / f"{status.worker_id}.json")
 
     def workers(self) -> list[WorkerStatus]:
-        return sorted(self._workers.values(), key=lambda w: w.last_seen, reverse=True)
+        found = []
+        for path in (self._root / "workers").glob("*.json"):
+            try:
+                found.append(WorkerStatus(**_loads(path.read_text())))
+            except (OSError, ValueError, TypeError):
+                continue  # replaced or removed while we read it
+        return sorted(found, key=lambda w: w.last_seen, reverse=True)
 
     def close(self) -> None:
         for writer in self._writers.values():

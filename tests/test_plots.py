@@ -1,0 +1,169 @@
+"""`hpsearch plot`: the report's panels get the right data, and the image is a valid PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hyperopt import JOB_STATE_RUNNING
+from PIL import Image
+
+import spaces
+from search import cli_reports, plots
+from search.cli_reports import plot
+from search.plots import PlotData, draw_report, plot_data
+from stored_trials import MIN_ACCURACY, finished_job, record_trials, stored_jobs
+
+DEFAULT_SPACE = spaces.load_space("default")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def adamw(lr: float, batch_size: int) -> dict[str, Any]:
+    return {"lr": lr, "batch_size": batch_size, "weight_decay": 1e-6,
+            "optimizer": {"name": "adamw"}, "scheduler": {"name": "cosine"}}
+
+
+def sgd(lr: float, batch_size: int, momentum: float) -> dict[str, Any]:
+    return {**adamw(lr, batch_size), "optimizer": {"name": "sgd", "momentum": momentum,
+                                                   "nesterov": True}}
+
+
+@pytest.fixture
+def data() -> PlotData:
+    jobs = [
+        finished_job(0, (0.90, 3.0), adamw(1e-3, 64)),     # score 0.3
+        finished_job(1, (0.80, 1.0), sgd(1e-2, 128, 0.9)),  # score 0.8
+        finished_job(2, None, sgd(1e-1, 32, 0.95)),         # failed after 0.5 s
+        finished_job(3, (0.30, 0.5), adamw(1e-4, 256)),     # below the floor: score 0
+        finished_job(4, (0.95, 2.0), adamw(3e-3, 64)),      # score 0.475
+        finished_job(5, None, adamw(1e-3, 64), state=JOB_STATE_RUNNING),
+    ]
+    return plot_data(jobs, DEFAULT_SPACE, exp_key="handmade", min_accuracy=MIN_ACCURACY)
+
+
+def panel(data: PlotData, column: str) -> plots.ParameterPanel:
+    (found,) = [p for p in data.parameters if p.column == column]
+    return found
+
+
+def test_title_names_the_experiment_and_counts_trials_by_state(data: PlotData) -> None:
+    assert data.counts == {"ok": 4, "failed": 1, "running": 1, "queued": 0}
+    assert data.title.startswith("handmade: 6 trials (4 ok, 1 failed, 1 running)")
+    assert "best trial 1" in data.title
+
+
+def test_score_history_is_in_tid_order_with_the_best_so_far(data: PlotData) -> None:
+    history = data.history
+    assert history.tids == (0, 1, 3, 4)
+    assert history.scores == pytest.approx((0.3, 0.8, 0.0, 0.475))
+    assert history.best_so_far == pytest.approx((0.3, 0.8, 0.8, 0.8))
+    assert history.failed_tids == (2,)
+
+
+def test_trade_off_shows_every_scored_trial_and_the_pareto_front(data: PlotData) -> None:
+    trade_off = data.trade_off
+    assert trade_off.tids == (0, 1, 3, 4)
+    assert trade_off.seconds == (3.0, 1.0, 0.5, 2.0)
+    assert trade_off.accuracies == (0.90, 0.80, 0.30, 0.95)
+    assert trade_off.front_tids == (3, 1, 4)
+    assert trade_off.front_seconds == (0.5, 1.0, 2.0)
+    assert trade_off.front_accuracies == (0.30, 0.80, 0.95)
+    assert trade_off.failed_seconds == (0.5,)
+    assert trade_off.min_accuracy == MIN_ACCURACY
+
+
+def test_iso_score_lines_are_round_slopes_below_the_best_then_the_best(data: PlotData) -> None:
+    iso_scores = data.trade_off.iso_scores
+    assert iso_scores[-1] == pytest.approx(0.8)
+    assert list(iso_scores) == sorted(iso_scores)
+    assert all(float(f"{s:.1g}") == s for s in iso_scores[:-1])
+
+
+def test_one_panel_per_searched_hyperparameter_with_log_axes_from_the_space(
+        data: PlotData) -> None:
+    columns = [p.column for p in data.parameters]
+    assert columns == ["lr", "batch_size", "weight_decay", "optimizer", "optimizer/momentum",
+                       "optimizer/nesterov", "scheduler", "scheduler/patience",
+                       "scheduler/factor"]
+    assert {p.column for p in data.parameters if p.log} == {"lr", "weight_decay",
+                                                            "scheduler/factor"}
+    lr = panel(data, "lr")
+    assert lr.categories is None
+    assert lr.values == (1e-3, 1e-2, 1e-4, 3e-3)
+    assert lr.scores == pytest.approx((0.3, 0.8, 0.0, 0.475))
+    assert lr.failed_values == (1e-1,)
+
+
+def test_categorical_hyperparameters_are_grouped_by_choice(data: PlotData) -> None:
+    optimizer = panel(data, "optimizer")
+    assert optimizer.categories == ("adamw", "sgd")
+    adamw_scores, sgd_scores = optimizer.scores_by_category()
+    assert adamw_scores == pytest.approx([0.3, 0.0, 0.475])
+    assert sgd_scores == pytest.approx([0.8])
+    assert optimizer.failed_values == ("sgd",)
+
+
+def test_conditional_hyperparameter_has_only_the_trials_of_its_branch(data: PlotData) -> None:
+    momentum = panel(data, "optimizer/momentum")
+    assert momentum.values == (0.9,)
+    assert momentum.failed_values == (0.95,)
+    assert panel(data, "scheduler/patience").values == ()
+
+
+def test_each_panel_is_drawn_from_its_data_into_a_png(data: PlotData, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn: dict[str, list[Any]] = {"history": [], "trade_off": [], "parameters": []}
+    for name, key in [("_draw_history", "history"), ("_draw_trade_off", "trade_off"),
+                      ("_draw_parameter", "parameters")]:
+        original = getattr(plots, name)
+        monkeypatch.setattr(plots, name, lambda axes, item, original=original, key=key: (
+            drawn[key].append(item), original(axes, item)))
+    path = tmp_path / "report.png"
+    draw_report(data, path)
+
+    assert drawn == {"history": [data.history], "trade_off": [data.trade_off],
+                     "parameters": list(data.parameters)}
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.width >= 1200
+
+
+def test_a_search_with_no_results_yet_still_draws(tmp_path: Path) -> None:
+    data = plot_data([finished_job(0, None, state=JOB_STATE_RUNNING)], DEFAULT_SPACE,
+                     exp_key="starting")
+    assert data.history.tids == () and data.trade_off.iso_scores == ()
+    draw_report(data, tmp_path / "report.png")
+    assert (tmp_path / "report.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_plot_command_draws_the_stored_trials_of_either_store(
+        store_location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    record_trials(store_location, "plotted", [(0.95, 4.0), None, (0.80, 1.0), (0.90, 2.0)],
+                  running=1)
+    handed: list[PlotData] = []
+    monkeypatch.setattr(cli_reports, "draw_report",
+                        lambda data, path: (handed.append(data), draw_report(data, path)))
+    path = tmp_path / "report.png"
+    outcome = CliRunner().invoke(plot, ["--store", store_location, "--exp-key", "plotted",
+                                        "-o", str(path)])
+
+    assert outcome.exit_code == 0, outcome.output
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+    (data,) = handed
+    assert data.counts == {"ok": 3, "failed": 1, "running": 1, "queued": 0}
+    assert data.history.tids == (0, 2, 3) and data.history.failed_tids == (1,)
+    assert data.trade_off.front_tids == (2, 3, 0)
+    jobs = stored_jobs(store_location, "plotted")
+    assert panel(data, "lr").values == tuple(jobs[tid]["misc"]["params"]["lr"] for tid in (0, 2, 3))
+    assert data.trade_off.min_accuracy == MIN_ACCURACY
+
+
+def test_plot_into_a_missing_directory_is_one_clean_error(tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "plotted", [(0.9, 1.0)])
+    outcome = CliRunner().invoke(plot, ["--store", location,
+                                        "-o", str(tmp_path / "missing" / "report.png")])
+    assert outcome.exit_code != 0
+    assert "Could not open file" in outcome.stderr and "Traceback" not in outcome.output

@@ -1,0 +1,87 @@
+"""Queries answer the same on both stores: best, experiments, status, and resume checks."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+from click.testing import CliRunner
+
+from search.documents import utcnow
+from search.store import WorkerStatus, open_store
+from search.cli import main
+from stored_trials import record_trials
+
+OUTCOMES = [(0.9, 0.1), (0.95, 0.5), (0.4, 0.01), None, (0.99, 2.0), (0.8, 0.05)]
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def test_best_keeps_trials_at_or_above_min_accuracy_and_sorts_as_asked(store_location: str) -> None:
+    record_trials(store_location, "q", OUTCOMES)
+
+    def tids(*options: str) -> list[int]:
+        result = invoke("best", "--store", store_location, "--exp-key", "q", "-n", "10",
+                        "--format", "json", *options)
+        return [row["tid"] for row in json.loads(result.output)]
+
+    assert tids() == [5, 0, 1, 4, 2]  # 16, 9, 1.9, 0.495 acc/s, then the floored trial (0)
+    assert tids("--min-accuracy", "0.9") == [0, 1, 4]
+    assert tids("--sort", "accuracy") == [4, 1, 0, 5, 2]
+    assert tids("--sort", "time") == [2, 5, 0, 1, 4]
+
+
+def test_experiments_lists_each_with_its_counts_and_best_score(store_location: str) -> None:
+    record_trials(store_location, "first", OUTCOMES[:2])
+    record_trials(store_location, "second", OUTCOMES, running=1, queued=2)
+    rows = json.loads(invoke("experiments", "--store", store_location, "--format", "json").output)
+    by_key = {row["exp_key"]: row for row in rows}
+    assert set(by_key) == {"first", "second"}
+    assert (by_key["second"]["ok"], by_key["second"]["failed"], by_key["second"]["running"],
+            by_key["second"]["queued"]) == (5, 1, 1, 2)
+    assert by_key["first"]["best_score"] == 9.0
+    assert by_key["second"]["objective"] == "noop" and by_key["second"]["space"] == "default"
+
+
+def test_status_shows_counts_best_pace_time_left_and_workers(store_location: str) -> None:
+    record_trials(store_location, "s", OUTCOMES, running=1, queued=3)
+    store = open_store(store_location)
+    try:
+        store.report_worker(WorkerStatus(worker_id="gpu-box:42:0", host="gpu-box",
+                                         device="NVIDIA H100", state="busy", last_seen=utcnow(),
+                                         exp_key="s", tid=6))
+    finally:
+        store.close()
+    output = invoke("status", "--store", store_location, "--exp-key", "s").output
+    assert "6/10 finished (5 ok, 1 failed), 1 running, 3 queued" in output
+    assert "best: trial 5" in output
+    assert "trials/min" in output and "left" in output
+    assert "gpu-box:42:0" in output and "busy" in output and "trial 6" in output
+
+
+def test_status_watch_refreshes_until_ctrl_c(store_location: str, hpsearch) -> None:
+    record_trials(store_location, "w", OUTCOMES[:2])
+    process = hpsearch.start("status", "--store", store_location, "--watch", "--interval", "0.5",
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(6)
+    process.send_signal(signal.SIGINT)
+    output, errors = process.communicate(timeout=30)
+    assert process.returncode == 0, errors
+    assert output.count("w: noop on space default: 2/2 finished") >= 2
+    assert "Traceback" not in errors
+
+
+def test_rerun_with_another_definition_is_refused_showing_the_difference(store_location: str
+                                                                         ) -> None:
+    record_trials(store_location, "d", OUTCOMES[:1])
+    result = invoke("search", "--store", store_location, "--exp-key", "d", "--objective", "noop",
+                    "--epochs", "3", "--max-evals", "2")
+    assert result.exit_code == 2
+    assert "epochs: recorded 1, requested 3" in result.output
+    assert "min_accuracy" not in result.output  # only what differs is shown (both 0.5)
