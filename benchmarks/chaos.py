@@ -27,7 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import _farm  # noqa: F401  (puts the repository and tests/ on sys.path)
 from _farm import (database, database_server, environment, start_hpsearch, start_worker,
                    stop_processes, tail)
 
@@ -73,7 +72,7 @@ class Farm:
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         self.killed += 1
-        self.killed_busy += busy is not None
+        self.killed_busy += busy
         print(f"  t+{self.elapsed():5.1f}s SIGKILL worker pid {victim.pid}"
               f"{' (mid-trial)' if busy else ' (idle or starting)'}", flush=True)
 

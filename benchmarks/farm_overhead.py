@@ -31,7 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import _farm  # noqa: F401  (puts the repository and tests/ on sys.path)
 from _farm import (database, database_server, environment, seconds, start_hpsearch,
                    start_worker, stop_processes, tail, throughput_stats)
 
@@ -161,7 +160,7 @@ def main() -> int:
     parser.add_argument("--no-driver", action="store_true", help="skip the driver-fed run")
     parser.add_argument("--store", help="an existing mongodb:// server to use (fresh databases "
                         "on it, dropped afterwards) instead of starting a test database")
-    parser.add_argument("--timeout", type=float, default=300.0,
+    parser.add_argument("--timeout", type=float, default=900.0,
                         help="seconds allowed per configuration")
     args = parser.parse_args()
     counts = [int(part) for part in args.workers.split(",") if part.strip()]

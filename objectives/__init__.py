@@ -41,7 +41,7 @@ can also carry a ``warm_up(device)`` run once per process before its first timed
 """
 
 from ._context import TrialContext, timing_definition
-from ._device import resolve_device
+from ._device import device_description, resolve_device
 from ._errors import ObjectiveError
 from ._objective import Objective
 from ._registry import builtin_objective_names, list_objectives, resolve_objective
@@ -56,6 +56,7 @@ __all__ = [
     "TrialSettings",
     "builtin_objective_names",
     "configure_cpu_threads",
+    "device_description",
     "list_objectives",
     "resolve_device",
     "resolve_objective",

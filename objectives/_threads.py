@@ -17,7 +17,7 @@ def available_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def configure_cpu_threads(processes_per_machine: int) -> int:
+def configure_cpu_threads(processes_per_machine: int, threads: int | None = None) -> int:
     """Give this process its share of the CPU cores: ``max(1, cores // processes_per_machine)``.
 
     Without this every worker process starts one torch thread per core, N processes
@@ -25,6 +25,8 @@ def configure_cpu_threads(processes_per_machine: int) -> int:
 
     Args:
         processes_per_machine: How many CPU worker processes share this machine.
+        threads: An explicit count that overrides the share (an operator who knows that
+            other processes share the machine too).
 
     Returns:
         The number of intra-op threads now set.
@@ -34,7 +36,8 @@ def configure_cpu_threads(processes_per_machine: int) -> int:
     """
     if processes_per_machine < 1:
         raise ValueError(f"processes_per_machine must be at least 1, got {processes_per_machine}")
-    threads = max(1, available_cores() // processes_per_machine)
+    if threads is None:
+        threads = max(1, available_cores() // processes_per_machine)
     torch.set_num_threads(threads)
     try:
         # Inter-op threads can be set only once per process, before any parallel work; after

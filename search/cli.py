@@ -96,6 +96,9 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                                                     allowed_objectives=(objective_name,)))
             click.echo(f"search {exp_key!r}: {objective.name} on space {space.name}, "
                        f"{max_evals} trials, store {opened.location}", err=True)
+            if local_worker is None:
+                click.echo(f"trials are queued for workers; attach some with: hpsearch worker "
+                           f"--store '{opened.location}' --exp-key {exp_key}", err=True)
             with _progress_bar(max_evals) as on_progress:
                 try:
                     jobs = run_search(opened, experiment, space.graph, options,

@@ -100,9 +100,9 @@ class Worker:
     def run_next(self) -> dict | None:
         """Reserve and run one job; its result, or None when nothing was queued."""
         exp_keys = self._serving()
-        self._reclaim_if_due(exp_keys)
         reservation = self._store.reserve_next_job(self.worker_id, exp_keys) if exp_keys else None
         if reservation is None:
+            self._reclaim_if_due(exp_keys)  # an idle worker looks for jobs whose worker died
             self._report("idle", throttle=True)
             return None
         self._report("busy", reservation)
@@ -119,7 +119,7 @@ class Worker:
             self._report("stopped")
             raise
         self.jobs_done += 1
-        self._report("idle")
+        self._report("idle", throttle=True)
         log.info("trial %s of %s: %s%s", reservation.tid, reservation.exp_key,
                  _summary(result), "" if accepted else " (discarded: reported by another worker)")
         return result
@@ -129,7 +129,7 @@ class Worker:
     def _serving(self) -> list[str]:
         """The experiments this worker may run, rebuilt by name from its own installed code."""
         now = time.monotonic()
-        if now - self._experiments_seen_at >= _EXPERIMENT_REFRESH_INTERVAL:
+        if not self._prepared or now - self._experiments_seen_at >= _EXPERIMENT_REFRESH_INTERVAL:
             self._experiments_seen_at = now
             wanted = self._options.exp_keys
             experiments = (
@@ -151,7 +151,7 @@ class Worker:
             log.warning("leaving experiment %r alone: %s", key, error)
             return
         device = objectives.resolve_device(experiment.device)
-        self.device = _device_name(device)
+        self.device = objectives.device_description(device)
         if prepared.objective.warm_up and (prepared.objective.name, str(device)) not in self._warmed:
             log.info("warming up %s for %s", self.device, prepared.objective.name)
             prepared.objective.warm_up(device)
@@ -184,14 +184,6 @@ class Worker:
     def _exit(self, reason: str, exit_code: int = 0) -> WorkerExit:
         self._report("stopped")
         return WorkerExit(jobs_done=self.jobs_done, reason=reason, exit_code=exit_code)
-
-
-def _device_name(device) -> str:  # type: ignore[no-untyped-def]
-    if device.type == "cuda":
-        import torch
-
-        return torch.cuda.get_device_name(device)
-    return "cpu"
 
 
 def _summary(result: dict) -> str:

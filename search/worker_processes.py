@@ -48,26 +48,25 @@ def parse_gpus(spec: str, available: int) -> list[str]:
 
 @dataclasses.dataclass(frozen=True)
 class ProcessPlan:
-    """What each worker process gets: its GPU (None for CPU) and its share of CPU threads."""
+    """What each worker process gets: its GPU (None for CPU) and how to size its CPU threads."""
 
     gpu: str | None
-    threads: int
+    processes_on_machine: int
+    threads: int | None = None  # overrides the even share of the cores
 
 
 def plan_processes(gpus: list[str], cpu_workers: int, threads_per_worker: int | None
                    ) -> list[ProcessPlan]:
-    cores = os.cpu_count() or 1
-    count = len(gpus) if gpus else cpu_workers
-    threads = threads_per_worker or max(1, cores // count)
-    return [ProcessPlan(gpu=gpu, threads=threads) for gpu in gpus] or [
-        ProcessPlan(gpu=None, threads=threads) for _ in range(cpu_workers)
-    ]
+    """One process per GPU, or `cpu_workers` CPU processes sharing the cores."""
+    slots: list[str | None] = list(gpus) if gpus else [None] * cpu_workers
+    return [ProcessPlan(gpu=gpu, processes_on_machine=len(slots), threads=threads_per_worker)
+            for gpu in slots]
 
 
 def serve(store_location: str, options: WorkerOptions, plan: ProcessPlan,
           connection_options: dict) -> WorkerExit:
     """One worker process: open the store, warm up, serve jobs until told to stop."""
-    objectives.configure_cpu_threads(plan.threads)
+    objectives.configure_cpu_threads(plan.processes_on_machine, plan.threads)
     stop = StopRequest()
     stop.install_signal_handlers()
     store = open_store(store_location, **connection_options)

@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import pathlib
+import threading
 from typing import IO, Any, Collection, Sequence
 
 from bson import json_util
@@ -145,7 +146,7 @@ class EmbeddedStore(Store):
         the search's in-process worker too."""
         directory = self._root / "workers"
         directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".{status.worker_id}.tmp"
+        temporary = directory / f".{status.worker_id}.{threading.get_ident()}.tmp"
         temporary.write_text(_dumps(dataclasses.asdict(status)))
         temporary.replace(directory / f"{status.worker_id}.json")
 
