@@ -80,3 +80,11 @@ def test_user_error_from_the_real_command_has_no_traceback(tmp_path: Path, hpsea
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     assert "nope" in completed.stderr
+
+
+def test_refused_credentials_are_reported_without_the_password(mongo_server) -> None:
+    port = mongo_server.url.rsplit(":", 1)[1]
+    result = run("status", "--store", f"mongodb://someone:wrong-pw@127.0.0.1:{port}/db"
+                 "?authSource=admin&authMechanism=SCRAM-SHA-256")
+    assert_user_error(result, "someone:***@")
+    assert "wrong-pw" not in result.output

@@ -103,7 +103,7 @@ def test_search_survives_the_database_stopping_for_five_seconds(mongo_server, mo
     search = driver(hpsearch, mongo_url, "outage", 16)
     wait_until(lambda: len(done_jobs(db, "outage")) >= 4, 120, "four trials are done")
     mongo_server.stop()
-    time.sleep(5)
+    time.sleep(6)
     mongo_server.start()
 
     _, errors = search.communicate(timeout=300)
@@ -196,3 +196,19 @@ def test_password_in_the_store_url_never_appears(mongo_server, hpsearch, tmp_pat
     for completed in outputs:
         assert secret not in completed.stdout + completed.stderr
     assert any("hpuser:***@" in completed.stdout + completed.stderr for completed in outputs)
+
+
+def test_job_is_failed_with_the_reason_after_max_attempts(mongo_url, hpsearch, slow_trials) -> None:
+    queue_experiment(mongo_url, "doomed", SLEEPY, 1)
+    db = database(mongo_url)
+    first = farm_worker(hpsearch, mongo_url, "--max-attempts", "1")
+    wait_until(lambda: busy_job_of(db, first), 120, "the worker is in the middle of a trial")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    code, output = finish(farm_worker(hpsearch, mongo_url, "--max-attempts", "1",
+                                      "--idle-timeout", str(2 * STALE_AFTER)))
+    assert code == 0, output
+    (job,) = done_jobs(db, "doomed")
+    assert job["result"]["status"] == "fail" and job["result"]["reason"] == "abandoned"
+    assert "gave up after 1 attempts" in job["result"]["error"]
+    assert "no heartbeat" in job["result"]["error"]

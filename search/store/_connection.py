@@ -33,7 +33,7 @@ class Connection:
         self,
         url: str,
         *,
-        connect_timeout: float = 5.0,
+        connect_timeout: float = 2.0,
         outage_limit: float = 300.0,
         max_backoff: float = 5.0,
     ) -> None:
@@ -45,6 +45,8 @@ class Connection:
             self._client: pymongo.MongoClient = pymongo.MongoClient(
                 url,
                 tz_aware=True,
+                # Also how long one call waits for a vanished server before `call` logs the
+                # outage and starts its backoff: short, so that outages are seen and said.
                 serverSelectionTimeoutMS=int(connect_timeout * 1000),
                 connectTimeoutMS=int(connect_timeout * 1000),
                 appname="hpsearch",
@@ -102,7 +104,7 @@ class Connection:
             self.close()
             reason = error.details.get("errmsg") if error.details else str(error)
             raise StoreError(
-                f"MongoDB at {self.location} refused access: {self._scrub(reason)}. "
+                f"MongoDB at {self.location} refused access: {self._scrub(reason).rstrip('.')}. "
                 "Check the user name and password in the URL (and authSource)."
             ) from None
 
