@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 import time
 from typing import Any, Iterator, Sequence
@@ -178,14 +177,14 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
         )
         plans = plan_processes(gpu_list, cpu_workers, threads_per_worker)
         open_store(store).close()  # a wrong URL fails here, once, before any process starts
-        if len(plans) == 1:
-            if plans[0].gpu is not None:
-                os.environ["CUDA_VISIBLE_DEVICES"] = plans[0].gpu
-            outcome = serve(store, options, plans[0], {})
+        if len(plans) == 1 and plans[0].gpu is None:
+            outcome = serve(store, options, plans[0])
             click.echo(f"worker stopped after {outcome.jobs_done} trials: {outcome.reason}",
                        err=True)
             sys.exit(outcome.exit_code)
-        sys.exit(run_processes(store, options, plans, {}))
+        # GPU workers always get a process of their own: counting the GPUs above initialised
+        # CUDA here, so only a fresh process honours its CUDA_VISIBLE_DEVICES.
+        sys.exit(run_processes(store, options, plans))
 
 
 # -- queries ------------------------------------------------------------------------------------

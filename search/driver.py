@@ -30,7 +30,7 @@ class SearchOptions:
     seed: int = 0
     startup_trials: int = 10
     max_queue: int | None = None
-    poll_interval: float = 0.5
+    poll_interval: float = 0.25
     stale_after: float = DEFAULT_STALE_AFTER
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
 

@@ -63,13 +63,12 @@ def plan_processes(gpus: list[str], cpu_workers: int, threads_per_worker: int | 
             for gpu in slots]
 
 
-def serve(store_location: str, options: WorkerOptions, plan: ProcessPlan,
-          connection_options: dict) -> WorkerExit:
+def serve(store_location: str, options: WorkerOptions, plan: ProcessPlan) -> WorkerExit:
     """One worker process: open the store, warm up, serve jobs until told to stop."""
     objectives.configure_cpu_threads(plan.processes_on_machine, plan.threads)
     stop = StopRequest()
     stop.install_signal_handlers()
-    store = open_store(store_location, **connection_options)
+    store = open_store(store_location)
     try:
         worker = Worker(store, worker_id(plan.gpu), options, stop)
         log.info("worker %s serving %s", worker.worker_id, store.location)
@@ -78,16 +77,14 @@ def serve(store_location: str, options: WorkerOptions, plan: ProcessPlan,
         store.close()
 
 
-def _child(store_location: str, options: WorkerOptions, plan: ProcessPlan,
-           connection_options: dict) -> None:
+def _child(store_location: str, options: WorkerOptions, plan: ProcessPlan) -> None:
     os.setpgrp()  # signals reach children only through the parent, exactly once
-    outcome = serve(store_location, options, plan, connection_options)
+    outcome = serve(store_location, options, plan)
     log.warning("worker %s stopped: %s", worker_id(plan.gpu), outcome.reason)
     raise SystemExit(outcome.exit_code)
 
 
-def run_processes(store_location: str, options: WorkerOptions, plans: list[ProcessPlan],
-                  connection_options: dict) -> int:
+def run_processes(store_location: str, options: WorkerOptions, plans: list[ProcessPlan]) -> int:
     """Start one child per plan, each seeing only its own GPU, and forward stop signals."""
     context = multiprocessing.get_context("spawn")
     children = []
@@ -97,7 +94,7 @@ def run_processes(store_location: str, options: WorkerOptions, plans: list[Proce
         os.environ.update(environment)  # a spawned child copies the environment at start
         try:
             child = context.Process(target=_child, name=f"hpsearch-worker-{plan.gpu or 'cpu'}",
-                                    args=(store_location, options, plan, connection_options))
+                                    args=(store_location, options, plan))
             child.start()
         finally:
             for key, value in previous.items():

@@ -10,7 +10,11 @@ from typing import Callable, Iterator
 import pymongo
 from pymongo.database import Database
 
+import spaces
 from hpsearch_processes import HpsearchProcesses
+from search.experiment import Experiment
+from search.proposals import Proposer
+from search.store import open_store
 
 
 def database(url: str) -> pymongo.database.Database:
@@ -53,3 +57,19 @@ def done_jobs(db: Database, exp_key: str) -> list[dict]:
 
 def all_jobs(db: Database, exp_key: str | None = None) -> Iterator[dict]:
     return db.jobs.find({} if exp_key is None else {"exp_key": exp_key})
+
+
+def queue_experiment(url: str, exp_key: str, objective: str, jobs: int) -> None:
+    """Record an experiment and queue `jobs` random proposals at once, as a driver would."""
+    space = spaces.load_space("default")
+    store = open_store(url)
+    try:
+        store.record_experiment(Experiment(exp_key=exp_key, space=space.record,
+                                           objective=objective, epochs=1, min_accuracy=0.0))
+        proposer = Proposer(exp_key, space.graph, seed=1, startup_trials=jobs)
+        proposals: list[dict] = []
+        for tid in range(jobs):
+            proposals.append(proposer.propose(tid, proposals))
+        store.queue_jobs(proposals)
+    finally:
+        store.close()

@@ -6,7 +6,7 @@ import json
 import subprocess
 from collections import Counter
 
-from farm import database, done_jobs, start_worker, stop, wait_until
+from farm import database, done_jobs, queue_experiment, start_worker, stop, wait_until
 from hpsearch_processes import HpsearchProcesses
 
 SLEEPY = "tests.objectives_for_tests:sleeps"
@@ -90,3 +90,18 @@ def test_best_json_from_mongodb_matches_a_direct_query(mongo_url, hpsearch) -> N
     (expected,) = list(direct)
     assert row["tid"] == expected["tid"]
     assert row["score"] == -expected["result"]["loss"]
+
+
+def test_one_worker_command_fans_out_into_processes_that_stop_together(mongo_url, hpsearch
+                                                                       ) -> None:
+    queue_experiment(mongo_url, "fan", SLEEPY, 8)
+    worker = hpsearch.start("worker", "--store", mongo_url, "--gpus", "none", "--cpu-workers", "2",
+                            "--allow-objective", SLEEPY, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    db = database(mongo_url)
+    wait_until(lambda: len(done_jobs(db, "fan")) >= 8, 120, "the eight trials are done")
+    code, output = stop(worker)
+    assert code == 0, output
+    processes = {job["result"]["worker"] for job in done_jobs(db, "fan")}
+    assert len(processes) == 2 and all(worker_id.endswith(":cpu") for worker_id in processes)
+    assert output.count("stopped by signal") == 2  # SIGTERM reached both children once

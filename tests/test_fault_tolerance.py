@@ -10,8 +10,7 @@ from collections import Counter
 
 import pytest
 
-from farm import database, done_jobs, finish, start_worker, stop, wait_until
-from test_reservation_race import queue_experiment
+from farm import database, done_jobs, finish, queue_experiment, start_worker, stop, wait_until
 
 SLEEPY = "tests.objectives_for_tests:sleeps"
 STALE_AFTER = 3.0

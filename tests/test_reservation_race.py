@@ -10,31 +10,11 @@ from pathlib import Path
 
 import gridfs
 
-import spaces
-from farm import database, finish, start_worker
-from search.experiment import Experiment
-from search.proposals import Proposer
-from search.store import open_store
+from farm import database, finish, queue_experiment, start_worker
 
 RECORDS_RUN = "tests.objectives_for_tests:records_run"
 JOBS = 200
 WORKERS = 4
-
-
-def queue_experiment(url: str, exp_key: str, objective: str, jobs: int) -> None:
-    """Record an experiment and queue `jobs` random proposals at once, as a driver would."""
-    space = spaces.load_space("default")
-    store = open_store(url)
-    try:
-        store.record_experiment(Experiment(exp_key=exp_key, space=space.record,
-                                           objective=objective, epochs=1, min_accuracy=0.0))
-        proposer = Proposer(exp_key, space.graph, seed=1, startup_trials=jobs)
-        proposals: list[dict] = []
-        for tid in range(jobs):
-            proposals.append(proposer.propose(tid, proposals))
-        store.queue_jobs(proposals)
-    finally:
-        store.close()
 
 
 def test_racing_workers_run_every_job_exactly_once(mongo_url: str, hpsearch, tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
 from search.store._embedded import EmbeddedStore
 from search.store._mongo import MongoStore
@@ -14,14 +12,14 @@ __all__ = ["Reservation", "Store", "StoreError", "WorkerStatus", "check_exp_key"
 DEFAULT_LOCATION = "./hpsearch-runs"
 
 
-def open_store(location: str, **mongo_options: Any) -> Store:
+def open_store(location: str) -> Store:
     """The store a `--store` value names: `mongodb://…` for MongoDB, anything else a directory.
 
     Raises:
         StoreError: a malformed URL, or a database that cannot be reached or refuses us.
     """
     if is_mongodb_url(location):
-        return MongoStore(location, **mongo_options)
+        return MongoStore(location)
     if "://" in location:
         raise StoreError(
             f"unsupported store {location!r}: use a directory path or a mongodb:// URL"

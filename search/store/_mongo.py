@@ -55,8 +55,8 @@ def _result_claim(job_id_: str) -> str:
 
 
 class MongoStore(Store):
-    def __init__(self, url: str, **connection_options: Any) -> None:
-        self._connection = Connection(url, **connection_options)
+    def __init__(self, url: str) -> None:
+        self._connection = Connection(url)
         self.location = self._connection.location
         database = self._connection.database
         self._experiments = database["experiments"]
