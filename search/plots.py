@@ -14,7 +14,7 @@ import os
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from search.documents import JobDoc, flatten, sort_by_tid, trial_state
-from search.queries import pareto_front, score
+from search.queries import count_by_state, pareto_front, score
 from spaces import Parameter, SearchSpace
 
 if TYPE_CHECKING:
@@ -92,9 +92,7 @@ def plot_data(jobs: Iterable[JobDoc], space: SearchSpace, *, exp_key: str,
     """The report's data for an experiment's jobs, with the space that says which
     hyperparameters are log-scaled or categorical (`spaces.space_from_record`)."""
     jobs = sort_by_tid(jobs)
-    counts = {state: 0 for state in ("ok", "failed", "running", "queued")}
-    for job in jobs:
-        counts[trial_state(job)] = counts.get(trial_state(job), 0) + 1
+    counts = count_by_state(jobs)
     scored = [job for job in jobs if score(job) is not None]
     failed = [job for job in jobs if trial_state(job) == "failed"]
     return PlotData(

@@ -64,6 +64,14 @@ def best_trials(
     return sorted(scored, key=keys[sort])[:n]
 
 
+def count_by_state(jobs: Iterable[JobDoc]) -> dict[str, int]:
+    """Trials per user-facing state; the four usual states are always present."""
+    counts = dict.fromkeys(("ok", "failed", "running", "queued"), 0)
+    for job in jobs:
+        counts[trial_state(job)] = counts.get(trial_state(job), 0) + 1
+    return counts
+
+
 def pareto_front(jobs: Iterable[JobDoc]) -> list[JobDoc]:
     """Successful trials that no other trial beats on both accuracy and training time.
 
@@ -104,9 +112,7 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     if experiment is None:
         raise unknown_experiment(store, exp_key)
     jobs = store.jobs(exp_key)
-    counts = {state: 0 for state in ("queued", "running", "ok", "failed")}
-    for job in jobs:
-        counts[trial_state(job)] = counts.get(trial_state(job), 0) + 1
+    counts = count_by_state(jobs)
     finished_times = sorted(job["refresh_time"] for job in jobs if is_finished(job)
                             and job.get("refresh_time"))
     rate = _trials_per_minute(finished_times)

@@ -61,7 +61,6 @@ class Worker:
         self._stop = stop or StopRequest()
         self._prepared: dict[str, PreparedExperiment] = {}
         self._refused: set[str] = set()
-        self._warmed: set[tuple[str, str]] = set()
         self._experiments_seen_at = float("-inf")
         self._last_reclaim = float("-inf")
         self._last_report = float("-inf")
@@ -146,16 +145,12 @@ class Worker:
             return
         try:
             prepared = PreparedExperiment.build(experiment, self._options.allowed_objectives)
+            device = objectives.resolve_device(experiment.device)
         except (objectives.ObjectiveError, spaces.SpaceError) as error:
             self._refused.add(key)
             log.warning("leaving experiment %r alone: %s", key, error)
             return
-        device = objectives.resolve_device(experiment.device)
         self.device = objectives.device_description(device)
-        if prepared.objective.warm_up and (prepared.objective.name, str(device)) not in self._warmed:
-            log.info("warming up %s for %s", self.device, prepared.objective.name)
-            prepared.objective.warm_up(device)
-            self._warmed.add((prepared.objective.name, str(device)))
         self._prepared[key] = prepared
 
     # -- housekeeping ----------------------------------------------------------------------

@@ -181,6 +181,14 @@ def test_worker_refuses_an_objective_its_operator_did_not_allow(mongo_url, hpsea
     assert db.claims.count_documents({}) == 0
 
 
+def test_worker_leaves_alone_an_experiment_for_a_device_it_lacks(mongo_url, hpsearch) -> None:
+    queue_experiment(mongo_url, "elsewhere", "noop", 2, device="cuda:99")
+    code, output = finish(start_worker(hpsearch, mongo_url, "--idle-timeout", "2"))
+    assert code == 0, output
+    assert "leaving experiment 'elsewhere' alone" in output and "cuda:99" in output
+    assert database(mongo_url).jobs.count_documents({"exp_key": "elsewhere", "state": 0}) == 2
+
+
 def test_password_in_the_store_url_never_appears(mongo_server, hpsearch, tmp_path) -> None:
     secret = "s3cret-Pa55"
     port = mongo_server.url.rsplit(":", 1)[1]
