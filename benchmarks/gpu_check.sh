@@ -2,7 +2,8 @@
 # One short check on a CUDA machine, for sessions that are lent one: the digits objective's
 # speed on the GPU, a GPU worker serving a real search through the test database, and a real
 # CUDA out-of-memory error becoming a failed trial with the memory given back.
-# Needs: python3 with torch, hyperopt, pymongo; .build/hpsearch-testdb (make testdb).
+# Needs: python3 with torch, hyperopt, pymongo; .build/hpsearch-testdb (make testdb). A GPU
+# image without hyperopt/pymongo/dnspython can take them as wheels on PYTHONPATH.
 set -u
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
