@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
 import click
 
 import spaces
 from search import queries
-from search.cli_common import (exp_key_option, experiment_jobs, opened_store, store_option,
-                               user_errors)
+from search.cli_common import (UserError, exp_key_option, experiment_jobs, opened_store,
+                               store_option, user_errors)
 from search.output import render
 from search.plots import draw_report, plot_data
 
@@ -30,7 +28,7 @@ def plot(store: str, exp_key: str | None, path: str) -> None:
     try:
         draw_report(data, path)
     except OSError as error:
-        raise click.FileError(path, hint=error.strerror or str(error)) from None
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
     click.echo(f"wrote {path}: {data.title}")
 
 
@@ -47,7 +45,7 @@ def export(store: str, exp_key: str | None, output_format: str, path: str | None
     with user_errors(), opened_store(store) as opened:
         _, jobs = experiment_jobs(opened, exp_key)
     rows = [queries.trial_row(job) for job in jobs]
-    text = render(rows, output_format, columns=_columns(rows))
+    text = render(rows, output_format)
     if path is None:
         click.echo(text)
         return
@@ -55,19 +53,6 @@ def export(store: str, exp_key: str | None, output_format: str, path: str | None
         with open(path, "w", encoding="utf-8", newline="") as file:
             file.write(text + "\n")
     except OSError as error:
-        raise click.FileError(path, hint=error.strerror or str(error)) from None
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
     click.echo(f"wrote {len(rows)} trials to {path}", err=True)
 
-
-def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """Every key of every row, a key first seen in a later row placed after its neighbour
-    there, so a conditional hyperparameter ("optimizer/momentum") sits beside its choice
-    rather than after the last column."""
-    columns: list[str] = []
-    for row in rows:
-        previous = None
-        for key in row:
-            if key not in columns:
-                columns.insert(columns.index(previous) + 1 if previous is not None else 0, key)
-            previous = key
-    return columns

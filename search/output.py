@@ -37,10 +37,17 @@ def render(rows: Sequence[dict[str, Any]], output_format: str,
 
 
 def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
-    seen: dict[str, None] = {}
+    """Every key of every row, a key first seen in a later row placed after its neighbour
+    there, so a conditional hyperparameter ("optimizer/momentum") sits beside its choice
+    rather than after the last column."""
+    columns: list[str] = []
     for row in rows:
-        seen.update(dict.fromkeys(row))
-    return list(seen)
+        previous = None
+        for key in row:
+            if key not in columns:
+                columns.insert(columns.index(previous) + 1 if previous is not None else 0, key)
+            previous = key
+    return columns
 
 
 def _table(rows: Sequence[dict[str, Any]], columns: list[str]) -> str:

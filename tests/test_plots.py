@@ -165,5 +165,5 @@ def test_plot_into_a_missing_directory_is_one_clean_error(tmp_path: Path) -> Non
     record_trials(location, "plotted", [(0.9, 1.0)])
     outcome = CliRunner().invoke(plot, ["--store", location,
                                         "-o", str(tmp_path / "missing" / "report.png")])
-    assert outcome.exit_code != 0
-    assert "Could not open file" in outcome.stderr and "Traceback" not in outcome.output
+    assert outcome.exit_code == 2
+    assert "cannot write" in outcome.stderr and "Traceback" not in outcome.output
