@@ -11,7 +11,7 @@ import objectives
 import spaces
 from search import queries
 from search.documents import JobDoc
-from search.experiment import ExperimentConflict
+from search.experiment import Experiment, ExperimentConflict
 from search.output import FORMATS
 from search.store import DEFAULT_LOCATION, Store, StoreError, open_store
 from search.urls import redact
@@ -65,7 +65,8 @@ def opened_store(location: str) -> Iterator[Store]:
         store.close()
 
 
-def experiment_jobs(store: Store, exp_key: str | None) -> tuple[str, list[JobDoc]]:
+def experiment_jobs(store: Store, exp_key: str | None) -> tuple[Experiment, list[JobDoc]]:
+    """The experiment a query names (or the store's only one) and its jobs."""
     if exp_key is None:
         known = store.experiments()
         if len(known) != 1:
@@ -73,6 +74,7 @@ def experiment_jobs(store: Store, exp_key: str | None) -> tuple[str, list[JobDoc
             raise StoreError(f"{store.location} holds {len(known)} experiments ({listing}); "
                              "choose one with --exp-key")
         exp_key = known[0].exp_key
-    if store.experiment(exp_key) is None:
+    experiment = store.experiment(exp_key)
+    if experiment is None:
         raise queries.unknown_experiment(store, exp_key)
-    return exp_key, store.jobs(exp_key)
+    return experiment, store.jobs(exp_key)

@@ -21,10 +21,10 @@ def plot(store: str, exp_key: str | None, path: str) -> None:
     """Draw the search as one image: score per trial, accuracy against training time with
     the Pareto front, and the score against each hyperparameter."""
     with user_errors(), opened_store(store) as opened:
-        exp_key, jobs = experiment_jobs(opened, exp_key)
-        experiment = opened.experiment(exp_key)
+        experiment, jobs = experiment_jobs(opened, exp_key)
         space = spaces.space_from_record(experiment.space)
-        data = plot_data(jobs, space, exp_key=exp_key, min_accuracy=experiment.min_accuracy)
+        data = plot_data(jobs, space, exp_key=experiment.exp_key,
+                         min_accuracy=experiment.min_accuracy)
     try:
         draw_report(data, path)
     except OSError as error:

@@ -53,7 +53,7 @@ def best_trials(
 
     Ties go to the earlier trial, so the answer is stable.
     """
-    scored = [job for job in jobs if score(job) is not None]
+    scored = [job for job in jobs if score(job) is not None]  # so -score(job) below is a float
     if min_accuracy is not None:
         scored = [job for job in scored if job["result"]["accuracy"] >= min_accuracy]
     keys = {

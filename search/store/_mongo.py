@@ -21,7 +21,7 @@ import dataclasses
 import datetime
 import logging
 import uuid
-from typing import Any, Collection, Sequence
+from typing import Any, Callable, Collection, Sequence, TypeVar
 
 from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING
 from pymongo import ASCENDING, DESCENDING
@@ -33,6 +33,7 @@ from search.store._base import Reservation, Store, WorkerStatus, check_exp_key
 from search.store._connection import Connection
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _CANDIDATES = 16  # queued jobs a worker looks at per reservation attempt
 
@@ -66,7 +67,7 @@ class MongoStore(Store):
         self._call(lambda: self._jobs.create_index([("state", ASCENDING), ("tid", ASCENDING)]))
         self._call(lambda: self._jobs.create_index([("exp_key", ASCENDING), ("tid", ASCENDING)]))
 
-    def _call(self, operation):  # type: ignore[no-untyped-def]
+    def _call(self, operation: Callable[[], T]) -> T:
         return self._connection.call(operation)
 
     # -- experiments -----------------------------------------------------------------------
