@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import logging
 import time
 from typing import Callable
+
+from hyperopt import JOB_STATE_NEW
 
 from search.documents import JobDoc, is_finished, utcnow
 from search.experiment import Experiment
 from search.proposals import Proposer
 from search.store import Store
 from search.worker import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, Worker
-from hyperopt import JOB_STATE_NEW
-
-log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
 class SearchOptions:
+    """How a search runs; the definition of what it searches is the Experiment."""
+
     max_evals: int
     seed: int = 0
     startup_trials: int = 10

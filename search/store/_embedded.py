@@ -5,6 +5,7 @@ job appends the whole job document as one line of MongoDB Extended JSON (the sam
 MongoDB store holds) and is flushed to disk before the call returns, so a search killed with
 SIGKILL loses at most the trial it was running. Reading takes the last line per tid; a line
 torn by a crash is ignored. One process at a time may write an experiment (an flock guards it).
+Worker status lives in `<root>/workers/<worker id>.json`, so `status` works from any shell.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import threading
 from typing import IO, Any, Collection, Sequence
 
 from bson import json_util
+from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING
 
 from search.documents import JobDoc, is_finished, utcnow
 from search.experiment import Experiment, check_same_definition
 from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
-from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING
 
 _READ = json_util.JSONOptions(tz_aware=True, tzinfo=datetime.timezone.utc)
 _WRITE = json_util.RELAXED_JSON_OPTIONS
