@@ -15,7 +15,7 @@ from typing import Callable
 
 from hyperopt import JOB_STATE_NEW
 
-from search.documents import JobDoc, is_finished, utcnow
+from search.documents import JobDoc, is_finished, sort_by_tid, utcnow
 from search.experiment import Experiment
 from search.proposals import Proposer
 from search.store import Store
@@ -70,7 +70,7 @@ def run_search(
         if on_progress is not None:
             on_progress(SearchProgress(len(finished), options.max_evals, best_job(finished)))
         if len(finished) >= options.max_evals:
-            return sorted(jobs.values(), key=lambda job: job["tid"])
+            return sort_by_tid(jobs.values())
         _top_up_queue(store, proposer, experiment.exp_key, jobs, options, local_worker is not None)
         if local_worker is not None:
             local_worker.run_next()

@@ -39,6 +39,14 @@ def busy_job_of(db, process: subprocess.Popen[str]) -> dict | None:  # type: ign
     return db.jobs.find_one({"state": 1, "owner": {"$regex": f":{process.pid}:"}})
 
 
+def job_in_progress(db, process: subprocess.Popen[str]) -> dict:  # type: ignore[no-untyped-def]
+    """Wait until the worker process is in the middle of a trial; that trial's job."""
+    wait_until(lambda: busy_job_of(db, process), 120, "the worker is in the middle of a trial")
+    job = busy_job_of(db, process)
+    assert job is not None
+    return job
+
+
 def assert_each_tid_done_once(db, exp_key: str, max_evals: int) -> list[dict]:  # type: ignore[no-untyped-def]
     jobs = done_jobs(db, exp_key)
     assert [job["tid"] for job in jobs] == list(range(max_evals))
@@ -77,8 +85,7 @@ def test_late_result_of_a_frozen_worker_is_kept_at_most_once(mongo_url, hpsearch
     db = database(mongo_url)
     frozen = farm_worker(hpsearch, mongo_url)
     search = driver(hpsearch, mongo_url, "frozen", 6)
-    wait_until(lambda: busy_job_of(db, frozen), 120, "the worker is in the middle of a trial")
-    frozen_job = busy_job_of(db, frozen)
+    frozen_job = job_in_progress(db, frozen)
     frozen.send_signal(signal.SIGSTOP)
     rescuer = farm_worker(hpsearch, mongo_url)
     wait_until(lambda: db.jobs.find_one({"_id": frozen_job["_id"], "attempt": {"$gte": 1}}), 60,
@@ -116,8 +123,7 @@ def test_sigterm_finishes_the_current_trial_and_exits_zero(mongo_url, hpsearch, 
     queue_experiment(mongo_url, "term", SLEEPY, 3)
     db = database(mongo_url)
     worker = farm_worker(hpsearch, mongo_url)
-    wait_until(lambda: busy_job_of(db, worker), 120, "the worker is in the middle of a trial")
-    job = busy_job_of(db, worker)
+    job = job_in_progress(db, worker)
     code, output = stop(worker)
     assert code == 0, output
     assert db.jobs.find_one({"_id": job["_id"]})["state"] == 2
@@ -128,8 +134,7 @@ def test_second_sigterm_puts_the_job_back_in_the_queue(mongo_url, hpsearch, slow
     queue_experiment(mongo_url, "twice", SLEEPY, 2)
     db = database(mongo_url)
     worker = farm_worker(hpsearch, mongo_url)
-    wait_until(lambda: busy_job_of(db, worker), 120, "the worker is in the middle of a trial")
-    job = busy_job_of(db, worker)
+    job = job_in_progress(db, worker)
     worker.send_signal(signal.SIGTERM)
     time.sleep(0.2)
     code, output = stop(worker)
@@ -209,7 +214,7 @@ def test_job_is_failed_with_the_reason_after_max_attempts(mongo_url, hpsearch, s
     queue_experiment(mongo_url, "doomed", SLEEPY, 1)
     db = database(mongo_url)
     first = farm_worker(hpsearch, mongo_url, "--max-attempts", "1")
-    wait_until(lambda: busy_job_of(db, first), 120, "the worker is in the middle of a trial")
+    job_in_progress(db, first)
     first.send_signal(signal.SIGKILL)
     first.wait()
     code, output = finish(farm_worker(hpsearch, mongo_url, "--max-attempts", "1",

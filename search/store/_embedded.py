@@ -22,7 +22,7 @@ from typing import IO, Any, Collection, Sequence
 from bson import json_util
 from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING
 
-from search.documents import JobDoc, is_finished, utcnow
+from search.documents import JobDoc, is_finished, sort_by_tid, utcnow
 from search.experiment import Experiment, check_same_definition
 from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
 
@@ -89,7 +89,7 @@ class EmbeddedStore(Store):
             self._jobs.pop(exp_key, None)  # another process may be writing: read afresh
         jobs = self._load(exp_key)
         selected = jobs.values() if tids is None else (jobs[t] for t in tids if t in jobs)
-        return sorted(selected, key=lambda job: job["tid"])
+        return sort_by_tid(selected)
 
     def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
         for job in jobs:
