@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any, Iterator
 
 import click
@@ -16,6 +17,13 @@ from search.reports.output import FORMATS
 from search.store import DEFAULT_LOCATION, Store, StoreError, open_store
 from search.urls import redact
 from search.farm.processes import GpuSpecError
+
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines, tracebacks included, with the password of every URL in them replaced."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 class UserError(click.ClickException):

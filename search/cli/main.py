@@ -13,8 +13,8 @@ import click
 import objectives
 import spaces
 from search.reports import queries
-from search.cli.common import (UserError, exp_key_option, experiment_jobs, format_option,
-                               opened_store, store_option, user_errors)
+from search.cli.common import (RedactingFormatter, UserError, exp_key_option, experiment_jobs,
+                               format_option, opened_store, store_option, user_errors)
 from search.cli.reports import export, plot
 from search.farm.driver import SearchOptions, SearchProgress, run_search
 from search.experiment import Experiment
@@ -36,8 +36,9 @@ def main(verbose: int) -> None:
     sharing a MongoDB store.
     """
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 # -- search -------------------------------------------------------------------------------------

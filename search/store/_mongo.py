@@ -64,16 +64,25 @@ class MongoStore(Store):
         self._jobs = database["jobs"]
         self._claims = database["claims"]
         self._workers = database["workers"]
-        self._call(lambda: self._jobs.create_index([("state", ASCENDING), ("tid", ASCENDING)]))
-        self._call(lambda: self._jobs.create_index([("exp_key", ASCENDING), ("tid", ASCENDING)]))
+        self._indexed = False
 
     def _call(self, operation: Callable[[], T]) -> T:
         return self._connection.call(operation)
+
+    def _ensure_indexes(self) -> None:
+        """Create the job indexes once, on the first write: the read commands (best, status,
+        export, …) then work for a user who may only read."""
+        if self._indexed:
+            return
+        self._call(lambda: self._jobs.create_index([("state", ASCENDING), ("tid", ASCENDING)]))
+        self._call(lambda: self._jobs.create_index([("exp_key", ASCENDING), ("tid", ASCENDING)]))
+        self._indexed = True
 
     # -- experiments -----------------------------------------------------------------------
 
     def record_experiment(self, experiment: Experiment) -> Experiment:
         check_exp_key(experiment.exp_key)
+        self._ensure_indexes()
         document = {"_id": experiment.exp_key, **experiment.to_document()}
         if self._insert_once(self._experiments, document):
             return experiment
@@ -120,6 +129,7 @@ class MongoStore(Store):
     def reserve_next_job(
         self, worker_id: str, exp_keys: Collection[str] | None = None
     ) -> Reservation | None:
+        self._ensure_indexes()
         query: dict[str, Any] = {"state": JOB_STATE_NEW}
         if exp_keys is not None:
             query["exp_key"] = {"$in": list(exp_keys)}
