@@ -37,7 +37,8 @@ def trial_state(job: Mapping[str, Any]) -> str:
     DONE: TPE must see it as a failure (infinite loss), the user as a failed trial.
     """
     if job["state"] == JOB_STATE_DONE:
-        return "ok" if job["result"].get("status") == "ok" else "failed"
+        result = job.get("result")
+        return "ok" if isinstance(result, Mapping) and result.get("status") == "ok" else "failed"
     return STATE_NAMES.get(job["state"], "cancelled")
 
 

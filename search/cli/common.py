@@ -37,6 +37,12 @@ class UserError(click.ClickException):
         return redact(self.message)
 
 
+class TrialsFailed(UserError):
+    """A search whose trials failed (every one, or too many in a row): exit code 1."""
+
+    exit_code = 1
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the library's user-facing errors into one clean line each."""
