@@ -104,7 +104,7 @@ def malformed_reason(job: Any) -> str | None:
         entries = job["misc"].get(part)
         if not isinstance(entries, Mapping) or not all(
                 isinstance(label, str) and isinstance(values, list) and len(values) <= 1
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
                 for label, values in entries.items()):
             return f"misc.{part} is {entries!r}, not labels with at most one number each"
     if set(job["misc"]["vals"]) != set(job["misc"]["idxs"]):

@@ -56,8 +56,8 @@ class Trial:
     @classmethod
     def from_job(cls, job: Mapping[str, Any]) -> Trial:
         state = trial_state(job)
-        result = job.get("result") if isinstance(job.get("result"), Mapping) else {}
-        misc = job.get("misc") if isinstance(job.get("misc"), Mapping) else {}
+        result: Mapping[str, Any] = job["result"] if isinstance(job.get("result"), Mapping) else {}
+        misc: Mapping[str, Any] = job["misc"] if isinstance(job.get("misc"), Mapping) else {}
         scored = state == "ok"
         return cls(
             tid=job["tid"],

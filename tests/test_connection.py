@@ -12,10 +12,10 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-
 from farm import wait_until
-from search.store import open_store
 from stored_trials import record_trials
+
+from search.store import open_store
 
 READ_COMMANDS = ["best", "trials", "status", "export", "plot", "pareto", "experiments"]
 WRITES = {"createIndexes", "create", "insert", "update", "delete", "findAndModify", "drop",

@@ -9,9 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
+from stored_trials import record_trials
 
 from search.store import EmbeddedStore, open_store
-from stored_trials import record_trials
 
 KILLER = "tests.objectives_for_tests:kills_its_process"
 

@@ -7,11 +7,11 @@ import datetime
 import subprocess
 from pathlib import Path
 
+from farm import database, finish, queue_experiment, start_worker, wait_until
 from hyperopt import Trials
+from objectives_for_tests import UNSTORABLE_EXTRAS
 
 import spaces
-from farm import database, finish, queue_experiment, start_worker, wait_until
-from objectives_for_tests import UNSTORABLE_EXTRAS
 from search.farm.proposals import Proposer
 
 
@@ -63,10 +63,10 @@ def test_malformed_workers_experiments_and_jobs_do_not_crash_driver_status_or_be
     db.workers.insert_many([
         {"_id": "no-time", "host": "h", "state": "idle"},
         {"_id": "time-as-text", "last_seen": "yesterday", "state": 3},
-        {"_id": "odd-fields", "last_seen": datetime.datetime.now(datetime.timezone.utc),
+        {"_id": "odd-fields", "last_seen": datetime.datetime.now(datetime.UTC),
          "host": 5, "device": None, "state": ["busy"], "exp_key": 7, "tid": "x",
          "jobs_done": "many"},
-        {"_id": 42, "last_seen": datetime.datetime.now(datetime.timezone.utc)},
+        {"_id": 42, "last_seen": datetime.datetime.now(datetime.UTC)},
     ])
     db.experiments.insert_many([{"_id": "broken", "space": "not a record"},
                                 {"_id": "half", "exp_key": "half", "objective": "noop"}])

@@ -69,7 +69,7 @@ def test_no_command_prints_a_password_for_any_url_shape(mongo_server, hpsearch,
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         completed = list(pool.map(run_every_command, [url for url, _ in table]))
-    for (url, secrets), run in zip(table, completed):
+    for (url, secrets), run in zip(table, completed, strict=False):
         output = run.stdout + run.stderr
         for command in COMMANDS:  # each one ended with a user error, not a crash
             assert f"=== {command} exited 2" in output, output

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from hyperopt import JOB_STATE_NEW
 
@@ -117,7 +117,7 @@ def _well_formed(found: list[JobDoc]) -> dict[int, JobDoc]:
     return {job["tid"]: job for job in found if malformed_reason(job) is None}
 
 
-def _failure(result: dict) -> str:
+def _failure(result: dict[str, Any]) -> str:
     return f"{result.get('reason')}: {result.get('error') or ''}".rstrip(": ")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import pymongo
 from pymongo.database import Database
@@ -47,7 +47,7 @@ class Connection:
         self._secrets = secrets_of(url)
         self._outage_limit = outage_limit
         self._max_backoff = max_backoff
-        timeouts = {
+        timeouts: dict[str, Any] = {
             # Also how long one call waits for a vanished server before `call` logs the
             # outage and starts its backoff: short, so that outages are seen and said.
             "serverSelectionTimeoutMS": int(connect_timeout * 1000),
@@ -132,7 +132,7 @@ class Connection:
         return scrub(text, self._secrets).split(", Timeout:")[0]
 
 
-def _not_set_in(url: str, options: dict[str, int]) -> dict[str, int]:
+def _not_set_in(url: str, options: dict[str, Any]) -> dict[str, Any]:
     """`options` less those the URL's query string sets (MongoDB options ignore case)."""
     query = url.partition("?")[2]
     in_url = {name.lower() for name, _, _ in (part.partition("=") for part in query.split("&"))}

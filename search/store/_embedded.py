@@ -86,7 +86,12 @@ class EmbeddedStore(Store):
     def experiments(self) -> list[Experiment]:
         if not self._root.is_dir():
             return []
-        found = [self.experiment(path.parent.name) for path in self._root.glob("*/experiment.json")]
+        found = []
+        for path in self._root.glob("*/experiment.json"):
+            try:
+                found.append(self.experiment(path.parent.name))
+            except StoreError as error:  # one damaged experiment must not hide the others
+                log.warning("skipping it: %s", error)
         return sorted((e for e in found if e is not None), key=lambda e: e.created)
 
     # -- jobs ------------------------------------------------------------------------------

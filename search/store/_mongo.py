@@ -155,10 +155,9 @@ class MongoStore(Store):
             started = {"state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
                        "refresh_time": now, "attempt": attempt}
             # Hyperopt's own jobs have no attempt field: this write gives them one.
-            same_attempt = attempt if "attempt" in job else {"$exists": False}
-            self._call(lambda: self._jobs.update_one(
-                {"_id": job["_id"], "attempt": same_attempt, "state": JOB_STATE_NEW},
-                {"$set": started}))
+            unchanged = {"_id": job["_id"], "state": JOB_STATE_NEW,
+                         "attempt": attempt if "attempt" in job else {"$exists": False}}
+            self._call(lambda: self._jobs.update_one(unchanged, {"$set": started}))
             return Reservation(job={**job, **started}, worker_id=worker_id, attempt=attempt)
         return None
 
