@@ -15,7 +15,7 @@ import pytest
 from farm import wait_until
 from stored_trials import record_trials
 
-from search.store import open_store
+from search.store import Store, open_store
 
 READ_COMMANDS = ["best", "trials", "status", "export", "plot", "pareto", "experiments"]
 WRITES = {"createIndexes", "create", "insert", "update", "delete", "findAndModify", "drop",
@@ -66,7 +66,9 @@ def test_read_commands_send_no_write_and_create_no_index(mongo_url, hpsearch,
 class BlackHoleProxy:
     """A TCP proxy to the test server that can go silent: once `black_hole()` is called, every
     connection open then, or opened before `restore()`, swallows what it receives and never
-    answers, as a dropped network path or a frozen server would."""
+    answers, as a dropped network path or a frozen server would. `silence_once(marker)`
+    silences only the connection that next sends `marker`, as a stateful firewall that drops
+    one flow would, while the client's monitoring connection stays healthy."""
 
     def __init__(self, host: str, port: int) -> None:
         self._target = (host, port)
@@ -74,7 +76,12 @@ class BlackHoleProxy:
         self.port = self._listener.getsockname()[1]
         self._silent = False
         self._connections: list[threading.Event] = []
+        self._marker: bytes | None = None
+        self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def silence_once(self, marker: bytes) -> None:
+        self._marker = marker
 
     def black_hole(self) -> None:
         self._silent = True
@@ -98,13 +105,20 @@ class BlackHoleProxy:
                 dead.set()
             self._connections.append(dead)
             upstream = socket.create_connection(self._target)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink, dead), daemon=True).start()
+            for source, sink, from_client in ((client, upstream, True),
+                                              (upstream, client, False)):
+                threading.Thread(target=self._pump, args=(source, sink, dead, from_client),
+                                 daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket, dead: threading.Event) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, dead: threading.Event,
+              from_client: bool) -> None:
         try:
             while data := source.recv(65536):
+                if from_client and self._marker is not None:
+                    with self._lock:
+                        if self._marker is not None and self._marker in data:
+                            self._marker = None
+                            dead.set()
                 if not dead.is_set():
                     sink.sendall(data)
         except OSError:
@@ -115,12 +129,7 @@ class BlackHoleProxy:
 
 def test_a_black_holed_connection_is_retried_rather_than_hung(
         mongo_url, caplog: pytest.LogCaptureFixture) -> None:
-    parts = urllib.parse.urlsplit(mongo_url)
-    proxy = BlackHoleProxy(parts.hostname or "127.0.0.1", parts.port or 27017)
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = f"{userinfo}@127.0.0.1:{proxy.port}" if userinfo else f"127.0.0.1:{proxy.port}"
-    query = "&".join(filter(None, [parts.query, "socketTimeoutMS=1000"]))
-    store = open_store(urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query)))
+    proxy, store = store_through_proxy(mongo_url, "socketTimeoutMS=1000")
     answers: list[object] = []
     try:
         assert store.experiments() == []
@@ -135,6 +144,31 @@ def test_a_black_holed_connection_is_retried_rather_than_hung(
     finally:
         store.close()
         proxy.close()
+
+
+def test_a_call_on_a_connection_that_goes_silent_is_retried_while_the_server_is_fine(
+        mongo_url) -> None:
+    """The server and the client's monitoring stay healthy, so only the socket timeout can
+    free the call: without one it would wait on the silent connection forever."""
+    proxy, store = store_through_proxy(mongo_url, "socketTimeoutMS=1000")
+    answers: list[object] = []
+    try:
+        assert store.experiments() == []
+        proxy.silence_once(b"experiments")
+        threading.Thread(target=lambda: answers.append(store.experiments()), daemon=True).start()
+        wait_until(lambda: answers == [[]], 120, "the call is answered on a new connection")
+    finally:
+        store.close()
+        proxy.close()
+
+
+def store_through_proxy(mongo_url: str, options: str) -> tuple[BlackHoleProxy, Store]:
+    parts = urllib.parse.urlsplit(mongo_url)
+    proxy = BlackHoleProxy(parts.hostname or "127.0.0.1", parts.port or 27017)
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@127.0.0.1:{proxy.port}" if userinfo else f"127.0.0.1:{proxy.port}"
+    query = "&".join(filter(None, [parts.query, options]))
+    return proxy, open_store(urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query)))
 
 
 def test_every_connection_has_a_socket_timeout_unless_the_url_sets_one(mongo_url) -> None:
