@@ -91,7 +91,8 @@ def with_store(function: Callable[..., Any]) -> Callable[..., Any]:
         with user_errors(), opened_store(store) as opened:
             return function(opened, **options)
 
-    return command
+    wrapped: Callable[..., Any] = command
+    return wrapped
 
 
 def experiment_trials(store: Store, exp_key: str | None) -> tuple[Experiment, list[Trial]]:

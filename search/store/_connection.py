@@ -56,7 +56,7 @@ class Connection:
             "socketTimeoutMS": int(socket_timeout * 1000),
         }
         try:
-            self._client: pymongo.MongoClient = pymongo.MongoClient(
+            self._client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
                 url,
                 tz_aware=True,
                 appname="hpsearch",
@@ -68,7 +68,7 @@ class Connection:
                 f"invalid MongoDB URL {self.location}: {self._scrub(error)}. "
                 "Expected mongodb://[user:password@]host[:port][/database][?options]"
             ) from None
-        self.database: Database = database
+        self.database: Database[dict[str, Any]] = database
         self._check_reachable()
 
     def call(self, operation: Callable[[], T]) -> T:

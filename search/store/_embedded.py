@@ -42,7 +42,8 @@ def _dumps(document: dict[str, Any]) -> str:
 
 
 def _loads(text: str) -> dict[str, Any]:
-    return json_util.loads(text, json_options=_READ)
+    document: dict[str, Any] = json_util.loads(text, json_options=_READ)
+    return document
 
 
 class EmbeddedStore(Store):
