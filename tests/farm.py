@@ -75,7 +75,7 @@ class OutputWatcher:
     def wait_for(self, condition: Callable[[str], bool], timeout: float, message: str) -> None:
         wait_until(lambda: condition(self.text), timeout, message)
 
-    def finish(self, timeout: float = 60) -> tuple[int, str]:
+    def finish(self, timeout: float = 300) -> tuple[int, str]:
         """Wait for the process to exit; its exit code and all it printed."""
         self._process.wait(timeout=timeout)
         self._thread.join(timeout=timeout)
