@@ -1,0 +1,54 @@
+"""A multivariate, parallel-aware TPE for Hyperopt spaces: `suggest` is a Hyperopt algo.
+
+    hyperopt.fmin(fn, space, algo=search.tpe.suggest, max_evals=50, trials=Trials())
+
+Labels active together are modelled jointly (so a learning rate that should grow with the
+batch size is learned), queued and running trials count as bad ones (a constant liar, so
+parallel proposals spread out), and failed or below-floor trials are bad, never good. The
+history is kept as arrays beside the `Trials` object and updated incrementally.
+For other settings: `functools.partial(search.tpe.suggest, settings=Settings(gamma=0.2))`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from hyperopt.base import Domain, miscs_update_idxs_vals
+
+from search.tpe._history import PENDING, history_for
+from search.tpe._parzen import Bandwidth
+from search.tpe._sampler import Settings, propose
+
+DEFAULT_SETTINGS = Settings()
+
+
+def suggest(new_ids: Sequence[int], domain: Domain, trials: Any, seed: int,
+            settings: Settings = DEFAULT_SETTINGS) -> list[dict[str, Any]]:
+    """New trial documents for `new_ids`, proposed by TPE from every trial in `trials`.
+
+    The same seed and history give the same proposals. When several ids are asked for at
+    once, each proposal counts the earlier ones as running.
+    """
+    history = history_for(trials, domain)
+    space = history.space
+    coordinates, losses, outcomes = history.coordinates, history.losses, history.outcomes
+    rng = np.random.default_rng(seed)
+    documents = []
+    for new_id in new_ids:
+        chosen = propose(space, coordinates, losses, outcomes, settings, rng)
+        idxs = {d.label: [new_id] if d.label in chosen else [] for d in space.dimensions}
+        vals = {d.label: [chosen[d.label]] if d.label in chosen else [] for d in space.dimensions}
+        misc = {"tid": new_id, "cmd": domain.cmd, "workdir": domain.workdir}
+        miscs_update_idxs_vals([misc], idxs, vals)
+        documents.extend(trials.new_trial_docs([new_id], [None], [domain.new_result()], [misc]))
+        if len(new_ids) > 1:
+            row = np.array([d.coordinate(chosen[d.label]) if d.label in chosen else np.nan
+                            for d in space.dimensions])
+            coordinates = np.vstack([coordinates, row])
+            losses = np.append(losses, np.inf)
+            outcomes = np.append(outcomes, PENDING)
+    return documents
+
+
+__all__ = ["Bandwidth", "DEFAULT_SETTINGS", "Settings", "suggest"]

@@ -1,0 +1,96 @@
+"""The TPE policy: split the trials into good and bad, model each, propose where good wins.
+
+For each group of labels (those active together), in the order the conditions require, two
+Parzen estimators are fitted: l(x) over the group's coordinates in the good trials and g(x)
+over the bad ones. Candidates are drawn jointly from l and the one with the largest
+log l(x) - log g(x) is proposed, so interactions between the group's labels are learned.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from search.tpe._history import GOOD_CANDIDATE, IGNORED, PENDING
+from search.tpe._parzen import Bandwidth, ParzenEstimator
+from search.tpe._space import SearchSpace
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """TPE's settings, named after the terms of Bergstra et al. and Watanabe (2023).
+
+    n_startup_trials: trials drawn from the prior before TPE models anything; fewer starts
+        exploiting sooner, more guards against an early wrong guess.
+    gamma: the fraction of trials called good (at most `max_good`); smaller exploits harder.
+    prior_weight: the weight of the prior among the components of each estimator (each
+        trial weighs 1); larger keeps exploring unvisited regions.
+    n_ei_candidates: candidates drawn from l(x) per proposal; more picks the maximum of
+        l/g more greedily, fewer keeps more randomness.
+    bandwidth: kernel widths (see `Bandwidth`).
+    """
+
+    n_startup_trials: int = 10
+    gamma: float = 0.1
+    max_good: int = 25
+    prior_weight: float = 1.0
+    n_ei_candidates: int = 24
+    bandwidth: Bandwidth = Bandwidth()
+
+    def __post_init__(self) -> None:
+        if not 0 < self.gamma <= 1 or self.prior_weight <= 0 or self.n_ei_candidates < 1:
+            raise ValueError(f"invalid TPE settings: {self}")
+
+
+def propose(space: SearchSpace, coordinates: np.ndarray, losses: np.ndarray,
+            outcomes: np.ndarray, settings: Settings, rng: np.random.Generator) -> dict[str, float]:
+    """Values for every active label of one new trial (choices as indices)."""
+    known = outcomes != IGNORED
+    coordinates, losses, outcomes = coordinates[known], losses[known], outcomes[known]
+    modelled = len(losses) >= settings.n_startup_trials
+    good = _good_mask(losses, outcomes, settings) if modelled else None
+    chosen: dict[str, float] = {}
+    for group in space.groups:
+        if not group.active(chosen):
+            continue
+        if good is None:
+            draws = np.column_stack([
+                ParzenEstimator((dimension,), np.empty((0, 1)), 1.0, settings.bandwidth)
+                .sample(rng, 1)[:, 0] for dimension in group.dimensions])
+            best = draws[0]
+        else:
+            columns = space.columns(group)
+            observed = coordinates[:, columns]
+            present = ~np.isnan(observed).any(axis=1)
+            best = _best_candidate(group.dimensions, observed[present & good],
+                                   observed[present & ~good], settings, rng)
+        for dimension, coordinate in zip(group.dimensions, best):
+            value = dimension.values(np.array([coordinate]))[0]
+            chosen[dimension.label] = int(value) if dimension.categorical else float(value)
+    return chosen
+
+
+def _good_mask(losses: np.ndarray, outcomes: np.ndarray, settings: Settings) -> np.ndarray:
+    """The best ceil(gamma * n) finished trials (pending and failed ones are never good)."""
+    candidates = np.flatnonzero(outcomes == GOOD_CANDIDATE)
+    count = min(math.ceil(settings.gamma * len(losses)), settings.max_good, len(candidates))
+    order = candidates[np.argsort(losses[candidates], kind="stable")]
+    good = np.zeros(len(losses), dtype=bool)
+    good[order[:count]] = True
+    return good
+
+
+def _best_candidate(dimensions, good: np.ndarray, bad: np.ndarray, settings: Settings,
+                    rng: np.random.Generator) -> np.ndarray:
+    below = ParzenEstimator(dimensions, good, settings.prior_weight, settings.bandwidth)
+    above = ParzenEstimator(dimensions, bad, settings.prior_weight, settings.bandwidth)
+    candidates = below.sample(rng, settings.n_ei_candidates)
+    for column, dimension in enumerate(dimensions):
+        candidates[:, column] = dimension.snap(candidates[:, column])
+    scores = below.log_pdf(candidates) - above.log_pdf(candidates)
+    return candidates[int(np.argmax(scores))]
+
+
+__all__ = ["PENDING", "Settings", "propose"]
