@@ -71,7 +71,7 @@ class Dimension:
         if self.categorical:
             return float(value) - self.offset
         if self.log:
-            value = math.log(value) if value > 0 else -math.inf
+            value = math.log(value) if value > 0 else self._smallest_log
         return min(max(float(value), self.low), self.high)
 
     def values(self, coordinates: np.ndarray) -> np.ndarray:
@@ -91,8 +91,15 @@ class Dimension:
             return np.clip(coordinates, self.low, self.high)
         values = self.values(coordinates)
         if self.log:
-            values = np.log(np.maximum(values, np.exp(self.low)))
+            values = np.log(np.maximum(values, math.exp(self._smallest_log)))
         return np.clip(values, self.low, self.high)
+
+    @property
+    def _smallest_log(self) -> float:
+        """Where a value of 0 (a quantized log draw rounded down) sits: its rounding cell."""
+        if self.bounded:
+            return self.low
+        return math.log(self.q / 2) if self.q else -math.inf
 
 
 @dataclasses.dataclass(frozen=True)
