@@ -13,6 +13,9 @@ from importlib import metadata
 from typing import Any
 
 METRIC = "loss = -accuracy / train_seconds"
+DEFAULT_ALGO = "tpe"
+# An experiment recorded before the algorithm was recorded ran Hyperopt's stock TPE.
+ALGO_OF_OLD_EXPERIMENTS = "hyperopt-tpe"
 
 
 def hpsearch_version() -> str:
@@ -32,6 +35,7 @@ class Experiment:
     epochs: int
     min_accuracy: float
     device: str = "auto"
+    algo: str = DEFAULT_ALGO  # proposes trials; a resume keeps it, so not a definition
     max_evals: int | None = None  # the latest target; a resume may raise it, so not a definition
     metric: str = METRIC
     version: str = dataclasses.field(default_factory=hpsearch_version)
@@ -45,6 +49,7 @@ class Experiment:
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "Experiment":
         names = {field.name for field in dataclasses.fields(cls)}
+        document = {"algo": ALGO_OF_OLD_EXPERIMENTS, **document}
         return cls(**{key: value for key, value in document.items() if key in names})
 
     def definition(self) -> dict[str, Any]:

@@ -11,6 +11,9 @@ from hyperopt import JOB_STATE_DONE, JOB_STATE_RUNNING, STATUS_FAIL, STATUS_OK, 
 from hyperopt.base import Domain
 
 import search.tpe
+from search.experiment import Experiment
+from search.farm.proposals import Proposer
+from search.store import open_store
 from spaces import load_space
 
 EVERY_KIND = """\
@@ -201,3 +204,50 @@ def test_failed_and_below_floor_trials_never_draw_proposals_to_themselves(bad):
     assert share_near_bad(*history(points, losses, results=results)) < 0.1
     # The same points scored as ordinary, excellent trials would attract the proposals.
     assert share_near_bad(*history(points, losses)) > 0.5
+
+
+def recorded_experiment(store, exp_key):
+    opened = open_store(str(store))
+    try:
+        return opened.experiment(exp_key), opened.jobs(exp_key)
+    finally:
+        opened.close()
+
+
+def test_search_proposes_with_ours_by_default_and_records_the_algo(tmp_path, hpsearch):
+    def search(exp_key, *extra):
+        completed = hpsearch("search", "--store", str(tmp_path), "--exp-key", exp_key,
+                             "--objective", "noop", "--epochs", "1", "--max-evals", "3",
+                             "--startup-trials", "2", *extra)
+        assert completed.returncode == 0, completed.stderr
+        return recorded_experiment(tmp_path, exp_key)
+
+    experiment, jobs = search("default")
+    assert experiment.algo == "tpe"
+    assert len(jobs) == 3
+    experiment, _ = search("random", "--algo", "random")
+    assert experiment.algo == "random"
+    # A resume keeps the algorithm the experiment was recorded with.
+    experiment, jobs = search("random", "--algo", "anneal", "--max-evals", "4")
+    assert experiment.algo == "random" and len(jobs) == 4
+
+
+def test_experiment_recorded_before_the_algo_field_reads_as_hyperopt_tpe():
+    document = Experiment(exp_key="old", space={}, objective="digits", epochs=1,
+                          min_accuracy=0.5).to_document()
+    del document["algo"]
+    assert Experiment.from_document(document).algo == "hyperopt-tpe"
+
+
+@pytest.mark.parametrize("algo", ["tpe", "hyperopt-tpe", "anneal", "random"])
+def test_proposer_honours_startup_trials_and_keeps_one_trials_object(algo):
+    proposer = Proposer("key", SQUARE, seed=0, startup_trials=3, algo=algo)
+    jobs = []
+    for tid in range(6):
+        job = proposer.propose(tid, jobs)
+        assert 0 <= job["misc"]["params"]["x"] <= 10
+        jobs.append({**job, "state": JOB_STATE_DONE,
+                     "result": {"status": STATUS_OK, "loss": job["misc"]["params"]["x"]}})
+    assert len(proposer._trials.trials) == 5  # the last proposal saw every earlier job
+    assert [doc["result"]["loss"] for doc in proposer._trials.trials] == [
+        job["result"]["loss"] for job in jobs[:5]]

@@ -62,7 +62,8 @@ def run_search(
     the driver waits for workers attached to the store.
     """
     experiment = store.record_experiment(dataclasses.replace(experiment, max_evals=options.max_evals))
-    proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials)
+    proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials,
+                        experiment.algo)
     jobs = {job["tid"]: job for job in store.jobs(experiment.exp_key)}
     last_reclaim = time.monotonic()
     while True:

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from search.tpe._history import GOOD_CANDIDATE, IGNORED, PENDING
+from search.tpe._history import GOOD_CANDIDATE, IGNORED
 from search.tpe._parzen import Bandwidth, ParzenEstimator
 from search.tpe._space import SearchSpace
 
@@ -46,26 +46,18 @@ class Settings:
 
 def propose(space: SearchSpace, coordinates: np.ndarray, losses: np.ndarray,
             outcomes: np.ndarray, settings: Settings, rng: np.random.Generator) -> dict[str, float]:
-    """Values for every active label of one new trial (choices as indices)."""
+    """Values for every active label of one new trial (choices as indices), by TPE."""
     known = outcomes != IGNORED
     coordinates, losses, outcomes = coordinates[known], losses[known], outcomes[known]
-    modelled = len(losses) >= settings.n_startup_trials
-    good = _good_mask(losses, outcomes, settings) if modelled else None
+    good = _good_mask(losses, outcomes, settings)
     chosen: dict[str, float] = {}
     for group in space.groups:
         if not group.active(chosen):
             continue
-        if good is None:
-            draws = np.column_stack([
-                ParzenEstimator((dimension,), np.empty((0, 1)), 1.0, settings.bandwidth)
-                .sample(rng, 1)[:, 0] for dimension in group.dimensions])
-            best = draws[0]
-        else:
-            columns = space.columns(group)
-            observed = coordinates[:, columns]
-            present = ~np.isnan(observed).any(axis=1)
-            best = _best_candidate(group.dimensions, observed[present & good],
-                                   observed[present & ~good], settings, rng)
+        observed = coordinates[:, space.columns(group)]
+        present = ~np.isnan(observed).any(axis=1)
+        best = _best_candidate(group.dimensions, observed[present & good],
+                               observed[present & ~good], settings, rng)
         for dimension, coordinate in zip(group.dimensions, best):
             value = dimension.values(np.array([coordinate]))[0]
             chosen[dimension.label] = int(value) if dimension.categorical else float(value)
@@ -92,5 +84,3 @@ def _best_candidate(dimensions, good: np.ndarray, bad: np.ndarray, settings: Set
     scores = below.log_pdf(candidates) - above.log_pdf(candidates)
     return candidates[int(np.argmax(scores))]
 
-
-__all__ = ["PENDING", "Settings", "propose"]
