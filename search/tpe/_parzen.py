@@ -53,13 +53,30 @@ class ParzenEstimator:
             for dimension in dimensions
         ]
 
-    def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
-        """`count` joint draws (count, d): pick a component, then draw each of its kernels."""
-        components = rng.choice(len(self._weights), size=count, p=self._weights)
+    def sample(self, rng: np.random.Generator, count: int, given: dict[int, float] | None = None
+               ) -> np.ndarray:
+        """`count` joint draws (count, d): pick a component, then draw each of its kernels.
+
+        With `given` (column -> value), the draws come from the conditional density: each
+        component is weighted by how well it explains the given values, and those columns
+        keep their values.
+        """
+        given = given or {}
+        weights = self._weights
+        if given:
+            columns = sorted(given)
+            points = np.array([[given[column] for column in columns]])
+            log_weights = self._log_weights + self._component_log_pdf(points, columns)[0]
+            weights = np.exp(log_weights - log_weights.max())
+            weights /= weights.sum()
+        components = rng.choice(len(weights), size=count, p=weights)
         from_prior = components == len(self._observations)
         rows = np.minimum(components, max(len(self._observations) - 1, 0))
         draws = np.empty((count, len(self._dimensions)))
         for column, dimension in enumerate(self._dimensions):
+            if column in given:
+                draws[:, column] = given[column]
+                continue
             prior = _kernels.prior_sample(dimension, rng, count)
             if len(self._observations) == 0:
                 draws[:, column] = prior
@@ -76,10 +93,17 @@ class ParzenEstimator:
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:
         """The log density at each of `points` (m, d)."""
+        joint = self._component_log_pdf(points, list(range(len(self._dimensions))))
+        return logsumexp(joint + self._log_weights[None, :], axis=1)
+
+    def _component_log_pdf(self, points: np.ndarray, columns: list[int]) -> np.ndarray:
+        """(m, n + 1): each component's log density over `columns` (the prior's last);
+        `points` holds those columns only."""
         component_log = np.zeros((len(points), len(self._observations)))
         prior_log = np.zeros(len(points))
-        for column, dimension in enumerate(self._dimensions):
-            values = points[:, column]
+        for index, column in enumerate(columns):
+            dimension = self._dimensions[column]
+            values = points[:, index]
             centres = self._observations[:, column]
             if dimension.categorical:
                 component_log += _kernels.categorical_log_pdf(dimension, values, centres,
@@ -88,5 +112,4 @@ class ParzenEstimator:
                 sigmas = np.full(len(centres), self._sigmas[column])
                 component_log += _kernels.numeric_log_pdf(dimension, values, centres, sigmas)
             prior_log += _kernels.prior_log_pdf(dimension, values)
-        joint = np.concatenate([component_log, prior_log[:, None]], axis=1)
-        return logsumexp(joint + self._log_weights[None, :], axis=1)
+        return np.concatenate([component_log, prior_log[:, None]], axis=1)
