@@ -75,6 +75,7 @@ def landscape_evaluator(graph: Any, name: str, seed: int) -> Callable:
 def digits_evaluator(graph: Any, seed: int, epochs: int, min_accuracy: float) -> Callable:
     import objectives
 
+    objectives.configure_cpu_threads(1)
     objective = objectives.resolve_objective("digits")
     count = iter(range(10**9))
 

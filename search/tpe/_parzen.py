@@ -27,7 +27,7 @@ class Bandwidth:
     n = 1, scaled by the same n^(-1/(d+4)) factor.
     """
 
-    numeric: float = 0.2
+    numeric: float = 0.1
     minimum: float = 0.01
     categorical: float = 0.5
 

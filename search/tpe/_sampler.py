@@ -37,7 +37,7 @@ class Settings:
     """
 
     n_startup_trials: int = 10
-    gamma: float = 0.1
+    gamma: float = 0.15
     max_good: int = 25
     prior_weight: float = 1.0
     n_ei_candidates: int = 24
