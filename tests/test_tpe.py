@@ -141,15 +141,19 @@ def test_proposals_made_while_trials_run_are_more_spread_out():
 
 
 def test_running_trials_in_the_history_count_as_running():
-    points = np.random.default_rng(0).uniform(0, 10, size=(30, 2))
-    losses = ((points - 3.0) ** 2).sum(axis=1)
-    best = int(np.argmin(losses))
-    trials, domain = history(points, losses, states={best: JOB_STATE_RUNNING})
-    idle, _ = history(points, losses)
-    near = [[np.linalg.norm(proposed_points(search.tpe.suggest([30], d, t, seed))[0]
-                            - points[best]) < 1.0 for seed in range(40)]
-            for t, d in ((trials, domain), (idle, Domain(lambda params: 0.0, SQUARE)))]
-    assert sum(near[0]) < sum(near[1])
+    rng = np.random.default_rng(0)
+    cluster = 3.0 + rng.uniform(-0.2, 0.2, size=(3, 2))  # the three best trials, near (3, 3)
+    points = np.vstack([rng.uniform(5, 10, size=(27, 2)), cluster])
+    losses = [float(p.sum()) for p in points[:27]] + [0.0, 0.0, 0.0]
+
+    def share_near_cluster(trials, domain):
+        proposals = proposed_points(
+            [search.tpe.suggest([30], domain, trials, seed)[0] for seed in range(40)])
+        return np.mean(np.linalg.norm(proposals - 3.0, axis=1) < 1.0)
+
+    running = {tid: JOB_STATE_RUNNING for tid in range(27, 30)}
+    assert share_near_cluster(*history(points, losses, states=running)) < 0.5 * share_near_cluster(
+        *history(points, losses))
 
 
 def test_same_seed_and_history_give_the_same_proposals():
