@@ -22,9 +22,14 @@ from search.tpe._space import Dimension, Group, SearchSpace
 class Settings:
     """TPE's settings, named after the terms of Bergstra et al. and Watanabe (2023).
 
-    n_startup_trials: trials drawn from the prior before TPE models anything; fewer starts
-        exploiting sooner, more guards against an early wrong guess.
-    gamma: the fraction of trials called good (at most `max_good`); smaller exploits harder.
+    The defaults did best for budgets of 25 to 50 trials on the tuning landscapes of
+    benchmarks/search_quality.py (see benchmarks/RESULTS.md): a narrower bandwidth than
+    Optuna's (0.1 of the width rather than 0.2) and gamma 0.15 rather than 0.1.
+
+    n_startup_trials: random trials (Hyperopt's random search) before TPE models anything;
+        fewer starts exploiting sooner, more guards against an early wrong guess.
+    gamma: the fraction of trials called good (at most `max_good`), counting running ones
+        in the total; smaller exploits harder.
     prior_weight: the weight of the prior among the components of each estimator (each
         trial weighs 1); larger keeps exploring unvisited regions.
     n_ei_candidates: candidates drawn from l(x) per proposal; more picks the maximum of
