@@ -31,6 +31,7 @@ class History:
         self.space = space
         self._rows: dict[int, int] = {}
         self._signatures: list[tuple] = []
+        self._final_results: list[Any] = []
         self._coordinates = np.empty((64, len(space.dimensions)))
         self._losses = np.empty(64)
         self._outcomes = np.empty(64, dtype=np.int8)
@@ -40,13 +41,18 @@ class History:
         seen = 0
         for document in documents:
             seen += 1
-            signature = _signature(document)
             row = self._rows.get(document["tid"])
+            # A finished trial's result is final: while it is the same object, skip the rest.
+            if row is not None and self._final_results[row] is document["result"]:
+                continue
+            signature = _signature(document)
             if row is None:
                 row = self._append(document["tid"])
             elif self._signatures[row] == signature:
                 continue
             self._signatures[row] = signature
+            self._final_results[row] = document["result"] if document.get("state") in (
+                JOB_STATE_DONE, JOB_STATE_ERROR) else None
             self._convert(row, document)
         if seen != len(self._rows):  # documents were removed: start again from what is left
             self.__init__(self.space)
@@ -72,6 +78,7 @@ class History:
             self._outcomes = np.concatenate([self._outcomes, np.empty_like(self._outcomes)])
         self._rows[tid] = row
         self._signatures.append(())
+        self._final_results.append(None)
         return row
 
     def _convert(self, row: int, document: dict[str, Any]) -> None:
