@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from hyperopt import JOB_STATE_DONE, JOB_STATE_RUNNING, Trials, anneal, rand, tpe

@@ -11,7 +11,8 @@ settings; the "held_out" set, of the same kinds, checks them.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,8 @@ def bowl(params: Params) -> float:
     """Separable: each knob has its own best value, whatever the others are."""
     lr, batch, decay = _coordinates(params)
     q = ((lr + 2.5) / 0.5) ** 2 + ((batch - 7) / 1.5) ** 2 + ((decay + 6) / 2) ** 2
-    q += 0.3 * (params["optimizer"]["name"] == "sgd") + 0.1 * (params["scheduler"]["name"] == "plateau")
+    q += 0.3 * (params["optimizer"]["name"] == "sgd")
+    q += 0.1 * (params["scheduler"]["name"] == "plateau")
     return _saturate(q)
 
 
@@ -40,7 +42,8 @@ def lr_batch(params: Params) -> float:
     lr, batch, decay = _coordinates(params)
     best_lr = -3 + (batch - 5) * math.log10(2)
     q = ((lr - best_lr) / 0.25) ** 2 + ((batch - 8) / 2) ** 2 + ((decay + 5) / 2) ** 2
-    q += 0.2 * (params["optimizer"]["name"] == "sgd") + 0.05 * (params["scheduler"]["name"] == "plateau")
+    q += 0.2 * (params["optimizer"]["name"] == "sgd")
+    q += 0.05 * (params["scheduler"]["name"] == "plateau")
     return _saturate(q)
 
 
@@ -65,7 +68,8 @@ def bowl_shifted(params: Params) -> float:
     scheduler = params["scheduler"]
     q = ((lr + 4) / 0.6) ** 2 + ((batch - 6) / 1.5) ** 2 + ((decay + 7.5) / 1.5) ** 2
     if scheduler["name"] == "plateau":
-        q += ((math.log10(scheduler["factor"]) + 0.6) / 0.3) ** 2 + ((scheduler["patience"] - 3) / 2) ** 2
+        q += ((math.log10(scheduler["factor"]) + 0.6) / 0.3) ** 2
+        q += ((scheduler["patience"] - 3) / 2) ** 2
     else:
         q += 0.3
     return _saturate(q + 0.2 * (params["optimizer"]["name"] == "sgd"))

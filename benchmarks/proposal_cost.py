@@ -21,8 +21,9 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -101,7 +102,7 @@ def main() -> None:
         "hyperopt": HyperoptTimer(functools.partial(tpe.suggest, n_startup_jobs=10), graph),
         "optuna": OptunaTimer(graph),
     }
-    print(f"# proposal_cost {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+    print(f"# proposal_cost {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
           f"{' '.join(sys.argv[1:])}", flush=True)
     print(f"{'finished':>8} {'ours ms':>9} {'hyperopt ms':>12} {'optuna ms':>10} "
@@ -120,7 +121,8 @@ def main() -> None:
         finished += 2 * arguments.repeats
         ms = {name: statistics.median(values) for name, values in samples.items()}
         print(f"{count:>8} {ms['ours']:>9.2f} {ms['hyperopt']:>12.2f} {ms['optuna']:>10.2f} "
-              f"{ms['ours'] / ms['hyperopt']:>14.2f} {ms['ours'] / ms['optuna']:>12.2f}", flush=True)
+              f"{ms['ours'] / ms['hyperopt']:>14.2f} {ms['ours'] / ms['optuna']:>12.2f}",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import hyperopt  # noqa: E402
 
-import spaces  # noqa: E402
 import search.tpe  # noqa: E402
+import spaces  # noqa: E402
 from benchmarks import _algorithms, _landscapes  # noqa: E402
 
 
@@ -57,7 +58,7 @@ def run_one(algorithm: Any, evaluate: Callable[[dict], tuple[dict, float]], budg
 
 def best_at(finished: list[tuple[float, float]], budget: int) -> float:
     """The true value of the trial with the best observed loss among the first `budget`."""
-    observed, true_values = zip(*finished[:budget])
+    observed, true_values = zip(*finished[:budget], strict=False)
     return true_values[int(np.argmin(observed))]
 
 
@@ -111,7 +112,7 @@ def main() -> None:
             lambda *a: search.tpe.suggest(*a, settings=settings), graph, seed)
 
     graph = spaces.load_space("default").graph
-    print(f"# search_quality {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+    print(f"# search_quality {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
           f"{' '.join(sys.argv[1:])}", flush=True)
     records = []
@@ -151,7 +152,8 @@ def _print_table(function: str, in_flight: int, bests: dict, budgets: list[int],
         ratios = [np.median(bests["ours"][b]) / np.median(bests["optuna"][b]) for b in budgets]
         what = "best score (higher is better)" if function == "digits" else \
             "distance to optimum (below 1: ours is closer)"
-        print("ours / optuna " + ", ".join(f"@{b}: {r:.2f}" for b, r in zip(budgets, ratios))
+        cells = zip(budgets, ratios, strict=True)
+        print("ours / optuna " + ", ".join(f"@{b}: {r:.2f}" for b, r in cells)
               + f"  ({what})", flush=True)
 
 

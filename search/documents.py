@@ -9,11 +9,11 @@ tooling can read our database. We add `attempt` (how many times the job was hand
 from __future__ import annotations
 
 import datetime
-import math
 from typing import Any, Iterable, Mapping
 
+import bson
+import bson.errors
 from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING
-from hyperopt.fmin import space_eval
 
 JobDoc = dict[str, Any]
 
@@ -37,7 +37,8 @@ def trial_state(job: Mapping[str, Any]) -> str:
     DONE: TPE must see it as a failure (infinite loss), the user as a failed trial.
     """
     if job["state"] == JOB_STATE_DONE:
-        return "ok" if job["result"].get("status") == "ok" else "failed"
+        result = job.get("result")
+        return "ok" if isinstance(result, Mapping) and result.get("status") == "ok" else "failed"
     return STATE_NAMES.get(job["state"], "cancelled")
 
 
@@ -48,11 +49,6 @@ def is_finished(job: Mapping[str, Any]) -> bool:
 def chosen_values(job: Mapping[str, Any]) -> dict[str, Any]:
     """Hyperopt's `misc.vals` as one value per active label (inactive branches have none)."""
     return {label: values[0] for label, values in job["misc"]["vals"].items() if values}
-
-
-def params_for(job: Mapping[str, Any], space_graph: Any) -> dict[str, Any]:
-    """The hyperparameters the objective receives, rebuilt from the space and `misc.vals`."""
-    return plain(space_eval(space_graph, chosen_values(job)))
 
 
 def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -70,46 +66,47 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def plain(value: Any) -> Any:
-    """Turn a result or a parameter set into data that MongoDB and FerretDB both store.
-
-    NaN and infinities become None (callers record the reason), numpy and torch scalars become
-    Python numbers, tuples become lists, and nested lists are refused by being flattened to
-    strings: FerretDB v1 stores none of those.
-    """
-    if isinstance(value, Mapping):
-        return {_key(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_scalar_in_list(item) for item in value]
-    return _scalar(value)
-
-
-def _key(key: Any) -> str:
-    text = str(key)
-    if "." in text or text.startswith("$"):
-        raise ValueError(f"key {text!r} cannot be stored: keys may not contain '.' or start with '$'")
-    return text
-
-
-def _scalar_in_list(item: Any) -> Any:
-    if isinstance(item, (list, tuple)):
-        return str(list(item))
-    return plain(item)
-
-
-def _scalar(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, str, datetime.datetime)):
-        return value
-    if hasattr(value, "item") and callable(value.item):
-        value = value.item()
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    return str(value)
-
-
 def sort_by_tid(jobs: Iterable[JobDoc]) -> list[JobDoc]:
     return sorted(jobs, key=lambda job: job["tid"])
+
+
+# A document MongoDB stores must encode to BSON within 16 MiB; a result leaves room for the
+# rest of its job document (spec, misc, claims) beside it.
+MAX_RESULT_BYTES = 15 * 1024 * 1024
+
+
+def unstorable_reason(document: Mapping[str, Any], limit: int = MAX_RESULT_BYTES) -> str | None:
+    """Why MongoDB could not store `document` (an int beyond 64 bits, a NUL in a key, too
+    large), or None. Checked before a write, so the value fails one trial, not the worker."""
+    try:
+        size = len(bson.encode(document))
+    except (OverflowError, bson.errors.InvalidDocument) as error:
+        return str(error)
+    if size > limit:
+        return f"it encodes to {size} bytes, over the limit of {limit}"
+    return None
+
+
+def malformed_reason(job: Any) -> str | None:
+    """What makes a job document unusable (a tid that is not an int, a missing field, `misc.vals`
+    that are not Hyperopt's), or None. Jobs reach us from a shared database, where any program
+    may have written them, so a worker checks before it trusts one."""
+    if not isinstance(job, Mapping):
+        return f"a job must be a document, not {type(job).__name__}"
+    expected = {"tid": int, "state": int, "exp_key": str, "misc": Mapping}
+    for field, kind in expected.items():
+        if not isinstance(job.get(field), kind) or isinstance(job.get(field), bool):
+            return f"field {field!r} is {job.get(field)!r}, not {kind.__name__}"
+    attempt = job.get("attempt", 0)
+    if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 0:
+        return f"field 'attempt' is {attempt!r}, not a count"
+    for part in ("vals", "idxs"):
+        entries = job["misc"].get(part)
+        if not isinstance(entries, Mapping) or not all(
+                isinstance(label, str) and isinstance(values, list) and len(values) <= 1
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+                for label, values in entries.items()):
+            return f"misc.{part} is {entries!r}, not labels with at most one number each"
+    if set(job["misc"]["vals"]) != set(job["misc"]["idxs"]):
+        return "misc.vals and misc.idxs name different labels"
+    return None

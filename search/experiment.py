@@ -1,7 +1,8 @@
 """An experiment's definition: what every worker needs to rebuild the search by name.
 
 The definition is plain data. A worker reads it and builds the space and the objective from its
-own installed code (DESIGN.md, invariant 1); nothing in it is ever executed or unpickled.
+own installed code; nothing in it is ever executed or unpickled, since anyone who can write
+to the database could otherwise run code on every worker.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ METRIC = "loss = -accuracy / train_seconds"
 DEFAULT_ALGO = "tpe"
 # An experiment recorded before the algorithm was recorded ran Hyperopt's stock TPE.
 ALGO_OF_OLD_EXPERIMENTS = "hyperopt-tpe"
+ALGOS = ("tpe", "hyperopt-tpe", "anneal", "random")  # what `hpsearch search --algo` accepts
 
 
 def hpsearch_version() -> str:
@@ -40,16 +42,35 @@ class Experiment:
     metric: str = METRIC
     version: str = dataclasses.field(default_factory=hpsearch_version)
     created: datetime.datetime = dataclasses.field(
-        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc)
+        default_factory=lambda: datetime.datetime.now(datetime.UTC)
     )
 
     def to_document(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "Experiment":
+    def from_document(cls, document: dict[str, Any]) -> Experiment:
+        """The experiment a stored document records.
+
+        Raises:
+            MalformedExperiment: a field is missing or of the wrong type (any program can
+                write to a shared database).
+        """
         names = {field.name for field in dataclasses.fields(cls)}
+        if not isinstance(document, dict):
+            raise MalformedExperiment(f"an experiment is a document, not {document!r}")
+        for name, kinds in _FIELD_TYPES.items():
+            value = document.get(name)
+            if value is None and name not in _REQUIRED:
+                continue
+            if not isinstance(value, kinds) or isinstance(value, bool):
+                key = document.get("exp_key", document.get("_id"))
+                raise MalformedExperiment(f"experiment {key!r} is malformed: field {name!r} is "
+                                          f"{value!r}")
         document = {"algo": ALGO_OF_OLD_EXPERIMENTS, **document}
+        if document["algo"] not in ALGOS:
+            raise MalformedExperiment(f"experiment {document.get('exp_key')!r} is malformed: "
+                                      f"unknown algo {document['algo']!r}")
         return cls(**{key: value for key, value in document.items() if key in names})
 
     def definition(self) -> dict[str, Any]:
@@ -66,6 +87,18 @@ class Experiment:
             "device": self.device,
             "metric": self.metric,
         }
+
+
+_REQUIRED = ("exp_key", "space", "objective", "epochs", "min_accuracy")
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "exp_key": str, "space": dict, "objective": str, "epochs": int,
+    "min_accuracy": (int, float), "device": str, "max_evals": int, "metric": str,
+    "version": str, "created": datetime.datetime, "algo": str,
+}
+
+
+class MalformedExperiment(ValueError):
+    """A stored experiment document that is not one of ours, or was damaged."""
 
 
 class ExperimentConflict(ValueError):

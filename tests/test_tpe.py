@@ -3,7 +3,6 @@
 import functools
 import itertools
 import math
-import textwrap
 
 import numpy as np
 import pytest
@@ -67,7 +66,8 @@ def test_every_distribution_kind_is_proposed_within_bounds_and_quantization(tmp_
         assert value["int_uniform"] in {1, 2, 3, 4, 5, 6}
         assert value["q_uniform"] in range(32, 513, 32)
         assert 1e-5 <= value["log_uniform_values"] <= 1e-1
-        assert on_grid(value["q_log_uniform_values"], 8) and 8 <= value["q_log_uniform_values"] <= 1024
+        assert on_grid(value["q_log_uniform_values"], 8)
+        assert 8 <= value["q_log_uniform_values"] <= 1024
         assert math.exp(-3.0) <= value["log_uniform"] <= math.exp(1.0)
         assert on_grid(value["q_log_uniform"], 0.5) and 0.5 <= value["q_log_uniform"] <= 55
         assert math.isfinite(value["normal"])
@@ -99,7 +99,7 @@ def history(points, losses, states=None, results=None):
     trials = Trials()
     domain = Domain(lambda params: 0.0, SQUARE)
     documents = []
-    for tid, ((x, y), loss) in enumerate(zip(points, losses)):
+    for tid, ((x, y), loss) in enumerate(zip(points, losses, strict=False)):
         misc = {"tid": tid, "cmd": domain.cmd, "workdir": None,
                 "idxs": {"x": [tid], "y": [tid]}, "vals": {"x": [x], "y": [y]}}
         result = (results or {}).get(tid, {"status": STATUS_OK, "loss": loss})
@@ -159,7 +159,8 @@ def test_running_trials_in_the_history_count_as_running():
 def test_same_seed_and_history_give_the_same_proposals():
     def propose(seed):
         trials, domain = bowl_history(0)
-        return [doc["misc"]["vals"] for doc in search.tpe.suggest([30, 31, 32], domain, trials, seed)]
+        documents = search.tpe.suggest([30, 31, 32], domain, trials, seed)
+        return [doc["misc"]["vals"] for doc in documents]
 
     assert propose(4) == propose(4)
     assert propose(4) != propose(5)

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import click
 
 import objectives
 import spaces
 from search.reports import queries
-from search.documents import JobDoc
 from search.experiment import Experiment, ExperimentConflict
 from search.reports.output import FORMATS
 from search.store import DEFAULT_LOCATION, Store, StoreError, open_store
+from search.trial import Trial, trials_of
 from search.urls import redact
 from search.farm.processes import GpuSpecError
+
+
+class RedactingFormatter(logging.Formatter):
+    """Log lines, tracebacks included, with the password of every URL in them replaced."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 class UserError(click.ClickException):
@@ -25,6 +35,12 @@ class UserError(click.ClickException):
 
     def format_message(self) -> str:
         return redact(self.message)
+
+
+class TrialsFailed(UserError):
+    """A search whose trials failed (every one, or too many in a row): exit code 1."""
+
+    exit_code = 1
 
 
 @contextlib.contextmanager
@@ -65,8 +81,22 @@ def opened_store(location: str) -> Iterator[Store]:
         store.close()
 
 
-def experiment_jobs(store: Store, exp_key: str | None) -> tuple[Experiment, list[JobDoc]]:
-    """The experiment a query names (or the store's only one) and its jobs."""
+def with_store(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command `--store` and call it with the opened store, closed afterwards; the
+    library's user-facing errors become one clean line each."""
+
+    @store_option
+    @functools.wraps(function)
+    def command(store: str, **options: Any) -> Any:
+        with user_errors(), opened_store(store) as opened:
+            return function(opened, **options)
+
+    wrapped: Callable[..., Any] = command
+    return wrapped
+
+
+def experiment_trials(store: Store, exp_key: str | None) -> tuple[Experiment, list[Trial]]:
+    """The experiment a query names (or the store's only one) and its trials."""
     if exp_key is None:
         known = store.experiments()
         if len(known) != 1:
@@ -77,4 +107,4 @@ def experiment_jobs(store: Store, exp_key: str | None) -> tuple[Experiment, list
     experiment = store.experiment(exp_key)
     if experiment is None:
         raise queries.unknown_experiment(store, exp_key)
-    return experiment, store.jobs(exp_key)
+    return experiment, trials_of(store.jobs(exp_key))

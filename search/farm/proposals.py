@@ -9,16 +9,19 @@ replaced in it, so a proposal does not rebuild the history from every document.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 from hyperopt import Trials, anneal, rand, tpe
 from hyperopt.base import Domain
 
+import objectives
 import search.tpe
-from search.documents import JobDoc, params_for, plain, utcnow
+from search.documents import JobDoc, unstorable_reason, utcnow
+from search.farm.params import params_for
 
-Algo = Callable[[list[int], Domain, Trials, int], list[dict]]
+Algo = Callable[[list[int], Domain, Trials, int], list[dict[str, Any]]]
 
 DEFAULT_ALGO = "tpe"
 # An experiment recorded before the algorithm was recorded ran Hyperopt's TPE.
@@ -27,7 +30,8 @@ ALGO_OF_OLD_EXPERIMENTS = "hyperopt-tpe"
 
 def _after_random_startup(algo: Algo, startup_trials: int) -> Algo:
     """`algo`, with random proposals until the search holds `startup_trials` trials."""
-    def suggest(new_ids: list[int], domain: Domain, trials: Trials, seed: int) -> list[dict]:
+    def suggest(new_ids: list[int], domain: Domain, trials: Trials, seed: int
+                ) -> list[dict[str, Any]]:
         chosen = rand.suggest if len(trials.trials) < startup_trials else algo
         return chosen(new_ids, domain, trials, seed)
     return suggest
@@ -69,8 +73,8 @@ class Proposer:
         self._update(known_jobs)
         seed = int(np.random.SeedSequence([self._seed, tid]).generate_state(1)[0] % (2**31 - 1))
         (doc,) = self._suggest([tid], self._domain, self._trials, seed)
-        doc = plain(doc)
-        doc["misc"]["params"] = params_for(doc, self._space_graph)
+        doc = objectives.plain_data(doc, "proposal")
+        doc["misc"]["params"] = _storable_params(doc, self._space_graph)
         doc.update(attempt=0, version=0, created=utcnow())
         return doc
 
@@ -92,6 +96,16 @@ class Proposer:
         if added:
             self._trials._insert_trial_docs(added)
         self._trials.refresh()
+
+
+def _storable_params(doc: JobDoc, space_graph: Any) -> dict[str, Any]:
+    """The proposal's params for queries, or none when the database cannot store them (a space
+    constant beyond 64 bits, say): the worker then fails the trial and says why."""
+    try:
+        params = params_for(doc, space_graph)
+    except (TypeError, ValueError):
+        return {}
+    return params if unstorable_reason({"params": params}) is None else {}
 
 
 def _hyperopt_view(job: JobDoc) -> JobDoc:

@@ -11,7 +11,8 @@ For other settings: `functools.partial(search.tpe.suggest, settings=Settings(gam
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from hyperopt import rand

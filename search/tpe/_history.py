@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import weakref
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING, STATUS_OK
@@ -29,8 +30,12 @@ class History:
 
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
+        self._reset()
+
+    def _reset(self) -> None:
+        space = self.space
         self._rows: dict[int, int] = {}
-        self._signatures: list[tuple] = []
+        self._signatures: list[tuple[Any, ...]] = []
         self._final_results: list[Any] = []
         self._coordinates = np.empty((64, len(space.dimensions)))
         self._losses = np.empty(64)
@@ -55,7 +60,7 @@ class History:
                 JOB_STATE_DONE, JOB_STATE_ERROR) else None
             self._convert(row, document)
         if seen != len(self._rows):  # documents were removed: start again from what is left
-            self.__init__(self.space)
+            self._reset()
             self.update(documents)
 
     @property
@@ -73,7 +78,8 @@ class History:
     def _append(self, tid: int) -> int:
         row = len(self._rows)
         if row == len(self._losses):
-            self._coordinates = np.concatenate([self._coordinates, np.empty_like(self._coordinates)])
+            self._coordinates = np.concatenate([self._coordinates,
+                                                np.empty_like(self._coordinates)])
             self._losses = np.concatenate([self._losses, np.empty_like(self._losses)])
             self._outcomes = np.concatenate([self._outcomes, np.empty_like(self._outcomes)])
         self._rows[tid] = row
@@ -89,7 +95,7 @@ class History:
         self._outcomes[row], self._losses[row] = _outcome(document, bool(values))
 
 
-def _signature(document: dict[str, Any]) -> tuple:
+def _signature(document: dict[str, Any]) -> tuple[Any, ...]:
     result = document.get("result") or {}
     return (document.get("state"), result.get("status"), result.get("loss"),
             result.get("below_accuracy_floor"))
@@ -104,14 +110,14 @@ def _outcome(document: dict[str, Any], has_values: bool) -> tuple[int, float]:
     result = document.get("result") or {}
     loss = result.get("loss")
     if state == JOB_STATE_DONE and result.get("status") == STATUS_OK and not result.get(
-            "below_accuracy_floor") and isinstance(loss, (int, float)) and math.isfinite(loss):
+            "below_accuracy_floor") and isinstance(loss, int | float) and math.isfinite(loss):
         return GOOD_CANDIDATE, float(loss)
     if state in (JOB_STATE_DONE, JOB_STATE_ERROR):
         return FAILED, math.inf
     return IGNORED, math.inf
 
 
-_HISTORIES: "weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[Domain, History]]" = (
+_HISTORIES: weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[Domain, History]] = (
     weakref.WeakKeyDictionary())
 
 

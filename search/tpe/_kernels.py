@@ -23,7 +23,7 @@ def numeric_log_pdf(dimension: Dimension, points: np.ndarray, means: np.ndarray,
     log_pdf = -0.5 * z * z - np.log(sigmas)[None, :] - _LOG_SQRT_2PI
     if dimension.bounded:
         log_pdf -= np.log(_mass_in_bounds(dimension, means, sigmas))[None, :]
-    return log_pdf
+    return np.asarray(log_pdf, dtype=float)
 
 
 def numeric_sample(dimension: Dimension, rng: np.random.Generator, means: np.ndarray,
@@ -35,14 +35,14 @@ def numeric_sample(dimension: Dimension, rng: np.random.Generator, means: np.nda
     high = ndtr((dimension.high - means) / sigmas)
     uniform = low + rng.random(len(means)) * (high - low)
     draws = means + sigmas * ndtri(np.clip(uniform, 1e-300, 1 - 1e-16))
-    return np.clip(draws, dimension.low, dimension.high)
+    return np.asarray(np.clip(draws, dimension.low, dimension.high), dtype=float)
 
 
 def categorical_log_pdf(dimension: Dimension, points: np.ndarray, observed: np.ndarray,
                         smoothing: float) -> np.ndarray:
     others = max(dimension.choices - 1, 1)
     same = points[:, None] == observed[None, :]
-    return np.where(same, np.log1p(-smoothing), np.log(smoothing / others))
+    return np.asarray(np.where(same, np.log1p(-smoothing), np.log(smoothing / others)), dtype=float)
 
 
 def categorical_sample(dimension: Dimension, rng: np.random.Generator, observed: np.ndarray,
@@ -56,11 +56,11 @@ def categorical_sample(dimension: Dimension, rng: np.random.Generator, observed:
 def prior_log_pdf(dimension: Dimension, points: np.ndarray) -> np.ndarray:
     """The prior: uniform over bounds, the space's own Gaussian, or the choice's weights."""
     if dimension.categorical:
-        return np.log(np.asarray(dimension.prior))[points.astype(int)]
+        return np.asarray(np.log(np.asarray(dimension.prior))[points.astype(int)], dtype=float)
     if dimension.bounded:
         return np.full(len(points), -np.log(dimension.high - dimension.low))
     z = (points - dimension.mu) / dimension.sigma
-    return -0.5 * z * z - np.log(dimension.sigma) - _LOG_SQRT_2PI
+    return np.asarray(-0.5 * z * z - np.log(dimension.sigma) - _LOG_SQRT_2PI, dtype=float)
 
 
 def prior_sample(dimension: Dimension, rng: np.random.Generator, count: int) -> np.ndarray:
@@ -73,4 +73,4 @@ def prior_sample(dimension: Dimension, rng: np.random.Generator, count: int) -> 
 
 def _mass_in_bounds(dimension: Dimension, means: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
     mass = ndtr((dimension.high - means) / sigmas) - ndtr((dimension.low - means) / sigmas)
-    return np.maximum(mass, 1e-300)
+    return np.asarray(np.maximum(mass, 1e-300), dtype=float)

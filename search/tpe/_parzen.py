@@ -94,7 +94,7 @@ class ParzenEstimator:
     def log_pdf(self, points: np.ndarray) -> np.ndarray:
         """The log density at each of `points` (m, d)."""
         joint = self._component_log_pdf(points, list(range(len(self._dimensions))))
-        return logsumexp(joint + self._log_weights[None, :], axis=1)
+        return np.asarray(logsumexp(joint + self._log_weights[None, :], axis=1), dtype=float)
 
     def _component_log_pdf(self, points: np.ndarray, columns: list[int]) -> np.ndarray:
         """(m, n + 1): each component's log density over `columns` (the prior's last);

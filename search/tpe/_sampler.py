@@ -74,7 +74,7 @@ def propose(space: SearchSpace, coordinates: np.ndarray, losses: np.ndarray,
         given = {index: chosen_columns[column] for index, column in enumerate(parents)}
         best = _best_candidate(dimensions, observed[present & good], observed[present & ~good],
                                given, settings, rng)[len(parents):]
-        for column, dimension, coordinate in zip(columns, group.dimensions, best):
+        for column, dimension, coordinate in zip(columns, group.dimensions, best, strict=False):
             value = dimension.values(np.array([coordinate]))[0]
             chosen[dimension.label] = int(value) if dimension.categorical else float(value)
             chosen_columns[column] = coordinate
@@ -111,5 +111,6 @@ def _best_candidate(dimensions: tuple[Dimension, ...], good: np.ndarray, bad: np
     for column, dimension in enumerate(dimensions):
         candidates[:, column] = dimension.snap(candidates[:, column])
     scores = below.log_pdf(candidates) - above.log_pdf(candidates)
-    return candidates[int(np.argmax(scores))]
+    best: np.ndarray = candidates[int(np.argmax(scores))]
+    return best
 

@@ -77,22 +77,22 @@ class Dimension:
     def values(self, coordinates: np.ndarray) -> np.ndarray:
         """The values Hyperopt stores for coordinates: exp for logs, rounded to q, or indices."""
         if self.categorical:
-            return np.rint(coordinates) + self.offset
+            return np.asarray(np.rint(coordinates) + self.offset, dtype=float)
         values = np.exp(coordinates) if self.log else np.asarray(coordinates, dtype=float)
         if self.q is not None:
             values = np.round(values / self.q) * self.q
-        return values
+        return np.asarray(values, dtype=float)
 
     def snap(self, coordinates: np.ndarray) -> np.ndarray:
         """Coordinates moved onto the values that can actually be stored (quantized, in bounds)."""
         if self.categorical:
-            return np.clip(np.rint(coordinates), 0, self.choices - 1)
+            return np.asarray(np.clip(np.rint(coordinates), 0, self.choices - 1), dtype=float)
         if self.q is None:
-            return np.clip(coordinates, self.low, self.high)
+            return np.asarray(np.clip(coordinates, self.low, self.high), dtype=float)
         values = self.values(coordinates)
         if self.log:
             values = np.log(np.maximum(values, math.exp(self._smallest_log)))
-        return np.clip(values, self.low, self.high)
+        return np.asarray(np.clip(values, self.low, self.high), dtype=float)
 
     @property
     def _smallest_log(self) -> float:
@@ -146,7 +146,7 @@ def read_space(domain: Domain) -> SearchSpace:
     found: dict[str, dict[str, Any]] = {}
     expr_to_config(domain.expr, None, found)
     dimensions = tuple(_dimension(label, found[label]["node"]) for label in sorted(found))
-    by_conditions: dict[frozenset, list[Dimension]] = {}
+    by_conditions: dict[frozenset[tuple[tuple[str, int], ...]], list[Dimension]] = {}
     for dimension in dimensions:
         conditions = frozenset(
             tuple((condition.name, int(condition.val)) for condition in alternative)
@@ -162,7 +162,7 @@ def _dimension(label: str, node: Any) -> Dimension:
     kind = node.name
     if kind not in _ARGUMENTS:
         raise ValueError(f"search.tpe cannot model {kind!r} (label {label!r})")
-    arguments = dict(zip(_ARGUMENTS[kind], (rec_eval(arg) for arg in node.pos_args)))
+    arguments = dict(zip(_ARGUMENTS[kind], (rec_eval(arg) for arg in node.pos_args), strict=False))
     arguments.update((name, rec_eval(arg)) for name, arg in node.named_args)
     if kind == "randint":
         low, high = (0, arguments["low"]) if arguments.get("high") is None else (
