@@ -14,6 +14,10 @@ from importlib import metadata
 from typing import Any
 
 METRIC = "loss = -accuracy / train_seconds"
+DEFAULT_ALGO = "tpe"
+# An experiment recorded before the algorithm was recorded ran Hyperopt's stock TPE.
+ALGO_OF_OLD_EXPERIMENTS = "hyperopt-tpe"
+ALGOS = ("tpe", "hyperopt-tpe", "anneal", "random")  # what `hpsearch search --algo` accepts
 
 
 def hpsearch_version() -> str:
@@ -33,18 +37,19 @@ class Experiment:
     epochs: int
     min_accuracy: float
     device: str = "auto"
+    algo: str = DEFAULT_ALGO  # proposes trials; a resume keeps it, so not a definition
     max_evals: int | None = None  # the latest target; a resume may raise it, so not a definition
     metric: str = METRIC
     version: str = dataclasses.field(default_factory=hpsearch_version)
     created: datetime.datetime = dataclasses.field(
-        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc)
+        default_factory=lambda: datetime.datetime.now(datetime.UTC)
     )
 
     def to_document(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "Experiment":
+    def from_document(cls, document: dict[str, Any]) -> Experiment:
         """The experiment a stored document records.
 
         Raises:
@@ -62,6 +67,10 @@ class Experiment:
                 key = document.get("exp_key", document.get("_id"))
                 raise MalformedExperiment(f"experiment {key!r} is malformed: field {name!r} is "
                                           f"{value!r}")
+        document = {"algo": ALGO_OF_OLD_EXPERIMENTS, **document}
+        if document["algo"] not in ALGOS:
+            raise MalformedExperiment(f"experiment {document.get('exp_key')!r} is malformed: "
+                                      f"unknown algo {document['algo']!r}")
         return cls(**{key: value for key, value in document.items() if key in names})
 
     def definition(self) -> dict[str, Any]:
@@ -84,7 +93,7 @@ _REQUIRED = ("exp_key", "space", "objective", "epochs", "min_accuracy")
 _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "exp_key": str, "space": dict, "objective": str, "epochs": int,
     "min_accuracy": (int, float), "device": str, "max_evals": int, "metric": str,
-    "version": str, "created": datetime.datetime,
+    "version": str, "created": datetime.datetime, "algo": str,
 }
 
 

@@ -19,7 +19,8 @@ from search.cli.common import (RedactingFormatter, TrialsFailed, UserError, exp_
 from search.cli.reports import export, plot
 from search.farm.driver import (DEFAULT_MAX_CONSECUTIVE_FAILURES, SearchFailed, SearchOptions,
                                 SearchProgress, run_search)
-from search.experiment import Experiment
+from search.farm.proposals import ALGORITHMS
+from search.experiment import DEFAULT_ALGO, Experiment
 from search.reports.output import render, render_status
 from search.store import Store, open_store
 from search.trial import trials_of
@@ -65,6 +66,9 @@ def main(verbose: int) -> None:
               help="Training device: auto, cpu, cuda or cuda:N.")
 @click.option("--startup-trials", type=click.IntRange(min=1), default=10, show_default=True,
               help="Random trials before TPE starts modelling.")
+@click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULT_ALGO,
+              show_default=True, help="What proposes trials: tpe (ours, multivariate, counts "
+              "running trials), hyperopt-tpe, anneal or random. Recorded; a resume keeps it.")
 @click.option("--max-queue", type=click.IntRange(min=1), envvar="HPSEARCH_MAX_QUEUE",
               help="Cap on trials queued ahead of the workers (farm only). Env: HPSEARCH_MAX_QUEUE.")
 @click.option("--stale-after", type=click.FloatRange(min=0.1), default=DEFAULT_STALE_AFTER,
@@ -76,7 +80,7 @@ def main(verbose: int) -> None:
               help="Stop after this many failed trials in a row (embedded search; workers have "
                    "their own option).")
 def search(store: str, exp_key: str, space_name: str, objective_name: str, max_evals: int,
-           epochs: int, min_accuracy: float, seed: int, device: str, startup_trials: int,
+           epochs: int, min_accuracy: float, seed: int, device: str, startup_trials: int, algo: str,
            max_queue: int | None, stale_after: float, max_attempts: int,
            max_consecutive_failures: int) -> None:
     """Run (or resume) a search and print the best trials.
@@ -90,7 +94,7 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         objective = objectives.resolve_objective(objective_name, allowed_modules=(objective_name,))
         objectives.resolve_device(device)
         experiment = Experiment(exp_key=exp_key, space=space.record, objective=objective.name,
-                                epochs=epochs, min_accuracy=min_accuracy, device=device)
+                                epochs=epochs, min_accuracy=min_accuracy, device=device, algo=algo)
         options = SearchOptions(max_evals=max_evals, seed=seed, startup_trials=startup_trials,
                                 max_queue=max_queue, stale_after=stale_after,
                                 max_attempts=max_attempts,

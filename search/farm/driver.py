@@ -79,7 +79,8 @@ def run_search(
 def _drive(store: Store, experiment: Experiment, space_graph: object, options: SearchOptions,
            local_worker: Worker | None, on_progress: Progress | None) -> list[JobDoc]:
     experiment = store.record_experiment(dataclasses.replace(experiment, max_evals=options.max_evals))
-    proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials)
+    proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials,
+                        experiment.algo)
     if local_worker is not None:  # jobs a killed run left running: retried, or failed at last
         store.reclaim_stale_jobs(options.stale_after, options.max_attempts, [experiment.exp_key])
     jobs = _well_formed(store.jobs(experiment.exp_key))

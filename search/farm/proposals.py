@@ -1,52 +1,101 @@
-"""TPE proposals: Hyperopt's own algorithm, fed with the jobs a store holds.
+"""Proposals: a Hyperopt algo (ours by default), fed with the jobs a store holds.
 
-This is the step `hyperopt.fmin` performs on each turn of its loop (`tpe.suggest` over a
-`Trials` object); the driver calls it directly because the jobs live in our stores, not in
-an in-memory `Trials`.
+This is the step `hyperopt.fmin` performs on each turn of its loop (`algo(new_ids, domain,
+trials, seed)` over a `Trials` object); the driver calls it directly because the jobs live in
+our stores. One `Trials` is kept for the whole search and only the jobs that changed are
+replaced in it, so a proposal does not rebuild the history from every document.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
-from hyperopt import Trials, tpe
+from hyperopt import Trials, anneal, rand, tpe
 from hyperopt.base import Domain
 
 import objectives
+import search.tpe
 from search.documents import JobDoc, unstorable_reason, utcnow
 from search.farm.params import params_for
+
+Algo = Callable[[list[int], Domain, Trials, int], list[dict[str, Any]]]
+
+DEFAULT_ALGO = "tpe"
+# An experiment recorded before the algorithm was recorded ran Hyperopt's TPE.
+ALGO_OF_OLD_EXPERIMENTS = "hyperopt-tpe"
+
+
+def _after_random_startup(algo: Algo, startup_trials: int) -> Algo:
+    """`algo`, with random proposals until the search holds `startup_trials` trials."""
+    def suggest(new_ids: list[int], domain: Domain, trials: Trials, seed: int
+                ) -> list[dict[str, Any]]:
+        chosen = rand.suggest if len(trials.trials) < startup_trials else algo
+        return chosen(new_ids, domain, trials, seed)
+    return suggest
+
+
+ALGORITHMS: dict[str, Callable[[int], Algo]] = {
+    "tpe": lambda startup: functools.partial(
+        search.tpe.suggest, settings=search.tpe.Settings(n_startup_trials=startup)),
+    "hyperopt-tpe": lambda startup: functools.partial(
+        tpe.suggest, n_startup_jobs=startup, verbose=False),
+    "anneal": lambda startup: _after_random_startup(anneal.suggest, startup),
+    "random": lambda startup: rand.suggest,
+}
 
 
 class Proposer:
     """Proposes one new job at a time for one experiment."""
 
-    def __init__(self, exp_key: str, space_graph: Any, seed: int, startup_trials: int) -> None:
-        self._exp_key = exp_key
+    def __init__(self, exp_key: str, space_graph: Any, seed: int, startup_trials: int,
+                 algo: str = DEFAULT_ALGO) -> None:
+        if algo not in ALGORITHMS:
+            raise ValueError(f"unknown proposal algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
         self._space_graph = space_graph
         self._domain = Domain(_never_called, space_graph)
         self._seed = seed
-        self._startup_trials = startup_trials
+        self._suggest = ALGORITHMS[algo](startup_trials)
+        self._trials = Trials(exp_key=exp_key, refresh=False)
+        self._sources: dict[int, JobDoc] = {}
+        self._views: dict[int, JobDoc] = {}
 
     def propose(self, tid: int, known_jobs: Iterable[JobDoc]) -> JobDoc:
-        """A new job for `tid`, chosen by TPE from every known job.
+        """A new job for `tid`, chosen by the algorithm from every known job.
 
-        Queued and running jobs count as unfinished (TPE gives them an infinite loss, which
-        keeps parallel proposals apart); failed jobs count as failures, never as good scores.
+        Queued and running jobs count as running (ours treats them as bad trials, which keeps
+        parallel proposals apart); failed jobs count as failures, never as good scores.
         The random state depends only on the search seed and the tid, so a resumed or
         repeated search proposes from the same stream.
         """
-        trials = Trials(exp_key=self._exp_key, refresh=False)
-        trials._insert_trial_docs([_hyperopt_view(job) for job in known_jobs])
-        trials.refresh()
+        self._update(known_jobs)
         seed = int(np.random.SeedSequence([self._seed, tid]).generate_state(1)[0] % (2**31 - 1))
-        (doc,) = tpe.suggest(
-            [tid], self._domain, trials, seed, n_startup_jobs=self._startup_trials, verbose=False
-        )
+        (doc,) = self._suggest([tid], self._domain, self._trials, seed)
         doc = objectives.plain_data(doc, "proposal")
         doc["misc"]["params"] = _storable_params(doc, self._space_graph)
         doc.update(attempt=0, version=0, created=utcnow())
         return doc
+
+    def _update(self, known_jobs: Iterable[JobDoc]) -> None:
+        """Bring the Trials in line with the jobs: new ones are added, and a job the driver
+        has re-read (a new document object) replaces its view in place."""
+        added = []
+        for job in known_jobs:
+            tid = job["tid"]
+            if self._sources.get(tid) is job:
+                continue
+            self._sources[tid] = job
+            view = _hyperopt_view(job)
+            if tid in self._views:
+                self._views[tid].update(view)
+            else:
+                self._views[tid] = view
+                added.append(view)
+        if added:
+            self._trials._insert_trial_docs(added)
+        self._trials.refresh()
 
 
 def _storable_params(doc: JobDoc, space_graph: Any) -> dict[str, Any]:
@@ -60,8 +109,8 @@ def _storable_params(doc: JobDoc, space_graph: Any) -> dict[str, Any]:
 
 
 def _hyperopt_view(job: JobDoc) -> JobDoc:
-    """The fields Hyperopt's Trials expects, whatever our store added. Shallow: TPE only
-    reads the documents, and copying every job deeply made each proposal O(trials) copies."""
+    """The fields Hyperopt's Trials expects, whatever our store added. Shallow: the algos
+    only read the documents, and copying every job deeply made each proposal O(trials)."""
     view = {key: job[key] for key in ("tid", "spec", "result", "misc", "state", "exp_key")}
     view.update(owner=None, version=0, book_time=None, refresh_time=None)
     return view

@@ -1,0 +1,129 @@
+"""Milliseconds per proposal with 100, 500, 1,000 and 2,000 finished trials: ours, Hyperopt's
+TPE and Optuna 5's TPESampler, measured in the same run, interleaved.
+
+Each algorithm holds its own history of random trials of the `default` space, scored by the
+`lr_batch` landscape. A measured proposal is what a search does per trial: one more random
+trial finishes, then the algorithm proposes the next (ours brings its arrays up to date with
+the change; Hyperopt re-reads its Trials; Optuna samples through its study). Adding trials to
+the history and telling results are not timed. Prints the median over `--repeats`
+proposals at each count, and the ratios.
+
+    nice -n 10 python benchmarks/proposal_cost.py --counts 100 500 1000 2000 --repeats 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import functools
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import hyperopt  # noqa: E402
+import optuna  # noqa: E402
+from hyperopt import rand, tpe  # noqa: E402
+
+import search.tpe  # noqa: E402
+import spaces  # noqa: E402
+from benchmarks import _algorithms, _landscapes  # noqa: E402
+
+
+class HyperoptTimer:
+    """A Hyperopt algo over its own Trials: random trials are added, proposals are timed."""
+
+    def __init__(self, suggest: Callable, graph: Any) -> None:
+        self._graph = graph
+        self._timed = suggest
+        self._algorithm = _algorithms.HyperoptAlgo(rand.suggest, graph, seed=0)
+
+    def add_finished(self) -> None:
+        self._algorithm.suggest = rand.suggest
+        _finish(self._algorithm, self._graph, *self._algorithm.ask())
+
+    def timed_proposal(self) -> float:
+        seconds = []
+
+        def timed(*arguments: Any) -> Any:
+            started = time.perf_counter()
+            documents = self._timed(*arguments)
+            seconds.append(time.perf_counter() - started)
+            return documents
+        self._algorithm.suggest = timed
+        _finish(self._algorithm, self._graph, *self._algorithm.ask())
+        return seconds[0]
+
+
+class OptunaTimer:
+    """One in-memory study: random trials come from a RandomSampler view of it, timed
+    proposals (ask and every suggest call) from a TPESampler view."""
+
+    def __init__(self, graph: Any) -> None:
+        self._graph = graph
+        storage = optuna.storages.InMemoryStorage()
+        study = optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
+        self._random = _algorithms.OptunaAlgo(graph, 0, study=study)
+        tpe_view = optuna.load_study(study_name=study.study_name, storage=storage,
+                                     sampler=optuna.samplers.TPESampler(seed=0))
+        self._tpe = _algorithms.OptunaAlgo(graph, 0, study=tpe_view)
+
+    def add_finished(self) -> None:
+        _finish(self._random, self._graph, *self._random.ask())
+
+    def timed_proposal(self) -> float:
+        started = time.perf_counter()
+        tid, vals = self._tpe.ask()
+        seconds = time.perf_counter() - started
+        _finish(self._tpe, self._graph, tid, vals)
+        return seconds
+
+
+def _finish(algorithm: Any, graph: Any, tid: int, vals: dict) -> None:
+    loss = _landscapes.lr_batch(hyperopt.space_eval(graph, vals))
+    algorithm.tell(tid, {"status": "ok", "loss": loss})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[100, 500, 1000, 2000])
+    parser.add_argument("--repeats", type=int, default=20)
+    arguments = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    graph = spaces.load_space("default").graph
+    timers = {
+        "ours": HyperoptTimer(search.tpe.suggest, graph),
+        "hyperopt": HyperoptTimer(functools.partial(tpe.suggest, n_startup_jobs=10), graph),
+        "optuna": OptunaTimer(graph),
+    }
+    print(f"# proposal_cost {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+          f"{' '.join(sys.argv[1:])}", flush=True)
+    print(f"{'finished':>8} {'ours ms':>9} {'hyperopt ms':>12} {'optuna ms':>10} "
+          f"{'ours/hyperopt':>14} {'ours/optuna':>12}", flush=True)
+    finished = 0
+    for count in arguments.counts:
+        for timer in timers.values():  # fill to `count - 1`: each measured proposal adds one
+            for _ in range(count - 1 - finished):
+                timer.add_finished()
+        finished = count - 1
+        samples: dict[str, list[float]] = {name: [] for name in timers}
+        for _ in range(arguments.repeats):
+            for name, timer in timers.items():
+                timer.add_finished()
+                samples[name].append(timer.timed_proposal() * 1000)
+        finished += 2 * arguments.repeats
+        ms = {name: statistics.median(values) for name, values in samples.items()}
+        print(f"{count:>8} {ms['ours']:>9.2f} {ms['hyperopt']:>12.2f} {ms['optuna']:>10.2f} "
+              f"{ms['ours'] / ms['hyperopt']:>14.2f} {ms['ours'] / ms['optuna']:>12.2f}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""The trials of a search as arrays, kept up to date incrementally.
+
+A proposal reads every trial, but converts only the documents that are new or whose state or
+result changed since the last proposal: with thousands of trials, a proposal costs a pass of
+cheap comparisons, not a rebuild of the whole history.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING, STATUS_OK
+from hyperopt.base import Domain
+
+from search.tpe._space import SearchSpace, read_space
+
+# What a trial tells TPE, beside its coordinates.
+GOOD_CANDIDATE = 0  # finished with a finite loss: ranked by it
+PENDING = 1  # queued or running: a constant liar, worse than every finished trial
+FAILED = 2  # failed, NaN or missing loss, or below the accuracy floor: bad, never good
+IGNORED = 3  # cancelled, or without parameters: not part of the model
+
+
+class History:
+    """Coordinates (n, dimensions) with NaN where a label is inactive, losses and outcomes."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        self._reset()
+
+    def _reset(self) -> None:
+        space = self.space
+        self._rows: dict[int, int] = {}
+        self._signatures: list[tuple[Any, ...]] = []
+        self._final_results: list[Any] = []
+        self._coordinates = np.empty((64, len(space.dimensions)))
+        self._losses = np.empty(64)
+        self._outcomes = np.empty(64, dtype=np.int8)
+
+    def update(self, documents: Iterable[dict[str, Any]]) -> None:
+        """Bring the arrays in line with `documents`, converting only what changed."""
+        seen = 0
+        for document in documents:
+            seen += 1
+            row = self._rows.get(document["tid"])
+            # A finished trial's result is final: while it is the same object, skip the rest.
+            if row is not None and self._final_results[row] is document["result"]:
+                continue
+            signature = _signature(document)
+            if row is None:
+                row = self._append(document["tid"])
+            elif self._signatures[row] == signature:
+                continue
+            self._signatures[row] = signature
+            self._final_results[row] = document["result"] if document.get("state") in (
+                JOB_STATE_DONE, JOB_STATE_ERROR) else None
+            self._convert(row, document)
+        if seen != len(self._rows):  # documents were removed: start again from what is left
+            self._reset()
+            self.update(documents)
+
+    @property
+    def coordinates(self) -> np.ndarray:
+        return self._coordinates[: len(self._rows)]
+
+    @property
+    def losses(self) -> np.ndarray:
+        return self._losses[: len(self._rows)]
+
+    @property
+    def outcomes(self) -> np.ndarray:
+        return self._outcomes[: len(self._rows)]
+
+    def _append(self, tid: int) -> int:
+        row = len(self._rows)
+        if row == len(self._losses):
+            self._coordinates = np.concatenate([self._coordinates,
+                                                np.empty_like(self._coordinates)])
+            self._losses = np.concatenate([self._losses, np.empty_like(self._losses)])
+            self._outcomes = np.concatenate([self._outcomes, np.empty_like(self._outcomes)])
+        self._rows[tid] = row
+        self._signatures.append(())
+        self._final_results.append(None)
+        return row
+
+    def _convert(self, row: int, document: dict[str, Any]) -> None:
+        values = document.get("misc", {}).get("vals") or {}
+        for column, dimension in enumerate(self.space.dimensions):
+            value = values.get(dimension.label) or []
+            self._coordinates[row, column] = dimension.coordinate(value[0]) if value else np.nan
+        self._outcomes[row], self._losses[row] = _outcome(document, bool(values))
+
+
+def _signature(document: dict[str, Any]) -> tuple[Any, ...]:
+    result = document.get("result") or {}
+    return (document.get("state"), result.get("status"), result.get("loss"),
+            result.get("below_accuracy_floor"))
+
+
+def _outcome(document: dict[str, Any], has_values: bool) -> tuple[int, float]:
+    state = document.get("state")
+    if not has_values:
+        return IGNORED, math.inf
+    if state in (JOB_STATE_NEW, JOB_STATE_RUNNING):
+        return PENDING, math.inf
+    result = document.get("result") or {}
+    loss = result.get("loss")
+    if state == JOB_STATE_DONE and result.get("status") == STATUS_OK and not result.get(
+            "below_accuracy_floor") and isinstance(loss, int | float) and math.isfinite(loss):
+        return GOOD_CANDIDATE, float(loss)
+    if state in (JOB_STATE_DONE, JOB_STATE_ERROR):
+        return FAILED, math.inf
+    return IGNORED, math.inf
+
+
+_HISTORIES: weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[Domain, History]] = (
+    weakref.WeakKeyDictionary())
+
+
+def history_for(trials: Any, domain: Domain) -> History:
+    """The history kept for this (trials, domain) pair, updated to the trials' documents.
+
+    Kept beside the objects (weakly: it goes when they go), so each proposal converts only
+    what changed since the previous one.
+    """
+    per_domain = _HISTORIES.setdefault(trials, weakref.WeakKeyDictionary())
+    history = per_domain.get(domain)
+    if history is None:
+        history = per_domain[domain] = History(read_space(domain))
+    history.update(trials.trials)
+    return history
