@@ -36,7 +36,7 @@ from _farm import (database, database_server, environment, seconds, start_hpsear
 
 import spaces  # noqa: E402
 from search.experiment import Experiment  # noqa: E402
-from search.proposals import Proposer  # noqa: E402
+from search.farm.proposals import Proposer  # noqa: E402
 from search.store import open_store  # noqa: E402
 
 EXP_KEY = "overhead"

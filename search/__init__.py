@@ -5,13 +5,13 @@ The public API fits on a screen:
 - `open_store(location)`: a directory (embedded) or a `mongodb://` URL (distributed).
 - `run_search(store, experiment, space_graph, options, local_worker=...)`: the driver.
 - `Worker(store, worker_id, options).run()`: the worker loop.
-- `search.queries`: best trials, Pareto front, status, rows for export.
+- `search.reports.queries`: best trials, Pareto front, status, rows for export.
 """
 
-from search.driver import SearchOptions, run_search
+from search.farm.driver import SearchOptions, run_search
 from search.experiment import Experiment
 from search.store import Store, StoreError, open_store
-from search.worker import Worker, WorkerOptions
+from search.farm.worker import Worker, WorkerOptions
 
 __all__ = ["Experiment", "SearchOptions", "Store", "StoreError", "Worker", "WorkerOptions",
            "open_store", "run_search"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 from typing import Callable, Iterator
 
@@ -13,7 +14,7 @@ from pymongo.database import Database
 import spaces
 from hpsearch_processes import HpsearchProcesses
 from search.experiment import Experiment
-from search.proposals import Proposer
+from search.farm.proposals import Proposer
 from search.store import open_store
 
 
@@ -49,6 +50,36 @@ def wait_until(condition: Callable[[], bool], timeout: float, message: str) -> N
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting until {message}")
         time.sleep(0.1)
+
+
+class OutputWatcher:
+    """Collects a running process's output in a background thread, so a test can wait for a
+    line to appear while the process goes on (a pipe read would block until it exits)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None, "start the process with stdout=subprocess.PIPE"
+        self._process = process
+        self._chunks: list[str] = []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self._chunks.append(line)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._chunks)
+
+    def wait_for(self, condition: Callable[[str], bool], timeout: float, message: str) -> None:
+        wait_until(lambda: condition(self.text), timeout, message)
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        """Wait for the process to exit; its exit code and all it printed."""
+        self._process.wait(timeout=timeout)
+        self._thread.join(timeout=timeout)
+        return self._process.returncode, self.text
 
 
 def done_jobs(db: Database, exp_key: str) -> list[dict]:

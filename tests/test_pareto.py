@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from hyperopt import JOB_STATE_NEW, JOB_STATE_RUNNING
 
 from search.cli import main
-from search.queries import pareto_front
+from search.reports.queries import pareto_front
 from stored_trials import finished_job, record_trials
 
 

@@ -11,9 +11,10 @@ from hyperopt import JOB_STATE_RUNNING
 from PIL import Image
 
 import spaces
-from search import cli_reports, plots
-from search.cli_reports import plot
-from search.plots import PlotData, draw_report, plot_data
+from search.cli import reports as cli_reports
+from search.reports import plots
+from search.cli.reports import plot
+from search.reports.plots import PlotData, draw_report, plot_data
 from stored_trials import MIN_ACCURACY, finished_job, record_trials, stored_jobs
 
 DEFAULT_SPACE = spaces.load_space("default")

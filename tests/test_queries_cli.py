@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 
 from click.testing import CliRunner
 
 from search.documents import utcnow
 from search.store import WorkerStatus, open_store
 from search.cli import main
+from farm import OutputWatcher
 from stored_trials import record_trials
 
 OUTCOMES = [(0.9, 0.1), (0.95, 0.5), (0.4, 0.01), None, (0.99, 2.0), (0.8, 0.05)]
@@ -68,13 +68,14 @@ def test_status_shows_counts_best_pace_time_left_and_workers(store_location: str
 def test_status_watch_refreshes_until_ctrl_c(store_location: str, hpsearch) -> None:
     record_trials(store_location, "w", OUTCOMES[:2])
     process = hpsearch.start("status", "--store", store_location, "--watch", "--interval", "0.5",
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(6)
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = OutputWatcher(process)
+    refreshed = "w: noop on space default: 2/2 finished"
+    output.wait_for(lambda text: text.count(refreshed) >= 2, 120, "status refreshed twice")
     process.send_signal(signal.SIGINT)
-    output, errors = process.communicate(timeout=30)
-    assert process.returncode == 0, errors
-    assert output.count("w: noop on space default: 2/2 finished") >= 2
-    assert "Traceback" not in errors
+    code, text = output.finish()
+    assert code == 0, text
+    assert "Traceback" not in text
 
 
 def test_rerun_with_another_definition_is_refused_showing_the_difference(store_location: str

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import objectives
-from search.worker_processes import GpuSpecError, ProcessPlan, parse_gpus, plan_processes
+from search.farm.processes import GpuSpecError, ProcessPlan, parse_gpus, plan_processes
 
 
 def test_gpus_all_none_and_lists_name_the_visible_devices() -> None:

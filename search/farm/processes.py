@@ -12,9 +12,9 @@ from types import FrameType
 
 import objectives
 
-from search.stopping import StopRequest
+from search.farm.stopping import StopRequest
 from search.store import open_store
-from search.worker import Worker, WorkerExit, WorkerOptions, worker_id
+from search.farm.worker import Worker, WorkerExit, WorkerOptions, worker_id
 
 log = logging.getLogger(__name__)
 

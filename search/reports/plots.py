@@ -14,7 +14,7 @@ import os
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from search.documents import JobDoc, flatten, sort_by_tid, trial_state
-from search.queries import count_by_state, pareto_front, score
+from search.reports.queries import count_by_state, pareto_front, score
 from spaces import Parameter, SearchSpace
 
 if TYPE_CHECKING:

@@ -9,13 +9,13 @@ import click
 
 import objectives
 import spaces
-from search import queries
+from search.reports import queries
 from search.documents import JobDoc
 from search.experiment import Experiment, ExperimentConflict
-from search.output import FORMATS
+from search.reports.output import FORMATS
 from search.store import DEFAULT_LOCATION, Store, StoreError, open_store
 from search.urls import redact
-from search.worker_processes import GpuSpecError
+from search.farm.processes import GpuSpecError
 
 
 class UserError(click.ClickException):

@@ -12,18 +12,18 @@ import click
 
 import objectives
 import spaces
-from search import queries
-from search.cli_common import (UserError, exp_key_option, experiment_jobs, format_option,
+from search.reports import queries
+from search.cli.common import (UserError, exp_key_option, experiment_jobs, format_option,
                                opened_store, store_option, user_errors)
-from search.cli_reports import export, plot
-from search.driver import SearchOptions, SearchProgress, run_search
+from search.cli.reports import export, plot
+from search.farm.driver import SearchOptions, SearchProgress, run_search
 from search.experiment import Experiment
-from search.output import render, render_status
+from search.reports.output import render, render_status
 from search.store import open_store
 from search.urls import is_mongodb_url
-from search.worker import (DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER,
+from search.farm.worker import (DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER,
                            Worker, WorkerOptions, worker_id)
-from search.worker_processes import parse_gpus, plan_processes, run_processes, serve
+from search.farm.processes import parse_gpus, plan_processes, run_processes, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 import spaces
-from search import queries
-from search.cli_common import (UserError, exp_key_option, experiment_jobs, opened_store,
+from search.reports import queries
+from search.cli.common import (UserError, exp_key_option, experiment_jobs, opened_store,
                                store_option, user_errors)
-from search.output import render
-from search.plots import draw_report, plot_data
+from search.reports.output import render
+from search.reports.plots import draw_report, plot_data
 
 
 @click.command()

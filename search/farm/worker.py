@@ -12,9 +12,9 @@ from typing import Collection
 import objectives
 import spaces
 from search.documents import utcnow
-from search.execution import PreparedExperiment, run_job
+from search.farm.execution import PreparedExperiment, run_job
 from search.experiment import Experiment
-from search.stopping import StopNow, StopRequest
+from search.farm.stopping import StopNow, StopRequest
 from search.store import Reservation, Store, WorkerStatus
 
 log = logging.getLogger(__name__)

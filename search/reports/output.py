@@ -9,7 +9,7 @@ import json
 from typing import Any, Sequence
 
 from search.documents import utcnow
-from search.queries import ExperimentStatus, live, score
+from search.reports.queries import ExperimentStatus, live, score
 
 FORMATS = ("table", "json", "csv")
 

@@ -17,9 +17,9 @@ from hyperopt import JOB_STATE_NEW
 
 from search.documents import JobDoc, is_finished, sort_by_tid, utcnow
 from search.experiment import Experiment
-from search.proposals import Proposer
+from search.farm.proposals import Proposer
 from search.store import Store
-from search.worker import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, Worker
+from search.farm.worker import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, Worker
 
 
 @dataclasses.dataclass(frozen=True)

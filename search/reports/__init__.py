@@ -1,0 +1,1 @@
+"""What a search found: queries over job documents, tables for the terminal, and plots."""
