@@ -32,6 +32,10 @@ class Experiment:
     epochs: int
     min_accuracy: float
     device: str = "auto"
+    # Where the driver's machine keeps data sets; a worker's own HPSEARCH_DATA_DIR wins, since
+    # hosts may mount data in different places. Not part of the definition: data, not meaning.
+    data_dir: str | None = None
+    torch_compile: bool = False
     max_evals: int | None = None  # the latest target; a resume may raise it, so not a definition
     metric: str = METRIC
     version: str = dataclasses.field(default_factory=hpsearch_version)
@@ -59,6 +63,7 @@ class Experiment:
             "epochs": self.epochs,
             "min_accuracy": self.min_accuracy,
             "device": self.device,
+            "torch_compile": self.torch_compile,
             "metric": self.metric,
         }
 

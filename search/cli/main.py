@@ -13,8 +13,8 @@ import click
 import objectives
 import spaces
 from search.reports import queries
-from search.cli.common import (UserError, exp_key_option, experiment_jobs, format_option,
-                               opened_store, store_option, user_errors)
+from search.cli.common import (UserError, data_dir_option, exp_key_option, experiment_jobs,
+                               format_option, opened_store, store_option, user_errors)
 from search.cli.reports import export, plot
 from search.farm.driver import SearchOptions, SearchProgress, run_search
 from search.experiment import Experiment
@@ -42,6 +42,7 @@ def main(verbose: int) -> None:
 
 # -- search -------------------------------------------------------------------------------------
 
+
 @main.command()
 @store_option
 @click.option("--exp-key", envvar="HPSEARCH_EXP_KEY", default="default", show_default=True,
@@ -67,9 +68,14 @@ def main(verbose: int) -> None:
               show_default=True, help="Seconds without a heartbeat before a job is requeued.")
 @click.option("--max-attempts", type=click.IntRange(min=1), default=DEFAULT_MAX_ATTEMPTS,
               show_default=True, help="Times a job is handed out before it is failed.")
+@data_dir_option
+@click.option("--compile", "torch_compile", is_flag=True,
+              help="torch.compile the model (objectives that support it); compile time is "
+                   "recorded as compile_seconds, not counted in train_seconds.")
 def search(store: str, exp_key: str, space_name: str, objective_name: str, max_evals: int,
            epochs: int, min_accuracy: float, seed: int, device: str, startup_trials: int,
-           max_queue: int | None, stale_after: float, max_attempts: int) -> None:
+           max_queue: int | None, stale_after: float, max_attempts: int, data_dir: str | None,
+           torch_compile: bool) -> None:
     """Run (or resume) a search and print the best trials.
 
     With a directory store the trials run in this process. With a mongodb:// store they are
@@ -80,7 +86,9 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         objective = objectives.resolve_objective(objective_name, allowed_modules=(objective_name,))
         objectives.resolve_device(device)
         experiment = Experiment(exp_key=exp_key, space=space.record, objective=objective.name,
-                                epochs=epochs, min_accuracy=min_accuracy, device=device)
+                                epochs=epochs, min_accuracy=min_accuracy, device=device,
+                                data_dir=data_dir, torch_compile=torch_compile)
+        _check_objective(objective, experiment, runs_here=not is_mongodb_url(store))
         options = SearchOptions(max_evals=max_evals, seed=seed, startup_trials=startup_trials,
                                 max_queue=max_queue, stale_after=stale_after,
                                 max_attempts=max_attempts)
@@ -90,7 +98,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                 objectives.configure_cpu_threads(1)
                 local_worker = Worker(opened, worker_id(None),
                                       WorkerOptions(exp_keys=(exp_key,),
-                                                    allowed_objectives=(objective_name,)))
+                                                    allowed_objectives=(objective_name,),
+                                                    data_dir=data_dir))
             click.echo(f"search {exp_key!r}: {objective.name} on space {space.name}, "
                        f"{max_evals} trials, store {opened.location}", err=True)
             if local_worker is None:
@@ -105,6 +114,27 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                                "to resume", err=True)
                     sys.exit(130)
             click.echo(render([queries.trial_row(j) for j in queries.best_trials(jobs, 5)], "table"))
+
+
+def _check_objective(objective: objectives.Objective, experiment: Experiment,
+                     runs_here: bool) -> None:
+    """Ask the objective whether its trials can run (its data is there), before any trial.
+
+    Embedded, the trials run here, so a failed check stops the search. In a farm the workers
+    run them with their own data directories, so here it is only a note.
+    """
+    if objective.check is None:
+        return
+    settings = objectives.TrialSettings(
+        epochs=experiment.epochs, min_accuracy=experiment.min_accuracy, device=experiment.device,
+        data_dir=experiment.data_dir, torch_compile=experiment.torch_compile)
+    try:
+        objective.check(settings)
+    except objectives.ObjectiveError as error:
+        if runs_here:
+            raise
+        click.echo(f"note: not found on this machine, which is fine if the workers have it "
+                   f"(each worker reads its own HPSEARCH_DATA_DIR): {error}", err=True)
 
 
 @contextlib.contextmanager
@@ -150,10 +180,11 @@ def _progress_bar(max_evals: int) -> Iterator[Any]:
 @click.option("--allow-objective", "allowed", multiple=True, envvar="HPSEARCH_ALLOW_OBJECTIVE",
               help="Allow an objective named module:function (repeatable). Built-ins and "
                    "installed entry points are always allowed. Env: HPSEARCH_ALLOW_OBJECTIVE.")
+@data_dir_option
 def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
            threads_per_worker: int | None, max_jobs: int | None, idle_timeout: float | None,
            max_consecutive_failures: int | None, heartbeat_interval: float, stale_after: float,
-           max_attempts: int, allowed: Sequence[str]) -> None:
+           max_attempts: int, allowed: Sequence[str], data_dir: str | None) -> None:
     """Attach workers to a farm: reserve trials from MongoDB, train them, report results.
 
     Start one on every GPU box, at any time; each GPU gets its own process. Stop with
@@ -171,7 +202,7 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
             exp_keys=tuple(exp_keys) or None, max_jobs=max_jobs, idle_timeout=idle_timeout,
             max_consecutive_failures=max_consecutive_failures,
             heartbeat_interval=heartbeat_interval, stale_after=stale_after,
-            max_attempts=max_attempts, allowed_objectives=tuple(allowed),
+            max_attempts=max_attempts, allowed_objectives=tuple(allowed), data_dir=data_dir,
         )
         plans = plan_processes(gpu_list, cpu_workers, threads_per_worker)
         open_store(store).close()  # a wrong URL fails here, once, before any process starts

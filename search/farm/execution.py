@@ -47,12 +47,14 @@ def run_job(
     worker_id: str,
     heartbeat_interval: float,
     on_heartbeat: Callable[[], None] = lambda: None,
+    data_dir: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Run a reserved job to its result and offer the result to the store.
 
     `on_heartbeat` runs after each successful heartbeat (the worker refreshes its own status
     there). Returns the result and whether the store accepted it (False when another attempt
-    of the same trial reported first).
+    of the same trial reported first). `data_dir`, this host's data directory, overrides the
+    experiment's.
     """
     experiment = prepared.experiment
     settings = objectives.TrialSettings(
@@ -60,6 +62,8 @@ def run_job(
         min_accuracy=experiment.min_accuracy,
         device=experiment.device,
         seed=reservation.tid,
+        data_dir=data_dir or experiment.data_dir,
+        torch_compile=experiment.torch_compile,
     )
     params = params_for(reservation.job, prepared.space.graph)
     log.info("trial %s of %s: %s", reservation.tid, experiment.exp_key, params)
