@@ -68,6 +68,8 @@ def run_trial(objective: Objective, params: dict[str, Any], settings: TrialSetti
     try:
         device = resolve_device(settings.device)
         device_name = device_description(device)
+        if objective.check is not None:
+            objective.check(settings)  # before warming up: a trial without its data fails fast
         _warm_up_once(objective, device)
         _seed_everything(settings.seed)
         trial = TrialContext(

@@ -48,11 +48,11 @@ def vision_objective(
 
         Runs on a small synthetic batch so that warming up never needs the data set.
         """
-        data = synthetic_images(dataset, device, train_size=64, test_size=32)
+        data = synthetic_images(dataset, device, train_size=32, test_size=16)
         for params in (
-            {"lr": 1e-3, "batch_size": 32, "weight_decay": 0.0,
+            {"lr": 1e-3, "batch_size": 16, "weight_decay": 0.0,
              "optimizer": {"name": "adamw"}, "scheduler": {"name": "cosine"}},
-            {"lr": 1e-2, "batch_size": 32, "weight_decay": 0.0,
+            {"lr": 1e-2, "batch_size": 16, "weight_decay": 0.0,
              "optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": True},
              "scheduler": {"name": "plateau", "patience": 1, "factor": 0.5}},
         ):
