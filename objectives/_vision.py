@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +16,34 @@ from ._context import TrialContext
 from ._objective import Objective
 from ._recipe import TrainingRecipe
 from ._settings import TrialSettings
-from ._vision_data import CIFAR10, FASHION_MNIST, MNIST, VisionDataset, ensure_files, load_arrays
+from ._vision_data import (
+    CIFAR10,
+    FASHION_MNIST,
+    MNIST,
+    ImageArrays,
+    VisionDataset,
+    ensure_files,
+    load_arrays,
+    synthetic_arrays,
+)
 from ._vision_models import residual_net, small_cnn
 from ._vision_train import Augmentation, DeviceImages, SpeedSettings, evaluate, train_classifier
 
 ModelBuilder = Callable[[int, int, float], nn.Module]  # (in_channels, classes, width) -> model
 
 
-def vision_objective(
-    dataset: VisionDataset,
-    build_model: ModelBuilder,
-    augmentation: Augmentation,
-    description: str,
-) -> Objective:
-    """An objective that trains ``build_model`` on ``dataset`` with the proposed recipe.
+@dataclass(frozen=True)
+class VisionTask:
+    """What one vision objective trains: a data set, a network for it, and its augmentation."""
+
+    dataset: VisionDataset
+    build_model: ModelBuilder
+    augmentation: Augmentation
+    description: str
+
+
+def vision_objective(task: VisionTask) -> Objective:
+    """An objective that trains ``task.build_model`` on ``task.dataset`` with the proposed recipe.
 
     Params beyond the recipe's (lr, batch_size, weight_decay, optimizer, scheduler):
     ``label_smoothing`` (default 0) and ``width`` (channel multiplier, default 1).
@@ -39,16 +54,16 @@ def vision_objective(
         label_smoothing = float(params.get("label_smoothing", 0.0))
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-        data = device_images(dataset, trial.data_dir, trial.device)
-        return train_and_score(dataset, build_model, augmentation, recipe, data, trial,
-                               label_smoothing, float(params.get("width", 1.0)))
+        data = device_images(task.dataset, trial.data_dir, trial.device)
+        return train_and_score(task, recipe, data, trial, label_smoothing,
+                               float(params.get("width", 1.0)))
 
     def warm_up(device: torch.device) -> None:
         """Lazy initialisation (CUDA context, cuDNN, allocator, fused optimizers), untimed.
 
         Runs on a small synthetic batch so that warming up never needs the data set.
         """
-        data = synthetic_images(dataset, device, train_size=32, test_size=16)
+        data = synthetic_images(task.dataset, device, train_size=32, test_size=16)
         for params in (
             {"lr": 1e-3, "batch_size": 16, "weight_decay": 0.0,
              "optimizer": {"name": "adamw"}, "scheduler": {"name": "cosine"}},
@@ -56,20 +71,18 @@ def vision_objective(
              "optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": True},
              "scheduler": {"name": "plateau", "patience": 1, "factor": 0.5}},
         ):
-            train_and_score(dataset, build_model, augmentation, TrainingRecipe.from_params(params),
-                            data, TrialContext(device, 1, 0), 0.0, 1.0)
+            train_and_score(task, TrainingRecipe.from_params(params), data,
+                            TrialContext(device, 1, 0), 0.0, 1.0)
 
     def check(settings: TrialSettings) -> None:
-        ensure_files(dataset, settings.data_dir)
+        ensure_files(task.dataset, settings.data_dir)
 
-    return Objective(name=dataset.name, description=description, run=run, warm_up=warm_up,
-                     check=check)
+    return Objective(name=task.dataset.name, description=task.description, run=run,
+                     warm_up=warm_up, check=check)
 
 
 def train_and_score(
-    dataset: VisionDataset,
-    build_model: ModelBuilder,
-    augmentation: Augmentation,
+    task: VisionTask,
     recipe: TrainingRecipe,
     data: DeviceImages,
     trial: TrialContext,
@@ -81,10 +94,11 @@ def train_and_score(
     if trial.device.type == "cuda":
         # Let cuDNN time its algorithms per shape and keep the fastest (shapes are fixed here).
         torch.backends.cudnn.benchmark = True
-    model = build_model(dataset.image_shape[0], dataset.classes, width).to(trial.device)
+    model = task.build_model(task.dataset.image_shape[0], task.dataset.classes, width)
+    model = model.to(trial.device)
     if speed.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    trained = train_classifier(model, recipe, data, augmentation, trial, speed, label_smoothing)
+    trained = train_classifier(model, recipe, data, task.augmentation, trial, speed, label_smoothing)
     final_accuracy = evaluate(trained.model, data, speed)  # untimed, as defined
     return {
         "accuracy": final_accuracy,
@@ -113,32 +127,19 @@ def device_images(dataset: VisionDataset, data_dir: Path | None, device: torch.d
 # only take memory from the trials.
 @functools.lru_cache(maxsize=1)
 def _cached_device_images(dataset: VisionDataset, data_dir: Path | None, device: torch.device) -> DeviceImages:
-    arrays = load_arrays(dataset, data_dir)
-    return _to_device(dataset, device, arrays.x_train, arrays.y_train, arrays.x_test, arrays.y_test)
+    return images_on_device(dataset, load_arrays(dataset, data_dir), device)
 
 
 def synthetic_images(
     dataset: VisionDataset, device: torch.device, train_size: int, test_size: int, seed: int = 0
 ) -> DeviceImages:
-    """Random images of the data set's real shape, learnable: each class has its own mean
-    brightness per channel, so a working training loop beats chance on them."""
-    generator = np.random.default_rng(seed)
-    channels = dataset.image_shape[0]
-    class_means = generator.uniform(40, 215, size=(dataset.classes, channels))
-
-    def draw(count: int) -> tuple[np.ndarray, np.ndarray]:
-        labels = generator.integers(0, dataset.classes, size=count)
-        noise = generator.normal(0, 40, size=(count, *dataset.image_shape))
-        images = class_means[labels][:, :, None, None] + noise
-        return np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.int64)
-
-    x_train, y_train = draw(train_size)
-    x_test, y_test = draw(test_size)
-    return _to_device(dataset, device, x_train, y_train, x_test, y_test)
+    """Learnable random images of the data set's real shape, on ``device`` (see synthetic_arrays)."""
+    return images_on_device(dataset, synthetic_arrays(dataset, train_size, test_size, seed), device)
 
 
-def _to_device(dataset: VisionDataset, device: torch.device, x_train: np.ndarray, y_train: np.ndarray,
-               x_test: np.ndarray, y_test: np.ndarray) -> DeviceImages:
+def images_on_device(dataset: VisionDataset, arrays: ImageArrays, device: torch.device) -> DeviceImages:
+    """Host arrays copied to ``device`` once, with the data set's normalisation constants."""
+
     def tensor(array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(array)).to(device)
 
@@ -146,21 +147,29 @@ def _to_device(dataset: VisionDataset, device: torch.device, x_train: np.ndarray
     # and each step reads its batch from device memory instead of copying it from the host.
     statistics = {"device": device, "dtype": torch.float32}
     return DeviceImages(
-        x_train=tensor(x_train), y_train=tensor(y_train), x_test=tensor(x_test), y_test=tensor(y_test),
+        x_train=tensor(arrays.x_train), y_train=tensor(arrays.y_train),
+        x_test=tensor(arrays.x_test), y_test=tensor(arrays.y_test),
         mean=torch.tensor(dataset.mean, **statistics).view(1, -1, 1, 1),
         std=torch.tensor(dataset.std, **statistics).view(1, -1, 1, 1),
     )
 
 
-MNIST_OBJECTIVE = vision_objective(
-    MNIST, small_cnn, Augmentation(),
-    "small CNN (3 conv-bn layers, 94k parameters) on MNIST (60,000 train / 10,000 test)",
-)
-FASHION_MNIST_OBJECTIVE = vision_objective(
-    FASHION_MNIST, small_cnn, Augmentation(flip=True),
-    "small CNN (3 conv-bn layers, 94k parameters) on Fashion-MNIST (60,000 / 10,000), flips",
-)
-CIFAR10_OBJECTIVE = vision_objective(
-    CIFAR10, residual_net, Augmentation(translate=2, flip=True),
-    "residual net (3 stages, 2.0M parameters) on CIFAR-10 (50,000 / 10,000), crops and flips",
-)
+VISION_TASKS: dict[str, VisionTask] = {
+    task.dataset.name: task
+    for task in (
+        VisionTask(MNIST, small_cnn, Augmentation(),
+                   "small CNN (3 conv-bn layers, 94k parameters) on MNIST (60,000 train / "
+                   "10,000 test)"),
+        # Clothes are left-right symmetric; digits are not, so MNIST gets no flips.
+        VisionTask(FASHION_MNIST, small_cnn, Augmentation(flip=True),
+                   "small CNN (3 conv-bn layers, 94k parameters) on Fashion-MNIST (60,000 / "
+                   "10,000), flips"),
+        # airbench's augmentation: 2-pixel translations and flips.
+        VisionTask(CIFAR10, residual_net, Augmentation(translate=2, flip=True),
+                   "residual net (3 stages, 2.0M parameters) on CIFAR-10 (50,000 / 10,000), "
+                   "crops and flips"),
+    )
+}
+MNIST_OBJECTIVE = vision_objective(VISION_TASKS["mnist"])
+FASHION_MNIST_OBJECTIVE = vision_objective(VISION_TASKS["fashion-mnist"])
+CIFAR10_OBJECTIVE = vision_objective(VISION_TASKS["cifar10"])

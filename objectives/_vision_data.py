@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cifar_batches import CifarFormatError, read_batch
+from ._cifar_batches import CifarFormatError, read_batch, write_batch
 from ._errors import DataMissingError
-from ._idx import IdxFormatError, read_idx
+from ._idx import IdxFormatError, read_idx, write_idx
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +172,43 @@ def _cached_arrays(dataset: VisionDataset, root: Path) -> ImageArrays:
                 f"{images.shape[1:]}, expected {dataset.image_shape}"
             )
     return ImageArrays(x_train, y_train, x_test, y_test)
+
+
+def synthetic_arrays(dataset: VisionDataset, train_size: int, test_size: int, seed: int = 0) -> ImageArrays:
+    """Random images of the data set's real shape that a working training loop can learn: each
+    class has its own mean brightness per channel, under heavy noise."""
+    generator = np.random.default_rng(seed)
+    class_means = generator.uniform(40, 215, size=(dataset.classes, dataset.image_shape[0]))
+
+    def draw(count: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = generator.integers(0, dataset.classes, size=count)
+        noise = generator.normal(0, 40, size=(count, *dataset.image_shape)).astype(np.float32)
+        images = class_means[labels][:, :, None, None] + noise
+        return np.clip(images, 0, 255).astype(np.uint8), labels.astype(np.int64)
+
+    x_train, y_train = draw(train_size)
+    x_test, y_test = draw(test_size)
+    return ImageArrays(x_train, y_train, x_test, y_test)
+
+
+def write_files(dataset: VisionDataset, arrays: ImageArrays, data_dir: str | os.PathLike[str]) -> Path:
+    """Write ``arrays`` under ``data_dir`` in the data set's on-disk format (IDX or CIFAR-10
+    batches), so the whole loading path can be exercised without the real download."""
+    folder = data_root(data_dir) / dataset.subdirectory
+    folder.mkdir(parents=True, exist_ok=True)
+    if dataset is CIFAR10:
+        parts = np.array_split(np.arange(len(arrays.y_train)), len(dataset.train_files))
+        for name, part in zip(dataset.train_files, parts):
+            write_batch(folder / name, arrays.x_train[part], arrays.y_train[part])
+        write_batch(folder / dataset.test_files[0], arrays.x_test, arrays.y_test)
+        return folder
+    for (images_name, labels_name), images, labels in (
+        (dataset.train_files, arrays.x_train, arrays.y_train),
+        (dataset.test_files, arrays.x_test, arrays.y_test),
+    ):
+        write_idx(folder / images_name, images[:, 0])
+        write_idx(folder / labels_name, labels.astype(np.uint8))
+    return folder
 
 
 def _read_idx_pair(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
