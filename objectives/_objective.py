@@ -23,9 +23,10 @@ class Objective:
         run: ``run(params, trial) -> {"accuracy": float, ...}``; see the package docstring.
         warm_up: Called once per process and device before the first timed trial (cudnn
             autotuning, allocator growth, lazy initialisation), or None.
-        check: Called by ``hpsearch search`` before any trial with the experiment's settings;
-            raises ObjectiveError (e.g. DataMissingError) when trials could not run, so the
-            user hears it once, up front. None: nothing to check.
+        check: Called with the trial settings by ``hpsearch search`` before any trial, and
+            by ``run_trial`` before warming up; raises ObjectiveError (e.g.
+            DataMissingError) when trials could not run, so the user hears it once, up
+            front, and a worker fails such a trial fast. None: nothing to check.
     """
 
     name: str
