@@ -48,6 +48,7 @@ from ._context import TrialContext, timing_definition
 from ._device import device_description, resolve_device
 from ._errors import DataMissingError, ObjectiveError
 from ._objective import Objective
+from ._plain import plain_data
 from ._registry import builtin_objective_names, list_objectives, resolve_objective
 from ._settings import TrialSettings
 from ._threads import configure_cpu_threads
@@ -64,6 +65,7 @@ __all__ = [
     "epochs_for",
     "device_description",
     "list_objectives",
+    "plain_data",
     "resolve_device",
     "resolve_objective",
     "run_trial",

@@ -7,10 +7,10 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import torch
 
 from ._context import TrialContext, timing_definition
+from ._plain import plain_data
 from ._settings import TrialSettings
 
 STATUS_OK = "ok"  # the values of hyperopt.STATUS_OK / STATUS_FAIL, without importing hyperopt
@@ -131,44 +131,6 @@ def _accuracy_value(value: Any) -> float:
             "(return correct / total, not a percentage)"
         )
     return accuracy
-
-
-def plain_data(value: Any, where: str) -> Any:
-    """``value`` as JSON-able, MongoDB-safe data.
-
-    numpy and torch scalars become Python numbers; non-finite floats become None; dict keys
-    must be strings without "." or "$"; lists must be flat.
-
-    Raises:
-        TypeError, ValueError: Something cannot be stored; the message names where.
-    """
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return plain_data(value.item(), where)
-    if isinstance(value, np.generic):
-        return plain_data(value.item(), where)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if isinstance(value, Mapping):
-        plain = {}
-        for key, item in value.items():
-            if not isinstance(key, str) or "." in key or "$" in key:
-                raise ValueError(
-                    f"{where} has key {key!r}: keys must be strings without '.' or '$' "
-                    "(MongoDB field names)"
-                )
-            plain[key] = plain_data(item, f"{where}[{key!r}]")
-        return plain
-    if isinstance(value, (list, tuple)):
-        items = [plain_data(item, f"{where}[{index}]") for index, item in enumerate(value)]
-        if any(isinstance(item, (list, dict)) for item in items):
-            raise TypeError(f"{where} is a nested list; results hold flat lists only")
-        return items
-    raise TypeError(f"{where} is a {type(value).__name__}; results hold plain JSON data only")
 
 
 def _describe(value: Any) -> str:

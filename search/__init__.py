@@ -2,16 +2,39 @@
 
 The public API fits on a screen:
 
+- `results(store, exp_key)`: an experiment's trials for a notebook: `.best()`,
+  `.pareto_front()`, `.trials`, `.trials_dataframe()` (each a typed `Trial`).
 - `open_store(location)`: a directory (embedded) or a `mongodb://` URL (distributed).
 - `run_search(store, experiment, space_graph, options, local_worker=...)`: the driver.
 - `Worker(store, worker_id, options).run()`: the worker loop.
-- `search.reports.queries`: best trials, Pareto front, status, rows for export.
+- `search.tpe.suggest`: our TPE, a Hyperopt algo (`hyperopt.fmin(..., algo=search.tpe.suggest)`).
+
+Names load on first use, so `hpsearch --help` and the queries do not pay for torch or hyperopt.
 """
 
-from search.farm.driver import SearchOptions, run_search
-from search.experiment import Experiment
-from search.store import Store, StoreError, open_store
-from search.farm.worker import Worker, WorkerOptions
+from __future__ import annotations
 
-__all__ = ["Experiment", "SearchOptions", "Store", "StoreError", "Worker", "WorkerOptions",
-           "open_store", "run_search"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Experiment": "search.experiment",
+    "ExperimentResults": "search.reports.results",
+    "SearchOptions": "search.farm.driver",
+    "Store": "search.store",
+    "StoreError": "search.store",
+    "Trial": "search.trial",
+    "Worker": "search.farm.worker",
+    "WorkerOptions": "search.farm.worker",
+    "open_store": "search.store",
+    "results": "search.reports.results",
+    "run_search": "search.farm.driver",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'search' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

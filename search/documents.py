@@ -9,11 +9,9 @@ tooling can read our database. We add `attempt` (how many times the job was hand
 from __future__ import annotations
 
 import datetime
-import math
 from typing import Any, Iterable, Mapping
 
 from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING
-from hyperopt.fmin import space_eval
 
 JobDoc = dict[str, Any]
 
@@ -50,11 +48,6 @@ def chosen_values(job: Mapping[str, Any]) -> dict[str, Any]:
     return {label: values[0] for label, values in job["misc"]["vals"].items() if values}
 
 
-def params_for(job: Mapping[str, Any], space_graph: Any) -> dict[str, Any]:
-    """The hyperparameters the objective receives, rebuilt from the space and `misc.vals`."""
-    return plain(space_eval(space_graph, chosen_values(job)))
-
-
 def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested choices as flat columns: {"optimizer": {"name": "sgd", "momentum": 0.9}} becomes
     {"optimizer": "sgd", "optimizer/momentum": 0.9}, ready for a table or a CSV."""
@@ -68,47 +61,6 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[column] = value
     return flat
-
-
-def plain(value: Any) -> Any:
-    """Turn a result or a parameter set into data that MongoDB and FerretDB both store.
-
-    NaN and infinities become None (callers record the reason), numpy and torch scalars become
-    Python numbers, tuples become lists, and nested lists are refused by being flattened to
-    strings: FerretDB v1 stores none of those.
-    """
-    if isinstance(value, Mapping):
-        return {_key(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_scalar_in_list(item) for item in value]
-    return _scalar(value)
-
-
-def _key(key: Any) -> str:
-    text = str(key)
-    if "." in text or text.startswith("$"):
-        raise ValueError(f"key {text!r} cannot be stored: keys may not contain '.' or start with '$'")
-    return text
-
-
-def _scalar_in_list(item: Any) -> Any:
-    if isinstance(item, (list, tuple)):
-        return str(list(item))
-    return plain(item)
-
-
-def _scalar(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, str, datetime.datetime)):
-        return value
-    if hasattr(value, "item") and callable(value.item):
-        value = value.item()
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    return str(value)
 
 
 def sort_by_tid(jobs: Iterable[JobDoc]) -> list[JobDoc]:

@@ -1,7 +1,8 @@
 """An experiment's definition: what every worker needs to rebuild the search by name.
 
 The definition is plain data. A worker reads it and builds the space and the objective from its
-own installed code (DESIGN.md, invariant 1); nothing in it is ever executed or unpickled.
+own installed code; nothing in it is ever executed or unpickled, since anyone who can write
+to the database could otherwise run code on every worker.
 """
 
 from __future__ import annotations

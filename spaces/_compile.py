@@ -223,7 +223,11 @@ def _is_number(value: object) -> bool:
 
 
 def _plain(value: object, at: Location) -> object:
-    """``value`` if it is JSON-like plain data (what results and MongoDB can hold)."""
+    """``value`` if it is the kind of value a space file may hold: JSON-like data.
+
+    This checks what YAML gave us, with the key path for the message; what the database can
+    store is decided once, for the params a trial receives, by ``objectives.plain_data``.
+    """
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float)):

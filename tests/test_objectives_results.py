@@ -91,20 +91,16 @@ def test_raising_objective_is_a_failed_result_with_error_and_traceback():
     assert_storable(result)
 
 
-def test_nan_accuracy_is_a_diverged_failure_without_nan():
-    result = run_trial(objective_for(objectives_for_tests.nan_accuracy), PARAMS, CPU)
+@pytest.mark.parametrize("objective, reason, error", [
+    (objectives_for_tests.nan_accuracy, "diverged", "nan"),
+    (objectives_for_tests.out_of_memory, "out of memory", "simulated"),
+])
+def test_diverged_and_out_of_memory_trials_are_failures_without_nan(objective, reason, error):
+    result = run_trial(objective_for(objective), PARAMS, CPU)
     assert result["status"] == "fail"
-    assert result["reason"] == "diverged"
+    assert result["reason"] == reason
+    assert error in result["error"]
     assert result["loss"] is None and result["accuracy"] is None
-    assert_storable(result)
-
-
-def test_simulated_out_of_memory_is_reported_as_such():
-    result = run_trial(objective_for(objectives_for_tests.out_of_memory), PARAMS, CPU)
-    assert result["status"] == "fail"
-    assert result["reason"] == "out of memory"
-    assert "simulated" in result["error"]
-    assert result["loss"] is None
     assert_storable(result)
 
 

@@ -15,6 +15,7 @@ from search.cli import reports as cli_reports
 from search.reports import plots
 from search.cli.reports import plot
 from search.reports.plots import PlotData, draw_report, plot_data
+from search.trial import trials_of
 from stored_trials import MIN_ACCURACY, finished_job, record_trials, stored_jobs
 
 DEFAULT_SPACE = spaces.load_space("default")
@@ -41,7 +42,7 @@ def data() -> PlotData:
         finished_job(4, (0.95, 2.0), adamw(3e-3, 64)),      # score 0.475
         finished_job(5, None, adamw(1e-3, 64), state=JOB_STATE_RUNNING),
     ]
-    return plot_data(jobs, DEFAULT_SPACE, exp_key="handmade", min_accuracy=MIN_ACCURACY)
+    return plot_data(trials_of(jobs), DEFAULT_SPACE, exp_key="handmade", min_accuracy=MIN_ACCURACY)
 
 
 def panel(data: PlotData, column: str) -> plots.ParameterPanel:
@@ -68,9 +69,9 @@ def test_trade_off_shows_every_scored_trial_and_the_pareto_front(data: PlotData)
     assert trade_off.tids == (0, 1, 3, 4)
     assert trade_off.seconds == (3.0, 1.0, 0.5, 2.0)
     assert trade_off.accuracies == (0.90, 0.80, 0.30, 0.95)
-    assert trade_off.front_tids == (3, 1, 4)
-    assert trade_off.front_seconds == (0.5, 1.0, 2.0)
-    assert trade_off.front_accuracies == (0.30, 0.80, 0.95)
+    assert trade_off.front_tids == (1, 4)  # trial 3 is below the floor: on no front
+    assert trade_off.front_seconds == (1.0, 2.0)
+    assert trade_off.front_accuracies == (0.80, 0.95)
     assert trade_off.failed_seconds == (0.5,)
     assert trade_off.min_accuracy == MIN_ACCURACY
 
@@ -132,7 +133,7 @@ def test_each_panel_is_drawn_from_its_data_into_a_png(data: PlotData, tmp_path: 
 
 
 def test_a_search_with_no_results_yet_still_draws(tmp_path: Path) -> None:
-    data = plot_data([finished_job(0, None, state=JOB_STATE_RUNNING)], DEFAULT_SPACE,
+    data = plot_data(trials_of([finished_job(0, None, state=JOB_STATE_RUNNING)]), DEFAULT_SPACE,
                      exp_key="starting")
     assert data.history.tids == () and data.trade_off.iso_scores == ()
     draw_report(data, tmp_path / "report.png")

@@ -104,15 +104,22 @@ def test_all_16_batch_sizes_are_equally_likely(draws):
         assert counts[size] == pytest.approx(expected, rel=0.2), counts
 
 
-def test_momentum_and_nesterov_appear_only_under_sgd(draws):
+@pytest.mark.parametrize("choice, branch, knobs, other", [
+    ("optimizer", "sgd", {"momentum": (float, 0.8, 0.99), "nesterov": (bool, None, None)}, "adamw"),
+    ("scheduler", "plateau", {"patience": (int, 1, 5), "factor": (float, 0.1, 0.5)}, "cosine"),
+])
+def test_conditional_parameters_appear_only_under_their_branch(draws, choice, branch, knobs,
+                                                                other):
     for params in draws:
-        optimizer = params["optimizer"]
-        if optimizer["name"] == "sgd":
-            assert set(optimizer) == {"name", "momentum", "nesterov"}
-            assert type(optimizer["momentum"]) is float and 0.8 <= optimizer["momentum"] <= 0.99
-            assert type(optimizer["nesterov"]) is bool
+        chosen = params[choice]
+        if chosen["name"] == branch:
+            assert set(chosen) == {"name", *knobs}
+            for knob, (kind, low, high) in knobs.items():
+                assert type(chosen[knob]) is kind
+                if low is not None:
+                    assert low <= chosen[knob] <= high
         else:
-            assert optimizer == {"name": "adamw"}
+            assert chosen == {"name": other}
 
 
 def test_both_optimizers_and_both_nesterov_settings_occur(draws):
@@ -120,16 +127,6 @@ def test_both_optimizers_and_both_nesterov_settings_occur(draws):
     assert optimizers["sgd"] / DRAWS == pytest.approx(0.5, abs=0.03)
     nesterov = {p["optimizer"]["nesterov"] for p in draws if p["optimizer"]["name"] == "sgd"}
     assert nesterov == {True, False}
-
-
-def test_patience_and_factor_appear_only_under_plateau(draws):
-    for params in draws:
-        scheduler = params["scheduler"]
-        if scheduler["name"] == "plateau":
-            assert set(scheduler) == {"name", "patience", "factor"}
-            assert type(scheduler["factor"]) is float and 0.1 <= scheduler["factor"] <= 0.5
-        else:
-            assert scheduler == {"name": "cosine"}
 
 
 def test_patience_is_an_equally_likely_int_from_1_to_5(draws):

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
 import objectives
 import spaces
 from search.reports import queries
-from search.documents import JobDoc
 from search.experiment import Experiment, ExperimentConflict
 from search.reports.output import FORMATS
 from search.store import DEFAULT_LOCATION, Store, StoreError, open_store
+from search.trial import Trial, trials_of
 from search.urls import redact
 from search.farm.processes import GpuSpecError
 
@@ -81,8 +83,21 @@ def opened_store(location: str) -> Iterator[Store]:
         store.close()
 
 
-def experiment_jobs(store: Store, exp_key: str | None) -> tuple[Experiment, list[JobDoc]]:
-    """The experiment a query names (or the store's only one) and its jobs."""
+def with_store(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command `--store` and call it with the opened store, closed afterwards; the
+    library's user-facing errors become one clean line each."""
+
+    @store_option
+    @functools.wraps(function)
+    def command(store: str, **options: Any) -> Any:
+        with user_errors(), opened_store(store) as opened:
+            return function(opened, **options)
+
+    return command
+
+
+def experiment_trials(store: Store, exp_key: str | None) -> tuple[Experiment, list[Trial]]:
+    """The experiment a query names (or the store's only one) and its trials."""
     if exp_key is None:
         known = store.experiments()
         if len(known) != 1:
@@ -93,4 +108,4 @@ def experiment_jobs(store: Store, exp_key: str | None) -> tuple[Experiment, list
     experiment = store.experiment(exp_key)
     if experiment is None:
         raise queries.unknown_experiment(store, exp_key)
-    return experiment, store.jobs(exp_key)
+    return experiment, trials_of(store.jobs(exp_key))

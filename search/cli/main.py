@@ -13,13 +13,15 @@ import click
 import objectives
 import spaces
 from search.reports import queries
-from search.cli.common import (UserError, data_dir_option, exp_key_option, experiment_jobs,
-                               format_option, opened_store, store_option, user_errors)
+from search.cli.common import (UserError, data_dir_option, exp_key_option, experiment_trials,
+                               format_option, opened_store, store_option, user_errors,
+                               with_store)
 from search.cli.reports import export, plot
 from search.farm.driver import SearchOptions, SearchProgress, run_search
 from search.experiment import Experiment
 from search.reports.output import render, render_status
-from search.store import open_store
+from search.store import Store, open_store
+from search.trial import trials_of
 from search.urls import is_mongodb_url
 from search.farm.worker import (DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER,
                            Worker, WorkerOptions, worker_id)
@@ -41,7 +43,6 @@ def main(verbose: int) -> None:
 
 
 # -- search -------------------------------------------------------------------------------------
-
 
 @main.command()
 @store_option
@@ -113,7 +114,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                     click.echo("\ninterrupted: finished trials are saved; rerun the same command "
                                "to resume", err=True)
                     sys.exit(130)
-            click.echo(render([queries.trial_row(j) for j in queries.best_trials(jobs, 5)], "table"))
+            best = queries.best_trials(trials_of(jobs), 5)
+            click.echo(render([trial.row() for trial in best], "table"))
 
 
 def _check_objective(objective: objectives.Objective, experiment: Experiment,
@@ -144,8 +146,8 @@ def _progress_bar(max_evals: int) -> Iterator[Any]:
         def on_progress(progress: SearchProgress) -> None:
             best = progress.best
             text = "no score yet" if best is None else (
-                f"best {queries.score(best):.3g} acc/s (accuracy {best['result']['accuracy']:.3f} "
-                f"in {best['result']['train_seconds']:.3f} s)")
+                f"best {best.score:.3g} acc/s (accuracy {best.accuracy:.3f} "
+                f"in {best.train_seconds:.3f} s)")
             bar.update(progress.finished - bar.pos, text)
 
         yield on_progress
@@ -219,7 +221,7 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
 # -- queries ------------------------------------------------------------------------------------
 
 @main.command()
-@store_option
+@with_store
 @exp_key_option
 @click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True,
               help="How many trials.")
@@ -228,40 +230,42 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
 @click.option("--sort", type=click.Choice(queries.SORT_KEYS), default="score", show_default=True,
               help="score: accuracy per second; accuracy; time: fastest training.")
 @format_option
-def best(store: str, exp_key: str | None, count: int, min_accuracy: float | None, sort: str,
+def best(store: Store, exp_key: str | None, count: int, min_accuracy: float | None, sort: str,
          output_format: str) -> None:
     """The best trials with their hyperparameters, accuracy, training seconds and score."""
-    with user_errors(), opened_store(store) as opened:
-        _, jobs = experiment_jobs(opened, exp_key)
-        chosen = queries.best_trials(jobs, count, min_accuracy=min_accuracy, sort=sort)
-        click.echo(render([queries.trial_row(job) for job in chosen], output_format))
+    _, trials = experiment_trials(store, exp_key)
+    chosen = queries.best_trials(trials, count, min_accuracy=min_accuracy, sort=sort)
+    click.echo(render([trial.row() for trial in chosen], output_format))
 
 
 @main.command()
-@store_option
+@with_store
 @exp_key_option
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["queued", "running", "ok", "failed"]),
               help="Only trials in this state (repeatable).")
 @format_option
-def trials(store: str, exp_key: str | None, states: Sequence[str], output_format: str) -> None:
+def trials(store: Store, exp_key: str | None, states: Sequence[str], output_format: str) -> None:
     """Every trial of an experiment, in order."""
-    with user_errors(), opened_store(store) as opened:
-        _, jobs = experiment_jobs(opened, exp_key)
-        rows = [queries.trial_row(job) for job in queries.select_trials(jobs, states)]
-        click.echo(render(rows, output_format))
+    _, found = experiment_trials(store, exp_key)
+    rows = [trial.row() for trial in queries.select_trials(found, states)]
+    click.echo(render(rows, output_format))
 
 
 @main.command()
-@store_option
+@with_store
 @exp_key_option
+@click.option("--below-floor", is_flag=True,
+              help="Also consider trials below the experiment's accuracy floor.")
 @format_option
-def pareto(store: str, exp_key: str | None, output_format: str) -> None:
-    """Trials on the accuracy-vs-training-time Pareto front, fastest first."""
-    with user_errors(), opened_store(store) as opened:
-        _, jobs = experiment_jobs(opened, exp_key)
-        click.echo(render([queries.trial_row(job) for job in queries.pareto_front(jobs)],
-                          output_format))
+def pareto(store: Store, exp_key: str | None, below_floor: bool, output_format: str) -> None:
+    """Trials on the accuracy-vs-training-time Pareto front, fastest first.
+
+    Trials below the accuracy floor are left out unless --below-floor asks for them: a model
+    that learnt nothing is fast, but no trade-off anyone wants."""
+    _, trials = experiment_trials(store, exp_key)
+    front = queries.pareto_front(trials, below_floor=below_floor)
+    click.echo(render([trial.row() for trial in front], output_format))
 
 
 # -- spaces and objectives ---------------------------------------------------------------------
@@ -296,51 +300,49 @@ def objectives_command() -> None:
 # -- status and experiments --------------------------------------------------------------------
 
 @main.command()
-@store_option
+@with_store
 @exp_key_option
 @click.option("--watch", is_flag=True, help="Refresh in place until Ctrl-C.")
 @click.option("--interval", type=click.FloatRange(min=0.5), default=2.0, show_default=True,
               help="Seconds between refreshes with --watch.")
 @click.option("--stale-after", type=click.FloatRange(min=0.1), default=DEFAULT_STALE_AFTER,
               show_default=True, help="Workers silent longer than this are shown as lost.")
-def status(store: str, exp_key: str | None, watch: bool, interval: float,
+def status(store: Store, exp_key: str | None, watch: bool, interval: float,
            stale_after: float) -> None:
     """Per experiment: trials by state, best score, pace, time left, and the live workers."""
-    with user_errors(), opened_store(store) as opened:
-        keys = [exp_key] if exp_key else [e.exp_key for e in opened.experiments()]
-        try:
-            while True:
-                text = "\n\n".join(
-                    render_status(queries.experiment_status(opened, key), stale_after)
-                    for key in keys
-                ) or f"no experiments in {opened.location}"
-                if not watch:
-                    click.echo(text)
-                    return
-                click.clear()
-                click.echo(f"{text}\n\n(refreshing every {interval:g} s; Ctrl-C to stop)")
-                time.sleep(interval)
-        except KeyboardInterrupt:
-            return
+    keys = [exp_key] if exp_key else [e.exp_key for e in store.experiments()]
+    try:
+        while True:
+            text = "\n\n".join(
+                render_status(queries.experiment_status(store, key), stale_after)
+                for key in keys
+            ) or f"no experiments in {store.location}"
+            if not watch:
+                click.echo(text)
+                return
+            click.clear()
+            click.echo(f"{text}\n\n(refreshing every {interval:g} s; Ctrl-C to stop)")
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return
 
 
 @main.command()
-@store_option
+@with_store
 @format_option
-def experiments(store: str, output_format: str) -> None:
+def experiments(store: Store, output_format: str) -> None:
     """Every experiment in the store with its objective, space, trial counts and best score."""
-    with user_errors(), opened_store(store) as opened:
-        rows = []
-        for experiment in opened.experiments():
-            state = queries.experiment_status(opened, experiment.exp_key)
-            rows.append({
-                "exp_key": experiment.exp_key, "objective": experiment.objective,
-                "space": state.space, "epochs": experiment.epochs, **state.counts,
-                "max_evals": experiment.max_evals,
-                "best_score": queries.score(state.best) if state.best else None,
-                "created": experiment.created,
-            })
-        click.echo(render(rows, output_format) if rows else f"no experiments in {opened.location}")
+    rows = []
+    for experiment in store.experiments():
+        state = queries.experiment_status(store, experiment.exp_key)
+        rows.append({
+            "exp_key": experiment.exp_key, "objective": experiment.objective,
+            "space": state.space, "epochs": experiment.epochs, **state.counts,
+            "max_evals": experiment.max_evals,
+            "best_score": state.best.score if state.best else None,
+            "created": experiment.created,
+        })
+    click.echo(render(rows, output_format) if rows else f"no experiments in {store.location}")
 
 
 main.add_command(plot)

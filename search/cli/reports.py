@@ -5,26 +5,24 @@ from __future__ import annotations
 import click
 
 import spaces
-from search.reports import queries
-from search.cli.common import (UserError, exp_key_option, experiment_jobs, opened_store,
-                               store_option, user_errors)
+from search.store import Store
+from search.cli.common import UserError, exp_key_option, experiment_trials, with_store
 from search.reports.output import render
 from search.reports.plots import draw_report, plot_data
 
 
 @click.command()
-@store_option
+@with_store
 @exp_key_option
 @click.option("-o", "--output", "path", type=click.Path(dir_okay=False, writable=True),
               default="report.png", show_default=True, help="Image file to write.")
-def plot(store: str, exp_key: str | None, path: str) -> None:
+def plot(store: Store, exp_key: str | None, path: str) -> None:
     """Draw the search as one image: score per trial, accuracy against training time with
     the Pareto front, and the score against each hyperparameter."""
-    with user_errors(), opened_store(store) as opened:
-        experiment, jobs = experiment_jobs(opened, exp_key)
-        space = spaces.space_from_record(experiment.space)
-        data = plot_data(jobs, space, exp_key=experiment.exp_key,
-                         min_accuracy=experiment.min_accuracy)
+    experiment, trials = experiment_trials(store, exp_key)
+    space = spaces.space_from_record(experiment.space)
+    data = plot_data(trials, space, exp_key=experiment.exp_key,
+                     min_accuracy=experiment.min_accuracy)
     try:
         draw_report(data, path)
     except OSError as error:
@@ -33,18 +31,17 @@ def plot(store: str, exp_key: str | None, path: str) -> None:
 
 
 @click.command()
-@store_option
+@with_store
 @exp_key_option
 @click.option("--format", "output_format", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", "path", type=click.Path(dir_okay=False, writable=True),
               help="File to write (default: standard output).")
-def export(store: str, exp_key: str | None, output_format: str, path: str | None) -> None:
+def export(store: Store, exp_key: str | None, output_format: str, path: str | None) -> None:
     """Every trial as one flat row (tid, state, each hyperparameter, accuracy, training
     seconds, score, device, worker, times), ready for pandas or a spreadsheet."""
-    with user_errors(), opened_store(store) as opened:
-        _, jobs = experiment_jobs(opened, exp_key)
-    rows = [queries.trial_row(job) for job in jobs]
+    _, trials = experiment_trials(store, exp_key)
+    rows = [trial.row() for trial in trials]
     text = render(rows, output_format)
     if path is None:
         click.echo(text)

@@ -9,7 +9,6 @@ a long search costs the same per turn as a short one.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import time
 from typing import Callable
 
@@ -18,7 +17,9 @@ from hyperopt import JOB_STATE_NEW
 from search.documents import JobDoc, is_finished, sort_by_tid, utcnow
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
+from search.reports.queries import best_trial
 from search.store import Store
+from search.trial import Trial, trials_of
 from search.farm.worker import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, Worker
 
 
@@ -41,7 +42,7 @@ class SearchProgress:
 
     finished: int
     max_evals: int
-    best: JobDoc | None
+    best: Trial | None
 
 
 Progress = Callable[[SearchProgress], None]
@@ -61,6 +62,15 @@ def run_search(
     With `local_worker`, queued trials run in this process (the embedded search); without,
     the driver waits for workers attached to the store.
     """
+    try:
+        return _drive(store, experiment, space_graph, options, local_worker, on_progress)
+    finally:
+        if local_worker is not None:
+            local_worker.report_stopped()
+
+
+def _drive(store: Store, experiment: Experiment, space_graph: object, options: SearchOptions,
+           local_worker: Worker | None, on_progress: Progress | None) -> list[JobDoc]:
     experiment = store.record_experiment(dataclasses.replace(experiment, max_evals=options.max_evals))
     proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials)
     jobs = {job["tid"]: job for job in store.jobs(experiment.exp_key)}
@@ -68,7 +78,8 @@ def run_search(
     while True:
         finished = [job for job in jobs.values() if is_finished(job)]
         if on_progress is not None:
-            on_progress(SearchProgress(len(finished), options.max_evals, best_job(finished)))
+            on_progress(SearchProgress(len(finished), options.max_evals,
+                                       best_trial(trials_of(finished))))
         if len(finished) >= options.max_evals:
             return sort_by_tid(jobs.values())
         _top_up_queue(store, proposer, experiment.exp_key, jobs, options, local_worker is not None)
@@ -101,17 +112,7 @@ def _top_up_queue(store: Store, proposer: Proposer, exp_key: str, jobs: dict[int
 
 
 def _live_workers(store: Store, exp_key: str, stale_after: float) -> int:
-    """Workers that reported within `stale_after` and are not busy with another experiment."""
-    cutoff = utcnow() - datetime.timedelta(seconds=stale_after)
-    return sum(
-        1 for worker in store.workers()
-        if worker.state in ("idle", "busy") and worker.last_seen >= cutoff
-        and worker.exp_key in (None, exp_key)
-    )
-
-
-def best_job(finished: list[JobDoc]) -> JobDoc | None:
-    """The finished job with the lowest loss (the most accuracy per second)."""
-    scored = [job for job in finished if job["result"].get("status") == "ok"
-              and job["result"].get("loss") is not None]
-    return min(scored, key=lambda job: (job["result"]["loss"], job["tid"]), default=None)
+    """Live workers that are not busy with another experiment."""
+    now = utcnow()
+    return sum(1 for worker in store.workers()
+               if worker.is_live(stale_after, now) and worker.exp_key in (None, exp_key))

@@ -12,9 +12,9 @@ from typing import Any, Callable
 
 import objectives
 import spaces
-from search.documents import params_for, plain
 from search.experiment import Experiment
 from search.farm.heartbeat import Heartbeat
+from search.farm.params import params_for
 from search.store import Reservation, Store
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,6 @@ def run_job(
     log.info("trial %s of %s: %s", reservation.tid, experiment.exp_key, params)
     with Heartbeat(store, reservation, heartbeat_interval, on_heartbeat):
         result = objectives.run_trial(prepared.objective, params, settings)
-    result = plain({**result, "objective": prepared.objective.name, "worker": worker_id,
-                    "attempt": reservation.attempt})
+    result = {**result, "objective": prepared.objective.name, "worker": worker_id,
+              "attempt": reservation.attempt}
     return result, store.finish_job(reservation, result)

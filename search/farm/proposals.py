@@ -13,7 +13,9 @@ import numpy as np
 from hyperopt import Trials, tpe
 from hyperopt.base import Domain
 
-from search.documents import JobDoc, params_for, plain, utcnow
+import objectives
+from search.documents import JobDoc, utcnow
+from search.farm.params import params_for
 
 
 class Proposer:
@@ -41,7 +43,7 @@ class Proposer:
         (doc,) = tpe.suggest(
             [tid], self._domain, trials, seed, n_startup_jobs=self._startup_trials, verbose=False
         )
-        doc = plain(doc)
+        doc = objectives.plain_data(doc, "proposal")
         doc["misc"]["params"] = params_for(doc, self._space_graph)
         doc.update(attempt=0, version=0, created=utcnow())
         return doc

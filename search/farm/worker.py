@@ -178,8 +178,12 @@ class Worker:
             tid=reservation.tid if reservation else None, jobs_done=self.jobs_done,
         ))
 
-    def _exit(self, reason: str, exit_code: int = 0) -> WorkerExit:
+    def report_stopped(self) -> None:
+        """Say that this worker is done, so `status` shows it stopped rather than lost."""
         self._report("stopped")
+
+    def _exit(self, reason: str, exit_code: int = 0) -> WorkerExit:
+        self.report_stopped()
         return WorkerExit(jobs_done=self.jobs_done, reason=reason, exit_code=exit_code)
 
 

@@ -9,7 +9,7 @@ import json
 from typing import Any, Sequence
 
 from search.documents import utcnow
-from search.reports.queries import ExperimentStatus, live, score
+from search.reports.queries import ExperimentStatus
 
 FORMATS = ("table", "json", "csv")
 
@@ -104,10 +104,10 @@ def render_status(status: ExperimentStatus, stale_after: float) -> str:
         f"finished ({counts['ok']} ok, {counts['failed']} failed), {counts['running']} running, "
         f"{counts['queued']} queued",
     ]
-    if status.best is not None:
-        result = status.best["result"]
-        lines.append(f"  best: trial {status.best['tid']}, {score(status.best):.4g} acc/s "
-                     f"(accuracy {result['accuracy']:.4f} in {result['train_seconds']:.3f} s)")
+    best = status.best
+    if best is not None:
+        lines.append(f"  best: trial {best.tid}, {best.score:.4g} acc/s "
+                     f"(accuracy {best.accuracy:.4f} in {best.train_seconds:.3f} s)")
     if status.trials_per_minute:
         left = (f", about {_duration(status.seconds_left)} left"
                 if status.seconds_left is not None else "")
@@ -115,7 +115,8 @@ def render_status(status: ExperimentStatus, stale_after: float) -> str:
     now = utcnow()
     for worker in status.workers:
         silent = (now - worker.last_seen).total_seconds()
-        state = worker.state if live(worker, stale_after) or worker.state == "stopped" else "lost"
+        state = worker.state if worker.is_live(stale_after, now) or worker.state == "stopped" \
+            else "lost"
         doing = f"trial {worker.tid}" if worker.state == "busy" and worker.tid is not None else "-"
         lines.append(f"  worker {worker.worker_id:28} {state:7} {doing:10} "
                      f"{worker.jobs_done:4} done  heartbeat {silent:.1f} s ago  {worker.device}")

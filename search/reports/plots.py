@@ -1,8 +1,8 @@
 """The search report: one figure that shows how a search is going at a glance.
 
-`plot_data` turns job documents into plain data for each panel, so tests (and other tools)
-can check what is plotted without drawing; `draw_report` draws that data with matplotlib.
-Both work the same for either store, since they only see job documents.
+`plot_data` turns trials into plain data for each panel, so tests (and other tools) can
+check what is plotted without drawing; `draw_report` draws that data with matplotlib.
+Both work the same for either store, since they only see `Trial` views.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import dataclasses
 import itertools
 import math
 import os
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from search.documents import JobDoc, flatten, sort_by_tid, trial_state
-from search.reports.queries import count_by_state, pareto_front, score
+from search.reports.queries import best_trial, count_by_state, pareto_front
+from search.trial import Trial
 from spaces import Parameter, SearchSpace
 
 if TYPE_CHECKING:
@@ -87,16 +88,16 @@ class PlotData:
     parameters: tuple[ParameterPanel, ...]
 
 
-def plot_data(jobs: Iterable[JobDoc], space: SearchSpace, *, exp_key: str,
+def plot_data(trials: Iterable[Trial], space: SearchSpace, *, exp_key: str,
               min_accuracy: float | None = None) -> PlotData:
-    """The report's data for an experiment's jobs, with the space that says which
+    """The report's data for an experiment's trials, with the space that says which
     hyperparameters are log-scaled or categorical (`spaces.space_from_record`)."""
-    jobs = sort_by_tid(jobs)
-    counts = count_by_state(jobs)
-    scored = [job for job in jobs if score(job) is not None]
-    failed = [job for job in jobs if trial_state(job) == "failed"]
+    trials = sorted(trials, key=lambda trial: trial.tid)
+    counts = count_by_state(trials)
+    scored = [trial for trial in trials if trial.is_scored]
+    failed = [trial for trial in trials if trial.state == "failed"]
     return PlotData(
-        title=_title(exp_key, len(jobs), counts, scored),
+        title=_title(exp_key, len(trials), counts, scored),
         counts=counts,
         history=_history(scored, failed),
         trade_off=_trade_off(scored, failed, min_accuracy),
@@ -105,52 +106,56 @@ def plot_data(jobs: Iterable[JobDoc], space: SearchSpace, *, exp_key: str,
     )
 
 
-def _title(exp_key: str, total: int, counts: dict[str, int], scored: list[JobDoc]) -> str:
+def _title(exp_key: str, total: int, counts: dict[str, int], scored: list[Trial]) -> str:
     unfinished = ", ".join(f"{counts[state]} {state}" for state in ("running", "queued")
                            if counts[state])
     line = (f"{exp_key}: {total} trials ({counts['ok']} ok, {counts['failed']} failed"
             f"{', ' + unfinished if unfinished else ''})")
-    if scored:
-        best = max(scored, key=lambda job: (score(job), -job["tid"]))
-        line += (f"; best trial {best['tid']}: {score(best):.3g} accuracy/s "
-                 f"(accuracy {best['result']['accuracy']:.3f} in "
-                 f"{best['result']['train_seconds']:.3g} s)")
+    best = best_trial(scored)
+    if best is not None:
+        line += (f"; best trial {best.tid}: {best.score:.3g} accuracy/s "
+                 f"(accuracy {best.accuracy:.3f} in {best.train_seconds:.3g} s)")
     return line
 
 
-def _history(scored: list[JobDoc], failed: list[JobDoc]) -> ScoreHistory:
-    scores = [score(job) for job in scored]
+def _history(scored: list[Trial], failed: list[Trial]) -> ScoreHistory:
+    scores = [_known(trial.score) for trial in scored]
     best_so_far = list(itertools.accumulate(scores, max))
-    return ScoreHistory(tids=tuple(job["tid"] for job in scored), scores=tuple(scores),
+    return ScoreHistory(tids=tuple(trial.tid for trial in scored), scores=tuple(scores),
                         best_so_far=tuple(best_so_far),
-                        failed_tids=tuple(job["tid"] for job in failed))
+                        failed_tids=tuple(trial.tid for trial in failed))
 
 
-def _trade_off(scored: list[JobDoc], failed: list[JobDoc],
+def _trade_off(scored: list[Trial], failed: list[Trial],
                min_accuracy: float | None) -> TradeOff:
     front = pareto_front(scored)
     return TradeOff(
-        tids=tuple(job["tid"] for job in scored),
-        seconds=tuple(job["result"]["train_seconds"] for job in scored),
-        accuracies=tuple(job["result"]["accuracy"] for job in scored),
-        front_tids=tuple(job["tid"] for job in front),
-        front_seconds=tuple(job["result"]["train_seconds"] for job in front),
-        front_accuracies=tuple(job["result"]["accuracy"] for job in front),
+        tids=tuple(trial.tid for trial in scored),
+        seconds=tuple(_known(trial.train_seconds) for trial in scored),
+        accuracies=tuple(_known(trial.accuracy) for trial in scored),
+        front_tids=tuple(trial.tid for trial in front),
+        front_seconds=tuple(_known(trial.train_seconds) for trial in front),
+        front_accuracies=tuple(_known(trial.accuracy) for trial in front),
         iso_scores=_iso_scores(scored),
-        failed_seconds=tuple(job["result"]["train_seconds"] for job in failed
-                             if job["result"].get("train_seconds") is not None),
+        failed_seconds=tuple(trial.train_seconds for trial in failed
+                             if trial.train_seconds is not None),
         min_accuracy=min_accuracy,
     )
 
 
-def _iso_scores(scored: list[JobDoc]) -> tuple[float, ...]:
+def _known(value: float | None) -> float:
+    assert value is not None, "scored trials have a score, an accuracy and a training time"
+    return value
+
+
+def _iso_scores(scored: list[Trial]) -> tuple[float, ...]:
     """Round slopes spread over the trials (1-2-5, else 1-3, else powers of ten), then the
     best score, so a reader sees how far each trial is from the best."""
-    best = max((score(job) for job in scored), default=0.0)
+    best = max((_known(trial.score) for trial in scored), default=0.0)
     if best <= 0:
         return ()
-    slowest = max(job["result"]["train_seconds"] for job in scored)
-    low = max(job["result"]["accuracy"] for job in scored) / slowest if slowest > 0 else best
+    slowest = max(_known(trial.train_seconds) for trial in scored)
+    low = max(_known(trial.accuracy) for trial in scored) / slowest if slowest > 0 else best
     exponents = range(math.floor(math.log10(low)), math.ceil(math.log10(best)) + 1)
     for mantissas in ((1, 2, 5), (1, 3), (1,)):
         candidates = (float(f"{m}e{e}") for e in exponents for m in mantissas)
@@ -174,11 +179,11 @@ def _column(parameter: Parameter, space: SearchSpace) -> str:
     return f"{_column(parent, space)}/{name}"
 
 
-def _parameter_panel(parameter: Parameter, column: str, scored: list[JobDoc],
-                     failed: list[JobDoc]) -> ParameterPanel:
-    chosen = [(flatten(job["misc"].get("params", {})), score(job)) for job in scored]
+def _parameter_panel(parameter: Parameter, column: str, scored: list[Trial],
+                     failed: list[Trial]) -> ParameterPanel:
+    chosen = [(trial.columns(), _known(trial.score)) for trial in scored]
     present = [(params[column], value) for params, value in chosen if column in params]
-    failed_values = [flatten(job["misc"].get("params", {})).get(column) for job in failed]
+    failed_values = [trial.columns().get(column) for trial in failed]
     categories = None
     if parameter.distribution == "categorical":
         categories = tuple(parameter.values or ())

@@ -1,96 +1,94 @@
-"""Questions asked of a store: trials as rows, the best, the Pareto front, the status.
+"""Questions asked of a store: the best trials, the Pareto front, the status.
 
-Pure functions over job documents, so every command answers the same on both stores.
+Pure functions over `Trial` views, so every command answers the same on both stores.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import Any, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
-from search.documents import JobDoc, flatten, is_finished, trial_state, utcnow
 from search.store import Store, StoreError, WorkerStatus
+from search.trial import Trial, trials_of
 
 SORT_KEYS = ("score", "accuracy", "time")
 
 
-def score(job: JobDoc) -> float | None:
-    """Accuracy per second of training (-loss); None for a trial without a score."""
-    if trial_state(job) != "ok" or job["result"].get("loss") is None:
-        return None
-    return 0.0 - job["result"]["loss"]  # not -loss: a floored trial scores 0.0, not -0.0
-
-
-def trial_row(job: JobDoc) -> dict[str, Any]:
-    """One flat row per trial: identity, outcome, every hyperparameter, provenance."""
-    result = job.get("result") or {}
-    return {
-        "tid": job["tid"],
-        "state": trial_state(job),
-        "score": score(job),
-        "accuracy": result.get("accuracy"),
-        "train_seconds": result.get("train_seconds"),
-        **flatten(job["misc"].get("params", {})),
-        "reason": result.get("reason"),
-        "device": result.get("device"),
-        "worker": result.get("worker") or job.get("owner"),
-        "attempt": job.get("attempt", 0),
-        "started": job.get("book_time"),
-        "finished": job.get("refresh_time") if is_finished(job) else None,
-    }
-
-
-def select_trials(jobs: Iterable[JobDoc], states: Sequence[str] = ()) -> list[JobDoc]:
-    """Jobs in any of `states` (queued, running, ok, failed), or all of them."""
-    return [job for job in jobs if not states or trial_state(job) in states]
+def select_trials(trials: Iterable[Trial], states: Sequence[str] = ()) -> list[Trial]:
+    """Trials in any of `states` (queued, running, ok, failed), or all of them."""
+    return [trial for trial in trials if not states or trial.state in states]
 
 
 def best_trials(
-    jobs: Iterable[JobDoc], n: int, *, min_accuracy: float | None = None, sort: str = "score"
-) -> list[JobDoc]:
+    trials: Iterable[Trial], n: int, *, min_accuracy: float | None = None, sort: str = "score"
+) -> list[Trial]:
     """The `n` best scored trials: by score (accuracy per second), accuracy, or training time.
 
     Ties go to the earlier trial, so the answer is stable.
     """
-    scored = [job for job in jobs if score(job) is not None]  # so -score(job) below is a float
+    scored = [trial for trial in trials if trial.is_scored]
     if min_accuracy is not None:
-        scored = [job for job in scored if job["result"]["accuracy"] >= min_accuracy]
-    keys = {
-        "score": lambda job: (-score(job), job["tid"]),
-        "accuracy": lambda job: (-job["result"]["accuracy"], job["result"]["train_seconds"], job["tid"]),
-        "time": lambda job: (job["result"]["train_seconds"], -job["result"]["accuracy"], job["tid"]),
+        scored = [trial for trial in scored if _accuracy(trial) >= min_accuracy]
+    keys: dict[str, Callable[[Trial], tuple[float, ...]]] = {
+        "score": lambda trial: (-_score(trial), trial.tid),
+        "accuracy": lambda trial: (-_accuracy(trial), _seconds(trial), trial.tid),
+        "time": lambda trial: (_seconds(trial), -_accuracy(trial), trial.tid),
     }
     return sorted(scored, key=keys[sort])[:n]
 
 
-def count_by_state(jobs: Iterable[JobDoc]) -> dict[str, int]:
+def best_trial(trials: Iterable[Trial]) -> Trial | None:
+    """The trial with the most accuracy per second, or None before the first score."""
+    best = best_trials(trials, 1)
+    return best[0] if best else None
+
+
+def count_by_state(trials: Iterable[Trial]) -> dict[str, int]:
     """Trials per user-facing state; the four usual states are always present."""
     counts = dict.fromkeys(("ok", "failed", "running", "queued"), 0)
-    for job in jobs:
-        counts[trial_state(job)] = counts.get(trial_state(job), 0) + 1
+    for trial in trials:
+        counts[trial.state] = counts.get(trial.state, 0) + 1
     return counts
 
 
-def pareto_front(jobs: Iterable[JobDoc]) -> list[JobDoc]:
-    """Successful trials that no other trial beats on both accuracy and training time.
+def pareto_front(trials: Iterable[Trial], *, below_floor: bool = False) -> list[Trial]:
+    """Scored trials that no other trial beats on both accuracy and training time.
 
     A trial is dominated when another is at least as accurate and at least as fast, and
-    strictly better in one. Failed and unfinished trials never appear. Sorted by time.
+    strictly better in one. Failed and unfinished trials never appear, and trials below the
+    accuracy floor only when `below_floor` asks for them: a model that learnt nothing is not a
+    trade-off anyone wants. Sorted by time.
     """
-    candidates = [job for job in jobs if trial_state(job) == "ok"]
-    candidates.sort(key=lambda job: (job["result"]["train_seconds"], -job["result"]["accuracy"],
-                                     job["tid"]))
-    front: list[JobDoc] = []
+    candidates = [trial for trial in trials
+                  if trial.is_scored and (below_floor or not trial.below_floor)]
+    candidates.sort(key=lambda trial: (_seconds(trial), -_accuracy(trial), trial.tid))
+    front: list[Trial] = []
     best_accuracy = float("-inf")
-    for job in candidates:
-        accuracy, seconds = job["result"]["accuracy"], job["result"]["train_seconds"]
+    for trial in candidates:
+        accuracy, seconds = _accuracy(trial), _seconds(trial)
         if accuracy > best_accuracy:
-            front.append(job)
+            front.append(trial)
             best_accuracy = accuracy
-        elif front and accuracy == best_accuracy and seconds == front[-1]["result"]["train_seconds"]:
-            front.append(job)  # an exact tie with a front member is not dominated either
+        elif front and accuracy == best_accuracy and seconds == _seconds(front[-1]):
+            front.append(trial)  # an exact tie with a front member is not dominated either
     return front
+
+
+def _score(trial: Trial) -> float:
+    assert trial.score is not None, "only scored trials are ranked"
+    return trial.score
+
+
+def _accuracy(trial: Trial) -> float:
+    assert trial.accuracy is not None, "only scored trials are ranked"
+    return trial.accuracy
+
+
+def _seconds(trial: Trial) -> float:
+    assert trial.train_seconds is not None, "only scored trials are ranked"
+    return trial.train_seconds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +98,7 @@ class ExperimentStatus:
     space: str
     counts: dict[str, int]
     max_evals: int | None
-    best: JobDoc | None
+    best: Trial | None
     trials_per_minute: float | None
     seconds_left: float | None
     workers: list[WorkerStatus]
@@ -111,22 +109,20 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     experiment = store.experiment(exp_key)
     if experiment is None:
         raise unknown_experiment(store, exp_key)
-    jobs = store.jobs(exp_key)
-    counts = count_by_state(jobs)
-    finished_times = sorted(job["refresh_time"] for job in jobs if is_finished(job)
-                            and job.get("refresh_time"))
+    trials = trials_of(store.jobs(exp_key))
+    counts = count_by_state(trials)
+    finished_times = sorted(trial.finished for trial in trials if trial.finished is not None)
     rate = _trials_per_minute(finished_times)
     finished = counts["ok"] + counts["failed"]
     remaining = max(0, (experiment.max_evals or finished) - finished)
     seconds_left = remaining / rate * 60 if rate else (0.0 if not remaining else None)
-    best = best_trials(jobs, 1)
     return ExperimentStatus(
         exp_key=exp_key,
         objective=experiment.objective,
         space=space_name(experiment.space),
         counts=counts,
         max_evals=experiment.max_evals,
-        best=best[0] if best else None,
+        best=best_trial(trials),
         trials_per_minute=rate,
         seconds_left=seconds_left,
         workers=[w for w in store.workers() if w.exp_key in (None, exp_key)],
@@ -141,10 +137,6 @@ def _trials_per_minute(finished_times: list[datetime.datetime]) -> float | None:
         return None
     span = (recent[-1] - recent[0]).total_seconds()
     return (len(recent) - 1) / span * 60 if span > 0 else None
-
-
-def live(worker: WorkerStatus, stale_after: float) -> bool:
-    return worker.state != "stopped" and (utcnow() - worker.last_seen).total_seconds() <= stale_after
 
 
 def space_name(record: dict[str, Any]) -> str:

@@ -61,6 +61,11 @@ class WorkerStatus:
     tid: int | None = None
     jobs_done: int = 0
 
+    def is_live(self, stale_after: float, now: datetime.datetime) -> bool:
+        """Still serving: it has not said it stopped, and it reported within `stale_after`."""
+        return (self.state != "stopped"
+                and (now - self.last_seen).total_seconds() <= stale_after)
+
 
 class Store(abc.ABC):
     """Where trials live. `location` is safe to print (no password)."""
@@ -93,9 +98,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def reserve_next_job(
-        self, worker_id: str, exp_keys: Collection[str] | None = None
+        self, worker_id: str, exp_keys: Collection[str]
     ) -> Reservation | None:
-        """Hand the oldest queued job to `worker_id`, or None when nothing is queued.
+        """Hand the oldest queued job of the `exp_keys` experiments to `worker_id`, or None
+        when none is queued.
 
         No two reservations are ever granted for the same job and attempt.
         """
@@ -114,9 +120,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def reclaim_stale_jobs(
-        self, stale_after: float, max_attempts: int, exp_keys: Collection[str] | None = None
+        self, stale_after: float, max_attempts: int, exp_keys: Collection[str]
     ) -> list[int]:
-        """Requeue running jobs whose heartbeat is older than `stale_after` seconds.
+        """Requeue running jobs of the `exp_keys` experiments whose heartbeat is older than
+        `stale_after` seconds.
 
         A job already handed out `max_attempts` times is failed instead, with the reason.
         Returns the tids acted on.

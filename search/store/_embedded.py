@@ -96,9 +96,9 @@ class EmbeddedStore(Store):
             self._save({**job, "state": JOB_STATE_NEW})
 
     def reserve_next_job(
-        self, worker_id: str, exp_keys: Collection[str] | None = None
+        self, worker_id: str, exp_keys: Collection[str]
     ) -> Reservation | None:
-        for exp_key in exp_keys if exp_keys is not None else list(self._writers):
+        for exp_key in exp_keys:
             queued = [job for job in self._load(exp_key).values() if job["state"] == JOB_STATE_NEW]
             if queued:
                 job = min(queued, key=lambda job: job["tid"])
@@ -129,11 +129,11 @@ class EmbeddedStore(Store):
             self._save(_requeued(job))
 
     def reclaim_stale_jobs(
-        self, stale_after: float, max_attempts: int, exp_keys: Collection[str] | None = None
+        self, stale_after: float, max_attempts: int, exp_keys: Collection[str]
     ) -> list[int]:
         cutoff = utcnow() - datetime.timedelta(seconds=stale_after)
         reclaimed = []
-        for exp_key in exp_keys if exp_keys is not None else list(self._writers):
+        for exp_key in exp_keys:
             for job in list(self._load(exp_key).values()):
                 if job["state"] == JOB_STATE_RUNNING and job["refresh_time"] < cutoff:
                     self._save(_requeued(job))

@@ -118,11 +118,9 @@ class MongoStore(Store):
         self._call(insert)
 
     def reserve_next_job(
-        self, worker_id: str, exp_keys: Collection[str] | None = None
+        self, worker_id: str, exp_keys: Collection[str]
     ) -> Reservation | None:
-        query: dict[str, Any] = {"state": JOB_STATE_NEW}
-        if exp_keys is not None:
-            query["exp_key"] = {"$in": list(exp_keys)}
+        query: dict[str, Any] = {"state": JOB_STATE_NEW, "exp_key": {"$in": list(exp_keys)}}
         candidates = self._call(
             lambda: list(self._jobs.find(query).sort("tid", ASCENDING).limit(_CANDIDATES))
         )
@@ -172,10 +170,10 @@ class MongoStore(Store):
                       reason=f"released by {reservation.worker_id}")
 
     def reclaim_stale_jobs(
-        self, stale_after: float, max_attempts: int, exp_keys: Collection[str] | None = None
+        self, stale_after: float, max_attempts: int, exp_keys: Collection[str]
     ) -> list[int]:
         cutoff = utcnow() - datetime.timedelta(seconds=stale_after)
-        scope: dict[str, Any] = {} if exp_keys is None else {"exp_key": {"$in": list(exp_keys)}}
+        scope: dict[str, Any] = {"exp_key": {"$in": list(exp_keys)}}
         silent = self._call(lambda: list(self._jobs.find(
             {**scope, "state": JOB_STATE_RUNNING, "refresh_time": {"$lt": cutoff}})))
         reclaimed = []

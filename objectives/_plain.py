@@ -1,0 +1,53 @@
+"""Plain data: what a result or a parameter set may hold to be stored in MongoDB and FerretDB.
+
+The one definition of it in hpsearch: results, extras and the hyperparameters a job records
+all pass through `plain_data`, so no value reaches the database that one of them refuses.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def plain_data(value: Any, where: str) -> Any:
+    """``value`` as JSON-able, MongoDB-safe data.
+
+    numpy and torch scalars become Python numbers; non-finite floats become None; dict keys
+    must be strings without "." or "$"; lists must be flat.
+
+    Raises:
+        TypeError, ValueError: Something cannot be stored; the message names where.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return plain_data(value.item(), where)
+    if isinstance(value, np.generic):
+        return plain_data(value.item(), where)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, Mapping):
+        plain = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or "." in key or "$" in key:
+                raise ValueError(
+                    f"{where} has key {key!r}: keys must be strings without '.' or '$' "
+                    "(MongoDB field names)"
+                )
+            plain[key] = plain_data(item, f"{where}[{key!r}]")
+        return plain
+    if isinstance(value, (list, tuple)):
+        items = [plain_data(item, f"{where}[{index}]") for index, item in enumerate(value)]
+        if any(isinstance(item, (list, dict)) for item in items):
+            raise TypeError(f"{where} is a nested list; results hold flat lists only")
+        return items
+    raise TypeError(f"{where} is a {type(value).__name__}; results hold plain JSON data only")

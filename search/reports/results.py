@@ -1,0 +1,68 @@
+"""The results of one experiment for a notebook: typed trials, the best, the front, a DataFrame.
+
+    import search
+    results = search.results("./hpsearch-runs", "demo")
+    results.best(3)              # [Trial(tid=17, state='ok', accuracy=0.97, ...), ...]
+    results.trials_dataframe()   # one row per trial, needs pandas (pip install 'hpsearch[dataframe]')
+
+The same queries the CLI prints, read once from either store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from search.experiment import Experiment
+from search.reports import queries
+from search.store import StoreError, open_store
+from search.trial import Trial, trials_of
+
+if TYPE_CHECKING:
+    import pandas
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentResults:
+    """A snapshot of an experiment's trials; call `search.results` again for a fresh one."""
+
+    experiment: Experiment
+    trials: tuple[Trial, ...]
+
+    def best(self, n: int = 5, *, min_accuracy: float | None = None,
+             sort: str = "score") -> list[Trial]:
+        """The `n` best trials by score (accuracy per second), `accuracy` or `time`."""
+        return queries.best_trials(self.trials, n, min_accuracy=min_accuracy, sort=sort)
+
+    def pareto_front(self, *, below_floor: bool = False) -> list[Trial]:
+        """The accuracy-vs-training-time front, fastest first (see `queries.pareto_front`)."""
+        return queries.pareto_front(self.trials, below_floor=below_floor)
+
+    def trials_dataframe(self) -> pandas.DataFrame:
+        """One row per trial, each hyperparameter a column, as `hpsearch export` writes them.
+
+        Raises:
+            ImportError: pandas is not installed (it is the `dataframe` extra).
+        """
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("trials_dataframe() needs pandas: pip install 'hpsearch[dataframe]'"
+                              ) from None
+        return pandas.DataFrame([trial.row() for trial in self.trials]).set_index("tid")
+
+
+def results(store_location: str, exp_key: str) -> ExperimentResults:
+    """Read an experiment's trials from a store directory or a `mongodb://` URL.
+
+    Raises:
+        StoreError: the store cannot be opened, or holds no experiment `exp_key`.
+    """
+    store = open_store(store_location)
+    try:
+        experiment = store.experiment(exp_key)
+        if experiment is None:
+            raise queries.unknown_experiment(store, exp_key)
+        return ExperimentResults(experiment, tuple(trials_of(store.jobs(exp_key))))
+    finally:
+        store.close()

@@ -1,0 +1,116 @@
+"""A trial as every report reads it: a typed view over one job document.
+
+Job documents keep Hyperopt's `MongoTrials` schema, so existing tooling can read them; the
+reports, the CLI and the Python API read them through this one view instead of spelling out
+`job["result"]["train_seconds"]` by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from search.documents import JobDoc, flatten, is_finished, trial_state
+
+
+@dataclasses.dataclass(frozen=True)
+class Trial:
+    """One trial of an experiment.
+
+    Attributes:
+        tid: The trial's id, in the order it was proposed.
+        state: `queued`, `running`, `ok` or `failed`.
+        params: The hyperparameters as the objective received them (nested choices as dicts).
+        accuracy: Validation accuracy in [0, 1]; None unless the trial finished `ok`.
+        train_seconds: Training time; a failed trial may have one too.
+        loss: `-accuracy / train_seconds`, 0.0 below the accuracy floor, None without a score.
+        below_floor: The trial finished under the experiment's accuracy floor.
+        reason: Why a failed trial failed (`diverged`, `exception`, `abandoned`, ...).
+        error: The failure's message.
+        device: Where it trained.
+        worker: The worker that ran it (or holds it).
+        attempt: How many times the job was handed out before this attempt.
+        started: When its current attempt was reserved.
+        finished: When its result was stored.
+        job: The underlying document, for anything else.
+    """
+
+    tid: int
+    state: str
+    params: dict[str, Any]
+    accuracy: float | None
+    train_seconds: float | None
+    loss: float | None
+    below_floor: bool
+    reason: str | None
+    error: str | None
+    device: str | None
+    worker: str | None
+    attempt: int
+    started: datetime.datetime | None
+    finished: datetime.datetime | None
+    job: JobDoc = dataclasses.field(repr=False, compare=False)
+
+    @classmethod
+    def from_job(cls, job: Mapping[str, Any]) -> Trial:
+        state = trial_state(job)
+        result = job.get("result") or {}
+        scored = state == "ok"
+        return cls(
+            tid=job["tid"],
+            state=state,
+            params=dict(job.get("misc", {}).get("params") or {}),
+            accuracy=result.get("accuracy") if scored else None,
+            train_seconds=result.get("train_seconds"),
+            loss=result.get("loss") if scored else None,
+            below_floor=bool(result.get("below_accuracy_floor")) or (scored and result.get("loss") == 0),
+            reason=result.get("reason"),
+            error=result.get("error"),
+            device=result.get("device"),
+            worker=result.get("worker") or job.get("owner"),
+            attempt=job.get("attempt", 0),
+            started=job.get("book_time"),
+            finished=job.get("refresh_time") if is_finished(job) else None,
+            job=dict(job),
+        )
+
+    @property
+    def score(self) -> float | None:
+        """Accuracy per second of training (-loss); None for a trial without a score."""
+        if self.loss is None:
+            return None
+        return 0.0 - self.loss  # not -loss: a floored trial scores 0.0, not -0.0
+
+    @property
+    def is_scored(self) -> bool:
+        """Finished ok with an accuracy and a training time (below the floor included)."""
+        return self.score is not None and self.accuracy is not None \
+            and self.train_seconds is not None
+
+    def columns(self) -> dict[str, Any]:
+        """The hyperparameters as flat columns (`optimizer`, `optimizer/momentum`)."""
+        return flatten(self.params)
+
+    def row(self) -> dict[str, Any]:
+        """One flat row: identity, outcome, every hyperparameter, provenance."""
+        return {
+            "tid": self.tid,
+            "state": self.state,
+            "score": self.score,
+            "accuracy": self.accuracy,
+            "train_seconds": self.train_seconds,
+            **self.columns(),
+            "reason": self.reason,
+            "device": self.device,
+            "worker": self.worker,
+            "attempt": self.attempt,
+            "started": self.started,
+            "finished": self.finished,
+        }
+
+
+def trials_of(jobs: Iterable[Mapping[str, Any]]) -> list[Trial]:
+    """Trials for job documents, in tid order."""
+    return sorted((Trial.from_job(job) for job in jobs), key=lambda trial: trial.tid)

@@ -1,0 +1,45 @@
+"""The notebook API: an experiment's trials as typed views, on either store."""
+
+from __future__ import annotations
+
+import pandas
+import pytest
+
+import search
+from stored_trials import record_trials
+
+OUTCOMES = [(0.9, 0.1), (0.95, 0.5), (0.4, 0.01), None, (0.99, 2.0), (0.8, 0.05)]
+
+
+def test_results_hold_typed_trials_with_the_best_and_the_front(store_location: str) -> None:
+    record_trials(store_location, "api", OUTCOMES, queued=1)
+    results = search.results(store_location, "api")
+    assert results.experiment.exp_key == "api"
+    assert [trial.state for trial in results.trials] == ["ok"] * 3 + ["failed"] + ["ok"] * 2 \
+        + ["queued"]
+    best = results.best(2)
+    assert [trial.tid for trial in best] == [5, 0]  # 16/s, then 9/s
+    assert best[0].score == pytest.approx(0.8 / 0.05)
+    assert best[0].accuracy == 0.8 and best[0].train_seconds == 0.05
+    assert best[0].params["optimizer"]["name"] in ("adamw", "sgd")
+    assert [trial.tid for trial in results.pareto_front()] == [5, 0, 1, 4]
+    failed = results.trials[3]
+    assert failed.score is None and failed.reason == "diverged"
+
+
+def test_trials_dataframe_has_one_row_per_trial_and_a_column_per_hyperparameter(
+        tmp_path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "frame", OUTCOMES)
+    frame = search.results(location, "frame").trials_dataframe()
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame.index) == list(range(len(OUTCOMES)))
+    assert {"score", "accuracy", "train_seconds", "lr", "batch_size", "optimizer"} <= set(frame)
+    assert frame.loc[5, "score"] == pytest.approx(0.8 / 0.05)
+
+
+def test_results_of_an_unknown_experiment_name_the_known_ones(tmp_path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "known", OUTCOMES[:1])
+    with pytest.raises(search.StoreError, match="known"):
+        search.results(location, "unknown")

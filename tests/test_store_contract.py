@@ -1,0 +1,69 @@
+"""The Store interface means the same on both stores: one test body, run on each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import spaces
+from search.experiment import Experiment
+from search.farm.proposals import Proposer
+from search.store import Store, open_store
+
+SPACE = spaces.load_space("default")
+
+
+@pytest.fixture
+def store(store_location: str) -> Iterator[Store]:
+    opened = open_store(store_location)
+    try:
+        for exp_key in ("a", "b"):
+            opened.record_experiment(Experiment(exp_key=exp_key, space=SPACE.record,
+                                                objective="noop", epochs=1, min_accuracy=0.0))
+            proposer = Proposer(exp_key, SPACE.graph, seed=0, startup_trials=10)
+            jobs: list[dict] = []
+            for tid in range(3):
+                jobs.append(proposer.propose(tid, jobs))
+            opened.queue_jobs(jobs)
+        yield opened
+    finally:
+        opened.close()
+
+
+def test_experiments_are_listed_oldest_first(store: Store) -> None:
+    assert [experiment.exp_key for experiment in store.experiments()] == ["a", "b"]
+    assert store.experiment("a") is not None and store.experiment("missing") is None
+
+
+def test_reservation_serves_only_the_named_experiments_oldest_job_first(store: Store) -> None:
+    first = store.reserve_next_job("w1", ["b"])
+    second = store.reserve_next_job("w2", ["b"])
+    assert first is not None and second is not None
+    assert (first.exp_key, first.tid, second.tid) == ("b", 0, 1)
+    assert [job["state"] for job in store.jobs("a")] == [0, 0, 0]
+    assert store.reserve_next_job("w3", []) is None
+
+
+def test_jobs_selects_by_tid_in_tid_order(store: Store) -> None:
+    assert [job["tid"] for job in store.jobs("a", [2, 0])] == [0, 2]
+    assert [job["tid"] for job in store.jobs("a")] == [0, 1, 2]
+
+
+def test_a_result_is_accepted_once_and_ends_the_heartbeat(store: Store) -> None:
+    reservation = store.reserve_next_job("w1", ["a"])
+    assert reservation is not None and store.heartbeat(reservation)
+    result = {"status": "ok", "loss": -1.0, "accuracy": 0.5, "train_seconds": 0.5}
+    assert store.finish_job(reservation, result)
+    assert not store.finish_job(reservation, result)
+    assert not store.heartbeat(reservation)
+    (job,) = store.jobs("a", [reservation.tid])
+    assert job["state"] == 2 and job["result"]["loss"] == -1.0
+
+
+def test_a_released_job_is_queued_again_for_its_next_attempt(store: Store) -> None:
+    reservation = store.reserve_next_job("w1", ["a"])
+    assert reservation is not None
+    store.release_job(reservation)
+    again = store.reserve_next_job("w2", ["a"])
+    assert again is not None and again.tid == reservation.tid and again.attempt == 1
