@@ -25,12 +25,13 @@ from torch.utils.data import DataLoader, TensorDataset
 # Run from a checkout without installing: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _vision_speed import vision_main  # noqa: E402
+
 from objectives import TrialSettings, resolve_device, resolve_objective, run_trial  # noqa: E402
 from objectives._device import device_description, synchronize  # noqa: E402
 from objectives._digits import accuracy, build_model  # noqa: E402
 from objectives._digits_data import digits_arrays, digits_tensors  # noqa: E402
 from objectives._recipe import TrainingRecipe  # noqa: E402
-from _vision_speed import vision_main  # noqa: E402
 
 Measurement = tuple[float, float]  # (train seconds, validation accuracy)
 

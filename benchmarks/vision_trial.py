@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     if not result["train_seconds"] > 0 or not result["images_per_second"] > 0:
         failures.append("no training time was measured")
     if result["accuracy"] < args.min_accuracy:
-        failures.append(f"accuracy {result['accuracy']:.4f} < {args.min_accuracy}: it did not learn")
+        failures.append(
+            f"accuracy {result['accuracy']:.4f} < {args.min_accuracy}: it did not learn")
     if args.device.startswith("cuda") and not result["channels_last"]:
         failures.append("channels_last is off on CUDA")
     if args.compile != result["compiled"] or (args.compile and result["compile_seconds"] is None):

@@ -12,8 +12,8 @@ from importlib.metadata import EntryPoint, entry_points
 from ._digits import DIGITS
 from ._errors import ObjectiveError
 from ._noop import NOOP
-from ._vision import CIFAR10_OBJECTIVE, FASHION_MNIST_OBJECTIVE, MNIST_OBJECTIVE
 from ._objective import Objective, objective_from_function
+from ._vision import CIFAR10_OBJECTIVE, FASHION_MNIST_OBJECTIVE, MNIST_OBJECTIVE
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The `mnist`, `fashion-mnist` and `cifar10` objectives: convolutional nets trained the fast way."""
+"""The `mnist`, `fashion-mnist` and `cifar10` objectives: convolutional nets, trained fast."""
 
 from __future__ import annotations
 
@@ -98,14 +98,18 @@ def train_and_score(
     model = model.to(trial.device)
     if speed.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    trained = train_classifier(model, recipe, data, task.augmentation, trial, speed, label_smoothing)
+    trained = train_classifier(
+        model, recipe, data, task.augmentation, trial, speed, label_smoothing
+    )
     final_accuracy = evaluate(trained.model, data, speed)  # untimed, as defined
     return {
         "accuracy": final_accuracy,
         "images_per_second": trained.images_seen / max(trial.train_seconds, 1e-9),
         "compile_seconds": trained.warm_up_step_seconds if speed.torch_compile else None,
         "warm_up_step_seconds": trained.warm_up_step_seconds,
-        "autocast": str(speed.autocast_dtype).removeprefix("torch.") if speed.autocast_dtype else None,
+        "autocast": str(speed.autocast_dtype).removeprefix("torch.")
+        if speed.autocast_dtype
+        else None,
         "channels_last": speed.channels_last,
         "compiled": speed.torch_compile,
         "parameter_count": sum(parameter.numel() for parameter in model.parameters()),
@@ -114,7 +118,9 @@ def train_and_score(
     }
 
 
-def device_images(dataset: VisionDataset, data_dir: Path | None, device: torch.device) -> DeviceImages:
+def device_images(
+    dataset: VisionDataset, data_dir: Path | None, device: torch.device
+) -> DeviceImages:
     """The data set on ``device``, read and copied once per process (see _cached_device_images).
 
     Raises:
@@ -126,18 +132,22 @@ def device_images(dataset: VisionDataset, data_dir: Path | None, device: torch.d
 # One entry: a worker serves one experiment at a time, and a second data set on the GPU would
 # only take memory from the trials.
 @functools.lru_cache(maxsize=1)
-def _cached_device_images(dataset: VisionDataset, data_dir: Path | None, device: torch.device) -> DeviceImages:
+def _cached_device_images(
+    dataset: VisionDataset, data_dir: Path | None, device: torch.device
+) -> DeviceImages:
     return images_on_device(dataset, load_arrays(dataset, data_dir), device)
 
 
 def synthetic_images(
     dataset: VisionDataset, device: torch.device, train_size: int, test_size: int, seed: int = 0
 ) -> DeviceImages:
-    """Learnable random images of the data set's real shape, on ``device`` (see synthetic_arrays)."""
+    """Learnable random images of the data set's real shape on ``device`` (synthetic_arrays)."""
     return images_on_device(dataset, synthetic_arrays(dataset, train_size, test_size, seed), device)
 
 
-def images_on_device(dataset: VisionDataset, arrays: ImageArrays, device: torch.device) -> DeviceImages:
+def images_on_device(
+    dataset: VisionDataset, arrays: ImageArrays, device: torch.device
+) -> DeviceImages:
     """Host arrays copied to ``device`` once, with the data set's normalisation constants."""
 
     def tensor(array: np.ndarray) -> torch.Tensor:
@@ -145,12 +155,11 @@ def images_on_device(dataset: VisionDataset, arrays: ImageArrays, device: torch.
 
     # uint8 on the device: CIFAR-10's 50,000 training images take 150 MB, a quarter of float32,
     # and each step reads its batch from device memory instead of copying it from the host.
-    statistics = {"device": device, "dtype": torch.float32}
     return DeviceImages(
         x_train=tensor(arrays.x_train), y_train=tensor(arrays.y_train),
         x_test=tensor(arrays.x_test), y_test=tensor(arrays.y_test),
-        mean=torch.tensor(dataset.mean, **statistics).view(1, -1, 1, 1),
-        std=torch.tensor(dataset.std, **statistics).view(1, -1, 1, 1),
+        mean=torch.tensor(dataset.mean, device=device, dtype=torch.float32).view(1, -1, 1, 1),
+        std=torch.tensor(dataset.std, device=device, dtype=torch.float32).view(1, -1, 1, 1),
     )
 
 

@@ -74,7 +74,10 @@ MNIST = VisionDataset(
     mean=(33.32,),
     std=(78.57,),
     torchvision_class="MNIST",
-    how_to_get="download the four *-ubyte.gz files from https://ossci-datasets.s3.amazonaws.com/mnist/ into {folder}",
+    how_to_get=(
+        "download the four *-ubyte.gz files from https://ossci-datasets.s3.amazonaws.com/mnist/ "
+        "into {folder}"
+    ),
 )
 FASHION_MNIST = VisionDataset(
     name="fashion-mnist",
@@ -116,7 +119,9 @@ def data_root(data_dir: str | os.PathLike[str] | None) -> Path:
     return (Path(data_dir).expanduser() if data_dir else default_data_dir()).absolute()
 
 
-def ensure_files(dataset: VisionDataset, data_dir: str | os.PathLike[str] | None) -> dict[str, Path]:
+def ensure_files(
+    dataset: VisionDataset, data_dir: str | os.PathLike[str] | None
+) -> dict[str, Path]:
     """Every file of ``dataset``, downloading the missing ones when torchvision is installed.
 
     Returns:
@@ -163,7 +168,8 @@ def _cached_arrays(dataset: VisionDataset, root: Path) -> ImageArrays:
     except (IdxFormatError, CifarFormatError, OSError) as error:
         raise DataMissingError(
             f"{dataset.name}: cannot read the data set in {root / dataset.subdirectory}: {error}. "
-            f"Delete the broken file, then {dataset.how_to_get.format(root=root, folder=root / dataset.subdirectory)}."
+            "Delete the broken file, then "
+            f"{dataset.how_to_get.format(root=root, folder=root / dataset.subdirectory)}."
         ) from None
     for images in (x_train, x_test):
         if images.shape[1:] != dataset.image_shape:
@@ -174,7 +180,9 @@ def _cached_arrays(dataset: VisionDataset, root: Path) -> ImageArrays:
     return ImageArrays(x_train, y_train, x_test, y_test)
 
 
-def synthetic_arrays(dataset: VisionDataset, train_size: int, test_size: int, seed: int = 0) -> ImageArrays:
+def synthetic_arrays(
+    dataset: VisionDataset, train_size: int, test_size: int, seed: int = 0
+) -> ImageArrays:
     """Random images of the data set's real shape that a working training loop can learn: each
     class has its own mean brightness per channel, under heavy noise."""
     generator = np.random.default_rng(seed)
@@ -191,14 +199,16 @@ def synthetic_arrays(dataset: VisionDataset, train_size: int, test_size: int, se
     return ImageArrays(x_train, y_train, x_test, y_test)
 
 
-def write_files(dataset: VisionDataset, arrays: ImageArrays, data_dir: str | os.PathLike[str]) -> Path:
+def write_files(
+    dataset: VisionDataset, arrays: ImageArrays, data_dir: str | os.PathLike[str]
+) -> Path:
     """Write ``arrays`` under ``data_dir`` in the data set's on-disk format (IDX or CIFAR-10
     batches), so the whole loading path can be exercised without the real download."""
     folder = data_root(data_dir) / dataset.subdirectory
     folder.mkdir(parents=True, exist_ok=True)
     if dataset is CIFAR10:
         parts = np.array_split(np.arange(len(arrays.y_train)), len(dataset.train_files))
-        for name, part in zip(dataset.train_files, parts):
+        for name, part in zip(dataset.train_files, parts, strict=True):
             write_batch(folder / name, arrays.x_train[part], arrays.y_train[part])
         write_batch(folder / dataset.test_files[0], arrays.x_test, arrays.y_test)
         return folder
@@ -234,7 +244,10 @@ def _find(dataset: VisionDataset, root: Path) -> tuple[dict[str, Path], list[str
     found: dict[str, Path] = {}
     missing: list[str] = []
     for name in dataset.train_files + dataset.test_files:
-        candidates = [folder / name, folder / f"{name}.gz"] if dataset is not CIFAR10 else [folder / name]
+        # IDX files may be gzipped, as downloaded; CIFAR-10's batches never are.
+        candidates = [folder / name]
+        if dataset is not CIFAR10:
+            candidates.append(folder / f"{name}.gz")
         present = next((path for path in candidates if path.is_file()), None)
         if present is None:
             missing.append(name)

@@ -58,8 +58,9 @@ class ResidualStage(nn.Module):
         self.residual = conv_bn(out_channels, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.widen(x)
-        return x + self.residual(x)
+        widened: torch.Tensor = self.widen(x)
+        residual: torch.Tensor = self.residual(widened)
+        return widened + residual
 
 
 def residual_net(in_channels: int = 3, classes: int = 10, width: float = 1.0) -> nn.Module:

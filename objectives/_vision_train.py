@@ -83,7 +83,9 @@ class TrainedModel:
     images_seen: int
 
 
-def augment(images: torch.Tensor, augmentation: Augmentation, generator: torch.Generator) -> torch.Tensor:
+def augment(
+    images: torch.Tensor, augmentation: Augmentation, generator: torch.Generator
+) -> torch.Tensor:
     """Randomly translated and flipped copies of uint8 ``images`` (N, C, H, W), on their device.
 
     One gather does every crop: per image a random offset into the zero-padded batch.
@@ -157,8 +159,13 @@ def train_classifier(
     steps_per_epoch = train_size // batch_size
     optimizer = recipe.build_optimizer(model.parameters())
     scheduler = recipe.build_scheduler(optimizer, total_steps=steps_per_epoch * trial.epochs)
-    step_scheduler_each_batch = isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR)
-    step_scheduler_on_accuracy = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    # Cosine is stepped after every optimizer step; plateau once per epoch, on accuracy.
+    per_step = (
+        scheduler if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) else None
+    )
+    on_accuracy = (
+        scheduler if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau) else None
+    )
     # Fuses the network's kernels; its compile time is reported, not scored (see README).
     step_model = torch.compile(model) if speed.torch_compile else model
     # A device-side generator: permutations and augmentation are drawn where they are used.
@@ -176,7 +183,8 @@ def train_classifier(
             order = torch.randperm(train_size, device=device, generator=generator)
             # Augment and normalise the whole epoch at once: a handful of large kernels instead
             # of a few small ones per step; each batch below is then a free view.
-            inputs_epoch = normalise(augment(data.x_train[order], augmentation, generator), data, speed)
+            augmented = augment(data.x_train[order], augmentation, generator)
+            inputs_epoch = normalise(augmented, data, speed)
             labels_epoch = data.y_train[order]
             for step in range(steps_per_epoch):
                 batch = slice(step * batch_size, (step + 1) * batch_size)
@@ -185,16 +193,16 @@ def train_classifier(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                if step_scheduler_each_batch:
-                    scheduler.step()
-            if step_scheduler_on_accuracy:
+                if per_step is not None:
+                    per_step.step()
+            if on_accuracy is not None:
                 # This evaluation steers training, so it belongs inside the timed region.
                 epoch_accuracy = evaluate(model, data, speed)
-                scheduler.step(epoch_accuracy)
+                on_accuracy.step(epoch_accuracy)
         # One host sync per epoch, outside the timer (non-finite weights stay non-finite).
         if not math.isfinite(loss.item()):
             raise FloatingPointError(f"training loss became {loss.item()} in epoch {epoch}")
-        if not step_scheduler_on_accuracy:
+        if on_accuracy is None:
             epoch_accuracy = evaluate(model, data, speed)
         trial.report_epoch(epoch_accuracy)
     if not all(torch.isfinite(parameter).all().item() for parameter in model.parameters()):

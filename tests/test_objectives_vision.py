@@ -11,13 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import spaces
 from farm import database, done_jobs, finish, queue_experiment, start_worker, wait_until
+from stored_trials import stored_jobs
+
 from objectives import DataMissingError, TrialSettings, epochs_for, resolve_objective, run_trial
 from objectives._cifar_batches import CifarFormatError, read_batch
 from objectives._idx import IdxFormatError, read_idx, write_idx
+from objectives._recipe import TrainingRecipe
 from search.experiment import Experiment, check_same_definition
 from search.store import open_store
-from stored_trials import stored_jobs
 from tests.objectives_for_tests import assert_storable
 from tests.vision_files import write_cifar10, write_mnist_like
 
@@ -36,7 +39,7 @@ NARROW = {"width": 0.25}
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """All three data sets, tiny: MNIST as plain IDX files, Fashion-MNIST gzipped, CIFAR-10 pickled."""
+    """The three data sets, tiny: MNIST as plain IDX, Fashion-MNIST gzipped, CIFAR-10 pickled."""
     root = tmp_path_factory.mktemp("data")
     write_mnist_like(root, "MNIST", TRAIN_IMAGES, TEST_IMAGES)
     write_mnist_like(root, "FashionMNIST", TRAIN_IMAGES, TEST_IMAGES, gzipped=True)
@@ -57,7 +60,8 @@ def test_idx_files_round_trip_plain_and_gzipped(tmp_path: Path) -> None:
     for name in ("images-idx3-ubyte", "images-idx3-ubyte.gz"):
         write_idx(tmp_path / name, images)
         assert np.array_equal(read_idx(tmp_path / name), images)
-    assert gzip.decompress((tmp_path / "images-idx3-ubyte.gz").read_bytes())[:4] == b"\x00\x00\x08\x03"
+    compressed = (tmp_path / "images-idx3-ubyte.gz").read_bytes()
+    assert gzip.decompress(compressed)[:4] == b"\x00\x00\x08\x03"
 
 
 def test_truncated_idx_file_is_reported_not_read(tmp_path: Path) -> None:
@@ -97,7 +101,8 @@ def test_cifar_batches_read_back_as_written(data_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("name, extra", [("mnist", {}), ("fashion-mnist", {}), ("cifar10", NARROW)])
-def test_objective_trains_on_the_files_and_reports_every_result_field(name, extra, data_dir) -> None:
+def test_objective_trains_on_the_files_and_reports_every_result_field(name, extra, data_dir
+                                                                      ) -> None:
     result = vision_trial(name, {**PARAMS, **extra}, data_dir)
     assert result["status"] == "ok", result.get("traceback") or result.get("error")
     assert 0.0 <= result["accuracy"] <= 1.0
@@ -194,11 +199,26 @@ def test_search_without_data_stops_before_any_trial_with_one_message(hpsearch, t
     assert not store.exists()  # stopped before the store was even opened
 
 
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
+def test_builtin_space_searches_epochs_and_the_recipe(name) -> None:
+    space = spaces.load_space(name)
+    for params in spaces.sample_space(space, 5, seed=0):
+        assert epochs_for(params, 99) == params["epochs"] >= 1
+        assert 0.0 <= params["label_smoothing"] < 1.0
+        TrainingRecipe.from_params(params)  # the objective can build what the space proposes
+
+
 def test_embedded_search_records_data_dir_and_trains_the_epochs_each_trial_proposes(
         hpsearch, tmp_path, data_dir) -> None:
     store = str(tmp_path / "store")
+    space = tmp_path / "short.yaml"  # the mnist space's recipe, with short trials
+    space.write_text("parameters:\n"
+                     "  lr: {distribution: log_uniform_values, min: 1.0e-3, max: 1.0e-2}\n"
+                     "  batch_size: {values: [64, 128]}\n"
+                     "  optimizer: {values: [{name: adamw}]}\n"
+                     "  epochs: {values: [1, 2, 3]}\n")
     completed = hpsearch("search", "--store", store, "--exp-key", "digits-cnn",
-                         "--objective", "mnist", "--space", "mnist", "--max-evals", "2",
+                         "--objective", "mnist", "--space", str(space), "--max-evals", "2",
                          "--device", "cpu", "--min-accuracy", "0", "--data-dir", data_dir.name,
                          cwd=data_dir.parent)
     assert completed.returncode == 0, completed.stderr
@@ -206,7 +226,7 @@ def test_embedded_search_records_data_dir_and_trains_the_epochs_each_trial_propo
     assert len(jobs) == 2
     for job in jobs:
         assert job["result"]["status"] == "ok", job["result"]
-        assert job["result"]["epochs"] == job["misc"]["vals"]["epochs"][0]
+        assert job["result"]["epochs"] == job["misc"]["params"]["epochs"]
         assert job["result"]["train_size"] == TRAIN_IMAGES
     opened = open_store(store)
     try:

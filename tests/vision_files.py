@@ -16,15 +16,18 @@ from objectives._idx import write_idx
 CIFAR_TRAIN_BATCHES = 5
 
 
-def learnable_images(count: int, shape: tuple[int, ...], seed: int) -> tuple[np.ndarray, np.ndarray]:
+def learnable_images(count: int, shape: tuple[int, ...], seed: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images whose class (0-9) sets their brightness, plus noise; and int labels."""
     generator = np.random.default_rng(seed)
     labels = generator.integers(0, 10, size=count)
-    images = labels.reshape(-1, *[1] * len(shape)) * 22.0 + 20 + generator.normal(0, 15, (count, *shape))
+    brightness = labels.reshape(-1, *[1] * len(shape)) * 22.0 + 20
+    images = brightness + generator.normal(0, 15, (count, *shape))
     return np.clip(images, 0, 255).astype(np.uint8), labels
 
 
-def write_mnist_like(data_dir: Path, folder: str, train: int, test: int, gzipped: bool = False) -> Path:
+def write_mnist_like(data_dir: Path, folder: str, train: int, test: int,
+                     gzipped: bool = False) -> Path:
     """MNIST's four IDX files under ``data_dir/folder/raw`` ("MNIST" or "FashionMNIST")."""
     raw = data_dir / folder / "raw"
     raw.mkdir(parents=True, exist_ok=True)
