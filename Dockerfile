@@ -7,8 +7,15 @@ COPY search ./search
 COPY objectives ./objectives
 COPY spaces ./spaces
 RUN pip install --no-cache-dir .
+COPY docker/refuse-example-passwords.sh /usr/local/bin/refuse-example-passwords.sh
 
-# Workers finish their trial on SIGTERM (docker stop); give them a trial's time to do so.
+# Trials run as an unprivileged user: training code never needs root, and a worker's files
+# (its result spool among them) live in its home.
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin hpsearch
+USER hpsearch
+WORKDIR /home/hpsearch
+
+# Workers finish their trial on SIGTERM (docker stop); docker-compose.yml gives them the time.
 STOPSIGNAL SIGTERM
-ENTRYPOINT []
+ENTRYPOINT ["refuse-example-passwords.sh"]
 CMD ["hpsearch", "--help"]

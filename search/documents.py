@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime
 from typing import Any, Iterable, Mapping
 
+import bson
+import bson.errors
 from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING
 
 JobDoc = dict[str, Any]
@@ -35,7 +37,8 @@ def trial_state(job: Mapping[str, Any]) -> str:
     DONE: TPE must see it as a failure (infinite loss), the user as a failed trial.
     """
     if job["state"] == JOB_STATE_DONE:
-        return "ok" if job["result"].get("status") == "ok" else "failed"
+        result = job.get("result")
+        return "ok" if isinstance(result, Mapping) and result.get("status") == "ok" else "failed"
     return STATE_NAMES.get(job["state"], "cancelled")
 
 
@@ -65,3 +68,45 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def sort_by_tid(jobs: Iterable[JobDoc]) -> list[JobDoc]:
     return sorted(jobs, key=lambda job: job["tid"])
+
+
+# A document MongoDB stores must encode to BSON within 16 MiB; a result leaves room for the
+# rest of its job document (spec, misc, claims) beside it.
+MAX_RESULT_BYTES = 15 * 1024 * 1024
+
+
+def unstorable_reason(document: Mapping[str, Any], limit: int = MAX_RESULT_BYTES) -> str | None:
+    """Why MongoDB could not store `document` (an int beyond 64 bits, a NUL in a key, too
+    large), or None. Checked before a write, so the value fails one trial, not the worker."""
+    try:
+        size = len(bson.encode(document))
+    except (OverflowError, bson.errors.InvalidDocument) as error:
+        return str(error)
+    if size > limit:
+        return f"it encodes to {size} bytes, over the limit of {limit}"
+    return None
+
+
+def malformed_reason(job: Any) -> str | None:
+    """What makes a job document unusable (a tid that is not an int, a missing field, `misc.vals`
+    that are not Hyperopt's), or None. Jobs reach us from a shared database, where any program
+    may have written them, so a worker checks before it trusts one."""
+    if not isinstance(job, Mapping):
+        return f"a job must be a document, not {type(job).__name__}"
+    expected = {"tid": int, "state": int, "exp_key": str, "misc": Mapping}
+    for field, kind in expected.items():
+        if not isinstance(job.get(field), kind) or isinstance(job.get(field), bool):
+            return f"field {field!r} is {job.get(field)!r}, not {kind.__name__}"
+    attempt = job.get("attempt", 0)
+    if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 0:
+        return f"field 'attempt' is {attempt!r}, not a count"
+    for part in ("vals", "idxs"):
+        entries = job["misc"].get(part)
+        if not isinstance(entries, Mapping) or not all(
+                isinstance(label, str) and isinstance(values, list) and len(values) <= 1
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+                for label, values in entries.items()):
+            return f"misc.{part} is {entries!r}, not labels with at most one number each"
+    if set(job["misc"]["vals"]) != set(job["misc"]["idxs"]):
+        return "misc.vals and misc.idxs name different labels"
+    return None

@@ -49,7 +49,23 @@ class Experiment:
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "Experiment":
+        """The experiment a stored document records.
+
+        Raises:
+            MalformedExperiment: a field is missing or of the wrong type (any program can
+                write to a shared database).
+        """
         names = {field.name for field in dataclasses.fields(cls)}
+        if not isinstance(document, dict):
+            raise MalformedExperiment(f"an experiment is a document, not {document!r}")
+        for name, kinds in _FIELD_TYPES.items():
+            value = document.get(name)
+            if value is None and name not in _REQUIRED:
+                continue
+            if not isinstance(value, kinds) or isinstance(value, bool):
+                key = document.get("exp_key", document.get("_id"))
+                raise MalformedExperiment(f"experiment {key!r} is malformed: field {name!r} is "
+                                          f"{value!r}")
         return cls(**{key: value for key, value in document.items() if key in names})
 
     def definition(self) -> dict[str, Any]:
@@ -67,6 +83,18 @@ class Experiment:
             "torch_compile": self.torch_compile,
             "metric": self.metric,
         }
+
+
+_REQUIRED = ("exp_key", "space", "objective", "epochs", "min_accuracy")
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "exp_key": str, "space": dict, "objective": str, "epochs": int,
+    "min_accuracy": (int, float), "device": str, "max_evals": int, "metric": str,
+    "version": str, "created": datetime.datetime,
+}
+
+
+class MalformedExperiment(ValueError):
+    """A stored experiment document that is not one of ours, or was damaged."""
 
 
 class ExperimentConflict(ValueError):

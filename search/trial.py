@@ -56,12 +56,13 @@ class Trial:
     @classmethod
     def from_job(cls, job: Mapping[str, Any]) -> Trial:
         state = trial_state(job)
-        result = job.get("result") or {}
+        result: Mapping[str, Any] = job["result"] if isinstance(job.get("result"), Mapping) else {}
+        misc: Mapping[str, Any] = job["misc"] if isinstance(job.get("misc"), Mapping) else {}
         scored = state == "ok"
         return cls(
             tid=job["tid"],
             state=state,
-            params=dict(job.get("misc", {}).get("params") or {}),
+            params=dict(misc.get("params") or {}),
             accuracy=result.get("accuracy") if scored else None,
             train_seconds=result.get("train_seconds"),
             loss=result.get("loss") if scored else None,
@@ -112,5 +113,12 @@ class Trial:
 
 
 def trials_of(jobs: Iterable[Mapping[str, Any]]) -> list[Trial]:
-    """Trials for job documents, in tid order."""
-    return sorted((Trial.from_job(job) for job in jobs), key=lambda trial: trial.tid)
+    """Trials for job documents, in tid order. A document without an int tid and state (which
+    another program wrote into the database) is not a trial, and is left out."""
+    return sorted((Trial.from_job(job) for job in jobs if _is_trial(job)),
+                  key=lambda trial: trial.tid)
+
+
+def _is_trial(job: Mapping[str, Any]) -> bool:
+    return all(isinstance(job.get(key), int) and not isinstance(job.get(key), bool)
+               for key in ("tid", "state"))

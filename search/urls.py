@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 
-_CREDENTIALS = re.compile(r"^(mongodb(?:\+srv)?://)([^:@/]*):([^@/]*)@", re.IGNORECASE)
+# Any `scheme://user:password@` in a text. The password runs to the last `@` of the URL (a
+# password holding `/`, `@` or `:` that the user forgot to escape still counts), so a URL
+# with a stray `@` later on is redacted too far rather than not far enough.
+_CREDENTIALS = re.compile(
+    r"(?P<prefix>\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]*):(?P<password>[^\s'\"]*)@", re.IGNORECASE
+)
+# URL options that carry a secret of their own (TLS options go in the URL).
+_SECRET_OPTIONS = re.compile(r"(?P<name>[?&;]tls\w*password=)[^&;\s'\"]*", re.IGNORECASE)
+# `user:password@host…` typed without a scheme: before any `/`, so paths are not matched.
+_SCHEMELESS_CREDENTIALS = re.compile(r"^[^/\s:@]+:[^/\s]*@")
 
 
 def is_mongodb_url(location: str) -> bool:
@@ -12,21 +22,38 @@ def is_mongodb_url(location: str) -> bool:
     return location.lower().startswith(("mongodb://", "mongodb+srv://"))
 
 
+def looks_like_credentials(location: str) -> bool:
+    """True for `user:password@host` without a scheme: a URL missing its `mongodb://`."""
+    return bool(_SCHEMELESS_CREDENTIALS.match(location))
+
+
 def redact(text: str) -> str:
-    """Replace the password of every MongoDB URL inside `text` with `***`.
+    """Replace the password of every URL inside `text` with `***`, whatever its scheme.
 
     Applied to every location before it reaches a log line, an error message, `status` output
     or a stored document, so that a password typed on a command line never leaves it.
     """
-    return re.sub(
-        r"(mongodb(?:\+srv)?://[^:@/\s]*):([^@/\s]*)@",
-        r"\1:***@",
-        text,
-        flags=re.IGNORECASE,
-    )
+    text = _CREDENTIALS.sub(r"\g<prefix>:***@", text)
+    return _SECRET_OPTIONS.sub(r"\g<name>***", text)
 
 
-def password_of(location: str) -> str | None:
-    """The password in a MongoDB URL, so callers can scrub it from third-party messages."""
+def secrets_of(location: str) -> list[str]:
+    """The secrets in a URL as typed and as decoded, so callers can scrub them from messages
+    of other libraries that quote them without the URL around them."""
+    found = []
     match = _CREDENTIALS.match(location)
-    return match.group(3) if match and match.group(3) else None
+    if match and match.group("password"):
+        found.append(match.group("password"))
+    for option in _SECRET_OPTIONS.finditer(location):
+        value = location[option.end("name"):option.end()]
+        if value:
+            found.append(value)
+    decoded = [urllib.parse.unquote_plus(secret) for secret in found]
+    return sorted({*found, *decoded}, key=len, reverse=True)  # longest first: no partial scrub
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """`text` with every URL redacted and every one of `secrets` replaced by `***`."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return redact(text)

@@ -6,6 +6,8 @@ construction, and free of "." and "$" because they become MongoDB keys.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hyperopt import hp
 from hyperopt.pyll import Apply, as_apply
 
@@ -85,7 +87,7 @@ def _parameter(
     return node
 
 
-def _kind_of(item: dict, at: Location) -> str:
+def _kind_of(item: dict[str, Any], at: Location) -> str:
     """The distribution name, given or inferred the way W&B infers it."""
     if "distribution" in item:
         name = item["distribution"]
@@ -95,7 +97,7 @@ def _kind_of(item: dict, at: Location) -> str:
                 f"unknown distribution {shown!r}{did_you_mean(name, _DISTRIBUTION_NAMES)}",
                 f"use one of: {', '.join(_DISTRIBUTION_NAMES)}",
             )
-        return name
+        return str(name)
     if "value" in item:
         return "constant"
     if "values" in item:
@@ -114,7 +116,7 @@ def _kind_of(item: dict, at: Location) -> str:
 
 
 def _categorical(
-    item: dict, at: Location, label: str, condition: str | None, out: list[Parameter]
+    item: dict[str, Any], at: Location, label: str, condition: str | None, out: list[Parameter]
 ) -> object:
     _check_keys(item, ("distribution", "values"), at)
     values = item.get("values")
@@ -138,7 +140,7 @@ def _categorical(
 
 
 def _nested_choice(
-    values: list[dict], at: Location, label: str, condition: str | None, out: list[Parameter]
+    values: list[dict[str, Any]], at: Location, label: str, condition: str | None, out: list[Parameter]
 ) -> object:
     """A choice among named branches, each yielding ``{"name": ..., **its parameters}``."""
     names = []
@@ -175,7 +177,7 @@ def _nested_choice(
     return hp.choice(label, options)
 
 
-def _check_keys(item: dict, allowed: tuple[str, ...], at: Location) -> None:
+def _check_keys(item: dict[str, Any], allowed: tuple[str, ...], at: Location) -> None:
     for key in item:
         if key not in allowed:
             raise at.key(key).error(
@@ -199,7 +201,7 @@ def _check_name(name: object, at: Location, what: str, key: str | None = None) -
         )
 
 
-def _number(item: dict, key: str, at: Location, distribution: str) -> float:
+def _number(item: dict[str, Any], key: str, at: Location, distribution: str) -> float:
     if key not in item:
         raise at.error(
             f"{distribution} is missing `{key}`", f"add `{key}: <number>` to this parameter"
@@ -210,7 +212,7 @@ def _number(item: dict, key: str, at: Location, distribution: str) -> float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             problem += f", which is not finite or beyond ±{LARGEST_NUMBER:g}"
         raise at.key(key).error(problem, f"write a number, e.g. `{key}: 1.0e-5` (no quotes)")
-    return value
+    return float(value) if isinstance(value, float) else int(value)
 
 
 def _is_number(value: object) -> bool:

@@ -22,11 +22,11 @@ def describe_space(space: SearchSpace) -> str:
         rows.append((_INDENT * depth + parameter.label, parameter))
     width = max(len(text) for text, parameter in rows if parameter) + 2
     lines = [f"space {space.name!r}: {len(space.parameters)} parameters"]
-    for text, parameter in rows:
-        if parameter is None:
+    for text, described in rows:
+        if described is None:
             lines.append(text)
         else:
-            lines.append(f"{text.ljust(width)}{parameter.distribution:<22}{_range(parameter)}")
+            lines.append(f"{text.ljust(width)}{described.distribution:<22}{_range(described)}")
     return "\n".join(lines)
 
 
@@ -39,9 +39,9 @@ def _depth(parameter: Parameter, by_label: dict[str, Parameter]) -> int:
 
 
 def _range(parameter: Parameter) -> str:
-    if parameter.distribution == "constant":
-        return f"= {parameter.values[0]!r}"
     if parameter.values is not None:
+        if parameter.distribution == "constant":
+            return f"= {parameter.values[0]!r}"
         return "one of: " + ", ".join(repr(value) for value in parameter.values)
     if parameter.mu is not None:
         text = f"mu {parameter.mu:g}, sigma {parameter.sigma:g}"
@@ -56,7 +56,8 @@ def _range(parameter: Parameter) -> str:
 
 def _q_uniform_values(parameter: Parameter) -> str:
     """What round(X / q) * q actually yields for X in [low, high]: the bounds people mean."""
-    q = parameter.q
-    first = math.floor(parameter.low / q + 0.5) * q
-    last = math.ceil(parameter.high / q - 0.5) * q
+    q, low, high = parameter.q, parameter.low, parameter.high
+    assert q is not None and low is not None and high is not None, "q_uniform has all three"
+    first = math.floor(low / q + 0.5) * q
+    last = math.ceil(high / q - 0.5) * q
     return f"{first:g} to {last:g}"

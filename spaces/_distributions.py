@@ -52,7 +52,7 @@ class Distribution:
             node = scope.int(node)
         low, high = numbers.get("min"), numbers.get("max")
         if self.bounds_are_logs:
-            low, high = math.exp(low), math.exp(high)
+            low, high = math.exp(numbers["min"]), math.exp(numbers["max"])
         parameter = Parameter(
             label, name, low=low, high=high, q=numbers.get("q"), condition=condition,
             log=self.log, mu=numbers.get("mu"), sigma=numbers.get("sigma"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from ._compile import compile_space
 from ._errors import Location, did_you_mean
@@ -52,7 +53,7 @@ def load_space(name_or_path: str) -> SearchSpace:
     return _from_yaml(text, path.name, {"file": path.name, "yaml": text}, source=name_or_path)
 
 
-def space_from_record(record: dict) -> SearchSpace:
+def space_from_record(record: dict[str, Any]) -> SearchSpace:
     """Rebuild the space that ``SearchSpace.record`` describes, as a remote worker must.
 
     Raises:
@@ -89,7 +90,7 @@ def _builtin(name: str) -> SearchSpace:
     return _from_yaml(text, name, {"builtin": name}, source=f"built-in space {name!r}")
 
 
-def _from_yaml(text: str, name: str, record: dict, source: str) -> SearchSpace:
+def _from_yaml(text: str, name: str, record: dict[str, Any], source: str) -> SearchSpace:
     document = read_yaml(text, source)
     try:
         graph, parameters = compile_space(document, source)

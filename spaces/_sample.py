@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from hyperopt.pyll import as_apply, clone, rec_eval
 from hyperopt.pyll.stochastic import recursive_set_rng_kwarg
@@ -9,7 +11,7 @@ from hyperopt.pyll.stochastic import recursive_set_rng_kwarg
 from ._space import SearchSpace
 
 
-def sample_space(space: SearchSpace, n: int, seed: int) -> list[dict]:
+def sample_space(space: SearchSpace, n: int, seed: int) -> list[dict[str, Any]]:
     """``n`` params dicts as an objective would receive them; the same seed gives the same draws.
 
     The draws are those of ``n`` calls to ``hyperopt.pyll.stochastic.sample`` sharing one

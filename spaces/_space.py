@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Parameter:
     low: float | None = None
     high: float | None = None
     q: float | None = None
-    values: tuple | None = None
+    values: tuple[Any, ...] | None = None
     condition: str | None = None
     log: bool = False
     mu: float | None = None
@@ -38,6 +39,6 @@ class SearchSpace:
     """
 
     name: str
-    record: dict
+    record: dict[str, Any]
     graph: object = field(compare=False, repr=False)
     parameters: tuple[Parameter, ...]

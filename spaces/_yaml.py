@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import yaml
 
@@ -12,17 +13,17 @@ from ._errors import Location
 class _SpaceLoader(yaml.SafeLoader):
     """PyYAML's safe loader, changed where it quietly misreads sweep files or can be abused."""
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         # Workers rebuild spaces from YAML stored in the database: nested aliases ("billion
         # laughs") would let anyone who can write there make them expand without end.
         if self.check_event(yaml.AliasEvent):
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not allowed in space files",
-                self.peek_event().start_mark,
+                self.peek_event().start_mark,  # type: ignore[no-untyped-call]
             )
         return super().compose_node(parent, index)
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         # PyYAML keeps the last of two equal keys; a repeated parameter would vanish unseen.
         seen = set()
         for key_node, _ in node.value:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import signal
 import time
 from typing import Any
 
@@ -134,3 +135,29 @@ def assert_storable(value: Any, where: str = "result") -> None:
         assert math.isfinite(value), f"{where} is {value}"
     else:
         assert value is None or type(value) in (bool, int, str), f"{where} is {type(value)}"
+
+
+def kills_its_process(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Record the run in $HPSEARCH_TEST_RUN_LOG, then SIGKILL the process running the trial."""
+    descriptor = os.open(os.environ[RUN_LOG_ENV_VAR], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        os.write(descriptor, f"{trial.seed} {os.getpid()}\n".encode())
+    finally:
+        os.close(descriptor)
+    os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("unreachable")
+
+
+UNSTORABLE_EXTRAS = [
+    {"huge": 2**64},  # beyond BSON's 64-bit ints
+    {"bad\x00key": 1},  # BSON keys end at a NUL
+    {"blob": "x" * (17 * 1024 * 1024)},  # over MongoDB's 16 MiB per document
+    {},  # storable: the worker carries on to a good trial
+]
+
+
+def returns_unstorable(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Trial t returns the extras UNSTORABLE_EXTRAS[t % 4] beside a good accuracy."""
+    with trial.timed():
+        pass
+    return {"accuracy": 0.5, **UNSTORABLE_EXTRAS[trial.seed % len(UNSTORABLE_EXTRAS)]}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 from collections import Counter
 
@@ -107,3 +109,14 @@ def test_one_worker_command_fans_out_into_processes_that_stop_together(mongo_url
     processes = {job["result"]["worker"] for job in done_jobs(db, "fan")}
     assert len(processes) == 2 and all(worker_id.endswith(":cpu") for worker_id in processes)
     assert output.count("stopped by signal") == 2  # SIGTERM reached both children once
+
+
+def test_worker_command_fails_when_one_of_its_processes_is_killed(mongo_url, hpsearch) -> None:
+    worker = hpsearch.start("worker", "--store", mongo_url, "--gpus", "none", "--cpu-workers", "2",
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    db = database(mongo_url)
+    wait_until(lambda: db.workers.count_documents({}) == 2, 120, "both processes report")
+    victim = int(db.workers.find_one()["_id"].split(":")[1])
+    os.kill(victim, signal.SIGKILL)
+    code, output = stop(worker)  # the survivor stops cleanly and exits 0
+    assert code == 128 + signal.SIGKILL, output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,13 @@ from search.urls import redact
 from search.farm.processes import GpuSpecError
 
 
+class RedactingFormatter(logging.Formatter):
+    """Log lines, tracebacks included, with the password of every URL in them replaced."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 class UserError(click.ClickException):
     """A mistake the user can fix: one message, exit code 2, no traceback."""
 
@@ -28,6 +36,12 @@ class UserError(click.ClickException):
 
     def format_message(self) -> str:
         return redact(self.message)
+
+
+class TrialsFailed(UserError):
+    """A search whose trials failed (every one, or too many in a row): exit code 1."""
+
+    exit_code = 1
 
 
 @contextlib.contextmanager
@@ -93,7 +107,8 @@ def with_store(function: Callable[..., Any]) -> Callable[..., Any]:
         with user_errors(), opened_store(store) as opened:
             return function(opened, **options)
 
-    return command
+    wrapped: Callable[..., Any] = command
+    return wrapped
 
 
 def experiment_trials(store: Store, exp_key: str | None) -> tuple[Experiment, list[Trial]]:

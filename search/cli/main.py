@@ -13,11 +13,12 @@ import click
 import objectives
 import spaces
 from search.reports import queries
-from search.cli.common import (UserError, data_dir_option, exp_key_option, experiment_trials,
-                               format_option, opened_store, store_option, user_errors,
-                               with_store)
+from search.cli.common import (RedactingFormatter, TrialsFailed, UserError, data_dir_option,
+                               exp_key_option, experiment_trials, format_option, opened_store,
+                               store_option, user_errors, with_store)
 from search.cli.reports import export, plot
-from search.farm.driver import SearchOptions, SearchProgress, run_search
+from search.farm.driver import (DEFAULT_MAX_CONSECUTIVE_FAILURES, SearchFailed, SearchOptions,
+                                SearchProgress, run_search)
 from search.experiment import Experiment
 from search.reports.output import render, render_status
 from search.store import Store, open_store
@@ -38,8 +39,9 @@ def main(verbose: int) -> None:
     sharing a MongoDB store.
     """
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 # -- search -------------------------------------------------------------------------------------
@@ -69,18 +71,23 @@ def main(verbose: int) -> None:
               show_default=True, help="Seconds without a heartbeat before a job is requeued.")
 @click.option("--max-attempts", type=click.IntRange(min=1), default=DEFAULT_MAX_ATTEMPTS,
               show_default=True, help="Times a job is handed out before it is failed.")
+@click.option("--max-consecutive-failures", type=click.IntRange(min=1),
+              default=DEFAULT_MAX_CONSECUTIVE_FAILURES, show_default=True,
+              help="Stop after this many failed trials in a row (embedded search; workers have "
+                   "their own option).")
 @data_dir_option
 @click.option("--compile", "torch_compile", is_flag=True,
               help="torch.compile the model (objectives that support it); compile time is "
                    "recorded as compile_seconds, not counted in train_seconds.")
 def search(store: str, exp_key: str, space_name: str, objective_name: str, max_evals: int,
            epochs: int, min_accuracy: float, seed: int, device: str, startup_trials: int,
-           max_queue: int | None, stale_after: float, max_attempts: int, data_dir: str | None,
-           torch_compile: bool) -> None:
+           max_queue: int | None, stale_after: float, max_attempts: int,
+           max_consecutive_failures: int, data_dir: str | None, torch_compile: bool) -> None:
     """Run (or resume) a search and print the best trials.
 
     With a directory store the trials run in this process. With a mongodb:// store they are
-    queued for `hpsearch worker` processes on any number of machines.
+    queued for `hpsearch worker` processes on any number of machines. A search that ends
+    without one successful trial exits 1 and shows the last failure.
     """
     with user_errors():
         space = spaces.load_space(space_name)
@@ -92,7 +99,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         _check_objective(objective, experiment, runs_here=not is_mongodb_url(store))
         options = SearchOptions(max_evals=max_evals, seed=seed, startup_trials=startup_trials,
                                 max_queue=max_queue, stale_after=stale_after,
-                                max_attempts=max_attempts)
+                                max_attempts=max_attempts,
+                                max_consecutive_failures=max_consecutive_failures)
         with opened_store(store) as opened:
             local_worker = None
             if not is_mongodb_url(store):
@@ -114,7 +122,15 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                     click.echo("\ninterrupted: finished trials are saved; rerun the same command "
                                "to resume", err=True)
                     sys.exit(130)
-            best = queries.best_trials(trials_of(jobs), 5)
+                except SearchFailed as error:
+                    raise TrialsFailed(str(error)) from None
+            trials = trials_of(jobs)
+            failed = [trial for trial in trials if trial.state == "failed"]
+            if failed and not any(trial.state == "ok" for trial in trials):
+                last = failed[-1]
+                raise TrialsFailed(f"no trial succeeded; the last failure, trial {last.tid}: "
+                                   f"{last.reason}: {last.error}")
+            best = queries.best_trials(trials, 5)
             click.echo(render([trial.row() for trial in best], "table"))
 
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from hyperopt import JOB_STATE_NEW
 
-from search.documents import JobDoc, is_finished, sort_by_tid, utcnow
+from search.documents import JobDoc, is_finished, malformed_reason, sort_by_tid, utcnow
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
 from search.reports.queries import best_trial
 from search.store import Store
 from search.trial import Trial, trials_of
 from search.farm.worker import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, Worker
+
+DEFAULT_MAX_CONSECUTIVE_FAILURES = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +36,11 @@ class SearchOptions:
     poll_interval: float = 0.25
     stale_after: float = DEFAULT_STALE_AFTER
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_consecutive_failures: int | None = DEFAULT_MAX_CONSECUTIVE_FAILURES  # embedded only
+
+
+class SearchFailed(Exception):
+    """The embedded search stopped because its trials kept failing; the message says how."""
 
 
 @dataclasses.dataclass
@@ -73,8 +80,11 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
            local_worker: Worker | None, on_progress: Progress | None) -> list[JobDoc]:
     experiment = store.record_experiment(dataclasses.replace(experiment, max_evals=options.max_evals))
     proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials)
-    jobs = {job["tid"]: job for job in store.jobs(experiment.exp_key)}
+    if local_worker is not None:  # jobs a killed run left running: retried, or failed at last
+        store.reclaim_stale_jobs(options.stale_after, options.max_attempts, [experiment.exp_key])
+    jobs = _well_formed(store.jobs(experiment.exp_key))
     last_reclaim = time.monotonic()
+    failures_in_a_row = 0
     while True:
         finished = [job for job in jobs.values() if is_finished(job)]
         if on_progress is not None:
@@ -84,7 +94,13 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
             return sort_by_tid(jobs.values())
         _top_up_queue(store, proposer, experiment.exp_key, jobs, options, local_worker is not None)
         if local_worker is not None:
-            local_worker.run_next()
+            result = local_worker.run_next()
+            if result is not None:
+                failures_in_a_row = 0 if result.get("status") == "ok" else failures_in_a_row + 1
+            limit = options.max_consecutive_failures
+            if result is not None and limit is not None and failures_in_a_row >= limit:
+                raise SearchFailed(f"stopped after {failures_in_a_row} trials failed in a row "
+                                   f"(--max-consecutive-failures); last: {_failure(result)}")
         else:
             time.sleep(options.poll_interval)
             if time.monotonic() - last_reclaim >= options.stale_after / 2:
@@ -92,7 +108,17 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
                 store.reclaim_stale_jobs(options.stale_after, options.max_attempts,
                                          [experiment.exp_key])
         unfinished = [tid for tid, job in jobs.items() if not is_finished(job)]
-        jobs.update((job["tid"], job) for job in store.jobs(experiment.exp_key, unfinished))
+        jobs.update(_well_formed(store.jobs(experiment.exp_key, unfinished)))
+
+
+def _well_formed(found: list[JobDoc]) -> dict[int, JobDoc]:
+    """The jobs by tid, less any that another program wrote malformed: TPE cannot read them,
+    and a worker fails them with reason `malformed job` rather than run them."""
+    return {job["tid"]: job for job in found if malformed_reason(job) is None}
+
+
+def _failure(result: dict[str, Any]) -> str:
+    return f"{result.get('reason')}: {result.get('error') or ''}".rstrip(": ")
 
 
 def _top_up_queue(store: Store, proposer: Proposer, exp_key: str, jobs: dict[int, JobDoc],

@@ -113,4 +113,12 @@ def run_processes(store_location: str, options: WorkerOptions, plans: list[Proce
     signal.signal(signal.SIGINT, forward)
     for child in children:
         child.join()
-    return max((child.exitcode or 0) for child in children)
+    return max(_exit_status(child.exitcode) for child in children)
+
+
+def _exit_status(exitcode: int | None) -> int:
+    """A child's exit code as a shell reports it: killed by signal N is 128 + N, so that a
+    child killed outright is never hidden behind siblings that exited 0."""
+    if exitcode is None:
+        return 0
+    return 128 - exitcode if exitcode < 0 else exitcode

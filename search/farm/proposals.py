@@ -14,7 +14,7 @@ from hyperopt import Trials, tpe
 from hyperopt.base import Domain
 
 import objectives
-from search.documents import JobDoc, utcnow
+from search.documents import JobDoc, unstorable_reason, utcnow
 from search.farm.params import params_for
 
 
@@ -44,9 +44,19 @@ class Proposer:
             [tid], self._domain, trials, seed, n_startup_jobs=self._startup_trials, verbose=False
         )
         doc = objectives.plain_data(doc, "proposal")
-        doc["misc"]["params"] = params_for(doc, self._space_graph)
+        doc["misc"]["params"] = _storable_params(doc, self._space_graph)
         doc.update(attempt=0, version=0, created=utcnow())
         return doc
+
+
+def _storable_params(doc: JobDoc, space_graph: Any) -> dict[str, Any]:
+    """The proposal's params for queries, or none when the database cannot store them (a space
+    constant beyond 64 bits, say): the worker then fails the trial and says why."""
+    try:
+        params = params_for(doc, space_graph)
+    except (TypeError, ValueError):
+        return {}
+    return params if unstorable_reason({"params": params}) is None else {}
 
 
 def _hyperopt_view(job: JobDoc) -> JobDoc:

@@ -42,7 +42,7 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     rather than after the last column."""
     columns: list[str] = []
     for row in rows:
-        previous = None
+        previous: str | None = None
         for key in row:
             if key not in columns:
                 columns.insert(columns.index(previous) + 1 if previous is not None else 0, key)

@@ -202,8 +202,8 @@ def _parameter_panel(parameter: Parameter, column: str, scored: list[Trial],
 # -- drawing --------------------------------------------------------------------------------
 
 PANEL_COLUMNS = 5
-TRIAL_STYLE = {"s": 22, "color": "tab:blue", "alpha": 0.85, "zorder": 2}
-FAILED_STYLE = {"marker": "x", "color": "tab:red", "s": 40, "linewidths": 1.5, "zorder": 4,
+TRIAL_STYLE: dict[str, Any] = {"s": 22, "color": "tab:blue", "alpha": 0.85, "zorder": 2}
+FAILED_STYLE: dict[str, Any] = {"marker": "x", "color": "tab:red", "s": 40, "linewidths": 1.5, "zorder": 4,
                 "clip_on": False}
 FRONT_COLOR = "tab:orange"
 
@@ -219,7 +219,7 @@ def draw_report(data: PlotData, path: str | os.PathLike[str]) -> None:
     rows = max(1, math.ceil(len(data.parameters) / PANEL_COLUMNS))
     figure = Figure(figsize=(16, 5.4 + 2.9 * rows), layout="constrained")
     figure.suptitle(data.title, fontsize=13, fontweight="bold")
-    top, bottom = figure.subfigures(2, 1, height_ratios=[5.4, 2.9 * rows])
+    top, bottom = figure.subfigures(2, 1, height_ratios=[5.4, 2.9 * rows], squeeze=False).flat
     history_axes, trade_off_axes = top.subplots(1, 2)
     _draw_history(history_axes, data.history)
     _draw_trade_off(trade_off_axes, data.trade_off)

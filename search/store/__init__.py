@@ -5,7 +5,7 @@ from __future__ import annotations
 from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
 from search.store._embedded import EmbeddedStore
 from search.store._mongo import MongoStore
-from search.urls import is_mongodb_url
+from search.urls import is_mongodb_url, looks_like_credentials, redact
 
 __all__ = ["Reservation", "Store", "StoreError", "WorkerStatus", "check_exp_key", "open_store"]
 
@@ -22,6 +22,11 @@ def open_store(location: str) -> Store:
         return MongoStore(location)
     if "://" in location:
         raise StoreError(
-            f"unsupported store {location!r}: use a directory path or a mongodb:// URL"
+            f"unsupported store {redact(location)}: use a directory path or a mongodb:// URL"
+        )
+    if looks_like_credentials(location):
+        raise StoreError(
+            f"store {redact('mongodb://' + location)[len('mongodb://'):]} looks like a MongoDB "
+            "address without its scheme: write mongodb://user:password@host/database"
         )
     return EmbeddedStore(location)

@@ -5,25 +5,30 @@ for a while (a restart, a failover, a network blip) is retried with capped expon
 and logged once when it goes and once when it returns; only an outage longer than
 `outage_limit` seconds becomes an error. Connecting at start-up, in contrast, fails fast with
 one clear message, because then the likeliest cause is a wrong URL.
+
+Every socket has a timeout, so a connection that goes silent (a black-holed network path,
+a frozen server) becomes a retried outage instead of a call that hangs forever. Timeouts set
+in the URL (`socketTimeoutMS`, `connectTimeoutMS`, `serverSelectionTimeoutMS`) win over ours.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import pymongo
 from pymongo.database import Database
 from pymongo.errors import ConfigurationError, ConnectionFailure, InvalidURI, OperationFailure
 
 from search.store._base import StoreError
-from search.urls import password_of, redact
+from search.urls import redact, scrub, secrets_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_DATABASE = "hpsearch"
+_UNAUTHORIZED = 13  # MongoDB's error code for an operation the user's roles do not allow
 
 
 class Connection:
@@ -34,22 +39,28 @@ class Connection:
         url: str,
         *,
         connect_timeout: float = 2.0,
+        socket_timeout: float = 30.0,
         outage_limit: float = 300.0,
         max_backoff: float = 5.0,
     ) -> None:
         self.location = redact(url)
-        self._password = password_of(url)
+        self._secrets = secrets_of(url)
         self._outage_limit = outage_limit
         self._max_backoff = max_backoff
+        timeouts: dict[str, Any] = {
+            # Also how long one call waits for a vanished server before `call` logs the
+            # outage and starts its backoff: short, so that outages are seen and said.
+            "serverSelectionTimeoutMS": int(connect_timeout * 1000),
+            "connectTimeoutMS": int(connect_timeout * 1000),
+            # Longer than any one query of ours takes, even on FerretDB's collection scans.
+            "socketTimeoutMS": int(socket_timeout * 1000),
+        }
         try:
-            self._client: pymongo.MongoClient = pymongo.MongoClient(
+            self._client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
                 url,
                 tz_aware=True,
-                # Also how long one call waits for a vanished server before `call` logs the
-                # outage and starts its backoff: short, so that outages are seen and said.
-                serverSelectionTimeoutMS=int(connect_timeout * 1000),
-                connectTimeoutMS=int(connect_timeout * 1000),
                 appname="hpsearch",
+                **_not_set_in(url, timeouts),
             )
             database = self._client.get_default_database(default=DEFAULT_DATABASE)
         except (InvalidURI, ConfigurationError, ValueError, TypeError) as error:
@@ -57,7 +68,7 @@ class Connection:
                 f"invalid MongoDB URL {self.location}: {self._scrub(error)}. "
                 "Expected mongodb://[user:password@]host[:port][/database][?options]"
             ) from None
-        self.database: Database = database
+        self.database: Database[dict[str, Any]] = database
         self._check_reachable()
 
     def call(self, operation: Callable[[], T]) -> T:
@@ -67,6 +78,14 @@ class Connection:
         while True:
             try:
                 result = operation()
+            except OperationFailure as error:
+                if error.code != _UNAUTHORIZED:
+                    raise
+                raise StoreError(
+                    f"MongoDB at {self.location} refused an operation: {self._scrub(error)}. "
+                    "`hpsearch search` and `hpsearch worker` need a user with the readWrite "
+                    "role on the database; the other commands only read."
+                ) from None
             except ConnectionFailure as error:
                 now = time.monotonic()
                 if started is None:
@@ -102,14 +121,19 @@ class Connection:
             ) from None
         except OperationFailure as error:
             self.close()
-            reason = error.details.get("errmsg") if error.details else str(error)
             raise StoreError(
-                f"MongoDB at {self.location} refused access: {self._scrub(reason).rstrip('.')}. "
+                f"MongoDB at {self.location} refused access: {self._scrub(error).rstrip('.')}. "
                 "Check the user name and password in the URL (and authSource)."
             ) from None
 
     def _scrub(self, error: object) -> str:
-        text = redact(str(error))
-        if self._password:
-            text = text.replace(self._password, "***")
-        return text.split(", Timeout:")[0]
+        text = error.details.get("errmsg", str(error)) if isinstance(
+            error, OperationFailure) and error.details else str(error)
+        return scrub(text, self._secrets).split(", Timeout:")[0]
+
+
+def _not_set_in(url: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` less those the URL's query string sets (MongoDB options ignore case)."""
+    query = url.partition("?")[2]
+    in_url = {name.lower() for name, _, _ in (part.partition("=") for part in query.split("&"))}
+    return {name: value for name, value in options.items() if name.lower() not in in_url}

@@ -3,8 +3,12 @@
 Layout: `<root>/<exp_key>/experiment.json` and `<root>/<exp_key>/jobs.jsonl`. Every change to a
 job appends the whole job document as one line of MongoDB Extended JSON (the same documents the
 MongoDB store holds) and is flushed to disk before the call returns, so a search killed with
-SIGKILL loses at most the trial it was running. Reading takes the last line per tid; a line
-torn by a crash is ignored. One process at a time may write an experiment (an flock guards it).
+SIGKILL loses at most the trial it was running. Reading takes the last line per tid; a last
+line torn by a crash is ignored by readers and cut off when a writer next opens the journal, and
+a line that is not a job is reported with its file and line number and skipped. One process at
+a time may write an experiment (an flock guards it), so the jobs a writer finds running when it
+opens the journal belong to a process that died: the next reclaim hands them out again, or
+fails them once they have been handed out `max_attempts` times.
 Worker status lives in `<root>/workers/<worker id>.json`, so `status` works from any shell.
 """
 
@@ -14,6 +18,7 @@ import dataclasses
 import datetime
 import fcntl
 import json
+import logging
 import os
 import pathlib
 import threading
@@ -26,6 +31,8 @@ from search.documents import JobDoc, is_finished, sort_by_tid, utcnow
 from search.experiment import Experiment, check_same_definition
 from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
 
+log = logging.getLogger(__name__)
+
 _READ = json_util.JSONOptions(tz_aware=True, tzinfo=datetime.timezone.utc)
 _WRITE = json_util.RELAXED_JSON_OPTIONS
 
@@ -35,7 +42,8 @@ def _dumps(document: dict[str, Any]) -> str:
 
 
 def _loads(text: str) -> dict[str, Any]:
-    return json_util.loads(text, json_options=_READ)
+    document: dict[str, Any] = json_util.loads(text, json_options=_READ)
+    return document
 
 
 class EmbeddedStore(Store):
@@ -44,6 +52,8 @@ class EmbeddedStore(Store):
         self.location = str(self._root)
         self._jobs: dict[str, dict[int, JobDoc]] = {}
         self._writers: dict[str, IO[str]] = {}
+        self._orphans: dict[str, set[int]] = {}  # found running by the writer: their process died
+        self._reported: set[tuple[pathlib.Path, int]] = set()
 
     # -- experiments -----------------------------------------------------------------------
 
@@ -57,9 +67,7 @@ class EmbeddedStore(Store):
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self._writer(experiment.exp_key)
-            temporary = directory / "experiment.json.tmp"
-            temporary.write_text(_dumps(experiment.to_document()) + "\n")
-            temporary.replace(directory / "experiment.json")
+            _write_durably(directory / "experiment.json", _dumps(experiment.to_document()) + "\n")
         except OSError as error:
             raise StoreError(
                 f"cannot write the store at {self.location}: {error.strerror or error}. "
@@ -79,7 +87,12 @@ class EmbeddedStore(Store):
     def experiments(self) -> list[Experiment]:
         if not self._root.is_dir():
             return []
-        found = [self.experiment(path.parent.name) for path in self._root.glob("*/experiment.json")]
+        found = []
+        for path in self._root.glob("*/experiment.json"):
+            try:
+                found.append(self.experiment(path.parent.name))
+            except StoreError as error:  # one damaged experiment must not hide the others
+                log.warning("skipping it: %s", error)
         return sorted((e for e in found if e is not None), key=lambda e: e.created)
 
     # -- jobs ------------------------------------------------------------------------------
@@ -106,7 +119,7 @@ class EmbeddedStore(Store):
                 job = {**job, "state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
                        "refresh_time": now}
                 self._save(job)
-                return Reservation(job=job, worker_id=worker_id, attempt=job["attempt"])
+                return Reservation(job=job, worker_id=worker_id, attempt=job.get("attempt", 0))
         return None
 
     def heartbeat(self, reservation: Reservation) -> bool:
@@ -134,10 +147,18 @@ class EmbeddedStore(Store):
         cutoff = utcnow() - datetime.timedelta(seconds=stale_after)
         reclaimed = []
         for exp_key in exp_keys:
+            orphans = self._orphans.pop(exp_key, set())
             for job in list(self._load(exp_key).values()):
-                if job["state"] == JOB_STATE_RUNNING and job["refresh_time"] < cutoff:
-                    self._save(_requeued(job))
-                    reclaimed.append(job["tid"])
+                if job["state"] != JOB_STATE_RUNNING:
+                    continue
+                if job["tid"] in orphans:
+                    reason = "its process died (found running when the search resumed)"
+                elif job["refresh_time"] < cutoff:
+                    reason = f"no heartbeat from {job.get('owner')} for over {stale_after:g} s"
+                else:
+                    continue
+                self._save(_given_up(job, max_attempts, reason))
+                reclaimed.append(job["tid"])
         return reclaimed
 
     # -- workers ---------------------------------------------------------------------------
@@ -146,10 +167,13 @@ class EmbeddedStore(Store):
         """One small file per worker, replaced atomically, so `status` in another process sees
         the search's in-process worker too."""
         directory = self._root / "workers"
-        directory.mkdir(parents=True, exist_ok=True)
         temporary = directory / f".{status.worker_id}.{threading.get_ident()}.tmp"
-        temporary.write_text(_dumps(dataclasses.asdict(status)))
-        temporary.replace(directory / f"{status.worker_id}.json")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(_dumps(dataclasses.asdict(status)))
+            temporary.replace(directory / f"{status.worker_id}.json")
+        except OSError as error:  # a status line is advice: never worth failing a search for
+            log.debug("cannot write the status of worker %s: %s", status.worker_id, error)
 
     def workers(self) -> list[WorkerStatus]:
         found = []
@@ -184,30 +208,37 @@ class EmbeddedStore(Store):
                 f"experiment {exp_key!r} in {self.location} is in use by another hpsearch "
                 "process; wait for it to finish or use another --exp-key"
             ) from None
+        _cut_torn_tail(path, writer)
         self._jobs.pop(exp_key, None)
         self._writers[exp_key] = writer
-        self._recover(exp_key)
+        self._orphans[exp_key] = {job["tid"] for job in self._load(exp_key).values()
+                                  if job["state"] == JOB_STATE_RUNNING}
         return writer
 
     def _load(self, exp_key: str) -> dict[int, JobDoc]:
         if exp_key not in self._jobs:
             jobs: dict[int, JobDoc] = {}
             path = self._directory(exp_key) / "jobs.jsonl"
-            if path.exists():
-                for line in path.read_text(encoding="utf-8").splitlines():
-                    try:
-                        job = _loads(line)
-                    except (ValueError, json.JSONDecodeError):
-                        continue  # a line torn by a crash: the trial it held was not finished
-                    jobs[job["tid"]] = job
+            lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+            for number, line in enumerate(lines, start=1):
+                try:
+                    job = _loads(line)
+                except (ValueError, json.JSONDecodeError):
+                    if number < len(lines):  # the last line may be torn by a crash
+                        self._report_line(path, number, "not valid JSON")
+                    continue
+                if not _is_job(job):
+                    self._report_line(path, number, f"not a job: {line[:80]}")
+                    continue
+                jobs[job["tid"]] = job
             self._jobs[exp_key] = jobs
         return self._jobs[exp_key]
 
-    def _recover(self, exp_key: str) -> None:
-        """Jobs left running by a process that died go back to the queue, keeping their tid."""
-        for job in list(self._load(exp_key).values()):
-            if job["state"] == JOB_STATE_RUNNING:
-                self._save(_requeued(job))
+    def _report_line(self, path: pathlib.Path, number: int, problem: str) -> None:
+        """Say once per store which journal line was skipped, so it can be found and fixed."""
+        if (path, number) not in self._reported:
+            self._reported.add((path, number))
+            log.warning("%s:%d: skipped, %s", path, number, problem)
 
     def _save(self, job: JobDoc) -> None:
         writer = self._writer(job["exp_key"])
@@ -221,6 +252,69 @@ class EmbeddedStore(Store):
         if job is None or is_finished(job) or job.get("owner") != reservation.worker_id:
             return None
         return job
+
+
+def _is_job(document: Any) -> bool:
+    """A journal line the store can index: a document with an int tid and an int state."""
+    return (isinstance(document, dict)
+            and all(isinstance(document.get(key), int) and not isinstance(document.get(key), bool)
+                    for key in ("tid", "state")))
+
+
+def _given_up(job: JobDoc, max_attempts: int, reason: str) -> JobDoc:
+    """A job whose attempt was given up: back in the queue, or failed after `max_attempts`."""
+    attempt = job.get("attempt", 0)
+    if attempt + 1 < max_attempts:
+        log.warning("requeueing trial %s (attempt %d): %s", job["tid"], attempt + 1, reason)
+        return _requeued(job)
+    failure = {"status": "fail", "reason": "abandoned", "loss": None, "accuracy": None,
+               "error": f"gave up after {attempt + 1} attempts; last: {reason}"}
+    return {**job, "state": JOB_STATE_DONE, "result": failure, "refresh_time": utcnow()}
+
+
+def _cut_torn_tail(path: pathlib.Path, writer: IO[str]) -> None:
+    """Cut off a last line without its newline (an append torn by a crash), so that the next
+    append starts a line of its own instead of being glued to the torn one."""
+    size = os.fstat(writer.fileno()).st_size
+    if size == 0:
+        return
+    with open(path, "rb") as reader:
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            reader.seek(start)
+            chunk = reader.read(end - start)
+            if end == size and chunk.endswith(b"\n"):
+                return  # nothing torn
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                end = start + newline + 1
+                break
+            end = start
+    log.warning("%s: cut off a last line torn by a crash (%d bytes); the trial it recorded had "
+                "not finished", path, size - end)
+    os.truncate(writer.fileno(), end)
+
+
+def _write_durably(path: pathlib.Path, text: str) -> None:
+    """Replace `path` with `text` unless it already holds it, syncing the file and then its
+    directory, so that the new file and its name both survive a power cut."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except FileNotFoundError:
+        pass
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    temporary.replace(path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _requeued(job: JobDoc) -> JobDoc:

@@ -28,8 +28,8 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from search.documents import JobDoc, utcnow
-from search.experiment import Experiment, check_same_definition
-from search.store._base import Reservation, Store, WorkerStatus, check_exp_key
+from search.experiment import Experiment, MalformedExperiment, check_same_definition
+from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
 from search.store._connection import Connection
 
 log = logging.getLogger(__name__)
@@ -64,16 +64,25 @@ class MongoStore(Store):
         self._jobs = database["jobs"]
         self._claims = database["claims"]
         self._workers = database["workers"]
-        self._call(lambda: self._jobs.create_index([("state", ASCENDING), ("tid", ASCENDING)]))
-        self._call(lambda: self._jobs.create_index([("exp_key", ASCENDING), ("tid", ASCENDING)]))
+        self._indexed = False
 
     def _call(self, operation: Callable[[], T]) -> T:
         return self._connection.call(operation)
+
+    def _ensure_indexes(self) -> None:
+        """Create the job indexes once, on the first write: the read commands (best, status,
+        export, …) then work for a user who may only read."""
+        if self._indexed:
+            return
+        self._call(lambda: self._jobs.create_index([("state", ASCENDING), ("tid", ASCENDING)]))
+        self._call(lambda: self._jobs.create_index([("exp_key", ASCENDING), ("tid", ASCENDING)]))
+        self._indexed = True
 
     # -- experiments -----------------------------------------------------------------------
 
     def record_experiment(self, experiment: Experiment) -> Experiment:
         check_exp_key(experiment.exp_key)
+        self._ensure_indexes()
         document = {"_id": experiment.exp_key, **experiment.to_document()}
         if self._insert_once(self._experiments, document):
             return experiment
@@ -86,11 +95,22 @@ class MongoStore(Store):
 
     def experiment(self, exp_key: str) -> Experiment | None:
         document = self._call(lambda: self._experiments.find_one({"_id": exp_key}))
-        return Experiment.from_document(document) if document else None
+        try:
+            return Experiment.from_document(document) if document else None
+        except MalformedExperiment as error:
+            raise StoreError(f"{error} in {self.location}; repair or delete that document "
+                             "in the experiments collection") from None
 
     def experiments(self) -> list[Experiment]:
+        """Every well-formed experiment; a malformed document is logged and left out."""
         documents = self._call(lambda: list(self._experiments.find().sort("created", ASCENDING)))
-        return [Experiment.from_document(document) for document in documents]
+        found = []
+        for document in documents:
+            try:
+                found.append(Experiment.from_document(document))
+            except MalformedExperiment as error:
+                log.warning("skipping it: %s", error)
+        return found
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -120,6 +140,7 @@ class MongoStore(Store):
     def reserve_next_job(
         self, worker_id: str, exp_keys: Collection[str]
     ) -> Reservation | None:
+        self._ensure_indexes()
         query: dict[str, Any] = {"state": JOB_STATE_NEW, "exp_key": {"$in": list(exp_keys)}}
         candidates = self._call(
             lambda: list(self._jobs.find(query).sort("tid", ASCENDING).limit(_CANDIDATES))
@@ -132,9 +153,11 @@ class MongoStore(Store):
             if not self._insert_once(self._claims, claim):
                 continue
             started = {"state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
-                       "refresh_time": now}
-            self._call(lambda: self._jobs.update_one(
-                {"_id": job["_id"], "attempt": attempt, "state": JOB_STATE_NEW}, {"$set": started}))
+                       "refresh_time": now, "attempt": attempt}
+            # Hyperopt's own jobs have no attempt field: this write gives them one.
+            unchanged = {"_id": job["_id"], "state": JOB_STATE_NEW,
+                         "attempt": attempt if "attempt" in job else {"$exists": False}}
+            self._call(lambda: self._jobs.update_one(unchanged, {"$set": started}))
             return Reservation(job={**job, **started}, worker_id=worker_id, attempt=attempt)
         return None
 
@@ -262,12 +285,28 @@ class MongoStore(Store):
 
     def workers(self) -> list[WorkerStatus]:
         documents = self._call(lambda: list(self._workers.find().sort("last_seen", DESCENDING)))
-        return [
-            WorkerStatus(worker_id=d["_id"], host=d["host"], device=d["device"], state=d["state"],
-                         last_seen=d["last_seen"], exp_key=d.get("exp_key"), tid=d.get("tid"),
-                         jobs_done=d.get("jobs_done", 0))
-            for d in documents
-        ]
+        return [status for status in map(_worker_status, documents) if status is not None]
 
     def close(self) -> None:
         self._connection.close()
+
+
+def _worker_status(document: dict[str, Any]) -> WorkerStatus | None:
+    """A worker's report as a WorkerStatus; None for a document no worker of ours wrote (no
+    id or time), and the fields that do not fit are left blank rather than crash a reader."""
+    last_seen = document.get("last_seen")
+    if not isinstance(document.get("_id"), str) or not isinstance(last_seen, datetime.datetime):
+        log.warning("skipping malformed worker document %r", document.get("_id"))
+        return None
+
+    def text(name: str) -> str:
+        value = document.get(name)
+        return value if isinstance(value, str) else "?"
+
+    exp_key, tid, done = document.get("exp_key"), document.get("tid"), document.get("jobs_done")
+    return WorkerStatus(
+        worker_id=document["_id"], host=text("host"), device=text("device"), state=text("state"),
+        last_seen=last_seen, exp_key=exp_key if isinstance(exp_key, str) else None,
+        tid=tid if isinstance(tid, int) and not isinstance(tid, bool) else None,
+        jobs_done=done if isinstance(done, int) else 0,
+    )

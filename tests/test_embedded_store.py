@@ -1,0 +1,122 @@
+"""The embedded store's journal: resumes honour max_attempts, crashes leave no glued lines,
+experiment.json is written durably, and a line that is not a job is reported, not fatal."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from stored_trials import record_trials
+
+from search.store import EmbeddedStore, open_store
+
+KILLER = "tests.objectives_for_tests:kills_its_process"
+
+
+def test_a_trial_that_kills_its_process_is_not_retried_forever(tmp_path: Path, hpsearch,
+                                                                monkeypatch) -> None:
+    runs = tmp_path / "runs.log"
+    monkeypatch.setitem(hpsearch.environment, "HPSEARCH_TEST_RUN_LOG", str(runs))
+    command = ["search", "--store", str(tmp_path / "store"), "--objective", KILLER,
+               "--max-evals", "1", "--max-attempts", "2"]
+    first, second, third = (hpsearch(*command) for _ in range(3))
+    assert first.returncode == second.returncode == -9  # the objective killed the search
+    assert third.returncode == 1, third.stderr  # no third run: the trial is failed instead
+    assert "abandoned" in third.stderr and "gave up after 2 attempts" in third.stderr
+    assert len(runs.read_text().splitlines()) == 2  # the objective ran twice, not more
+    (trial,) = open_store(str(tmp_path / "store")).jobs("default")
+    assert trial["result"]["reason"] == "abandoned"
+    assert "process died" in trial["result"]["error"]
+
+
+def journal(store_root: Path, exp_key: str = "runs") -> Path:
+    return store_root / exp_key / "jobs.jsonl"
+
+
+def test_the_writer_cuts_off_a_torn_last_line_before_appending(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    record_trials(str(root), "runs", [(0.9, 1.0)], queued=2)
+    with journal(root).open("a") as file:
+        file.write('{"tid": 1, "state": 1, "exp_ke')  # a crash in the middle of an append
+    store = EmbeddedStore(root)
+    try:
+        reservation = store.reserve_next_job("worker", ["runs"])
+        assert reservation is not None and reservation.tid == 1
+        assert store.finish_job(reservation, {"status": "ok", "loss": -1.0, "accuracy": 0.5,
+                                              "train_seconds": 0.5})
+    finally:
+        store.close()
+    lines = journal(root).read_text().splitlines()
+    assert all(json.loads(line)["tid"] in (0, 1, 2) for line in lines)  # none glued or torn
+    states = {job["tid"]: job["state"] for job in EmbeddedStore(root).jobs("runs")}
+    assert states == {0: 2, 1: 2, 2: 0}
+
+
+def test_experiment_json_is_synced_and_rewritten_only_when_it_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    root = tmp_path / "store"
+    record_trials(str(root), "runs", [(0.9, 1.0)])
+    path = root / "runs" / "experiment.json"
+    assert str(path) + ".tmp" in synced and str(path.parent) in synced
+    written = path.stat()
+    record_trials(str(root), "runs", [])  # the same experiment, but max_evals changes to 0
+    assert path.stat().st_ino != written.st_ino
+    unchanged = path.stat()
+    synced.clear()
+    record_trials(str(root), "runs", [])  # nothing changes: the file is left alone
+    assert path.stat().st_ino == unchanged.st_ino
+    assert not any(name.startswith(str(path)) for name in synced)
+
+
+@pytest.mark.parametrize("line", ['[1, 2]', '"text"', '{"no": "tid"}',
+                                  '{"tid": "seven", "state": 0}', '{"tid": 3, "state": null}',
+                                  '{"tid": 3, "sta'])
+def test_a_journal_line_that_is_not_a_job_is_reported_and_the_rest_loads(
+        tmp_path: Path, line: str, caplog: pytest.LogCaptureFixture) -> None:
+    root = journal_with_a_bad_third_line(tmp_path, line)
+    caplog.set_level(logging.WARNING)
+    jobs = EmbeddedStore(root).jobs("runs")
+    assert [job["tid"] for job in jobs] == [0, 1]
+    assert f"{journal(root)}:3: skipped" in caplog.text
+
+
+def journal_with_a_bad_third_line(tmp_path: Path, line: str) -> Path:
+    root = tmp_path / "store"
+    record_trials(str(root), "runs", [(0.9, 1.0), (0.8, 1.0)])
+    lines = journal(root).read_text().splitlines()
+    lines.insert(2, line)
+    journal(root).write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_queries_report_a_line_that_is_not_a_job_and_answer(tmp_path: Path, hpsearch) -> None:
+    root = journal_with_a_bad_third_line(tmp_path, '{"tid": "seven", "state": 0}')
+    for command in ("best", "status", "trials"):
+        completed = hpsearch(command, "--store", str(root))
+        assert completed.returncode == 0, completed.stderr
+        assert "jobs.jsonl:3: skipped" in completed.stderr
+
+
+def test_search_resumes_on_a_journal_with_a_line_that_is_not_a_job(tmp_path: Path,
+                                                                  hpsearch) -> None:
+    store = str(tmp_path / "store")
+    command = ["search", "--store", store, "--objective", "noop", "--exp-key", "runs"]
+    assert hpsearch(*command, "--max-evals", "2").returncode == 0
+    line_number = len(journal(tmp_path / "store").read_text().splitlines()) + 1
+    with journal(tmp_path / "store").open("a") as file:
+        file.write('{"not": "a job"}\n')
+    completed = hpsearch(*command, "--max-evals", "3")
+    assert completed.returncode == 0, completed.stderr
+    assert f"jobs.jsonl:{line_number}: skipped" in completed.stderr
+    assert len(EmbeddedStore(store).jobs("runs")) == 3

@@ -1,0 +1,107 @@
+"""No output ever holds a password, whatever the shape of the URL and whichever command ran."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from search.urls import redact, scrub, secrets_of
+
+COMMANDS = ["search", "worker", "best", "trials", "status", "export", "plot", "experiments",
+            "pareto"]
+
+# Runs each command of argv[1] (a JSON list of argument lists) in this one process, as the
+# console script would, and marks where each ended and with which exit code.
+RUN_COMMANDS = """
+import json, sys
+from search.cli import main
+for args in json.loads(sys.argv[1]):
+    try:
+        main.main(args, prog_name="hpsearch")
+    except SystemExit as stopped:
+        print(f"=== {args[1]} exited {stopped.code}", file=sys.stderr, flush=True)
+"""
+
+
+def url_table(port: str) -> list[tuple[str, list[str]]]:
+    """(URL, the secrets it holds as typed and as a server might echo them)."""
+    return [
+        (f"mongodb://alice:Sl/ash-pw7@127.0.0.1:{port}/hpsearch", ["Sl/ash-pw7"]),
+        (f"mongodb://alice:At@sign-pw7@127.0.0.1:{port}/hpsearch", ["At@sign-pw7"]),
+        (f"mongodb://alice:Co:lon-pw7@127.0.0.1:{port}/hpsearch", ["Co:lon-pw7"]),
+        (f"mongo://alice:unknown-scheme-pw7@127.0.0.1:{port}/hpsearch", ["unknown-scheme-pw7"]),
+        ("mongodb+srv://alice:srv-pw7@cluster0.example.invalid/hpsearch", ["srv-pw7"]),
+        (f"mongodb://alice:many-hosts-pw7@127.0.0.1:{port},127.0.0.1:1/hpsearch"
+         "?authSource=admin", ["many-hosts-pw7"]),
+        ("mongodb://alice:Esc%40ped-pw7@127.0.0.1:1/hpsearch?serverSelectionTimeoutMS=300",
+         ["Esc%40ped-pw7", "Esc@ped-pw7"]),
+        (f"mongodb://alice:plain-pw7@127.0.0.1:{port}/hpsearch?tls=true"
+         "&tlsCertificateKeyFilePassword=key-pw7", ["plain-pw7", "key-pw7"]),
+        ("alice:no-scheme-pw7@127.0.0.1:27017/hpsearch", ["no-scheme-pw7"]),
+    ]
+
+
+def command_line(command: str, url: str, tmp_path: Path) -> list[str]:
+    extra = {
+        "search": ["--max-evals", "1", "--objective", "noop"],
+        "worker": ["--gpus", "none", "--idle-timeout", "1"],
+        "export": ["-o", str(tmp_path / "trials.csv")],
+        "plot": ["-o", str(tmp_path / "report.png")],
+    }
+    return ["-v", command, "--store", url, *extra.get(command, [])]
+
+
+def test_no_command_prints_a_password_for_any_url_shape(mongo_server, hpsearch,
+                                                        tmp_path: Path) -> None:
+    port = mongo_server.url.rsplit(":", 1)[1]
+    table = url_table(port)
+
+    def run_every_command(url: str) -> subprocess.CompletedProcess[str]:
+        invocations = [command_line(command, url, tmp_path) for command in COMMANDS]
+        return subprocess.run([sys.executable, "-c", RUN_COMMANDS, json.dumps(invocations)],
+                              capture_output=True, text=True, timeout=600,
+                              env=hpsearch.environment, cwd=tmp_path)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        completed = list(pool.map(run_every_command, [url for url, _ in table]))
+    for (url, secrets), run in zip(table, completed, strict=False):
+        output = run.stdout + run.stderr
+        for command in COMMANDS:  # each one ended with a user error, not a crash
+            assert f"=== {command} exited 2" in output, output
+        assert "Traceback" not in output, output
+        assert "***" in output, output  # the location is shown, redacted
+        for secret in secrets:
+            assert secret not in output, f"{secret!r} leaked for {redact(url)}:\n{output}"
+
+
+@pytest.mark.parametrize("url, shown, secret", [
+    ("mongodb://u:pa/ss@h:1/db", "mongodb://u:***@h:1/db", "pa/ss"),
+    ("mongodb://u:p@ss@h:1/db", "mongodb://u:***@h:1/db", "p@ss"),
+    ("mongodb://u:p:ss@h:1/db", "mongodb://u:***@h:1/db", "p:ss"),
+    ("mongo://u:pw@h", "mongo://u:***@h", "pw"),
+    ("mongodb+srv://u:pw@cluster.example.com/db", "mongodb+srv://u:***@cluster.example.com/db",
+     "pw"),
+    ("mongodb://u:pw@h1:1,h2:2,h3:3/db?replicaSet=rs", "mongodb://u:***@h1:1,h2:2,h3:3/db"
+     "?replicaSet=rs", "pw"),
+    ("mongodb://h:1/db?tlsCertificateKeyFilePassword=kpw&tls=true",
+     "mongodb://h:1/db?tlsCertificateKeyFilePassword=***&tls=true", "kpw"),
+])
+def test_redact_hides_the_password_of_every_url_shape(url: str, shown: str, secret: str) -> None:
+    assert redact(url) == shown
+    assert redact(f"error: '{url}' (and more)") == f"error: '{shown}' (and more)"
+    assert secret in secrets_of(url)
+
+
+def test_scrub_removes_a_password_quoted_without_its_url() -> None:
+    secrets = secrets_of("mongodb://u:p%40ss-word@h/db")
+    assert scrub("auth failed for p@ss-word (p%40ss-word)", secrets) == "auth failed for *** (***)"
+
+
+def test_a_url_without_a_password_is_left_alone() -> None:
+    for url in ("mongodb://h:27017/db", "mongodb://user@h/db", "/runs/a:b/store"):
+        assert redact(url) == url
