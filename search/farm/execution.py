@@ -61,14 +61,15 @@ def run_job(
     of the same trial reported first). `data_dir`, this host's data directory, overrides the
     experiment's.
     """
-    result = _run(store, reservation, prepared, heartbeat_interval, on_heartbeat)
+    result = _run(store, reservation, prepared, heartbeat_interval, on_heartbeat, data_dir)
     result = {**result, "objective": prepared.objective.name, "worker": worker_id,
               "attempt": reservation.attempt}
     return result, store.finish_job(reservation, result)
 
 
 def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
-         heartbeat_interval: float, on_heartbeat: Callable[[], None]) -> dict[str, Any]:
+         heartbeat_interval: float, on_heartbeat: Callable[[], None],
+         data_dir: str | None) -> dict[str, Any]:
     experiment = prepared.experiment
     problem = malformed_reason(reservation.job)
     if problem is None:
