@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import spaces
 from farm import database, done_jobs, finish, queue_experiment, start_worker, wait_until
 from stored_trials import stored_jobs
 
+import spaces
 from objectives import DataMissingError, TrialSettings, epochs_for, resolve_objective, run_trial
 from objectives._cifar_batches import CifarFormatError, read_batch
 from objectives._idx import IdxFormatError, read_idx, write_idx
