@@ -1,10 +1,13 @@
-"""How much faster the `digits` objective trains than a plain DataLoader loop.
+"""How much faster the built-in objectives train than a plain DataLoader loop.
 
-Same model (objectives' 64-128-10 MLP), hyperparameters, epochs, data split and device;
-both timed the same way (device synchronized, after a warm-up, training only). Repeats are
-interleaved so that machine noise hits both alike; the medians are compared.
+Same model, hyperparameters, epochs, data and device; both timed the same way (device
+synchronized, after a warm-up, training only). Repeats are interleaved so that machine noise
+hits both alike; the medians are compared. `digits` compares train seconds; `mnist`,
+`fashion-mnist` and `cifar10` compare images per second (see _vision_speed.py), on the real
+data set when --data-dir holds it, else on synthetic images of the real shape.
 
     python benchmarks/train_speed.py [--device cpu] [--epochs 20] [--repeats 5] [--batch-size 64]
+    python benchmarks/train_speed.py --objective cifar10 --train-size 2048 --epochs 1 --repeats 3
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 # Run from a checkout without installing: make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _vision_speed import vision_main  # noqa: E402
 
 from objectives import TrialSettings, resolve_device, resolve_objective, run_trial  # noqa: E402
 from objectives._device import device_description, synchronize  # noqa: E402
@@ -63,14 +68,29 @@ def dataloader_trial(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objective", default="digits",
+                        choices=["digits", "mnist", "fashion-mnist", "cifar10"])
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--batch-size", type=int, help="default 64 (digits), 512 (others)")
+    parser.add_argument("--lr", type=float, help="default 3e-3 (digits, AdamW), 0.05 (others, SGD)")
+    parser.add_argument("--data-dir", help="vision data sets (else synthetic images)")
+    parser.add_argument("--train-size", type=int, default=50_000,
+                        help="vision: training images used (synthetic or a prefix of the real)")
+    parser.add_argument("--width", type=float, default=1.0, help="vision: channel multiplier")
+    parser.add_argument("--loader-workers", type=int, default=0,
+                        help="vision: DataLoader worker processes for the baseline")
     args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
+    if args.objective != "digits":
+        args.batch_size = args.batch_size or 512
+        args.lr = args.lr or 0.05
+        vision_main(args, device)
+        return
+    args.batch_size = args.batch_size or 64
+    args.lr = args.lr or 3e-3
     params = {
         "lr": args.lr,
         "batch_size": args.batch_size,

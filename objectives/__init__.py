@@ -9,8 +9,10 @@ An objective is a function ``run(params, trial) -> dict``:
     space ``{"lr": 3e-3, "batch_size": 64, "weight_decay": 1e-6, "optimizer": {"name":
     "adamw"}, "scheduler": {"name": "cosine"}}``.
 ``trial``
-    A :class:`TrialContext`: ``trial.device`` (train there), ``trial.epochs``, ``trial.seed``
-    (``random``, numpy and torch are already seeded with it).
+    A :class:`TrialContext`: ``trial.device`` (train there), ``trial.epochs`` (the
+    experiment's ``--epochs``, or the params' ``epochs`` when the space searches it),
+    ``trial.seed`` (``random``, numpy and torch are already seeded with it),
+    ``trial.data_dir`` (``--data-dir``, or None) and ``trial.torch_compile`` (``--compile``).
 
 Mark the training loop, and nothing else, with ``with trial.timed():``. The device is
 synchronized on entry and exit; blocks may be entered many times (e.g. once per epoch) and
@@ -29,7 +31,9 @@ included, is recorded as a failed trial too; the worker carries on.
 Use your own objective as ``package.module:function`` (the worker must be started with
 ``--allow-objective package.module:function``) or install it under the entry-point group
 ``hpsearch.objectives``; either may point at a function or at an :class:`Objective` (which
-can also carry a ``warm_up(device)`` run once per process before its first timed trial)::
+can also carry a ``warm_up(device)`` run once per process before its first timed trial, and a
+``check(settings)`` that ``hpsearch search`` calls before any trial, raising ObjectiveError,
+e.g. DataMissingError, when no trial could run)::
 
     def objective(params, trial):
         data, model, optimizer = build(params, trial.device)
@@ -42,21 +46,23 @@ can also carry a ``warm_up(device)`` run once per process before its first timed
 
 from ._context import TrialContext, timing_definition
 from ._device import device_description, resolve_device
-from ._errors import ObjectiveError
+from ._errors import DataMissingError, ObjectiveError
 from ._objective import Objective
 from ._plain import plain_data
 from ._registry import builtin_objective_names, list_objectives, resolve_objective
 from ._settings import TrialSettings
 from ._threads import configure_cpu_threads
-from ._trial import run_trial
+from ._trial import epochs_for, run_trial
 
 __all__ = [
+    "DataMissingError",
     "Objective",
     "ObjectiveError",
     "TrialContext",
     "TrialSettings",
     "builtin_objective_names",
     "configure_cpu_threads",
+    "epochs_for",
     "device_description",
     "list_objectives",
     "plain_data",

@@ -6,6 +6,7 @@ import contextlib
 import math
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import torch
 
@@ -29,12 +30,25 @@ class TrialContext:
         device: Where to train.
         epochs: Passes over the training data.
         seed: The trial's seed (torch, numpy and ``random`` are already seeded with it).
+        data_dir: Where to find data sets (``--data-dir`` / ``HPSEARCH_DATA_DIR``), or None
+            for the objective's default.
+        torch_compile: Whether to ``torch.compile`` the model (``--compile``); an objective
+            that does should report its compile time, kept out of ``train_seconds``.
     """
 
-    def __init__(self, device: torch.device, epochs: int, seed: int) -> None:
+    def __init__(
+        self,
+        device: torch.device,
+        epochs: int,
+        seed: int,
+        data_dir: Path | None = None,
+        torch_compile: bool = False,
+    ) -> None:
         self.device = device
         self.epochs = epochs
         self.seed = seed
+        self.data_dir = data_dir
+        self.torch_compile = torch_compile
         self._train_seconds = 0.0
         self._timed_blocks = 0
         self._inside_timed = False

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from ._context import TrialContext
+from ._settings import TrialSettings
 
 
 @dataclass(frozen=True)
@@ -22,16 +23,21 @@ class Objective:
         run: ``run(params, trial) -> {"accuracy": float, ...}``; see the package docstring.
         warm_up: Called once per process and device before the first timed trial (cudnn
             autotuning, allocator growth, lazy initialisation), or None.
+        check: Called with the trial settings by ``hpsearch search`` before any trial, and
+            by ``run_trial`` before warming up; raises ObjectiveError (e.g.
+            DataMissingError) when trials could not run, so the user hears it once, up
+            front, and a worker fails such a trial fast. None: nothing to check.
     """
 
     name: str
     description: str
     run: Callable[[dict[str, Any], TrialContext], dict[str, Any]]
     warm_up: Callable[[torch.device], None] | None = None
+    check: Callable[[TrialSettings], None] | None = None
 
 
 def objective_from_function(name: str, function: Callable[..., Any]) -> Objective:
     """Wrap a plain ``(params, trial) -> dict`` function; its docstring's first line describes it."""
     doc = (getattr(function, "__doc__", None) or "").strip()
     description = doc.splitlines()[0] if doc else ""
-    return Objective(name=name, description=description, run=function, warm_up=None)
+    return Objective(name=name, description=description, run=function)

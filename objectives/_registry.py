@@ -13,11 +13,15 @@ from ._digits import DIGITS
 from ._errors import ObjectiveError
 from ._noop import NOOP
 from ._objective import Objective, objective_from_function
+from ._vision import CIFAR10_OBJECTIVE, FASHION_MNIST_OBJECTIVE, MNIST_OBJECTIVE
 
 logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "hpsearch.objectives"
-_BUILTINS: dict[str, Objective] = {objective.name: objective for objective in (DIGITS, NOOP)}
+_BUILTINS: dict[str, Objective] = {
+    objective.name: objective
+    for objective in (DIGITS, NOOP, MNIST_OBJECTIVE, FASHION_MNIST_OBJECTIVE, CIFAR10_OBJECTIVE)
+}
 _MODULE_FUNCTION = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 

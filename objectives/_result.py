@@ -16,6 +16,7 @@ from ._settings import TrialSettings
 STATUS_OK = "ok"  # the values of hyperopt.STATUS_OK / STATUS_FAIL, without importing hyperopt
 STATUS_FAIL = "fail"
 REASON_DIVERGED = "diverged"
+REASON_DATA_MISSING = "data missing"
 REASON_OUT_OF_MEMORY = "out of memory"
 REASON_EXCEPTION = "exception"
 
@@ -105,7 +106,8 @@ def _common(
 ) -> dict[str, Any]:
     device_type = trial.device.type if trial is not None else None
     return {
-        "epochs": settings.epochs,
+        # The epochs trained: the params' own when the space searches epochs (see run_trial).
+        "epochs": trial.epochs if trial is not None else settings.epochs,
         "val_accuracy_per_epoch": trial.val_accuracy_per_epoch if trial is not None else [],
         "device": device_name,
         "device_type": device_type,

@@ -18,6 +18,8 @@ class TrialSettings:
             rewarding a model that learns nothing.
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         seed: Per-trial seed for torch, numpy and ``random``; callers derive it from the trial id.
+        data_dir: Where objectives that read data sets find them (None: their default).
+        torch_compile: Ask objectives that support it to ``torch.compile`` their model.
 
     Raises:
         ObjectiveError: A value is out of range.
@@ -27,6 +29,8 @@ class TrialSettings:
     min_accuracy: float = 0.0
     device: str = "auto"
     seed: int = 0
+    data_dir: str | None = None
+    torch_compile: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import copy
 import gc
 import logging
+import math
+import numbers
 import random
 import traceback
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,8 +18,10 @@ import torch
 
 from ._context import TrialContext
 from ._device import device_description, resolve_device
+from ._errors import DataMissingError
 from ._objective import Objective
 from ._result import (
+    REASON_DATA_MISSING,
     REASON_DIVERGED,
     REASON_EXCEPTION,
     REASON_OUT_OF_MEMORY,
@@ -41,16 +47,19 @@ def run_trial(objective: Objective, params: dict[str, Any], settings: TrialSetti
 
     Warms the objective up on the device the first time this process meets the pair, seeds
     ``random``, numpy and torch from ``settings.seed`` (on the CPU the same params and seed
-    give the same accuracy), and calls ``objective.run(params, trial)``.
+    give the same accuracy), and calls ``objective.run(params, trial)``. The trial trains
+    ``params["epochs"]`` epochs when the space searches ``epochs``, else ``settings.epochs``.
 
     Returns:
         Plain JSON data. Success: ``status`` "ok", ``loss`` = -accuracy / train_seconds (0.0
         with ``below_accuracy_floor`` True when accuracy < ``settings.min_accuracy``),
-        ``accuracy``, ``train_seconds``, ``epochs``, ``val_accuracy_per_epoch``, ``device``,
+        ``accuracy``, ``train_seconds``, ``epochs`` (those trained), ``val_accuracy_per_epoch``,
+        ``device``,
         ``device_type``, ``timing``, ``min_accuracy``, ``seed`` and the objective's extra keys.
         Failure: ``status`` "fail", ``loss`` and ``accuracy`` None, ``reason`` "diverged"
-        (NaN or infinite loss or accuracy), "out of memory" or "exception", with ``error``,
-        ``error_type`` and, for the last two, ``traceback``.
+        (NaN or infinite loss or accuracy), "data missing" (the message says where the files
+        are expected), "out of memory" or "exception", with ``error``, ``error_type`` and, for
+        the last two, ``traceback``.
 
     Raises:
         Nothing but BaseExceptions such as KeyboardInterrupt: the worker must carry on.
@@ -60,14 +69,25 @@ def run_trial(objective: Objective, params: dict[str, Any], settings: TrialSetti
     try:
         device = resolve_device(settings.device)
         device_name = device_description(device)
+        if objective.check is not None:
+            objective.check(settings)  # before warming up: a trial without its data fails fast
         _warm_up_once(objective, device)
         _seed_everything(settings.seed)
-        trial = TrialContext(device=device, epochs=settings.epochs, seed=settings.seed)
+        trial = TrialContext(
+            device=device,
+            epochs=epochs_for(params, settings.epochs),
+            seed=settings.seed,
+            data_dir=Path(settings.data_dir) if settings.data_dir else None,
+            torch_compile=settings.torch_compile,
+        )
         returned = objective.run(copy.deepcopy(params), trial)
         return success_result(returned, trial, settings, device_name)
     except FloatingPointError as error:
         logger.info("trial diverged: %s", error)
         return failure_result(REASON_DIVERGED, trial, settings, device_name, error)
+    except DataMissingError as error:
+        logger.warning("trial could not run: %s", error)
+        return failure_result(REASON_DATA_MISSING, trial, settings, device_name, error)
     except _OUT_OF_MEMORY_ERRORS as error:
         logger.warning("trial ran out of memory: %s", error)
         result = failure_result(
@@ -84,6 +104,24 @@ def run_trial(objective: Objective, params: dict[str, Any], settings: TrialSetti
     if torch.cuda.is_initialized():
         torch.cuda.empty_cache()
     return result
+
+
+def epochs_for(params: Mapping[str, Any], default: int) -> int:
+    """The epochs a trial trains: ``params["epochs"]`` when the space searches it, else ``default``.
+
+    Raises:
+        ValueError: ``params["epochs"]`` is not a whole number of at least 1.
+    """
+    if "epochs" not in params:
+        return default
+    value = params["epochs"]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"params' epochs must be a whole number of at least 1, got {value!r}")
+    # quantised hyperopt distributions yield floats such as 12.0
+    epochs = int(round(float(value)))
+    if epochs != float(value) or epochs < 1:
+        raise ValueError(f"params' epochs must be a whole number of at least 1, got {value!r}")
+    return epochs
 
 
 def _warm_up_once(objective: Objective, device: torch.device) -> None:

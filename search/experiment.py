@@ -38,6 +38,10 @@ class Experiment:
     min_accuracy: float
     device: str = "auto"
     algo: str = DEFAULT_ALGO  # proposes trials; a resume keeps it, so not a definition
+    # Where the driver's machine keeps data sets; a worker's own HPSEARCH_DATA_DIR wins, since
+    # hosts may mount data in different places. Not part of the definition: data, not meaning.
+    data_dir: str | None = None
+    torch_compile: bool = False
     max_evals: int | None = None  # the latest target; a resume may raise it, so not a definition
     metric: str = METRIC
     version: str = dataclasses.field(default_factory=hpsearch_version)
@@ -63,7 +67,7 @@ class Experiment:
             value = document.get(name)
             if value is None and name not in _REQUIRED:
                 continue
-            if not isinstance(value, kinds) or isinstance(value, bool):
+            if not isinstance(value, kinds) or (isinstance(value, bool) and kinds is not bool):
                 key = document.get("exp_key", document.get("_id"))
                 raise MalformedExperiment(f"experiment {key!r} is malformed: field {name!r} is "
                                           f"{value!r}")
@@ -85,6 +89,7 @@ class Experiment:
             "epochs": self.epochs,
             "min_accuracy": self.min_accuracy,
             "device": self.device,
+            "torch_compile": self.torch_compile,
             "metric": self.metric,
         }
 
@@ -93,7 +98,8 @@ _REQUIRED = ("exp_key", "space", "objective", "epochs", "min_accuracy")
 _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "exp_key": str, "space": dict, "objective": str, "epochs": int,
     "min_accuracy": (int, float), "device": str, "max_evals": int, "metric": str,
-    "version": str, "created": datetime.datetime, "algo": str,
+    "version": str, "created": datetime.datetime, "algo": str, "data_dir": str,
+    "torch_compile": bool,
 }
 
 

@@ -90,15 +90,15 @@ def all_jobs(db: Database, exp_key: str | None = None) -> Iterator[dict]:
     return db.jobs.find({} if exp_key is None else {"exp_key": exp_key})
 
 
-def queue_experiment(url: str, exp_key: str, objective: str, jobs: int, device: str = "auto"
-                     ) -> None:
+def queue_experiment(url: str, exp_key: str, objective: str, jobs: int, device: str = "auto",
+                     data_dir: str | None = None) -> None:
     """Record an experiment and queue `jobs` random proposals at once, as a driver would."""
     space = spaces.load_space("default")
     store = open_store(url)
     try:
         store.record_experiment(Experiment(exp_key=exp_key, space=space.record,
                                            objective=objective, epochs=1, min_accuracy=0.0,
-                                           device=device))
+                                           device=device, data_dir=data_dir))
         proposer = Proposer(exp_key, space.graph, seed=1, startup_trials=jobs)
         proposals: list[dict] = []
         for tid in range(jobs):

@@ -26,8 +26,8 @@ def fake_entry_points(*entry_points: EntryPoint):
     return entry_points_for
 
 
-def test_builtins_are_digits_and_noop():
-    assert builtin_objective_names() == ["digits", "noop"]
+def test_builtins_are_digits_noop_and_the_vision_objectives():
+    assert builtin_objective_names() == ["cifar10", "digits", "fashion-mnist", "mnist", "noop"]
     for name in builtin_objective_names():
         objective = resolve_objective(name)
         assert isinstance(objective, Objective) and objective.name == name
@@ -36,7 +36,7 @@ def test_builtins_are_digits_and_noop():
 
 def test_listing_includes_builtins_with_the_real_entry_points():
     names = [objective.name for objective in list_objectives()]
-    assert names[:2] == ["digits", "noop"]
+    assert names[:5] == builtin_objective_names()
 
 
 def test_listing_skips_an_entry_point_that_fails_to_load(monkeypatch):
@@ -49,7 +49,7 @@ def test_listing_skips_an_entry_point_that_fails_to_load(monkeypatch):
         ),
     )
     names = [objective.name for objective in list_objectives()]
-    assert names == ["digits", "noop", "sleepy"]
+    assert names == [*builtin_objective_names(), "sleepy"]
 
 
 def test_entry_point_resolves_by_name_without_being_allowed(monkeypatch):

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -58,6 +59,21 @@ def store_option(function: Any) -> Any:
         "--store", envvar="HPSEARCH_STORE", default=DEFAULT_LOCATION, show_default=True,
         help="Where trials live: a directory (embedded search) or a mongodb:// URL (GPU farm). "
              "Env: HPSEARCH_STORE.",
+    )(function)
+
+
+def _absolute_directory(context: click.Context, parameter: click.Parameter,
+                        value: str | None) -> str | None:
+    # Absolute, so the path recorded in the experiment does not depend on where it ran.
+    return str(Path(value).expanduser().absolute()) if value else None
+
+
+def data_dir_option(function: Any) -> Any:
+    return click.option(
+        "--data-dir", envvar="HPSEARCH_DATA_DIR", callback=_absolute_directory,
+        help="Directory holding the data sets in torchvision's layout (MNIST/raw, "
+             "FashionMNIST/raw, cifar-10-batches-py); default ~/.cache/hpsearch/data. "
+             "Env: HPSEARCH_DATA_DIR.",
     )(function)
 
 

@@ -13,9 +13,9 @@ import click
 import objectives
 import spaces
 from search.reports import queries
-from search.cli.common import (RedactingFormatter, TrialsFailed, UserError, exp_key_option,
-                               experiment_trials, format_option, opened_store, store_option,
-                               user_errors, with_store)
+from search.cli.common import (RedactingFormatter, TrialsFailed, UserError, data_dir_option,
+                               exp_key_option, experiment_trials, format_option, opened_store,
+                               store_option, user_errors, with_store)
 from search.cli.reports import export, plot
 from search.farm.driver import (DEFAULT_MAX_CONSECUTIVE_FAILURES, SearchFailed, SearchOptions,
                                 SearchProgress, run_search)
@@ -79,10 +79,14 @@ def main(verbose: int) -> None:
               default=DEFAULT_MAX_CONSECUTIVE_FAILURES, show_default=True,
               help="Stop after this many failed trials in a row (embedded search; workers have "
                    "their own option).")
+@data_dir_option
+@click.option("--compile", "torch_compile", is_flag=True,
+              help="torch.compile the model (objectives that support it); compile time is "
+                   "recorded as compile_seconds, not counted in train_seconds.")
 def search(store: str, exp_key: str, space_name: str, objective_name: str, max_evals: int,
            epochs: int, min_accuracy: float, seed: int, device: str, startup_trials: int, algo: str,
            max_queue: int | None, stale_after: float, max_attempts: int,
-           max_consecutive_failures: int) -> None:
+           max_consecutive_failures: int, data_dir: str | None, torch_compile: bool) -> None:
     """Run (or resume) a search and print the best trials.
 
     With a directory store the trials run in this process. With a mongodb:// store they are
@@ -94,7 +98,9 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         objective = objectives.resolve_objective(objective_name, allowed_modules=(objective_name,))
         objectives.resolve_device(device)
         experiment = Experiment(exp_key=exp_key, space=space.record, objective=objective.name,
-                                epochs=epochs, min_accuracy=min_accuracy, device=device, algo=algo)
+                                epochs=epochs, min_accuracy=min_accuracy, device=device, algo=algo,
+                                data_dir=data_dir, torch_compile=torch_compile)
+        _check_objective(objective, experiment, runs_here=not is_mongodb_url(store))
         options = SearchOptions(max_evals=max_evals, seed=seed, startup_trials=startup_trials,
                                 max_queue=max_queue, stale_after=stale_after,
                                 max_attempts=max_attempts,
@@ -105,7 +111,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                 objectives.configure_cpu_threads(1)
                 local_worker = Worker(opened, worker_id(None),
                                       WorkerOptions(exp_keys=(exp_key,),
-                                                    allowed_objectives=(objective_name,)))
+                                                    allowed_objectives=(objective_name,),
+                                                    data_dir=data_dir))
             click.echo(f"search {exp_key!r}: {objective.name} on space {space.name}, "
                        f"{max_evals} trials, store {opened.location}", err=True)
             if local_worker is None:
@@ -129,6 +136,27 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                                    f"{last.reason}: {last.error}")
             best = queries.best_trials(trials, 5)
             click.echo(render([trial.row() for trial in best], "table"))
+
+
+def _check_objective(objective: objectives.Objective, experiment: Experiment,
+                     runs_here: bool) -> None:
+    """Ask the objective whether its trials can run (its data is there), before any trial.
+
+    Embedded, the trials run here, so a failed check stops the search. In a farm the workers
+    run them with their own data directories, so here it is only a note.
+    """
+    if objective.check is None:
+        return
+    settings = objectives.TrialSettings(
+        epochs=experiment.epochs, min_accuracy=experiment.min_accuracy, device=experiment.device,
+        data_dir=experiment.data_dir, torch_compile=experiment.torch_compile)
+    try:
+        objective.check(settings)
+    except objectives.ObjectiveError as error:
+        if runs_here:
+            raise
+        click.echo(f"note: not found on this machine, which is fine if the workers have it "
+                   f"(each worker reads its own HPSEARCH_DATA_DIR): {error}", err=True)
 
 
 @contextlib.contextmanager
@@ -174,10 +202,11 @@ def _progress_bar(max_evals: int) -> Iterator[Any]:
 @click.option("--allow-objective", "allowed", multiple=True, envvar="HPSEARCH_ALLOW_OBJECTIVE",
               help="Allow an objective named module:function (repeatable). Built-ins and "
                    "installed entry points are always allowed. Env: HPSEARCH_ALLOW_OBJECTIVE.")
+@data_dir_option
 def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
            threads_per_worker: int | None, max_jobs: int | None, idle_timeout: float | None,
            max_consecutive_failures: int | None, heartbeat_interval: float, stale_after: float,
-           max_attempts: int, allowed: Sequence[str]) -> None:
+           max_attempts: int, allowed: Sequence[str], data_dir: str | None) -> None:
     """Attach workers to a farm: reserve trials from MongoDB, train them, report results.
 
     Start one on every GPU box, at any time; each GPU gets its own process. Stop with
@@ -195,7 +224,7 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
             exp_keys=tuple(exp_keys) or None, max_jobs=max_jobs, idle_timeout=idle_timeout,
             max_consecutive_failures=max_consecutive_failures,
             heartbeat_interval=heartbeat_interval, stale_after=stale_after,
-            max_attempts=max_attempts, allowed_objectives=tuple(allowed),
+            max_attempts=max_attempts, allowed_objectives=tuple(allowed), data_dir=data_dir,
         )
         plans = plan_processes(gpu_list, cpu_workers, threads_per_worker)
         open_store(store).close()  # a wrong URL fails here, once, before any process starts

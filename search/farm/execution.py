@@ -49,6 +49,7 @@ def run_job(
     worker_id: str,
     heartbeat_interval: float,
     on_heartbeat: Callable[[], None] = lambda: None,
+    data_dir: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Run a reserved job to its result and offer the result to the store.
 
@@ -57,16 +58,18 @@ def run_job(
     (`malformed job`, `unstorable parameters`, `unstorable result`), and the worker goes on.
     `on_heartbeat` runs after each successful heartbeat (the worker refreshes its own status
     there). Returns the result and whether the store accepted it (False when another attempt
-    of the same trial reported first).
+    of the same trial reported first). `data_dir`, this host's data directory, overrides the
+    experiment's.
     """
-    result = _run(store, reservation, prepared, heartbeat_interval, on_heartbeat)
+    result = _run(store, reservation, prepared, heartbeat_interval, on_heartbeat, data_dir)
     result = {**result, "objective": prepared.objective.name, "worker": worker_id,
               "attempt": reservation.attempt}
     return result, store.finish_job(reservation, result)
 
 
 def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
-         heartbeat_interval: float, on_heartbeat: Callable[[], None]) -> dict[str, Any]:
+         heartbeat_interval: float, on_heartbeat: Callable[[], None],
+         data_dir: str | None) -> dict[str, Any]:
     experiment = prepared.experiment
     problem = malformed_reason(reservation.job)
     if problem is None:
@@ -91,6 +94,8 @@ def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
         min_accuracy=experiment.min_accuracy,
         device=experiment.device,
         seed=reservation.tid,
+        data_dir=data_dir or experiment.data_dir,
+        torch_compile=experiment.torch_compile,
     )
     log.info("trial %s of %s: %s", reservation.tid, experiment.exp_key, params)
     with Heartbeat(store, reservation, heartbeat_interval, on_heartbeat):

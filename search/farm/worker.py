@@ -37,6 +37,7 @@ class WorkerOptions:
     stale_after: float = DEFAULT_STALE_AFTER
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     allowed_objectives: tuple[str, ...] = ()
+    data_dir: str | None = None  # this host's data sets; overrides the experiment's
     poll_interval: float = 0.2
 
 
@@ -110,6 +111,7 @@ class Worker:
                 self._store, reservation, self._prepared[reservation.exp_key],
                 worker_id=self.worker_id, heartbeat_interval=self._options.heartbeat_interval,
                 on_heartbeat=lambda: self._report("busy", reservation),
+                data_dir=self._options.data_dir,
             )
         except StopNow:
             log.warning("putting trial %s of %s back in the queue", reservation.tid,

@@ -1,0 +1,263 @@
+"""The `mnist`, `fashion-mnist` and `cifar10` objectives train for real on the CPU, on tiny data
+sets written in the formats torchvision reads; missing data is one clear message."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from farm import database, done_jobs, finish, queue_experiment, start_worker, wait_until
+from stored_trials import stored_jobs
+
+import spaces
+from objectives import DataMissingError, TrialSettings, epochs_for, resolve_objective, run_trial
+from objectives._cifar_batches import CifarFormatError, read_batch
+from objectives._idx import IdxFormatError, read_idx, write_idx
+from objectives._recipe import TrainingRecipe
+from search.experiment import Experiment, check_same_definition
+from search.store import open_store
+from tests.objectives_for_tests import assert_storable
+from tests.vision_files import write_cifar10, write_mnist_like
+
+TRAIN_IMAGES = 300
+TEST_IMAGES = 100
+PARAMS = {
+    "lr": 3e-3,
+    "batch_size": 64,
+    "weight_decay": 1e-5,
+    "optimizer": {"name": "adamw"},
+    "scheduler": {"name": "cosine"},
+}
+# A quarter of the residual net's channels keeps the CPU test fast; the code path is the same.
+NARROW = {"width": 0.25}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The three data sets, tiny: MNIST as plain IDX, Fashion-MNIST gzipped, CIFAR-10 pickled."""
+    root = tmp_path_factory.mktemp("data")
+    write_mnist_like(root, "MNIST", TRAIN_IMAGES, TEST_IMAGES)
+    write_mnist_like(root, "FashionMNIST", TRAIN_IMAGES, TEST_IMAGES, gzipped=True)
+    write_cifar10(root, TRAIN_IMAGES, TEST_IMAGES)
+    return root
+
+
+def vision_trial(name: str, params: dict, data_dir: Path | str, epochs: int = 1) -> dict:
+    settings = TrialSettings(epochs=epochs, device="cpu", seed=3, data_dir=str(data_dir))
+    return run_trial(resolve_objective(name), params, settings)
+
+
+# -- the file formats ------------------------------------------------------------------------
+
+
+def test_idx_files_round_trip_plain_and_gzipped(tmp_path: Path) -> None:
+    images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    for name in ("images-idx3-ubyte", "images-idx3-ubyte.gz"):
+        write_idx(tmp_path / name, images)
+        assert np.array_equal(read_idx(tmp_path / name), images)
+    compressed = (tmp_path / "images-idx3-ubyte.gz").read_bytes()
+    assert gzip.decompress(compressed)[:4] == b"\x00\x00\x08\x03"
+
+
+def test_truncated_idx_file_is_reported_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "train-images-idx3-ubyte"
+    write_idx(path, np.zeros((4, 28, 28), dtype=np.uint8))
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(IdxFormatError, match="truncated"):
+        read_idx(path)
+
+
+class _RunsCode:
+    """Pickles as a call to os.system, as a tampered batch file could."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_cifar_batch_naming_any_other_global_is_refused_without_running_it(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({"data": _RunsCode(marker), "labels": [0]}, protocol=2))
+    with pytest.raises(CifarFormatError, match="refusing to load"):
+        read_batch(path)
+    assert not marker.exists()
+
+
+def test_cifar_batches_read_back_as_written(data_dir: Path) -> None:
+    images, labels = read_batch(data_dir / "cifar-10-batches-py" / "test_batch")
+    assert images.shape == (TEST_IMAGES, 3, 32, 32) and images.dtype == np.uint8
+    assert labels.shape == (TEST_IMAGES,) and set(labels) <= set(range(10))
+
+
+# -- trials ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, extra", [("mnist", {}), ("fashion-mnist", {}), ("cifar10", NARROW)])
+def test_objective_trains_on_the_files_and_reports_every_result_field(name, extra, data_dir
+                                                                      ) -> None:
+    result = vision_trial(name, {**PARAMS, **extra}, data_dir)
+    assert result["status"] == "ok", result.get("traceback") or result.get("error")
+    assert 0.0 <= result["accuracy"] <= 1.0
+    assert result["train_seconds"] > 0
+    assert result["loss"] == pytest.approx(-result["accuracy"] / result["train_seconds"])
+    assert result["epochs"] == 1 and len(result["val_accuracy_per_epoch"]) == 1
+    assert result["device"] == "cpu" and result["device_type"] == "cpu"
+    assert result["train_size"] == TRAIN_IMAGES and result["validation_size"] == TEST_IMAGES
+    assert result["images_per_second"] > 0
+    assert result["compiled"] is False and result["compile_seconds"] is None
+    assert result["warm_up_step_seconds"] > 0
+    assert result["autocast"] is None  # bf16 autocast is for GPUs only
+    assert_storable(result)
+
+
+def test_space_epochs_decide_how_long_a_trial_trains_and_it_learns(data_dir) -> None:
+    # The tiny data sets are learnable (brightness encodes the class): four epochs must beat
+    # chance (10%) by far, which only a working loop, augmentation and evaluation achieve.
+    result = vision_trial("mnist", {**PARAMS, "epochs": 4.0}, data_dir, epochs=1)
+    assert result["status"] == "ok", result.get("traceback")
+    assert result["epochs"] == 4 and len(result["val_accuracy_per_epoch"]) == 4
+    assert result["accuracy"] >= 0.5
+
+
+def test_sgd_with_plateau_schedule_and_label_smoothing_runs(data_dir) -> None:
+    params = {**PARAMS, **NARROW, "label_smoothing": 0.1, "epochs": 2,
+              "optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": True},
+              "scheduler": {"name": "plateau", "patience": 1, "factor": 0.5}}
+    result = vision_trial("cifar10", params, data_dir)
+    assert result["status"] == "ok", result.get("traceback")
+    assert result["epochs"] == 2
+
+
+def test_same_seed_same_accuracy_on_the_cpu(data_dir) -> None:
+    first = vision_trial("fashion-mnist", PARAMS, data_dir)
+    second = vision_trial("fashion-mnist", PARAMS, data_dir)
+    assert first["val_accuracy_per_epoch"] == second["val_accuracy_per_epoch"]
+
+
+@pytest.mark.parametrize("value", [0, 2.5, "3", True])
+def test_params_epochs_must_be_a_whole_positive_number(value) -> None:
+    with pytest.raises(ValueError, match="epochs"):
+        epochs_for({"epochs": value}, 5)
+    assert epochs_for({}, 5) == 5 and epochs_for({"epochs": 7.0}, 5) == 7
+
+
+def test_missing_data_is_a_failed_trial_that_says_where_and_how(tmp_path: Path) -> None:
+    result = vision_trial("cifar10", PARAMS, tmp_path / "nowhere")
+    assert result["status"] == "fail"
+    assert result["reason"] == "data missing"
+    assert str(tmp_path / "nowhere" / "cifar-10-batches-py") in result["error"]
+    assert "cifar-10-python.tar.gz" in result["error"] and "--data-dir" in result["error"]
+    assert "traceback" not in result
+
+
+def test_corrupt_file_is_a_failed_trial_naming_it(tmp_path: Path) -> None:
+    raw = write_mnist_like(tmp_path, "MNIST", 20, 10)
+    labels = raw / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes()[:-3])
+    result = vision_trial("mnist", PARAMS, tmp_path)
+    assert result["reason"] == "data missing"
+    assert "t10k-labels-idx1-ubyte" in result["error"] and "truncated" in result["error"]
+
+
+def test_check_hook_raises_before_any_trial(tmp_path: Path) -> None:
+    objective = resolve_objective("mnist")
+    assert objective.check is not None
+    with pytest.raises(DataMissingError, match="MNIST/raw"):
+        objective.check(TrialSettings(data_dir=str(tmp_path)))
+    write_mnist_like(tmp_path, "MNIST", 10, 10, gzipped=True)
+    objective.check(TrialSettings(data_dir=str(tmp_path)))
+
+
+def test_experiment_recorded_before_data_dir_existed_reads_as_none() -> None:
+    old = {"exp_key": "old", "space": {"builtin": "default"}, "objective": "digits", "epochs": 3,
+           "min_accuracy": 0.5, "device": "auto"}
+    experiment = Experiment.from_document(old)
+    assert experiment.data_dir is None and experiment.torch_compile is False
+    check_same_definition(experiment, Experiment(**{**old, "data_dir": "/data"}))
+
+
+# -- the command line and the worker ---------------------------------------------------------
+
+
+def test_search_without_data_stops_before_any_trial_with_one_message(hpsearch, tmp_path) -> None:
+    store = tmp_path / "store"
+    completed = hpsearch("search", "--store", str(store), "--objective", "cifar10",
+                         "--space", "cifar10", "--data-dir", str(tmp_path / "empty"),
+                         "--max-evals", "1", "--device", "cpu")
+    assert completed.returncode == 2, completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert str(tmp_path / "empty" / "cifar-10-batches-py") in completed.stderr
+    assert "cifar-10-python.tar.gz" in completed.stderr and "HPSEARCH_DATA_DIR" in completed.stderr
+    assert not store.exists()  # stopped before the store was even opened
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
+def test_builtin_space_searches_epochs_and_the_recipe(name) -> None:
+    space = spaces.load_space(name)
+    for params in spaces.sample_space(space, 5, seed=0):
+        assert epochs_for(params, 99) == params["epochs"] >= 1
+        assert 0.0 <= params["label_smoothing"] < 1.0
+        TrainingRecipe.from_params(params)  # the objective can build what the space proposes
+
+
+def test_embedded_search_records_data_dir_and_trains_the_epochs_each_trial_proposes(
+        hpsearch, tmp_path, data_dir) -> None:
+    store = str(tmp_path / "store")
+    space = tmp_path / "short.yaml"  # the mnist space's recipe, with short trials
+    space.write_text("parameters:\n"
+                     "  lr: {distribution: log_uniform_values, min: 1.0e-3, max: 1.0e-2}\n"
+                     "  batch_size: {values: [64, 128]}\n"
+                     "  optimizer: {values: [{name: adamw}]}\n"
+                     "  epochs: {values: [1, 2, 3]}\n")
+    completed = hpsearch("search", "--store", store, "--exp-key", "digits-cnn",
+                         "--objective", "mnist", "--space", str(space), "--max-evals", "2",
+                         "--device", "cpu", "--min-accuracy", "0", "--data-dir", data_dir.name,
+                         cwd=data_dir.parent)
+    assert completed.returncode == 0, completed.stderr
+    jobs = stored_jobs(store, "digits-cnn")
+    assert len(jobs) == 2
+    for job in jobs:
+        assert job["result"]["status"] == "ok", job["result"]
+        assert job["result"]["epochs"] == job["misc"]["params"]["epochs"]
+        assert job["result"]["train_size"] == TRAIN_IMAGES
+    opened = open_store(store)
+    try:
+        experiment = opened.experiment("digits-cnn")
+    finally:
+        opened.close()
+    assert experiment is not None and experiment.data_dir == str(data_dir)  # made absolute
+
+
+def test_worker_without_data_fails_the_trial_with_the_reason_and_carries_on(
+        mongo_url, hpsearch, tmp_path) -> None:
+    missing = tmp_path / "not-mounted"
+    queue_experiment(mongo_url, "vision-missing", "cifar10", jobs=2, data_dir=str(missing))
+    worker = start_worker(hpsearch, mongo_url, "--exp-key", "vision-missing", "--idle-timeout", "3")
+    db = database(mongo_url)
+    wait_until(lambda: len(done_jobs(db, "vision-missing")) == 2, 180, "both trials are done")
+    code, output = finish(worker)
+    assert code == 0, output  # the worker carried on and stopped when idle, no crash
+    for job in done_jobs(db, "vision-missing"):
+        assert job["result"]["status"] == "fail"
+        assert job["result"]["reason"] == "data missing"
+        assert str(missing / "cifar-10-batches-py") in job["result"]["error"]
+
+
+def test_worker_own_data_dir_wins_over_the_experiments(mongo_url, hpsearch, tmp_path, data_dir
+                                                       ) -> None:
+    queue_experiment(mongo_url, "vision-host", "mnist", jobs=1, device="cpu",
+                     data_dir=str(tmp_path / "driver-only-path"))
+    worker = start_worker(hpsearch, mongo_url, "--exp-key", "vision-host", "--max-jobs", "1",
+                          "--data-dir", str(data_dir))
+    code, output = finish(worker)
+    assert code == 0, output
+    [job] = done_jobs(database(mongo_url), "vision-host")
+    assert job["result"].get("reason") != "data missing", job["result"]
+    assert job["result"]["train_seconds"] > 0  # it trained on this host's files
