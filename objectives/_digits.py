@@ -56,8 +56,11 @@ def train(recipe: TrainingRecipe, data: DigitsTensors, trial: TrialContext) -> n
     batch_size = min(recipe.batch_size, train_size)
     steps_per_epoch = math.ceil(train_size / batch_size)
     scheduler = recipe.build_scheduler(optimizer, total_steps=steps_per_epoch * trial.epochs)
-    step_scheduler_each_batch = isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR)
-    step_scheduler_on_accuracy = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    # Cosine is stepped after every optimizer step, plateau once an epoch on accuracy.
+    each_batch = (scheduler if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR)
+                  else None)
+    on_accuracy = (scheduler if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+                   else None)
     # A device-side generator: the permutation is drawn where it is used, with no host copy.
     generator = torch.Generator(device=device)
     generator.manual_seed(trial.seed)
@@ -75,17 +78,17 @@ def train(recipe: TrainingRecipe, data: DigitsTensors, trial: TrialContext) -> n
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                if step_scheduler_each_batch:
-                    scheduler.step()
-            if step_scheduler_on_accuracy:
+                if each_batch is not None:
+                    each_batch.step()
+            if on_accuracy is not None:
                 # This evaluation steers training, so it belongs inside the timed region.
                 epoch_accuracy = accuracy(model, data.x_val, data.y_val)
-                scheduler.step(epoch_accuracy)
+                on_accuracy.step(epoch_accuracy)
         # One host sync per epoch, outside the timer. Checking the last loss is enough:
         # non-finite weights stay non-finite, so a divergence anywhere in the epoch shows here.
         if not math.isfinite(loss.item()):
             raise FloatingPointError(f"training loss became {loss.item()} in epoch {epoch}")
-        if not step_scheduler_on_accuracy:
+        if on_accuracy is None:
             epoch_accuracy = accuracy(model, data.x_val, data.y_val)
         trial.report_epoch(epoch_accuracy)
     # The last step can overflow the weights after its (finite) loss was computed.
