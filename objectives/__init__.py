@@ -40,14 +40,8 @@ can also carry a ``warm_up(device)`` run once per process before its first timed
         return {"accuracy": evaluate(model, data)}
 """
 
-from ._context import TrialContext, timing_definition
-from ._device import device_description, resolve_device
-from ._errors import ObjectiveError
-from ._objective import Objective
-from ._registry import builtin_objective_names, list_objectives, resolve_objective
-from ._settings import TrialSettings
-from ._threads import configure_cpu_threads
-from ._trial import run_trial
+import importlib
+from typing import Any
 
 __all__ = [
     "Objective",
@@ -63,3 +57,32 @@ __all__ = [
     "run_trial",
     "timing_definition",
 ]
+
+# Names load on first use (PEP 562), so that `import objectives` does not import torch:
+# the CLI's query commands and `--help` never train anything.
+_WHERE = {
+    "TrialContext": "._context",
+    "timing_definition": "._context",
+    "device_description": "._device",
+    "resolve_device": "._device",
+    "ObjectiveError": "._errors",
+    "Objective": "._objective",
+    "builtin_objective_names": "._registry",
+    "list_objectives": "._registry",
+    "resolve_objective": "._registry",
+    "TrialSettings": "._settings",
+    "configure_cpu_threads": "._threads",
+    "run_trial": "._trial",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value  # the next lookup skips this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

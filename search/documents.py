@@ -12,10 +12,14 @@ import datetime
 import math
 from typing import Any, Iterable, Mapping
 
-from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING
-from hyperopt.fmin import space_eval
-
 JobDoc = dict[str, Any]
+
+# Hyperopt's job states (`hyperopt.JOB_STATE_*`), spelled out so that reading a store does not
+# import Hyperopt (and with it scipy): the query commands answer in a fraction of a second.
+JOB_STATE_NEW = 0
+JOB_STATE_RUNNING = 1
+JOB_STATE_DONE = 2
+JOB_STATE_ERROR = 3
 
 STATE_NAMES = {
     JOB_STATE_NEW: "queued",
@@ -52,6 +56,8 @@ def chosen_values(job: Mapping[str, Any]) -> dict[str, Any]:
 
 def params_for(job: Mapping[str, Any], space_graph: Any) -> dict[str, Any]:
     """The hyperparameters the objective receives, rebuilt from the space and `misc.vals`."""
+    from hyperopt.fmin import space_eval  # only workers and the driver build parameters
+
     return plain(space_eval(space_graph, chosen_values(job)))
 
 

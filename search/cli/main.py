@@ -6,7 +6,7 @@ import contextlib
 import logging
 import sys
 import time
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import click
 
@@ -16,14 +16,18 @@ from search.reports import queries
 from search.cli.common import (UserError, exp_key_option, experiment_jobs, format_option,
                                opened_store, store_option, user_errors)
 from search.cli.reports import export, plot
-from search.farm.driver import SearchOptions, SearchProgress, run_search
 from search.experiment import Experiment
 from search.reports.output import render, render_status
 from search.store import open_store
 from search.urls import is_mongodb_url
 from search.farm.worker import (DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER,
                            Worker, WorkerOptions, worker_id)
-from search.farm.processes import parse_gpus, plan_processes, run_processes, serve
+
+if TYPE_CHECKING:
+    from search.farm.driver import SearchProgress
+
+# Every command's module is imported inside the command that needs it: `hpsearch --help` and
+# the queries must not pay for torch, Hyperopt or matplotlib (tests/test_cli_imports.py).
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,6 +79,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
     With a directory store the trials run in this process. With a mongodb:// store they are
     queued for `hpsearch worker` processes on any number of machines.
     """
+    from search.farm.driver import SearchOptions, run_search  # imports TPE: only here
+
     with user_errors():
         space = spaces.load_space(space_name)
         objective = objectives.resolve_objective(objective_name, allowed_modules=(objective_name,))
@@ -111,7 +117,7 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
 def _progress_bar(max_evals: int) -> Iterator[Any]:
     with click.progressbar(length=max_evals, label="trials", show_pos=True, show_eta=True,
                            item_show_func=lambda text: text, file=sys.stderr) as bar:
-        def on_progress(progress: SearchProgress) -> None:
+        def on_progress(progress: "SearchProgress") -> None:
             best = progress.best
             text = "no score yet" if best is None else (
                 f"best {queries.score(best):.3g} acc/s (accuracy {best['result']['accuracy']:.3f} "
@@ -159,6 +165,8 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
     Start one on every GPU box, at any time; each GPU gets its own process. Stop with
     SIGTERM or Ctrl-C: the current trial finishes first (a second signal requeues it).
     """
+    from search.farm.processes import parse_gpus, plan_processes, run_processes, serve
+
     with user_errors():
         if not is_mongodb_url(store):
             raise UserError("hpsearch worker needs a mongodb:// store; a directory store runs "

@@ -9,7 +9,6 @@ from search.reports import queries
 from search.cli.common import (UserError, exp_key_option, experiment_jobs, opened_store,
                                store_option, user_errors)
 from search.reports.output import render
-from search.reports.plots import draw_report, plot_data
 
 
 @click.command()
@@ -20,6 +19,8 @@ from search.reports.plots import draw_report, plot_data
 def plot(store: str, exp_key: str | None, path: str) -> None:
     """Draw the search as one image: score per trial, accuracy against training time with
     the Pareto front, and the score against each hyperparameter."""
+    from search.reports.plots import draw_report, plot_data  # matplotlib: only here
+
     with user_errors(), opened_store(store) as opened:
         experiment, jobs = experiment_jobs(opened, exp_key)
         space = spaces.space_from_record(experiment.space)

@@ -13,9 +13,7 @@ import datetime
 import time
 from typing import Callable
 
-from hyperopt import JOB_STATE_NEW
-
-from search.documents import JobDoc, is_finished, sort_by_tid, utcnow
+from search.documents import JOB_STATE_NEW, JobDoc, is_finished, sort_by_tid, utcnow
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
 from search.store import Store

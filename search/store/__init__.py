@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
-from search.store._embedded import EmbeddedStore
-from search.store._mongo import MongoStore
 from search.urls import is_mongodb_url
 
 __all__ = ["Reservation", "Store", "StoreError", "WorkerStatus", "check_exp_key", "open_store"]
@@ -18,10 +16,16 @@ def open_store(location: str) -> Store:
     Raises:
         StoreError: a malformed URL, or a database that cannot be reached or refuses us.
     """
+    # Each backend is imported only when chosen: pymongo costs a query on a directory store
+    # a tenth of a second for nothing.
     if is_mongodb_url(location):
+        from search.store._mongo import MongoStore
+
         return MongoStore(location)
     if "://" in location:
         raise StoreError(
             f"unsupported store {location!r}: use a directory path or a mongodb:// URL"
         )
+    from search.store._embedded import EmbeddedStore
+
     return EmbeddedStore(location)

@@ -23,11 +23,10 @@ import logging
 import uuid
 from typing import Any, Callable, Collection, Sequence, TypeVar
 
-from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from search.documents import JobDoc, utcnow
+from search.documents import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc, utcnow
 from search.experiment import Experiment, check_same_definition
 from search.store._base import Reservation, Store, WorkerStatus, check_exp_key
 from search.store._connection import Connection
