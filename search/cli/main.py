@@ -156,10 +156,12 @@ def _progress_bar(max_evals: int) -> Iterator[Any]:
 @click.option("--allow-objective", "allowed", multiple=True, envvar="HPSEARCH_ALLOW_OBJECTIVE",
               help="Allow an objective named module:function (repeatable). Built-ins and "
                    "installed entry points are always allowed. Env: HPSEARCH_ALLOW_OBJECTIVE.")
+@click.option("--lookahead/--no-lookahead", default=True, show_default=True,
+              help="Reserve the next trial while one runs, so the next starts at once.")
 def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
            threads_per_worker: int | None, max_jobs: int | None, idle_timeout: float | None,
            max_consecutive_failures: int | None, heartbeat_interval: float, stale_after: float,
-           max_attempts: int, allowed: Sequence[str]) -> None:
+           max_attempts: int, allowed: Sequence[str], lookahead: bool) -> None:
     """Attach workers to a farm: reserve trials from MongoDB, train them, report results.
 
     Start one on every GPU box, at any time; each GPU gets its own process. Stop with
@@ -179,7 +181,7 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
             exp_keys=tuple(exp_keys) or None, max_jobs=max_jobs, idle_timeout=idle_timeout,
             max_consecutive_failures=max_consecutive_failures,
             heartbeat_interval=heartbeat_interval, stale_after=stale_after,
-            max_attempts=max_attempts, allowed_objectives=tuple(allowed),
+            max_attempts=max_attempts, allowed_objectives=tuple(allowed), lookahead=lookahead,
         )
         plans = plan_processes(gpu_list, cpu_workers, threads_per_worker)
         open_store(store).close()  # a wrong URL fails here, once, before any process starts

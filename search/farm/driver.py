@@ -4,6 +4,11 @@ One loop serves both stores. Embedded, the driver runs each queued trial itself 
 same worker code a farm uses; distributed, it keeps the queue topped up for the live workers
 and waits. Either way it reads back only the jobs that were unfinished at its last look, so
 a long search costs the same per turn as a short one.
+
+Distributed, the driver polls those few jobs (by `_id` on FerretDB, which scans for anything
+else): every 10 ms right after something changed, backing off to `poll_interval` while
+nothing does, so a landing result is answered at once and a quiet farm costs little. The
+`workers` collection is read at most once a second.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from search.farm.proposals import Proposer
 from search.store import Store
 from search.farm.worker import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, Worker
 
+_SHORTEST_POLL = 0.01  # seconds between polls right after a job changed state
+_WORKERS_READ_INTERVAL = 1.0
+
 
 @dataclasses.dataclass(frozen=True)
 class SearchOptions:
@@ -28,7 +36,7 @@ class SearchOptions:
     seed: int = 0
     startup_trials: int = 10
     max_queue: int | None = None
-    poll_interval: float = 0.25
+    poll_interval: float = 0.25  # the longest wait between polls, when nothing changes
     stale_after: float = DEFAULT_STALE_AFTER
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
@@ -62,31 +70,39 @@ def run_search(
     experiment = store.record_experiment(dataclasses.replace(experiment, max_evals=options.max_evals))
     proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials)
     jobs = {job["tid"]: job for job in store.jobs(experiment.exp_key)}
+    live_workers = _LiveWorkers(store, experiment.exp_key, options.stale_after)
     last_reclaim = time.monotonic()
+    poll = _SHORTEST_POLL
     while True:
         finished = [job for job in jobs.values() if is_finished(job)]
         if on_progress is not None:
             on_progress(SearchProgress(len(finished), options.max_evals, best_job(finished)))
         if len(finished) >= options.max_evals:
             return sort_by_tid(jobs.values())
-        _top_up_queue(store, proposer, experiment.exp_key, jobs, options, local_worker is not None)
+        wanted = 1 if local_worker is not None else max(1, live_workers())
+        _top_up_queue(store, proposer, jobs, options, wanted)
         if local_worker is not None:
             local_worker.run_next()
         else:
-            time.sleep(options.poll_interval)
+            time.sleep(poll)
             if time.monotonic() - last_reclaim >= options.stale_after / 2:
                 last_reclaim = time.monotonic()
                 store.reclaim_stale_jobs(options.stale_after, options.max_attempts,
                                          [experiment.exp_key])
         unfinished = [tid for tid, job in jobs.items() if not is_finished(job)]
-        jobs.update((job["tid"], job) for job in store.jobs(experiment.exp_key, unfinished))
+        read = store.jobs(experiment.exp_key, unfinished)
+        changed = any(job["state"] != jobs[job["tid"]]["state"] for job in read)
+        jobs.update((job["tid"], job) for job in read)
+        poll = _SHORTEST_POLL if changed else min(2 * poll, options.poll_interval)
 
 
-def _top_up_queue(store: Store, proposer: Proposer, exp_key: str, jobs: dict[int, JobDoc],
-                  options: SearchOptions, embedded: bool) -> None:
-    """Queue new proposals so that no live worker waits, without passing `max_evals`."""
+def _top_up_queue(store: Store, proposer: Proposer, jobs: dict[int, JobDoc],
+                  options: SearchOptions, wanted: int) -> None:
+    """Queue new proposals until `wanted` wait for workers, without passing `max_evals`.
+
+    One queued job per live worker is enough: each worker also holds one job reserved
+    ahead, and every job queued beyond need is proposed blind to results still to come."""
     queued = sum(1 for job in jobs.values() if job["state"] == JOB_STATE_NEW)
-    wanted = 1 if embedded else max(1, _live_workers(store, exp_key, options.stale_after))
     if options.max_queue is not None:
         wanted = min(wanted, options.max_queue)
     count = max(0, min(wanted - queued, options.max_evals - len(jobs)))
@@ -98,14 +114,30 @@ def _top_up_queue(store: Store, proposer: Proposer, exp_key: str, jobs: dict[int
     jobs.update((job["tid"], job) for job in proposals)
 
 
-def _live_workers(store: Store, exp_key: str, stale_after: float) -> int:
-    """Workers that reported within `stale_after` and are not busy with another experiment."""
-    cutoff = utcnow() - datetime.timedelta(seconds=stale_after)
-    return sum(
-        1 for worker in store.workers()
-        if worker.state in ("idle", "busy") and worker.last_seen >= cutoff
-        and worker.exp_key in (None, exp_key)
-    )
+class _LiveWorkers:
+    """How many workers could take this experiment's jobs, read at most once a second."""
+
+    def __init__(self, store: Store, exp_key: str, stale_after: float) -> None:
+        self._store = store
+        self._exp_key = exp_key
+        self._stale_after = stale_after
+        self._count = 0
+        self._read_at = float("-inf")
+
+    def __call__(self) -> int:
+        if time.monotonic() - self._read_at >= _WORKERS_READ_INTERVAL:
+            self._read_at = time.monotonic()
+            self._count = self._read()
+        return self._count
+
+    def _read(self) -> int:
+        """Workers that reported within `stale_after`, not busy with another experiment."""
+        cutoff = utcnow() - datetime.timedelta(seconds=self._stale_after)
+        return sum(
+            1 for worker in self._store.workers()
+            if worker.state in ("idle", "busy") and worker.last_seen >= cutoff
+            and worker.exp_key in (None, self._exp_key)
+        )
 
 
 def best_job(finished: list[JobDoc]) -> JobDoc | None:

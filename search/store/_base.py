@@ -95,7 +95,7 @@ class Store(abc.ABC):
     def reserve_next_job(
         self, worker_id: str, exp_keys: Collection[str] | None = None
     ) -> Reservation | None:
-        """Hand the oldest queued job to `worker_id`, or None when nothing is queued.
+        """Hand one of the oldest queued jobs to `worker_id`, or None when nothing is queued.
 
         No two reservations are ever granted for the same job and attempt.
         """

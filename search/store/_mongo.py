@@ -20,13 +20,16 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import random
+import threading
 import uuid
 from typing import Any, Callable, Collection, Sequence, TypeVar
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from search.documents import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc, utcnow
+from search.documents import (JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc,
+                              sort_by_tid, utcnow)
 from search.experiment import Experiment, check_same_definition
 from search.store._base import Reservation, Store, WorkerStatus, check_exp_key
 from search.store._connection import Connection
@@ -34,7 +37,8 @@ from search.store._connection import Connection
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_CANDIDATES = 16  # queued jobs a worker looks at per reservation attempt
+_BY_ID_LIMIT = 64  # up to this many jobs are read one `_id` lookup each on FerretDB
+_CANDIDATES = 32  # queued jobs one read of the queue hands a worker to claim from
 
 
 def job_id(exp_key: str, tid: int) -> str:
@@ -63,6 +67,16 @@ class MongoStore(Store):
         self._jobs = database["jobs"]
         self._claims = database["claims"]
         self._workers = database["workers"]
+        # Queued jobs read but not yet tried: the next reservation claims from them before it
+        # reads the queue again (on FerretDB that read scans every job). A stale candidate
+        # costs one refused claim insert, never a wrong reservation: see _claim.
+        self._candidates: list[JobDoc] = []
+        self._candidates_lock = threading.Lock()
+        self._random = random.Random()
+        # FerretDB v1 (SQLite) evaluates only `_id` equality in its storage; any other filter
+        # decodes every document of the collection. A few lookups by `_id` beat that scan.
+        build = self._call(lambda: database.client.admin.command("buildInfo"))
+        self._scans_unless_by_id = "ferretdbVersion" in build
         self._call(lambda: self._jobs.create_index([("state", ASCENDING), ("tid", ASCENDING)]))
         self._call(lambda: self._jobs.create_index([("exp_key", ASCENDING), ("tid", ASCENDING)]))
 
@@ -94,6 +108,10 @@ class MongoStore(Store):
     # -- jobs ------------------------------------------------------------------------------
 
     def jobs(self, exp_key: str, tids: Collection[int] | None = None) -> list[JobDoc]:
+        if tids is not None and self._scans_unless_by_id and len(tids) <= _BY_ID_LIMIT:
+            found = [self._call(lambda key=job_id(exp_key, tid): self._jobs.find_one({"_id": key}))
+                     for tid in tids]
+            return sort_by_tid(job for job in found if job is not None)
         query: dict[str, Any] = {"exp_key": exp_key}
         if tids is not None:
             query["tid"] = {"$in": list(tids)}
@@ -119,25 +137,54 @@ class MongoStore(Store):
     def reserve_next_job(
         self, worker_id: str, exp_keys: Collection[str] | None = None
     ) -> Reservation | None:
+        wanted = None if exp_keys is None else set(exp_keys)
+        with self._candidates_lock:
+            leftovers = [job for job in self._candidates
+                         if wanted is None or job["exp_key"] in wanted]
+            self._candidates = []
+        return (self._claim_first(worker_id, leftovers)
+                or self._claim_first(worker_id, self._read_candidates(wanted)))
+
+    def _read_candidates(self, wanted: set[str] | None) -> list[JobDoc]:
+        """The oldest queued jobs, rotated to start at a random one: workers that read the
+        queue at the same moment would otherwise all race for its first job."""
         query: dict[str, Any] = {"state": JOB_STATE_NEW}
-        if exp_keys is not None:
-            query["exp_key"] = {"$in": list(exp_keys)}
-        candidates = self._call(
+        if wanted is not None:
+            query["exp_key"] = {"$in": sorted(wanted)}
+        found = self._call(
             lambda: list(self._jobs.find(query).sort("tid", ASCENDING).limit(_CANDIDATES))
         )
-        for job in candidates:
-            attempt = job.get("attempt", 0)
-            now = utcnow()
-            claim = {"_id": _run_claim(job["_id"], attempt), "job": job["_id"], "owner": worker_id,
-                     "time": now}
-            if not self._insert_once(self._claims, claim):
-                continue
-            started = {"state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
-                       "refresh_time": now}
-            self._call(lambda: self._jobs.update_one(
-                {"_id": job["_id"], "attempt": attempt, "state": JOB_STATE_NEW}, {"$set": started}))
-            return Reservation(job={**job, **started}, worker_id=worker_id, attempt=attempt)
+        start = self._random.randrange(len(found)) if found else 0
+        return found[start:] + found[:start]
+
+    def _claim_first(self, worker_id: str, candidates: list[JobDoc]) -> Reservation | None:
+        """Claim the first candidate that no rival has claimed; keep the rest for next time."""
+        for index, job in enumerate(candidates):
+            reservation = self._claim(worker_id, job)
+            if reservation is not None:
+                with self._candidates_lock:
+                    self._candidates = candidates[index + 1:] + self._candidates
+                return reservation
         return None
+
+    def _claim(self, worker_id: str, job: JobDoc) -> Reservation | None:
+        """Claim the attempt of `job` that was queued when it was read.
+
+        Exact however stale `job` is: an attempt is queued until someone claims it, and a job
+        moves to a later attempt only after this one was claimed, so the insert of this
+        attempt's run claim succeeds only while the attempt is still queued.
+        """
+        attempt = job.get("attempt", 0)
+        now = utcnow()
+        claim = {"_id": _run_claim(job["_id"], attempt), "job": job["_id"], "owner": worker_id,
+                 "time": now}
+        if not self._insert_once(self._claims, claim):
+            return None
+        started = {"state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
+                   "refresh_time": now}
+        self._call(lambda: self._jobs.update_one(
+            {"_id": job["_id"], "attempt": attempt, "state": JOB_STATE_NEW}, {"$set": started}))
+        return Reservation(job={**job, **started}, worker_id=worker_id, attempt=attempt)
 
     def heartbeat(self, reservation: Reservation) -> bool:
         key = reservation.job["_id"]
@@ -243,10 +290,19 @@ class MongoStore(Store):
         duplicate: the nonce tells our own document from a rival's.
         """
         document = {**document, "nonce": uuid.uuid4().hex}
+        tries = 0
+
+        def insert() -> None:
+            nonlocal tries
+            tries += 1
+            collection.insert_one(document)
+
         try:
-            self._call(lambda: collection.insert_one(document))
+            self._call(insert)
             return True
         except DuplicateKeyError:
+            if tries == 1:
+                return False  # refused at the first try: the document is a rival's
             existing = self._call(lambda: collection.find_one({"_id": document["_id"]}, {"nonce": 1}))
             return existing is not None and existing.get("nonce") == document["nonce"]
 
