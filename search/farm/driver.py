@@ -6,7 +6,7 @@ and waits. Either way it reads back only the jobs that were unfinished at its la
 a long search costs the same per turn as a short one.
 
 Distributed, the driver polls those few jobs (by `_id` on FerretDB, which scans for anything
-else): every 10 ms right after something changed, backing off to `poll_interval` while
+else): every 20 ms right after something changed, backing off to `poll_interval` while
 nothing does, so a landing result is answered at once and a quiet farm costs little. The
 `workers` collection is read at most once a second.
 """
@@ -24,7 +24,7 @@ from search.farm.proposals import Proposer
 from search.store import Store
 from search.farm.worker import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, Worker
 
-_SHORTEST_POLL = 0.01  # seconds between polls right after a job changed state
+_SHORTEST_POLL = 0.02  # seconds between polls right after a job changed state
 _WORKERS_READ_INTERVAL = 1.0
 
 

@@ -20,6 +20,8 @@ from search.store import Reservation, Store
 log = logging.getLogger(__name__)
 
 _STOP_CHECK_INTERVAL = 0.05  # how soon a held job goes back after a stop request
+_FIRST_RETRY = 0.05  # seconds before looking again when nothing was queued; doubles
+_LONGEST_RETRY = 1.0
 
 
 class Lookahead:
@@ -81,15 +83,22 @@ class Lookahead:
             self._store.release_job(held)
 
     def _reserve_and_hold(self, exp_keys: list[str]) -> None:
-        try:
-            reservation = self._store.reserve_next_job(self._worker_id, exp_keys)
-        except Exception:  # the main thread reserves again itself; nothing is held
-            log.exception("reserving the next job ahead failed")
-            return
+        """Reserve a job (looking again, with a backoff, while the queue is empty and the
+        trial runs), then hold it until it is taken or a stop is requested."""
+        retry = _FIRST_RETRY
+        while True:
+            try:
+                reservation = self._store.reserve_next_job(self._worker_id, exp_keys)
+            except Exception:  # the main thread reserves again itself; nothing is held
+                log.exception("reserving the next job ahead failed")
+                return
+            if reservation is not None:
+                break
+            if self._done.wait(retry) or self._stop.requested:
+                return
+            retry = min(2 * retry, _LONGEST_RETRY)
         with self._lock:
             self._held = reservation
-        if reservation is None:
-            return
         while not self._done.wait(_STOP_CHECK_INTERVAL):
             if self._stop.requested:
                 try:

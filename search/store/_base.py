@@ -12,6 +12,8 @@ from search.documents import JobDoc
 from search.experiment import Experiment
 
 EXP_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# A worker silent this long is gone: stores forget it (status lists only the others).
+WORKERS_FORGOTTEN_AFTER = datetime.timedelta(days=1)
 
 
 class StoreError(Exception):
@@ -128,7 +130,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def workers(self) -> list[WorkerStatus]:
-        """Every worker that reported, most recent first."""
+        """Every worker that reported within WORKERS_FORGOTTEN_AFTER, most recent first."""
 
     def close(self) -> None:
         """Release connections and locks."""

@@ -24,7 +24,8 @@ from bson import json_util
 from search.documents import (JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc,
                               is_finished, sort_by_tid, utcnow)
 from search.experiment import Experiment, check_same_definition
-from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
+from search.store._base import (WORKERS_FORGOTTEN_AFTER, Reservation, Store, StoreError,
+                                WorkerStatus, check_exp_key)
 
 _READ = json_util.JSONOptions(tz_aware=True, tzinfo=datetime.timezone.utc)
 _WRITE = json_util.RELAXED_JSON_OPTIONS
@@ -180,11 +181,16 @@ class EmbeddedStore(Store):
 
     def workers(self) -> list[WorkerStatus]:
         found = []
+        forgotten = utcnow() - WORKERS_FORGOTTEN_AFTER
         for path in (self._root / "workers").glob("*.json"):
             try:
-                found.append(WorkerStatus(**_loads(path.read_text())))
+                status = WorkerStatus(**_loads(path.read_text()))
             except (OSError, ValueError, TypeError):
                 continue  # replaced or removed while we read it
+            if status.last_seen >= forgotten:
+                found.append(status)
+            else:
+                path.unlink(missing_ok=True)
         return sorted(found, key=lambda w: w.last_seen, reverse=True)
 
     def close(self) -> None:

@@ -31,7 +31,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from search.documents import (JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc,
                               sort_by_tid, utcnow)
 from search.experiment import Experiment, check_same_definition
-from search.store._base import Reservation, Store, WorkerStatus, check_exp_key
+from search.store._base import (WORKERS_FORGOTTEN_AFTER, Reservation, Store, WorkerStatus,
+                                check_exp_key)
 from search.store._connection import Connection
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class MongoStore(Store):
         self._candidates: list[JobDoc] = []
         self._candidates_lock = threading.Lock()
         self._random = random.Random()
+        self._pruned_workers = False
         # FerretDB v1 (SQLite) evaluates only `_id` equality in its storage; any other filter
         # decodes every document of the collection. A few lookups by `_id` beat that scan.
         build = self._call(lambda: database.client.admin.command("buildInfo"))
@@ -314,11 +316,19 @@ class MongoStore(Store):
             "last_seen": status.last_seen, "exp_key": status.exp_key, "tid": status.tid,
             "jobs_done": status.jobs_done,
         }
+        if not self._pruned_workers:
+            # Once per worker process: a farm that has run for months keeps only the
+            # workers seen lately, so `status` reads a few documents, not thousands.
+            self._pruned_workers = True
+            forgotten = status.last_seen - WORKERS_FORGOTTEN_AFTER
+            self._call(lambda: self._workers.delete_many({"last_seen": {"$lt": forgotten}}))
         self._call(lambda: self._workers.update_one(
             {"_id": status.worker_id}, {"$set": document}, upsert=True))
 
     def workers(self) -> list[WorkerStatus]:
-        documents = self._call(lambda: list(self._workers.find().sort("last_seen", DESCENDING)))
+        recent = {"last_seen": {"$gte": utcnow() - WORKERS_FORGOTTEN_AFTER}}
+        documents = self._call(
+            lambda: list(self._workers.find(recent).sort("last_seen", DESCENDING)))
         return [
             WorkerStatus(worker_id=d["_id"], host=d["host"], device=d["device"], state=d["state"],
                          last_seen=d["last_seen"], exp_key=d.get("exp_key"), tid=d.get("tid"),
