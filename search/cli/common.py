@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from typing import Any, Collection, Iterator
 
 import click
 
@@ -65,8 +65,9 @@ def opened_store(location: str) -> Iterator[Store]:
         store.close()
 
 
-def experiment_jobs(store: Store, exp_key: str | None) -> tuple[Experiment, list[JobDoc]]:
-    """The experiment a query names (or the store's only one) and its jobs."""
+def experiment_jobs(store: Store, exp_key: str | None, fields: Collection[str] | None = None
+                    ) -> tuple[Experiment, list[JobDoc]]:
+    """The experiment a query names (or the store's only one) and its jobs (with `fields`)."""
     if exp_key is None:
         known = store.experiments()
         if len(known) != 1:
@@ -77,4 +78,4 @@ def experiment_jobs(store: Store, exp_key: str | None) -> tuple[Experiment, list
     experiment = store.experiment(exp_key)
     if experiment is None:
         raise queries.unknown_experiment(store, exp_key)
-    return experiment, store.jobs(exp_key)
+    return experiment, store.jobs(exp_key, fields=fields)

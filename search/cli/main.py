@@ -211,7 +211,7 @@ def best(store: str, exp_key: str | None, count: int, min_accuracy: float | None
          output_format: str) -> None:
     """The best trials with their hyperparameters, accuracy, training seconds and score."""
     with user_errors(), opened_store(store) as opened:
-        _, jobs = experiment_jobs(opened, exp_key)
+        _, jobs = experiment_jobs(opened, exp_key, queries.ROW_FIELDS)
         chosen = queries.best_trials(jobs, count, min_accuracy=min_accuracy, sort=sort)
         click.echo(render([queries.trial_row(job) for job in chosen], output_format))
 
@@ -226,7 +226,7 @@ def best(store: str, exp_key: str | None, count: int, min_accuracy: float | None
 def trials(store: str, exp_key: str | None, states: Sequence[str], output_format: str) -> None:
     """Every trial of an experiment, in order."""
     with user_errors(), opened_store(store) as opened:
-        _, jobs = experiment_jobs(opened, exp_key)
+        _, jobs = experiment_jobs(opened, exp_key, queries.ROW_FIELDS)
         rows = [queries.trial_row(job) for job in queries.select_trials(jobs, states)]
         click.echo(render(rows, output_format))
 
@@ -238,7 +238,7 @@ def trials(store: str, exp_key: str | None, states: Sequence[str], output_format
 def pareto(store: str, exp_key: str | None, output_format: str) -> None:
     """Trials on the accuracy-vs-training-time Pareto front, fastest first."""
     with user_errors(), opened_store(store) as opened:
-        _, jobs = experiment_jobs(opened, exp_key)
+        _, jobs = experiment_jobs(opened, exp_key, queries.ROW_FIELDS)
         click.echo(render([queries.trial_row(job) for job in queries.pareto_front(jobs)],
                           output_format))
 

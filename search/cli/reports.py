@@ -44,7 +44,7 @@ def export(store: str, exp_key: str | None, output_format: str, path: str | None
     """Every trial as one flat row (tid, state, each hyperparameter, accuracy, training
     seconds, score, device, worker, times), ready for pandas or a spreadsheet."""
     with user_errors(), opened_store(store) as opened:
-        _, jobs = experiment_jobs(opened, exp_key)
+        _, jobs = experiment_jobs(opened, exp_key, queries.ROW_FIELDS)
     rows = [queries.trial_row(job) for job in jobs]
     text = render(rows, output_format)
     if path is None:

@@ -13,6 +13,10 @@ from search.documents import JobDoc, flatten, is_finished, trial_state, utcnow
 from search.store import Store, StoreError, WorkerStatus
 
 SORT_KEYS = ("score", "accuracy", "time")
+# What trial_row, the rankings and the status read of a job: a query asks the store for no more.
+ROW_FIELDS = ("tid", "state", "owner", "attempt", "book_time", "refresh_time", "misc.params",
+              "result.status", "result.loss", "result.accuracy", "result.train_seconds",
+              "result.reason", "result.device", "result.worker")
 
 
 def score(job: JobDoc) -> float | None:
@@ -111,7 +115,7 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     experiment = store.experiment(exp_key)
     if experiment is None:
         raise unknown_experiment(store, exp_key)
-    jobs = store.jobs(exp_key)
+    jobs = store.jobs(exp_key, fields=ROW_FIELDS)
     counts = count_by_state(jobs)
     finished_times = sorted(job["refresh_time"] for job in jobs if is_finished(job)
                             and job.get("refresh_time"))

@@ -86,8 +86,13 @@ class Store(abc.ABC):
         """Every experiment in the store, oldest first."""
 
     @abc.abstractmethod
-    def jobs(self, exp_key: str, tids: Collection[int] | None = None) -> list[JobDoc]:
-        """The experiment's jobs (only those with `tids` when given), sorted by tid."""
+    def jobs(self, exp_key: str, tids: Collection[int] | None = None,
+             fields: Collection[str] | None = None) -> list[JobDoc]:
+        """The experiment's jobs (only those with `tids` when given), sorted by tid.
+
+        `fields` (dotted paths) names what the caller reads; a store may then leave the rest
+        out, which spares a query over thousands of trials reading their histories.
+        """
 
     @abc.abstractmethod
     def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
@@ -97,7 +102,7 @@ class Store(abc.ABC):
     def reserve_next_job(
         self, worker_id: str, exp_keys: Collection[str] | None = None
     ) -> Reservation | None:
-        """Hand one of the oldest queued jobs to `worker_id`, or None when nothing is queued.
+        """Hand the oldest queued job to `worker_id`, or None when nothing is queued.
 
         No two reservations are ever granted for the same job and attempt.
         """

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
-import random
 import threading
 import uuid
 from typing import Any, Callable, Collection, Sequence, TypeVar
@@ -73,7 +72,6 @@ class MongoStore(Store):
         # costs one refused claim insert, never a wrong reservation: see _claim.
         self._candidates: list[JobDoc] = []
         self._candidates_lock = threading.Lock()
-        self._random = random.Random()
         self._pruned_workers = False
         # FerretDB v1 (SQLite) evaluates only `_id` equality in its storage; any other filter
         # decodes every document of the collection. A few lookups by `_id` beat that scan.
@@ -109,7 +107,8 @@ class MongoStore(Store):
 
     # -- jobs ------------------------------------------------------------------------------
 
-    def jobs(self, exp_key: str, tids: Collection[int] | None = None) -> list[JobDoc]:
+    def jobs(self, exp_key: str, tids: Collection[int] | None = None,
+             fields: Collection[str] | None = None) -> list[JobDoc]:
         if tids is not None and self._scans_unless_by_id and len(tids) <= _BY_ID_LIMIT:
             found = [self._call(lambda key=job_id(exp_key, tid): self._jobs.find_one({"_id": key}))
                      for tid in tids]
@@ -117,7 +116,8 @@ class MongoStore(Store):
         query: dict[str, Any] = {"exp_key": exp_key}
         if tids is not None:
             query["tid"] = {"$in": list(tids)}
-        return self._call(lambda: list(self._jobs.find(query).sort("tid", ASCENDING)))
+        projection = None if fields is None else dict.fromkeys(fields, 1)
+        return self._call(lambda: list(self._jobs.find(query, projection).sort("tid", ASCENDING)))
 
     def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
         if not jobs:
@@ -148,16 +148,14 @@ class MongoStore(Store):
                 or self._claim_first(worker_id, self._read_candidates(wanted)))
 
     def _read_candidates(self, wanted: set[str] | None) -> list[JobDoc]:
-        """The oldest queued jobs, rotated to start at a random one: workers that read the
-        queue at the same moment would otherwise all race for its first job."""
+        """The oldest queued jobs, oldest first. Workers that read the queue at the same
+        moment race for the same jobs; each lost race costs one refused insert."""
         query: dict[str, Any] = {"state": JOB_STATE_NEW}
         if wanted is not None:
             query["exp_key"] = {"$in": sorted(wanted)}
-        found = self._call(
+        return self._call(
             lambda: list(self._jobs.find(query).sort("tid", ASCENDING).limit(_CANDIDATES))
         )
-        start = self._random.randrange(len(found)) if found else 0
-        return found[start:] + found[:start]
 
     def _claim_first(self, worker_id: str, candidates: list[JobDoc]) -> Reservation | None:
         """Claim the first candidate that no rival has claimed; keep the rest for next time."""
