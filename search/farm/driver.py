@@ -79,7 +79,7 @@ def run_search(
             on_progress(SearchProgress(len(finished), options.max_evals, best_job(finished)))
         if len(finished) >= options.max_evals:
             return sort_by_tid(jobs.values())
-        wanted = 1 if local_worker is not None else max(1, live_workers())
+        wanted = 1 if local_worker is not None else live_workers() + 1
         _top_up_queue(store, proposer, jobs, options, wanted)
         if local_worker is not None:
             local_worker.run_next()
@@ -100,8 +100,8 @@ def _top_up_queue(store: Store, proposer: Proposer, jobs: dict[int, JobDoc],
                   options: SearchOptions, wanted: int) -> None:
     """Queue new proposals until `wanted` wait for workers, without passing `max_evals`.
 
-    One queued job per live worker is enough: each worker also holds one job reserved
-    ahead, and every job queued beyond need is proposed blind to results still to come."""
+    One queued job per live worker, plus one, is enough: each worker also holds one job
+    reserved ahead, and every job queued beyond need is proposed blind to results to come."""
     queued = sum(1 for job in jobs.values() if job["state"] == JOB_STATE_NEW)
     if options.max_queue is not None:
         wanted = min(wanted, options.max_queue)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Collection
 
 from search.farm.stopping import StopRequest
@@ -20,7 +21,8 @@ from search.store import Reservation, Store
 log = logging.getLogger(__name__)
 
 _STOP_CHECK_INTERVAL = 0.05  # how soon a held job goes back after a stop request
-_FIRST_RETRY = 0.05  # seconds before looking again when nothing was queued; doubles
+_FIRST_RETRY = 0.02  # seconds before looking again when nothing was queued
+_BACKOFF_AFTER = 1.0  # seconds of finding nothing; then the wait doubles, up to a second
 _LONGEST_RETRY = 1.0
 
 
@@ -86,6 +88,7 @@ class Lookahead:
         """Reserve a job (looking again, with a backoff, while the queue is empty and the
         trial runs), then hold it until it is taken or a stop is requested."""
         retry = _FIRST_RETRY
+        began = time.monotonic()
         while True:
             try:
                 reservation = self._store.reserve_next_job(self._worker_id, exp_keys)
@@ -96,7 +99,8 @@ class Lookahead:
                 break
             if self._done.wait(retry) or self._stop.requested:
                 return
-            retry = min(2 * retry, _LONGEST_RETRY)
+            if time.monotonic() - began >= _BACKOFF_AFTER:
+                retry = min(2 * retry, _LONGEST_RETRY)
         with self._lock:
             self._held = reservation
         while not self._done.wait(_STOP_CHECK_INTERVAL):

@@ -2,7 +2,7 @@
 
 With `lookahead`, the next job is reserved while the current one runs (search.farm.lookahead),
 so consecutive trials follow each other without a database round trip between them. An idle
-worker polls with a backoff, from a few milliseconds up to `poll_interval`.
+worker polls every 20 ms for a second, then backs off to `poll_interval`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ DEFAULT_HEARTBEAT_INTERVAL = 2.0
 DEFAULT_STALE_AFTER = 5 * DEFAULT_HEARTBEAT_INTERVAL
 DEFAULT_MAX_ATTEMPTS = 3
 _EXPERIMENT_REFRESH_INTERVAL = 5.0
-_FIRST_IDLE_POLL = 0.02  # seconds; doubled after each empty poll, up to poll_interval
+_FIRST_IDLE_POLL = 0.02  # seconds between polls in the first second without a job
+_BACKOFF_AFTER = 1.0  # seconds without a job; then the wait doubles, up to poll_interval
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,7 +94,8 @@ class Worker:
                     if options.idle_timeout is not None and idle_for >= options.idle_timeout:
                         return self._exit(f"no job for --idle-timeout {options.idle_timeout:g} s")
                     self._stop.wait(idle_wait)
-                    idle_wait = min(idle_wait * 2, options.poll_interval)
+                    if idle_for >= _BACKOFF_AFTER:
+                        idle_wait = min(idle_wait * 2, options.poll_interval)
                     continue
                 idle_since = time.monotonic()
                 idle_wait = _FIRST_IDLE_POLL

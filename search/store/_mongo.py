@@ -21,6 +21,7 @@ import dataclasses
 import datetime
 import logging
 import threading
+import time
 import uuid
 from typing import Any, Callable, Collection, Sequence, TypeVar
 
@@ -39,6 +40,8 @@ T = TypeVar("T")
 
 _BY_ID_LIMIT = 64  # up to this many jobs are read one `_id` lookup each on FerretDB
 _CANDIDATES = 32  # queued jobs one read of the queue hands a worker to claim from
+_PROBES = 8  # tids a reservation looks up by _id past the last one it saw, on FerretDB
+_EMPTY_SCAN_INTERVAL = 1.0  # seconds before a queue read that found nothing is repeated
 
 
 def job_id(exp_key: str, tid: int) -> str:
@@ -72,6 +75,11 @@ class MongoStore(Store):
         # costs one refused claim insert, never a wrong reservation: see _claim.
         self._candidates: list[JobDoc] = []
         self._candidates_lock = threading.Lock()
+        # On FerretDB the queue is also found by `_id`: the driver queues tids in order, so
+        # the next job is usually `<exp_key>/<one past the last tid seen>`. The scan still
+        # runs, at most once a second while it finds nothing, for requeued (older) jobs.
+        self._next_tids: dict[str, int] = {}
+        self._last_empty_scan = float("-inf")
         self._pruned_workers = False
         # FerretDB v1 (SQLite) evaluates only `_id` equality in its storage; any other filter
         # decodes every document of the collection. A few lookups by `_id` beat that scan.
@@ -144,8 +152,37 @@ class MongoStore(Store):
             leftovers = [job for job in self._candidates
                          if wanted is None or job["exp_key"] in wanted]
             self._candidates = []
-        return (self._claim_first(worker_id, leftovers)
-                or self._claim_first(worker_id, self._read_candidates(wanted)))
+        reservation = self._claim_first(worker_id, leftovers)
+        if reservation is None and self._scans_unless_by_id:
+            reservation = self._claim_first(worker_id, self._probe_next_tids(wanted))
+        if reservation is None and (
+                not self._scans_unless_by_id
+                or time.monotonic() - self._last_empty_scan >= _EMPTY_SCAN_INTERVAL):
+            reservation = self._claim_first(worker_id, self._read_candidates(wanted))
+            if reservation is None:
+                self._last_empty_scan = time.monotonic()
+        return reservation
+
+    def _probe_next_tids(self, wanted: set[str] | None) -> list[JobDoc]:
+        """Queued jobs found by `_id` just past the last tid seen of each experiment."""
+        found: list[JobDoc] = []
+        for exp_key, tid in list(self._next_tids.items()):
+            if wanted is not None and exp_key not in wanted:
+                continue
+            for probe in range(tid, tid + _PROBES):
+                key = job_id(exp_key, probe)
+                job = self._call(lambda: self._jobs.find_one({"_id": key}))
+                if job is None:
+                    break  # not queued yet
+                self._saw(job)
+                if job["state"] == JOB_STATE_NEW:
+                    found.append(job)
+                    break
+        return found
+
+    def _saw(self, job: JobDoc) -> None:
+        key = job["exp_key"]
+        self._next_tids[key] = max(self._next_tids.get(key, 0), job["tid"] + 1)
 
     def _read_candidates(self, wanted: set[str] | None) -> list[JobDoc]:
         """The oldest queued jobs, oldest first. Workers that read the queue at the same
@@ -153,9 +190,12 @@ class MongoStore(Store):
         query: dict[str, Any] = {"state": JOB_STATE_NEW}
         if wanted is not None:
             query["exp_key"] = {"$in": sorted(wanted)}
-        return self._call(
+        found = self._call(
             lambda: list(self._jobs.find(query).sort("tid", ASCENDING).limit(_CANDIDATES))
         )
+        for job in found:
+            self._saw(job)
+        return found
 
     def _claim_first(self, worker_id: str, candidates: list[JobDoc]) -> Reservation | None:
         """Claim the first candidate that no rival has claimed; keep the rest for next time."""
