@@ -1,28 +1,30 @@
-"""The farm's own overhead per trial, measured with the `noop` objective (returns at once).
+"""The farm's own overhead: trials per second with a no-op objective, the gap between a
+worker's trials, and the driver's CPU use, against Optuna 5 measured in the same run.
 
-For 1, 2 and 4 CPU worker processes (`hpsearch worker --gpus none --threads-per-worker 1`):
-record an experiment, start the workers and wait until each has reported idle (so that torch
-import and start-up are not measured), queue every trial at once (random proposals, as
-tests/test_reservation_race.py does), and wait until all are done. From the job documents:
+hpsearch: the real driver (`hpsearch search`) feeds 1, 2, 4 and 8 CPU worker processes
+(`hpsearch worker --gpus none --threads-per-worker 1`) on the test database, each running
+`--trials` no-op trials. The objective is `noop`, stamped with the worker's clock when it is
+called and when it returns (benchmarks/stamped.py), so that
 
-- trials/s: done trials / (last finish - first start);
-- gap: from one trial's end (`refresh_time`) to the same worker's next start (`book_time`),
-  i.e. what a worker spends reserving, reporting and polling between trials.
+- trials/s = trials / (last return - first call);
+- gap = from a worker's trial returning to its next trial being called (reporting the result,
+  taking the next job, starting it), per worker, while the search has trials left.
 
-Then a "driver-fed" run: 2 workers fed by the real `hpsearch search --objective noop` driver,
-which proposes (TPE after the startup trials) and tops up the queue as it goes, so its
-queueing overhead shows.
+Baseline: Optuna 5, 4 processes on one SQLite storage, each running `study.optimize` on a
+no-op function over the same space (lr, batch size, weight decay, optimizer with momentum and
+nesterov under sgd, scheduler with patience and factor under plateau), TPE sampler, the same
+number of trials in all.
 
-    python benchmarks/farm_overhead.py [--trials 300] [--driver-trials N] [--workers 1,2,4]
-                                       [--store mongodb://HOST:PORT] [--timeout 300]
+Quiet when idle: the driver's CPU use while 4 workers run 1-second trials
+(`--cpu-trials` of them), from /proc, after its start-up.
 
-Starts its own test database (see benchmarks/_farm.py) unless --store is given.
+    python benchmarks/farm_overhead.py [--trials 400] [--workers 1,2,4,8] [--cpu-trials 40]
+                                       [--store mongodb://HOST:PORT] [--timeout 600]
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import statistics
 import subprocess
@@ -31,30 +33,25 @@ import tempfile
 import time
 from pathlib import Path
 
-from _farm import (database, database_server, environment, seconds, start_hpsearch,
-                   start_worker, stop_processes, tail, throughput_stats)
+from _farm import (REPO_ROOT, database, database_server, environment, start_hpsearch,
+                   start_worker, stop_processes, tail)
 
-import spaces  # noqa: E402
-from search.experiment import Experiment  # noqa: E402
-from search.farm.proposals import Proposer  # noqa: E402
-from search.store import open_store  # noqa: E402
-
-EXP_KEY = "overhead"
+BENCHMARKS = Path(__file__).resolve().parent
+NOOP = "stamped:noop"
+SLEEPS = "stamped:sleeps"
+OPTUNA_PROCESSES = 4
 
 
-def proposals_for(count: int) -> list[dict]:
-    """`count` random proposals (all startup trials), made once and reused by every run."""
-    space = spaces.load_space("default")
-    proposer = Proposer(EXP_KEY, space.graph, seed=1, startup_trials=count)
-    proposals: list[dict] = []
-    for tid in range(count):
-        proposals.append(proposer.propose(tid, proposals))
-    return proposals
+# -- hpsearch ---------------------------------------------------------------------------------
+
+def farm_environment(**extra: str) -> dict[str, str]:
+    base = environment(**extra)
+    return {**base, "PYTHONPATH": os.pathsep.join((str(BENCHMARKS), base["PYTHONPATH"]))}
 
 
 def wait_for_idle_workers(url: str, processes: list[subprocess.Popen], logs: list[Path],
                           deadline: float) -> None:
-    """Until every worker process has reported itself idle in the `workers` collection."""
+    """Until every worker process has reported itself idle (start-up is not measured)."""
     db = database(url)
     pids = {str(process.pid) for process in processes}
     while True:
@@ -70,173 +67,204 @@ def wait_for_idle_workers(url: str, processes: list[subprocess.Popen], logs: lis
         time.sleep(0.1)
 
 
-def wait_for_done(url: str, exp_key: str, count: int, processes: list[subprocess.Popen],
-                  deadline: float) -> None:
-    db = database(url)
-    while db.jobs.count_documents({"exp_key": exp_key, "state": 2}) < count:
-        if all(process.poll() is not None for process in processes):
-            raise RuntimeError("every worker exited before the trials were done")
-        if time.monotonic() > deadline:
-            done = db.jobs.count_documents({"exp_key": exp_key, "state": 2})
-            raise TimeoutError(f"only {done} of {count} trials done in time")
-        time.sleep(0.1)
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_queued(url: str, workers: int, proposals: list[dict], logdir: Path, timeout: float
-               ) -> dict:
-    """Everything queued at once, `workers` processes draining it."""
+def run_driver_fed(url: str, workers: int, trials: int, objective: str, logdir: Path,
+                   timeout: float, environment_extra: dict[str, str] | None = None) -> dict:
+    """The real driver feeds `workers` processes until `trials` trials are done."""
     deadline = time.monotonic() + timeout
-    space = spaces.load_space("default")
-    store = open_store(url)
-    processes: list[subprocess.Popen] = []
-    try:
-        store.record_experiment(Experiment(exp_key=EXP_KEY, space=space.record, objective="noop",
-                                           epochs=1, min_accuracy=0.0, device="cpu"))
-        logs = [logdir / f"queued-{workers}w-{i}.log" for i in range(workers)]
-        env = environment()
-        processes = [start_worker(url, log, env, "--exp-key", EXP_KEY) for log in logs]
-        wait_for_idle_workers(url, processes, logs, deadline)
-        queued_at = time.monotonic()
-        store.queue_jobs(copy.deepcopy(proposals))
-        wait_for_done(url, EXP_KEY, len(proposals), processes, deadline)
-        wall = time.monotonic() - queued_at
-    finally:
-        stop_processes(processes)
-        store.close()
-    stats = throughput_stats(list(database(url).jobs.find({"exp_key": EXP_KEY})))
-    return {**stats, "wall_s": wall}
-
-
-def run_driver_fed(url: str, workers: int, trials: int, logdir: Path, timeout: float) -> dict:
-    """The real driver (`hpsearch search --objective noop`) feeds `workers` processes."""
-    deadline = time.monotonic() + timeout
-    exp_key = "driven"
-    env = environment()
-    logs = [logdir / f"driven-{workers}w-{i}.log" for i in range(workers)]
-    processes = [start_worker(url, log, env, "--exp-key", exp_key) for log in logs]
+    exp_key = f"fed{workers}"
+    env = farm_environment(**(environment_extra or {}))
+    logs = [logdir / f"{exp_key}-{i}.log" for i in range(workers)]
+    processes = [start_worker(url, log, env, "--exp-key", exp_key, "--allow-objective",
+                              objective) for log in logs]
     driver = None
+    cpu = None
     try:
         wait_for_idle_workers(url, processes, logs, deadline)
-        driver_log = logdir / "driver.log"
-        started = time.monotonic()
+        driver_log = logdir / f"{exp_key}-driver.log"
         driver = start_hpsearch(["search", "--store", url, "--exp-key", exp_key, "--objective",
-                                 "noop", "--max-evals", str(trials), "--epochs", "1",
+                                 objective, "--max-evals", str(trials), "--epochs", "1",
                                  "--min-accuracy", "0", "--device", "cpu"], driver_log, env)
-        try:
-            code = driver.wait(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            raise TimeoutError(f"the driver did not finish {trials} trials in time:\n"
-                               f"{tail(driver_log)}") from None
-        driver_wall = time.monotonic() - started
-        if code != 0:
-            raise RuntimeError(f"the driver exited with {code}:\n{tail(driver_log)}")
+        db = database(url)
+        while db.jobs.count_documents({"exp_key": exp_key, "state": 2}) == 0:
+            if driver.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"no trial finished:\n{tail(driver_log)}")
+            time.sleep(0.05)
+        cpu_start, wall_start = cpu_seconds(driver.pid), time.monotonic()
+        while driver.poll() is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the driver did not finish {trials} trials in time:\n"
+                                   f"{tail(driver_log)}")
+            try:
+                cpu = (cpu_seconds(driver.pid) - cpu_start) / (time.monotonic() - wall_start)
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                break
+            time.sleep(0.2)
+        if driver.wait() != 0:
+            raise RuntimeError(f"the driver exited with {driver.returncode}:\n{tail(driver_log)}")
     finally:
         stop_processes([p for p in (driver, *processes) if p is not None])
-    jobs = list(database(url).jobs.find({"exp_key": exp_key}))
-    stats = throughput_stats(jobs)
-    waits = [seconds(job["created"], job["book_time"]) for job in jobs
-             if job.get("state") == 2 and job.get("created") and job.get("book_time")]
-    queue_gaps = _driver_queue_gaps(jobs)
-    return {**stats, "wall_s": driver_wall,
-            "queue_wait_median_ms": 1000 * statistics.median(waits) if waits else float("nan"),
-            "propose_gap_median_ms": queue_gaps}
+    jobs = list(database(url).jobs.find({"exp_key": exp_key, "state": 2}))
+    return {**stamped_stats(jobs), "driver_cpu": cpu}
 
 
-def _driver_queue_gaps(jobs: list[dict]) -> float:
-    """Median time between consecutive proposals' `created` stamps (the driver's pace)."""
-    created = sorted(job["created"] for job in jobs if job.get("created"))
-    gaps = [seconds(a, b) for a, b in zip(created, created[1:])]
-    return 1000 * statistics.median(gaps) if gaps else float("nan")
+def stamped_stats(jobs: list[dict]) -> dict:
+    stamped = [job["result"] for job in jobs if "called_at" in job.get("result", {})]
+    if not stamped:
+        return {"done": 0}
+    span = max(r["returned_at"] for r in stamped) - min(r["called_at"] for r in stamped)
+    by_worker: dict[str, list[dict]] = {}
+    for result in stamped:
+        by_worker.setdefault(result["worker"], []).append(result)
+    gaps = []
+    for results in by_worker.values():
+        results.sort(key=lambda r: r["called_at"])
+        gaps += [b["called_at"] - a["returned_at"] for a, b in zip(results, results[1:])]
+    return {"done": len(stamped), "span_s": span, "trials_per_s": len(stamped) / span,
+            "gap_median_ms": 1000 * statistics.median(gaps) if gaps else float("nan"),
+            "gap_p95_ms": 1000 * quantile(gaps, 0.95) if gaps else float("nan"),
+            "per_worker": sorted((len(v) for v in by_worker.values()), reverse=True)}
 
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# -- Optuna -----------------------------------------------------------------------------------
+
+def optuna_objective(trial) -> float:  # type: ignore[no-untyped-def]
+    """A no-op over a space like hpsearch's `default` one."""
+    trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+    trial.suggest_int("batch_size", 32, 512, step=32)
+    trial.suggest_float("weight_decay", 1e-8, 1e-4, log=True)
+    if trial.suggest_categorical("optimizer", ["adamw", "sgd"]) == "sgd":
+        trial.suggest_float("momentum", 0.8, 0.99)
+        trial.suggest_categorical("nesterov", [True, False])
+    if trial.suggest_categorical("scheduler", ["cosine", "plateau"]) == "plateau":
+        trial.suggest_int("patience", 1, 5)
+        trial.suggest_float("factor", 0.1, 0.5, log=True)
+    return 0.0
+
+
+def optuna_process(storage: str, trials: int) -> None:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name="noop", storage=storage)
+    study.optimize(optuna_objective, n_trials=trials)
+
+
+def run_optuna(root: Path, trials: int, timeout: float) -> dict:
+    import optuna
+
+    storage = f"sqlite:///{root / 'optuna.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.create_study(study_name="noop", storage=storage,
+                        sampler=optuna.samplers.TPESampler(seed=0))
+    per_process = trials // OPTUNA_PROCESSES
+    processes = [subprocess.Popen([sys.executable, __file__, "--optuna-process", storage,
+                                   str(per_process)], cwd=REPO_ROOT)
+                 for _ in range(OPTUNA_PROCESSES)]
+    for process in processes:
+        if process.wait(timeout=timeout) != 0:
+            raise RuntimeError(f"an Optuna process exited with {process.returncode}")
+    study = optuna.load_study(study_name="noop", storage=storage)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    span = (max(t.datetime_complete for t in done)
+            - min(t.datetime_start for t in done)).total_seconds()
+    return {"done": len(done), "span_s": span, "trials_per_s": len(done) / span}
+
+
+# -- report -----------------------------------------------------------------------------------
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trials", type=int, default=300, help="trials per configuration")
-    parser.add_argument("--driver-trials", type=int, help="trials of the driver-fed run "
-                        "(default: --trials)")
-    parser.add_argument("--workers", default="1,2,4", help="worker counts to measure; the "
-                        "first is the baseline of the ratios")
-    parser.add_argument("--driver-workers", type=int, default=2)
-    parser.add_argument("--no-driver", action="store_true", help="skip the driver-fed run")
-    parser.add_argument("--store", help="an existing mongodb:// server to use (fresh databases "
-                        "on it, dropped afterwards) instead of starting a test database")
-    parser.add_argument("--timeout", type=float, default=900.0,
+    parser.add_argument("--trials", type=int, default=400, help="trials per configuration")
+    parser.add_argument("--workers", default="1,2,4,8", help="worker counts to measure")
+    parser.add_argument("--cpu-trials", type=int, default=40,
+                        help="1-second trials of the driver CPU measurement (0 skips it)")
+    parser.add_argument("--store", help="an existing mongodb:// server instead of the test one")
+    parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds allowed per configuration")
+    parser.add_argument("--optuna-process", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.optuna_process:
+        optuna_process(args.optuna_process[0], int(args.optuna_process[1]))
+        return 0
     counts = [int(part) for part in args.workers.split(",") if part.strip()]
-    driver_trials = args.driver_trials or args.trials
     cores = os.cpu_count() or 1
-
     began = time.monotonic()
-    proposals = proposals_for(args.trials)
-    results: list[tuple[str, int, dict]] = []
+    results: list[tuple[str, dict]] = []
     failures: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="hpsearch-bench-logs-") as logdir, \
+    cpu_result = None
+    with tempfile.TemporaryDirectory(prefix="hpsearch-bench-") as root, \
             database_server(args.store) as (databases, where):
-        print(f"database: {where}", flush=True)
-        print(f"machine: {cores} CPU cores; noop objective, {args.trials} trials per "
-              "configuration, workers start and report idle before the queue is filled",
-              flush=True)
+        print(f"database: {where}; machine: {cores} CPU cores; {args.trials} no-op trials per "
+              "configuration", flush=True)
         for workers in counts:
-            print(f"... {workers} worker(s), queued up front", flush=True)
+            print(f"... hpsearch, driver + {workers} worker(s)", flush=True)
             try:
-                stats = run_queued(databases.new(f"q{workers}"), workers, proposals,
-                                   Path(logdir), args.timeout)
-                results.append(("queued up front", workers, stats))
+                results.append((f"hpsearch, {workers} worker(s)", run_driver_fed(
+                    databases.new(f"w{workers}"), workers, args.trials, NOOP, Path(root),
+                    args.timeout)))
             except (RuntimeError, TimeoutError) as error:
-                failures.append(f"{workers} worker(s), queued: {error}")
-                print(f"    FAILED: {error}", flush=True)
-        if not args.no_driver:
-            print(f"... {args.driver_workers} worker(s), fed by `hpsearch search` "
-                  f"({driver_trials} trials)", flush=True)
+                failures.append(f"{workers} worker(s): {error}")
+            if workers == 4:
+                print(f"... Optuna 5, {OPTUNA_PROCESSES} processes on one SQLite file",
+                      flush=True)
+                results.append((f"Optuna 5, {OPTUNA_PROCESSES} processes",
+                                run_optuna(Path(root), args.trials, args.timeout)))
+        if args.cpu_trials:
+            print(f"... driver CPU: 4 workers, {args.cpu_trials} one-second trials", flush=True)
             try:
-                stats = run_driver_fed(databases.new("driver"), args.driver_workers,
-                                       driver_trials, Path(logdir), args.timeout)
-                results.append(("driver-fed", args.driver_workers, stats))
+                cpu_result = run_driver_fed(databases.new("cpu"), 4, args.cpu_trials, SLEEPS,
+                                            Path(root), args.timeout)
             except (RuntimeError, TimeoutError) as error:
-                failures.append(f"driver-fed: {error}")
-                print(f"    FAILED: {error}", flush=True)
-
-    print_report(results, cores)
-    print(f"\ntotal benchmark time {time.monotonic() - began:.1f} s")
+                failures.append(f"driver CPU: {error}")
+    print_report(results, cpu_result, cores)
+    print(f"\ntotal benchmark time {time.monotonic() - began:.0f} s")
     for failure in failures:
         print(f"FAILED {failure}", file=sys.stderr)
     return 1 if failures else 0
 
 
-def print_report(results: list[tuple[str, int, dict]], cores: int) -> None:
-    baseline = next((stats["trials_per_s"] for mode, _, stats in results
-                     if mode == "queued up front"), None)
-    header = (f"{'feeding':<16} {'workers':>7} {'done':>5} {'span s':>7} {'trials/s':>9} "
-              f"{'vs base':>7} {'trial ms':>8} {'gap p50 ms':>10} {'gap p90 ms':>10}  "
-              f"trials per worker")
+def print_report(results: list[tuple[str, dict]], cpu_result: dict | None, cores: int) -> None:
+    optuna = next((stats for name, stats in results if name.startswith("Optuna")), None)
+    header = (f"{'configuration':<28} {'done':>5} {'trials/s':>9} {'vs Optuna':>9} "
+              f"{'gap p50 ms':>10} {'gap p95 ms':>10} {'driver CPU':>10}")
     print("\n" + header)
     print("-" * len(header))
-    for mode, workers, stats in results:
+    for name, stats in results:
         if not stats.get("done"):
-            print(f"{mode:<16} {workers:>7} {0:>5}  (nothing finished)")
+            print(f"{name:<28} nothing finished")
             continue
-        ratio = stats["trials_per_s"] / baseline if baseline else float("nan")
+        ratio = stats["trials_per_s"] / optuna["trials_per_s"] if optuna else float("nan")
+        gap50 = stats.get("gap_median_ms")
+        gap95 = stats.get("gap_p95_ms")
+        cpu = stats.get("driver_cpu")
+        workers = int(name.split(", ")[1].split()[0]) if name.startswith("hpsearch") else 0
         note = "  (oversubscribed)" if workers > cores else ""
-        print(f"{mode:<16} {workers:>7} {stats['done']:>5} {stats['span_s']:>7.2f} "
-              f"{stats['trials_per_s']:>9.1f} {ratio:>6.2f}x {stats['service_median_ms']:>8.1f} "
-              f"{stats['gap_median_ms']:>10.1f} {stats['gap_p90_ms']:>10.1f}  "
-              f"{stats['per_worker']}{note}")
-    print("\ntrials/s = done / (last finish - first start), from the job documents; 'vs base' "
-          "is the ratio to the first queued-up-front configuration of this run.")
-    print("trial ms = median book_time -> refresh_time (reserve write, objective, result "
-          "commit); gap = one trial's end to the same worker's next start.")
-    if any(workers > cores for _, workers, _ in results):
-        print(f"NOTE: this machine has {cores} CPU cores; configurations with more workers than "
-              "cores (and the test database, and this script) oversubscribe them, so their "
-              "throughput understates what separate machines would get.")
-    for mode, workers, stats in results:
-        if mode == "driver-fed" and stats.get("done"):
-            print(f"\ndriver-fed ({workers} workers): the driver finished {stats['done']} trials "
-                  f"in {stats['wall_s']:.1f} s of wall time (start-up included); median wait in "
-                  f"the queue (proposal created -> worker start) "
-                  f"{stats['queue_wait_median_ms']:.0f} ms; median time between consecutive "
-                  f"proposals {stats['propose_gap_median_ms']:.0f} ms.")
+        print(f"{name:<28} {stats['done']:>5} {stats['trials_per_s']:>9.1f} {ratio:>8.2f}x "
+              f"{'-' if gap50 is None else f'{gap50:.1f}':>10} "
+              f"{'-' if gap95 is None else f'{gap95:.1f}':>10} "
+              f"{'-' if cpu is None else f'{100 * cpu:.0f}%':>10}{note}")
+    if cpu_result and cpu_result.get("done"):
+        print(f"\ndriver CPU with 4 workers and 1-second trials: "
+              f"{100 * cpu_result['driver_cpu']:.1f}% of one core (target under 10%); "
+              f"{cpu_result['trials_per_s']:.2f} trials/s, gap p50 "
+              f"{cpu_result['gap_median_ms']:.1f} ms, p95 {cpu_result['gap_p95_ms']:.1f} ms")
+    print("\ntrials/s = done / (last trial's return - first trial's call); gap = a trial's "
+          "return to the same worker's next call, as the worker's clock saw it. Driver CPU is "
+          "measured from the first finished trial to the end (start-up excluded).")
+    print(f"NOTE: this machine has {cores} CPU cores, shared by the database, the driver, the "
+          "workers (and, for Optuna, its processes and SQLite); more processes than cores "
+          "oversubscribe them.")
 
 
 if __name__ == "__main__":

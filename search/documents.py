@@ -13,9 +13,15 @@ from typing import Any, Iterable, Mapping
 
 import bson
 import bson.errors
-from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING
 
 JobDoc = dict[str, Any]
+
+# Hyperopt's job states (`hyperopt.JOB_STATE_*`), spelled out so that reading a store does not
+# import Hyperopt (and with it scipy): the query commands answer in a fraction of a second.
+JOB_STATE_NEW = 0
+JOB_STATE_RUNNING = 1
+JOB_STATE_DONE = 2
+JOB_STATE_ERROR = 3
 
 STATE_NAMES = {
     JOB_STATE_NEW: "queued",

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import gridfs
+import pytest
 
 from farm import database, finish, queue_experiment, start_worker
 
@@ -17,13 +18,17 @@ JOBS = 200
 WORKERS = 4
 
 
-def test_racing_workers_run_every_job_exactly_once(mongo_url: str, hpsearch, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lookahead", ["--no-lookahead", "--lookahead"])
+def test_racing_workers_run_every_job_exactly_once(mongo_url: str, hpsearch, tmp_path: Path,
+                                                   lookahead: str) -> None:
+    """With lookahead each worker also holds a job reserved ahead, so twice as many
+    reservations race; none may be granted twice."""
     queue_experiment(mongo_url, "race", RECORDS_RUN, JOBS)
     run_log = tmp_path / "runs.log"
     hpsearch.environment["HPSEARCH_TEST_RUN_LOG"] = str(run_log)
     try:
         workers = [start_worker(hpsearch, mongo_url, "--allow-objective", RECORDS_RUN,
-                                "--idle-timeout", "3") for _ in range(WORKERS)]
+                                "--idle-timeout", "3", lookahead) for _ in range(WORKERS)]
         outcomes = [finish(worker) for worker in workers]
     finally:
         del hpsearch.environment["HPSEARCH_TEST_RUN_LOG"]

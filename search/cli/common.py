@@ -17,7 +17,7 @@ from search.reports import queries
 from search.experiment import Experiment, ExperimentConflict
 from search.reports.output import FORMATS
 from search.store import DEFAULT_LOCATION, Store, StoreError, open_store
-from search.trial import Trial, trials_of
+from search.trial import TRIAL_FIELDS, Trial, trials_of
 from search.urls import redact
 from search.farm.processes import GpuSpecError
 
@@ -123,4 +123,4 @@ def experiment_trials(store: Store, exp_key: str | None) -> tuple[Experiment, li
     experiment = store.experiment(exp_key)
     if experiment is None:
         raise queries.unknown_experiment(store, exp_key)
-    return experiment, trials_of(store.jobs(exp_key))
+    return experiment, trials_of(store.jobs(exp_key, fields=TRIAL_FIELDS))

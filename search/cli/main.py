@@ -6,7 +6,7 @@ import contextlib
 import logging
 import sys
 import time
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import click
 
@@ -17,17 +17,20 @@ from search.cli.common import (RedactingFormatter, TrialsFailed, UserError, data
                                exp_key_option, experiment_trials, format_option, opened_store,
                                store_option, user_errors, with_store)
 from search.cli.reports import export, plot
-from search.farm.driver import (DEFAULT_MAX_CONSECUTIVE_FAILURES, SearchFailed, SearchOptions,
-                                SearchProgress, run_search)
-from search.farm.proposals import ALGORITHMS
-from search.experiment import DEFAULT_ALGO, Experiment
+from search.experiment import ALGOS, DEFAULT_ALGO, Experiment
 from search.reports.output import render, render_status
 from search.store import Store, open_store
 from search.trial import trials_of
 from search.urls import is_mongodb_url
-from search.farm.worker import (DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER,
-                           Worker, WorkerOptions, worker_id)
-from search.farm.processes import parse_gpus, plan_processes, run_processes, serve
+from search.farm.worker import (DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS,
+                               DEFAULT_MAX_CONSECUTIVE_FAILURES, DEFAULT_STALE_AFTER, Worker,
+                               WorkerOptions, worker_id)
+
+if TYPE_CHECKING:
+    from search.farm.driver import SearchProgress
+
+# Every command's module is imported inside the command that needs it: `hpsearch --help` and
+# the queries must not pay for torch, Hyperopt or matplotlib (tests/test_cli_imports.py).
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,7 +69,7 @@ def main(verbose: int) -> None:
               help="Training device: auto, cpu, cuda or cuda:N.")
 @click.option("--startup-trials", type=click.IntRange(min=1), default=10, show_default=True,
               help="Random trials before TPE starts modelling.")
-@click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULT_ALGO,
+@click.option("--algo", type=click.Choice(ALGOS), default=DEFAULT_ALGO,
               show_default=True, help="What proposes trials: tpe (ours, multivariate, counts "
               "running trials), hyperopt-tpe, anneal or random. Recorded; a resume keeps it.")
 @click.option("--max-queue", type=click.IntRange(min=1), envvar="HPSEARCH_MAX_QUEUE",
@@ -93,6 +96,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
     queued for `hpsearch worker` processes on any number of machines. A search that ends
     without one successful trial exits 1 and shows the last failure.
     """
+    from search.farm.driver import SearchFailed, SearchOptions, run_search  # TPE: only here
+
     with user_errors():
         space = spaces.load_space(space_name)
         objective = objectives.resolve_objective(objective_name, allowed_modules=(objective_name,))
@@ -163,7 +168,7 @@ def _check_objective(objective: objectives.Objective, experiment: Experiment,
 def _progress_bar(max_evals: int) -> Iterator[Any]:
     with click.progressbar(length=max_evals, label="trials", show_pos=True, show_eta=True,
                            item_show_func=lambda text: text, file=sys.stderr) as bar:
-        def on_progress(progress: SearchProgress) -> None:
+        def on_progress(progress: "SearchProgress") -> None:
             best = progress.best
             text = "no score yet" if best is None else (
                 f"best {best.score:.3g} acc/s (accuracy {best.accuracy:.3f} "
@@ -203,15 +208,20 @@ def _progress_bar(max_evals: int) -> Iterator[Any]:
               help="Allow an objective named module:function (repeatable). Built-ins and "
                    "installed entry points are always allowed. Env: HPSEARCH_ALLOW_OBJECTIVE.")
 @data_dir_option
+@click.option("--lookahead/--no-lookahead", default=True, show_default=True,
+              help="Reserve the next trial while one runs, so the next starts at once.")
 def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
            threads_per_worker: int | None, max_jobs: int | None, idle_timeout: float | None,
            max_consecutive_failures: int | None, heartbeat_interval: float, stale_after: float,
-           max_attempts: int, allowed: Sequence[str], data_dir: str | None) -> None:
+           max_attempts: int, allowed: Sequence[str], data_dir: str | None,
+           lookahead: bool) -> None:
     """Attach workers to a farm: reserve trials from MongoDB, train them, report results.
 
     Start one on every GPU box, at any time; each GPU gets its own process. Stop with
     SIGTERM or Ctrl-C: the current trial finishes first (a second signal requeues it).
     """
+    from search.farm.processes import parse_gpus, plan_processes, run_processes, serve
+
     with user_errors():
         if not is_mongodb_url(store):
             raise UserError("hpsearch worker needs a mongodb:// store; a directory store runs "
@@ -225,6 +235,7 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
             max_consecutive_failures=max_consecutive_failures,
             heartbeat_interval=heartbeat_interval, stale_after=stale_after,
             max_attempts=max_attempts, allowed_objectives=tuple(allowed), data_dir=data_dir,
+            lookahead=lookahead,
         )
         plans = plan_processes(gpu_list, cpu_workers, threads_per_worker)
         open_store(store).close()  # a wrong URL fails here, once, before any process starts

@@ -8,7 +8,6 @@ import spaces
 from search.store import Store
 from search.cli.common import UserError, exp_key_option, experiment_trials, with_store
 from search.reports.output import render
-from search.reports.plots import draw_report, plot_data
 
 
 @click.command()
@@ -19,6 +18,8 @@ from search.reports.plots import draw_report, plot_data
 def plot(store: Store, exp_key: str | None, path: str) -> None:
     """Draw the search as one image: score per trial, accuracy against training time with
     the Pareto front, and the score against each hyperparameter."""
+    from search.reports.plots import draw_report, plot_data  # matplotlib: only here
+
     experiment, trials = experiment_trials(store, exp_key)
     space = spaces.space_from_record(experiment.space)
     data = plot_data(trials, space, exp_key=experiment.exp_key,

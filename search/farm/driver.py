@@ -4,6 +4,11 @@ One loop serves both stores. Embedded, the driver runs each queued trial itself 
 same worker code a farm uses; distributed, it keeps the queue topped up for the live workers
 and waits. Either way it reads back only the jobs that were unfinished at its last look, so
 a long search costs the same per turn as a short one.
+
+Distributed, the driver polls those few jobs (by `_id` on FerretDB, which scans for anything
+else): every 20 ms right after something changed, backing off to `poll_interval` while
+nothing does, so a landing result is answered at once and a quiet farm costs little. The
+`workers` collection is read at most once a second.
 """
 
 from __future__ import annotations
@@ -12,17 +17,18 @@ import dataclasses
 import time
 from typing import Any, Callable
 
-from hyperopt import JOB_STATE_NEW
-
-from search.documents import JobDoc, is_finished, malformed_reason, sort_by_tid, utcnow
+from search.documents import (JOB_STATE_NEW, JobDoc, is_finished, malformed_reason, sort_by_tid,
+                              utcnow)
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
 from search.reports.queries import best_trial
 from search.store import Store
 from search.trial import Trial, trials_of
-from search.farm.worker import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, Worker
+from search.farm.worker import (DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONSECUTIVE_FAILURES,
+                               DEFAULT_STALE_AFTER, Worker)
 
-DEFAULT_MAX_CONSECUTIVE_FAILURES = 5
+_SHORTEST_POLL = 0.02  # seconds between polls right after a job changed state
+_WORKERS_READ_INTERVAL = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,7 +39,7 @@ class SearchOptions:
     seed: int = 0
     startup_trials: int = 10
     max_queue: int | None = None
-    poll_interval: float = 0.25
+    poll_interval: float = 0.25  # the longest wait between polls, when nothing changes
     stale_after: float = DEFAULT_STALE_AFTER
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     max_consecutive_failures: int | None = DEFAULT_MAX_CONSECUTIVE_FAILURES  # embedded only
@@ -86,6 +92,8 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
     jobs = _well_formed(store.jobs(experiment.exp_key))
     last_reclaim = time.monotonic()
     failures_in_a_row = 0
+    live_workers = _LiveWorkers(store, experiment.exp_key, options.stale_after)
+    poll = _SHORTEST_POLL
     while True:
         finished = [job for job in jobs.values() if is_finished(job)]
         if on_progress is not None:
@@ -93,7 +101,8 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
                                        best_trial(trials_of(finished))))
         if len(finished) >= options.max_evals:
             return sort_by_tid(jobs.values())
-        _top_up_queue(store, proposer, experiment.exp_key, jobs, options, local_worker is not None)
+        wanted = 1 if local_worker is not None else live_workers() + 1
+        _top_up_queue(store, proposer, jobs, options, wanted)
         if local_worker is not None:
             result = local_worker.run_next()
             if result is not None:
@@ -103,13 +112,16 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
                 raise SearchFailed(f"stopped after {failures_in_a_row} trials failed in a row "
                                    f"(--max-consecutive-failures); last: {_failure(result)}")
         else:
-            time.sleep(options.poll_interval)
+            time.sleep(poll)
             if time.monotonic() - last_reclaim >= options.stale_after / 2:
                 last_reclaim = time.monotonic()
                 store.reclaim_stale_jobs(options.stale_after, options.max_attempts,
                                          [experiment.exp_key])
         unfinished = [tid for tid, job in jobs.items() if not is_finished(job)]
-        jobs.update(_well_formed(store.jobs(experiment.exp_key, unfinished)))
+        read = _well_formed(store.jobs(experiment.exp_key, unfinished))
+        changed = any(job["state"] != jobs[tid]["state"] for tid, job in read.items())
+        jobs.update(read)
+        poll = _SHORTEST_POLL if changed else min(2 * poll, options.poll_interval)
 
 
 def _well_formed(found: list[JobDoc]) -> dict[int, JobDoc]:
@@ -122,11 +134,13 @@ def _failure(result: dict[str, Any]) -> str:
     return f"{result.get('reason')}: {result.get('error') or ''}".rstrip(": ")
 
 
-def _top_up_queue(store: Store, proposer: Proposer, exp_key: str, jobs: dict[int, JobDoc],
-                  options: SearchOptions, embedded: bool) -> None:
-    """Queue new proposals so that no live worker waits, without passing `max_evals`."""
+def _top_up_queue(store: Store, proposer: Proposer, jobs: dict[int, JobDoc],
+                  options: SearchOptions, wanted: int) -> None:
+    """Queue new proposals until `wanted` wait for workers, without passing `max_evals`.
+
+    One queued job per live worker, plus one, is enough: each worker also holds one job
+    reserved ahead, and every job queued beyond need is proposed blind to results to come."""
     queued = sum(1 for job in jobs.values() if job["state"] == JOB_STATE_NEW)
-    wanted = 1 if embedded else max(1, _live_workers(store, exp_key, options.stale_after))
     if options.max_queue is not None:
         wanted = min(wanted, options.max_queue)
     count = max(0, min(wanted - queued, options.max_evals - len(jobs)))
@@ -138,8 +152,25 @@ def _top_up_queue(store: Store, proposer: Proposer, exp_key: str, jobs: dict[int
     jobs.update((job["tid"], job) for job in proposals)
 
 
-def _live_workers(store: Store, exp_key: str, stale_after: float) -> int:
-    """Live workers that are not busy with another experiment."""
-    now = utcnow()
-    return sum(1 for worker in store.workers()
-               if worker.is_live(stale_after, now) and worker.exp_key in (None, exp_key))
+class _LiveWorkers:
+    """How many workers could take this experiment's jobs, read at most once a second."""
+
+    def __init__(self, store: Store, exp_key: str, stale_after: float) -> None:
+        self._store = store
+        self._exp_key = exp_key
+        self._stale_after = stale_after
+        self._count = 0
+        self._read_at = float("-inf")
+
+    def __call__(self) -> int:
+        if time.monotonic() - self._read_at >= _WORKERS_READ_INTERVAL:
+            self._read_at = time.monotonic()
+            self._count = self._read()
+        return self._count
+
+    def _read(self) -> int:
+        """Live workers that are not busy with another experiment."""
+        now = utcnow()
+        return sum(1 for worker in self._store.workers()
+                   if worker.is_live(self._stale_after, now)
+                   and worker.exp_key in (None, self._exp_key))

@@ -1,4 +1,9 @@
-"""The worker loop: reserve one job at a time, run it, report it, until told to stop."""
+"""The worker loop: reserve a job, run it, report it, until told to stop.
+
+With `lookahead`, the next job is reserved while the current one runs (search.farm.lookahead),
+so consecutive trials follow each other without a database round trip between them. An idle
+worker polls every 20 ms for a second, then backs off to `poll_interval`.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import objectives
 import spaces
 from search.documents import utcnow
 from search.farm.execution import PreparedExperiment, run_job
+from search.farm.lookahead import Lookahead
 from search.experiment import Experiment
 from search.farm.stopping import StopNow, StopRequest
 from search.store import Reservation, Store, WorkerStatus
@@ -22,7 +28,10 @@ log = logging.getLogger(__name__)
 DEFAULT_HEARTBEAT_INTERVAL = 2.0
 DEFAULT_STALE_AFTER = 5 * DEFAULT_HEARTBEAT_INTERVAL
 DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_MAX_CONSECUTIVE_FAILURES = 5  # the embedded search's; a worker has no limit unless told
 _EXPERIMENT_REFRESH_INTERVAL = 5.0
+_FIRST_IDLE_POLL = 0.02  # seconds between polls in the first second without a job
+_BACKOFF_AFTER = 1.0  # seconds without a job; then the wait doubles, up to poll_interval
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +47,8 @@ class WorkerOptions:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     allowed_objectives: tuple[str, ...] = ()
     data_dir: str | None = None  # this host's data sets; overrides the experiment's
-    poll_interval: float = 0.2
+    poll_interval: float = 1.0  # the longest wait between polls of an idle worker
+    lookahead: bool = False  # reserve the next job while one runs (needs a thread-safe store)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +75,8 @@ class Worker:
         self._experiments_seen_at = float("-inf")
         self._last_reclaim = float("-inf")
         self._last_report = float("-inf")
+        self._last_state: str | None = None
+        self._lookahead = Lookahead(store, worker_id, self._stop) if options.lookahead else None
         self.jobs_done = 0
         self.device = "unknown"
 
@@ -73,6 +85,7 @@ class Worker:
         options = self._options
         failures_in_a_row = 0
         idle_since = time.monotonic()
+        idle_wait = _FIRST_IDLE_POLL
         try:
             while not self._stop.requested:
                 if options.max_jobs is not None and self.jobs_done >= options.max_jobs:
@@ -82,9 +95,12 @@ class Worker:
                     idle_for = time.monotonic() - idle_since
                     if options.idle_timeout is not None and idle_for >= options.idle_timeout:
                         return self._exit(f"no job for --idle-timeout {options.idle_timeout:g} s")
-                    self._stop.wait(options.poll_interval)
+                    self._stop.wait(idle_wait)
+                    if idle_for >= _BACKOFF_AFTER:
+                        idle_wait = min(idle_wait * 2, options.poll_interval)
                     continue
                 idle_since = time.monotonic()
+                idle_wait = _FIRST_IDLE_POLL
                 failures_in_a_row = 0 if result.get("status") == "ok" else failures_in_a_row + 1
                 limit = options.max_consecutive_failures
                 if limit is not None and failures_in_a_row >= limit:
@@ -100,27 +116,32 @@ class Worker:
     def run_next(self) -> dict | None:
         """Reserve and run one job; its result, or None when nothing was queued."""
         exp_keys = self._serving()
-        reservation = self._store.reserve_next_job(self.worker_id, exp_keys) if exp_keys else None
+        reservation = self._lookahead.take() if self._lookahead is not None else None
+        if reservation is None and exp_keys:
+            reservation = self._store.reserve_next_job(self.worker_id, exp_keys)
         if reservation is None:
             self._reclaim_if_due(exp_keys)  # an idle worker looks for jobs whose worker died
-            self._report("idle", throttle=True)
+            self._report("idle", throttle=self._last_state == "idle")
             return None
-        self._report("busy", reservation)
+        self._report("busy", reservation, throttle=self._last_state == "busy")
+        if self._lookahead is not None and self._may_run_another():
+            self._lookahead.start(exp_keys)
         try:
             result, accepted = run_job(
                 self._store, reservation, self._prepared[reservation.exp_key],
                 worker_id=self.worker_id, heartbeat_interval=self._options.heartbeat_interval,
-                on_heartbeat=lambda: self._report("busy", reservation),
+                on_heartbeat=lambda: self._on_heartbeat(reservation),
                 data_dir=self._options.data_dir,
             )
         except StopNow:
             log.warning("putting trial %s of %s back in the queue", reservation.tid,
                         reservation.exp_key)
             self._store.release_job(reservation)
+            if self._lookahead is not None:
+                self._lookahead.release()
             self._report("stopped")
             raise
         self.jobs_done += 1
-        self._report("idle", throttle=True)
         log.info("trial %s of %s: %s%s", reservation.tid, reservation.exp_key,
                  _summary(result), "" if accepted else " (discarded: reported by another worker)")
         return result
@@ -155,6 +176,17 @@ class Worker:
         self.device = objectives.device_description(device)
         self._prepared[key] = prepared
 
+    def _may_run_another(self) -> bool:
+        """Whether a job reserved ahead could run: not past --max-jobs, no stop requested."""
+        limit = self._options.max_jobs
+        return not self._stop.requested and (limit is None or self.jobs_done + 1 < limit)
+
+    def _on_heartbeat(self, reservation: Reservation) -> None:
+        """The running trial's heartbeat also renews the job held ahead and our status."""
+        if self._lookahead is not None:
+            self._lookahead.renew()
+        self._report("busy", reservation)
+
     # -- housekeeping ----------------------------------------------------------------------
 
     def _reclaim_if_due(self, exp_keys: Collection[str]) -> None:
@@ -171,6 +203,7 @@ class Worker:
         if throttle and now - self._last_report < self._options.heartbeat_interval:
             return
         self._last_report = now
+        self._last_state = state
         self._store.report_worker(WorkerStatus(
             worker_id=self.worker_id, host=self.worker_id.split(":")[0], device=self.device,
             state=state, last_seen=utcnow(),
@@ -179,7 +212,10 @@ class Worker:
         ))
 
     def report_stopped(self) -> None:
-        """Say that this worker is done, so `status` shows it stopped rather than lost."""
+        """Say that this worker is done, so `status` shows it stopped rather than lost; a job
+        held ahead goes back to the queue first."""
+        if self._lookahead is not None:
+            self._lookahead.release()
         self._report("stopped")
 
     def _exit(self, reason: str, exit_code: int = 0) -> WorkerExit:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from search.store import Store, StoreError, WorkerStatus
-from search.trial import Trial, trials_of
+from search.trial import TRIAL_FIELDS, Trial, trials_of
 
 SORT_KEYS = ("score", "accuracy", "time")
 
@@ -109,7 +109,7 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     experiment = store.experiment(exp_key)
     if experiment is None:
         raise unknown_experiment(store, exp_key)
-    trials = trials_of(store.jobs(exp_key))
+    trials = trials_of(store.jobs(exp_key, fields=TRIAL_FIELDS))
     counts = count_by_state(trials)
     finished_times = sorted(trial.finished for trial in trials if trial.finished is not None)
     rate = _trials_per_minute(finished_times)

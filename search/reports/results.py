@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from search.experiment import Experiment
 from search.reports import queries
-from search.store import StoreError, open_store
+from search.store import open_store
 from search.trial import Trial, trials_of
 
 if TYPE_CHECKING:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
-from search.store._embedded import EmbeddedStore
-from search.store._mongo import MongoStore
 from search.urls import is_mongodb_url, looks_like_credentials, redact
 
 __all__ = ["Reservation", "Store", "StoreError", "WorkerStatus", "check_exp_key", "open_store"]
@@ -18,7 +16,11 @@ def open_store(location: str) -> Store:
     Raises:
         StoreError: a malformed URL, or a database that cannot be reached or refuses us.
     """
+    # Each backend is imported only when chosen: pymongo costs a query on a directory store
+    # a tenth of a second for nothing.
     if is_mongodb_url(location):
+        from search.store._mongo import MongoStore
+
         return MongoStore(location)
     if "://" in location:
         raise StoreError(
@@ -29,4 +31,6 @@ def open_store(location: str) -> Store:
             f"store {redact('mongodb://' + location)[len('mongodb://'):]} looks like a MongoDB "
             "address without its scheme: write mongodb://user:password@host/database"
         )
+    from search.store._embedded import EmbeddedStore
+
     return EmbeddedStore(location)

@@ -12,6 +12,8 @@ from search.documents import JobDoc
 from search.experiment import Experiment
 
 EXP_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# A worker silent this long is gone: stores forget it (status lists only the others).
+WORKERS_FORGOTTEN_AFTER = datetime.timedelta(days=1)
 
 
 class StoreError(Exception):
@@ -89,8 +91,13 @@ class Store(abc.ABC):
         """Every experiment in the store, oldest first."""
 
     @abc.abstractmethod
-    def jobs(self, exp_key: str, tids: Collection[int] | None = None) -> list[JobDoc]:
-        """The experiment's jobs (only those with `tids` when given), sorted by tid."""
+    def jobs(self, exp_key: str, tids: Collection[int] | None = None,
+             fields: Collection[str] | None = None) -> list[JobDoc]:
+        """The experiment's jobs (only those with `tids` when given), sorted by tid.
+
+        `fields` (dotted paths) names what the caller reads; a store may then leave the rest
+        out, which spares a query over thousands of trials reading their histories.
+        """
 
     @abc.abstractmethod
     def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
@@ -135,7 +142,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def workers(self) -> list[WorkerStatus]:
-        """Every worker that reported, most recent first."""
+        """Every worker that reported within WORKERS_FORGOTTEN_AFTER, most recent first."""
 
     def close(self) -> None:
         """Release connections and locks."""

@@ -20,22 +20,28 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import threading
+import time
 import uuid
 from typing import Any, Callable, Collection, Sequence, TypeVar
 
-from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from search.documents import JobDoc, utcnow
+from search.documents import (JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc,
+                              sort_by_tid, utcnow)
 from search.experiment import Experiment, MalformedExperiment, check_same_definition
-from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
+from search.store._base import (WORKERS_FORGOTTEN_AFTER, Reservation, Store, StoreError,
+                                WorkerStatus, check_exp_key)
 from search.store._connection import Connection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_CANDIDATES = 16  # queued jobs a worker looks at per reservation attempt
+_BY_ID_LIMIT = 64  # up to this many jobs are read one `_id` lookup each on FerretDB
+_CANDIDATES = 32  # queued jobs one read of the queue hands a worker to claim from
+_PROBES = 8  # tids a reservation looks up by _id past the last one it saw, on FerretDB
+_EMPTY_SCAN_INTERVAL = 1.0  # seconds before a queue read that found nothing is repeated
 
 
 def job_id(exp_key: str, tid: int) -> str:
@@ -65,6 +71,21 @@ class MongoStore(Store):
         self._claims = database["claims"]
         self._workers = database["workers"]
         self._indexed = False
+        # Queued jobs read but not yet tried: the next reservation claims from them before it
+        # reads the queue again (on FerretDB that read scans every job). A stale candidate
+        # costs one refused claim insert, never a wrong reservation: see _claim.
+        self._candidates: list[JobDoc] = []
+        self._candidates_lock = threading.Lock()
+        # On FerretDB the queue is also found by `_id`: the driver queues tids in order, so
+        # the next job is usually `<exp_key>/<one past the last tid seen>`. The scan still
+        # runs, at most once a second while it finds nothing, for requeued (older) jobs.
+        self._next_tids: dict[str, int] = {}
+        self._last_empty_scan = float("-inf")
+        self._pruned_workers = False
+        # FerretDB v1 (SQLite) evaluates only `_id` equality in its storage; any other filter
+        # decodes every document of the collection. A few lookups by `_id` beat that scan.
+        build = self._call(lambda: database.client.admin.command("buildInfo"))
+        self._scans_unless_by_id = "ferretdbVersion" in build
 
     def _call(self, operation: Callable[[], T]) -> T:
         return self._connection.call(operation)
@@ -114,11 +135,17 @@ class MongoStore(Store):
 
     # -- jobs ------------------------------------------------------------------------------
 
-    def jobs(self, exp_key: str, tids: Collection[int] | None = None) -> list[JobDoc]:
+    def jobs(self, exp_key: str, tids: Collection[int] | None = None,
+             fields: Collection[str] | None = None) -> list[JobDoc]:
+        if tids is not None and self._scans_unless_by_id and len(tids) <= _BY_ID_LIMIT:
+            found = [self._call(lambda key=job_id(exp_key, tid): self._jobs.find_one({"_id": key}))
+                     for tid in tids]
+            return sort_by_tid(job for job in found if job is not None)
         query: dict[str, Any] = {"exp_key": exp_key}
         if tids is not None:
             query["tid"] = {"$in": list(tids)}
-        return self._call(lambda: list(self._jobs.find(query).sort("tid", ASCENDING)))
+        projection = None if fields is None else dict.fromkeys(fields, 1)
+        return self._call(lambda: list(self._jobs.find(query, projection).sort("tid", ASCENDING)))
 
     def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
         if not jobs:
@@ -141,25 +168,83 @@ class MongoStore(Store):
         self, worker_id: str, exp_keys: Collection[str]
     ) -> Reservation | None:
         self._ensure_indexes()
-        query: dict[str, Any] = {"state": JOB_STATE_NEW, "exp_key": {"$in": list(exp_keys)}}
-        candidates = self._call(
+        wanted = set(exp_keys)
+        with self._candidates_lock:
+            leftovers = [job for job in self._candidates if job["exp_key"] in wanted]
+            self._candidates = []
+        reservation = self._claim_first(worker_id, leftovers)
+        if reservation is None and self._scans_unless_by_id:
+            reservation = self._claim_first(worker_id, self._probe_next_tids(wanted))
+        if reservation is None and (
+                not self._scans_unless_by_id
+                or time.monotonic() - self._last_empty_scan >= _EMPTY_SCAN_INTERVAL):
+            reservation = self._claim_first(worker_id, self._read_candidates(wanted))
+            if reservation is None:
+                self._last_empty_scan = time.monotonic()
+        return reservation
+
+    def _probe_next_tids(self, wanted: set[str]) -> list[JobDoc]:
+        """Queued jobs found by `_id` just past the last tid seen of each experiment."""
+        found: list[JobDoc] = []
+        for exp_key, tid in list(self._next_tids.items()):
+            if exp_key not in wanted:
+                continue
+            for probe in range(tid, tid + _PROBES):
+                key = job_id(exp_key, probe)
+                job = self._call(lambda: self._jobs.find_one({"_id": key}))
+                if job is None:
+                    break  # not queued yet
+                self._saw(job)
+                if job["state"] == JOB_STATE_NEW:
+                    found.append(job)
+                    break
+        return found
+
+    def _saw(self, job: JobDoc) -> None:
+        key = job["exp_key"]
+        self._next_tids[key] = max(self._next_tids.get(key, 0), job["tid"] + 1)
+
+    def _read_candidates(self, wanted: set[str]) -> list[JobDoc]:
+        """The oldest queued jobs, oldest first. Workers that read the queue at the same
+        moment race for the same jobs; each lost race costs one refused insert."""
+        query: dict[str, Any] = {"state": JOB_STATE_NEW, "exp_key": {"$in": sorted(wanted)}}
+        found = self._call(
             lambda: list(self._jobs.find(query).sort("tid", ASCENDING).limit(_CANDIDATES))
         )
-        for job in candidates:
-            attempt = job.get("attempt", 0)
-            now = utcnow()
-            claim = {"_id": _run_claim(job["_id"], attempt), "job": job["_id"], "owner": worker_id,
-                     "time": now}
-            if not self._insert_once(self._claims, claim):
-                continue
-            started = {"state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
-                       "refresh_time": now, "attempt": attempt}
-            # Hyperopt's own jobs have no attempt field: this write gives them one.
-            unchanged = {"_id": job["_id"], "state": JOB_STATE_NEW,
-                         "attempt": attempt if "attempt" in job else {"$exists": False}}
-            self._call(lambda: self._jobs.update_one(unchanged, {"$set": started}))
-            return Reservation(job={**job, **started}, worker_id=worker_id, attempt=attempt)
+        for job in found:
+            self._saw(job)
+        return found
+
+    def _claim_first(self, worker_id: str, candidates: list[JobDoc]) -> Reservation | None:
+        """Claim the first candidate that no rival has claimed; keep the rest for next time."""
+        for index, job in enumerate(candidates):
+            reservation = self._claim(worker_id, job)
+            if reservation is not None:
+                with self._candidates_lock:
+                    self._candidates = candidates[index + 1:] + self._candidates
+                return reservation
         return None
+
+    def _claim(self, worker_id: str, job: JobDoc) -> Reservation | None:
+        """Claim the attempt of `job` that was queued when it was read.
+
+        Exact however stale `job` is: an attempt is queued until someone claims it, and a job
+        moves to a later attempt only after this one was claimed, so the insert of this
+        attempt's run claim succeeds only while the attempt is still queued.
+        """
+        attempt = job.get("attempt", 0)
+        now = utcnow()
+        claim = {"_id": _run_claim(job["_id"], attempt), "job": job["_id"], "owner": worker_id,
+                 "time": now}
+        if not self._insert_once(self._claims, claim):
+            return None
+        started = {"state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
+                   "refresh_time": now, "attempt": attempt}
+        # Hyperopt's own jobs have no attempt field: this write gives them one.
+        unchanged = {"_id": job["_id"], "state": JOB_STATE_NEW,
+                     "attempt": attempt if "attempt" in job else {"$exists": False}}
+        self._call(lambda: self._jobs.update_one(unchanged, {"$set": started}))
+        return Reservation(job={**job, **started}, worker_id=worker_id, attempt=attempt)
 
     def heartbeat(self, reservation: Reservation) -> bool:
         key = reservation.job["_id"]
@@ -265,10 +350,19 @@ class MongoStore(Store):
         duplicate: the nonce tells our own document from a rival's.
         """
         document = {**document, "nonce": uuid.uuid4().hex}
+        tries = 0
+
+        def insert() -> None:
+            nonlocal tries
+            tries += 1
+            collection.insert_one(document)
+
         try:
-            self._call(lambda: collection.insert_one(document))
+            self._call(insert)
             return True
         except DuplicateKeyError:
+            if tries == 1:
+                return False  # refused at the first try: the document is a rival's
             existing = self._call(lambda: collection.find_one({"_id": document["_id"]}, {"nonce": 1}))
             return existing is not None and existing.get("nonce") == document["nonce"]
 
@@ -280,11 +374,19 @@ class MongoStore(Store):
             "last_seen": status.last_seen, "exp_key": status.exp_key, "tid": status.tid,
             "jobs_done": status.jobs_done,
         }
+        if not self._pruned_workers:
+            # Once per worker process: a farm that has run for months keeps only the
+            # workers seen lately, so `status` reads a few documents, not thousands.
+            self._pruned_workers = True
+            forgotten = status.last_seen - WORKERS_FORGOTTEN_AFTER
+            self._call(lambda: self._workers.delete_many({"last_seen": {"$lt": forgotten}}))
         self._call(lambda: self._workers.update_one(
             {"_id": status.worker_id}, {"$set": document}, upsert=True))
 
     def workers(self) -> list[WorkerStatus]:
-        documents = self._call(lambda: list(self._workers.find().sort("last_seen", DESCENDING)))
+        recent = {"last_seen": {"$gte": utcnow() - WORKERS_FORGOTTEN_AFTER}}
+        documents = self._call(
+            lambda: list(self._workers.find(recent).sort("last_seen", DESCENDING)))
         return [status for status in map(_worker_status, documents) if status is not None]
 
     def close(self) -> None:
