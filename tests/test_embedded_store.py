@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from stored_trials import record_trials
 
-from search.store import EmbeddedStore, open_store
+from search.store import open_store
+from search.store._embedded import EmbeddedStore
 
 KILLER = "tests.objectives_for_tests:kills_its_process"
 

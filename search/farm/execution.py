@@ -10,8 +10,6 @@ import dataclasses
 import logging
 from typing import Any, Callable
 
-from hyperopt.fmin import space_eval
-
 import objectives
 import spaces
 from search.documents import chosen_values, malformed_reason, unstorable_reason
@@ -70,6 +68,8 @@ def run_job(
 def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
          heartbeat_interval: float, on_heartbeat: Callable[[], None],
          data_dir: str | None) -> dict[str, Any]:
+    from hyperopt.fmin import space_eval  # Hyperopt loads only where trials run, not in --help
+
     experiment = prepared.experiment
     problem = malformed_reason(reservation.job)
     if problem is None:

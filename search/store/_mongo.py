@@ -324,6 +324,11 @@ class MongoStore(Store):
             self._show_result(key)
             return
         log.warning("requeueing %s (attempt %d): %s", key, attempt + 1, reason)
+        with self._candidates_lock:
+            # The requeued job is older than every cached candidate: the next reservation
+            # reads the queue again, so it gets the oldest queued job first.
+            self._candidates = []
+            self._last_empty_scan = float("-inf")
         self._call(lambda: self._jobs.update_one(
             {"_id": key, "attempt": attempt, "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}},
             {"$set": {"state": JOB_STATE_NEW, "attempt": attempt + 1, "owner": None,
