@@ -9,9 +9,10 @@ COPY spaces ./spaces
 RUN pip install --no-cache-dir .
 COPY docker/refuse-example-passwords.sh /usr/local/bin/refuse-example-passwords.sh
 
-# Trials run as an unprivileged user: training code never needs root, and a worker's files
-# (its result spool among them) live in its home.
-RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin hpsearch
+# Trials run as an unprivileged user: training code never needs root. /spool, where a worker
+# keeps results until the database has them, is its own (compose mounts a volume there).
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin hpsearch \
+    && install -d -o hpsearch -g hpsearch /spool
 USER hpsearch
 WORKDIR /home/hpsearch
 

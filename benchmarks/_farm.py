@@ -19,8 +19,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 for _path in (REPO_ROOT, REPO_ROOT / "tests"):
@@ -29,7 +29,6 @@ for _path in (REPO_ROOT, REPO_ROOT / "tests"):
 
 import pymongo  # noqa: E402
 import pymongo.errors  # noqa: E402
-
 from mongodb_server import MongoServer, database_url  # noqa: E402
 
 HPSEARCH = [sys.executable, "-m", "search"]
@@ -46,6 +45,7 @@ class Databases:
 
     def __init__(self, server_url: str) -> None:
         self.server_url = server_url
+        self.server: MongoServer | None = None  # set when we started it: it can be stopped
         self._created: list[str] = []
 
     def new(self, label: str) -> str:
@@ -77,6 +77,7 @@ def database_server(store: str | None) -> Iterator[tuple[Databases, str]]:
         server.start()
         try:
             databases = Databases(server.url)
+            databases.server = server if server.can_restart else None
             yield databases, f"{server.kind} started at {server.url} (temporary data dir)"
             if server.kind == "external":
                 databases.drop_all()
@@ -152,7 +153,7 @@ def throughput_stats(jobs: list[dict]) -> dict[str, float]:
     for worker_jobs in by_worker.values():
         worker_jobs.sort(key=lambda job: job["book_time"])
         gaps += [seconds(a["refresh_time"], b["book_time"])
-                 for a, b in zip(worker_jobs, worker_jobs[1:])]
+                 for a, b in zip(worker_jobs, worker_jobs[1:], strict=False)]
     service = [seconds(job["book_time"], job["refresh_time"]) for job in done]
     return {
         "done": len(done),

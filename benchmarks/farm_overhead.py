@@ -33,8 +33,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from _farm import (REPO_ROOT, database, database_server, environment, start_hpsearch,
-                   start_worker, stop_processes, tail)
+from _farm import (
+    REPO_ROOT,
+    database,
+    database_server,
+    environment,
+    start_hpsearch,
+    start_worker,
+    stop_processes,
+    tail,
+)
 
 BENCHMARKS = Path(__file__).resolve().parent
 NOOP = "stamped:noop"
@@ -58,7 +66,7 @@ def wait_for_idle_workers(url: str, processes: list[subprocess.Popen], logs: lis
         idle = {doc["_id"].split(":")[1] for doc in db.workers.find({"state": "idle"}, {"_id": 1})}
         if pids <= idle:
             return
-        for process, log in zip(processes, logs):
+        for process, log in zip(processes, logs, strict=False):
             if process.poll() is not None:
                 raise RuntimeError(f"worker {process.pid} exited with {process.returncode}:\n"
                                    f"{tail(log)}")
@@ -124,7 +132,7 @@ def stamped_stats(jobs: list[dict]) -> dict:
     gaps = []
     for results in by_worker.values():
         results.sort(key=lambda r: r["called_at"])
-        gaps += [b["called_at"] - a["returned_at"] for a, b in zip(results, results[1:])]
+        gaps += [b["called_at"] - a["returned_at"] for a, b in zip(results, results[1:], strict=False)]
     return {"done": len(stamped), "span_s": span, "trials_per_s": len(stamped) / span,
             "gap_median_ms": 1000 * statistics.median(gaps) if gaps else float("nan"),
             "gap_p95_ms": 1000 * quantile(gaps, 0.95) if gaps else float("nan"),

@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 from _farm import REPO_ROOT, database, database_server
-
 from bson import json_util  # noqa: E402
 
 import spaces  # noqa: E402
@@ -52,7 +51,7 @@ def finished_jobs(count: int) -> list[dict]:
     templates: list[dict] = []
     for tid in range(DISTINCT_PROPOSALS):
         templates.append(proposer.propose(tid, templates))
-    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     jobs = []
     for tid in range(count):
         job = copy.deepcopy(templates[tid % DISTINCT_PROPOSALS])

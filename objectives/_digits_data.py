@@ -62,7 +62,7 @@ def digits_arrays() -> DigitsArrays:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def digits_tensors(device: torch.device) -> DigitsTensors:
     """The split as tensors on ``device``, copied there once per process per device.
 

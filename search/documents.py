@@ -9,7 +9,8 @@ tooling can read our database. We add `attempt` (how many times the job was hand
 from __future__ import annotations
 
 import datetime
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import bson
 import bson.errors
@@ -33,7 +34,7 @@ FINISHED_STATES = (JOB_STATE_DONE, JOB_STATE_ERROR)
 
 
 def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def trial_state(job: Mapping[str, Any]) -> str:

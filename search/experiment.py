@@ -13,6 +13,8 @@ import json
 from importlib import metadata
 from typing import Any
 
+from search.policy import MalformedPolicy, Policy
+
 METRIC = "loss = -accuracy / train_seconds"
 DEFAULT_ALGO = "tpe"
 # An experiment recorded before the algorithm was recorded ran Hyperopt's stock TPE.
@@ -43,6 +45,7 @@ class Experiment:
     data_dir: str | None = None
     torch_compile: bool = False
     max_evals: int | None = None  # the latest target; a resume may raise it, so not a definition
+    policy: Policy = dataclasses.field(default_factory=Policy)  # latest too, like max_evals
     metric: str = METRIC
     version: str = dataclasses.field(default_factory=hpsearch_version)
     created: datetime.datetime = dataclasses.field(
@@ -75,7 +78,18 @@ class Experiment:
         if document["algo"] not in ALGOS:
             raise MalformedExperiment(f"experiment {document.get('exp_key')!r} is malformed: "
                                       f"unknown algo {document['algo']!r}")
-        return cls(**{key: value for key, value in document.items() if key in names})
+        try:
+            policy = Policy.from_document(document.get("policy"))
+        except MalformedPolicy as error:
+            raise MalformedExperiment(f"experiment {document.get('exp_key')!r} is malformed: "
+                                      f"{error}") from None
+        return cls(**{**{key: value for key, value in document.items() if key in names},
+                      "policy": policy})
+
+    def latest(self, requested: Experiment) -> Experiment:
+        """This recorded experiment with the settings a resume may change taken from
+        `requested`: the target number of trials and the policy."""
+        return dataclasses.replace(self, max_evals=requested.max_evals, policy=requested.policy)
 
     def definition(self) -> dict[str, Any]:
         """The fields that decide what a trial means; a resumed search must not change them.

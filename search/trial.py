@@ -14,7 +14,6 @@ from typing import Any
 
 from search.documents import JobDoc, flatten, is_finished, trial_state
 
-
 # What the view reads of a job document: the queries ask a store for no more.
 TRIAL_FIELDS = ("tid", "state", "owner", "attempt", "book_time", "refresh_time", "misc.params",
                 "result.status", "result.loss", "result.accuracy", "result.train_seconds",

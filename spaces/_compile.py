@@ -158,7 +158,7 @@ def _nested_choice(
         names.append(branch["name"])
     out.append(Parameter(label, "categorical", values=tuple(names), condition=condition))
     options = []
-    for index, (name, branch) in enumerate(zip(names, values)):
+    for index, (name, branch) in enumerate(zip(names, values, strict=False)):
         where = at.item(index)
         _check_keys(branch, ("name", "parameters"), where)
         option = {"name": name}

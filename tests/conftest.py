@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import pymongo
 import pytest
-
 from hpsearch_processes import HpsearchProcesses
 from mongodb_server import MongoServer, database_url
 
@@ -49,6 +48,9 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def hpsearch() -> HpsearchProcesses:
-    """Run the real `hpsearch` command in subprocesses, as a user would."""
-    return HpsearchProcesses()
+def hpsearch(tmp_path_factory: pytest.TempPathFactory) -> HpsearchProcesses:
+    """Run the real `hpsearch` command in subprocesses, as a user would; workers spool their
+    results under the session's temporary directory, not the user's."""
+    processes = HpsearchProcesses()
+    processes.environment["HPSEARCH_SPOOL_DIR"] = str(tmp_path_factory.mktemp("worker-spool"))
+    return processes

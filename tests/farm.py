@@ -6,15 +6,16 @@ import signal
 import subprocess
 import threading
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pymongo
+from hpsearch_processes import HpsearchProcesses
 from pymongo.database import Database
 
 import spaces
-from hpsearch_processes import HpsearchProcesses
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
+from search.policy import Policy
 from search.store import open_store
 
 
@@ -26,7 +27,7 @@ def start_worker(hpsearch: HpsearchProcesses, url: str, *options: str,
                  log: subprocess.Popen | None = None) -> subprocess.Popen[str]:
     """A CPU worker process with one torch thread, its log captured for assertions."""
     return hpsearch.start("-v", "worker", "--store", url, "--gpus", "none",
-                          "--threads-per-worker", "1", "--heartbeat", "0.5", *options,
+                          "--threads-per-worker", "1", *options,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -90,15 +91,19 @@ def all_jobs(db: Database, exp_key: str | None = None) -> Iterator[dict]:
     return db.jobs.find({} if exp_key is None else {"exp_key": exp_key})
 
 
+# Quick to notice a dead worker, so that tests of it are quick too.
+TEST_POLICY = Policy(heartbeat_interval=0.5, stale_after=3.0)
+
+
 def queue_experiment(url: str, exp_key: str, objective: str, jobs: int, device: str = "auto",
-                     data_dir: str | None = None) -> None:
+                     data_dir: str | None = None, policy: Policy = TEST_POLICY) -> None:
     """Record an experiment and queue `jobs` random proposals at once, as a driver would."""
     space = spaces.load_space("default")
     store = open_store(url)
     try:
         store.record_experiment(Experiment(exp_key=exp_key, space=space.record,
                                            objective=objective, epochs=1, min_accuracy=0.0,
-                                           device=device, data_dir=data_dir))
+                                           device=device, data_dir=data_dir, policy=policy))
         proposer = Proposer(exp_key, space.graph, seed=1, startup_trials=jobs)
         proposals: list[dict] = []
         for tid in range(jobs):

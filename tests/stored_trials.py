@@ -6,7 +6,8 @@ store through the store API and finishes them with chosen results, as a worker w
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from hyperopt import JOB_STATE_DONE
 

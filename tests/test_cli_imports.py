@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from hpsearch_processes import REPO_ROOT
 from stored_trials import record_trials
 

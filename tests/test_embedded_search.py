@@ -110,7 +110,7 @@ def test_same_seed_proposes_the_same_startup_trials(tmp_path: Path, hpsearch) ->
 
 def test_a_finished_search_shows_its_own_worker_as_stopped(twenty_trial_search: Path,
                                                            hpsearch) -> None:
-    completed = hpsearch("status", "--store", str(twenty_trial_search), "--stale-after", "3600")
+    completed = hpsearch("status", "--store", str(twenty_trial_search))
     assert completed.returncode == 0, completed.stderr
     (worker_line,) = [line for line in completed.stdout.splitlines() if "worker " in line]
     assert " stopped " in worker_line and " lost " not in worker_line

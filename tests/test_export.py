@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from stored_trials import record_trials, stored_jobs
 
 from search.cli.reports import export
 from search.documents import flatten
-from stored_trials import record_trials, stored_jobs
 
 OUTCOMES = [(0.95, 4.0), None, (0.30, 0.5), (0.90, 2.0), (0.85, 1.5)]  # trial 2 takes sgd
 
@@ -50,7 +50,7 @@ def test_json_export_has_one_row_per_trial_with_the_stored_values(store_location
     assert [row["state"] for row in rows] == ["ok", "failed", "ok", "ok", "ok", "running",
                                               "queued"]
     assert len({tuple(row) for row in rows}) == 1, "every row has the same columns"
-    for row, job in zip(rows, jobs):
+    for row, job in zip(rows, jobs, strict=False):
         expected = expected_row(job)
         assert {column: row[column] for column in expected} == expected
     assert rows[2]["score"] == 0.0, "below the accuracy floor"

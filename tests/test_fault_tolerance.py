@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import time
 from collections import Counter
 
 import pytest
-
-from farm import (OutputWatcher, database, done_jobs, finish, queue_experiment, start_worker, stop,
-                  wait_until)
+from farm import (
+    TEST_POLICY,
+    OutputWatcher,
+    database,
+    done_jobs,
+    finish,
+    queue_experiment,
+    start_worker,
+    stop,
+    wait_until,
+)
 
 SLEEPY = "tests.objectives_for_tests:sleeps"
-STALE_AFTER = 3.0
+STALE_AFTER = TEST_POLICY.stale_after
 TRIAL_SECONDS = 1.5
 
 
@@ -24,14 +33,13 @@ def slow_trials(hpsearch, monkeypatch: pytest.MonkeyPatch) -> float:
 
 
 def farm_worker(hpsearch, url: str, *options: str) -> subprocess.Popen[str]:
-    return start_worker(hpsearch, url, "--allow-objective", SLEEPY, "--stale-after",
-                        str(STALE_AFTER), *options)
+    return start_worker(hpsearch, url, "--allow-objective", SLEEPY, *options)
 
 
 def driver(hpsearch, url: str, exp_key: str, max_evals: int) -> subprocess.Popen[str]:
     return hpsearch.start("search", "--store", url, "--exp-key", exp_key, "--objective", SLEEPY,
                           "--max-evals", str(max_evals), "--min-accuracy", "0",
-                          "--stale-after", str(STALE_AFTER),
+                          "--stale-after", str(STALE_AFTER), "--heartbeat-interval", str(TEST_POLICY.heartbeat_interval),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -94,7 +102,7 @@ def test_late_result_of_a_frozen_worker_is_kept_at_most_once(mongo_url, hpsearch
     code, output = stop(frozen)
     stop(rescuer)
     assert code == 0, output
-    assert "reclaimed" in output  # the frozen worker learnt that its job was handed on
+    assert "no longer this worker's" in output  # the frozen worker learnt it was handed on
     assert_each_tid_done_once(db, "frozen", 6)
 
 
@@ -210,16 +218,16 @@ def test_password_in_the_store_url_never_appears(mongo_server, hpsearch, tmp_pat
 
 
 def test_job_is_failed_with_the_reason_after_max_attempts(mongo_url, hpsearch, slow_trials) -> None:
-    queue_experiment(mongo_url, "doomed", SLEEPY, 1)
+    queue_experiment(mongo_url, "doomed", SLEEPY, 1,
+                     policy=dataclasses.replace(TEST_POLICY, max_attempts=1))
     db = database(mongo_url)
-    first = farm_worker(hpsearch, mongo_url, "--max-attempts", "1")
+    first = farm_worker(hpsearch, mongo_url)
     job_in_progress(db, first)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    code, output = finish(farm_worker(hpsearch, mongo_url, "--max-attempts", "1",
-                                      "--idle-timeout", str(2 * STALE_AFTER)))
+    code, output = finish(farm_worker(hpsearch, mongo_url, "--idle-timeout", str(3 * STALE_AFTER)))
     assert code == 0, output
     (job,) = done_jobs(db, "doomed")
     assert job["result"]["status"] == "fail" and job["result"]["reason"] == "abandoned"
     assert "gave up after 1 attempts" in job["result"]["error"]
-    assert "no heartbeat" in job["result"]["error"]
+    assert "did not change" in job["result"]["error"]

@@ -9,11 +9,11 @@ import pytest
 from objectives import (
     Objective,
     ObjectiveError,
+    _registry,
     builtin_objective_names,
     list_objectives,
     resolve_objective,
 )
-from objectives import _registry
 
 RAISES = "tests.objectives_for_tests:raises"
 

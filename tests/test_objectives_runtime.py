@@ -11,10 +11,10 @@ from objectives import (
     ObjectiveError,
     TrialContext,
     TrialSettings,
+    _threads,
     configure_cpu_threads,
     resolve_device,
 )
-from objectives import _threads
 
 
 @pytest.fixture

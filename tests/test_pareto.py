@@ -6,11 +6,11 @@ import json
 
 from click.testing import CliRunner
 from hyperopt import JOB_STATE_NEW, JOB_STATE_RUNNING
+from stored_trials import finished_job, record_trials
 
 from search.cli import main
 from search.reports.queries import pareto_front
 from search.trial import trials_of
-from stored_trials import finished_job, record_trials
 
 
 def front_tids(outcomes: list, below_floor: bool = False) -> list[int]:

@@ -9,14 +9,14 @@ import pytest
 from click.testing import CliRunner
 from hyperopt import JOB_STATE_RUNNING
 from PIL import Image
+from stored_trials import MIN_ACCURACY, finished_job, record_trials, stored_jobs
 
 import spaces
 from search.cli import reports as cli_reports
-from search.reports import plots
 from search.cli.reports import plot
+from search.reports import plots
 from search.reports.plots import PlotData, draw_report, plot_data
 from search.trial import trials_of
-from stored_trials import MIN_ACCURACY, finished_job, record_trials, stored_jobs
 
 DEFAULT_SPACE = spaces.load_space("default")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

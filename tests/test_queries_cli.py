@@ -7,12 +7,12 @@ import signal
 import subprocess
 
 from click.testing import CliRunner
-
-from search.documents import utcnow
-from search.store import WorkerStatus, open_store
-from search.cli import main
 from farm import OutputWatcher
 from stored_trials import record_trials
+
+from search.cli import main
+from search.documents import utcnow
+from search.store import WorkerStatus, open_store
 
 OUTCOMES = [(0.9, 0.1), (0.95, 0.5), (0.4, 0.01), None, (0.99, 2.0), (0.8, 0.05)]
 

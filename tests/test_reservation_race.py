@@ -10,7 +10,6 @@ from pathlib import Path
 
 import gridfs
 import pytest
-
 from farm import database, finish, queue_experiment, start_worker
 
 RECORDS_RUN = "tests.objectives_for_tests:records_run"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas
 import pytest
+from stored_trials import record_trials
 
 import search
-from stored_trials import record_trials
 
 OUTCOMES = [(0.9, 0.1), (0.95, 0.5), (0.4, 0.01), None, (0.99, 2.0), (0.8, 0.05)]
 

@@ -50,15 +50,59 @@ def test_jobs_selects_by_tid_in_tid_order(store: Store) -> None:
     assert [job["tid"] for job in store.jobs("a")] == [0, 1, 2]
 
 
+RESULT = {"status": "ok", "loss": -1.0, "accuracy": 0.5, "train_seconds": 0.5, "attempt": 0}
+
+
 def test_a_result_is_accepted_once_and_ends_the_heartbeat(store: Store) -> None:
     reservation = store.reserve_next_job("w1", ["a"])
     assert reservation is not None and store.heartbeat(reservation)
-    result = {"status": "ok", "loss": -1.0, "accuracy": 0.5, "train_seconds": 0.5}
-    assert store.finish_job(reservation, result)
-    assert not store.finish_job(reservation, result)
+    assert store.finish_job(reservation, RESULT)
+    assert store.finish_job(reservation, RESULT)  # the same attempt offered again: harmless
     assert not store.heartbeat(reservation)
     (job,) = store.jobs("a", [reservation.tid])
     assert job["state"] == 2 and job["result"]["loss"] == -1.0
+    assert store.late_results("a") == []
+
+
+def test_a_second_attempts_result_is_kept_as_a_late_result(store: Store) -> None:
+    first = store.reserve_next_job("w1", ["a"])
+    assert first is not None
+    (running,) = store.running_attempts(["a"])
+    assert store.give_up(running, max_attempts=3, reason="silent") == "requeue"
+    second = store.reserve_next_job("w2", ["a"])
+    assert second is not None and (second.tid, second.attempt) == (first.tid, 1)
+    assert store.finish_job(first, RESULT)  # the first to arrive is the trial's result
+    assert not store.heartbeat(second)
+    assert not store.finish_job(second, {**RESULT, "loss": -2.0, "attempt": 1})
+    (job,) = store.jobs("a", [first.tid])
+    assert job["result"]["loss"] == -1.0
+    (late,) = store.late_results("a")
+    assert (late.tid, late.attempt, late.worker, late.result["loss"]) == (first.tid, 1, "w2", -2.0)
+
+
+def test_the_last_attempt_is_abandoned_until_a_real_result_arrives(store: Store) -> None:
+    reservation = store.reserve_next_job("w1", ["a"])
+    assert reservation is not None
+    (running,) = store.running_attempts(["a"])
+    assert (running.tid, running.attempt, running.owner) == (reservation.tid, 0, "w1")
+    assert store.give_up(running, max_attempts=1, reason="silent") == "abandon"
+    assert store.running_attempts(["a"]) == []
+    (job,) = store.jobs("a", [reservation.tid])
+    assert job["state"] == 2 and job["result"]["reason"] == "abandoned"
+    assert "silent" in job["result"]["error"]
+    assert store.finish_job(reservation, RESULT)
+    (job,) = store.jobs("a", [reservation.tid])
+    assert job["result"]["status"] == "ok" and store.late_results("a") == []
+
+
+def test_a_heartbeat_changes_what_a_reclaimer_watches(store: Store) -> None:
+    reservation = store.reserve_next_job("w1", ["a"])
+    assert reservation is not None
+    (before,) = store.running_attempts(["a"])
+    assert store.heartbeat(reservation)
+    (after,) = store.running_attempts(["a"])
+    assert before.beat != after.beat
+    assert store.running_attempts(["b"]) == []
 
 
 def test_a_released_job_is_queued_again_for_its_next_attempt(store: Store) -> None:

@@ -19,9 +19,8 @@ from collections.abc import Iterator
 import pymongo
 import pymongo.errors
 import pytest
-from pymongo.database import Database
-
 from mongodb_server import MongoServer, ping
+from pymongo.database import Database
 
 N_IDS = 200
 N_PROCESSES = 6

@@ -13,13 +13,13 @@ import click
 
 import objectives
 import spaces
-from search.reports import queries
 from search.experiment import Experiment, ExperimentConflict
+from search.farm.processes import GpuSpecError
+from search.reports import queries
 from search.reports.output import FORMATS
 from search.store import DEFAULT_LOCATION, Store, StoreError, open_store
 from search.trial import TRIAL_FIELDS, Trial, trials_of
 from search.urls import redact
-from search.farm.processes import GpuSpecError
 
 
 class RedactingFormatter(logging.Formatter):

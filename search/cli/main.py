@@ -3,28 +3,47 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import pathlib
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
 import objectives
 import spaces
-from search.reports import queries
-from search.cli.common import (RedactingFormatter, TrialsFailed, UserError, data_dir_option,
-                               exp_key_option, experiment_trials, format_option, opened_store,
-                               store_option, user_errors, with_store)
+from search.cli.common import (
+    RedactingFormatter,
+    TrialsFailed,
+    UserError,
+    data_dir_option,
+    exp_key_option,
+    experiment_trials,
+    format_option,
+    opened_store,
+    store_option,
+    user_errors,
+    with_store,
+)
 from search.cli.reports import export, plot
 from search.experiment import ALGOS, DEFAULT_ALGO, Experiment
+from search.farm.spool import default_spool_root
+from search.farm.worker import DEFAULT_MAX_CONSECUTIVE_FAILURES, Worker, WorkerOptions, worker_id
+from search.policy import (
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_STALE_AFTER,
+    MalformedPolicy,
+    Policy,
+)
+from search.reports import queries
 from search.reports.output import render, render_status
 from search.store import Store, open_store
 from search.trial import trials_of
 from search.urls import is_mongodb_url
-from search.farm.worker import (DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS,
-                               DEFAULT_MAX_CONSECUTIVE_FAILURES, DEFAULT_STALE_AFTER, Worker,
-                               WorkerOptions, worker_id)
 
 if TYPE_CHECKING:
     from search.farm.driver import SearchProgress
@@ -74,10 +93,18 @@ def main(verbose: int) -> None:
               "running trials), hyperopt-tpe, anneal or random. Recorded; a resume keeps it.")
 @click.option("--max-queue", type=click.IntRange(min=1), envvar="HPSEARCH_MAX_QUEUE",
               help="Cap on trials queued ahead of the workers (farm only). Env: HPSEARCH_MAX_QUEUE.")
-@click.option("--stale-after", type=click.FloatRange(min=0.1), default=DEFAULT_STALE_AFTER,
-              show_default=True, help="Seconds without a heartbeat before a job is requeued.")
-@click.option("--max-attempts", type=click.IntRange(min=1), default=DEFAULT_MAX_ATTEMPTS,
-              show_default=True, help="Times a job is handed out before it is failed.")
+@click.option("--stale-after", type=click.FloatRange(min=0.1),
+              help=f"Seconds a running trial's heartbeat may stay unchanged before its attempt "
+                   f"is given up (default {DEFAULT_STALE_AFTER:g}). Recorded; workers use it.")
+@click.option("--max-attempts", type=click.IntRange(min=1),
+              help=f"Attempts a trial gets before it is abandoned (default "
+                   f"{DEFAULT_MAX_ATTEMPTS}). Recorded; workers use it.")
+@click.option("--heartbeat-interval", type=click.FloatRange(min=0.05),
+              help=f"Seconds between a running trial's heartbeats (default "
+                   f"{DEFAULT_HEARTBEAT_INTERVAL:g}). Recorded; workers use it.")
+@click.option("--trial-timeout", type=click.FloatRange(min=0.1),
+              help="Seconds a trial may run before it is stopped and failed with reason "
+                   "timeout (default: no limit). Recorded; workers use it.")
 @click.option("--max-consecutive-failures", type=click.IntRange(min=1),
               default=DEFAULT_MAX_CONSECUTIVE_FAILURES, show_default=True,
               help="Stop after this many failed trials in a row (embedded search; workers have "
@@ -88,7 +115,8 @@ def main(verbose: int) -> None:
                    "recorded as compile_seconds, not counted in train_seconds.")
 def search(store: str, exp_key: str, space_name: str, objective_name: str, max_evals: int,
            epochs: int, min_accuracy: float, seed: int, device: str, startup_trials: int, algo: str,
-           max_queue: int | None, stale_after: float, max_attempts: int,
+           max_queue: int | None, stale_after: float | None, max_attempts: int | None,
+           heartbeat_interval: float | None, trial_timeout: float | None,
            max_consecutive_failures: int, data_dir: str | None, torch_compile: bool) -> None:
     """Run (or resume) a search and print the best trials.
 
@@ -102,15 +130,19 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         space = spaces.load_space(space_name)
         objective = objectives.resolve_objective(objective_name, allowed_modules=(objective_name,))
         objectives.resolve_device(device)
-        experiment = Experiment(exp_key=exp_key, space=space.record, objective=objective.name,
-                                epochs=epochs, min_accuracy=min_accuracy, device=device, algo=algo,
-                                data_dir=data_dir, torch_compile=torch_compile)
-        _check_objective(objective, experiment, runs_here=not is_mongodb_url(store))
         options = SearchOptions(max_evals=max_evals, seed=seed, startup_trials=startup_trials,
-                                max_queue=max_queue, stale_after=stale_after,
-                                max_attempts=max_attempts,
+                                max_queue=max_queue,
                                 max_consecutive_failures=max_consecutive_failures)
         with opened_store(store) as opened:
+            recorded = opened.experiment(exp_key)
+            policy = _policy(recorded.policy if recorded else Policy(), stale_after=stale_after,
+                             max_attempts=max_attempts, heartbeat_interval=heartbeat_interval,
+                             trial_timeout=trial_timeout)
+            experiment = Experiment(exp_key=exp_key, space=space.record, objective=objective.name,
+                                    epochs=epochs, min_accuracy=min_accuracy, device=device,
+                                    algo=algo, data_dir=data_dir, torch_compile=torch_compile,
+                                    policy=policy)
+            _check_objective(objective, experiment, runs_here=not is_mongodb_url(store))
             local_worker = None
             if not is_mongodb_url(store):
                 objectives.configure_cpu_threads(1)
@@ -143,6 +175,15 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
             click.echo(render([trial.row() for trial in best], "table"))
 
 
+def _policy(recorded: Policy, **given: float | int | None) -> Policy:
+    """The recorded policy (or the defaults) with the options given on this command line."""
+    changes: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    try:
+        return dataclasses.replace(recorded, **changes)
+    except MalformedPolicy as error:
+        raise UserError(f"{error}; adjust --stale-after or --heartbeat-interval") from None
+
+
 def _check_objective(objective: objectives.Objective, experiment: Experiment,
                      runs_here: bool) -> None:
     """Ask the objective whether its trials can run (its data is there), before any trial.
@@ -168,7 +209,7 @@ def _check_objective(objective: objectives.Objective, experiment: Experiment,
 def _progress_bar(max_evals: int) -> Iterator[Any]:
     with click.progressbar(length=max_evals, label="trials", show_pos=True, show_eta=True,
                            item_show_func=lambda text: text, file=sys.stderr) as bar:
-        def on_progress(progress: "SearchProgress") -> None:
+        def on_progress(progress: SearchProgress) -> None:
             best = progress.best
             text = "no score yet" if best is None else (
                 f"best {best.score:.3g} acc/s (accuracy {best.accuracy:.3f} "
@@ -197,13 +238,11 @@ def _progress_bar(max_evals: int) -> Iterator[Any]:
               help="Stop after this many seconds without a job.")
 @click.option("--max-consecutive-failures", type=click.IntRange(min=1),
               help="Stop after this many failed trials in a row.")
-@click.option("--heartbeat", "heartbeat_interval", type=click.FloatRange(min=0.05),
-              default=DEFAULT_HEARTBEAT_INTERVAL, show_default=True,
-              help="Seconds between heartbeats while training.")
-@click.option("--stale-after", type=click.FloatRange(min=0.1), default=DEFAULT_STALE_AFTER,
-              show_default=True, help="Seconds without a heartbeat before a job is requeued.")
-@click.option("--max-attempts", type=click.IntRange(min=1), default=DEFAULT_MAX_ATTEMPTS,
-              show_default=True, help="Times a job is handed out before it is failed.")
+@click.option("--spool-dir", type=click.Path(file_okay=False, path_type=pathlib.Path),
+              default=default_spool_root, envvar="HPSEARCH_SPOOL_DIR",
+              show_default="~/.local/state/hpsearch/spool",
+              help="Where finished results wait on local disk until the database has them; "
+                   "a restarted worker resends what it finds there. Env: HPSEARCH_SPOOL_DIR.")
 @click.option("--allow-objective", "allowed", multiple=True, envvar="HPSEARCH_ALLOW_OBJECTIVE",
               help="Allow an objective named module:function (repeatable). Built-ins and "
                    "installed entry points are always allowed. Env: HPSEARCH_ALLOW_OBJECTIVE.")
@@ -212,13 +251,14 @@ def _progress_bar(max_evals: int) -> Iterator[Any]:
               help="Reserve the next trial while one runs, so the next starts at once.")
 def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
            threads_per_worker: int | None, max_jobs: int | None, idle_timeout: float | None,
-           max_consecutive_failures: int | None, heartbeat_interval: float, stale_after: float,
-           max_attempts: int, allowed: Sequence[str], data_dir: str | None,
-           lookahead: bool) -> None:
+           max_consecutive_failures: int | None, spool_dir: pathlib.Path,
+           allowed: Sequence[str], data_dir: str | None, lookahead: bool) -> None:
     """Attach workers to a farm: reserve trials from MongoDB, train them, report results.
 
     Start one on every GPU box, at any time; each GPU gets its own process. Stop with
     SIGTERM or Ctrl-C: the current trial finishes first (a second signal requeues it).
+    How trials heartbeat, when they count as dead and how long they may run is each
+    experiment's policy, set by `hpsearch search`.
     """
     from search.farm.processes import parse_gpus, plan_processes, run_processes, serve
 
@@ -233,9 +273,8 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
         options = WorkerOptions(
             exp_keys=tuple(exp_keys) or None, max_jobs=max_jobs, idle_timeout=idle_timeout,
             max_consecutive_failures=max_consecutive_failures,
-            heartbeat_interval=heartbeat_interval, stale_after=stale_after,
-            max_attempts=max_attempts, allowed_objectives=tuple(allowed), data_dir=data_dir,
-            lookahead=lookahead,
+            allowed_objectives=tuple(allowed), data_dir=data_dir, lookahead=lookahead,
+            spool_root=spool_dir,
         )
         plans = plan_processes(gpu_list, cpu_workers, threads_per_worker)
         open_store(store).close()  # a wrong URL fails here, once, before any process starts
@@ -275,12 +314,24 @@ def best(store: Store, exp_key: str | None, count: int, min_accuracy: float | No
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["queued", "running", "ok", "failed"]),
               help="Only trials in this state (repeatable).")
+@click.option("--late", is_flag=True,
+              help="List the late results instead: results that arrived after their trial "
+                   "already had one (from a worker presumed dead). Kept, never counted.")
 @format_option
-def trials(store: Store, exp_key: str | None, states: Sequence[str], output_format: str) -> None:
+def trials(store: Store, exp_key: str | None, states: Sequence[str], late: bool,
+           output_format: str) -> None:
     """Every trial of an experiment, in order."""
-    _, found = experiment_trials(store, exp_key)
+    experiment, found = experiment_trials(store, exp_key)
+    late_results = store.late_results(experiment.exp_key)
+    if late:
+        click.echo(render([queries.late_result_row(result) for result in late_results],
+                          output_format))
+        return
     rows = [trial.row() for trial in queries.select_trials(found, states)]
     click.echo(render(rows, output_format))
+    if late_results and output_format == "table":
+        click.echo(f"({len(late_results)} late results kept, not counted: "
+                   f"hpsearch trials --late)", err=True)
 
 
 @main.command()
@@ -336,16 +387,13 @@ def objectives_command() -> None:
 @click.option("--watch", is_flag=True, help="Refresh in place until Ctrl-C.")
 @click.option("--interval", type=click.FloatRange(min=0.5), default=2.0, show_default=True,
               help="Seconds between refreshes with --watch.")
-@click.option("--stale-after", type=click.FloatRange(min=0.1), default=DEFAULT_STALE_AFTER,
-              show_default=True, help="Workers silent longer than this are shown as lost.")
-def status(store: Store, exp_key: str | None, watch: bool, interval: float,
-           stale_after: float) -> None:
+def status(store: Store, exp_key: str | None, watch: bool, interval: float) -> None:
     """Per experiment: trials by state, best score, pace, time left, and the live workers."""
     keys = [exp_key] if exp_key else [e.exp_key for e in store.experiments()]
     try:
         while True:
             text = "\n\n".join(
-                render_status(queries.experiment_status(store, key), stale_after)
+                render_status(queries.experiment_status(store, key))
                 for key in keys
             ) or f"no experiments in {store.location}"
             if not watch:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 import spaces
-from search.store import Store
 from search.cli.common import UserError, exp_key_option, experiment_trials, with_store
 from search.reports.output import render
+from search.store import Store
 
 
 @click.command()

@@ -15,17 +15,24 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from search.documents import (JOB_STATE_NEW, JobDoc, is_finished, malformed_reason, sort_by_tid,
-                              utcnow)
+from search.documents import (
+    JOB_STATE_NEW,
+    JobDoc,
+    is_finished,
+    malformed_reason,
+    sort_by_tid,
+    utcnow,
+)
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
+from search.farm.reclaim import Reclaimer
+from search.farm.worker import DEFAULT_MAX_CONSECUTIVE_FAILURES, Worker
 from search.reports.queries import best_trial
 from search.store import Store
 from search.trial import Trial, trials_of
-from search.farm.worker import (DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_CONSECUTIVE_FAILURES,
-                               DEFAULT_STALE_AFTER, Worker)
 
 _SHORTEST_POLL = 0.02  # seconds between polls right after a job changed state
 _WORKERS_READ_INTERVAL = 1.0
@@ -40,8 +47,6 @@ class SearchOptions:
     startup_trials: int = 10
     max_queue: int | None = None
     poll_interval: float = 0.25  # the longest wait between polls, when nothing changes
-    stale_after: float = DEFAULT_STALE_AFTER
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
     max_consecutive_failures: int | None = DEFAULT_MAX_CONSECUTIVE_FAILURES  # embedded only
 
 
@@ -87,12 +92,17 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
     experiment = store.record_experiment(dataclasses.replace(experiment, max_evals=options.max_evals))
     proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials,
                         experiment.algo)
-    if local_worker is not None:  # jobs a killed run left running: retried, or failed at last
-        store.reclaim_stale_jobs(options.stale_after, options.max_attempts, [experiment.exp_key])
+    policy = experiment.policy
+    if local_worker is not None:
+        # This process holds the experiment's lock, so a job found running was left by a run
+        # that was killed: retried, or failed once it has had its attempts.
+        for attempt in store.running_attempts([experiment.exp_key]):
+            store.give_up(attempt, policy.max_attempts,
+                          "its process died (found running when the search resumed)")
     jobs = _well_formed(store.jobs(experiment.exp_key))
-    last_reclaim = time.monotonic()
+    reclaimer = Reclaimer(store)
     failures_in_a_row = 0
-    live_workers = _LiveWorkers(store, experiment.exp_key, options.stale_after)
+    live_workers = _LiveWorkers(store, experiment.exp_key, policy.stale_after)
     poll = _SHORTEST_POLL
     while True:
         finished = [job for job in jobs.values() if is_finished(job)]
@@ -113,10 +123,8 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
                                    f"(--max-consecutive-failures); last: {_failure(result)}")
         else:
             time.sleep(poll)
-            if time.monotonic() - last_reclaim >= options.stale_after / 2:
-                last_reclaim = time.monotonic()
-                store.reclaim_stale_jobs(options.stale_after, options.max_attempts,
-                                         [experiment.exp_key])
+            if reclaimer.due({experiment.exp_key: policy}):
+                reclaimer.run_pass({experiment.exp_key: policy})
         unfinished = [tid for tid, job in jobs.items() if not is_finished(job)]
         read = _well_formed(store.jobs(experiment.exp_key, unfinished))
         changed = any(job["state"] != jobs[tid]["state"] for tid, job in read.items())

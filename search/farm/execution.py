@@ -1,4 +1,4 @@
-"""Running one reserved job: rebuild it from installed code, heartbeat, train, report.
+"""Running one reserved job: rebuild it from installed code, heartbeat, train, score.
 
 This is the whole of what a worker does with a job, shared by `hpsearch worker` and by the
 embedded search that runs its trials in-process.
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import objectives
 import spaces
 from search.documents import chosen_values, malformed_reason, unstorable_reason
 from search.experiment import Experiment
+from search.farm.deadline import TrialTimedOut, deadline
 from search.farm.heartbeat import Heartbeat
 from search.store import Reservation, Store
 
@@ -30,7 +32,7 @@ class PreparedExperiment:
 
     @classmethod
     def build(cls, experiment: Experiment, allowed_objectives: tuple[str, ...] = ()
-              ) -> "PreparedExperiment":
+              ) -> PreparedExperiment:
         """Raises SpaceError or ObjectiveError when this machine cannot or may not run it."""
         return cls(
             experiment=experiment,
@@ -40,34 +42,41 @@ class PreparedExperiment:
 
 
 def run_job(
-    store: Store,
     reservation: Reservation,
     prepared: PreparedExperiment,
+    store: Store,
     *,
     worker_id: str,
-    heartbeat_interval: float,
     on_heartbeat: Callable[[], None] = lambda: None,
+    on_result: Callable[[dict[str, Any]], None] = lambda result: None,
+    on_stuck: Callable[[dict[str, Any]], None] = lambda result: None,
     data_dir: str | None = None,
-) -> tuple[dict[str, Any], bool]:
-    """Run a reserved job to its result and offer the result to the store.
+) -> dict[str, Any]:
+    """Run a reserved job to its result, heartbeating through `store` while it trains.
 
     A job this worker cannot trust or store never reaches the objective, and a result the
-    database cannot store is not offered: each becomes a failed trial with its reason
-    (`malformed job`, `unstorable parameters`, `unstorable result`), and the worker goes on.
-    `on_heartbeat` runs after each successful heartbeat (the worker refreshes its own status
-    there). Returns the result and whether the store accepted it (False when another attempt
-    of the same trial reported first). `data_dir`, this host's data directory, overrides the
-    experiment's.
+    database cannot store is not returned as is: each becomes a failed trial with its reason
+    (`malformed job`, `unstorable parameters`, `unstorable result`). A trial that runs past
+    the experiment's `trial_timeout` is stopped and fails with reason `timeout`; one stuck in
+    native code past that is handed, as that failure, to `on_stuck`, which ends the process.
+    `on_result` gets the result the moment the trial ends, before the heartbeat stops (the
+    worker spools it there); `on_heartbeat` runs after each successful heartbeat (the worker
+    refreshes its own status there). `data_dir`, this host's data directory, overrides the
+    experiment's. Returns the result.
     """
-    result = _run(store, reservation, prepared, heartbeat_interval, on_heartbeat, data_dir)
-    result = {**result, "objective": prepared.objective.name, "worker": worker_id,
-              "attempt": reservation.attempt}
-    return result, store.finish_job(reservation, result)
+    def labelled(result: dict[str, Any]) -> dict[str, Any]:
+        return {**result, "objective": prepared.objective.name, "worker": worker_id,
+                "attempt": reservation.attempt}
+
+    result = labelled(_run(store, reservation, prepared, on_heartbeat,
+                           lambda result: on_result(labelled(result)),
+                           lambda: on_stuck(labelled(_timed_out(prepared))), data_dir))
+    return result
 
 
 def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
-         heartbeat_interval: float, on_heartbeat: Callable[[], None],
-         data_dir: str | None) -> dict[str, Any]:
+         on_heartbeat: Callable[[], None], on_result: Callable[[dict[str, Any]], None],
+         on_stuck: Callable[[], None], data_dir: str | None) -> dict[str, Any]:
     from hyperopt.fmin import space_eval  # Hyperopt loads only where trials run, not in --help
 
     experiment = prepared.experiment
@@ -98,19 +107,37 @@ def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
         torch_compile=experiment.torch_compile,
     )
     log.info("trial %s of %s: %s", reservation.tid, experiment.exp_key, params)
-    with Heartbeat(store, reservation, heartbeat_interval, on_heartbeat):
-        result = objectives.run_trial(prepared.objective, params, settings)
-    unstorable = unstorable_reason(result)
-    if unstorable is not None:
-        kept = {key: result.get(key) for key in _KEPT_FROM_UNSTORABLE}
-        return {**kept, **_failed("unstorable result",
-                                  f"the database cannot store the result: {unstorable}")}
+    policy = experiment.policy
+    with Heartbeat(store, reservation, policy.heartbeat_interval, on_heartbeat):
+        try:
+            with deadline(policy.trial_timeout, on_stuck):
+                result = _storable(objectives.run_trial(prepared.objective, params, settings))
+        except TrialTimedOut:
+            log.warning("trial %s of %s ran past its %g s timeout; stopped", reservation.tid,
+                        experiment.exp_key, policy.trial_timeout)
+            result = _timed_out(prepared)
+        on_result(result)
     return result
+
+
+def _storable(result: dict[str, Any]) -> dict[str, Any]:
+    """The result, or a failure that keeps what can be stored of it."""
+    unstorable = unstorable_reason(result)
+    if unstorable is None:
+        return result
+    kept = {key: result.get(key) for key in _KEPT_FROM_UNSTORABLE}
+    return {**kept, **_failed("unstorable result",
+                              f"the database cannot store the result: {unstorable}")}
 
 
 # What an unstorable result keeps: plain numbers and names the objective machinery set.
 _KEPT_FROM_UNSTORABLE = ("train_seconds", "epochs", "device", "device_type", "min_accuracy",
                          "seed")
+
+
+def _timed_out(prepared: PreparedExperiment) -> dict[str, Any]:
+    return _failed("timeout", f"the trial ran past the experiment's trial timeout of "
+                              f"{prepared.experiment.policy.trial_timeout:g} s and was stopped")
 
 
 def _failed(reason: str, error: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Collection
+from collections.abc import Collection
 
 from search.farm.stopping import StopRequest
 from search.store import Reservation, Store

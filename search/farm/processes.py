@@ -11,10 +11,9 @@ import signal
 from types import FrameType
 
 import objectives
-
 from search.farm.stopping import StopRequest
-from search.store import open_store
 from search.farm.worker import Worker, WorkerExit, WorkerOptions, worker_id
+from search.store import open_store
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,14 @@
 
 With `lookahead`, the next job is reserved while the current one runs (search.farm.lookahead),
 so consecutive trials follow each other without a database round trip between them. An idle
-worker polls every 20 ms for a second, then backs off to `poll_interval`.
+worker polls every 20 ms for a second, then backs off to `poll_interval`, and watches the
+farm's running trials for dead ones (search.farm.reclaim).
+
+A finished result goes to the worker's spool (search.farm.spool) before the store, and the
+worker offers it until the store has it, however long the database is away; it does not exit
+while it holds a result the store lacks. At start-up it offers whatever ended workers left
+in the spool. The policy (heartbeat interval, stale after, attempts, trial timeout) is each
+experiment's own, read from the store.
 """
 
 from __future__ import annotations
@@ -10,28 +17,31 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import pathlib
 import socket
 import time
-from typing import Collection
+from typing import Any
 
 import objectives
 import spaces
 from search.documents import utcnow
+from search.experiment import Experiment
 from search.farm.execution import PreparedExperiment, run_job
 from search.farm.lookahead import Lookahead
-from search.experiment import Experiment
+from search.farm.reclaim import Reclaimer
+from search.farm.spool import Spool, SpooledResult
 from search.farm.stopping import StopNow, StopRequest
-from search.store import Reservation, Store, WorkerStatus
+from search.store import Reservation, Store, StoreError, WorkerStatus
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HEARTBEAT_INTERVAL = 2.0
-DEFAULT_STALE_AFTER = 5 * DEFAULT_HEARTBEAT_INTERVAL
-DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_MAX_CONSECUTIVE_FAILURES = 5  # the embedded search's; a worker has no limit unless told
 _EXPERIMENT_REFRESH_INTERVAL = 5.0
 _FIRST_IDLE_POLL = 0.02  # seconds between polls in the first second without a job
 _BACKOFF_AFTER = 1.0  # seconds without a job; then the wait doubles, up to poll_interval
+_REPORT_INTERVAL = 2.0  # seconds between repeated reports of the same state
+_LONGEST_RESUBMIT_WAIT = 30.0  # seconds between offers of a result the store cannot take yet
+STUCK_EXIT_CODE = 3  # a trial stuck in native code past its timeout ends the worker process
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,13 +52,11 @@ class WorkerOptions:
     max_jobs: int | None = None
     idle_timeout: float | None = None
     max_consecutive_failures: int | None = None
-    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
-    stale_after: float = DEFAULT_STALE_AFTER
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
     allowed_objectives: tuple[str, ...] = ()
     data_dir: str | None = None  # this host's data sets; overrides the experiment's
     poll_interval: float = 1.0  # the longest wait between polls of an idle worker
     lookahead: bool = False  # reserve the next job while one runs (needs a thread-safe store)
+    spool_root: pathlib.Path | None = None  # None: no spool (the embedded store is on disk)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +81,8 @@ class Worker:
         self._prepared: dict[str, PreparedExperiment] = {}
         self._refused: set[str] = set()
         self._experiments_seen_at = float("-inf")
-        self._last_reclaim = float("-inf")
+        self._reclaimer = Reclaimer(store)
+        self._spool = Spool(options.spool_root, store.location) if options.spool_root else None
         self._last_report = float("-inf")
         self._last_state: str | None = None
         self._lookahead = Lookahead(store, worker_id, self._stop) if options.lookahead else None
@@ -87,6 +96,7 @@ class Worker:
         idle_since = time.monotonic()
         idle_wait = _FIRST_IDLE_POLL
         try:
+            self._offer_spooled_results()
             while not self._stop.requested:
                 if options.max_jobs is not None and self.jobs_done >= options.max_jobs:
                     return self._exit(f"finished --max-jobs {options.max_jobs} jobs")
@@ -113,25 +123,27 @@ class Worker:
         except StopNow as stop:
             return self._exit(str(stop), exit_code=128 + stop.signum)
 
-    def run_next(self) -> dict | None:
+    def run_next(self) -> dict[str, Any] | None:
         """Reserve and run one job; its result, or None when nothing was queued."""
         exp_keys = self._serving()
         reservation = self._lookahead.take() if self._lookahead is not None else None
         if reservation is None and exp_keys:
             reservation = self._store.reserve_next_job(self.worker_id, exp_keys)
         if reservation is None:
-            self._reclaim_if_due(exp_keys)  # an idle worker looks for jobs whose worker died
+            self._reclaim_if_due()  # an idle worker looks for jobs whose worker died
             self._report("idle", throttle=self._last_state == "idle")
             return None
         self._report("busy", reservation, throttle=self._last_state == "busy")
         if self._lookahead is not None and self._may_run_another():
             self._lookahead.start(exp_keys)
+        spooled: list[SpooledResult] = []
         try:
-            result, accepted = run_job(
-                self._store, reservation, self._prepared[reservation.exp_key],
-                worker_id=self.worker_id, heartbeat_interval=self._options.heartbeat_interval,
+            result = run_job(
+                reservation, self._prepared[reservation.exp_key], self._store,
+                worker_id=self.worker_id, data_dir=self._options.data_dir,
                 on_heartbeat=lambda: self._on_heartbeat(reservation),
-                data_dir=self._options.data_dir,
+                on_result=lambda result: spooled.extend(self._spooled(reservation, result)),
+                on_stuck=lambda result: self._give_up_stuck(reservation, result),
             )
         except StopNow:
             log.warning("putting trial %s of %s back in the queue", reservation.tid,
@@ -141,10 +153,73 @@ class Worker:
                 self._lookahead.release()
             self._report("stopped")
             raise
+        accepted = self._submit(reservation, result, *spooled)
         self.jobs_done += 1
         log.info("trial %s of %s: %s%s", reservation.tid, reservation.exp_key,
-                 _summary(result), "" if accepted else " (discarded: reported by another worker)")
+                 _summary(result), "" if accepted else " (kept as a late result: another "
+                 "attempt reported first)")
         return result
+
+    # -- results ---------------------------------------------------------------------------
+
+    def _spooled(self, reservation: Reservation, result: dict[str, Any]) -> list[SpooledResult]:
+        """Write a result to the spool (none for a store on local disk already)."""
+        return [self._spool.add(reservation, result)] if self._spool is not None else []
+
+    def _submit(self, reservation: Reservation, result: dict[str, Any],
+                *spooled: SpooledResult) -> bool:
+        """Spool the result (unless it is already), then offer it until the store has it;
+        whether it is the trial's result (False: kept as a late one)."""
+        entries = spooled or self._spooled(reservation, result)
+        accepted = self._offer(reservation, result)
+        for entry in entries:
+            assert self._spool is not None
+            self._spool.sent(entry)
+        return accepted
+
+    def _offer(self, reservation: Reservation, result: dict[str, Any]) -> bool:
+        """Offer a result until the store takes it. A second signal meanwhile is honoured
+        once the result is stored: stopping earlier would leave it only in the spool."""
+        wait = 1.0
+        deferred: StopNow | None = None
+        while True:
+            try:
+                accepted = self._store.finish_job(reservation, result)
+                break
+            except StopNow as stop:
+                deferred = stop
+                log.warning("storing the result of trial %s first, then stopping",
+                            reservation.tid)
+            except StoreError as error:
+                where = f"; it is safe in {self._spool.path}" if self._spool else ""
+                log.warning("cannot store the result of trial %s of %s yet (%s)%s; retrying in "
+                            "%g s", reservation.tid, reservation.exp_key, error, where, wait)
+                time.sleep(wait)
+                wait = min(2 * wait, _LONGEST_RESUBMIT_WAIT)
+        if deferred is not None:
+            raise deferred
+        return accepted
+
+    def _offer_spooled_results(self) -> None:
+        """Offer the results that ended workers left in the spool."""
+        if self._spool is None:
+            return
+        for entry in self._spool.left_by_ended_workers():
+            reservation = entry.reservation
+            log.warning("offering the spooled result of trial %s of %s (attempt %d) again",
+                        reservation.tid, reservation.exp_key, reservation.attempt)
+            self._offer(reservation, entry.result)
+            self._spool.sent(entry)
+
+    def _give_up_stuck(self, reservation: Reservation, result: dict[str, Any]) -> None:
+        """A trial stuck past its timeout: record it as timed out, then end this process (the
+        stuck call cannot be stopped from inside it)."""
+        try:
+            self._submit(reservation, result)
+            self._report("stopped")
+        finally:
+            logging.shutdown()
+            os._exit(STUCK_EXIT_CODE)
 
     # -- experiments -----------------------------------------------------------------------
 
@@ -164,7 +239,10 @@ class Worker:
 
     def _prepare(self, experiment: Experiment) -> None:
         key = experiment.exp_key
-        if key in self._prepared or key in self._refused:
+        if key in self._prepared:  # the policy may have changed with a resume
+            self._prepared[key] = dataclasses.replace(self._prepared[key], experiment=experiment)
+            return
+        if key in self._refused:
             return
         try:
             prepared = PreparedExperiment.build(experiment, self._options.allowed_objectives)
@@ -189,18 +267,16 @@ class Worker:
 
     # -- housekeeping ----------------------------------------------------------------------
 
-    def _reclaim_if_due(self, exp_keys: Collection[str]) -> None:
-        now = time.monotonic()
-        if exp_keys and now - self._last_reclaim >= self._options.stale_after / 2:
-            self._last_reclaim = now
-            self._store.reclaim_stale_jobs(self._options.stale_after, self._options.max_attempts,
-                                           exp_keys)
+    def _reclaim_if_due(self) -> None:
+        policies = {key: prepared.experiment.policy for key, prepared in self._prepared.items()}
+        if self._reclaimer.due(policies):
+            self._reclaimer.run_pass(policies)
 
     def _report(self, state: str, reservation: Reservation | None = None,
                 throttle: bool = False) -> None:
         """Publish this worker's state; `throttle` limits repeats to one per heartbeat."""
         now = time.monotonic()
-        if throttle and now - self._last_report < self._options.heartbeat_interval:
+        if throttle and now - self._last_report < _REPORT_INTERVAL:
             return
         self._last_report = now
         self._last_state = state
@@ -220,10 +296,12 @@ class Worker:
 
     def _exit(self, reason: str, exit_code: int = 0) -> WorkerExit:
         self.report_stopped()
+        if self._spool is not None:
+            self._spool.close()
         return WorkerExit(jobs_done=self.jobs_done, reason=reason, exit_code=exit_code)
 
 
-def _summary(result: dict) -> str:
+def _summary(result: dict[str, Any]) -> str:
     if result.get("status") == "ok":
         return (f"accuracy {result['accuracy']:.4f} in {result['train_seconds']:.3f} s "
                 f"(score {-result['loss']:.3f}/s)" if result.get("loss") else

@@ -6,7 +6,8 @@ import csv
 import datetime
 import io
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from search.documents import utcnow
 from search.reports.queries import ExperimentStatus
@@ -56,8 +57,8 @@ def _table(rows: Sequence[dict[str, Any]], columns: list[str]) -> str:
     columns = [c for c in columns if any(row.get(c) is not None for row in rows)]
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
-    lines += ["  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(line, widths))
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip()]
+    lines += ["  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(line, widths, strict=False))
               .rstrip() for line in cells]
     return "\n".join(lines)
 
@@ -94,7 +95,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def render_status(status: ExperimentStatus, stale_after: float) -> str:
+def render_status(status: ExperimentStatus) -> str:
     """A few lines a person reads at a glance: progress, best, pace, workers."""
     counts = status.counts
     finished = counts["ok"] + counts["failed"]
@@ -104,6 +105,9 @@ def render_status(status: ExperimentStatus, stale_after: float) -> str:
         f"finished ({counts['ok']} ok, {counts['failed']} failed), {counts['running']} running, "
         f"{counts['queued']} queued",
     ]
+    if status.late_results:
+        lines.append(f"  late results: {status.late_results} (kept, not counted; see "
+                     f"`hpsearch trials --late`)")
     best = status.best
     if best is not None:
         lines.append(f"  best: trial {best.tid}, {best.score:.4g} acc/s "
@@ -115,7 +119,7 @@ def render_status(status: ExperimentStatus, stale_after: float) -> str:
     now = utcnow()
     for worker in status.workers:
         silent = (now - worker.last_seen).total_seconds()
-        state = worker.state if worker.is_live(stale_after, now) or worker.state == "stopped" \
+        state = worker.state if worker.is_live(status.stale_after, now) or worker.state == "stopped" \
             else "lost"
         doing = f"trial {worker.tid}" if worker.state == "busy" and worker.tid is not None else "-"
         lines.append(f"  worker {worker.worker_id:28} {state:7} {doing:10} "

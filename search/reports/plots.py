@@ -73,7 +73,7 @@ class ParameterPanel:
     def scores_by_category(self) -> list[list[float]]:
         """The scores of the trials that chose each category, in `categories` order."""
         assert self.categories is not None, "only categorical panels have categories"
-        return [[s for v, s in zip(self.values, self.scores) if v == category]
+        return [[s for v, s in zip(self.values, self.scores, strict=False) if v == category]
                 for category in self.categories]
 
 
@@ -226,7 +226,7 @@ def draw_report(data: PlotData, path: str | os.PathLike[str]) -> None:
     bottom.suptitle("accuracy per second against each hyperparameter "
                     "(boxes: quartiles per choice; red x: failed trials)", fontsize=11)
     grid = bottom.subplots(rows, PANEL_COLUMNS, sharey=True, squeeze=False)
-    for axes, panel in zip(grid.flat, data.parameters):
+    for axes, panel in zip(grid.flat, data.parameters, strict=False):
         _draw_parameter(axes, panel)
     for axes in grid[:, 0]:
         axes.set_ylabel("accuracy / s")
@@ -236,8 +236,8 @@ def draw_report(data: PlotData, path: str | os.PathLike[str]) -> None:
 
 
 def _draw_history(axes: Axes, history: ScoreHistory) -> None:
-    floored = [(tid, s) for tid, s in zip(history.tids, history.scores) if s == 0]
-    scoring = [(tid, s) for tid, s in zip(history.tids, history.scores) if s != 0]
+    floored = [(tid, s) for tid, s in zip(history.tids, history.scores, strict=False) if s == 0]
+    scoring = [(tid, s) for tid, s in zip(history.tids, history.scores, strict=False) if s != 0]
     axes.scatter([tid for tid, _ in scoring], [s for _, s in scoring], label="trial",
                  **TRIAL_STYLE)
     axes.scatter([tid for tid, _ in floored], [0.0] * len(floored), s=22, zorder=2,
@@ -300,7 +300,7 @@ def _draw_parameter(axes: Axes, panel: ParameterPanel) -> None:
         groups = panel.scores_by_category()
         axes.boxplot([group or [math.nan] for group in groups], positions=list(positions),
                      widths=0.5, showfliers=False, medianprops={"color": FRONT_COLOR})
-        for position, group in zip(positions, groups):
+        for position, group in zip(positions, groups, strict=False):
             axes.scatter([position + offset for offset in _jitter(len(group))], group,
                          **{**TRIAL_STYLE, "s": 14})
         _mark_failed(axes, [panel.categories.index(value) for value in panel.failed_values])

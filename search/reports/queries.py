@@ -10,7 +10,7 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from search.store import Store, StoreError, WorkerStatus
+from search.store import LateResult, Store, StoreError, WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial, trials_of
 
 SORT_KEYS = ("score", "accuracy", "time")
@@ -102,6 +102,8 @@ class ExperimentStatus:
     trials_per_minute: float | None
     seconds_left: float | None
     workers: list[WorkerStatus]
+    stale_after: float  # the experiment's: a worker silent this long is shown as lost
+    late_results: int
 
 
 def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
@@ -126,6 +128,8 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
         trials_per_minute=rate,
         seconds_left=seconds_left,
         workers=[w for w in store.workers() if w.exp_key in (None, exp_key)],
+        stale_after=experiment.policy.stale_after,
+        late_results=len(store.late_results(exp_key)),
     )
 
 
@@ -137,6 +141,15 @@ def _trials_per_minute(finished_times: list[datetime.datetime]) -> float | None:
         return None
     span = (recent[-1] - recent[0]).total_seconds()
     return (len(recent) - 1) / span * 60 if span > 0 else None
+
+
+def late_result_row(late: LateResult) -> dict[str, Any]:
+    """A late result as a row of `hpsearch trials --late`."""
+    result = late.result
+    return {"tid": late.tid, "attempt": late.attempt, "worker": late.worker,
+            "status": result.get("status"), "reason": result.get("reason"),
+            "accuracy": result.get("accuracy"), "train_seconds": result.get("train_seconds"),
+            "arrived": late.arrived.isoformat(timespec="seconds")}
 
 
 def space_name(record: dict[str, Any]) -> str:

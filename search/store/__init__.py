@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from search.store._base import Reservation, Store, StoreError, WorkerStatus, check_exp_key
+from search.store._base import (
+    LateResult,
+    Reservation,
+    RunningAttempt,
+    Store,
+    StoreError,
+    WorkerStatus,
+    check_exp_key,
+)
 from search.urls import is_mongodb_url, looks_like_credentials, redact
 
-__all__ = ["Reservation", "Store", "StoreError", "WorkerStatus", "check_exp_key", "open_store"]
+__all__ = ["LateResult", "Reservation", "RunningAttempt", "Store", "StoreError", "WorkerStatus",
+           "check_exp_key", "open_store"]
 
 DEFAULT_LOCATION = "./hpsearch-runs"
 

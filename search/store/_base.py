@@ -6,7 +6,8 @@ import abc
 import dataclasses
 import datetime
 import re
-from typing import Any, Collection, Sequence
+from collections.abc import Collection, Hashable, Sequence
+from typing import Any
 
 from search.documents import JobDoc
 from search.experiment import Experiment
@@ -43,11 +44,48 @@ class Reservation:
 
     @property
     def exp_key(self) -> str:
-        return self.job["exp_key"]
+        exp_key: str = self.job["exp_key"]
+        return exp_key
 
     @property
     def tid(self) -> int:
-        return self.job["tid"]
+        tid: int = self.job["tid"]
+        return tid
+
+
+@dataclasses.dataclass(frozen=True)
+class RunningAttempt:
+    """One attempt of a job that a worker holds, as one read saw it.
+
+    `beat` changes whenever the attempt shows life; it is compared only for equality, never
+    as a time, so that no decision compares the clocks of two machines.
+    """
+
+    job_key: Any  # the store's own id of the job
+    exp_key: str
+    tid: int
+    attempt: int
+    owner: str | None
+    beat: Hashable
+
+
+@dataclasses.dataclass(frozen=True)
+class LateResult:
+    """A result that arrived after its trial had one, kept for the user to see."""
+
+    exp_key: str
+    tid: int
+    attempt: int
+    worker: str | None
+    result: dict[str, Any]
+    arrived: datetime.datetime
+
+
+def abandoned_result(attempts: int, reason: str) -> dict[str, Any]:
+    """The failure a trial shows once its last attempt was given up; a real result that
+    arrives later replaces it."""
+    return {"status": "fail", "reason": "abandoned", "loss": None, "accuracy": None,
+            "error": f"gave up after {attempts} attempts; last: {reason}"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,26 +153,44 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def heartbeat(self, reservation: Reservation) -> bool:
-        """Renew the job's `refresh_time`; False when the job is no longer this worker's."""
+        """Show that the attempt is alive: renew the job's heartbeat (a counter that every beat
+        changes). False when the attempt is no longer this worker's to run: it was given up,
+        or the trial has a result."""
 
     @abc.abstractmethod
     def finish_job(self, reservation: Reservation, result: dict[str, Any]) -> bool:
-        """Record the result; True if it was accepted, False if the job already had one."""
+        """Record the result. True if it is the trial's result: the first to arrive, or this
+        same attempt's result offered again (a resubmission is harmless). A result that
+        arrives after another attempt's is kept as a late result, and False is returned."""
 
     @abc.abstractmethod
     def release_job(self, reservation: Reservation) -> None:
         """Put a reserved job back in the queue at once (a worker told to stop now)."""
 
     @abc.abstractmethod
-    def reclaim_stale_jobs(
-        self, stale_after: float, max_attempts: int, exp_keys: Collection[str]
-    ) -> list[int]:
-        """Requeue running jobs of the `exp_keys` experiments whose heartbeat is older than
-        `stale_after` seconds.
+    def running_attempts(self, exp_keys: Collection[str]) -> list[RunningAttempt]:
+        """Every attempt of the `exp_keys` experiments that a worker holds, with its heartbeat
+        as it stands now, for a Reclaimer to watch."""
 
-        A job already handed out `max_attempts` times is failed instead, with the reason.
-        Returns the tids acted on.
+    @abc.abstractmethod
+    def give_up(self, attempt: RunningAttempt, max_attempts: int, reason: str) -> str:
+        """Give up an attempt that stopped beating: the job goes back to the queue, or is
+        abandoned (failed with the reason) when it was its `max_attempts`-th attempt.
+
+        The first process to give an attempt up records the decision; any other process
+        that gives it up later applies the recorded decision, not its own. Returns the
+        decision: "requeue", "abandon", or "finished" when the trial has a result already.
         """
+
+    @abc.abstractmethod
+    def late_results(self, exp_key: str) -> list[LateResult]:
+        """Results that arrived after their trial already had one, by tid then attempt."""
+
+    @property
+    def outages(self) -> int:
+        """How many times this store lost its database and got it back. A Reclaimer restarts
+        its watch after one: heartbeats could not arrive while it was gone."""
+        return 0
 
     @abc.abstractmethod
     def report_worker(self, status: WorkerStatus) -> None:

@@ -6,6 +6,10 @@ and logged once when it goes and once when it returns; only an outage longer tha
 `outage_limit` seconds becomes an error. Connecting at start-up, in contrast, fails fast with
 one clear message, because then the likeliest cause is a wrong URL.
 
+Retries come at least once a second, so that a process notices at once that the database is
+back: a worker's heartbeat that lags the driver's return by more than `stale_after` would make
+a live trial look dead.
+
 Every socket has a timeout, so a connection that goes silent (a black-holed network path,
 a frozen server) becomes a retried outage instead of a call that hangs forever. Timeouts set
 in the URL (`socketTimeoutMS`, `connectTimeoutMS`, `serverSelectionTimeoutMS`) win over ours.
@@ -15,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pymongo
 from pymongo.database import Database
@@ -41,12 +46,13 @@ class Connection:
         connect_timeout: float = 2.0,
         socket_timeout: float = 30.0,
         outage_limit: float = 300.0,
-        max_backoff: float = 5.0,
+        max_backoff: float = 1.0,
     ) -> None:
         self.location = redact(url)
         self._secrets = secrets_of(url)
         self._outage_limit = outage_limit
         self._max_backoff = max_backoff
+        self.outages = 0  # outages lived through; a Reclaimer restarts its watch after one
         timeouts: dict[str, Any] = {
             # Also how long one call waits for a vanished server before `call` logs the
             # outage and starts its backoff: short, so that outages are seen and said.
@@ -90,6 +96,7 @@ class Connection:
                 now = time.monotonic()
                 if started is None:
                     started = now
+                    self.outages += 1
                     log.warning("database %s unreachable (%s); retrying", self.location,
                                 self._scrub(error))
                 if now - started > self._outage_limit:

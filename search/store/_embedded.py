@@ -7,8 +7,8 @@ SIGKILL loses at most the trial it was running. Reading takes the last line per 
 line torn by a crash is ignored by readers and cut off when a writer next opens the journal, and
 a line that is not a job is reported with its file and line number and skipped. One process at
 a time may write an experiment (an flock guards it), so the jobs a writer finds running when it
-opens the journal belong to a process that died: the next reclaim hands them out again, or
-fails them once they have been handed out `max_attempts` times.
+opens the journal belong to a process that died: the search gives them up as it resumes.
+Results that arrive after their trial had one go to `<root>/<exp_key>/late-results.jsonl`.
 Worker status lives in `<root>/workers/<worker id>.json`, so `status` works from any shell.
 """
 
@@ -22,19 +22,36 @@ import logging
 import os
 import pathlib
 import threading
-from typing import IO, Any, Collection, Sequence
+from collections.abc import Collection, Sequence
+from typing import IO, Any
 
 from bson import json_util
 
-from search.documents import (JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc,
-                              is_finished, sort_by_tid, utcnow)
+from search.documents import (
+    JOB_STATE_DONE,
+    JOB_STATE_NEW,
+    JOB_STATE_RUNNING,
+    JobDoc,
+    is_finished,
+    sort_by_tid,
+    utcnow,
+)
 from search.experiment import Experiment, check_same_definition
-from search.store._base import (WORKERS_FORGOTTEN_AFTER, Reservation, Store, StoreError,
-                                WorkerStatus, check_exp_key)
+from search.store._base import (
+    WORKERS_FORGOTTEN_AFTER,
+    LateResult,
+    Reservation,
+    RunningAttempt,
+    Store,
+    StoreError,
+    WorkerStatus,
+    abandoned_result,
+    check_exp_key,
+)
 
 log = logging.getLogger(__name__)
 
-_READ = json_util.JSONOptions(tz_aware=True, tzinfo=datetime.timezone.utc)
+_READ = json_util.JSONOptions(tz_aware=True, tzinfo=datetime.UTC)
 _WRITE = json_util.RELAXED_JSON_OPTIONS
 
 
@@ -55,7 +72,7 @@ def _from_extended_json(document: dict[str, Any]) -> Any:
         ((key, value),) = document.items()
         if key.startswith("$"):
             if key == "$date" and isinstance(value, str):
-                return datetime.datetime.fromisoformat(value).astimezone(datetime.timezone.utc)
+                return datetime.datetime.fromisoformat(value).astimezone(datetime.UTC)
             return json_util.object_hook(document, _READ)
     return document
 
@@ -80,7 +97,6 @@ class EmbeddedStore(Store):
         self.location = str(self._root)
         self._jobs: dict[str, dict[int, JobDoc]] = {}
         self._writers: dict[str, IO[str]] = {}
-        self._orphans: dict[str, set[int]] = {}  # found running by the writer: their process died
         self._reported: set[tuple[pathlib.Path, int]] = set()
 
     # -- experiments -----------------------------------------------------------------------
@@ -90,7 +106,7 @@ class EmbeddedStore(Store):
         recorded = self.experiment(experiment.exp_key)
         if recorded is not None:
             check_same_definition(recorded, experiment)
-            experiment = dataclasses.replace(recorded, max_evals=experiment.max_evals)
+            experiment = recorded.latest(experiment)
         directory = self._directory(experiment.exp_key)
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -155,40 +171,79 @@ class EmbeddedStore(Store):
         job = self._current(reservation)
         if job is None:
             return False
-        job["refresh_time"] = utcnow()  # in memory only: nothing outside this process waits on it
+        # In memory only: nothing outside this process watches it.
+        job["beats"] = job.get("beats", 0) + 1
+        job["refresh_time"] = utcnow()
         return True
 
     def finish_job(self, reservation: Reservation, result: dict[str, Any]) -> bool:
-        job = self._current(reservation)
+        job = self._load(reservation.exp_key).get(reservation.tid)
         if job is None:
-            return False
-        self._save({**job, "state": JOB_STATE_DONE, "result": result, "refresh_time": utcnow()})
-        return True
+            raise StoreError(f"trial {reservation.tid} of {reservation.exp_key!r} is not in "
+                             f"{self.location}")
+        committed = job.get("result") if job["state"] == JOB_STATE_DONE else None
+        if committed is None or committed.get("reason") == "abandoned":
+            self._save({**job, "state": JOB_STATE_DONE, "result": result,
+                        "owner": reservation.worker_id, "refresh_time": utcnow()})
+            return True
+        if committed.get("attempt") == reservation.attempt:
+            return True  # our own result, offered again
+        late = LateResult(exp_key=reservation.exp_key, tid=reservation.tid,
+                          attempt=reservation.attempt, worker=reservation.worker_id,
+                          result=result, arrived=utcnow())
+        path = self._directory(reservation.exp_key) / "late-results.jsonl"
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(_dumps(dataclasses.asdict(late)) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        log.warning("trial %s of %s already has a result; keeping this one as a late result",
+                    reservation.tid, reservation.exp_key)
+        return False
 
     def release_job(self, reservation: Reservation) -> None:
         job = self._current(reservation)
         if job is not None:
-            self._save(_requeued(job))
+            self._save(_requeued(job, f"released by {reservation.worker_id}"))
 
-    def reclaim_stale_jobs(
-        self, stale_after: float, max_attempts: int, exp_keys: Collection[str]
-    ) -> list[int]:
-        cutoff = utcnow() - datetime.timedelta(seconds=stale_after)
-        reclaimed = []
-        for exp_key in exp_keys:
-            orphans = self._orphans.pop(exp_key, set())
-            for job in list(self._load(exp_key).values()):
-                if job["state"] != JOB_STATE_RUNNING:
-                    continue
-                if job["tid"] in orphans:
-                    reason = "its process died (found running when the search resumed)"
-                elif job["refresh_time"] < cutoff:
-                    reason = f"no heartbeat from {job.get('owner')} for over {stale_after:g} s"
-                else:
-                    continue
-                self._save(_given_up(job, max_attempts, reason))
-                reclaimed.append(job["tid"])
-        return reclaimed
+    def running_attempts(self, exp_keys: Collection[str]) -> list[RunningAttempt]:
+        return [
+            RunningAttempt(job_key=job["tid"], exp_key=exp_key, tid=job["tid"],
+                           attempt=job.get("attempt", 0), owner=job.get("owner"),
+                           beat=(job.get("owner"), job.get("beats")))
+            for exp_key in exp_keys for job in self._load(exp_key).values()
+            if job["state"] == JOB_STATE_RUNNING
+        ]
+
+    def give_up(self, attempt: RunningAttempt, max_attempts: int, reason: str) -> str:
+        job = self._load(attempt.exp_key).get(attempt.tid)
+        if job is None or is_finished(job):
+            return "finished"
+        if job.get("attempt", 0) != attempt.attempt or job["state"] != JOB_STATE_RUNNING:
+            return "requeue"  # given up already: the job moved on
+        if attempt.attempt + 1 < max_attempts:
+            log.warning("requeueing trial %s (attempt %d): %s", job["tid"], attempt.attempt + 1,
+                        reason)
+            self._save(_requeued(job, reason))
+            return "requeue"
+        log.warning("abandoning trial %s after %d attempts: %s", job["tid"],
+                    attempt.attempt + 1, reason)
+        self._save({**job, "state": JOB_STATE_DONE, "owner": None, "refresh_time": utcnow(),
+                    "result": abandoned_result(attempt.attempt + 1, reason)})
+        return "abandon"
+
+    def late_results(self, exp_key: str) -> list[LateResult]:
+        path = self._directory(exp_key) / "late-results.jsonl"
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        found = []
+        for number, line in enumerate(lines, 1):
+            try:
+                found.append(LateResult(**_loads(line)))
+            except (ValueError, TypeError):
+                self._report_line(path, number, "not a late result")
+        return sorted(found, key=lambda late: (late.tid, late.attempt))
 
     # -- workers ---------------------------------------------------------------------------
 
@@ -245,8 +300,6 @@ class EmbeddedStore(Store):
         _cut_torn_tail(path, writer)
         self._jobs.pop(exp_key, None)
         self._writers[exp_key] = writer
-        self._orphans[exp_key] = {job["tid"] for job in self._load(exp_key).values()
-                                  if job["state"] == JOB_STATE_RUNNING}
         return writer
 
     def _load(self, exp_key: str) -> dict[int, JobDoc]:
@@ -299,17 +352,6 @@ def _is_job(document: Any) -> bool:
     return (isinstance(document, dict)
             and all(isinstance(document.get(key), int) and not isinstance(document.get(key), bool)
                     for key in ("tid", "state")))
-
-
-def _given_up(job: JobDoc, max_attempts: int, reason: str) -> JobDoc:
-    """A job whose attempt was given up: back in the queue, or failed after `max_attempts`."""
-    attempt = job.get("attempt", 0)
-    if attempt + 1 < max_attempts:
-        log.warning("requeueing trial %s (attempt %d): %s", job["tid"], attempt + 1, reason)
-        return _requeued(job)
-    failure = {"status": "fail", "reason": "abandoned", "loss": None, "accuracy": None,
-               "error": f"gave up after {attempt + 1} attempts; last: {reason}"}
-    return {**job, "state": JOB_STATE_DONE, "result": failure, "refresh_time": utcnow()}
 
 
 def _cut_torn_tail(path: pathlib.Path, writer: IO[str]) -> None:
@@ -379,6 +421,7 @@ def _latest_jobs(lines: list[str]) -> dict[int, JobDoc] | None:
     return jobs
 
 
-def _requeued(job: JobDoc) -> JobDoc:
+def _requeued(job: JobDoc, reason: str) -> JobDoc:
     return {**job, "state": JOB_STATE_NEW, "owner": None, "book_time": None,
-            "refresh_time": utcnow(), "attempt": job.get("attempt", 0) + 1}
+            "refresh_time": utcnow(), "attempt": job.get("attempt", 0) + 1,
+            "requeued_because": reason}

@@ -6,33 +6,53 @@ separate write, so a conditional update cannot decide who owns a job.) Every dec
 job is therefore an insert into the `claims` collection, with an `_id` naming the decision:
 
 - `<job>/run/<attempt>`: who runs that attempt of the job. Exactly one worker wins it.
-- `<job>/requeue/<attempt>`: who gave that attempt up (stale heartbeat or worker stopping).
-- `<job>/result`: the result, committed once. A late result from a worker presumed dead is
-  accepted if it comes first and discarded otherwise, never both.
+- `<job>/requeue/<attempt>`: who gave that attempt up (its heartbeat stopped, or its worker
+  was stopping), and the decision taken: requeue the job, or abandon it after its last attempt.
+  A later process that gives up the same attempt applies the recorded decision.
+- `<job>/result`: the result, committed once. A result from a worker presumed dead is the
+  trial's result if it comes first; one that comes second is kept in `late_results`. An
+  abandoned trial has no result claim, so a real result that arrives later still takes it.
 
 The job document is a view of these claims, written after each decision. A writer that dies
-between its claim and its write, or a lost update on FerretDB, leaves the view behind; the
-reclaim pass brings it back in line from the claims, so the view converges and nothing is lost.
+between its claim and its write, or a lost update on FerretDB, leaves the view behind: reads
+patch in the result claims, heartbeats and reservations repair the view from the claims, and
+the reclaimer gives up attempts whose view stopped changing, so the view converges.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import logging
 import threading
 import time
 import uuid
-from typing import Any, Callable, Collection, Sequence, TypeVar
+from collections.abc import Callable, Collection, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from search.documents import (JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc,
-                              sort_by_tid, utcnow)
+from search.documents import (
+    JOB_STATE_DONE,
+    JOB_STATE_NEW,
+    JOB_STATE_RUNNING,
+    JobDoc,
+    sort_by_tid,
+    utcnow,
+)
 from search.experiment import Experiment, MalformedExperiment, check_same_definition
-from search.store._base import (WORKERS_FORGOTTEN_AFTER, Reservation, Store, StoreError,
-                                WorkerStatus, check_exp_key)
+from search.store._base import (
+    WORKERS_FORGOTTEN_AFTER,
+    LateResult,
+    Reservation,
+    RunningAttempt,
+    Store,
+    StoreError,
+    WorkerStatus,
+    abandoned_result,
+    check_exp_key,
+)
 from search.store._connection import Connection
 
 log = logging.getLogger(__name__)
@@ -69,6 +89,7 @@ class MongoStore(Store):
         self._experiments = database["experiments"]
         self._jobs = database["jobs"]
         self._claims = database["claims"]
+        self._late_results = database["late_results"]
         self._workers = database["workers"]
         self._indexed = False
         # Queued jobs read but not yet tried: the next reservation claims from them before it
@@ -110,9 +131,11 @@ class MongoStore(Store):
         recorded = self.experiment(experiment.exp_key)
         assert recorded is not None
         check_same_definition(recorded, experiment)
+        latest = recorded.latest(experiment)
         self._call(lambda: self._experiments.update_one(
-            {"_id": experiment.exp_key}, {"$set": {"max_evals": experiment.max_evals}}))
-        return dataclasses.replace(recorded, max_evals=experiment.max_evals)
+            {"_id": experiment.exp_key},
+            {"$set": {"max_evals": latest.max_evals, "policy": latest.policy.to_document()}}))
+        return latest
 
     def experiment(self, exp_key: str) -> Experiment | None:
         document = self._call(lambda: self._experiments.find_one({"_id": exp_key}))
@@ -138,14 +161,40 @@ class MongoStore(Store):
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
              fields: Collection[str] | None = None) -> list[JobDoc]:
         if tids is not None and self._scans_unless_by_id and len(tids) <= _BY_ID_LIMIT:
-            found = [self._call(lambda key=job_id(exp_key, tid): self._jobs.find_one({"_id": key}))
-                     for tid in tids]
-            return sort_by_tid(job for job in found if job is not None)
+            found = self._find_by_ids(self._jobs, [job_id(exp_key, tid) for tid in tids])
+            return self._with_results(sort_by_tid(found))
         query: dict[str, Any] = {"exp_key": exp_key}
         if tids is not None:
             query["tid"] = {"$in": list(tids)}
         projection = None if fields is None else dict.fromkeys(fields, 1)
-        return self._call(lambda: list(self._jobs.find(query, projection).sort("tid", ASCENDING)))
+        # Sorted by the server, which orders a malformed tid (a string) without failing.
+        return self._with_results(self._call(
+            lambda: list(self._jobs.find(query, projection).sort("tid", ASCENDING))))
+
+    def _with_results(self, jobs: list[JobDoc]) -> list[JobDoc]:
+        """The jobs with their committed results: a view whose result write was lost (or not
+        yet made) must not show a finished trial as queued or running, or a real result as
+        abandoned."""
+        behind = {job["_id"]: job for job in jobs if _may_lag_its_result(job)}
+        if not behind:
+            return jobs
+        claims = self._find_by_ids(self._claims, [_result_claim(key) for key in behind])
+        for claim in claims:
+            job = behind[claim["job"]]
+            job.update(_result_view(claim))
+        return jobs
+
+    def _find_by_ids(self, collection: Any, ids: list[str]) -> list[dict[str, Any]]:
+        """The documents with these `_id`s: one lookup each on FerretDB while they are few
+        (it serves `_id` equality from its primary key but scans for an `$in`)."""
+        if not self._scans_unless_by_id or len(ids) > _BY_ID_LIMIT:
+            return self._call(lambda: list(collection.find({"_id": {"$in": ids}})))
+        found = []
+        for key in ids:
+            document = self._call(partial(collection.find_one, {"_id": key}))
+            if document is not None:
+                found.append(document)
+        return found
 
     def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
         if not jobs:
@@ -201,6 +250,8 @@ class MongoStore(Store):
         return found
 
     def _saw(self, job: JobDoc) -> None:
+        if not _has_int_tid(job):
+            return  # a malformed job: the worker that reserves it fails it
         key = job["exp_key"]
         self._next_tids[key] = max(self._next_tids.get(key, 0), job["tid"] + 1)
 
@@ -238,6 +289,11 @@ class MongoStore(Store):
                  "time": now}
         if not self._insert_once(self._claims, claim):
             return None
+        if self._show_result(job["_id"]):
+            # The trial has a result whose view write was lost: nothing left to run.
+            log.info("trial %s of %s already has a result; not running it again", job["tid"],
+                     job["exp_key"])
+            return None
         started = {"state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
                    "refresh_time": now, "attempt": attempt}
         # Hyperopt's own jobs have no attempt field: this write gives them one.
@@ -248,18 +304,34 @@ class MongoStore(Store):
 
     def heartbeat(self, reservation: Reservation) -> bool:
         key = reservation.job["_id"]
-        for decided in (_requeue_claim(key, reservation.attempt), _result_claim(key)):
+        if not self._still_running(key, reservation.attempt):
+            return False
+        beat: dict[str, dict[str, Any]] = {"$set": {"state": JOB_STATE_RUNNING, "owner": reservation.worker_id,
+                         "refresh_time": utcnow()}, "$inc": {"beats": 1}}
+        renewed = self._call(lambda: self._jobs.update_one(
+            {"_id": key, "attempt": reservation.attempt,
+             "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}}, beat))
+        if renewed.matched_count == 1:
+            return True
+        # The view does not show our attempt, but the claims still give it to us: on FerretDB
+        # a stale whole-document write can overwrite the view. Repair it rather than give up.
+        if not self._still_running(key, reservation.attempt):
+            return False
+        log.warning("repairing the job view of trial %s of %s, which lost our attempt %d",
+                    reservation.tid, reservation.exp_key, reservation.attempt)
+        self._call(lambda: self._jobs.update_one(
+            {"_id": key, "state": {"$ne": JOB_STATE_DONE}},
+            {**beat, "$set": {**beat["$set"], "attempt": reservation.attempt}}))
+        return True
+
+    def _still_running(self, key: str, attempt: int) -> bool:
+        """Whether the claims leave `attempt` of the job running: not given up, no result."""
+        for decided in (_requeue_claim(key, attempt), _result_claim(key)):
             # One lookup by _id each: FerretDB serves those from its primary key but scans the
             # whole collection for an `$in`, and this runs on every heartbeat of every trial.
             if self._call(lambda: self._claims.find_one({"_id": decided}, {"_id": 1})):
                 return False
-        renewed = self._call(lambda: self._jobs.update_one(
-            {"_id": key, "attempt": reservation.attempt,
-             "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}},
-            {"$set": {"state": JOB_STATE_RUNNING, "owner": reservation.worker_id,
-                      "refresh_time": utcnow()}},
-        ))
-        return renewed.matched_count == 1
+        return True
 
     def finish_job(self, reservation: Reservation, result: dict[str, Any]) -> bool:
         key = reservation.job["_id"]
@@ -268,72 +340,108 @@ class MongoStore(Store):
         if self._insert_once(self._claims, claim):
             self._show_result(key, claim)
             return True
-        log.warning("trial %s of %s already has a result; discarding this one",
+        committed = self._call(lambda: self._claims.find_one({"_id": _result_claim(key)}))
+        self._show_result(key, committed)
+        if committed is not None and committed.get("attempt") == reservation.attempt:
+            return True  # our own result, offered again (a worker resubmitting its spool)
+        late = {"_id": f"{_result_claim(key)}/{reservation.attempt}", "exp_key": reservation.exp_key,
+                "tid": reservation.tid, "attempt": reservation.attempt,
+                "worker": reservation.worker_id, "result": result, "time": utcnow()}
+        self._insert_once(self._late_results, late)  # refused: kept already, by a resubmission
+        log.warning("trial %s of %s already has a result; keeping this one as a late result",
                     reservation.tid, reservation.exp_key)
-        self._show_result(key)
         return False
 
     def release_job(self, reservation: Reservation) -> None:
-        self._requeue(reservation.job["_id"], reservation.attempt, max_attempts=None,
-                      reason=f"released by {reservation.worker_id}")
+        attempt = RunningAttempt(job_key=reservation.job["_id"], exp_key=reservation.exp_key,
+                                 tid=reservation.tid, attempt=reservation.attempt,
+                                 owner=reservation.worker_id, beat=None)
+        self._decide(attempt, None, f"released by {reservation.worker_id}")
 
-    def reclaim_stale_jobs(
-        self, stale_after: float, max_attempts: int, exp_keys: Collection[str]
-    ) -> list[int]:
-        cutoff = utcnow() - datetime.timedelta(seconds=stale_after)
-        scope: dict[str, Any] = {"exp_key": {"$in": list(exp_keys)}}
-        silent = self._call(lambda: list(self._jobs.find(
-            {**scope, "state": JOB_STATE_RUNNING, "refresh_time": {"$lt": cutoff}})))
-        reclaimed = []
-        for job in silent:
-            reason = f"no heartbeat from {job.get('owner')} for over {stale_after:g} s"
-            self._requeue(job["_id"], job.get("attempt", 0), max_attempts, reason)
-            reclaimed.append(job["tid"])
-        for job in self._claimed_but_never_started(scope, cutoff):
-            reason = "reserved by a worker that never started it"
-            self._requeue(job["_id"], job.get("attempt", 0), max_attempts, reason)
-            reclaimed.append(job["tid"])
-        return reclaimed
+    def running_attempts(self, exp_keys: Collection[str]) -> list[RunningAttempt]:
+        scope: dict[str, Any] = {"exp_key": {"$in": sorted(exp_keys)}}
+        fields = {"exp_key": 1, "tid": 1, "attempt": 1, "owner": 1, "beats": 1,
+                  "refresh_time": 1}
+        running = self._call(lambda: list(self._jobs.find(
+            {**scope, "state": JOB_STATE_RUNNING}, fields)))
+        attempts = [
+            RunningAttempt(job_key=job["_id"], exp_key=job["exp_key"], tid=job["tid"],
+                           attempt=job.get("attempt", 0), owner=job.get("owner"),
+                           # refresh_time as a token, never as a time: Hyperopt's own workers
+                           # renew it but keep no beat counter.
+                           beat=("running", job.get("owner"), job.get("beats"),
+                                 job.get("refresh_time")))
+            for job in running if _has_int_tid(job)
+        ]
+        return attempts + self._claimed_but_never_started(scope)
 
-    def _claimed_but_never_started(self, scope: dict[str, Any], cutoff: datetime.datetime
-                                   ) -> list[JobDoc]:
-        """Queued jobs whose current attempt was claimed long ago: the claimant died between
-        its claim and its first write."""
+    def _claimed_but_never_started(self, scope: dict[str, Any]) -> list[RunningAttempt]:
+        """Queued jobs whose current attempt was claimed: a worker between its claim and its
+        first write, or one that died there (then its claim is all a reclaimer sees)."""
         queued = self._call(lambda: list(self._jobs.find(
-            {**scope, "state": JOB_STATE_NEW}, {"attempt": 1, "tid": 1})))
-        by_claim = {_run_claim(job["_id"], job.get("attempt", 0)): job for job in queued}
+            {**scope, "state": JOB_STATE_NEW}, {"exp_key": 1, "attempt": 1, "tid": 1})))
+        by_claim = {_run_claim(job["_id"], job.get("attempt", 0)): job
+                    for job in queued if _has_int_tid(job)}
         if not by_claim:
             return []
-        old = self._call(lambda: list(self._claims.find(
-            {"_id": {"$in": list(by_claim)}, "time": {"$lt": cutoff}}, {"_id": 1})))
-        return [by_claim[claim["_id"]] for claim in old]
+        claims = self._call(lambda: list(self._claims.find(
+            {"_id": {"$in": list(by_claim)}}, {"owner": 1})))
+        return [
+            RunningAttempt(job_key=job["_id"], exp_key=job["exp_key"], tid=job["tid"],
+                           attempt=job.get("attempt", 0), owner=claim.get("owner"),
+                           beat=("claimed", claim.get("owner")))
+            for claim in claims for job in [by_claim[claim["_id"]]]
+        ]
 
-    def _requeue(self, key: str, attempt: int, max_attempts: int | None, reason: str) -> None:
-        """Give up `attempt` of a job: back to the queue, or failed after `max_attempts`."""
+    def give_up(self, attempt: RunningAttempt, max_attempts: int, reason: str) -> str:
+        return self._decide(attempt, max_attempts, reason)
+
+    def late_results(self, exp_key: str) -> list[LateResult]:
+        found = self._call(lambda: list(self._late_results.find({"exp_key": exp_key})))
+        late = [LateResult(exp_key=exp_key, tid=document["tid"], attempt=document["attempt"],
+                           worker=document.get("worker"), result=document["result"],
+                           arrived=document["time"])
+                for document in found if _is_late_result(document)]
+        return sorted(late, key=lambda result: (result.tid, result.attempt))
+
+    @property
+    def outages(self) -> int:
+        return self._connection.outages
+
+    def _decide(self, attempt: RunningAttempt, max_attempts: int | None, reason: str) -> str:
+        """Give up `attempt`: record the decision once, then show the recorded one."""
+        key = attempt.job_key
         if self._show_result(key):
-            return
-        if not self._insert_once(self._claims, {"_id": _requeue_claim(key, attempt), "job": key,
-                                                 "reason": reason, "time": utcnow()}):
-            log.debug("attempt %s of %s was already given up; repairing its job view", attempt, key)
-        if max_attempts is not None and attempt + 1 >= max_attempts:
-            failure = {"status": "fail", "reason": "abandoned", "loss": None,
-                       "error": f"gave up after {attempt + 1} attempts; last: {reason}"}
-            self._insert_once(self._claims, {"_id": _result_claim(key), "job": key, "owner": None,
-                                             "attempt": attempt, "result": failure,
-                                             "time": utcnow()})
-            self._show_result(key)
-            return
-        log.warning("requeueing %s (attempt %d): %s", key, attempt + 1, reason)
-        with self._candidates_lock:
-            # The requeued job is older than every cached candidate: the next reservation
-            # reads the queue again, so it gets the oldest queued job first.
-            self._candidates = []
-            self._last_empty_scan = float("-inf")
-        self._call(lambda: self._jobs.update_one(
-            {"_id": key, "attempt": attempt, "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}},
-            {"$set": {"state": JOB_STATE_NEW, "attempt": attempt + 1, "owner": None,
-                      "book_time": None, "refresh_time": utcnow(), "requeued_because": reason}},
-        ))
+            return "finished"
+        last = max_attempts is not None and attempt.attempt + 1 >= max_attempts
+        decision = "abandon" if last else "requeue"
+        claim_id = _requeue_claim(key, attempt.attempt)
+        if not self._insert_once(self._claims, {"_id": claim_id, "job": key, "reason": reason,
+                                                "decision": decision, "time": utcnow()}):
+            recorded = self._call(lambda: self._claims.find_one({"_id": claim_id}))
+            if recorded is not None:
+                decision = recorded.get("decision", "requeue")
+                reason = recorded.get("reason", reason)
+            log.debug("attempt %s of %s was given up already: %s", attempt.attempt, key, decision)
+        unchanged = {"_id": key, "attempt": attempt.attempt,
+                     "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}}
+        if decision == "abandon":
+            log.warning("abandoning %s after %d attempts: %s", key, attempt.attempt + 1, reason)
+            self._call(lambda: self._jobs.update_one(unchanged, {"$set": {
+                "state": JOB_STATE_DONE, "owner": None, "refresh_time": utcnow(),
+                "result": abandoned_result(attempt.attempt + 1, reason)}}))
+        else:
+            log.warning("requeueing %s (attempt %d): %s", key, attempt.attempt + 1, reason)
+            with self._candidates_lock:
+                # The requeued job is older than every cached candidate: the next reservation
+                # reads the queue again, so it gets the oldest queued job first.
+                self._candidates = []
+                self._last_empty_scan = float("-inf")
+            self._call(lambda: self._jobs.update_one(unchanged, {"$set": {
+                "state": JOB_STATE_NEW, "attempt": attempt.attempt + 1, "owner": None,
+                "book_time": None, "refresh_time": utcnow(), "requeued_because": reason}}))
+        # A result committed while we decided wins over the decision: show it.
+        return "finished" if self._show_result(key) else decision
 
     def _show_result(self, key: str, claim: dict[str, Any] | None = None) -> bool:
         """Write the committed result, if there is one, into the job's document."""
@@ -341,11 +449,7 @@ class MongoStore(Store):
             claim = self._call(lambda: self._claims.find_one({"_id": _result_claim(key)}))
         if claim is None:
             return False
-        self._call(lambda: self._jobs.update_one(
-            {"_id": key},
-            {"$set": {"state": JOB_STATE_DONE, "result": claim["result"], "owner": claim["owner"],
-                      "refresh_time": claim["time"]}},
-        ))
+        self._call(lambda: self._jobs.update_one({"_id": key}, {"$set": _result_view(claim)}))
         return True
 
     def _insert_once(self, collection: Any, document: dict[str, Any]) -> bool:
@@ -396,6 +500,32 @@ class MongoStore(Store):
 
     def close(self) -> None:
         self._connection.close()
+
+
+def _result_view(claim: dict[str, Any]) -> dict[str, Any]:
+    """The job fields that show a committed result."""
+    return {"state": JOB_STATE_DONE, "result": claim["result"], "owner": claim["owner"],
+            "refresh_time": claim["time"]}
+
+
+def _may_lag_its_result(job: JobDoc) -> bool:
+    """Whether a job view may lack its committed result: it is unfinished, or abandoned (a
+    real result that came later replaces that)."""
+    if job.get("state") != JOB_STATE_DONE:
+        return True
+    result = job.get("result")
+    return isinstance(result, dict) and result.get("reason") == "abandoned"
+
+
+def _has_int_tid(job: JobDoc) -> bool:
+    tid = job.get("tid")
+    return isinstance(tid, int) and not isinstance(tid, bool)
+
+
+def _is_late_result(document: dict[str, Any]) -> bool:
+    return (_has_int_tid(document) and isinstance(document.get("attempt"), int)
+            and isinstance(document.get("result"), dict)
+            and isinstance(document.get("time"), datetime.datetime))
 
 
 def _worker_status(document: dict[str, Any]) -> WorkerStatus | None:

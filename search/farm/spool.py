@@ -1,0 +1,128 @@
+"""A worker's spool: finished results on local disk until the store has them.
+
+Before a worker offers a result to the store it appends it to its spool file and fsyncs it;
+once the store has it, the entry is marked sent. A worker killed in between (or one that
+cannot reach the database at all) leaves the result in the spool, and the next worker
+started with the same spool directory offers it again: the store recognises a result it
+already has by its trial and attempt, so offering twice never counts twice.
+
+Each worker process writes its own file, `<host>-<pid>.jsonl`, under an exclusive flock; a
+file whose lock can be taken belongs to a process that has ended. The directory is keyed by
+the store, so results only ever go back to the store they came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import logging
+import os
+import pathlib
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import IO, Any
+
+from bson import json_util
+
+from search.store import Reservation
+
+log = logging.getLogger(__name__)
+
+
+def default_spool_root() -> pathlib.Path:
+    """Under the user's state directory (XDG): it outlives reboots, unlike /tmp."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                              ".local", "state")
+    return pathlib.Path(state) / "hpsearch" / "spool"
+
+
+@dataclasses.dataclass(frozen=True)
+class SpooledResult:
+    """A result and the reservation it answers, as written to the spool."""
+
+    id: str
+    reservation: Reservation
+    result: dict[str, Any]
+
+
+class Spool:
+    """This worker process's spool file, in the directory of `store_location`."""
+
+    def __init__(self, root: pathlib.Path, store_location: str) -> None:
+        digest = hashlib.sha256(store_location.encode()).hexdigest()[:16]
+        self.directory = root / digest
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "store.txt").write_text(store_location + "\n")  # for a curious reader
+        self.path = self.directory / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+        self._file: IO[str] = open(self.path, "a+", encoding="utf-8")
+        fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours while this process lives
+        self._unsent: set[str] = set()
+
+    def add(self, reservation: Reservation, result: dict[str, Any]) -> SpooledResult:
+        """Write a result durably before it is offered to the store."""
+        entry = SpooledResult(id=uuid.uuid4().hex, reservation=reservation, result=result)
+        self._append({"id": entry.id, "job": reservation.job, "worker_id": reservation.worker_id,
+                      "attempt": reservation.attempt, "result": result}, sync=True)
+        self._unsent.add(entry.id)
+        return entry
+
+    def sent(self, entry: SpooledResult) -> None:
+        """The store has the result: the entry need never be offered again."""
+        self._unsent.discard(entry.id)
+        if self._unsent:
+            self._append({"sent": entry.id}, sync=False)  # at worst, a harmless second offer
+        else:
+            self._file.truncate(0)
+
+    def close(self) -> None:
+        self._file.close()
+        if not self._unsent:
+            self.path.unlink(missing_ok=True)
+
+    def left_by_ended_workers(self) -> Iterator[SpooledResult]:
+        """The unsent results in the files of worker processes that have ended; each file is
+        removed once all of its results were taken (the caller has offered them)."""
+        for path in sorted(self.directory.glob("*.jsonl")):
+            if path == self.path:
+                continue
+            with open(path, "r+", encoding="utf-8") as file:
+                try:
+                    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # its worker is still running
+                entries = _unsent_entries(path, file.read())
+                for entry in entries:
+                    # Copied into our own spool first: if we die while offering it, the next
+                    # worker finds it in our file.
+                    self._append({"id": entry.id, "job": entry.reservation.job,
+                                  "worker_id": entry.reservation.worker_id,
+                                  "attempt": entry.reservation.attempt,
+                                  "result": entry.result}, sync=True)
+                    self._unsent.add(entry.id)
+                path.unlink()
+            yield from entries
+
+    def _append(self, record: dict[str, Any], sync: bool) -> None:
+        self._file.write(json_util.dumps(record, json_options=json_util.RELAXED_JSON_OPTIONS)
+                         + "\n")
+        self._file.flush()
+        if sync:
+            os.fsync(self._file.fileno())
+
+
+def _unsent_entries(path: pathlib.Path, text: str) -> list[SpooledResult]:
+    entries: dict[str, SpooledResult] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            record = json_util.loads(line)
+            if "sent" in record:
+                entries.pop(record["sent"], None)
+                continue
+            reservation = Reservation(job=record["job"], worker_id=record["worker_id"],
+                                      attempt=record["attempt"])
+            entries[record["id"]] = SpooledResult(record["id"], reservation, record["result"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("%s:%d: skipped, not a spooled result (torn by a crash?)", path, number)
+    return list(entries.values())

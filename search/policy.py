@@ -1,0 +1,70 @@
+"""How the farm treats a trial that goes silent, fails or runs too long: one policy per experiment.
+
+The policy is recorded in the experiment, so the driver and every worker, on any host, decide
+alike: how often a running trial heartbeats, how long a reclaimer watches an unchanging
+heartbeat before it gives the attempt up, how many attempts a trial gets, and how long one
+trial may run. A resumed search may change it; processes pick the new values up as they
+re-read the experiment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+DEFAULT_HEARTBEAT_INTERVAL = 2.0
+DEFAULT_STALE_AFTER = 5 * DEFAULT_HEARTBEAT_INTERVAL
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+class MalformedPolicy(ValueError):
+    """A stored policy that is not one of ours, or was damaged."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """The farm's rules for one experiment's trials."""
+
+    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
+    stale_after: float = DEFAULT_STALE_AFTER  # seconds a heartbeat is watched not changing
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    trial_timeout: float | None = None  # seconds one trial may run; None: no limit
+
+    def __post_init__(self) -> None:
+        if not self.heartbeat_interval > 0:
+            raise MalformedPolicy(f"heartbeat_interval must be positive, not "
+                                  f"{self.heartbeat_interval!r}")
+        if not self.stale_after > self.heartbeat_interval:
+            raise MalformedPolicy(
+                f"stale_after ({self.stale_after:g} s) must be longer than the heartbeat "
+                f"interval ({self.heartbeat_interval:g} s), or live trials look dead")
+        if self.max_attempts < 1:
+            raise MalformedPolicy(f"max_attempts must be at least 1, not {self.max_attempts!r}")
+        if self.trial_timeout is not None and not self.trial_timeout > 0:
+            raise MalformedPolicy(f"trial_timeout must be positive, not {self.trial_timeout!r}")
+
+    def to_document(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_document(cls, document: Any) -> Policy:
+        """The policy a stored document records; the defaults fill in what an older hpsearch
+        left out.
+
+        Raises:
+            MalformedPolicy: a value of the wrong type or out of range.
+        """
+        if document is None:
+            return cls()
+        if not isinstance(document, dict):
+            raise MalformedPolicy(f"a policy is a document, not {document!r}")
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            value = document.get(field.name)
+            if value is None:
+                continue
+            integral = field.name == "max_attempts"
+            if isinstance(value, bool) or not isinstance(value, int if integral else (int, float)):
+                raise MalformedPolicy(f"policy field {field.name!r} is {value!r}")
+            values[field.name] = value
+        return cls(**values)

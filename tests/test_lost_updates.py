@@ -1,0 +1,178 @@
+"""Lost updates, clock skew and dying threads, provoked deterministically.
+
+FerretDB v1 runs an update as a read followed by a whole-document write, so a job view can be
+overwritten by a stale copy. These tests write such stale views straight to the database
+between two steps and check that the claims, not the view, decide.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from farm import database, wait_until
+
+import spaces
+from search.experiment import Experiment
+from search.farm.deadline import TrialTimedOut, deadline
+from search.farm.heartbeat import Heartbeat
+from search.farm.proposals import Proposer
+from search.farm.reclaim import Reclaimer
+from search.policy import Policy
+from search.store import Reservation, Store, open_store
+
+POLICY = Policy(heartbeat_interval=0.05, stale_after=10.0, max_attempts=3)
+RESULT = {"status": "ok", "loss": -1.0, "accuracy": 0.5, "train_seconds": 0.5, "attempt": 0}
+
+
+@pytest.fixture
+def store(mongo_url: str) -> Iterator[Store]:
+    opened = open_store(mongo_url)
+    space = spaces.load_space("default")
+    opened.record_experiment(Experiment(exp_key="e", space=space.record, objective="noop",
+                                        epochs=1, min_accuracy=0.0, policy=POLICY))
+    proposer = Proposer("e", space.graph, seed=0, startup_trials=10)
+    jobs: list[dict[str, Any]] = []
+    for tid in range(2):
+        jobs.append(proposer.propose(tid, jobs))
+    opened.queue_jobs(jobs)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def reserve(store: Store, worker: str = "w1") -> Reservation:
+    reservation = store.reserve_next_job(worker, ["e"])
+    assert reservation is not None
+    return reservation
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_heartbeat_repairs_a_view_that_lost_its_attempt(store: Store, mongo_url: str) -> None:
+    db = database(mongo_url)
+    stale = db.jobs.find_one({"tid": 0})
+    reservation = reserve(store)
+    db.jobs.replace_one({"_id": stale["_id"]}, stale)  # the view says queued again
+    assert store.heartbeat(reservation)
+    view = db.jobs.find_one({"_id": stale["_id"]})
+    assert (view["state"], view["owner"], view["attempt"]) == (1, "w1", 0)
+    assert store.reserve_next_job("w2", ["e"]).tid == 1  # type: ignore[union-attr]
+
+
+def test_a_run_claim_on_a_finished_trial_shows_its_result_and_runs_nothing(
+        store: Store, mongo_url: str) -> None:
+    db = database(mongo_url)
+    first = reserve(store)
+    (running,) = store.running_attempts(["e"])
+    assert store.give_up(running, POLICY.max_attempts, "silent") == "requeue"
+    requeued = db.jobs.find_one({"tid": 0})
+    assert store.finish_job(first, RESULT)  # the presumed-dead worker reports after all
+    db.jobs.replace_one({"_id": requeued["_id"]}, requeued)  # that view write was lost
+
+    assert [job["state"] for job in store.jobs("e", [0])] == [2]  # reads follow the claims
+    second = reserve(store, "w2")
+    assert second.tid == 1  # trial 0 was not handed out again
+    assert db.jobs.find_one({"tid": 0})["state"] == 2
+
+
+def test_a_recorded_decision_holds_for_every_later_reclaimer(store: Store, mongo_url: str
+                                                              ) -> None:
+    reserve(store)
+    (running,) = store.running_attempts(["e"])
+    assert store.give_up(running, max_attempts=3, reason="silent") == "requeue"
+    assert store.give_up(running, max_attempts=1, reason="silent") == "requeue"
+    (job,) = store.jobs("e", [0])
+    assert (job["state"], job["attempt"]) == (0, 1)
+
+
+def test_a_reclaimer_gives_up_only_what_it_watched_stay_unchanged(store: Store, mongo_url: str
+                                                                  ) -> None:
+    db = database(mongo_url)
+    clock = Clock()
+    reclaimer = Reclaimer(store, clock)
+    policies = {"e": POLICY}
+    live, dead = reserve(store, "live"), reserve(store, "dead")
+    assert reclaimer.run_pass(policies) == []
+    for _ in range(3):
+        clock.now += POLICY.stale_after
+        # The live worker's clock is a day behind: its refresh_time looks ancient.
+        store.heartbeat(live)
+        db.jobs.update_one({"tid": live.tid},
+                           {"$set": {"refresh_time": datetime.datetime(2000, 1, 1)}})
+        given_up = reclaimer.run_pass(policies)
+        if given_up:
+            break
+    assert given_up == [dead.tid]
+    assert store.heartbeat(live) and not store.heartbeat(dead)
+
+
+def test_a_reclaimer_starts_watching_afresh_after_its_own_outage(mongo_server, store: Store
+                                                                 ) -> None:
+    mongo_server.require_restartable()
+    clock = Clock()
+    reclaimer = Reclaimer(store, clock)
+    policies = {"e": POLICY}
+    reserve(store)
+    reclaimer.run_pass(policies)
+    mongo_server.stop()
+    passes: list[list[int]] = []
+    thread = threading.Thread(target=lambda: passes.append(reclaimer.run_pass(policies)))
+    clock.now += 2 * POLICY.stale_after  # the worker could not beat during the outage
+    thread.start()
+    wait_until(lambda: store.outages == 1, 60, "the reclaimer finds the database gone")
+    mongo_server.start()
+    thread.join(timeout=120)
+    assert passes == [[]]  # the watch restarted: nothing is given up yet
+    clock.now += POLICY.stale_after
+    assert reclaimer.run_pass(policies) == [0]  # watched unchanged for stale_after since
+
+
+class FailsOnce:
+    """A store whose first heartbeat raises, as a bug or a broken connection would."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.calls = 0
+
+    def heartbeat(self, reservation: Reservation) -> bool:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("heartbeat broke")
+        return self._store.heartbeat(reservation)
+
+
+def test_a_heartbeat_thread_that_dies_is_restarted(store: Store) -> None:
+    reservation = reserve(store)
+    failing = FailsOnce(store)
+    beats = threading.Semaphore(0)
+    with Heartbeat(failing, reservation, POLICY.heartbeat_interval,  # type: ignore[arg-type]
+                   on_beat=beats.release) as heartbeat:
+        assert beats.acquire(timeout=60) and beats.acquire(timeout=60)
+    assert heartbeat.restarts == 1 and failing.calls >= 3
+
+
+def test_a_deadline_stops_python_code_and_reports_native_code_stuck() -> None:
+    with pytest.raises(TrialTimedOut):
+        with deadline(0.2, on_stuck=lambda: None):
+            time.sleep(60)
+    stuck = threading.Event()
+    with pytest.raises(TrialTimedOut):
+        with deadline(0.05, on_stuck=stuck.set, grace=0.05):
+            # One long call into C that checks no signals, as a CUDA kernel or a data-loading
+            # call would: Python's handler can run only once it returns.
+            sum(range(10**8))
+    assert stuck.is_set()

@@ -1,0 +1,150 @@
+"""Outages longer than the heartbeat, results finished while the database is away, timeouts:
+real workers and drivers against the test database."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from farm import (
+    TEST_POLICY,
+    OutputWatcher,
+    database,
+    done_jobs,
+    finish,
+    queue_experiment,
+    start_worker,
+    wait_until,
+)
+
+LONG = "tests.objectives_for_tests:records_run_then_sleeps"
+SLEEPY = "tests.objectives_for_tests:sleeps"
+
+
+@pytest.fixture
+def run_log(hpsearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The file in which the objective itself counts its runs."""
+    path = tmp_path / "runs.log"
+    monkeypatch.setitem(hpsearch.environment, "HPSEARCH_TEST_RUN_LOG", str(path))
+    return path
+
+
+def runs_by_tid(run_log: Path) -> Counter[int]:
+    text = run_log.read_text() if run_log.exists() else ""
+    return Counter(int(line.split()[0]) for line in text.splitlines())
+
+
+def sleep_for(hpsearch, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    monkeypatch.setitem(hpsearch.environment, "HPSEARCH_TEST_SLEEP", str(seconds))
+
+
+def spooled_text(hpsearch, exp_key: str) -> str:  # type: ignore[no-untyped-def]
+    root = Path(hpsearch.environment["HPSEARCH_SPOOL_DIR"])
+    texts = (path.read_text() for path in root.glob("*/*.jsonl"))
+    return "".join(text for text in texts if f'"{exp_key}"' in text)
+
+
+def test_an_outage_longer_than_stale_after_reruns_no_trial(mongo_server, mongo_url, hpsearch,
+                                                           run_log, monkeypatch) -> None:
+    mongo_server.require_restartable()
+    stale_after, trial_seconds = 6.0, 20.0
+    sleep_for(hpsearch, monkeypatch, trial_seconds)
+    db = database(mongo_url)
+    workers = [start_worker(hpsearch, mongo_url, "--allow-objective", LONG, "--no-lookahead",
+                            "--max-jobs", "1") for _ in range(2)]
+    search = hpsearch.start("search", "--store", mongo_url, "--exp-key", "long-outage",
+                            "--objective", LONG, "--max-evals", "2", "--min-accuracy", "0",
+                            "--stale-after", str(stale_after), "--heartbeat-interval", "1",
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_until(lambda: len(runs_by_tid(run_log)) == 2, 120, "both trials run")
+    mongo_server.stop()
+    time.sleep(1.5 * stale_after)  # the outage itself, not a wait for something to happen
+    mongo_server.start()
+
+    _, errors = search.communicate(timeout=300)
+    assert search.returncode == 0, errors
+    for worker in workers:
+        code, output = finish(worker)
+        assert code == 0, output
+    assert runs_by_tid(run_log) == {0: 1, 1: 1}
+    jobs = done_jobs(db, "long-outage")
+    assert [(job["result"]["status"], job["result"]["attempt"]) for job in jobs] == [("ok", 0)] * 2
+    assert db.claims.count_documents({"_id": {"$regex": "/requeue/"}}) == 0
+    assert db.late_results.count_documents({}) == 0
+
+
+def test_a_result_finished_in_an_outage_is_spooled_and_sent_by_the_next_worker(
+        mongo_server, mongo_url, hpsearch, run_log, monkeypatch) -> None:
+    mongo_server.require_restartable()
+    sleep_for(hpsearch, monkeypatch, 8)  # time enough to stop the database mid-trial
+    queue_experiment(mongo_url, "spooled", LONG, 1)
+    db = database(mongo_url)
+    first = start_worker(hpsearch, mongo_url, "--allow-objective", LONG)
+    wait_until(lambda: runs_by_tid(run_log), 120, "the trial runs")
+    mongo_server.stop()
+    wait_until(lambda: "accuracy" in spooled_text(hpsearch, "spooled"), 120,
+               "the finished result is in the worker's spool")
+    first.kill()  # with the result only on its local disk
+    first.communicate()
+    mongo_server.start()
+
+    code, output = finish(start_worker(hpsearch, mongo_url, "--allow-objective", LONG,
+                                       "--idle-timeout", "1"))
+    assert code == 0, output
+    assert "offering the spooled result of trial 0" in output
+    (job,) = done_jobs(db, "spooled")
+    assert job["result"]["status"] == "ok" and job["result"]["attempt"] == 0
+    assert f":{first.pid}:" in job["result"]["worker"]
+    assert runs_by_tid(run_log) == {0: 1}
+    assert "accuracy" not in spooled_text(hpsearch, "spooled")
+
+
+def test_a_stopped_worker_exits_only_once_its_result_is_stored(mongo_server, mongo_url, hpsearch,
+                                                                run_log, monkeypatch) -> None:
+    mongo_server.require_restartable()
+    sleep_for(hpsearch, monkeypatch, 8)  # time enough to stop the database mid-trial
+    queue_experiment(mongo_url, "held", LONG, 1)
+    db = database(mongo_url)
+    worker = start_worker(hpsearch, mongo_url, "--allow-objective", LONG)
+    watcher = OutputWatcher(worker)
+    wait_until(lambda: runs_by_tid(run_log), 120, "the trial runs")
+    mongo_server.stop()
+    wait_until(lambda: "accuracy" in spooled_text(hpsearch, "held"), 120,
+               "the finished result is in the worker's spool")
+    worker.send_signal(signal.SIGTERM)
+    watcher.wait_for(lambda text: "SIGTERM received" in text, 60, "the worker takes the stop")
+    assert worker.poll() is None  # it holds a result the store lacks
+    mongo_server.start()
+
+    code, output = watcher.finish()
+    assert code == 0, output
+    (job,) = done_jobs(db, "held")
+    assert job["result"]["status"] == "ok"
+
+
+def test_a_trial_past_its_timeout_fails_and_the_worker_goes_on(mongo_url, hpsearch,
+                                                               monkeypatch) -> None:
+    sleep_for(hpsearch, monkeypatch, 120)
+    queue_experiment(mongo_url, "slow", SLEEPY, 2,
+                     policy=dataclasses.replace(TEST_POLICY, trial_timeout=1.0))
+    code, output = finish(start_worker(hpsearch, mongo_url, "--allow-objective", SLEEPY,
+                                       "--max-jobs", "2"))
+    assert code == 0, output
+    jobs = done_jobs(database(mongo_url), "slow")
+    assert [job["result"]["reason"] for job in jobs] == ["timeout", "timeout"]
+    assert "trial timeout of 1 s" in jobs[0]["result"]["error"]
+
+
+def test_an_embedded_search_fails_a_trial_past_its_timeout(hpsearch, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    sleep_for(hpsearch, monkeypatch, 120)
+    completed = hpsearch("search", "--store", str(tmp_path / "store"), "--objective", SLEEPY,
+                         "--max-evals", "1", "--trial-timeout", "1", "--min-accuracy", "0")
+    assert completed.returncode == 1
+    assert "timeout: the trial ran past the experiment's trial timeout of 1 s" in completed.stderr
+    assert "Traceback" not in completed.stderr
