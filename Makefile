@@ -22,7 +22,10 @@ $(STAMP): setup.cfg pyproject.toml
 run: $(STAMP)
 	$(BIN)/hpsearch search --store ./hpsearch-runs --exp-key demo --max-evals 30 --epochs 20
 
+# Lint and types first (seconds), then the suite against a real MongoDB-protocol server.
 test: $(STAMP) $(TESTDB)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 # FerretDB v1 (SQLite) embedded in a small Go program: a real MongoDB-protocol server.

@@ -132,7 +132,8 @@ def stamped_stats(jobs: list[dict]) -> dict:
     gaps = []
     for results in by_worker.values():
         results.sort(key=lambda r: r["called_at"])
-        gaps += [b["called_at"] - a["returned_at"] for a, b in zip(results, results[1:], strict=False)]
+        gaps += [b["called_at"] - a["returned_at"]
+                 for a, b in zip(results, results[1:], strict=False)]
     return {"done": len(stamped), "span_s": span, "trials_per_s": len(stamped) / span,
             "gap_median_ms": 1000 * statistics.median(gaps) if gaps else float("nan"),
             "gap_p95_ms": 1000 * quantile(gaps, 0.95) if gaps else float("nan"),

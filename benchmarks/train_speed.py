@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     digits = resolve_objective("digits")
 
     def ours(seed: int) -> Measurement:
-        result = run_trial(digits, params, TrialSettings(args.epochs, device=str(device), seed=seed))
+        settings = TrialSettings(args.epochs, device=str(device), seed=seed)
+        result = run_trial(digits, params, settings)
         if result["status"] != "ok":
             raise SystemExit(f"digits trial failed: {result}")
         return result["train_seconds"], result["accuracy"]
@@ -136,7 +137,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{name:52} {median:9.4f} {min(seconds):8.4f} {max(seconds):8.4f} "
             f"{statistics.median(a for _, a in runs):9.4f} {median / baseline:7.2f}"
         )
-    plain = statistics.median(s for s, _ in measurements["plain DataLoader loop (torch's default AdamW)"])
+    plain = statistics.median(
+        s for s, _ in measurements["plain DataLoader loop (torch's default AdamW)"]
+    )
     print(f"ratio DataLoader / ours (train time, medians): {plain / baseline:.2f}")
 
 

@@ -130,7 +130,10 @@ def warm_up_digits(device: torch.device) -> None:
 
 DIGITS = Objective(
     name="digits",
-    description="MLP 64-128-10 on scikit-learn's 8x8 digits (1437 train / 360 validation, no download)",
+    description=(
+        "MLP 64-128-10 on scikit-learn's 8x8 digits "
+        "(1437 train / 360 validation, no download)"
+    ),
     run=run_digits,
     warm_up=warm_up_digits,
 )

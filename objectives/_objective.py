@@ -37,7 +37,9 @@ class Objective:
 
 
 def objective_from_function(name: str, function: Callable[..., Any]) -> Objective:
-    """Wrap a plain ``(params, trial) -> dict`` function; its docstring's first line describes it."""
+    """Wrap a plain ``(params, trial) -> dict`` function; its docstring's first line
+    describes it.
+    """
     doc = (getattr(function, "__doc__", None) or "").strip()
     description = doc.splitlines()[0] if doc else ""
     return Objective(name=name, description=description, run=function)

@@ -42,7 +42,9 @@ _OUT_OF_MEMORY_ERRORS: tuple[type[BaseException], ...] = tuple(
 _warmed_up: set[tuple[str, str]] = set()
 
 
-def run_trial(objective: Objective, params: dict[str, Any], settings: TrialSettings) -> dict[str, Any]:
+def run_trial(
+    objective: Objective, params: dict[str, Any], settings: TrialSettings
+) -> dict[str, Any]:
     """Run one trial and build its result; every outcome, failure included, is a result.
 
     Warms the objective up on the device the first time this process meets the pair, seeds

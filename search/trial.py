@@ -72,7 +72,8 @@ class Trial:
             accuracy=result.get("accuracy") if scored else None,
             train_seconds=result.get("train_seconds"),
             loss=result.get("loss") if scored else None,
-            below_floor=bool(result.get("below_accuracy_floor")) or (scored and result.get("loss") == 0),
+            below_floor=(bool(result.get("below_accuracy_floor"))
+                         or (scored and result.get("loss") == 0)),
             reason=result.get("reason"),
             error=result.get("error"),
             device=result.get("device"),

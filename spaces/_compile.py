@@ -140,7 +140,11 @@ def _categorical(
 
 
 def _nested_choice(
-    values: list[dict[str, Any]], at: Location, label: str, condition: str | None, out: list[Parameter]
+    values: list[dict[str, Any]],
+    at: Location,
+    label: str,
+    condition: str | None,
+    out: list[Parameter],
 ) -> object:
     """A choice among named branches, each yielding ``{"name": ..., **its parameters}``."""
     names = []

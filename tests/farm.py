@@ -20,7 +20,8 @@ from search.store import open_store
 
 
 def database(url: str) -> pymongo.database.Database:
-    return pymongo.MongoClient(url, serverSelectionTimeoutMS=5000, tz_aware=True).get_default_database()
+    client = pymongo.MongoClient(url, serverSelectionTimeoutMS=5000, tz_aware=True)
+    return client.get_default_database()
 
 
 def start_worker(hpsearch: HpsearchProcesses, url: str, *options: str,

@@ -136,7 +136,8 @@ def assert_storable(value: Any, where: str = "result") -> None:
     """Assert ``value`` is plain JSON data MongoDB can store: no NaN/inf, flat lists, safe keys."""
     if isinstance(value, dict):
         for key, item in value.items():
-            assert isinstance(key, str) and "." not in key and "$" not in key, f"{where}: key {key!r}"
+            assert isinstance(key, str) and "." not in key and "$" not in key, \
+                f"{where}: key {key!r}"
             assert_storable(item, f"{where}[{key!r}]")
     elif isinstance(value, list):
         for index, item in enumerate(value):

@@ -58,7 +58,8 @@ def record_trials(location: str, exp_key: str, outcomes: Sequence[Outcome], *,
         for index, outcome in enumerate(outcomes):
             worker = f"worker-{'ab'[index % 2]}"
             reservation = store.reserve_next_job(worker, [exp_key])
-            assert reservation is not None and store.finish_job(reservation, result_for(outcome, worker))
+            assert reservation is not None
+            assert store.finish_job(reservation, result_for(outcome, worker))
         for _ in range(running):
             assert store.reserve_next_job("worker-c", [exp_key]) is not None
     finally:

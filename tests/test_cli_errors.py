@@ -38,7 +38,8 @@ def test_unknown_objective_lists_what_exists(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("body, fragments", [
-    ("parameters:\n  lr: {distribution: gaussian, min: 0.1, max: 1}\n", ["lr", "gaussian", "uniform"]),
+    ("parameters:\n  lr: {distribution: gaussian, min: 0.1, max: 1}\n",
+     ["lr", "gaussian", "uniform"]),
     ("parameters:\n  lr: {distribution: uniform, min: 0.1}\n", ["lr", "max"]),
     ("parameters:\n  lr: {distribution: uniform, min: 2, max: 1}\n", ["lr", "min"]),
     ("parameters:\n  lr: {distribution: log_uniform_values, min: 0, max: 1}\n", ["lr", "positive"]),

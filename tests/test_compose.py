@@ -58,7 +58,8 @@ def cli_environment_variables() -> set[str]:
 
     def visit(command: click.Command) -> None:
         for parameter in command.params:
-            envvars = parameter.envvar if isinstance(parameter.envvar, (list, tuple)) else [parameter.envvar]
+            envvar = parameter.envvar
+            envvars = envvar if isinstance(envvar, (list, tuple)) else [envvar]
             names.update(name for name in envvars if name)
         if isinstance(command, click.Group):
             for child in command.commands.values():

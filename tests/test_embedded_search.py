@@ -69,7 +69,8 @@ def test_best_json_is_machine_readable(twenty_trial_search: Path, hpsearch) -> N
     best_job = min((job for job in finished_jobs(twenty_trial_search, "twenty")
                     if job["result"]["status"] == "ok"), key=lambda job: job["result"]["loss"])
     assert rows[0]["tid"] == best_job["tid"]
-    assert {"lr", "batch_size", "weight_decay", "optimizer", "accuracy", "train_seconds"} <= set(rows[0])
+    assert {"lr", "batch_size", "weight_decay", "optimizer", "accuracy",
+            "train_seconds"} <= set(rows[0])
 
 
 def test_search_killed_with_sigkill_resumes_to_exactly_max_evals(tmp_path: Path, hpsearch) -> None:

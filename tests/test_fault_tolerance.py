@@ -39,7 +39,8 @@ def farm_worker(hpsearch, url: str, *options: str) -> subprocess.Popen[str]:
 def driver(hpsearch, url: str, exp_key: str, max_evals: int) -> subprocess.Popen[str]:
     return hpsearch.start("search", "--store", url, "--exp-key", exp_key, "--objective", SLEEPY,
                           "--max-evals", str(max_evals), "--min-accuracy", "0",
-                          "--stale-after", str(STALE_AFTER), "--heartbeat-interval", str(TEST_POLICY.heartbeat_interval),
+                          "--stale-after", str(STALE_AFTER),
+                          "--heartbeat-interval", str(TEST_POLICY.heartbeat_interval),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -124,7 +125,8 @@ def test_search_survives_the_database_stopping_for_five_seconds(mongo_server, mo
     assert_each_tid_done_once(db, "outage", 16)
 
 
-def test_sigterm_finishes_the_current_trial_and_exits_zero(mongo_url, hpsearch, slow_trials) -> None:
+def test_sigterm_finishes_the_current_trial_and_exits_zero(mongo_url, hpsearch,
+                                                           slow_trials) -> None:
     queue_experiment(mongo_url, "term", SLEEPY, 3)
     db = database(mongo_url)
     worker = farm_worker(hpsearch, mongo_url)

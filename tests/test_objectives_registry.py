@@ -44,7 +44,9 @@ def test_listing_skips_an_entry_point_that_fails_to_load(monkeypatch):
         _registry,
         "entry_points",
         fake_entry_points(
-            EntryPoint("broken", "no_such_package_hpsearch.module:objective", "hpsearch.objectives"),
+            EntryPoint(
+                "broken", "no_such_package_hpsearch.module:objective", "hpsearch.objectives"
+            ),
             EntryPoint("sleepy", "tests.objectives_for_tests:sleeps", "hpsearch.objectives"),
         ),
     )

@@ -12,7 +12,6 @@ from PIL import Image
 from stored_trials import MIN_ACCURACY, finished_job, record_trials, stored_jobs
 
 import spaces
-from search.cli import reports as cli_reports
 from search.cli.reports import plot
 from search.reports import plots
 from search.reports.plots import PlotData, draw_report, plot_data
@@ -145,7 +144,8 @@ def test_plot_command_draws_the_stored_trials_of_either_store(
     record_trials(store_location, "plotted", [(0.95, 4.0), None, (0.80, 1.0), (0.90, 2.0)],
                   running=1)
     handed: list[PlotData] = []
-    monkeypatch.setattr(cli_reports, "draw_report",
+    # The command imports draw_report when it runs (matplotlib loads only there).
+    monkeypatch.setattr(plots, "draw_report",
                         lambda data, path: (handed.append(data), draw_report(data, path)))
     path = tmp_path / "report.png"
     outcome = CliRunner().invoke(plot, ["--store", store_location, "--exp-key", "plotted",

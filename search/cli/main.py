@@ -92,7 +92,8 @@ def main(verbose: int) -> None:
               show_default=True, help="What proposes trials: tpe (ours, multivariate, counts "
               "running trials), hyperopt-tpe, anneal or random. Recorded; a resume keeps it.")
 @click.option("--max-queue", type=click.IntRange(min=1), envvar="HPSEARCH_MAX_QUEUE",
-              help="Cap on trials queued ahead of the workers (farm only). Env: HPSEARCH_MAX_QUEUE.")
+              help="Cap on trials queued ahead of the workers (farm only). "
+                   "Env: HPSEARCH_MAX_QUEUE.")
 @click.option("--stale-after", type=click.FloatRange(min=0.1),
               help=f"Seconds a running trial's heartbeat may stay unchanged before its attempt "
                    f"is given up (default {DEFAULT_STALE_AFTER:g}). Recorded; workers use it.")

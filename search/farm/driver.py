@@ -89,7 +89,8 @@ def run_search(
 
 def _drive(store: Store, experiment: Experiment, space_graph: object, options: SearchOptions,
            local_worker: Worker | None, on_progress: Progress | None) -> list[JobDoc]:
-    experiment = store.record_experiment(dataclasses.replace(experiment, max_evals=options.max_evals))
+    experiment = store.record_experiment(
+        dataclasses.replace(experiment, max_evals=options.max_evals))
     proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials,
                         experiment.algo)
     policy = experiment.policy

@@ -29,7 +29,8 @@ def parse_gpus(spec: str, available: int) -> list[str]:
         return []
     if spec == "all":
         if available == 0:
-            raise GpuSpecError("--gpus all: no CUDA GPU is visible here; use --gpus none for CPU workers")
+            raise GpuSpecError("--gpus all: no CUDA GPU is visible here; "
+                               "use --gpus none for CPU workers")
         return [str(index) for index in range(available)]
     try:
         indices = [int(part) for part in spec.split(",") if part.strip()]

@@ -58,8 +58,9 @@ def _table(rows: Sequence[dict[str, Any]], columns: list[str]) -> str:
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip()]
-    lines += ["  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(line, widths, strict=False))
-              .rstrip() for line in cells]
+    lines += ["  ".join(v.rjust(w) if _numeric(v) else v.ljust(w)
+                        for v, w in zip(line, widths, strict=False)).rstrip()
+              for line in cells]
     return "\n".join(lines)
 
 
@@ -69,7 +70,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e5 else f"{value:.4f}".rstrip("0").rstrip(".")
+        return (f"{value:.4g}" if abs(value) < 1e-3 or abs(value) >= 1e5
+                else f"{value:.4f}".rstrip("0").rstrip("."))
     if isinstance(value, datetime.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
@@ -119,8 +121,8 @@ def render_status(status: ExperimentStatus) -> str:
     now = utcnow()
     for worker in status.workers:
         silent = (now - worker.last_seen).total_seconds()
-        state = worker.state if worker.is_live(status.stale_after, now) or worker.state == "stopped" \
-            else "lost"
+        live = worker.is_live(status.stale_after, now)
+        state = worker.state if live or worker.state == "stopped" else "lost"
         doing = f"trial {worker.tid}" if worker.state == "busy" and worker.tid is not None else "-"
         lines.append(f"  worker {worker.worker_id:28} {state:7} {doing:10} "
                      f"{worker.jobs_done:4} done  heartbeat {silent:.1f} s ago  {worker.device}")

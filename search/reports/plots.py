@@ -39,7 +39,8 @@ class TradeOff:
     """Panel 2: accuracy against training seconds, the Pareto front, iso-score lines.
 
     `iso_scores` are the slopes s of the lines accuracy = s * seconds: trials on one line
-    score the same; the last is the best score. `failed_seconds` places failed trials that got as far as a training time.
+    score the same; the last is the best score. `failed_seconds` places failed trials that
+    got as far as a training time.
     """
 
     tids: tuple[int, ...]
@@ -172,7 +173,8 @@ def _column(parameter: Parameter, space: SearchSpace) -> str:
     "optimizer=sgd"); the flattened parameters name it without ("optimizer/momentum").
     """
     if parameter.condition is None:
-        return parameter.label
+        label: str = parameter.label
+        return label
     parent_label, _, branch = parameter.condition.partition("=")
     parent = next(p for p in space.parameters if p.label == parent_label)
     name = parameter.label[len(f"{parent_label}/{branch}/"):]
@@ -203,8 +205,8 @@ def _parameter_panel(parameter: Parameter, column: str, scored: list[Trial],
 
 PANEL_COLUMNS = 5
 TRIAL_STYLE: dict[str, Any] = {"s": 22, "color": "tab:blue", "alpha": 0.85, "zorder": 2}
-FAILED_STYLE: dict[str, Any] = {"marker": "x", "color": "tab:red", "s": 40, "linewidths": 1.5, "zorder": 4,
-                "clip_on": False}
+FAILED_STYLE: dict[str, Any] = {"marker": "x", "color": "tab:red", "s": 40, "linewidths": 1.5,
+                                "zorder": 4, "clip_on": False}
 FRONT_COLOR = "tab:orange"
 
 

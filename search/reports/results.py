@@ -3,7 +3,8 @@
     import search
     results = search.results("./hpsearch-runs", "demo")
     results.best(3)              # [Trial(tid=17, state='ok', accuracy=0.97, ...), ...]
-    results.trials_dataframe()   # one row per trial, needs pandas (pip install 'hpsearch[dataframe]')
+    # one row per trial, needs pandas (pip install 'hpsearch[dataframe]')
+    results.trials_dataframe()
 
 The same queries the CLI prints, read once from either store.
 """

@@ -200,5 +200,5 @@ class Store(abc.ABC):
     def workers(self) -> list[WorkerStatus]:
         """Every worker that reported within WORKERS_FORGOTTEN_AFTER, most recent first."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: a store may hold nothing to release
         """Release connections and locks."""

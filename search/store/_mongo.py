@@ -239,8 +239,7 @@ class MongoStore(Store):
             if exp_key not in wanted:
                 continue
             for probe in range(tid, tid + _PROBES):
-                key = job_id(exp_key, probe)
-                job = self._call(lambda: self._jobs.find_one({"_id": key}))
+                job = self._call(partial(self._jobs.find_one, {"_id": job_id(exp_key, probe)}))
                 if job is None:
                     break  # not queued yet
                 self._saw(job)
@@ -306,8 +305,11 @@ class MongoStore(Store):
         key = reservation.job["_id"]
         if not self._still_running(key, reservation.attempt):
             return False
-        beat: dict[str, dict[str, Any]] = {"$set": {"state": JOB_STATE_RUNNING, "owner": reservation.worker_id,
-                         "refresh_time": utcnow()}, "$inc": {"beats": 1}}
+        beat: dict[str, dict[str, Any]] = {
+            "$set": {"state": JOB_STATE_RUNNING, "owner": reservation.worker_id,
+                     "refresh_time": utcnow()},
+            "$inc": {"beats": 1},
+        }
         renewed = self._call(lambda: self._jobs.update_one(
             {"_id": key, "attempt": reservation.attempt,
              "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}}, beat))
@@ -329,7 +331,7 @@ class MongoStore(Store):
         for decided in (_requeue_claim(key, attempt), _result_claim(key)):
             # One lookup by _id each: FerretDB serves those from its primary key but scans the
             # whole collection for an `$in`, and this runs on every heartbeat of every trial.
-            if self._call(lambda: self._claims.find_one({"_id": decided}, {"_id": 1})):
+            if self._call(partial(self._claims.find_one, {"_id": decided}, {"_id": 1})):
                 return False
         return True
 
@@ -344,9 +346,10 @@ class MongoStore(Store):
         self._show_result(key, committed)
         if committed is not None and committed.get("attempt") == reservation.attempt:
             return True  # our own result, offered again (a worker resubmitting its spool)
-        late = {"_id": f"{_result_claim(key)}/{reservation.attempt}", "exp_key": reservation.exp_key,
-                "tid": reservation.tid, "attempt": reservation.attempt,
-                "worker": reservation.worker_id, "result": result, "time": utcnow()}
+        late = {"_id": f"{_result_claim(key)}/{reservation.attempt}",
+                "exp_key": reservation.exp_key, "tid": reservation.tid,
+                "attempt": reservation.attempt, "worker": reservation.worker_id,
+                "result": result, "time": utcnow()}
         self._insert_once(self._late_results, late)  # refused: kept already, by a resubmission
         log.warning("trial %s of %s already has a result; keeping this one as a late result",
                     reservation.tid, reservation.exp_key)
@@ -472,7 +475,8 @@ class MongoStore(Store):
         except DuplicateKeyError:
             if tries == 1:
                 return False  # refused at the first try: the document is a rival's
-            existing = self._call(lambda: collection.find_one({"_id": document["_id"]}, {"nonce": 1}))
+            existing = self._call(
+                lambda: collection.find_one({"_id": document["_id"]}, {"nonce": 1}))
             return existing is not None and existing.get("nonce") == document["nonce"]
 
     # -- workers ---------------------------------------------------------------------------
