@@ -4,6 +4,11 @@ Hyperopt algos (ours, Hyperopt's TPE, anneal, random) propose into a `Trials` ob
 as `fmin` and our driver do: a proposed trial stays RUNNING in the trials until it is told,
 so algorithms that look at running trials see them. Optuna's TPESampler gets the same space
 translated into its define-by-run calls (`optuna` is the `bench` extra).
+
+Common random numbers: for a given seed, every algorithm in `ALGORITHMS` starts from the same
+`STARTUP_TRIALS` random trials (Hyperopt's random search with seeds drawn from that seed; Optuna
+gets them through `study.enqueue_trial`), so differences between algorithms measure how they
+model the history, not the luck of their startup draws.
 """
 
 from __future__ import annotations
@@ -24,24 +29,46 @@ Vals = dict[str, Any]  # label -> value as Hyperopt stores it (a choice as its i
 STARTUP_TRIALS = 10
 
 
-class HyperoptAlgo:
-    """Any `suggest(new_ids, domain, trials, seed)`, asked one trial at a time."""
+def startup_seeds(seed: int) -> list[int]:
+    """The seeds of Hyperopt's random search for the common startup trials of run `seed`."""
+    rng = np.random.default_rng([seed, STARTUP_TRIALS])
+    return [int(value) for value in rng.integers(2**31 - 1, size=STARTUP_TRIALS)]
 
-    def __init__(self, suggest: Callable, space_graph: Any, seed: int) -> None:
+
+def startup_vals(space_graph: Any, seed: int) -> list[Vals]:
+    """The common startup trials of run `seed`, as Hyperopt stores their values."""
+    domain = Domain(lambda params: 0.0, space_graph)
+    return [_vals(rand.suggest([tid], domain, Trials(), startup_seed)[0])
+            for tid, startup_seed in enumerate(startup_seeds(seed))]
+
+
+def _vals(document: dict[str, Any]) -> Vals:
+    return {label: values[0] for label, values in document["misc"]["vals"].items() if values}
+
+
+class HyperoptAlgo:
+    """Any `suggest(new_ids, domain, trials, seed)`, asked one trial at a time; the first
+    trials come from Hyperopt's random search with `startup` seeds, when given."""
+
+    def __init__(self, suggest: Callable, space_graph: Any, seed: int,
+                 startup: list[int] | None = None) -> None:
         self.suggest = suggest
         self._domain = Domain(lambda params: 0.0, space_graph)
         self._rng = np.random.default_rng(seed)
+        self._startup = startup or []
         self.trials = Trials()
 
     def ask(self) -> tuple[int, Vals]:
         tid = len(self.trials._dynamic_trials)
-        (document,) = self.suggest([tid], self._domain, self.trials,
-                                    int(self._rng.integers(2**31 - 1)))
+        seed = int(self._rng.integers(2**31 - 1))  # drawn on every ask: same later seeds
+        if tid < len(self._startup):
+            (document,) = rand.suggest([tid], self._domain, self.trials, self._startup[tid])
+        else:
+            (document,) = self.suggest([tid], self._domain, self.trials, seed)
         document["state"] = JOB_STATE_RUNNING
         self.trials.insert_trial_docs([document])
         self.trials.refresh()
-        return tid, {label: values[0] for label, values in document["misc"]["vals"].items()
-                     if values}
+        return tid, _vals(document)
 
     def tell(self, tid: int, result: dict[str, Any]) -> None:
         document = self.trials._dynamic_trials[tid]
@@ -51,10 +78,11 @@ class HyperoptAlgo:
 
 
 class OptunaAlgo:
-    """Optuna's TPESampler (its defaults unless `sampler` is given) over a Hyperopt space."""
+    """Optuna's TPESampler (its defaults unless `sampler` is given) over a Hyperopt space;
+    the `startup` trials, when given, are enqueued to be asked first."""
 
     def __init__(self, space_graph: Any, seed: int, sampler: Any = None,
-                 study: Any = None) -> None:
+                 study: Any = None, startup: list[Vals] | None = None) -> None:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -63,6 +91,8 @@ class OptunaAlgo:
         sampler = sampler or optuna.samplers.TPESampler(seed=seed)
         self.study = study or optuna.create_study(sampler=sampler)
         self._running: dict[int, Any] = {}
+        for vals in startup or []:
+            self.study.enqueue_trial(vals)
 
     def ask(self) -> tuple[int, Vals]:
         trial = self.study.ask()
@@ -100,11 +130,15 @@ def _optuna_value(trial: Any, dimension: Any) -> Any:
     return trial.suggest_float(label, q * round(low / q + 1e-9), q * round(high / q - 1e-9), step=q)
 
 
+def hyperopt_algo(suggest: Callable) -> Callable[[Any, int], HyperoptAlgo]:
+    """A factory of `suggest` runs that start from the common startup trials."""
+    return lambda graph, seed: HyperoptAlgo(suggest, graph, seed, startup_seeds(seed))
+
+
 ALGORITHMS: dict[str, Callable[[Any, int], Any]] = {
-    "ours": lambda graph, seed: HyperoptAlgo(search.tpe.suggest, graph, seed),
-    "hyperopt-tpe": lambda graph, seed: HyperoptAlgo(
-        functools.partial(tpe.suggest, n_startup_jobs=STARTUP_TRIALS), graph, seed),
-    "anneal": lambda graph, seed: HyperoptAlgo(anneal.suggest, graph, seed),
-    "random": lambda graph, seed: HyperoptAlgo(rand.suggest, graph, seed),
-    "optuna": lambda graph, seed: OptunaAlgo(graph, seed),
+    "ours": hyperopt_algo(search.tpe.suggest),
+    "hyperopt-tpe": hyperopt_algo(functools.partial(tpe.suggest, n_startup_jobs=STARTUP_TRIALS)),
+    "anneal": hyperopt_algo(anneal.suggest),
+    "random": hyperopt_algo(rand.suggest),
+    "optuna": lambda graph, seed: OptunaAlgo(graph, seed, startup=startup_vals(graph, seed)),
 }

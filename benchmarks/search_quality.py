@@ -8,6 +8,11 @@ noisy landscapes, the noiseless value of the trial the search would report as be
 ours relative to Optuna: the ratio of median distances to the optimum (0 for the
 landscapes; for digits, the ratio of median best scores, accuracy per second, higher better).
 
+Common random numbers: for a given seed every algorithm starts from the same 10 random trials
+(Hyperopt's random search seeded from the run's seed; Optuna gets them by `enqueue_trial`), and
+the noisy landscapes add the same noise to the n-th evaluation, so the ratios measure how the
+algorithms model the history rather than the luck of their startup draws.
+
     nice -n 10 python benchmarks/search_quality.py --seeds 20 --in-flight 1 4
     nice -n 10 python benchmarks/search_quality.py --functions digits --seeds 10 --epochs 2
 
@@ -108,8 +113,8 @@ def main() -> None:
         settings = search.tpe.Settings(**{
             key: search.tpe.Bandwidth(**value) if key == "bandwidth" else value
             for key, value in arguments.settings.items()})
-        _algorithms.ALGORITHMS["ours"] = lambda graph, seed: _algorithms.HyperoptAlgo(
-            lambda *a: search.tpe.suggest(*a, settings=settings), graph, seed)
+        _algorithms.ALGORITHMS["ours"] = _algorithms.hyperopt_algo(
+            lambda *a: search.tpe.suggest(*a, settings=settings))
 
     graph = spaces.load_space("default").graph
     print(f"# search_quality {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "

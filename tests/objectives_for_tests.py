@@ -80,6 +80,21 @@ def records_run_then_sleeps(params: dict[str, Any], trial: TrialContext) -> dict
     return sleeps(params, trial)
 
 
+def breaks_its_heartbeat_once(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Make this worker process's next heartbeat raise, as a bug or a broken connection would,
+    then sleep as `sleeps` does: the trial must go on, its heartbeat restarted."""
+    from search.store._mongo import MongoStore
+
+    healthy = MongoStore.heartbeat
+
+    def breaks_once(store: MongoStore, reservation: Any) -> bool:
+        MongoStore.heartbeat = healthy  # type: ignore[method-assign]
+        raise RuntimeError("the heartbeat broke (simulated by tests)")
+
+    MongoStore.heartbeat = breaks_once  # type: ignore[method-assign]
+    return sleeps(params, trial)
+
+
 def sleeps_outside_timed(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
     """Train (timed) for ~10 ms, then spend UNTIMED_SLEEP_SECONDS on an untimed 'evaluation'."""
     with trial.timed():

@@ -127,6 +127,21 @@ def test_a_stopped_worker_exits_only_once_its_result_is_stored(mongo_server, mon
     assert job["result"]["status"] == "ok"
 
 
+def test_a_heartbeat_thread_that_dies_is_restarted_and_the_trial_goes_on(mongo_url, hpsearch,
+                                                                         monkeypatch) -> None:
+    breaker = "tests.objectives_for_tests:breaks_its_heartbeat_once"
+    sleep_for(hpsearch, monkeypatch, 6 * TEST_POLICY.heartbeat_interval)
+    queue_experiment(mongo_url, "broken-beat", breaker, 1)
+    code, output = finish(start_worker(hpsearch, mongo_url, "--allow-objective", breaker,
+                                       "--max-jobs", "1"))
+    assert code == 0, output
+    assert "the heartbeat of trial 0 of broken-beat died (RuntimeError" in output
+    assert "restarting it" in output
+    (job,) = done_jobs(database(mongo_url), "broken-beat")
+    assert (job["result"]["status"], job["attempt"]) == ("ok", 0)
+    assert job["beats"] >= 1  # it beat again after the restart
+
+
 def test_a_trial_past_its_timeout_fails_and_the_worker_goes_on(mongo_url, hpsearch,
                                                                monkeypatch) -> None:
     sleep_for(hpsearch, monkeypatch, 120)

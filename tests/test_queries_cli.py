@@ -67,8 +67,11 @@ def test_status_shows_counts_best_pace_time_left_and_workers(store_location: str
 
 def test_status_watch_refreshes_until_ctrl_c(store_location: str, hpsearch) -> None:
     record_trials(store_location, "w", OUTCOMES[:2])
+    # Ctrl-C's default action, even when the suite itself runs in the background (a shell
+    # starts background jobs with SIGINT ignored, and children inherit that).
     process = hpsearch.start("status", "--store", store_location, "--watch", "--interval", "0.5",
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     output = OutputWatcher(process)
     refreshed = "w: noop on space default: 2/2 finished"
     output.wait_for(lambda text: text.count(refreshed) >= 2, 120, "status refreshed twice")
