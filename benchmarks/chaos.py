@@ -130,10 +130,13 @@ def check(url: str, max_evals: int, run_log: Path, disturbed: set[int]) -> dict[
         claim["job"] for claim in db.claims.find({}, {"_id": 1, "job": 1})
         if "/run/" in str(claim["_id"]))
     # The job document must show the one committed result, not a rival attempt's.
+    # An abandoned trial has no result claim (a real result may still take it).
     view_mismatch = [
         job["tid"] for job in jobs if job.get("state") == 2 and (
-            job["_id"] not in claim_of
-            or (claim_of[job["_id"]].get("result") or {}) != (job.get("result") or {}))
+            (job["_id"] not in claim_of
+             and (job.get("result") or {}).get("reason") != "abandoned")
+            or (job["_id"] in claim_of
+                and (claim_of[job["_id"]].get("result") or {}) != (job.get("result") or {})))
     ]
     runs: dict[int, list[int]] = collections.defaultdict(list)
     for line in (run_log.read_text() if run_log.exists() else "").splitlines():
