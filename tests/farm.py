@@ -105,6 +105,16 @@ def queue_experiment(url: str, exp_key: str, objective: str, jobs: int, device: 
         store.record_experiment(Experiment(exp_key=exp_key, space=space.record,
                                            objective=objective, epochs=1, min_accuracy=0.0,
                                            device=device, data_dir=data_dir, policy=policy))
+    finally:
+        store.close()
+    queue_jobs(url, exp_key, jobs)
+
+
+def queue_jobs(url: str, exp_key: str, jobs: int) -> None:
+    """Queue `jobs` random proposals at once for a recorded experiment, as a driver would."""
+    space = spaces.load_space("default")
+    store = open_store(url)
+    try:
         proposer = Proposer(exp_key, space.graph, seed=1, startup_trials=jobs)
         proposals: list[dict] = []
         for tid in range(jobs):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gridfs
 import pytest
-from farm import database, finish, queue_experiment, start_worker
+from farm import database, finish, queue_experiment, queue_jobs, start_worker, wait_until
 
 RECORDS_RUN = "tests.objectives_for_tests:records_run"
 JOBS = 200
@@ -22,12 +22,17 @@ def test_racing_workers_run_every_job_exactly_once(mongo_url: str, hpsearch, tmp
                                                    lookahead: str) -> None:
     """With lookahead each worker also holds a job reserved ahead, so twice as many
     reservations race; none may be granted twice."""
-    queue_experiment(mongo_url, "race", RECORDS_RUN, JOBS)
+    queue_experiment(mongo_url, "race", RECORDS_RUN, 0)
     run_log = tmp_path / "runs.log"
     hpsearch.environment["HPSEARCH_TEST_RUN_LOG"] = str(run_log)
+    db = database(mongo_url)
     try:
         workers = [start_worker(hpsearch, mongo_url, "--allow-objective", RECORDS_RUN,
-                                "--idle-timeout", "3", lookahead) for _ in range(WORKERS)]
+                                "--idle-timeout", "15", lookahead) for _ in range(WORKERS)]
+        # Every worker polls the queue before the jobs arrive, so that all of them race.
+        wait_until(lambda: db.workers.count_documents({"state": "idle"}) == WORKERS, 120,
+                   "every worker waits for jobs")
+        queue_jobs(mongo_url, "race", JOBS)
         outcomes = [finish(worker) for worker in workers]
     finally:
         del hpsearch.environment["HPSEARCH_TEST_RUN_LOG"]
@@ -38,7 +43,6 @@ def test_racing_workers_run_every_job_exactly_once(mongo_url: str, hpsearch, tmp
     assert max(runs.values()) == 1, [tid for tid, count in runs.items() if count > 1]
     processes = Counter(line.split()[1] for line in run_log.read_text().splitlines())
     assert len(processes) == WORKERS, "every worker should have raced for jobs"
-    db = database(mongo_url)
     assert db.jobs.count_documents({"exp_key": "race", "state": 2}) == JOBS
 
 

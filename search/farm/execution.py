@@ -68,10 +68,9 @@ def run_job(
         return {**result, "objective": prepared.objective.name, "worker": worker_id,
                 "attempt": reservation.attempt}
 
-    result = labelled(_run(store, reservation, prepared, on_heartbeat,
-                           lambda result: on_result(labelled(result)),
-                           lambda: on_stuck(labelled(_timed_out(prepared))), data_dir))
-    return result
+    return labelled(_run(store, reservation, prepared, on_heartbeat,
+                         lambda result: on_result(labelled(result)),
+                         lambda: on_stuck(labelled(_timed_out(prepared))), data_dir))
 
 
 def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
