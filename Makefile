@@ -22,11 +22,13 @@ $(STAMP): setup.cfg pyproject.toml
 run: $(STAMP)
 	$(BIN)/hpsearch search --store ./hpsearch-runs --exp-key demo --max-evals 30 --epochs 20
 
-# Lint and types first (seconds), then the suite against a real MongoDB-protocol server.
+# Lint and types first (seconds), then the suite against a real MongoDB-protocol server, in
+# two processes: most tests wait on worker processes and the database, so two overlap well
+# even on two cores (each has its own database server).
 test: $(STAMP) $(TESTDB)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # FerretDB v1 (SQLite) embedded in a small Go program: a real MongoDB-protocol server.
 testdb: $(TESTDB)

@@ -3,6 +3,7 @@ the cores without oversubscribing them."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
@@ -105,9 +106,12 @@ def run_processes(store_location: str, options: WorkerOptions, plans: list[Proce
         children.append(child)
 
     def forward(signum: int, frame: FrameType | None) -> None:
+        # System calls only (waitpid, kill): a handler may run while the main thread holds a
+        # lock. A child already reaped is skipped, so its reused pid is never signalled.
         for child in children:
-            if child.is_alive() and child.pid is not None:
-                os.kill(child.pid, signum)
+            if child.exitcode is None and child.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)

@@ -56,9 +56,18 @@ class Spool:
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "store.txt").write_text(store_location + "\n")  # for a curious reader
         self.path = self.directory / f"{socket.gethostname()}-{os.getpid()}.jsonl"
-        self._file: IO[str] = open(self.path, "a+", encoding="utf-8")
-        fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # ours while this process lives
+        self._file: IO[str] = self._open_locked()
         self._unsent: set[str] = set()
+
+    def _open_locked(self) -> IO[str]:
+        """Our file, locked while this process lives. Between creating the file and locking
+        it, another worker may take it for an ended worker's and remove it: then again."""
+        while True:
+            file = open(self.path, "a+", encoding="utf-8")
+            fcntl.flock(file, fcntl.LOCK_EX)  # a worker checking whether it is ours lets go
+            if _still_at(self.path, file):
+                return file
+            file.close()
 
     def add(self, reservation: Reservation, result: dict[str, Any]) -> SpooledResult:
         """Write a result durably before it is offered to the store."""
@@ -87,11 +96,17 @@ class Spool:
         for path in sorted(self.directory.glob("*.jsonl")):
             if path == self.path:
                 continue
-            with open(path, "r+", encoding="utf-8") as file:
+            try:
+                file = open(path, "r+", encoding="utf-8")
+            except FileNotFoundError:
+                continue  # another worker took it
+            with file:
                 try:
                     fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     continue  # its worker is still running
+                if not _still_at(path, file):
+                    continue  # another worker took it before us
                 entries = _unsent_entries(path, file.read())
                 for entry in entries:
                     # Copied into our own spool first: if we die while offering it, the next
@@ -110,6 +125,14 @@ class Spool:
         self._file.flush()
         if sync:
             os.fsync(self._file.fileno())
+
+
+def _still_at(path: pathlib.Path, file: IO[str]) -> bool:
+    """Whether `path` still names the open `file` (it was not removed or replaced)."""
+    try:
+        return os.stat(path).st_ino == os.fstat(file.fileno()).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _unsent_entries(path: pathlib.Path, text: str) -> list[SpooledResult]:

@@ -1,8 +1,15 @@
-"""Graceful stops: the first SIGTERM/SIGINT finishes the current trial, the second stops now."""
+"""Graceful stops: the first SIGTERM/SIGINT finishes the current trial, the second stops now.
+
+A signal handler runs in the main thread between two bytecodes, possibly while that thread
+holds a lock, for example the one inside `threading.Event.wait`. So the handler takes no lock
+at all: it counts the signal and writes its number to a pipe (one system call). A small
+thread reads the pipe, logs the request and wakes whoever waits; it may take any lock.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from types import FrameType
@@ -24,10 +31,12 @@ class StopRequest:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._signals = 0  # written only by the signal handler, in the main thread
+        self._signal_pipe: int | None = None
 
     @property
     def requested(self) -> bool:
-        return self._event.is_set()
+        return self._signals > 0 or self._event.is_set()
 
     def request(self) -> None:
         self._event.set()
@@ -37,12 +46,21 @@ class StopRequest:
 
     def install_signal_handlers(self) -> None:
         """Route SIGTERM and SIGINT here. Call from the main thread."""
+        read_end, self._signal_pipe = os.pipe()
+        threading.Thread(target=self._announce, args=(read_end,), name="stop-signals",
+                         daemon=True).start()
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested:
+        self._signals += 1
+        if self._signals > 1:
             raise StopNow(signum)
+        assert self._signal_pipe is not None
+        os.write(self._signal_pipe, bytes([signum]))
+
+    def _announce(self, read_end: int) -> None:
+        signum = os.read(read_end, 1)[0]
         log.warning("%s received: finishing the current trial, then stopping "
                     "(send it again to stop at once)", signal.Signals(signum).name)
         self.request()
