@@ -87,6 +87,8 @@ def test_a_run_claim_on_a_finished_trial_shows_its_result_and_runs_nothing(
     db.jobs.replace_one({"_id": requeued["_id"]}, requeued)  # that view write was lost
 
     assert [job["state"] for job in store.jobs("e", [0])] == [2]  # reads follow the claims
+    # ... unless the caller asks for the views as written (the driver's cheap polls).
+    assert [job["state"] for job in store.jobs("e", [0], views_only=True)] == [0]
     second = reserve(store, "w2")
     assert second.tid == 1  # trial 0 was not handed out again
     assert db.jobs.find_one({"tid": 0})["state"] == 2

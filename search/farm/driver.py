@@ -7,8 +7,9 @@ a long search costs the same per turn as a short one.
 
 Distributed, the driver polls those few jobs (by `_id` on FerretDB, which scans for anything
 else): every 20 ms right after something changed, backing off to `poll_interval` while
-nothing does, so a landing result is answered at once and a quiet farm costs little. The
-`workers` collection is read at most once a second.
+nothing does, so a landing result is answered at once and a quiet farm costs little. Those
+polls read the job documents only; once a second a read also checks their result claims, for
+a view whose write was lost. The `workers` collection is read at most once a second.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from search.trial import Trial, trials_of
 
 _SHORTEST_POLL = 0.02  # seconds between polls right after a job changed state
 _WORKERS_READ_INTERVAL = 1.0
+_FULL_READ_INTERVAL = 1.0  # seconds between reads that also check the result claims
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,19 +103,24 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
             store.give_up(attempt, policy.max_attempts,
                           "its process died (found running when the search resumed)")
     jobs = _well_formed(store.jobs(experiment.exp_key))
+    unfinished = {tid for tid, job in jobs.items() if not is_finished(job)}
     reclaimer = Reclaimer(store)
     failures_in_a_row = 0
     live_workers = _LiveWorkers(store, experiment.exp_key, policy.stale_after)
     poll = _SHORTEST_POLL
+    full_read_at = time.monotonic() + _FULL_READ_INTERVAL
+    changed = True
     while True:
-        finished = [job for job in jobs.values() if is_finished(job)]
-        if on_progress is not None:
-            on_progress(SearchProgress(len(finished), options.max_evals,
-                                       best_trial(trials_of(finished))))
-        if len(finished) >= options.max_evals:
-            return sort_by_tid(jobs.values())
+        if changed:  # each turn costs the same however long the search: nothing else is O(n)
+            finished = len(jobs) - len(unfinished)
+            if on_progress is not None:
+                done = (job for job in jobs.values() if is_finished(job))
+                on_progress(SearchProgress(finished, options.max_evals,
+                                           best_trial(trials_of(done))))
+            if finished >= options.max_evals:
+                return sort_by_tid(jobs.values())
         wanted = 1 if local_worker is not None else live_workers() + 1
-        _top_up_queue(store, proposer, jobs, options, wanted)
+        unfinished |= _top_up_queue(store, proposer, jobs, unfinished, options, wanted)
         if local_worker is not None:
             result = local_worker.run_next()
             if result is not None:
@@ -126,10 +133,14 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
             time.sleep(poll)
             if reclaimer.due({experiment.exp_key: policy}):
                 reclaimer.run_pass({experiment.exp_key: policy})
-        unfinished = [tid for tid, job in jobs.items() if not is_finished(job)]
-        read = _well_formed(store.jobs(experiment.exp_key, unfinished))
+        full_read = time.monotonic() >= full_read_at
+        if full_read:
+            full_read_at = time.monotonic() + _FULL_READ_INTERVAL
+        read = _well_formed(store.jobs(experiment.exp_key, sorted(unfinished),
+                                       views_only=not full_read))
         changed = any(job["state"] != jobs[tid]["state"] for tid, job in read.items())
         jobs.update(read)
+        unfinished -= {tid for tid, job in read.items() if is_finished(job)}
         poll = _SHORTEST_POLL if changed else min(2 * poll, options.poll_interval)
 
 
@@ -144,21 +155,25 @@ def _failure(result: dict[str, Any]) -> str:
 
 
 def _top_up_queue(store: Store, proposer: Proposer, jobs: dict[int, JobDoc],
-                  options: SearchOptions, wanted: int) -> None:
-    """Queue new proposals until `wanted` wait for workers, without passing `max_evals`.
+                  unfinished: set[int], options: SearchOptions, wanted: int) -> set[int]:
+    """Queue new proposals until `wanted` wait for workers, without passing `max_evals`;
+    the tids queued.
 
     One queued job per live worker, plus one, is enough: each worker also holds one job
     reserved ahead, and every job queued beyond need is proposed blind to results to come."""
-    queued = sum(1 for job in jobs.values() if job["state"] == JOB_STATE_NEW)
+    queued = sum(1 for tid in unfinished if jobs[tid]["state"] == JOB_STATE_NEW)
     if options.max_queue is not None:
         wanted = min(wanted, options.max_queue)
     count = max(0, min(wanted - queued, options.max_evals - len(jobs)))
+    if count == 0:
+        return set()
     first_tid = max(jobs, default=-1) + 1
     proposals: list[JobDoc] = []
     for tid in range(first_tid, first_tid + count):
         proposals.append(proposer.propose(tid, [*jobs.values(), *proposals]))
     store.queue_jobs(proposals)
     jobs.update((job["tid"], job) for job in proposals)
+    return {job["tid"] for job in proposals}
 
 
 class _LiveWorkers:

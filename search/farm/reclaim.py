@@ -28,19 +28,22 @@ _Key = tuple[str, int, int]  # exp_key, tid, attempt
 class Reclaimer:
     """Watches the running attempts of some experiments and gives up those that stop beating."""
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float] = time.monotonic,
+                 passes_per_stale_after: int = 4) -> None:
         self._store = store
         self._clock = clock
+        self._passes_per_stale_after = passes_per_stale_after
         self._watched: dict[_Key, tuple[Hashable, float]] = {}
         self._outages = store.outages
         self._last_pass = float("-inf")
 
     def due(self, policies: Mapping[str, Policy]) -> bool:
-        """Whether a pass is due: four per shortest `stale_after`, so a dead attempt is given
-        up at most a quarter of `stale_after` late."""
+        """Whether a pass is due: `passes_per_stale_after` per shortest `stale_after` (with
+        four, a dead attempt is given up at most a quarter of `stale_after` late)."""
         if not policies:
             return False
-        interval = min(policy.stale_after for policy in policies.values()) / 4
+        shortest = min(policy.stale_after for policy in policies.values())
+        interval = shortest / self._passes_per_stale_after
         return self._clock() - self._last_pass >= interval
 
     def run_pass(self, policies: Mapping[str, Policy]) -> list[int]:

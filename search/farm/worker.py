@@ -81,7 +81,10 @@ class Worker:
         self._prepared: dict[str, PreparedExperiment] = {}
         self._refused: set[str] = set()
         self._experiments_seen_at = float("-inf")
-        self._reclaimer = Reclaimer(store)
+        # The driver watches its experiment four times per stale_after; each idle worker is
+        # a backup (for a driver that died, or jobs queued by another tool), and on FerretDB
+        # each pass reads the whole queue, so a worker watches once per stale_after.
+        self._reclaimer = Reclaimer(store, passes_per_stale_after=1)
         self._spool = Spool(options.spool_root, store.location) if options.spool_root else None
         self._last_report = float("-inf")
         self._last_state: str | None = None

@@ -130,11 +130,15 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
-             fields: Collection[str] | None = None) -> list[JobDoc]:
+             fields: Collection[str] | None = None, *, views_only: bool = False
+             ) -> list[JobDoc]:
         """The experiment's jobs (only those with `tids` when given), sorted by tid.
 
         `fields` (dotted paths) names what the caller reads; a store may then leave the rest
         out, which spares a query over thousands of trials reading their histories.
+        `views_only` reads the job documents as last written, without checking that none
+        lacks a result a lost write left out: half the reads, for a caller that polls and
+        reads in full now and then (the driver).
         """
 
     @abc.abstractmethod

@@ -142,7 +142,8 @@ class EmbeddedStore(Store):
     # -- jobs ------------------------------------------------------------------------------
 
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
-             fields: Collection[str] | None = None) -> list[JobDoc]:
+             fields: Collection[str] | None = None, *, views_only: bool = False
+             ) -> list[JobDoc]:
         if exp_key not in self._writers:
             self._jobs.pop(exp_key, None)  # another process may be writing: read afresh
         jobs = self._load(exp_key)

@@ -61,7 +61,8 @@ T = TypeVar("T")
 _BY_ID_LIMIT = 64  # up to this many jobs are read one `_id` lookup each on FerretDB
 _CANDIDATES = 32  # queued jobs one read of the queue hands a worker to claim from
 _PROBES = 8  # tids a reservation looks up by _id past the last one it saw, on FerretDB
-_EMPTY_SCAN_INTERVAL = 1.0  # seconds before a queue read that found nothing is repeated
+_FIRST_EMPTY_SCAN_WAIT = 1.0  # seconds between two reads of the whole queue on FerretDB;
+_LONGEST_EMPTY_SCAN_WAIT = 8.0  # the wait doubles while they find nothing, up to this
 
 
 def job_id(exp_key: str, tid: int) -> str:
@@ -97,11 +98,14 @@ class MongoStore(Store):
         # costs one refused claim insert, never a wrong reservation: see _claim.
         self._candidates: list[JobDoc] = []
         self._candidates_lock = threading.Lock()
-        # On FerretDB the queue is also found by `_id`: the driver queues tids in order, so
-        # the next job is usually `<exp_key>/<one past the last tid seen>`. The scan still
-        # runs, at most once a second while it finds nothing, for requeued (older) jobs.
+        # On FerretDB the queue is mostly found by `_id`: the driver queues tids in order, so
+        # the next job is usually `<exp_key>/<one past the last tid seen>`. The queue is read
+        # whole (a scan there) at most once a second, for requeued (older) jobs, and less
+        # often while those reads find nothing (up to every eight seconds), so an idle farm
+        # does not keep the database scanning. A requeue by this process reads it next.
         self._next_tids: dict[str, int] = {}
-        self._last_empty_scan = float("-inf")
+        self._next_scan_at = float("-inf")
+        self._empty_scan_wait = _FIRST_EMPTY_SCAN_WAIT
         self._pruned_workers = False
         # FerretDB v1 (SQLite) evaluates only `_id` equality in its storage; any other filter
         # decodes every document of the collection. A few lookups by `_id` beat that scan.
@@ -159,17 +163,20 @@ class MongoStore(Store):
     # -- jobs ------------------------------------------------------------------------------
 
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
-             fields: Collection[str] | None = None) -> list[JobDoc]:
+             fields: Collection[str] | None = None, *, views_only: bool = False
+             ) -> list[JobDoc]:
         if tids is not None and self._scans_unless_by_id and len(tids) <= _BY_ID_LIMIT:
-            found = self._find_by_ids(self._jobs, [job_id(exp_key, tid) for tid in tids])
-            return self._with_results(sort_by_tid(found))
-        query: dict[str, Any] = {"exp_key": exp_key}
-        if tids is not None:
-            query["tid"] = {"$in": list(tids)}
-        projection = None if fields is None else dict.fromkeys(fields, 1)
-        # Sorted by the server, which orders a malformed tid (a string) without failing.
-        return self._with_results(self._call(
-            lambda: list(self._jobs.find(query, projection).sort("tid", ASCENDING))))
+            found = sort_by_tid(self._find_by_ids(self._jobs,
+                                                  [job_id(exp_key, tid) for tid in tids]))
+        else:
+            query: dict[str, Any] = {"exp_key": exp_key}
+            if tids is not None:
+                query["tid"] = {"$in": list(tids)}
+            projection = None if fields is None else dict.fromkeys(fields, 1)
+            # Sorted by the server, which orders a malformed tid (a string) without failing.
+            found = self._call(
+                lambda: list(self._jobs.find(query, projection).sort("tid", ASCENDING)))
+        return found if views_only else self._with_results(found)
 
     def _with_results(self, jobs: list[JobDoc]) -> list[JobDoc]:
         """The jobs with their committed results: a view whose result write was lost (or not
@@ -222,22 +229,26 @@ class MongoStore(Store):
             leftovers = [job for job in self._candidates if job["exp_key"] in wanted]
             self._candidates = []
         reservation = self._claim_first(worker_id, leftovers)
-        if reservation is None and self._scans_unless_by_id:
-            reservation = self._claim_first(worker_id, self._probe_next_tids(wanted))
-        if reservation is None and (
-                not self._scans_unless_by_id
-                or time.monotonic() - self._last_empty_scan >= _EMPTY_SCAN_INTERVAL):
-            reservation = self._claim_first(worker_id, self._read_candidates(wanted))
-            if reservation is None:
-                self._last_empty_scan = time.monotonic()
-        return reservation
+        if reservation is not None:
+            return reservation
+        if not self._scans_unless_by_id:
+            return self._claim_first(worker_id, self._read_candidates(wanted))
+        if time.monotonic() < self._next_scan_at:
+            return self._claim_first(worker_id, self._probe_next_tids(wanted))
+        reservation = self._claim_first(worker_id, self._read_candidates(wanted))
+        if reservation is None:
+            self._empty_scan_wait = min(2 * self._empty_scan_wait, _LONGEST_EMPTY_SCAN_WAIT)
+        else:
+            self._empty_scan_wait = _FIRST_EMPTY_SCAN_WAIT
+        self._next_scan_at = time.monotonic() + self._empty_scan_wait
+        return reservation or self._claim_first(worker_id, self._probe_next_tids(wanted))
 
     def _probe_next_tids(self, wanted: set[str]) -> list[JobDoc]:
-        """Queued jobs found by `_id` just past the last tid seen of each experiment."""
+        """Queued jobs found by `_id` just past the last tid seen of each experiment (from
+        tid 0 for one not seen yet)."""
         found: list[JobDoc] = []
-        for exp_key, tid in list(self._next_tids.items()):
-            if exp_key not in wanted:
-                continue
+        for exp_key in sorted(wanted):
+            tid = self._next_tids.get(exp_key, 0)
             for probe in range(tid, tid + _PROBES):
                 job = self._call(partial(self._jobs.find_one, {"_id": job_id(exp_key, probe)}))
                 if job is None:
@@ -296,9 +307,9 @@ class MongoStore(Store):
         started = {"state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
                    "refresh_time": now, "attempt": attempt}
         # Hyperopt's own jobs have no attempt field: this write gives them one.
-        unchanged = {"_id": job["_id"], "state": JOB_STATE_NEW,
+        unchanged = {"state": JOB_STATE_NEW,
                      "attempt": attempt if "attempt" in job else {"$exists": False}}
-        self._call(lambda: self._jobs.update_one(unchanged, {"$set": started}))
+        self._update_view(job["_id"], unchanged, {"$set": started})
         return Reservation(job={**job, **started}, worker_id=worker_id, attempt=attempt)
 
     def heartbeat(self, reservation: Reservation) -> bool:
@@ -310,10 +321,8 @@ class MongoStore(Store):
                      "refresh_time": utcnow()},
             "$inc": {"beats": 1},
         }
-        renewed = self._call(lambda: self._jobs.update_one(
-            {"_id": key, "attempt": reservation.attempt,
-             "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}}, beat))
-        if renewed.matched_count == 1:
+        if self._update_view(key, {"attempt": reservation.attempt, "state": {
+                "$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}}, beat):
             return True
         # The view does not show our attempt, but the claims still give it to us: on FerretDB
         # a stale whole-document write can overwrite the view. Repair it rather than give up.
@@ -321,9 +330,8 @@ class MongoStore(Store):
             return False
         log.warning("repairing the job view of trial %s of %s, which lost our attempt %d",
                     reservation.tid, reservation.exp_key, reservation.attempt)
-        self._call(lambda: self._jobs.update_one(
-            {"_id": key, "state": {"$ne": JOB_STATE_DONE}},
-            {**beat, "$set": {**beat["$set"], "attempt": reservation.attempt}}))
+        self._update_view(key, {"state": {"$ne": JOB_STATE_DONE}},
+                          {**beat, "$set": {**beat["$set"], "attempt": reservation.attempt}})
         return True
 
     def _still_running(self, key: str, attempt: int) -> bool:
@@ -362,11 +370,13 @@ class MongoStore(Store):
         self._decide(attempt, None, f"released by {reservation.worker_id}")
 
     def running_attempts(self, exp_keys: Collection[str]) -> list[RunningAttempt]:
-        scope: dict[str, Any] = {"exp_key": {"$in": sorted(exp_keys)}}
-        fields = {"exp_key": 1, "tid": 1, "attempt": 1, "owner": 1, "beats": 1,
+        # One read of the unfinished jobs (FerretDB scans for it, so it is made once).
+        fields = {"exp_key": 1, "tid": 1, "state": 1, "attempt": 1, "owner": 1, "beats": 1,
                   "refresh_time": 1}
-        running = self._call(lambda: list(self._jobs.find(
-            {**scope, "state": JOB_STATE_RUNNING}, fields)))
+        unfinished = [job for job in self._call(lambda: list(self._jobs.find(
+            {"exp_key": {"$in": sorted(exp_keys)},
+             "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}}, fields)))
+            if _has_int_tid(job)]
         attempts = [
             RunningAttempt(job_key=job["_id"], exp_key=job["exp_key"], tid=job["tid"],
                            attempt=job.get("attempt", 0), owner=job.get("owner"),
@@ -374,21 +384,16 @@ class MongoStore(Store):
                            # renew it but keep no beat counter.
                            beat=("running", job.get("owner"), job.get("beats"),
                                  job.get("refresh_time")))
-            for job in running if _has_int_tid(job)
+            for job in unfinished if job["state"] == JOB_STATE_RUNNING
         ]
-        return attempts + self._claimed_but_never_started(scope)
+        queued = [job for job in unfinished if job["state"] == JOB_STATE_NEW]
+        return attempts + self._claimed_but_never_started(queued)
 
-    def _claimed_but_never_started(self, scope: dict[str, Any]) -> list[RunningAttempt]:
+    def _claimed_but_never_started(self, queued: list[JobDoc]) -> list[RunningAttempt]:
         """Queued jobs whose current attempt was claimed: a worker between its claim and its
         first write, or one that died there (then its claim is all a reclaimer sees)."""
-        queued = self._call(lambda: list(self._jobs.find(
-            {**scope, "state": JOB_STATE_NEW}, {"exp_key": 1, "attempt": 1, "tid": 1})))
-        by_claim = {_run_claim(job["_id"], job.get("attempt", 0)): job
-                    for job in queued if _has_int_tid(job)}
-        if not by_claim:
-            return []
-        claims = self._call(lambda: list(self._claims.find(
-            {"_id": {"$in": list(by_claim)}}, {"owner": 1})))
+        by_claim = {_run_claim(job["_id"], job.get("attempt", 0)): job for job in queued}
+        claims = self._find_by_ids(self._claims, list(by_claim)) if by_claim else []
         return [
             RunningAttempt(job_key=job["_id"], exp_key=job["exp_key"], tid=job["tid"],
                            attempt=job.get("attempt", 0), owner=claim.get("owner"),
@@ -426,25 +431,44 @@ class MongoStore(Store):
                 decision = recorded.get("decision", "requeue")
                 reason = recorded.get("reason", reason)
             log.debug("attempt %s of %s was given up already: %s", attempt.attempt, key, decision)
-        unchanged = {"_id": key, "attempt": attempt.attempt,
+        unchanged = {"attempt": attempt.attempt,
                      "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}}
         if decision == "abandon":
             log.warning("abandoning %s after %d attempts: %s", key, attempt.attempt + 1, reason)
-            self._call(lambda: self._jobs.update_one(unchanged, {"$set": {
+            self._update_view(key, unchanged, {"$set": {
                 "state": JOB_STATE_DONE, "owner": None, "refresh_time": utcnow(),
-                "result": abandoned_result(attempt.attempt + 1, reason)}}))
+                "result": abandoned_result(attempt.attempt + 1, reason)}})
         else:
             log.warning("requeueing %s (attempt %d): %s", key, attempt.attempt + 1, reason)
             with self._candidates_lock:
                 # The requeued job is older than every cached candidate: the next reservation
                 # reads the queue again, so it gets the oldest queued job first.
                 self._candidates = []
-                self._last_empty_scan = float("-inf")
-            self._call(lambda: self._jobs.update_one(unchanged, {"$set": {
+                self._next_scan_at = float("-inf")
+                self._empty_scan_wait = _FIRST_EMPTY_SCAN_WAIT
+            self._update_view(key, unchanged, {"$set": {
                 "state": JOB_STATE_NEW, "attempt": attempt.attempt + 1, "owner": None,
-                "book_time": None, "refresh_time": utcnow(), "requeued_because": reason}}))
+                "book_time": None, "refresh_time": utcnow(), "requeued_because": reason}})
         # A result committed while we decided wins over the decision: show it.
         return "finished" if self._show_result(key) else decision
+
+    def _update_view(self, key: str, condition: dict[str, Any], update: dict[str, Any]) -> bool:
+        """Apply `update` to the job view `key` if the view meets `condition`; whether it did.
+
+        MongoDB checks and writes in one step, through the `_id` index. FerretDB scans the
+        whole collection for any filter beyond `_id` (and its conditional update is a read and
+        a separate write all the same), so there the view is read by `_id`, checked here and
+        written by `_id`: the same guarantee, in constant time. Either way the claims decide;
+        a view that a race overwrites is repaired from them.
+        """
+        if not self._scans_unless_by_id:
+            return self._call(lambda: self._jobs.update_one({"_id": key, **condition}, update)
+                              ).matched_count == 1
+        view = self._call(partial(self._jobs.find_one, {"_id": key}, dict.fromkeys(condition, 1)))
+        if view is None or not _meets(view, condition):
+            return False
+        self._call(lambda: self._jobs.update_one({"_id": key}, update))
+        return True
 
     def _show_result(self, key: str, claim: dict[str, Any] | None = None) -> bool:
         """Write the committed result, if there is one, into the job's document."""
@@ -504,6 +528,27 @@ class MongoStore(Store):
 
     def close(self) -> None:
         self._connection.close()
+
+
+def _meets(document: dict[str, Any], condition: dict[str, Any]) -> bool:
+    """Whether `document` meets `condition`: the filters `_update_view` is given (a value, or
+    one of `$in`, `$ne`, `$exists`), with MongoDB's meaning."""
+    for field, wanted in condition.items():
+        present = field in document
+        value = document.get(field)
+        if not isinstance(wanted, dict):
+            met = present and value == wanted
+        elif "$in" in wanted:
+            met = present and value in wanted["$in"]
+        elif "$ne" in wanted:
+            met = value != wanted["$ne"]
+        elif "$exists" in wanted:
+            met = present == wanted["$exists"]
+        else:
+            raise ValueError(f"_meets does not know the filter {wanted!r}")
+        if not met:
+            return False
+    return True
 
 
 def _result_view(claim: dict[str, Any]) -> dict[str, Any]:
