@@ -16,7 +16,7 @@ from torch import nn
 from ._context import TrialContext
 from ._digits_data import DigitsTensors, digits_tensors
 from ._objective import Objective
-from ._recipe import TrainingRecipe
+from ._recipe import TrainingRecipe, warm_up_recipes
 
 INPUT_FEATURES = 64
 HIDDEN_UNITS = 128
@@ -117,14 +117,8 @@ def warm_up_digits(device: torch.device) -> None:
     fused optimizers); without this the first trial of every process would be scored slower.
     """
     data = digits_tensors(device)
-    for params in (
-        {"lr": 1e-3, "batch_size": 64, "weight_decay": 0.0,
-         "optimizer": {"name": "adamw"}, "scheduler": {"name": "cosine"}},
-        {"lr": 1e-2, "batch_size": 64, "weight_decay": 0.0,
-         "optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": True},
-         "scheduler": {"name": "plateau", "patience": 1, "factor": 0.5}},
-    ):
-        model = train(TrainingRecipe.from_params(params), data, TrialContext(device, 1, 0))
+    for recipe in warm_up_recipes(batch_size=64):
+        model = train(recipe, data, TrialContext(device, 1, 0))
         accuracy(model, data.x_val, data.y_val)
 
 

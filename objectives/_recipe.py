@@ -114,6 +114,18 @@ class TrainingRecipe:
         return None
 
 
+def warm_up_recipes(batch_size: int) -> tuple[TrainingRecipe, TrainingRecipe]:
+    """One recipe down each optimizer and scheduler path, for an untimed warm-up: the first
+    call of each pays for lazy initialisation that no trial should be scored for."""
+    return (
+        TrainingRecipe(lr=1e-3, batch_size=batch_size, weight_decay=0.0, optimizer="adamw",
+                       scheduler="cosine"),
+        TrainingRecipe(lr=1e-2, batch_size=batch_size, weight_decay=0.0, optimizer="sgd",
+                       momentum=0.9, nesterov=True, scheduler="plateau", plateau_patience=1,
+                       plateau_factor=0.5),
+    )
+
+
 def _as_choice(value: Any, what: str) -> Mapping[str, Any]:
     if isinstance(value, str):
         return {"name": value}

@@ -14,7 +14,7 @@ from torch import nn
 
 from ._context import TrialContext
 from ._objective import Objective
-from ._recipe import TrainingRecipe
+from ._recipe import TrainingRecipe, warm_up_recipes
 from ._settings import TrialSettings
 from ._vision_data import (
     CIFAR10,
@@ -64,15 +64,8 @@ def vision_objective(task: VisionTask) -> Objective:
         Runs on a small synthetic batch so that warming up never needs the data set.
         """
         data = synthetic_images(task.dataset, device, train_size=32, test_size=16)
-        for params in (
-            {"lr": 1e-3, "batch_size": 16, "weight_decay": 0.0,
-             "optimizer": {"name": "adamw"}, "scheduler": {"name": "cosine"}},
-            {"lr": 1e-2, "batch_size": 16, "weight_decay": 0.0,
-             "optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": True},
-             "scheduler": {"name": "plateau", "patience": 1, "factor": 0.5}},
-        ):
-            train_and_score(task, TrainingRecipe.from_params(params), data,
-                            TrialContext(device, 1, 0), 0.0, 1.0)
+        for recipe in warm_up_recipes(batch_size=16):
+            train_and_score(task, recipe, data, TrialContext(device, 1, 0), 0.0, 1.0)
 
     def check(settings: TrialSettings) -> None:
         ensure_files(task.dataset, settings.data_dir)
