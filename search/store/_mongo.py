@@ -61,8 +61,8 @@ T = TypeVar("T")
 _BY_ID_LIMIT = 64  # up to this many jobs are read one `_id` lookup each on FerretDB
 _CANDIDATES = 32  # queued jobs one read of the queue hands a worker to claim from
 _PROBES = 8  # tids a reservation looks up by _id past the last one it saw, on FerretDB
-_FIRST_EMPTY_SCAN_WAIT = 1.0  # seconds between two reads of the whole queue on FerretDB;
-_LONGEST_EMPTY_SCAN_WAIT = 8.0  # the wait doubles while they find nothing, up to this
+_QUEUE_READ_WAIT = 1.0  # seconds between two reads of the whole queue (a scan) on FerretDB,
+_LONGEST_QUEUE_READ_WAIT = 8.0  # doubling while those reads find nothing, up to this
 
 
 def job_id(exp_key: str, tid: int) -> str:
@@ -104,8 +104,8 @@ class MongoStore(Store):
         # often while those reads find nothing (up to every eight seconds), so an idle farm
         # does not keep the database scanning. A requeue by this process reads it next.
         self._next_tids: dict[str, int] = {}
-        self._next_scan_at = float("-inf")
-        self._empty_scan_wait = _FIRST_EMPTY_SCAN_WAIT
+        self._next_queue_read_at = float("-inf")
+        self._queue_read_wait = _QUEUE_READ_WAIT
         self._pruned_workers = False
         # FerretDB v1 (SQLite) evaluates only `_id` equality in its storage; any other filter
         # decodes every document of the collection. A few lookups by `_id` beat that scan.
@@ -233,14 +233,14 @@ class MongoStore(Store):
             return reservation
         if not self._scans_unless_by_id:
             return self._claim_first(worker_id, self._read_candidates(wanted))
-        if time.monotonic() < self._next_scan_at:
+        if time.monotonic() < self._next_queue_read_at:
             return self._claim_first(worker_id, self._probe_next_tids(wanted))
         reservation = self._claim_first(worker_id, self._read_candidates(wanted))
         if reservation is None:
-            self._empty_scan_wait = min(2 * self._empty_scan_wait, _LONGEST_EMPTY_SCAN_WAIT)
+            self._queue_read_wait = min(2 * self._queue_read_wait, _LONGEST_QUEUE_READ_WAIT)
         else:
-            self._empty_scan_wait = _FIRST_EMPTY_SCAN_WAIT
-        self._next_scan_at = time.monotonic() + self._empty_scan_wait
+            self._queue_read_wait = _QUEUE_READ_WAIT
+        self._next_queue_read_at = time.monotonic() + self._queue_read_wait
         return reservation or self._claim_first(worker_id, self._probe_next_tids(wanted))
 
     def _probe_next_tids(self, wanted: set[str]) -> list[JobDoc]:
@@ -444,8 +444,8 @@ class MongoStore(Store):
                 # The requeued job is older than every cached candidate: the next reservation
                 # reads the queue again, so it gets the oldest queued job first.
                 self._candidates = []
-                self._next_scan_at = float("-inf")
-                self._empty_scan_wait = _FIRST_EMPTY_SCAN_WAIT
+                self._next_queue_read_at = float("-inf")
+                self._queue_read_wait = _QUEUE_READ_WAIT
             self._update_view(key, unchanged, {"$set": {
                 "state": JOB_STATE_NEW, "attempt": attempt.attempt + 1, "owner": None,
                 "book_time": None, "refresh_time": utcnow(), "requeued_because": reason}})
