@@ -1,4 +1,5 @@
-"""Graceful stops: the first SIGTERM/SIGINT finishes the current trial, the second stops now.
+"""Graceful stops: the first SIGTERM/SIGINT finishes the current trial, the second stops now
+(the job goes back to the queue), and later ones do not interrupt that.
 
 A signal handler runs in the main thread between two bytecodes, possibly while that thread
 holds a lock, for example the one inside `threading.Event.wait`. So the handler takes no lock
@@ -54,10 +55,13 @@ class StopRequest:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signals += 1
-        if self._signals > 1:
+        if self._signals == 1:
+            assert self._signal_pipe is not None
+            os.write(self._signal_pipe, bytes([signum]))
+        elif self._signals == 2:
             raise StopNow(signum)
-        assert self._signal_pipe is not None
-        os.write(self._signal_pipe, bytes([signum]))
+        # A third signal finds the worker stopping now, handing its job back: raised there,
+        # it would leave the job running until its heartbeat went stale. SIGKILL still works.
 
     def _announce(self, read_end: int) -> None:
         signum = os.read(read_end, 1)[0]
