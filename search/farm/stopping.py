@@ -2,9 +2,10 @@
 (the job goes back to the queue), and later ones do not interrupt that.
 
 A signal handler runs in the main thread between two bytecodes, possibly while that thread
-holds a lock, for example the one inside `threading.Event.wait`. So the handler takes no lock
-at all: it counts the signal and writes its number to a pipe (one system call). A small
-thread reads the pipe, logs the request and wakes whoever waits; it may take any lock.
+holds a lock, for example the plain lock inside `threading.Event.wait`. So the handler takes
+no such lock: it counts the signal, logs it (logging's locks are reentrant), and writes its
+number to a pipe (one system call). A small thread reads the pipe and sets the Event that
+wakes whoever waits.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class StopRequest:
     def install_signal_handlers(self) -> None:
         """Route SIGTERM and SIGINT here. Call from the main thread."""
         read_end, self._signal_pipe = os.pipe()
-        threading.Thread(target=self._announce, args=(read_end,), name="stop-signals",
+        threading.Thread(target=self._wake_waiters, args=(read_end,), name="stop-signals",
                          daemon=True).start()
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -56,6 +57,10 @@ class StopRequest:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signals += 1
         if self._signals == 1:
+            # Logging takes only reentrant locks, so it is safe here, and says at once that
+            # the signal was taken; the Event (a plain lock inside) is set by _wake_waiters.
+            log.warning("%s received: finishing the current trial, then stopping "
+                        "(send it again to stop at once)", signal.Signals(signum).name)
             assert self._signal_pipe is not None
             os.write(self._signal_pipe, bytes([signum]))
         elif self._signals == 2:
@@ -63,8 +68,6 @@ class StopRequest:
         # A third signal finds the worker stopping now, handing its job back: raised there,
         # it would leave the job running until its heartbeat went stale. SIGKILL still works.
 
-    def _announce(self, read_end: int) -> None:
-        signum = os.read(read_end, 1)[0]
-        log.warning("%s received: finishing the current trial, then stopping "
-                    "(send it again to stop at once)", signal.Signals(signum).name)
+    def _wake_waiters(self, read_end: int) -> None:
+        os.read(read_end, 1)
         self.request()

@@ -255,8 +255,7 @@ class MongoStore(Store):
                     break  # not queued yet
                 self._saw(job)
                 if job["state"] == JOB_STATE_NEW:
-                    found.append(job)
-                    break
+                    found.append(job)  # and the next ones: a rival may win this one
         return found
 
     def _saw(self, job: JobDoc) -> None:
