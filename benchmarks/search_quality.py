@@ -123,11 +123,14 @@ def main() -> None:
     records = []
     for function in arguments.functions:
         for in_flight in arguments.in_flight:
-            bests: dict[str, dict[int, list[float]]] = {}
             started = time.monotonic()
-            for name in arguments.algorithms:
-                bests[name] = {budget: [] for budget in arguments.budgets}
-                for seed in range(arguments.first_seed, arguments.first_seed + arguments.seeds):
+            bests: dict[str, dict[int, list[float]]] = {
+                name: {budget: [] for budget in arguments.budgets}
+                for name in arguments.algorithms}
+            # Seed by seed, every algorithm in turn: a change in the machine's load during the
+            # run then shifts every algorithm's training times alike (digits divides by them).
+            for seed in range(arguments.first_seed, arguments.first_seed + arguments.seeds):
+                for name in arguments.algorithms:
                     if function == "digits":
                         evaluate = digits_evaluator(graph, seed, arguments.epochs,
                                                     arguments.min_accuracy)

@@ -22,9 +22,10 @@ from search.tpe._space import Dimension, Group, SearchSpace
 class Settings:
     """TPE's settings, named after the terms of Bergstra et al. and Watanabe (2023).
 
-    The defaults did best for budgets of 25 to 50 trials on the tuning landscapes of
-    benchmarks/search_quality.py (see benchmarks/RESULTS.md): a narrower bandwidth than
-    Optuna's (0.1 of the width rather than 0.2) and gamma 0.15 rather than 0.1.
+    The defaults did best for budgets of 25 to 50 trials on the landscapes of
+    benchmarks/search_quality.py, over 100 seeds (see benchmarks/RESULTS.md): gamma 0.1, as
+    Optuna's and Watanabe's, and a narrower bandwidth than Optuna's (0.1 of the width at n = 1
+    rather than 0.2, without its floor of 1/(n + 2) of the width).
 
     n_startup_trials: random trials (Hyperopt's random search) before TPE models anything;
         fewer starts exploiting sooner, more guards against an early wrong guess.
@@ -42,7 +43,7 @@ class Settings:
     """
 
     n_startup_trials: int = 10
-    gamma: float = 0.15
+    gamma: float = 0.1
     max_good: int = 25
     prior_weight: float = 1.0
     n_ei_candidates: int = 24
