@@ -13,8 +13,12 @@ Common random numbers: for a given seed every algorithm starts from the same 10 
 the noisy landscapes add the same noise to the n-th evaluation, so the ratios measure how the
 algorithms model the history rather than the luck of their startup draws.
 
-    nice -n 10 python benchmarks/search_quality.py --seeds 20 --in-flight 1 4
-    nice -n 10 python benchmarks/search_quality.py --functions digits --seeds 10 --epochs 2
+A landscape run is deterministic for a seed, so runs of one algorithm each can be compared.
+Medians over 20 seeds swing by 20-50% per cell; settings are compared over 100 or more.
+
+    python benchmarks/search_quality.py --seeds 20 --in-flight 1 4
+    python benchmarks/search_quality.py --algorithms ours --seeds 100 --settings '{"gamma": 0.2}'
+    python benchmarks/search_quality.py --functions digits --seeds 100 --epochs 1
 
 Needs the `bench` extra (Optuna).
 """
