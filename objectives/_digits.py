@@ -16,6 +16,7 @@ from torch import nn
 from ._context import TrialContext
 from ._digits_data import DigitsTensors, digits_tensors
 from ._objective import Objective
+from ._optimization import Optimization, raise_if_diverged, raise_if_weights_diverged
 from ._recipe import TrainingRecipe, warm_up_recipes
 
 INPUT_FEATURES = 64
@@ -51,16 +52,10 @@ def train(recipe: TrainingRecipe, data: DigitsTensors, trial: TrialContext) -> n
     """
     device = trial.device
     model = build_model().to(device)
-    optimizer = recipe.build_optimizer(model.parameters())
     train_size = data.x_train.shape[0]
     batch_size = min(recipe.batch_size, train_size)
     steps_per_epoch = math.ceil(train_size / batch_size)
-    scheduler = recipe.build_scheduler(optimizer, total_steps=steps_per_epoch * trial.epochs)
-    # Cosine is stepped after every optimizer step, plateau once an epoch on accuracy.
-    each_batch = (scheduler if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR)
-                  else None)
-    on_accuracy = (scheduler if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-                   else None)
+    optimization = Optimization(recipe, model.parameters(), steps_per_epoch * trial.epochs)
     # A device-side generator: the permutation is drawn where it is used, with no host copy.
     generator = torch.Generator(device=device)
     generator.manual_seed(trial.seed)
@@ -74,26 +69,16 @@ def train(recipe: TrainingRecipe, data: DigitsTensors, trial: TrialContext) -> n
                 inputs = x_epoch[start : start + batch_size]
                 labels = y_epoch[start : start + batch_size]
                 loss = nn.functional.cross_entropy(model(inputs), labels)
-                # set_to_none: the backward pass writes fresh gradients, no memset needed.
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if each_batch is not None:
-                    each_batch.step()
-            if on_accuracy is not None:
+                optimization.step(loss)
+            if optimization.steers_on_accuracy:
                 # This evaluation steers training, so it belongs inside the timed region.
                 epoch_accuracy = accuracy(model, data.x_val, data.y_val)
-                on_accuracy.step(epoch_accuracy)
-        # One host sync per epoch, outside the timer. Checking the last loss is enough:
-        # non-finite weights stay non-finite, so a divergence anywhere in the epoch shows here.
-        if not math.isfinite(loss.item()):
-            raise FloatingPointError(f"training loss became {loss.item()} in epoch {epoch}")
-        if on_accuracy is None:
+                optimization.end_epoch(epoch_accuracy)
+        raise_if_diverged(loss, epoch)
+        if not optimization.steers_on_accuracy:
             epoch_accuracy = accuracy(model, data.x_val, data.y_val)
         trial.report_epoch(epoch_accuracy)
-    # The last step can overflow the weights after its (finite) loss was computed.
-    if not all(torch.isfinite(parameter).all().item() for parameter in model.parameters()):
-        raise FloatingPointError("the weights became NaN or infinite in the last step")
+    raise_if_weights_diverged(model)
     return model
 
 

@@ -6,7 +6,6 @@ normalised there in a few whole-tensor kernels, and the steps take batches as sl
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from torch import nn
 
 from ._context import TrialContext
 from ._device import synchronize
+from ._optimization import Optimization, raise_if_diverged, raise_if_weights_diverged
 from ._recipe import TrainingRecipe
 
 EVALUATION_BATCH = 2000
@@ -157,15 +157,7 @@ def train_classifier(
     batch_size = min(recipe.batch_size, train_size)
     # Whole batches only: one input shape, so cuDNN autotunes and torch.compile traces once.
     steps_per_epoch = train_size // batch_size
-    optimizer = recipe.build_optimizer(model.parameters())
-    scheduler = recipe.build_scheduler(optimizer, total_steps=steps_per_epoch * trial.epochs)
-    # Cosine is stepped after every optimizer step; plateau once per epoch, on accuracy.
-    per_step = (
-        scheduler if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR) else None
-    )
-    on_accuracy = (
-        scheduler if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau) else None
-    )
+    optimization = Optimization(recipe, model.parameters(), steps_per_epoch * trial.epochs)
     # Fuses the network's kernels; its compile time is reported, not scored (see README).
     step_model = torch.compile(model) if speed.torch_compile else model
     # A device-side generator: permutations and augmentation are drawn where they are used.
@@ -177,7 +169,7 @@ def train_classifier(
             logits = step_model(inputs)
         return nn.functional.cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)
 
-    warm_up_step_seconds = _untimed_first_step(model, loss_of, optimizer, data, batch_size, speed)
+    warm_up_step_seconds = _untimed_first_step(model, loss_of, data, batch_size, speed)
     for epoch in range(1, trial.epochs + 1):
         with trial.timed():
             order = torch.randperm(train_size, device=device, generator=generator)
@@ -189,31 +181,22 @@ def train_classifier(
             for step in range(steps_per_epoch):
                 batch = slice(step * batch_size, (step + 1) * batch_size)
                 loss = loss_of(inputs_epoch[batch], labels_epoch[batch])
-                # set_to_none: the backward pass writes fresh gradients, no memset needed.
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if per_step is not None:
-                    per_step.step()
-            if on_accuracy is not None:
+                optimization.step(loss)
+            if optimization.steers_on_accuracy:
                 # This evaluation steers training, so it belongs inside the timed region.
                 epoch_accuracy = evaluate(model, data, speed)
-                on_accuracy.step(epoch_accuracy)
-        # One host sync per epoch, outside the timer (non-finite weights stay non-finite).
-        if not math.isfinite(loss.item()):
-            raise FloatingPointError(f"training loss became {loss.item()} in epoch {epoch}")
-        if on_accuracy is None:
+                optimization.end_epoch(epoch_accuracy)
+        raise_if_diverged(loss, epoch)
+        if not optimization.steers_on_accuracy:
             epoch_accuracy = evaluate(model, data, speed)
         trial.report_epoch(epoch_accuracy)
-    if not all(torch.isfinite(parameter).all().item() for parameter in model.parameters()):
-        raise FloatingPointError("the weights became NaN or infinite in the last step")
+    raise_if_weights_diverged(model)
     return TrainedModel(model, warm_up_step_seconds, steps_per_epoch * batch_size * trial.epochs)
 
 
 def _untimed_first_step(
     model: nn.Module,
     loss_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    optimizer: torch.optim.Optimizer,
     data: DeviceImages,
     batch_size: int,
     speed: SpeedSettings,
@@ -230,7 +213,7 @@ def _untimed_first_step(
     loss_of(inputs, data.y_train[:batch_size]).backward()
     synchronize(device)
     seconds = time.perf_counter() - start
-    optimizer.zero_grad(set_to_none=True)
+    model.zero_grad(set_to_none=True)
     for module in model.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
             module.reset_running_stats()
