@@ -44,66 +44,9 @@ e.g. DataMissingError, when no trial could run)::
         return {"accuracy": evaluate(model, data)}
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # what the names below resolve to, for type checkers
-    from ._context import TrialContext, timing_definition
-    from ._device import device_description, resolve_device
-    from ._errors import DataMissingError, ObjectiveError
-    from ._objective import Objective
-    from ._plain import plain_data
-    from ._registry import builtin_objective_names, list_objectives, resolve_objective
-    from ._settings import TrialSettings
-    from ._threads import configure_cpu_threads
-    from ._trial import epochs_for, run_trial
-
-__all__ = [
-    "DataMissingError",
-    "Objective",
-    "ObjectiveError",
-    "TrialContext",
-    "TrialSettings",
-    "builtin_objective_names",
-    "configure_cpu_threads",
-    "epochs_for",
-    "device_description",
-    "list_objectives",
-    "plain_data",
-    "resolve_device",
-    "resolve_objective",
-    "run_trial",
-    "timing_definition",
-]
+import lazy_loader
 
 # Names load on first use (PEP 562), so that `import objectives` does not import torch:
 # the CLI's query commands and `--help` never train anything.
-_WHERE = {
-    "TrialContext": "._context",
-    "timing_definition": "._context",
-    "device_description": "._device",
-    "resolve_device": "._device",
-    "DataMissingError": "._errors",
-    "ObjectiveError": "._errors",
-    "Objective": "._objective",
-    "builtin_objective_names": "._registry",
-    "list_objectives": "._registry",
-    "resolve_objective": "._registry",
-    "TrialSettings": "._settings",
-    "configure_cpu_threads": "._threads",
-    "epochs_for": "._trial",
-    "run_trial": "._trial",
-    "plain_data": "._plain",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-    globals()[name] = value  # the next lookup skips this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+# The names and their modules are listed once, in __init__.pyi.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -1,0 +1,30 @@
+"""The public names of `objectives`: read by type checkers, and by `lazy_loader` at run time
+to load each name from its module on first use."""
+
+from ._context import TrialContext, timing_definition
+from ._device import device_description, resolve_device
+from ._errors import DataMissingError, ObjectiveError
+from ._objective import Objective
+from ._plain import plain_data
+from ._registry import builtin_objective_names, list_objectives, resolve_objective
+from ._settings import TrialSettings
+from ._threads import configure_cpu_threads
+from ._trial import epochs_for, run_trial
+
+__all__ = [
+    "DataMissingError",
+    "Objective",
+    "ObjectiveError",
+    "TrialContext",
+    "TrialSettings",
+    "builtin_objective_names",
+    "configure_cpu_threads",
+    "epochs_for",
+    "device_description",
+    "list_objectives",
+    "plain_data",
+    "resolve_device",
+    "resolve_objective",
+    "run_trial",
+    "timing_definition",
+]
