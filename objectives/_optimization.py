@@ -2,7 +2,7 @@
 
 Cosine annealing steps after every optimizer step; ReduceLROnPlateau steps once an epoch on
 validation accuracy, so a loop that uses it must evaluate inside its timed region. Every
-built-in objective trains through this class, so the recipe means the same in all of them.
+built-in objective that trains goes through this class, so a recipe means the same in each.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ class Optimization:
 
     def __init__(self, recipe: TrainingRecipe, parameters: Iterable[nn.Parameter],
                  total_steps: int) -> None:
-        self.optimizer = recipe.build_optimizer(parameters)
-        scheduler = recipe.build_scheduler(self.optimizer, total_steps=total_steps)
+        self._optimizer = recipe.build_optimizer(parameters)
+        scheduler = recipe.build_scheduler(self._optimizer, total_steps=total_steps)
         self._per_step = (
             scheduler if isinstance(scheduler, torch.optim.lr_scheduler.CosineAnnealingLR)
             else None)
@@ -38,9 +38,9 @@ class Optimization:
     def step(self, loss: torch.Tensor) -> None:
         """One optimizer step down ``loss``, then the per-step schedule."""
         # set_to_none: the backward pass writes fresh gradients, no memset needed.
-        self.optimizer.zero_grad(set_to_none=True)
+        self._optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.optimizer.step()
+        self._optimizer.step()
         if self._per_step is not None:
             self._per_step.step()
 
