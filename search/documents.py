@@ -15,6 +15,8 @@ from typing import Any
 import bson
 import bson.errors
 
+from objectives import STATUS_OK
+
 JobDoc = dict[str, Any]
 
 # Hyperopt's job states (`hyperopt.JOB_STATE_*`), spelled out so that reading a store does not
@@ -45,7 +47,8 @@ def trial_state(job: Mapping[str, Any]) -> str:
     """
     if job["state"] == JOB_STATE_DONE:
         result = job.get("result")
-        return "ok" if isinstance(result, Mapping) and result.get("status") == "ok" else "failed"
+        return "ok" if isinstance(result, Mapping) and result.get("status") == STATUS_OK \
+            else "failed"
     return STATE_NAMES.get(job["state"], "cancelled")
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import objectives
 from search.documents import (
     JOB_STATE_NEW,
     JobDoc,
@@ -124,7 +125,8 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
         if local_worker is not None:
             result = local_worker.run_next()
             if result is not None:
-                failures_in_a_row = 0 if result.get("status") == "ok" else failures_in_a_row + 1
+                failures_in_a_row = (0 if result.get("status") == objectives.STATUS_OK
+                                     else failures_in_a_row + 1)
             limit = options.max_consecutive_failures
             if result is not None and limit is not None and failures_in_a_row >= limit:
                 raise SearchFailed(f"stopped after {failures_in_a_row} trials failed in a row "

@@ -114,7 +114,8 @@ class Worker:
                     continue
                 idle_since = time.monotonic()
                 idle_wait = _FIRST_IDLE_POLL
-                failures_in_a_row = 0 if result.get("status") == "ok" else failures_in_a_row + 1
+                failures_in_a_row = (0 if result.get("status") == objectives.STATUS_OK
+                                     else failures_in_a_row + 1)
                 limit = options.max_consecutive_failures
                 if limit is not None and failures_in_a_row >= limit:
                     return self._exit(
@@ -305,7 +306,7 @@ class Worker:
 
 
 def _summary(result: dict[str, Any]) -> str:
-    if result.get("status") == "ok":
+    if result.get("status") == objectives.STATUS_OK:
         return (f"accuracy {result['accuracy']:.4f} in {result['train_seconds']:.3f} s "
                 f"(score {-result['loss']:.3f}/s)" if result.get("loss") else
                 f"accuracy {result['accuracy']:.4f} below the floor")

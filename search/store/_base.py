@@ -9,6 +9,7 @@ import re
 from collections.abc import Collection, Hashable, Sequence
 from typing import Any
 
+from objectives import Reason, failed_result
 from search.documents import JobDoc
 from search.experiment import Experiment
 
@@ -84,8 +85,13 @@ class LateResult:
 def abandoned_result(attempts: int, reason: str) -> dict[str, Any]:
     """The failure a trial shows once its last attempt was given up; a real result that
     arrives later replaces it."""
-    return {"status": "fail", "reason": "abandoned", "loss": None, "accuracy": None,
-            "error": f"gave up after {attempts} attempts; last: {reason}"}
+    return failed_result(Reason.ABANDONED, f"gave up after {attempts} attempts; last: {reason}")
+
+
+def is_replaceable(result: Any) -> bool:
+    """Whether a stored result only stands in for one that never came (an abandoned trial's),
+    so that a real result arriving late replaces it."""
+    return isinstance(result, dict) and result.get("reason") == Reason.ABANDONED
 
 
 @dataclasses.dataclass(frozen=True)

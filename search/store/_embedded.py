@@ -47,6 +47,7 @@ from search.store._base import (
     WorkerStatus,
     abandoned_result,
     check_exp_key,
+    is_replaceable,
 )
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,7 @@ class EmbeddedStore(Store):
             raise StoreError(f"trial {reservation.tid} of {reservation.exp_key!r} is not in "
                              f"{self.location}")
         committed = job.get("result") if job["state"] == JOB_STATE_DONE else None
-        if committed is None or committed.get("reason") == "abandoned":
+        if committed is None or is_replaceable(committed):
             self._save({**job, "state": JOB_STATE_DONE, "result": result,
                         "owner": reservation.worker_id, "refresh_time": utcnow()})
             return True

@@ -52,6 +52,7 @@ from search.store._base import (
     WorkerStatus,
     abandoned_result,
     check_exp_key,
+    is_replaceable,
 )
 from search.store._connection import Connection
 
@@ -559,10 +560,7 @@ def _result_view(claim: dict[str, Any]) -> dict[str, Any]:
 def _may_lag_its_result(job: JobDoc) -> bool:
     """Whether a job view may lack its committed result: it is unfinished, or abandoned (a
     real result that came later replaces that)."""
-    if job.get("state") != JOB_STATE_DONE:
-        return True
-    result = job.get("result")
-    return isinstance(result, dict) and result.get("reason") == "abandoned"
+    return job.get("state") != JOB_STATE_DONE or is_replaceable(job.get("result"))
 
 
 def _has_int_tid(job: JobDoc) -> bool:
