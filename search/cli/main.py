@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import pathlib
 import sys
@@ -15,6 +14,7 @@ import click
 
 import objectives
 import spaces
+from search.algorithms import ALGORITHMS, DEFAULT_ALGO
 from search.cli.common import (
     RedactingFormatter,
     TrialsFailed,
@@ -29,7 +29,7 @@ from search.cli.common import (
     with_store,
 )
 from search.cli.reports import export, plot
-from search.experiment import ALGOS, DEFAULT_ALGO, Experiment
+from search.experiment import Experiment
 from search.farm.spool import default_spool_root
 from search.farm.worker import DEFAULT_MAX_CONSECUTIVE_FAILURES, Worker, WorkerOptions, worker_id
 from search.policy import (
@@ -38,6 +38,7 @@ from search.policy import (
     DEFAULT_STALE_AFTER,
     MalformedPolicy,
     Policy,
+    policy_for_run,
 )
 from search.reports import queries
 from search.reports.output import render, render_status
@@ -88,7 +89,7 @@ def main(verbose: int) -> None:
               help="Training device: auto, cpu, cuda or cuda:N.")
 @click.option("--startup-trials", type=click.IntRange(min=1), default=10, show_default=True,
               help="Random trials before TPE starts modelling.")
-@click.option("--algo", type=click.Choice(ALGOS), default=DEFAULT_ALGO,
+@click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULT_ALGO,
               show_default=True, help="What proposes trials: tpe (ours, multivariate, counts "
               "running trials), hyperopt-tpe, anneal or random. Recorded; a resume keeps it.")
 @click.option("--max-queue", type=click.IntRange(min=1), envvar="HPSEARCH_MAX_QUEUE",
@@ -131,18 +132,16 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         space = spaces.load_space(space_name)
         objective = objectives.resolve_objective(objective_name, allowed_modules=(objective_name,))
         objectives.resolve_device(device)
-        options = SearchOptions(max_evals=max_evals, seed=seed, startup_trials=startup_trials,
-                                max_queue=max_queue,
-                                max_consecutive_failures=max_consecutive_failures)
+        options = SearchOptions(seed=seed, startup_trials=startup_trials, max_queue=max_queue)
         with opened_store(store) as opened:
             recorded = opened.experiment(exp_key)
-            policy = _policy(recorded.policy if recorded else Policy(), stale_after=stale_after,
+            policy = _policy(recorded.policy if recorded else None, stale_after=stale_after,
                              max_attempts=max_attempts, heartbeat_interval=heartbeat_interval,
                              trial_timeout=trial_timeout)
             experiment = Experiment(exp_key=exp_key, space=space.record, objective=objective.name,
                                     epochs=epochs, min_accuracy=min_accuracy, device=device,
                                     algo=algo, data_dir=data_dir, torch_compile=torch_compile,
-                                    policy=policy)
+                                    max_evals=max_evals, policy=policy)
             _check_objective(objective, experiment, runs_here=not is_mongodb_url(store))
             local_worker = None
             if not is_mongodb_url(store):
@@ -150,7 +149,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                 local_worker = Worker(opened, worker_id(None),
                                       WorkerOptions(exp_keys=(exp_key,),
                                                     allowed_objectives=(objective_name,),
-                                                    data_dir=data_dir))
+                                                    data_dir=data_dir,
+                                                    max_consecutive_failures=max_consecutive_failures))
             click.echo(f"search {exp_key!r}: {objective.name} on space {space.name}, "
                        f"{max_evals} trials, store {opened.location}", err=True)
             if local_worker is None:
@@ -176,11 +176,10 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
             click.echo(render([trial.row() for trial in best], "table"))
 
 
-def _policy(recorded: Policy, **given: float | int | None) -> Policy:
+def _policy(recorded: Policy | None, **given: Any) -> Policy:
     """The recorded policy (or the defaults) with the options given on this command line."""
-    changes: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
     try:
-        return dataclasses.replace(recorded, **changes)
+        return policy_for_run(recorded, **given)
     except MalformedPolicy as error:
         raise UserError(f"{error}; adjust --stale-after or --heartbeat-interval") from None
 
@@ -194,11 +193,8 @@ def _check_objective(objective: objectives.Objective, experiment: Experiment,
     """
     if objective.check is None:
         return
-    settings = objectives.TrialSettings(
-        epochs=experiment.epochs, min_accuracy=experiment.min_accuracy, device=experiment.device,
-        data_dir=experiment.data_dir, torch_compile=experiment.torch_compile)
     try:
-        objective.check(settings)
+        objective.check(experiment.trial_settings())
     except objectives.ObjectiveError as error:
         if runs_here:
             raise

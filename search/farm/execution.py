@@ -100,14 +100,7 @@ def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
         return objectives.failed_result(
             Reason.UNSTORABLE_PARAMETERS,
             f"the database cannot store this trial's parameters: {unstorable}")
-    settings = objectives.TrialSettings(
-        epochs=experiment.epochs,
-        min_accuracy=experiment.min_accuracy,
-        device=experiment.device,
-        seed=reservation.tid,
-        data_dir=data_dir or experiment.data_dir,
-        torch_compile=experiment.torch_compile,
-    )
+    settings = experiment.trial_settings(seed=reservation.tid, data_dir=data_dir)
     log.info("trial %s of %s: %s", reservation.tid, experiment.exp_key, params)
     policy = experiment.policy
     with Heartbeat(store, reservation, policy.heartbeat_interval, on_heartbeat):

@@ -32,6 +32,7 @@ from search.documents import (
     JOB_STATE_NEW,
     JOB_STATE_RUNNING,
     JobDoc,
+    has_trial_identity,
     is_finished,
     sort_by_tid,
     utcnow,
@@ -323,7 +324,7 @@ class EmbeddedStore(Store):
                 if number < len(lines):  # the last line may be torn by a crash
                     self._report_line(path, number, "not valid JSON")
                 continue
-            if not _is_job(job):
+            if not has_trial_identity(job):
                 self._report_line(path, number, f"not a job: {line[:80]}")
                 continue
             jobs[job["tid"]] = job
@@ -347,13 +348,6 @@ class EmbeddedStore(Store):
         if job is None or is_finished(job) or job.get("owner") != reservation.worker_id:
             return None
         return job
-
-
-def _is_job(document: Any) -> bool:
-    """A journal line the store can index: a document with an int tid and an int state."""
-    return (isinstance(document, dict)
-            and all(isinstance(document.get(key), int) and not isinstance(document.get(key), bool)
-                    for key in ("tid", "state")))
 
 
 def _cut_torn_tail(path: pathlib.Path, writer: IO[str]) -> None:
@@ -417,7 +411,7 @@ def _latest_jobs(lines: list[str]) -> dict[int, JobDoc] | None:
             job = _loads(line)
         except ValueError:
             return None
-        if not _is_job(job) or job["tid"] != tid:
+        if not has_trial_identity(job) or job["tid"] != tid:
             return None
         jobs[tid] = job
     return jobs

@@ -38,6 +38,8 @@ from search.documents import (
     JOB_STATE_NEW,
     JOB_STATE_RUNNING,
     JobDoc,
+    has_trial_identity,
+    is_int,
     sort_by_tid,
     utcnow,
 )
@@ -137,9 +139,10 @@ class MongoStore(Store):
         assert recorded is not None
         check_same_definition(recorded, experiment)
         latest = recorded.latest(experiment)
-        self._call(lambda: self._experiments.update_one(
-            {"_id": experiment.exp_key},
-            {"$set": {"max_evals": latest.max_evals, "policy": latest.policy.to_document()}}))
+        document = latest.to_document()
+        resumed = {name: document[name] for name in Experiment.RESUMABLE}
+        self._call(lambda: self._experiments.update_one({"_id": experiment.exp_key},
+                                                        {"$set": resumed}))
         return latest
 
     def experiment(self, exp_key: str) -> Experiment | None:
@@ -260,7 +263,7 @@ class MongoStore(Store):
         return found
 
     def _saw(self, job: JobDoc) -> None:
-        if not _has_int_tid(job):
+        if not has_trial_identity(job):
             return  # a malformed job: the worker that reserves it fails it
         key = job["exp_key"]
         self._next_tids[key] = max(self._next_tids.get(key, 0), job["tid"] + 1)
@@ -376,7 +379,7 @@ class MongoStore(Store):
         unfinished = [job for job in self._call(lambda: list(self._jobs.find(
             {"exp_key": {"$in": sorted(exp_keys)},
              "state": {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}}, fields)))
-            if _has_int_tid(job)]
+            if has_trial_identity(job)]
         attempts = [
             RunningAttempt(job_key=job["_id"], exp_key=job["exp_key"], tid=job["tid"],
                            attempt=job.get("attempt", 0), owner=job.get("owner"),
@@ -563,13 +566,8 @@ def _may_lag_its_result(job: JobDoc) -> bool:
     return job.get("state") != JOB_STATE_DONE or is_replaceable(job.get("result"))
 
 
-def _has_int_tid(job: JobDoc) -> bool:
-    tid = job.get("tid")
-    return isinstance(tid, int) and not isinstance(tid, bool)
-
-
 def _is_late_result(document: dict[str, Any]) -> bool:
-    return (_has_int_tid(document) and isinstance(document.get("attempt"), int)
+    return (is_int(document.get("tid")) and is_int(document.get("attempt"))
             and isinstance(document.get("result"), dict)
             and isinstance(document.get("time"), datetime.datetime))
 
@@ -590,6 +588,6 @@ def _worker_status(document: dict[str, Any]) -> WorkerStatus | None:
     return WorkerStatus(
         worker_id=document["_id"], host=text("host"), device=text("device"), state=text("state"),
         last_seen=last_seen, exp_key=exp_key if isinstance(exp_key, str) else None,
-        tid=tid if isinstance(tid, int) and not isinstance(tid, bool) else None,
+        tid=tid if is_int(tid) else None,
         jobs_done=done if isinstance(done, int) else 0,
     )
