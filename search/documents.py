@@ -36,7 +36,10 @@ FINISHED_STATES = (JOB_STATE_DONE, JOB_STATE_ERROR)
 
 
 def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
+    """Now, to the millisecond: what a BSON date (and so either store) keeps of a time, so a
+    document reads back the same from memory and from the store."""
+    now = datetime.datetime.now(datetime.UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def trial_state(job: Mapping[str, Any]) -> str:

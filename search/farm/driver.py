@@ -40,7 +40,7 @@ _FULL_READ_INTERVAL = 1.0  # seconds between reads that also check the result cl
 
 
 @dataclasses.dataclass(frozen=True)
-class SearchOptions:
+class DriverOptions:
     """How the driver proposes and queues; what it searches, and how many trials it
     finishes (`max_evals`), is the Experiment."""
 
@@ -50,7 +50,7 @@ class SearchOptions:
     poll_interval: float = 0.25  # the longest wait between polls, when nothing changes
 
 
-class SearchFailed(Exception):
+class TrialsKeepFailing(Exception):
     """The embedded search stopped because its trials kept failing; the message says how."""
 
 
@@ -70,7 +70,7 @@ def run_search(
     store: Store,
     experiment: Experiment,
     space_graph: object,
-    options: SearchOptions,
+    options: DriverOptions,
     *,
     local_worker: Worker | None = None,
     on_progress: Progress | None = None,
@@ -79,7 +79,7 @@ def run_search(
     returns every job.
 
     With `local_worker`, queued trials run in this process (the embedded search), and the
-    search stops with SearchFailed when that worker's trials keep failing; without, the
+    search stops with TrialsKeepFailing when that worker's trials keep failing; without, the
     driver waits for workers attached to the store.
     """
     try:
@@ -89,7 +89,7 @@ def run_search(
             local_worker.report_stopped()
 
 
-def _drive(store: Store, experiment: Experiment, space_graph: object, options: SearchOptions,
+def _drive(store: Store, experiment: Experiment, space_graph: object, options: DriverOptions,
            local_worker: Worker | None, on_progress: Progress | None) -> list[JobDoc]:
     if experiment.max_evals is None:
         raise ValueError("a search needs the experiment's max_evals")
@@ -125,7 +125,7 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
         if local_worker is not None:
             local_worker.run_next()
             if local_worker.failing is not None:
-                raise SearchFailed(f"stopped: {local_worker.failing}")
+                raise TrialsKeepFailing(f"stopped: {local_worker.failing}")
         else:
             time.sleep(poll)
             if reclaimer.due({experiment.exp_key: policy}):

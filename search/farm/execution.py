@@ -32,13 +32,17 @@ class PreparedExperiment:
     objective: objectives.Objective
 
     @classmethod
-    def build(cls, experiment: Experiment, allowed_objectives: tuple[str, ...] = ()
-              ) -> PreparedExperiment:
-        """Raises SpaceError or ObjectiveError when this machine cannot or may not run it."""
+    def build(cls, experiment: Experiment, allowed_objectives: tuple[str, ...] = (),
+              objective: objectives.Objective | None = None) -> PreparedExperiment:
+        """The experiment with its objective (`objective` when given in this process, else
+        resolved by name) and its space.
+
+        Raises SpaceError or ObjectiveError when this machine cannot or may not run it."""
         return cls(
             experiment=experiment,
             space=spaces.space_from_record(experiment.space),
-            objective=objectives.resolve_objective(experiment.objective, allowed_objectives),
+            objective=objective or objectives.resolve_objective(experiment.objective,
+                                                                allowed_objectives),
         )
 
 

@@ -20,6 +20,7 @@ import os
 import pathlib
 import socket
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import objectives
@@ -73,11 +74,16 @@ def worker_id(gpu: str | None) -> str:
 
 class Worker:
     def __init__(self, store: Store, worker_id: str, options: WorkerOptions,
-                 stop: StopRequest | None = None) -> None:
+                 stop: StopRequest | None = None,
+                 given_objectives: Sequence[objectives.Objective] = ()) -> None:
+        """`given_objectives` are objectives handed over in this process (an embedded
+        search's, which may be a function of the caller's): an experiment that names one
+        runs it as given, without resolving the name."""
         self._store = store
         self.worker_id = worker_id
         self._options = options
         self._stop = stop or StopRequest()
+        self._given = {objective.name: objective for objective in given_objectives}
         self._prepared: dict[str, PreparedExperiment] = {}
         self._refused: set[str] = set()
         self._experiments_seen_at = float("-inf")
@@ -261,7 +267,8 @@ class Worker:
         if key in self._refused:
             return
         try:
-            prepared = PreparedExperiment.build(experiment, self._options.allowed_objectives)
+            prepared = PreparedExperiment.build(experiment, self._options.allowed_objectives,
+                                                self._given.get(experiment.objective))
             device = objectives.resolve_device(experiment.device)
         except (objectives.ObjectiveError, spaces.SpaceError) as error:
             self._refused.add(key)
