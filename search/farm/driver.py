@@ -5,11 +5,10 @@ same worker code a farm uses; distributed, it keeps the queue topped up for the 
 and waits. Either way it reads back only the jobs that were unfinished at its last look, so
 a long search costs the same per turn as a short one.
 
-Distributed, the driver polls those few jobs (by `_id` on FerretDB, which scans for anything
-else): every 20 ms right after something changed, backing off to `poll_interval` while
-nothing does, so a landing result is answered at once and a quiet farm costs little. Those
-polls read the job documents only; once a second a read also checks their result claims, for
-a view whose write was lost. The `workers` collection is read at most once a second.
+Distributed, the driver polls those few jobs (`Store.poll_jobs`, which the store makes cheap):
+every 20 ms right after something changed, backing off to `poll_interval` while nothing
+does, so a landing result is answered at once and a quiet farm costs little. The workers are
+read at most once a second.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ from search.trial import Trial, trials_of
 
 _SHORTEST_POLL = 0.02  # seconds between polls right after a job changed state
 _WORKERS_READ_INTERVAL = 1.0
-_FULL_READ_INTERVAL = 1.0  # seconds between reads that also check the result claims
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +107,6 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
     reclaimer = Reclaimer(store)
     live_workers = _LiveWorkers(store, experiment.exp_key, policy.stale_after)
     poll = _SHORTEST_POLL
-    full_read_at = time.monotonic() + _FULL_READ_INTERVAL
     changed = True
     while True:
         if changed:  # each turn costs the same however long the search: nothing else is O(n)
@@ -130,11 +127,7 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
             time.sleep(poll)
             if reclaimer.due({experiment.exp_key: policy}):
                 reclaimer.run_pass({experiment.exp_key: policy})
-        full_read = time.monotonic() >= full_read_at
-        if full_read:
-            full_read_at = time.monotonic() + _FULL_READ_INTERVAL
-        read = _well_formed(store.jobs(experiment.exp_key, sorted(unfinished),
-                                       views_only=not full_read))
+        read = _well_formed(store.poll_jobs(experiment.exp_key, sorted(unfinished)))
         changed = any(job["state"] != jobs[tid]["state"] for tid, job in read.items())
         jobs.update(read)
         unfinished -= {tid for tid, job in read.items() if is_finished(job)}

@@ -144,8 +144,7 @@ class EmbeddedStore(Store):
     # -- jobs ------------------------------------------------------------------------------
 
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
-             fields: Collection[str] | None = None, *, views_only: bool = False
-             ) -> list[JobDoc]:
+             fields: Collection[str] | None = None) -> list[JobDoc]:
         if exp_key not in self._writers:
             self._jobs.pop(exp_key, None)  # another process may be writing: read afresh
         jobs = self._load(exp_key)
@@ -210,8 +209,7 @@ class EmbeddedStore(Store):
 
     def running_attempts(self, exp_keys: Collection[str]) -> list[RunningAttempt]:
         return [
-            RunningAttempt(job_key=job["tid"], exp_key=exp_key, tid=job["tid"],
-                           attempt=job.get("attempt", 0), owner=job.get("owner"),
+            RunningAttempt(job=job, attempt=job.get("attempt", 0), owner=job.get("owner"),
                            beat=(job.get("owner"), job.get("beats")))
             for exp_key in exp_keys for job in self._load(exp_key).values()
             if job["state"] == JOB_STATE_RUNNING
