@@ -34,7 +34,8 @@ RESULT = {"status": "ok", "loss": -1.0, "accuracy": 0.5, "train_seconds": 0.5, "
 
 
 @pytest.fixture
-def store(mongo_url: str) -> Iterator[Store]:
+def store(mongo_url: str, mongo_dialect: str) -> Iterator[Store]:
+    """A MongoDB store in each dialect (see conftest.mongo_dialect)."""
     opened = open_store(mongo_url)
     space = spaces.load_space("default")
     opened.record_experiment(Experiment(exp_key="e", space=space.record, objective="noop",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from farm import database, finish, start_worker, wait_until
+from farm import database, start_worker, stop, wait_until
 
 import objectives
 import search
@@ -104,9 +104,9 @@ def test_a_farm_search_runs_on_a_worker_process_and_returns_its_results(mongo_ur
     driver.start()
     wait_until(lambda: database(mongo_url).experiments.find_one({"_id": "farm"}) is not None,
                120, "the driver recorded the experiment")
-    worker = start_worker(hpsearch, mongo_url, "--exp-key", "farm", "--idle-timeout", "15")
+    worker = start_worker(hpsearch, mongo_url, "--exp-key", "farm")
     driver.join(timeout=300)
-    code, output = finish(worker)
+    code, output = stop(worker)
     assert code == 0, output
     assert not driver.is_alive()
     (results,) = returned
