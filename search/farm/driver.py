@@ -5,11 +5,10 @@ same worker code a farm uses; distributed, it keeps the queue topped up for the 
 and waits. Either way it reads back only the jobs that were unfinished at its last look, so
 a long search costs the same per turn as a short one.
 
-Distributed, the driver polls those few jobs (by `_id` on FerretDB, which scans for anything
-else): every 20 ms right after something changed, backing off to `poll_interval` while
-nothing does, so a landing result is answered at once and a quiet farm costs little. Those
-polls read the job documents only; once a second a read also checks their result claims, for
-a view whose write was lost. The `workers` collection is read at most once a second.
+Distributed, the driver polls those few jobs (`Store.poll_jobs`, which the store makes cheap):
+every 20 ms right after something changed, backing off to `poll_interval` while nothing
+does, so a landing result is answered at once and a quiet farm costs little. The workers are
+read at most once a second.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any
 
 from search.documents import (
     JOB_STATE_NEW,
@@ -30,29 +28,27 @@ from search.documents import (
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
 from search.farm.reclaim import Reclaimer
-from search.farm.worker import DEFAULT_MAX_CONSECUTIVE_FAILURES, Worker
+from search.farm.worker import Worker
 from search.reports.queries import best_trial
 from search.store import Store
 from search.trial import Trial, trials_of
 
 _SHORTEST_POLL = 0.02  # seconds between polls right after a job changed state
 _WORKERS_READ_INTERVAL = 1.0
-_FULL_READ_INTERVAL = 1.0  # seconds between reads that also check the result claims
 
 
 @dataclasses.dataclass(frozen=True)
-class SearchOptions:
-    """How a search runs; the definition of what it searches is the Experiment."""
+class DriverOptions:
+    """How the driver proposes and queues; what it searches, and how many trials it
+    finishes (`max_evals`), is the Experiment."""
 
-    max_evals: int
     seed: int = 0
     startup_trials: int = 10
     max_queue: int | None = None
     poll_interval: float = 0.25  # the longest wait between polls, when nothing changes
-    max_consecutive_failures: int | None = DEFAULT_MAX_CONSECUTIVE_FAILURES  # embedded only
 
 
-class SearchFailed(Exception):
+class TrialsKeepFailing(Exception):
     """The embedded search stopped because its trials kept failing; the message says how."""
 
 
@@ -72,15 +68,17 @@ def run_search(
     store: Store,
     experiment: Experiment,
     space_graph: object,
-    options: SearchOptions,
+    options: DriverOptions,
     *,
     local_worker: Worker | None = None,
     on_progress: Progress | None = None,
 ) -> list[JobDoc]:
-    """Run (or resume) a search until `max_evals` trials have finished; returns every job.
+    """Run (or resume) a search until the experiment's `max_evals` trials have finished;
+    returns every job.
 
-    With `local_worker`, queued trials run in this process (the embedded search); without,
-    the driver waits for workers attached to the store.
+    With `local_worker`, queued trials run in this process (the embedded search), and the
+    search stops with TrialsKeepFailing when that worker's trials keep failing; without, the
+    driver waits for workers attached to the store.
     """
     try:
         return _drive(store, experiment, space_graph, options, local_worker, on_progress)
@@ -89,10 +87,12 @@ def run_search(
             local_worker.report_stopped()
 
 
-def _drive(store: Store, experiment: Experiment, space_graph: object, options: SearchOptions,
+def _drive(store: Store, experiment: Experiment, space_graph: object, options: DriverOptions,
            local_worker: Worker | None, on_progress: Progress | None) -> list[JobDoc]:
-    experiment = store.record_experiment(
-        dataclasses.replace(experiment, max_evals=options.max_evals))
+    if experiment.max_evals is None:
+        raise ValueError("a search needs the experiment's max_evals")
+    max_evals = experiment.max_evals
+    experiment = store.record_experiment(experiment)
     proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials,
                         experiment.algo)
     policy = experiment.policy
@@ -105,39 +105,29 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
     jobs = _well_formed(store.jobs(experiment.exp_key))
     unfinished = {tid for tid, job in jobs.items() if not is_finished(job)}
     reclaimer = Reclaimer(store)
-    failures_in_a_row = 0
     live_workers = _LiveWorkers(store, experiment.exp_key, policy.stale_after)
     poll = _SHORTEST_POLL
-    full_read_at = time.monotonic() + _FULL_READ_INTERVAL
     changed = True
     while True:
         if changed:  # each turn costs the same however long the search: nothing else is O(n)
             finished = len(jobs) - len(unfinished)
             if on_progress is not None:
                 done = (job for job in jobs.values() if is_finished(job))
-                on_progress(SearchProgress(finished, options.max_evals,
-                                           best_trial(trials_of(done))))
-            if finished >= options.max_evals:
+                on_progress(SearchProgress(finished, max_evals, best_trial(trials_of(done))))
+            if finished >= max_evals:
                 return sort_by_tid(jobs.values())
         wanted = 1 if local_worker is not None else live_workers() + 1
-        unfinished |= _top_up_queue(store, proposer, jobs, unfinished, options, wanted)
+        unfinished |= _top_up_queue(store, proposer, jobs, unfinished, max_evals,
+                                    options.max_queue, wanted)
         if local_worker is not None:
-            result = local_worker.run_next()
-            if result is not None:
-                failures_in_a_row = 0 if result.get("status") == "ok" else failures_in_a_row + 1
-            limit = options.max_consecutive_failures
-            if result is not None and limit is not None and failures_in_a_row >= limit:
-                raise SearchFailed(f"stopped after {failures_in_a_row} trials failed in a row "
-                                   f"(--max-consecutive-failures); last: {_failure(result)}")
+            local_worker.run_next()
+            if local_worker.failing is not None:
+                raise TrialsKeepFailing(f"stopped: {local_worker.failing}")
         else:
             time.sleep(poll)
             if reclaimer.due({experiment.exp_key: policy}):
                 reclaimer.run_pass({experiment.exp_key: policy})
-        full_read = time.monotonic() >= full_read_at
-        if full_read:
-            full_read_at = time.monotonic() + _FULL_READ_INTERVAL
-        read = _well_formed(store.jobs(experiment.exp_key, sorted(unfinished),
-                                       views_only=not full_read))
+        read = _well_formed(store.poll_jobs(experiment.exp_key, sorted(unfinished)))
         changed = any(job["state"] != jobs[tid]["state"] for tid, job in read.items())
         jobs.update(read)
         unfinished -= {tid for tid, job in read.items() if is_finished(job)}
@@ -150,21 +140,18 @@ def _well_formed(found: list[JobDoc]) -> dict[int, JobDoc]:
     return {job["tid"]: job for job in found if malformed_reason(job) is None}
 
 
-def _failure(result: dict[str, Any]) -> str:
-    return f"{result.get('reason')}: {result.get('error') or ''}".rstrip(": ")
-
-
 def _top_up_queue(store: Store, proposer: Proposer, jobs: dict[int, JobDoc],
-                  unfinished: set[int], options: SearchOptions, wanted: int) -> set[int]:
+                  unfinished: set[int], max_evals: int, max_queue: int | None, wanted: int
+                  ) -> set[int]:
     """Queue new proposals until `wanted` wait for workers, without passing `max_evals`;
     the tids queued.
 
     One queued job per live worker, plus one, is enough: each worker also holds one job
     reserved ahead, and every job queued beyond need is proposed blind to results to come."""
     queued = sum(1 for tid in unfinished if jobs[tid]["state"] == JOB_STATE_NEW)
-    if options.max_queue is not None:
-        wanted = min(wanted, options.max_queue)
-    count = max(0, min(wanted - queued, options.max_evals - len(jobs)))
+    if max_queue is not None:
+        wanted = min(wanted, max_queue)
+    count = max(0, min(wanted - queued, max_evals - len(jobs)))
     if count == 0:
         return set()
     first_tid = max(jobs, default=-1) + 1

@@ -8,43 +8,17 @@ replaced in it, so a proposal does not rebuild the history from every document.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from hyperopt import Trials, anneal, rand, tpe
+from hyperopt import Trials
 from hyperopt.base import Domain
 
 import objectives
-import search.tpe
+from search.algorithms import DEFAULT_ALGO, algorithm
 from search.documents import JobDoc, unstorable_reason, utcnow
 from search.farm.params import params_for
-
-Algo = Callable[[list[int], Domain, Trials, int], list[dict[str, Any]]]
-
-DEFAULT_ALGO = "tpe"
-# An experiment recorded before the algorithm was recorded ran Hyperopt's TPE.
-ALGO_OF_OLD_EXPERIMENTS = "hyperopt-tpe"
-
-
-def _after_random_startup(algo: Algo, startup_trials: int) -> Algo:
-    """`algo`, with random proposals until the search holds `startup_trials` trials."""
-    def suggest(new_ids: list[int], domain: Domain, trials: Trials, seed: int
-                ) -> list[dict[str, Any]]:
-        chosen = rand.suggest if len(trials.trials) < startup_trials else algo
-        return chosen(new_ids, domain, trials, seed)
-    return suggest
-
-
-ALGORITHMS: dict[str, Callable[[int], Algo]] = {
-    "tpe": lambda startup: functools.partial(
-        search.tpe.suggest, settings=search.tpe.Settings(n_startup_trials=startup)),
-    "hyperopt-tpe": lambda startup: functools.partial(
-        tpe.suggest, n_startup_jobs=startup, verbose=False),
-    "anneal": lambda startup: _after_random_startup(anneal.suggest, startup),
-    "random": lambda startup: rand.suggest,
-}
 
 
 class Proposer:
@@ -52,12 +26,10 @@ class Proposer:
 
     def __init__(self, exp_key: str, space_graph: Any, seed: int, startup_trials: int,
                  algo: str = DEFAULT_ALGO) -> None:
-        if algo not in ALGORITHMS:
-            raise ValueError(f"unknown proposal algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
         self._space_graph = space_graph
         self._domain = Domain(_never_called, space_graph)
         self._seed = seed
-        self._suggest = ALGORITHMS[algo](startup_trials)
+        self._suggest = algorithm(algo).build(startup_trials)
         self._trials = Trials(exp_key=exp_key, refresh=False)
         self._sources: dict[int, JobDoc] = {}
         self._views: dict[int, JobDoc] = {}

@@ -9,6 +9,7 @@ import re
 from collections.abc import Collection, Hashable, Sequence
 from typing import Any
 
+from objectives import Reason, failed_result
 from search.documents import JobDoc
 from search.experiment import Experiment
 
@@ -34,13 +35,10 @@ def check_exp_key(exp_key: str) -> str:
     return exp_key
 
 
-@dataclasses.dataclass(frozen=True)
-class Reservation:
-    """A job handed to one worker for one attempt; only that attempt may heartbeat it."""
+class _OfAJob:
+    """An attempt of a job: which experiment and trial, as its job document says."""
 
     job: JobDoc
-    worker_id: str
-    attempt: int
 
     @property
     def exp_key(self) -> str:
@@ -54,16 +52,25 @@ class Reservation:
 
 
 @dataclasses.dataclass(frozen=True)
-class RunningAttempt:
+class Reservation(_OfAJob):
+    """A job handed to one worker for one attempt; only that attempt may heartbeat it."""
+
+    job: JobDoc
+    worker_id: str
+    attempt: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RunningAttempt(_OfAJob):
     """One attempt of a job that a worker holds, as one read saw it.
 
-    `beat` changes whenever the attempt shows life; it is compared only for equality, never
-    as a time, so that no decision compares the clocks of two machines.
+    `beat` changes whenever the attempt shows life, and whenever the store that read it lost
+    its database since an earlier read (heartbeats could not reach it then, so a watch must
+    start afresh). It is compared only for equality, never as a time, so that no decision
+    compares the clocks of two machines.
     """
 
-    job_key: Any  # the store's own id of the job
-    exp_key: str
-    tid: int
+    job: JobDoc  # the job document as that read saw it (the store finds the job by it)
     attempt: int
     owner: str | None
     beat: Hashable
@@ -84,8 +91,13 @@ class LateResult:
 def abandoned_result(attempts: int, reason: str) -> dict[str, Any]:
     """The failure a trial shows once its last attempt was given up; a real result that
     arrives later replaces it."""
-    return {"status": "fail", "reason": "abandoned", "loss": None, "accuracy": None,
-            "error": f"gave up after {attempts} attempts; last: {reason}"}
+    return failed_result(Reason.ABANDONED, f"gave up after {attempts} attempts; last: {reason}")
+
+
+def is_replaceable(result: Any) -> bool:
+    """Whether a stored result only stands in for one that never came (an abandoned trial's),
+    so that a real result arriving late replaces it."""
+    return isinstance(result, dict) and result.get("reason") == Reason.ABANDONED
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,16 +142,21 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
-             fields: Collection[str] | None = None, *, views_only: bool = False
-             ) -> list[JobDoc]:
+             fields: Collection[str] | None = None) -> list[JobDoc]:
         """The experiment's jobs (only those with `tids` when given), sorted by tid.
 
         `fields` (dotted paths) names what the caller reads; a store may then leave the rest
         out, which spares a query over thousands of trials reading their histories.
-        `views_only` reads the job documents as last written, without checking that none
-        lacks a result a lost write left out: half the reads, for a caller that polls and
-        reads in full now and then (the driver).
         """
+
+    def poll_jobs(self, exp_key: str, tids: Collection[int]) -> list[JobDoc]:
+        """The jobs with `tids` for a caller that asks again and again (the driver, each turn,
+        for those it has not seen finish), sorted by tid.
+
+        As `jobs`, except that a store may make each poll cheap at the cost of showing a
+        committed result up to a second late where the write that shows it was lost.
+        """
+        return self.jobs(exp_key, tids)
 
     @abc.abstractmethod
     def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
@@ -189,12 +206,6 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def late_results(self, exp_key: str) -> list[LateResult]:
         """Results that arrived after their trial already had one, by tid then attempt."""
-
-    @property
-    def outages(self) -> int:
-        """How many times this store lost its database and got it back. A Reclaimer restarts
-        its watch after one: heartbeats could not arrive while it was gone."""
-        return 0
 
     @abc.abstractmethod
     def report_worker(self, status: WorkerStatus) -> None:
