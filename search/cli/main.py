@@ -28,6 +28,7 @@ from search.cli.common import (
     user_errors,
     with_store,
 )
+from search.cli.dashboard import dashboard
 from search.cli.reports import export, plot
 from search.experiment import ALGOS, DEFAULT_ALGO, Experiment
 from search.farm.spool import default_spool_root
@@ -427,3 +428,4 @@ def experiments(store: Store, output_format: str) -> None:
 
 main.add_command(plot)
 main.add_command(export)
+main.add_command(dashboard)
