@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 READ_SHARE = 2.0
 # With no page asking for this long, reads stop until one asks again.
 IDLE_AFTER = 60.0
+# How long a page's request waits for the first read before it is told to ask again.
+FIRST_READ_WAIT = 20.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +91,10 @@ class Overview:
 
 class UnknownExperiment(LookupError):
     """A page asked for an experiment the store does not hold."""
+
+
+class NotReadYet(Exception):
+    """The first read of the store has not finished (a big store on a slow database)."""
 
 
 class LiveStore:
@@ -140,6 +146,15 @@ class LiveStore:
     def _wait_for_first_read(self, timeout: float) -> bool:
         return self._condition.wait_for(
             lambda: self._read_at is not None or self._error is not None, timeout)
+
+    def _first_read(self) -> None:
+        """Wait (a while) for the first read; called with the condition held.
+
+        Raises:
+            NotReadYet: it is still under way.
+        """
+        if not self._wait_for_first_read(FIRST_READ_WAIT) or self._read_at is None:
+            raise NotReadYet(self._error or "still reading the store")
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -245,10 +260,14 @@ class LiveStore:
 
     def overview(self, since: int, wait: float) -> dict[str, Any]:
         """Every experiment's summary and the workers; with `since`, waits up to `wait`
-        seconds for something newer and answers `changed: false` if nothing came."""
+        seconds for something newer and answers `changed: false` if nothing came.
+
+        Raises:
+            NotReadYet: the first read of the store is still under way.
+        """
         self._asked()
         with self._condition:
-            self._wait_for_first_read(wait)
+            self._first_read()
             self._condition.wait_for(
                 lambda: self._overview.changed_at > since or self._stopping.is_set(),
                 wait if since > 0 else 0)
@@ -266,10 +285,11 @@ class LiveStore:
 
         Raises:
             UnknownExperiment: the store holds no experiment `exp_key`.
+            NotReadYet: the first read of the store is still under way.
         """
         self._asked()
         with self._condition:
-            self._wait_for_first_read(wait)
+            self._first_read()
             if exp_key not in self._views:
                 raise UnknownExperiment(exp_key)
 

@@ -35,7 +35,7 @@ from search.urls import redact
 
 from ._access import check_binding, host_is_loopback_name, is_authorized, token_cookie
 from ._errors import DashboardError
-from ._live import LiveStore, UnknownExperiment, encode_answer
+from ._live import LiveStore, NotReadYet, UnknownExperiment, encode_answer
 
 log = logging.getLogger(__name__)
 
@@ -261,17 +261,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if query.get("instance", [live.instance])[-1] != live.instance:
             since = 0  # a page from another run of the server: start over
-        if path == "/api/overview":
-            self._json(200, live.overview(since, wait), send_body)
-            return
         experiment, trial = _EXPERIMENT.match(path), _TRIAL.match(path)
         match = experiment or trial
-        if match is None:
+        if path != "/api/overview" and match is None:
             self._json(404, {"error": f"no such API: {path}"}, send_body)
             return
-        exp_key = urllib.parse.unquote(match.group(1))
+        exp_key = urllib.parse.unquote(match.group(1)) if match else ""
         try:
-            if trial is not None:
+            if path == "/api/overview":
+                self._json(200, live.overview(since, wait), send_body)
+            elif trial is not None:
                 found = live.trial(exp_key, int(trial.group(2)))
                 if found is None:
                     self._json(404, {"error": f"no trial {trial.group(2)} in experiment "
@@ -283,6 +282,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except UnknownExperiment:
             self._json(404, {"error": f"no experiment {exp_key!r} in {live.store.location}"},
                        send_body)
+        except NotReadYet as waiting:
+            self._json(503, {"error": redact(str(waiting)), "reading": True}, send_body,
+                       headers={"Retry-After": "1"})
         except StoreError as error:
             self._json(503, {"error": redact(str(error))}, send_body)
 
@@ -298,10 +300,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(200, asset.body, asset.content_type, gzipped=asset.gzipped, headers=headers,
                    send_body=send_body)
 
-    def _json(self, status: int, payload: dict[str, Any], send_body: bool) -> None:
+    def _json(self, status: int, payload: dict[str, Any], send_body: bool,
+              headers: dict[str, str] | None = None) -> None:
         body = encode_answer(payload)
         self._send(status, body, "application/json", send_body=send_body,
-                   headers={"Cache-Control": "no-store"})
+                   headers={"Cache-Control": "no-store", **(headers or {})})
 
     def _send(self, status: int, body: bytes, content_type: str, *, send_body: bool,
               gzipped: bytes | None = None, headers: dict[str, str] | None = None) -> None:

@@ -58,7 +58,7 @@
   const plotlyReady = new Promise((resolve, reject) => {
     const script = $('plotly-script');
     if (window.Plotly || !script) { resolve(); return; }
-    script.addEventListener('load', () => resolve());
+    script.addEventListener('load', () => { window.hpsearchPlotlyAt = performance.now(); resolve(); });
     script.addEventListener('error', () => reject(new Error('plotly.min.js did not load')));
   });
 
@@ -93,6 +93,8 @@
     const date = new Date(epochSeconds * 1000);
     return date.toLocaleString('sv-SE').replace('T', ' '); // 2026-12-06 05:10:49
   }
+
+  const fmtDay = (epochSeconds) => fmtTime(epochSeconds).slice(0, 16); // 2026-12-06 05:10
 
   const count = (n) => Number(n).toLocaleString('en-US');
 
@@ -130,6 +132,7 @@
     if (!response.ok) {
       const failure = new Error(body.error || `the server answered ${response.status}`);
       failure.status = response.status;
+      failure.reading = Boolean(body.reading);
       throw failure;
     }
     return body;
@@ -155,6 +158,11 @@
             showMissing(error.message);
             return;
           }
+          if (error.reading) { // the server's first read of a big store is under way
+            $('live').dataset.state = 'connecting';
+            $('live-text').textContent = error.message;
+            continue;
+          }
           failures += 1;
           app.offline = true;
           updateLive();
@@ -172,6 +180,7 @@
       const query = `since=${exp.version}&instance=${app.instance || ''}&wait=${first ? 0 : WAIT_SECONDS}`;
       const answer = await getJSON(`api/experiments/${encodeURIComponent(route.key)}?${query}`,
                                    signal, first ? showLoading : null);
+      if (first) window.hpsearchDataAt = performance.now(); // for benchmarks/dashboard_speed.py
       if (app.exp !== exp) return;
       noteStatus(answer);
       if (answer.changed) mergeExperiment(exp, answer);
@@ -323,14 +332,15 @@
         fact('Live workers', String(summary.live_workers),
              workers.map((w) => w.host).filter((h, i, all) => all.indexOf(h) === i).join(', '),
              'workers'),
-        fact('Created', fmtTime(summary.created), '', 'created')));
+        fact('Created', fmtDay(summary.created), '', 'created')));
   }
 
   function stateChips(counts, maxEvals) {
     const total = STATES.reduce((sum, state) => sum + (counts[state] || 0), 0);
+    const finished = (counts.ok || 0) + (counts.failed || 0);
     return el('div', {class: 'chips'},
-      el('span', {class: 'chip all', dataset: {count: 'total'}},
-         el('b', {}, count(total)), maxEvals ? ` of ${count(maxEvals)} trials` : ' trials'),
+      el('span', {class: 'chip all', dataset: {count: 'total'}, title: `${count(finished)} finished`},
+         el('b', {}, count(total)), maxEvals ? ` trials, target ${count(maxEvals)}` : ' trials'),
       STATES.map((state) => el('span', {class: `chip ${state}`, dataset: {count: state}},
                                el('b', {}, count(counts[state] || 0)), ` ${state}`)));
   }
@@ -734,7 +744,7 @@
       data,
       layout: baseLayout(exp, {
         xaxis: {title: {text: `training seconds${log ? ' (log scale)' : ''}`}, type: log ? 'log' : 'linear',
-                gridcolor: COLORS.grid, zeroline: false},
+                dtick: log ? 'D2' : undefined, gridcolor: COLORS.grid, zeroline: false},
         yaxis: {title: {text: 'accuracy'}, rangemode: 'tozero', gridcolor: COLORS.grid, zeroline: false},
         shapes: floor ? [{type: 'line', xref: 'paper', x0: 0, x1: 1, y0: floor, y1: floor,
                           line: {color: COLORS.floor, width: 1.2, dash: 'dot'}}] : [],
@@ -870,18 +880,22 @@
     dimensions.push(numericDimension('accuracy', shown.map((i) => c.accuracy[i]), (i) => c.accuracy[i], false));
     dimensions.push(numericDimension('train s', shown.map((i) => c.seconds[i]), (i) => c.seconds[i], false));
     dimensions.push(numericDimension('accuracy/s', shown.map((i) => c.score[i]), (i) => c.score[i], false));
-    const scores = shown.map((i) => c.score[i]).sort((a, b) => a - b);
-    const edges = SCORE_BINS.map((_, k) => scores[Math.floor((k * scores.length) / SCORE_BINS.length)]);
-    const bins = SCORE_BINS.map(() => ({x: [], y: []}));
+    // Colours: grey for trials below the floor (score 0), then fifths of the others' scores.
+    const scores = shown.map((i) => c.score[i]).filter((score) => score > 0).sort((a, b) => a - b);
+    const edges = SCORE_BINS.map((_, k) => scores[Math.floor((k * scores.length) / SCORE_BINS.length)])
+      .filter((edge, k, all) => edge !== undefined && all.indexOf(edge) === k);
+    const bins = [{x: [], y: [], name: 'below the floor (score 0)', color: '#cbd5e1'},
+                  ...edges.map((edge, k) => ({x: [], y: [], name: `score ≥ ${fmt(edge)}`,
+                                               color: SCORE_BINS[SCORE_BINS.length - edges.length + k]}))];
     for (const i of shown) {
       let bin = 0;
-      while (bin + 1 < edges.length && c.score[i] >= edges[bin + 1]) bin++;
+      while (bin < edges.length && c.score[i] > 0 && c.score[i] >= edges[bin]) bin++;
       dimensions.forEach((dimension, d) => { bins[bin].x.push(d); bins[bin].y.push(dimension.value(i)); });
       bins[bin].x.push(null); bins[bin].y.push(null);
     }
-    const data = bins.map((bin, k) => ({
+    const data = bins.map((bin) => ({
       type: 'scatter', mode: 'lines', x: bin.x, y: bin.y, hoverinfo: 'skip', connectgaps: false,
-      name: `score ≥ ${fmt(edges[k])}`, line: {color: SCORE_BINS[k], width: 1}, opacity: 0.55}));
+      name: bin.name, line: {color: bin.color, width: 1}, opacity: 0.6}));
     const annotations = [];
     dimensions.forEach((dimension, d) => {
       annotations.push({x: d, y: 1.04, xref: 'x', yref: 'y', text: `<b>${plotlyText(dimension.label)}</b>`,
@@ -916,7 +930,7 @@
     if (!Number.isFinite(low)) { low = 0; high = 1; }
     if (high === low) { low -= 0.5; high += 0.5; }
     const scale = (v) => (v - low) / (high - low);
-    const tick = (v) => [scale(v), log ? `1e${fmt(v, 2)}` : fmt(v)];
+    const tick = (v) => [scale(v), fmt(log ? 10 ** v : v)];
     return {label, value: (i) => scale(valueOf(i)), ticks: [tick(low), tick((low + high) / 2), tick(high)]};
   }
 
