@@ -45,6 +45,12 @@ from search.documents import flatten
 
 TARGET_SECONDS = 2.0
 PAINTED = "body[data-painted]"
+# optuna-dashboard sets no mark: its history plot holding every trial stands in for one.
+BASELINE_PAINTED = (
+    "(trials) => { const plot = document.getElementById('plot-history');"
+    " if (plot && plot.data && plot.data.some((t) => (t.x || []).length >= trials))"
+    " { window.__paintedAt = window.__paintedAt || performance.now(); return true; }"
+    " return false; }")
 
 
 def main() -> int:
@@ -78,7 +84,12 @@ def main() -> int:
         print(f"{args.trials} finished trials; database: {where}; {os.cpu_count()} CPU cores; "
               f"Chromium {browser.version}; load average {load_before[0]:.1f} at start",
               flush=True)
+        first = next(target for target in targets.values() if target.ours)
+        floor = Target(first.url.split("#")[0] + "static/plotly.min.js", first.process, 0.0,
+                       ours=False)
         for round_ in range(args.repeats):
+            with running(floor.process):
+                floor.loads.append(plotly_alone(browser, floor.url))
             for name, target in targets.items():
                 if not target.ours and round_ > 0:
                     continue  # the baseline takes minutes: once is enough
@@ -86,7 +97,7 @@ def main() -> int:
                     target.loads.append(load_page(browser, target, args))
                 print(f"  round {round_ + 1}: {name}: {target.loads[-1]['paint']:.2f} s",
                       flush=True)
-    print_report(targets, args.trials, load_before, os.getloadavg())
+    print_report(targets, floor, args.trials, load_before, os.getloadavg())
     return 0
 
 
@@ -103,30 +114,72 @@ class Target:
 
 
 def load_page(browser: Any, target: Target, args: argparse.Namespace) -> dict[str, Any]:
-    """One load in a fresh context: seconds from navigation to the complete paint, and for
-    our page when Plotly and the data had arrived and how long each plot took to draw."""
+    """Loads in a fresh context: seconds from navigation to the complete paint and the CPU
+    seconds the browser's processes spent meanwhile (which a busy machine inflates far less
+    than the wall time), cold (nothing cached) and, for our page, warm (loaded again in the
+    same context: Plotly comes from the browser's cache, compiled); for our page also when
+    Plotly and the data were ready and how long each plot took to draw."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})
+    cpu = browser.new_browser_cdp_session()
     try:
         page = context.new_page()
-        page.goto(target.url, wait_until="commit")
-        if target.ours:
-            page.wait_for_selector(PAINTED, state="attached", timeout=600_000)
-            timings = page.evaluate(
-                "({paint: window.hpsearchPaintedAt, plotly: window.hpsearchPlotlyAt, "
-                "data: window.hpsearchDataAt, draws: window.hpsearchDrawTimes})")
-            return {"paint": timings["paint"] / 1000, "plotly": timings["plotly"] / 1000,
-                    "data": timings["data"] / 1000, "draws": timings["draws"]}
-        try:
-            page.wait_for_function(
-                "(trials) => { const plot = document.getElementById('plot-history');"
-                " if (plot && plot.data && plot.data.some((t) => (t.x || []).length >= trials))"
-                " { window.__paintedAt = window.__paintedAt || performance.now(); return true; }"
-                " return false; }", arg=args.trials, timeout=args.baseline_timeout * 1000)
-        except Exception:  # Playwright's TimeoutError: report it as "more than"
-            return {"paint": float("inf")}
-        return {"paint": page.evaluate("window.__paintedAt") / 1000}
+        if not target.ours:
+            before = browser_cpu(cpu)
+            page.goto(target.url, wait_until="commit")
+            try:
+                page.wait_for_function(BASELINE_PAINTED, arg=args.trials,
+                                       timeout=args.baseline_timeout * 1000)
+            except Exception:  # Playwright's TimeoutError: report it as "more than"
+                return {"paint": float("inf"), "cpu": float("inf")}
+            return {"paint": page.evaluate("window.__paintedAt") / 1000,
+                    "cpu": spent(before, browser_cpu(cpu))}
+        load = ours_once(page, target.url, cpu)
+        page.goto("about:blank")
+        warm = ours_once(page, target.url, cpu)
+        return {**load, "warm": warm["paint"], "warm_cpu": warm["cpu"]}
     finally:
+        cpu.detach()
         context.close()
+
+
+def plotly_alone(browser: Any, script: str) -> dict[str, Any]:
+    """The floor under any page that draws with this Plotly: a blank page that only loads
+    and runs plotly.min.js (from the same server), cold."""
+    context = browser.new_context()
+    cpu = browser.new_browser_cdp_session()
+    try:
+        page = context.new_page()
+        before = browser_cpu(cpu)
+        page.set_content(f'<script src="{script}"></script>'
+                         "<script>window.__ran = performance.now()</script>")
+        page.wait_for_function("window.Plotly !== undefined && window.__ran !== undefined")
+        return {"paint": page.evaluate("window.__ran") / 1000,
+                "cpu": spent(before, browser_cpu(cpu))}
+    finally:
+        cpu.detach()
+        context.close()
+
+
+def ours_once(page: Any, url: str, cpu: Any) -> dict[str, Any]:
+    before = browser_cpu(cpu)
+    page.goto(url, wait_until="commit")
+    page.wait_for_selector(PAINTED, state="attached", timeout=600_000)
+    after = browser_cpu(cpu)
+    timings = page.evaluate("({paint: window.hpsearchPaintedAt, plotly: window.hpsearchPlotlyAt, "
+                            "data: window.hpsearchDataAt, draws: window.hpsearchDrawTimes})")
+    return {"paint": timings["paint"] / 1000, "cpu": spent(before, after),
+            "plotly": (timings["plotly"] or 0) / 1000, "data": timings["data"] / 1000,
+            "draws": timings["draws"]}
+
+
+def browser_cpu(session: Any) -> dict[int, float]:
+    """CPU seconds so far of each of the browser's processes (renderers, GPU, network...)."""
+    info = session.send("SystemInfo.getProcessInfo")["processInfo"]
+    return {process["id"]: process["cpuTime"] for process in info}
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def pause(process: subprocess.Popen[Any]) -> None:
@@ -211,40 +264,51 @@ def write_optuna_journal(path: Path, jobs: list[dict[str, Any]]) -> None:
         for row, job in zip(rows, jobs, strict=True)])
 
 
-def print_report(targets: dict[str, Target], trials: int, load_before: tuple[float, ...],
-                 load_after: tuple[float, ...]) -> None:
+def print_report(targets: dict[str, Target], floor: Target, trials: int,
+                 load_before: tuple[float, ...], load_after: tuple[float, ...]) -> None:
     now = datetime.datetime.now().astimezone().isoformat(timespec="minutes")
     print(f"\n{trials} trials, {now}; load average {load_before[0]:.1f} before, "
-          f"{load_after[0]:.1f} after; seconds, median of the loads (min-max)")
-    header = (f"{'server':<18} {'first read':>10} {'loads':>5} {'paint':>7} {'range':>13} "
-              f"{'plotly':>7} {'data':>6} {'target':>8}")
+          f"{load_after[0]:.1f} after; seconds, median of the loads")
+    header = (f"{'server':<17} {'first read':>10} {'loads':>5} {'paint':>6} {'(min-max)':>11} "
+              f"{'cpu':>6} {'warm':>6} {'cpu':>6} {'plotly':>6} {'data':>5} {'target':>7}")
     print(header)
     print("-" * len(header))
-    baseline = targets.get("optuna-dashboard")
+
+    def median(target: Target, key: str) -> float:
+        return statistics.median(load[key] for load in target.loads)
+
+    print(f"{'plotly.min.js alone':<17} {'':>10} {len(floor.loads):>5} "
+          f"{median(floor, 'paint'):>6.2f} {'':>11} {median(floor, 'cpu'):>6.2f}")
     for name, target in targets.items():
         paints = [load["paint"] for load in target.loads]
         paint = statistics.median(paints)
-        spread = f"{min(paints):.2f}-{max(paints):.2f}"
-        plotly = data = verdict = ""
+        shown = "   >limit" if paint == float("inf") else f"{paint:>6.2f}"
+        spread = "" if paint == float("inf") else f"{min(paints):.2f}-{max(paints):.2f}"
+        cpu = "" if paint == float("inf") else f"{median(target, 'cpu'):.2f}"
+        line = f"{name:<17} {target.ready:>10.1f} {len(paints):>5} {shown} {spread:>11} {cpu:>6}"
         if target.ours:
-            plotly = f"{statistics.median(load['plotly'] for load in target.loads):.2f}"
-            data = f"{statistics.median(load['data'] for load in target.loads):.2f}"
             verdict = "ok" if paint < TARGET_SECONDS else "MISSED"
-        paint_text = f"{paint:.2f}" if paint != float("inf") else ">limit"
-        print(f"{name:<18} {target.ready:>10.1f} {len(paints):>5} {paint_text:>7} {spread:>13} "
-              f"{plotly:>7} {data:>6} {verdict:>8}")
+            line += (f" {median(target, 'warm'):>6.2f} {median(target, 'warm_cpu'):>6.2f} "
+                     f"{median(target, 'plotly'):>6.2f} {median(target, 'data'):>5.2f} "
+                     f"{verdict:>7}")
+        print(line)
+    baseline = targets.get("optuna-dashboard")
     if baseline is not None and baseline.loads:
-        base = statistics.median(load["paint"] for load in baseline.loads)
+        base = median(baseline, "paint")
         for name, target in targets.items():
             if target.ours:
-                ours = statistics.median(load["paint"] for load in target.loads)
-                print(f"optuna-dashboard / {name}: {base / ours:.1f}x")
+                ratio = base / median(target, "paint")
+                print(f"optuna-dashboard / {name} (cold paint): {ratio:.1f}x")
     for name, target in targets.items():
         if target.ours:
-            print(f"{name}: drawing times of the last load, ms: {target.loads[-1]['draws']}")
-    print("paint: navigation to every plot drawn (optuna-dashboard: to its history plot holding "
-          "every trial); plotly: when Plotly had loaded and run; data: when the trials had "
-          "arrived and been parsed; first read: server start to the trials being served.")
+            print(f"{name}: drawing times of the last cold load, ms: {target.loads[-1]['draws']}")
+    print("paint: navigation to every plot drawn (optuna-dashboard: to its history plot "
+          "holding every trial; plotly.min.js alone: a blank page loading and running only "
+          "Plotly, the floor of any page drawn with it), in a fresh browser context; cpu: CPU "
+          "seconds of all the browser's processes meanwhile; warm: the same page loaded again "
+          "in that context (Plotly cached); plotly: when Plotly had loaded and run; data: when "
+          "the trials had arrived and been parsed (cold load); first read: server start to the "
+          "trials being served.")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
 import urllib.error
 import urllib.request
@@ -198,6 +199,31 @@ def test_a_failed_trial_opens_with_its_reason_and_traceback(tab: Tab, store_loca
         assert tab.page.locator("#detail-reason").inner_text() == "exception"
         assert tab.page.locator("#detail-error").inner_text() == "RuntimeError: boom"
         assert tab.page.locator("#detail-traceback").inner_text() == traceback
+
+
+def api(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=120) as answer:
+        decoded: dict[str, Any] = json.loads(answer.read())
+        return decoded
+
+
+def test_a_page_receives_only_the_trials_that_changed(store_location: str) -> None:
+    record_trials(store_location, "diff", OUTCOMES, queued=2)
+    with served(store_location) as dashboard:
+        first = api(f"{dashboard.url}api/experiments/diff")
+        assert first["full"] and first["trials"]["tid"] == list(range(8))
+        since = f"since={first['version']}&instance={first['instance']}"
+        unchanged = api(f"{dashboard.url}api/experiments/diff?{since}&wait=0.5")
+        assert unchanged["changed"] is False and "trials" not in unchanged
+
+        tid = finish_next(store_location, "diff", result_for((0.97, 0.2), "worker-z"))
+        later = api(f"{dashboard.url}api/experiments/diff?{since}&wait=20")
+        assert later["changed"] and not later["full"]
+        assert later["trials"]["tid"] == [tid] and later["trials"]["state"] == ["ok"]
+        assert later["summary"]["counts"]["ok"] == 6
+        restarted = api(f"{dashboard.url}api/experiments/diff?since={first['version']}"
+                        "&instance=another-run")
+        assert restarted["full"] and len(restarted["trials"]["tid"]) == 8
 
 
 # -- safety -----------------------------------------------------------------------------------

@@ -98,6 +98,10 @@
 
   const count = (n) => Number(n).toLocaleString('en-US');
 
+  // Math.min(...values) overflows the call stack past about a hundred thousand values.
+  const least = (values) => values.reduce((low, value) => (value < low ? value : low), Infinity);
+  const most = (values) => values.reduce((high, value) => (value > high ? value : high), -Infinity);
+
   // -- talking to the server ------------------------------------------------------------------
 
   async function getJSON(url, signal, onProgress) {
@@ -202,9 +206,7 @@
   }
 
   function noteStatus(answer) {
-    if (app.instance && app.instance !== answer.instance && app.exp) {
-      app.exp = newExperiment(app.exp.key); // the server restarted: start over
-    }
+    // A restarted server answers a page from its previous run in full: nothing to reset here.
     app.instance = answer.instance;
     app.status = answer;
     app.answeredAt = performance.now();
@@ -236,7 +238,12 @@
   // -- routes ---------------------------------------------------------------------------------
 
   function parseRoute() {
-    const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+    let parts;
+    try {
+      parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+    } catch (malformed) {
+      return {page: 'experiments'};
+    }
     if (parts[0] === 'workers') return {page: 'workers'};
     if (parts[0] === 'experiments' && parts[1]) {
       const tid = parts[2] === 'trials' && /^-?\d+$/.test(parts[3] || '') ? Number(parts[3]) : null;
@@ -701,8 +708,8 @@
     const front = exp.front.map((tid) => exp.index.get(tid)).filter((i) => i !== undefined);
     const seconds = view.scored.map((i) => c.seconds[i]).concat(failed.map((i) => c.seconds[i]));
     const log = seconds.length > 0 && seconds.every((s) => s > 0);
-    const low = Math.min(...seconds.filter((s) => s > 0), Infinity);
-    const high = Math.max(...seconds, -Infinity);
+    const low = least(seconds.filter((s) => s > 0));
+    const high = most(seconds);
     const data = [
       {type, mode: 'markers', name: 'trial', x: above.map((i) => c.seconds[i]), y: above.map((i) => c.accuracy[i]),
        customdata: above.map((i) => [c.tid[i], c.score[i]]), marker: {color: COLORS.trial, size: 6, opacity: 0.75},
@@ -720,7 +727,7 @@
     ];
     if (view.bestIndex >= 0 && high > 0) {
       const best = c.score[view.bestIndex];
-      const maxAccuracy = Math.max(...view.scored.map((i) => c.accuracy[i]));
+      const maxAccuracy = most(view.scored.map((i) => c.accuracy[i]));
       const slopes = isoSlopes(maxAccuracy / high, best);
       const left = log ? low / 1.5 : 0;
       // accuracy = slope * seconds, drawn up to an accuracy of 1: the axis then fits the data
@@ -925,8 +932,8 @@
 
   // A numeric axis of the parallel plot: values scaled to [0, 1], with three ticks.
   function numericDimension(label, values, valueOf, log) {
-    let low = Math.min(...values);
-    let high = Math.max(...values);
+    let low = least(values);
+    let high = most(values);
     if (!Number.isFinite(low)) { low = 0; high = 1; }
     if (high === low) { low -= 0.5; high += 0.5; }
     const scale = (v) => (v - low) / (high - low);
