@@ -60,8 +60,9 @@ def dashboard_command(store: str, exp_key: str, *, trials: int, timeout: float =
                 answer = fetch_json(f"{url}api/experiments/{exp_key}")
             except urllib.error.HTTPError as refused:  # 503 while the first read runs
                 answer = {}
-                if refused.code != 503:
-                    raise
+                error = json.loads(refused.read() or b"{}").get("error", "")
+                if refused.code != 503 or "still reading" not in error:
+                    raise RuntimeError(f"the dashboard cannot serve {store}: {error}") from None
             if len(answer.get("trials", {}).get("tid", [])) >= trials:
                 break
             if time.perf_counter() - started > timeout:
