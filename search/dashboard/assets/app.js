@@ -162,9 +162,10 @@
             showMissing(error.message);
             return;
           }
-          if (error.reading) { // the server's first read of a big store is under way
+          if (error.reading) { // the server's first read of the store is under way, or failed
             $('live').dataset.state = 'connecting';
             $('live-text').textContent = error.message;
+            await sleep(1000);
             continue;
           }
           failures += 1;
