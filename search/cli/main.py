@@ -27,6 +27,7 @@ from search.cli.common import (
     user_errors,
     with_store,
 )
+from search.cli.dashboard import dashboard
 from search.cli.reports import export, plot
 from search.farm.spool import default_spool_root
 from search.farm.worker import WorkerOptions
@@ -378,3 +379,4 @@ def experiments(store: Store, output_format: str) -> None:
 
 main.add_command(plot)
 main.add_command(export)
+main.add_command(dashboard)
