@@ -44,6 +44,7 @@ class QueueReading:
     read_wait: float  # seconds between two reads of the whole queue (0: every reservation)
     longest_read_wait: float  # the wait doubles up to this while those reads find nothing
     probes: int  # tids looked up by `_id` past the last one seen, when no read is due
+    candidates: int  # queued jobs one read hands the process's reservations to claim from
 
 
 class Dialect(abc.ABC):
@@ -86,7 +87,8 @@ class MongoDBDialect(Dialect):
     """MongoDB proper: any indexed filter is cheap, a conditional update is one step."""
 
     name = "mongodb"
-    queue_reading = QueueReading(read_wait=0.0, longest_read_wait=0.0, probes=0)
+    # Every reservation reads the queue: a few candidates, in case rivals won the first.
+    queue_reading = QueueReading(read_wait=0.0, longest_read_wait=0.0, probes=0, candidates=4)
     reads_changes_by_marker = True
 
     def find_by_ids(self, collection: Collection[Document], ids: list[Any],
@@ -103,7 +105,7 @@ class FerretDBDialect(Dialect):
     """FerretDB v1: only `_id` equality is served without a scan of the collection."""
 
     name = "ferretdb"
-    queue_reading = QueueReading(read_wait=1.0, longest_read_wait=8.0, probes=8)
+    queue_reading = QueueReading(read_wait=1.0, longest_read_wait=8.0, probes=8, candidates=32)
     reads_changes_by_marker = False
     by_id_limit = 64  # up to this many documents are read one `_id` lookup each
 

@@ -1,10 +1,10 @@
 """Finding a queued job to claim: candidates kept from the last read, reads of the queue, and
 (where reads scan) probes of the next job ids.
 
-A read of the queue hands a worker up to 32 candidates, oldest first; those it does not claim
-are kept, and a reservation made before the next read is due claims from them (the process's
-other threads, on FerretDB, where reads are rationed). A stale candidate costs one refused
-claim insert, never a wrong reservation (see MongoStore._claim).
+A read of the queue hands a worker a few candidates (as many as the dialect says), oldest
+first; those it does not claim are kept, and a reservation made before the next read is due
+claims from them (the process's other threads, on FerretDB, where reads are rationed). A stale
+candidate costs one refused claim insert, never a wrong reservation (see MongoStore._claim).
 
 On FerretDB, where that read scans every job, the queue is mostly found by `_id`: the driver
 queues tids in order, so the next job is usually `<exp_key>/<one past the last tid seen>`.
@@ -31,8 +31,6 @@ from search.store._base import Reservation
 from search.store._mongo._connection import Connection
 from search.store._mongo._dialect import QueueReading
 from search.store._mongo._ids import job_id
-
-_CANDIDATES = 32  # queued jobs one read of the queue hands a worker to claim from
 
 Claim = Callable[[JobDoc], Reservation | None]
 
@@ -102,8 +100,9 @@ class QueuedJobs:
         """The oldest queued jobs, oldest first. Workers that read the queue at the same
         moment race for the same jobs; each lost race costs one refused insert."""
         query: dict[str, Any] = {"state": JOB_STATE_NEW, "exp_key": {"$in": sorted(wanted)}}
+        limit = self._reading.candidates
         found = self._call(
-            lambda: list(self._jobs.find(query).sort("tid", ASCENDING).limit(_CANDIDATES)))
+            lambda: list(self._jobs.find(query).sort("tid", ASCENDING).limit(limit)))
         for job in found:
             self._saw(job)
         return found
