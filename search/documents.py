@@ -2,8 +2,10 @@
 
 A job document holds `tid`, `spec`, `misc` (`vals`/`idxs` as Hyperopt writes them), `state`,
 `owner`, `book_time`, `refresh_time`, `exp_key`, `result` and `version`, so existing Hyperopt
-tooling can read our database. We add `attempt` (how many times the job was handed out) and
-`misc.params` (the hyperparameters as the objective received them, for queries).
+tooling can read our database. We add `attempt` (how many times the job was handed out),
+`misc.params` (the hyperparameters as the objective received them, for queries) and, on
+MongoDB, `changed` (a timestamp the server sets whenever the job's state, attempt or result
+changes, so that a reader can ask for what changed since it last looked).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from farm import database, wait_until
+from farm import Clock, database, wait_until
 
 import spaces
 from search.experiment import Experiment
@@ -43,7 +43,7 @@ def store(mongo_url: str, mongo_dialect: str) -> Iterator[Store]:
     proposer = Proposer("e", space.graph, seed=0, startup_trials=10)
     jobs: list[dict[str, Any]] = []
     for tid in range(2):
-        jobs.append(proposer.propose(tid, jobs))
+        jobs.append(proposer.propose(tid))
     opened.queue_jobs(jobs)
     try:
         yield opened
@@ -55,16 +55,6 @@ def reserve(store: Store, worker: str = "w1") -> Reservation:
     reservation = store.reserve_next_job(worker, ["e"])
     assert reservation is not None
     return reservation
-
-
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_heartbeat_repairs_a_view_that_lost_its_attempt(store: Store, mongo_url: str) -> None:
@@ -89,7 +79,7 @@ def test_a_run_claim_on_a_finished_trial_shows_its_result_and_runs_nothing(
     db.jobs.replace_one({"_id": requeued["_id"]}, requeued)  # that view write was lost
 
     assert [job["state"] for job in store.jobs("e", [0])] == [2]  # reads follow the claims
-    assert [job["state"] for job in store.poll_jobs("e", [0])] == [2]  # a first poll too
+    assert [job["state"] for job in store.job_changes("e").read([0])] == [2]  # a feed too
     second = reserve(store, "w2")
     assert second.tid == 1  # trial 0 was not handed out again
     assert db.jobs.find_one({"tid": 0})["state"] == 2

@@ -32,6 +32,7 @@ from search.farm.lookahead import Lookahead
 from search.farm.reclaim import Reclaimer
 from search.farm.spool import Spool, SpooledResult
 from search.farm.stopping import StopNow, StopRequest
+from search.policy import DEFAULT_STALE_AFTER
 from search.store import Reservation, Store, StoreError, WorkerStatus
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ DEFAULT_MAX_CONSECUTIVE_FAILURES = 5  # the embedded search's; a worker has no l
 _EXPERIMENT_REFRESH_INTERVAL = 5.0
 _FIRST_IDLE_POLL = 0.02  # seconds between polls in the first second without a job
 _BACKOFF_AFTER = 1.0  # seconds without a job; then the wait doubles, up to poll_interval
-_REPORT_INTERVAL = 2.0  # seconds between repeated reports of the same state
 _LONGEST_RESUBMIT_WAIT = 30.0  # seconds between offers of a result the store cannot take yet
 STUCK_EXIT_CODE = 3  # a trial stuck in native code past its timeout ends the worker process
 
@@ -286,7 +286,7 @@ class Worker:
         """The running trial's heartbeat also renews the job held ahead and our status."""
         if self._lookahead is not None:
             self._lookahead.renew()
-        self._report("busy", reservation)
+        self._report("busy", reservation, throttle=True)
 
     # -- housekeeping ----------------------------------------------------------------------
 
@@ -297,9 +297,11 @@ class Worker:
 
     def _report(self, state: str, reservation: Reservation | None = None,
                 throttle: bool = False) -> None:
-        """Publish this worker's state; `throttle` limits repeats to one per heartbeat."""
+        """Publish this worker's state; `throttle` limits repeats to three per shortest
+        `stale_after` of the experiments served: enough for a driver to count this worker
+        live (WorkerStatus.is_live), and a write saved on most heartbeats."""
         now = time.monotonic()
-        if throttle and now - self._last_report < _REPORT_INTERVAL:
+        if throttle and now - self._last_report < self._report_interval():
             return
         self._last_report = now
         self._last_state = state
@@ -309,6 +311,11 @@ class Worker:
             exp_key=reservation.exp_key if reservation else None,
             tid=reservation.tid if reservation else None, jobs_done=self.jobs_done,
         ))
+
+    def _report_interval(self) -> float:
+        stale_after = [prepared.experiment.policy.stale_after
+                       for prepared in self._prepared.values()]
+        return min(stale_after, default=DEFAULT_STALE_AFTER) / 3
 
     def report_stopped(self) -> None:
         """Say that this worker is done, so `status` shows it stopped rather than lost; a job

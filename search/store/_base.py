@@ -10,7 +10,7 @@ from collections.abc import Collection, Hashable, Sequence
 from typing import Any
 
 from objectives import Reason, failed_result
-from search.documents import JobDoc
+from search.documents import JobDoc, utcnow
 from search.experiment import Experiment
 
 EXP_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -119,6 +119,33 @@ class WorkerStatus:
                 and (now - self.last_seen).total_seconds() <= stale_after)
 
 
+class JobChanges(abc.ABC):
+    """What changed in one experiment's jobs since the last read: a reader that asks every
+    few milliseconds pays for the changes, not for the jobs that did not change."""
+
+    @abc.abstractmethod
+    def read(self, unfinished: Collection[int]) -> list[JobDoc]:
+        """The jobs that changed since the previous read (the first: since the feed opened),
+        sorted by tid. Every change is in some read; a job may also come unchanged, or with
+        its change a read or a few seconds late where the write that showed it was lost.
+
+        `unfinished` names the jobs the reader has not seen finish: a feed may re-read them
+        to learn what changed.
+        """
+
+
+class UnfinishedJobs(JobChanges):
+    """A feed that re-reads the unfinished jobs every time: for a store where that is cheap
+    (the embedded one holds them in memory)."""
+
+    def __init__(self, store: Store, exp_key: str) -> None:
+        self._store = store
+        self._exp_key = exp_key
+
+    def read(self, unfinished: Collection[int]) -> list[JobDoc]:
+        return self._store.jobs(self._exp_key, unfinished) if unfinished else []
+
+
 class Store(abc.ABC):
     """Where trials live. `location` is safe to print (no password)."""
 
@@ -149,14 +176,11 @@ class Store(abc.ABC):
         out, which spares a query over thousands of trials reading their histories.
         """
 
-    def poll_jobs(self, exp_key: str, tids: Collection[int]) -> list[JobDoc]:
-        """The jobs with `tids` for a caller that asks again and again (the driver, each turn,
-        for those it has not seen finish), sorted by tid.
-
-        As `jobs`, except that a store may make each poll cheap at the cost of showing a
-        committed result up to a second late where the write that shows it was lost.
-        """
-        return self.jobs(exp_key, tids)
+    def job_changes(self, exp_key: str) -> JobChanges:
+        """A feed of the experiment's changed jobs, for a reader that asks again and again
+        (the driver, each turn). Open it before reading the jobs whole: it reports what
+        changes from then on."""
+        return UnfinishedJobs(self, exp_key)
 
     @abc.abstractmethod
     def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
@@ -176,7 +200,9 @@ class Store(abc.ABC):
     def heartbeat(self, reservation: Reservation) -> bool:
         """Show that the attempt is alive: renew the job's heartbeat (a counter that every beat
         changes). False when the attempt is no longer this worker's to run: it was given up,
-        or the trial has a result."""
+        or the trial has a result. (A decision whose job document was not written yet is seen
+        once it is; meanwhile the attempt runs on, and its result still counts if it is the
+        first.)"""
 
     @abc.abstractmethod
     def finish_job(self, reservation: Reservation, result: dict[str, Any]) -> bool:
@@ -214,6 +240,13 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def workers(self) -> list[WorkerStatus]:
         """Every worker that reported within WORKERS_FORGOTTEN_AFTER, most recent first."""
+
+    def live_workers(self, exp_key: str, stale_after: float) -> int:
+        """How many workers could take `exp_key`'s jobs: live (WorkerStatus.is_live) and not
+        busy with another experiment."""
+        now = utcnow()
+        return sum(1 for worker in self.workers()
+                   if worker.is_live(stale_after, now) and worker.exp_key in (None, exp_key))
 
     def close(self) -> None:  # noqa: B027 - optional: a store may hold nothing to release
         """Release connections and locks."""

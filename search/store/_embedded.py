@@ -98,6 +98,7 @@ class EmbeddedStore(Store):
         self._root = pathlib.Path(root)
         self.location = str(self._root)
         self._jobs: dict[str, dict[int, JobDoc]] = {}
+        self._queued: dict[str, set[int]] = {}  # the queued tids of each loaded experiment
         self._writers: dict[str, IO[str]] = {}
         self._reported: set[tuple[pathlib.Path, int]] = set()
 
@@ -159,9 +160,9 @@ class EmbeddedStore(Store):
         self, worker_id: str, exp_keys: Collection[str]
     ) -> Reservation | None:
         for exp_key in exp_keys:
-            queued = [job for job in self._load(exp_key).values() if job["state"] == JOB_STATE_NEW]
-            if queued:
-                job = min(queued, key=lambda job: job["tid"])
+            jobs = self._load(exp_key)
+            if self._queued[exp_key]:
+                job = jobs[min(self._queued[exp_key])]
                 now = utcnow()
                 job = {**job, "state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
                        "refresh_time": now}
@@ -311,6 +312,8 @@ class EmbeddedStore(Store):
             if jobs is None:  # the fast path met a line it cannot vouch for: read each one
                 jobs = self._decode_every_line(path, lines)
             self._jobs[exp_key] = jobs
+            self._queued[exp_key] = {tid for tid, job in jobs.items()
+                                     if job["state"] == JOB_STATE_NEW}
         return self._jobs[exp_key]
 
     def _decode_every_line(self, path: pathlib.Path, lines: list[str]) -> dict[int, JobDoc]:
@@ -340,6 +343,11 @@ class EmbeddedStore(Store):
         writer.flush()
         os.fsync(writer.fileno())
         self._load(job["exp_key"])[job["tid"]] = job
+        queued = self._queued[job["exp_key"]]
+        if job["state"] == JOB_STATE_NEW:
+            queued.add(job["tid"])
+        else:
+            queued.discard(job["tid"])
 
     def _current(self, reservation: Reservation) -> JobDoc | None:
         job = self._load(reservation.exp_key).get(reservation.tid)

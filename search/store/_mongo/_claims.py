@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from pymongo.collection import Collection
@@ -65,12 +64,8 @@ class Claims:
 
     def still_running(self, job: Any, attempt: int) -> bool:
         """Whether the claims leave `attempt` of the job running: not given up, no result."""
-        for decided in (requeue_claim_id(job, attempt), result_claim_id(job)):
-            # One lookup by _id each: FerretDB serves those from its primary key but scans the
-            # whole collection for an `$in`, and this runs on every heartbeat of every trial.
-            if self._call(partial(self._claims.find_one, {"_id": decided}, {"_id": 1})):
-                return False
-        return True
+        decided = [requeue_claim_id(job, attempt), result_claim_id(job)]
+        return not self._dialect.find_by_ids(self._claims, decided, {"_id": 1})
 
     def give_up(self, job: Any, attempt: int, decision: str, reason: str) -> tuple[str, str]:
         """Record that `attempt` of the job was given up, with `decision` (requeue or

@@ -38,6 +38,7 @@ from pymongo.errors import (
 )
 
 from search.store._base import StoreError
+from search.store._mongo._operations import OperationCounter
 from search.urls import redact, scrub, secrets_of
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class Connection:
         self._outage_limit = outage_limit
         self._max_backoff = max_backoff
         self.outages = 0  # outages lived through: heartbeats could not reach us meanwhile
+        self.operations = OperationCounter()  # what this connection asked of the database
         timeouts: dict[str, Any] = {
             # Also how long one call waits for a vanished server before `call` logs the
             # outage and starts its backoff: short, so that outages are seen and said.
@@ -77,6 +79,7 @@ class Connection:
                 url,
                 tz_aware=True,
                 appname="hpsearch",
+                event_listeners=[self.operations],
                 **_not_set_in(url, timeouts),
             )
             database = self._client.get_default_database(default=DEFAULT_DATABASE)

@@ -4,8 +4,10 @@ MongoDB serves any indexed filter from its indexes and checks-and-writes a condi
 in one step. FerretDB v1 (SQLite) evaluates only `_id` equality in its storage: any other
 filter decodes every document of the collection, and its conditional update is a read and a
 separate whole-document write all the same. On FerretDB the hot paths therefore go by `_id`:
-a few lookups by `_id` beat one scan, a view is read, checked and written by `_id`, and the
-queue is found by probing the next job ids, read whole (a scan) at most once a second.
+a few lookups by `_id` beat one scan, a view is read, checked and written by `_id`, the
+queue is found by probing the next job ids, read whole (a scan) at most once a second, and
+the driver learns what changed by re-reading the unfinished jobs by `_id` (on MongoDB, by
+their change marker, from an index: see _changes).
 
 Both dialects are correct on both servers, since the claims decide and never a view: the
 MongoDB dialect on FerretDB is only slower (the tests run both there), the FerretDB dialect
@@ -42,6 +44,7 @@ class QueueReading:
     read_wait: float  # seconds between two reads of the whole queue (0: every reservation)
     longest_read_wait: float  # the wait doubles up to this while those reads find nothing
     probes: int  # tids looked up by `_id` past the last one seen, when no read is due
+    candidates: int  # queued jobs one read hands the process's reservations to claim from
 
 
 class Dialect(abc.ABC):
@@ -49,13 +52,18 @@ class Dialect(abc.ABC):
 
     name: ClassVar[str]
     queue_reading: ClassVar[QueueReading]
+    # How a reader learns what changed (see _changes): by the views' change marker, or by
+    # re-reading the unfinished views by `_id`.
+    reads_changes_by_marker: ClassVar[bool]
 
     def __init__(self, connection: Connection) -> None:
         self._call = connection.call
 
     @abc.abstractmethod
-    def find_by_ids(self, collection: Collection[Document], ids: list[Any]) -> list[Document]:
-        """The documents with these `_id`s, in no particular order."""
+    def find_by_ids(self, collection: Collection[Document], ids: list[Any],
+                    fields: Document | None = None) -> list[Document]:
+        """The documents with these `_id`s (only `fields`, when given), in no particular
+        order."""
 
     @abc.abstractmethod
     def update_if(self, collection: Collection[Document], key: Any, condition: Document,
@@ -79,10 +87,13 @@ class MongoDBDialect(Dialect):
     """MongoDB proper: any indexed filter is cheap, a conditional update is one step."""
 
     name = "mongodb"
-    queue_reading = QueueReading(read_wait=0.0, longest_read_wait=0.0, probes=0)
+    # Every reservation reads the queue: a few candidates, in case rivals won the first.
+    queue_reading = QueueReading(read_wait=0.0, longest_read_wait=0.0, probes=0, candidates=4)
+    reads_changes_by_marker = True
 
-    def find_by_ids(self, collection: Collection[Document], ids: list[Any]) -> list[Document]:
-        return self._call(lambda: list(collection.find({"_id": {"$in": ids}})))
+    def find_by_ids(self, collection: Collection[Document], ids: list[Any],
+                    fields: Document | None = None) -> list[Document]:
+        return self._call(lambda: list(collection.find({"_id": {"$in": ids}}, fields)))
 
     def update_if(self, collection: Collection[Document], key: Any, condition: Document,
                   update: Document) -> bool:
@@ -94,15 +105,17 @@ class FerretDBDialect(Dialect):
     """FerretDB v1: only `_id` equality is served without a scan of the collection."""
 
     name = "ferretdb"
-    queue_reading = QueueReading(read_wait=1.0, longest_read_wait=8.0, probes=8)
+    queue_reading = QueueReading(read_wait=1.0, longest_read_wait=8.0, probes=8, candidates=32)
+    reads_changes_by_marker = False
     by_id_limit = 64  # up to this many documents are read one `_id` lookup each
 
-    def find_by_ids(self, collection: Collection[Document], ids: list[Any]) -> list[Document]:
+    def find_by_ids(self, collection: Collection[Document], ids: list[Any],
+                    fields: Document | None = None) -> list[Document]:
         if len(ids) > self.by_id_limit:  # then one scan costs less than the lookups
-            return self._call(lambda: list(collection.find({"_id": {"$in": ids}})))
+            return self._call(lambda: list(collection.find({"_id": {"$in": ids}}, fields)))
         found = []
         for key in ids:
-            document = self._call(partial(collection.find_one, {"_id": key}))
+            document = self._call(partial(collection.find_one, {"_id": key}, fields))
             if document is not None:
                 found.append(document)
         return found

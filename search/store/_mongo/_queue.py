@@ -1,9 +1,10 @@
 """Finding a queued job to claim: candidates kept from the last read, reads of the queue, and
 (where reads scan) probes of the next job ids.
 
-A read of the queue hands a worker up to 32 candidates, oldest first; those it does not claim
-are kept, and the next reservation claims from them before it reads again. A stale candidate
-costs one refused claim insert, never a wrong reservation (see MongoStore._claim).
+A read of the queue hands a worker a few candidates (as many as the dialect says), oldest
+first; those it does not claim are kept, and a reservation made before the next read is due
+claims from them (the process's other threads, on FerretDB, where reads are rationed). A stale
+candidate costs one refused claim insert, never a wrong reservation (see MongoStore._claim).
 
 On FerretDB, where that read scans every job, the queue is mostly found by `_id`: the driver
 queues tids in order, so the next job is usually `<exp_key>/<one past the last tid seen>`.
@@ -15,6 +16,7 @@ dialect's QueueReading says how often; on MongoDB every reservation reads the qu
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Set
@@ -29,8 +31,6 @@ from search.store._base import Reservation
 from search.store._mongo._connection import Connection
 from search.store._mongo._dialect import QueueReading
 from search.store._mongo._ids import job_id
-
-_CANDIDATES = 32  # queued jobs one read of the queue hands a worker to claim from
 
 Claim = Callable[[JobDoc], Reservation | None]
 
@@ -48,18 +48,19 @@ class QueuedJobs:
         self._next_tids: dict[str, int] = {}
         self._next_read_at = float("-inf")
         self._read_wait = reading.read_wait
+        self._random = random.Random()
 
     def reserve(self, wanted: Set[str], claim: Claim) -> Reservation | None:
-        """The first reservation `claim` grants: from the kept candidates, then from a read
-        of the queue when one is due, then from probes past the last tids seen."""
+        """The first reservation `claim` grants: from a read of the queue when one is due
+        (the candidates kept from the last read are stale by then: rivals took most of them,
+        and each stale one would cost a refused insert), else from the kept candidates, then
+        from probes past the last tids seen."""
         with self._lock:
             leftovers = [job for job in self._candidates if job["exp_key"] in wanted]
             self._candidates = []
-        reservation = self._claim_first(leftovers, claim)
-        if reservation is not None:
-            return reservation
         if time.monotonic() < self._next_read_at:
-            return self._claim_first(self._probe(wanted), claim)
+            return (self._claim_first(leftovers, claim)
+                    or self._claim_first(self._probe(wanted), claim))
         reservation = self._claim_first(self._read(wanted), claim)
         if reservation is None:
             self._read_wait = min(2 * self._read_wait, self._reading.longest_read_wait)
@@ -77,12 +78,21 @@ class QueuedJobs:
             self._read_wait = self._reading.read_wait
 
     def _claim_first(self, candidates: list[JobDoc], claim: Claim) -> Reservation | None:
-        """Claim the first candidate that no rival has claimed; keep the rest for next time."""
-        for index, job in enumerate(candidates):
-            reservation = claim(job)
+        """Claim the first candidate that no rival has claimed; keep the rest for next time.
+
+        The oldest is tried first; once a rival has won it, the others are tried in random
+        order, so that workers that read the queue together do not all race for the next
+        one (each lost race costs a refused insert)."""
+        rest = list(range(1, len(candidates)))
+        self._random.shuffle(rest)
+        order = [0, *rest] if candidates else []
+        for tried, index in enumerate(order, start=1):
+            reservation = claim(candidates[index])
             if reservation is not None:
+                untried = set(order[tried:])
                 with self._lock:
-                    self._candidates = candidates[index + 1:] + self._candidates
+                    self._candidates = [job for position, job in enumerate(candidates)
+                                        if position in untried] + self._candidates
                 return reservation
         return None
 
@@ -90,8 +100,9 @@ class QueuedJobs:
         """The oldest queued jobs, oldest first. Workers that read the queue at the same
         moment race for the same jobs; each lost race costs one refused insert."""
         query: dict[str, Any] = {"state": JOB_STATE_NEW, "exp_key": {"$in": sorted(wanted)}}
+        limit = self._reading.candidates
         found = self._call(
-            lambda: list(self._jobs.find(query).sort("tid", ASCENDING).limit(_CANDIDATES)))
+            lambda: list(self._jobs.find(query).sort("tid", ASCENDING).limit(limit)))
         for job in found:
             self._saw(job)
         return found

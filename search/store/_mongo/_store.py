@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
 from search.documents import JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc, has_trial_identity
 from search.experiment import Experiment
 from search.store._base import (
+    JobChanges,
     LateResult,
     Reservation,
     RunningAttempt,
@@ -18,18 +18,18 @@ from search.store._base import (
     WorkerStatus,
     abandoned_result,
 )
+from search.store._mongo._changes import MarkedChanges, UnfinishedViews
 from search.store._mongo._claims import Claim, Claims
 from search.store._mongo._connection import Connection
 from search.store._mongo._dialect import choose_dialect
 from search.store._mongo._experiments import Experiments
 from search.store._mongo._late_results import LateResults
+from search.store._mongo._operations import OperationCounts
 from search.store._mongo._queue import QueuedJobs
 from search.store._mongo._views import JobViews, may_lag_its_result, result_view
 from search.store._mongo._workers import WorkerRegistry
 
 log = logging.getLogger(__name__)
-
-_RESULTS_CHECK_INTERVAL = 1.0  # seconds between polls that also read the result claims
 
 
 class MongoStore(Store):
@@ -53,7 +53,6 @@ class MongoStore(Store):
         self._queue = QueuedJobs(self._connection, database["jobs"], self.dialect.queue_reading)
         self._late_results = LateResults(self._connection, database["late_results"])
         self._workers = WorkerRegistry(self._connection, database["workers"])
-        self._results_checked_at: dict[str, float] = {}
 
     # -- experiments -----------------------------------------------------------------------
 
@@ -73,15 +72,11 @@ class MongoStore(Store):
              fields: Collection[str] | None = None) -> list[JobDoc]:
         return self._with_results(self._views.find(exp_key, tids, fields))
 
-    def poll_jobs(self, exp_key: str, tids: Collection[int]) -> list[JobDoc]:
-        """The views as written, and once a second with their result claims: half the reads
-        of `jobs` for the driver, which polls every 20 ms while results land."""
-        found = self._views.find(exp_key, tids)
-        now = time.monotonic()
-        if now - self._results_checked_at.get(exp_key, float("-inf")) < _RESULTS_CHECK_INTERVAL:
-            return found
-        self._results_checked_at[exp_key] = now
-        return self._with_results(found)
+    def job_changes(self, exp_key: str) -> JobChanges:
+        """By change marker where the server serves it from an index (MongoDB), else by
+        re-reading the unfinished jobs by `_id` (FerretDB): see _changes."""
+        feed = MarkedChanges if self.dialect.reads_changes_by_marker else UnfinishedViews
+        return feed(self._views, exp_key, self._with_results)
 
     def _with_results(self, jobs: list[JobDoc]) -> list[JobDoc]:
         """The jobs with their committed results: a view whose result write was lost (or not
@@ -111,7 +106,8 @@ class MongoStore(Store):
         attempt = job.get("attempt", 0)
         if not self._claims.claim_run(job["_id"], attempt, worker_id):
             return None
-        if self._show_result(job["_id"]):
+        # Only an earlier attempt's holder can have committed a result: none before attempt 1.
+        if attempt > 0 and self._show_result(job["_id"]):
             # The trial has a result whose view write was lost: nothing left to run.
             log.info("trial %s of %s already has a result; not running it again", job["tid"],
                      job["exp_key"])
@@ -120,15 +116,15 @@ class MongoStore(Store):
                            attempt=attempt)
 
     def heartbeat(self, reservation: Reservation) -> bool:
+        """One conditional write of the view while it shows our attempt running (the claims
+        are read only when it does not): a beat is every running trial's recurring cost."""
         key = reservation.job["_id"]
-        if not self._claims.still_running(key, reservation.attempt):
-            return False
         if self._views.beat(key, reservation.attempt, reservation.worker_id):
             return True
-        # The view does not show our attempt, but the claims still give it to us: on FerretDB
-        # a stale whole-document write can overwrite the view. Repair it rather than give up.
         if not self._claims.still_running(key, reservation.attempt):
             return False
+        # The view does not show our attempt, but the claims still give it to us: on FerretDB
+        # a stale whole-document write can overwrite the view. Repair it rather than give up.
         log.warning("repairing the job view of trial %s of %s, which lost our attempt %d",
                     reservation.tid, reservation.exp_key, reservation.attempt)
         self._views.beat(key, reservation.attempt, reservation.worker_id, repair=True)
@@ -216,6 +212,16 @@ class MongoStore(Store):
 
     def workers(self) -> list[WorkerStatus]:
         return self._workers.recent()
+
+    def live_workers(self, exp_key: str, stale_after: float) -> int:
+        return self._workers.live(exp_key, stale_after)
+
+    # -- costs -----------------------------------------------------------------------------
+
+    @property
+    def operations(self) -> OperationCounts:
+        """The database operations this store has made so far, by kind."""
+        return self._connection.operations.snapshot()
 
     def close(self) -> None:
         self._connection.close()

@@ -4,6 +4,10 @@ A view is written after each decision. A writer that dies between its claim and 
 a lost update on FerretDB, leaves the view behind: reads patch in the result claims, heartbeats
 and reservations repair the view from the claims, and the reclaimer gives up attempts whose
 view stopped changing, so the view converges.
+
+Every write that changes what a view says (its state, attempt, owner or result; not a plain
+heartbeat) also sets the view's change marker, `changed`: a BSON timestamp the server assigns
+(`$currentDate`), so a reader can ask for what changed since it last looked (see _changes).
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from collections.abc import Collection as Sized
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING
+from bson import Timestamp
+from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
@@ -24,6 +29,13 @@ from search.store._mongo._dialect import Dialect
 from search.store._mongo._ids import job_id
 
 _UNFINISHED = {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}
+MARKER = "changed"  # the change marker's field
+_MARK = {"$currentDate": {MARKER: {"$type": "timestamp"}}}
+
+
+def _marked(update: dict[str, Any]) -> dict[str, Any]:
+    """An update that also sets the change marker."""
+    return {**update, **_MARK}
 
 
 class JobViews:
@@ -43,6 +55,7 @@ class JobViews:
             return
         self._call(lambda: self._jobs.create_index([("state", ASCENDING), ("tid", ASCENDING)]))
         self._call(lambda: self._jobs.create_index([("exp_key", ASCENDING), ("tid", ASCENDING)]))
+        self._call(lambda: self._jobs.create_index([("exp_key", ASCENDING), (MARKER, ASCENDING)]))
         self._indexed = True
 
     def queue(self, jobs: Sequence[JobDoc]) -> None:
@@ -83,7 +96,7 @@ class JobViews:
         # Hyperopt's own jobs have no attempt field: this write gives them one.
         unchanged = {"state": JOB_STATE_NEW,
                      "attempt": attempt if "attempt" in job else {"$exists": False}}
-        self._dialect.update_if(self._jobs, job["_id"], unchanged, {"$set": started})
+        self._dialect.update_if(self._jobs, job["_id"], unchanged, _marked({"$set": started}))
         return {**job, **started}
 
     def beat(self, key: Any, attempt: int, worker_id: str, *, repair: bool = False) -> bool:
@@ -96,26 +109,45 @@ class JobViews:
         if repair:
             beat["$set"]["attempt"] = attempt
             return self._dialect.update_if(self._jobs, key, {"state": {"$ne": JOB_STATE_DONE}},
-                                           beat)
+                                           _marked(beat))
         return self._dialect.update_if(self._jobs, key, {"attempt": attempt,
                                                          "state": _UNFINISHED}, beat)
 
     def requeue(self, key: Any, attempt: int, reason: str) -> None:
         """Queue the job again for its next attempt, if the view still shows `attempt`."""
         self._dialect.update_if(self._jobs, key, {"attempt": attempt, "state": _UNFINISHED},
-                                {"$set": {"state": JOB_STATE_NEW, "attempt": attempt + 1,
-                                          "owner": None, "book_time": None,
-                                          "refresh_time": utcnow(), "requeued_because": reason}})
+                                _marked({"$set": {"state": JOB_STATE_NEW, "attempt": attempt + 1,
+                                                  "owner": None, "book_time": None,
+                                                  "refresh_time": utcnow(),
+                                                  "requeued_because": reason}}))
 
     def abandon(self, key: Any, attempt: int, result: dict[str, Any]) -> None:
         """Show the job failed with `result`, if the view still shows `attempt`."""
         self._dialect.update_if(self._jobs, key, {"attempt": attempt, "state": _UNFINISHED},
-                                {"$set": {"state": JOB_STATE_DONE, "owner": None,
-                                          "refresh_time": utcnow(), "result": result}})
+                                _marked({"$set": {"state": JOB_STATE_DONE, "owner": None,
+                                                  "refresh_time": utcnow(), "result": result}}))
 
     def show_result(self, key: Any, claim: Claim) -> None:
         """Write a committed result into the job's view."""
-        self._call(lambda: self._jobs.update_one({"_id": key}, {"$set": result_view(claim)}))
+        self._call(lambda: self._jobs.update_one({"_id": key},
+                                                 _marked({"$set": result_view(claim)})))
+
+    def changed_since(self, exp_key: str, floor: Timestamp | None, seen: Sized[Timestamp]
+                      ) -> list[JobDoc]:
+        """The views whose change marker is above `floor` (any marker, when None) and not one
+        of `seen`. MongoDB serves it from the (exp_key, changed) index; FerretDB scans."""
+        marker: dict[str, Any] = {"$exists": True} if floor is None else {"$gt": floor}
+        if seen:
+            marker["$nin"] = list(seen)
+        return self._call(lambda: list(self._jobs.find({"exp_key": exp_key, MARKER: marker})))
+
+    def newest_marker(self, exp_key: str) -> Timestamp | None:
+        """The highest change marker of the experiment's views, or None before any change."""
+        newest = self._call(lambda: self._jobs.find_one(
+            {"exp_key": exp_key, MARKER: {"$exists": True}}, {MARKER: 1},
+            sort=[(MARKER, DESCENDING)]))
+        marker = newest.get(MARKER) if newest else None
+        return marker if isinstance(marker, Timestamp) else None
 
 
 def result_view(claim: Claim) -> dict[str, Any]:

@@ -46,6 +46,14 @@ class WorkerRegistry:
             lambda: list(self._workers.find(recent).sort("last_seen", DESCENDING)))
         return [status for status in map(_worker_status, documents) if status is not None]
 
+    def live(self, exp_key: str, stale_after: float) -> int:
+        """How many workers reported within `stale_after`, not stopped, free for `exp_key`
+        (see WorkerStatus.is_live): counted by the server, one number whatever the farm."""
+        live = {"state": {"$ne": "stopped"},
+                "last_seen": {"$gte": utcnow() - datetime.timedelta(seconds=stale_after)},
+                "exp_key": {"$in": [None, exp_key]}}
+        return int(self._call(lambda: self._workers.count_documents(live)))
+
 
 def _worker_status(document: dict[str, Any]) -> WorkerStatus | None:
     """A worker's report as a WorkerStatus; None for a document no worker of ours wrote (no
