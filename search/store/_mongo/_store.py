@@ -107,7 +107,8 @@ class MongoStore(Store):
         if not self._claims.claim_run(job["_id"], attempt, worker_id):
             return None
         # Only an earlier attempt's holder can have committed a result: none before attempt 1.
-        if attempt > 0 and self._show_result(job["_id"]):
+        # (A malformed attempt is not 0 either: it is looked up, and the worker reports it.)
+        if attempt != 0 and self._show_result(job["_id"]):
             # The trial has a result whose view write was lost: nothing left to run.
             log.info("trial %s of %s already has a result; not running it again", job["tid"],
                      job["exp_key"])
