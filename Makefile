@@ -7,7 +7,7 @@ TESTDB := .build/hpsearch-testdb
 DBDIR  := .hpsearch-db
 DBPORT ?= 27017
 
-.PHONY: install run test testdb db db-stop clean
+.PHONY: install run test test-fast testdb db db-stop clean
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ test: $(STAMP) $(TESTDB)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2
+
+# The in-process tier, under a minute on 2 cores: no database, no hpsearch processes, no
+# browser, no network trained (tests/conftest.py marks the rest `slow`). CI runs `make test`.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 
 # FerretDB v1 (SQLite) embedded in a small Go program: a real MongoDB-protocol server.
 testdb: $(TESTDB)

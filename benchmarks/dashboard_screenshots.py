@@ -1,4 +1,4 @@
-"""Screenshots of the dashboard for the README: docs/dashboard-*.png.
+"""Screenshots of the dashboard for docs/dashboard.md: docs/dashboard-*.png.
 
 Builds an embedded store that looks like a farm three hours into a search: real TPE proposals
 on the built-in `cifar10` space, scored by a made-up but plausible model of CIFAR-10 training

@@ -178,7 +178,7 @@ def train_classifier(
     # Whole batches only: one input shape, so cuDNN autotunes and torch.compile traces once.
     steps_per_epoch = train_size // batch_size
     optimization = Optimization(recipe, model.parameters(), steps_per_epoch * trial.epochs)
-    # Fuses the network's kernels; its compile time is reported, not scored (see README).
+    # Fuses the network's kernels; its compile time is reported, not scored (docs/objectives.md).
     step_model = torch.compile(model) if speed.torch_compile else model
     # A device-side generator: permutations and augmentation are drawn where they are used.
     generator = torch.Generator(device=device)

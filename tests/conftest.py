@@ -1,4 +1,11 @@
-"""Shared fixtures.  The test database's logic lives in tests/mongodb_server.py."""
+"""Shared fixtures, and the test tiers.  The test database's logic lives in
+tests/mongodb_server.py.
+
+A test is in the fast tier (`make test-fast`, `pytest -m "not slow"`) unless it needs a
+database server, a real `hpsearch` process or a browser: those are marked `slow` here, from the
+fixtures they use, so a new test lands in the right tier without anyone marking it. A test
+slow for another reason (it trains a network, it fuzzes) carries `@pytest.mark.slow` itself.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,24 @@ from hpsearch_processes import HpsearchProcesses
 from mongodb_server import MongoServer, database_url
 
 from search.store._mongo._dialect import DIALECT_VARIABLE, DIALECTS
+
+# Fixtures that start servers, processes or a browser: a test that uses one is slow.
+SLOW_FIXTURES = frozenset({"mongo_server", "mongo_url", "mongo_dialect", "hpsearch", "browser"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: needs a database server, hpsearch processes or a "
+                                       "browser, or trains a network; `make test-fast` leaves "
+                                       "it out")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_mongo = params.get("store_location", "embedded") != "embedded"
+        if fixtures & SLOW_FIXTURES or on_mongo:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -53,12 +78,13 @@ def mongo_dialect(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
 @pytest.fixture(params=["embedded", *(f"{dialect}-dialect" for dialect in DIALECTS)])
 def store_location(request: pytest.FixtureRequest, tmp_path: Path,
-                   monkeypatch: pytest.MonkeyPatch, hpsearch: HpsearchProcesses) -> str:
+                   monkeypatch: pytest.MonkeyPatch) -> str:
     """Each test that uses this runs on an embedded store, and on MongoDB with each dialect
-    (see mongo_dialect)."""
+    (see mongo_dialect). The embedded case asks for no server, so it stays in the fast tier."""
     if request.param == "embedded":
         return str(tmp_path / "store")
-    force_dialect(request.param.removesuffix("-dialect"), monkeypatch, hpsearch)
+    force_dialect(request.param.removesuffix("-dialect"), monkeypatch,
+                  request.getfixturevalue("hpsearch"))
     return str(request.getfixturevalue("mongo_url"))
 
 

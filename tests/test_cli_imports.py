@@ -46,6 +46,7 @@ def test_queries_on_a_directory_store_import_no_heavy_module(tmp_path: Path, com
     assert heavy_modules_loaded(command, "--store", store) == []
 
 
+@pytest.mark.slow  # an hpsearch process that trains
 def test_the_search_command_does_load_the_trainer_it_runs(tmp_path: Path) -> None:
     """The probe can tell: a command that trains imports torch."""
     loaded = heavy_modules_loaded("search", "--store", str(tmp_path / "store"), "--objective",

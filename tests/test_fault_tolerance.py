@@ -125,16 +125,25 @@ def test_search_survives_the_database_stopping_for_five_seconds(mongo_server, mo
     mongo_server.require_restartable()
     db = database(mongo_url)
     workers = [farm_worker(hpsearch, mongo_url) for _ in range(2)]
+    watchers = [OutputWatcher(worker) for worker in workers]
     search = driver(hpsearch, mongo_url, "outage", 16)
     wait_until(lambda: len(done_jobs(db, "outage")) >= 4, 120, "four trials are done")
     mongo_server.stop()
-    time.sleep(6)
+    outage_began = time.monotonic()
+    for watcher in watchers:
+        watcher.wait_for(lambda text: "unreachable" in text, 120,
+                         "the worker finds the database gone and retries")
+    # The scenario's five seconds: long enough for the retries to back off. This sleep is the
+    # outage's length, not a wait for something to happen (that was the wait above).
+    time.sleep(max(0.0, outage_began + 5 - time.monotonic()))
     mongo_server.start()
 
     _, errors = search.communicate(timeout=300)
     assert search.returncode == 0, errors
-    outcomes = [stop(worker) for worker in workers]
-    assert "unreachable" in errors + "".join(output for _, output in outcomes)
+    for worker, watcher in zip(workers, watchers, strict=True):
+        worker.send_signal(signal.SIGTERM)
+        code, output = watcher.finish()
+        assert "reachable again" in output, output
     assert_each_tid_done_once(db, "outage", 16)
 
 

@@ -165,7 +165,7 @@ def test_a_heartbeat_thread_that_dies_is_restarted(store: Store) -> None:
 def test_a_deadline_stops_python_code() -> None:
     with pytest.raises(TrialTimedOut):
         with deadline(0.2, on_stuck=lambda: None):
-            time.sleep(60)
+            time.sleep(60)  # the trial's work, which the deadline must cut short
 
 
 # A call stuck in native code runs no Python signal handler: SIGALRM blocked in every thread

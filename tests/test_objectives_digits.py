@@ -35,11 +35,13 @@ def good_result() -> dict:
     return digits_trial(GOOD_PARAMS, epochs=20)
 
 
+@pytest.mark.slow  # trains a network
 def test_good_hyperparameters_reach_ninety_percent_in_twenty_epochs(good_result):
     assert good_result["status"] == "ok"
     assert good_result["accuracy"] >= 0.9
 
 
+@pytest.mark.slow  # trains a network
 def test_result_is_plain_json_with_one_accuracy_per_epoch(good_result):
     assert_storable(good_result)
     assert json.loads(json.dumps(good_result, allow_nan=False)) == good_result
@@ -51,6 +53,7 @@ def test_result_is_plain_json_with_one_accuracy_per_epoch(good_result):
     assert good_result["parameter_count"] == 64 * 128 + 128 + 128 * 10 + 10
 
 
+@pytest.mark.slow  # trains a network
 def test_loss_is_minus_accuracy_per_train_second(good_result):
     assert good_result["train_seconds"] > 0
     assert good_result["loss"] == pytest.approx(
@@ -58,6 +61,7 @@ def test_loss_is_minus_accuracy_per_train_second(good_result):
     )
 
 
+@pytest.mark.slow  # trains a network
 def test_same_params_and_seed_give_identical_accuracy_on_cpu():
     first = digits_trial(GOOD_PARAMS, seed=3)
     second = digits_trial(GOOD_PARAMS, seed=3)
@@ -65,6 +69,7 @@ def test_same_params_and_seed_give_identical_accuracy_on_cpu():
     assert first["accuracy"] == second["accuracy"]
 
 
+@pytest.mark.slow  # trains a network
 def test_different_seeds_train_differently():
     curves = {
         tuple(digits_trial(GOOD_PARAMS, epochs=2, seed=seed)["val_accuracy_per_epoch"])
@@ -73,6 +78,7 @@ def test_different_seeds_train_differently():
     assert len(curves) > 1
 
 
+@pytest.mark.slow  # trains a network
 def test_accuracy_floor_scores_zero_and_keeps_accuracy():
     result = digits_trial(GOOD_PARAMS, epochs=1, min_accuracy=1.0)
     assert result["status"] == "ok"
@@ -81,6 +87,7 @@ def test_accuracy_floor_scores_zero_and_keeps_accuracy():
     assert 0.5 < result["accuracy"] < 1.0
 
 
+@pytest.mark.slow  # trains a network
 def test_sgd_with_plateau_scheduler_trains():
     result = digits_trial(SGD_PLATEAU_PARAMS, epochs=4)
     assert result["status"] == "ok"
@@ -88,6 +95,7 @@ def test_sgd_with_plateau_scheduler_trains():
     assert len(result["val_accuracy_per_epoch"]) == 4
 
 
+@pytest.mark.slow  # trains a network
 def test_huge_learning_rate_is_a_diverged_failure_without_nan():
     params = {**SGD_PLATEAU_PARAMS, "lr": 1e6, "scheduler": {"name": "cosine"}}
     result = digits_trial(params, epochs=5)
@@ -99,6 +107,7 @@ def test_huge_learning_rate_is_a_diverged_failure_without_nan():
     json.dumps(result, allow_nan=False)
 
 
+@pytest.mark.slow  # trains a network
 def test_quantised_float_batch_size_is_accepted():
     result = digits_trial({**GOOD_PARAMS, "batch_size": 64.0}, epochs=1)
     assert result["status"] == "ok"

@@ -166,6 +166,7 @@ def test_cifar_batches_read_back_as_written(data_dir: Path) -> None:
 # -- trials ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # trains a network
 @pytest.mark.parametrize("name, extra", [("mnist", {}), ("fashion-mnist", {}), ("cifar10", NARROW)])
 def test_objective_trains_on_the_files_and_reports_every_result_field(name, extra, data_dir
                                                                       ) -> None:
@@ -186,6 +187,7 @@ def test_objective_trains_on_the_files_and_reports_every_result_field(name, extr
     assert_storable(result)
 
 
+@pytest.mark.slow  # trains a network
 def test_space_epochs_decide_how_long_a_trial_trains_and_it_learns(data_dir) -> None:
     # The tiny data sets are learnable (brightness encodes the class): four epochs must beat
     # chance (10%) by far, which only a working loop, augmentation and evaluation achieve.
@@ -195,6 +197,7 @@ def test_space_epochs_decide_how_long_a_trial_trains_and_it_learns(data_dir) -> 
     assert result["accuracy"] >= 0.5 and result["test_accuracy"] >= 0.5
 
 
+@pytest.mark.slow  # trains a network
 def test_trials_are_scored_on_validation_and_the_test_split_is_only_recorded(
         relabelled_test_dir) -> None:
     # Random test labels: a score taken on the test split would be near chance.
@@ -205,6 +208,7 @@ def test_trials_are_scored_on_validation_and_the_test_split_is_only_recorded(
     assert result["loss"] == pytest.approx(-result["accuracy"] / result["train_seconds"])
 
 
+@pytest.mark.slow  # trains a network
 def test_sgd_with_plateau_schedule_and_label_smoothing_runs(data_dir) -> None:
     params = {**PARAMS, **NARROW, "label_smoothing": 0.1, "epochs": 2,
               "optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": True},
@@ -214,6 +218,7 @@ def test_sgd_with_plateau_schedule_and_label_smoothing_runs(data_dir) -> None:
     assert result["epochs"] == 2
 
 
+@pytest.mark.slow  # trains a network
 def test_same_seed_same_accuracy_on_the_cpu(data_dir) -> None:
     first = vision_trial("fashion-mnist", PARAMS, data_dir)
     second = vision_trial("fashion-mnist", PARAMS, data_dir)

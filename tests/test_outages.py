@@ -61,15 +61,22 @@ def test_an_outage_longer_than_stale_after_reruns_no_trial(mongo_server, mongo_u
                             "--objective", LONG, "--max-evals", "2", "--min-accuracy", "0",
                             "--stale-after", str(stale_after), "--heartbeat-interval", "1",
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    watchers = [OutputWatcher(worker) for worker in workers]
     wait_until(lambda: len(runs_by_tid(run_log)) == 2, 120, "both trials run")
     mongo_server.stop()
-    time.sleep(1.5 * stale_after)  # the outage itself, not a wait for something to happen
+    outage_began = time.monotonic()
+    for watcher in watchers:
+        watcher.wait_for(lambda text: "unreachable" in text, 120,
+                         "the worker's heartbeat finds the database gone")
+    # The scenario: an outage longer than stale_after. This sleep is its length, not a wait
+    # for something to happen (that was the wait above).
+    time.sleep(max(0.0, outage_began + 1.5 * stale_after - time.monotonic()))
     mongo_server.start()
 
     _, errors = search.communicate(timeout=300)
     assert search.returncode == 0, errors
-    for worker in workers:
-        code, output = finish(worker)
+    for watcher in watchers:
+        code, output = watcher.finish()
         assert code == 0, output
     assert runs_by_tid(run_log) == {0: 1, 1: 1}
     jobs = done_jobs(db, "long-outage")

@@ -2,11 +2,15 @@
 
 import json
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spaces import SearchSpace, SpaceError, describe_space, sample_space, space_from_record
+
+# Hundreds of generated documents per test: the full suite's tier, not `make test-fast`.
+pytestmark = pytest.mark.slow
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -53,7 +53,7 @@ def check_binding(host: str, token: str | None) -> None:
             f"--host {host} serves the dashboard beyond this machine, so it needs a token: give "
             "--token (or HPSEARCH_DASHBOARD_TOKEN), e.g. the output of: python -c 'import "
             "secrets; print(secrets.token_urlsafe())'. Or keep --host 127.0.0.1 and reach it "
-            "through an SSH tunnel (see the README)")
+            "through an SSH tunnel (see docs/dashboard.md)")
 
 
 def host_is_loopback_name(host_header: str | None) -> bool:
