@@ -6,7 +6,13 @@ import logging
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from search.documents import JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc, has_trial_identity
+from search.documents import (
+    JOB_STATE_NEW,
+    JOB_STATE_RUNNING,
+    JobDoc,
+    has_trial_identity,
+    is_int,
+)
 from search.experiment import Experiment
 from search.store._base import (
     JobChanges,
@@ -149,7 +155,10 @@ class MongoStore(Store):
         self._decide(attempt, None, f"released by {reservation.worker_id}")
 
     def running_attempts(self, exp_keys: Collection[str]) -> list[RunningAttempt]:
-        unfinished = [job for job in self._views.unfinished(exp_keys) if has_trial_identity(job)]
+        # A job whose attempt is no count cannot be requeued as the next attempt: only the
+        # worker that took it reports it, as malformed.
+        unfinished = [job for job in self._views.unfinished(exp_keys)
+                      if has_trial_identity(job) and is_int(job.get("attempt", 0))]
         # Every beat carries the outages this store lived through: heartbeats could not reach
         # the database while it could not either, so after one every watch starts afresh.
         outages = self._connection.outages
