@@ -6,6 +6,7 @@ from ._device import device_description, resolve_device
 from ._errors import DataMissingError, ObjectiveError
 from ._objective import Objective
 from ._plain import plain_data
+from ._pruning import EpochReport, PruneDecision, ShouldPrune, TrialPruned
 from ._registry import builtin_objective_names, list_objectives, resolve_objective
 from ._settings import TrialSettings
 from ._threads import configure_cpu_threads
@@ -13,9 +14,13 @@ from ._trial import epochs_for, run_trial
 
 __all__ = [
     "DataMissingError",
+    "EpochReport",
     "Objective",
     "ObjectiveError",
+    "PruneDecision",
+    "ShouldPrune",
     "TrialContext",
+    "TrialPruned",
     "TrialSettings",
     "builtin_objective_names",
     "configure_cpu_threads",

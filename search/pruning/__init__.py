@@ -1,0 +1,37 @@
+"""Stopping trials that cannot win: pruners for a score of accuracy per second.
+
+Pure code (no store, no CLI): a pruner decides from one `objectives.EpochReport` and the
+experiment's `Evidence` (the incumbent, and the rung records), both plain data.
+
+- `bound`: the exact rule. Accuracy is at most a ceiling, so a trial that will have trained
+  T seconds scores at most ceiling / T; once that falls below the incumbent it cannot win.
+- `asha`: the bound, then rungs in training seconds on the projected score, which also
+  stop fast trials that learn poorly.
+- `none`.
+
+Evidence is a pure function of the finished trials' results (`evidence_from_results`), so a
+farm decides as one process would, only from results older by the time they take to reach
+the worker. A worker reads it through `CachedEvidence` (at most once a second; an
+unreadable store means no pruning) and hands the trial ``should_prune(pruner, evidence)``.
+"""
+
+from search.pruning._bound import MEASURED_MARGIN, BoundPruner
+from search.pruning._cache import CachedEvidence
+from search.pruning._evidence import NO_EVIDENCE, Evidence, evidence_from_results
+from search.pruning._pruner import DEFAULT_PRUNER, PRUNER_NAMES, Pruner, make_pruner, should_prune
+from search.pruning._rungs import RungPruner
+
+__all__ = [
+    "DEFAULT_PRUNER",
+    "MEASURED_MARGIN",
+    "NO_EVIDENCE",
+    "PRUNER_NAMES",
+    "BoundPruner",
+    "CachedEvidence",
+    "Evidence",
+    "Pruner",
+    "RungPruner",
+    "evidence_from_results",
+    "make_pruner",
+    "should_prune",
+]

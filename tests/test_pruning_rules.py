@@ -1,0 +1,250 @@
+"""The pruners as pure functions: the exact bound, rungs in training seconds, the evidence
+they read and its cache."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from objectives import EpochReport
+from search.pruning import (
+    NO_EVIDENCE,
+    BoundPruner,
+    CachedEvidence,
+    Evidence,
+    RungPruner,
+    evidence_from_results,
+    make_pruner,
+    should_prune,
+)
+
+
+def report(epoch_seconds: list[float], curve: list[float], planned: int) -> EpochReport:
+    cumulative = tuple(itertools.accumulate(epoch_seconds))
+    return EpochReport(epoch=len(curve), epochs_planned=planned, train_seconds=cumulative[-1],
+                       val_accuracy_per_epoch=tuple(curve), train_seconds_at_epoch=cumulative)
+
+
+def result(epoch_seconds: list[float], curve: list[float], planned: int | None = None,
+           pruned: bool = False, below_floor: bool = False) -> dict:
+    cumulative = list(itertools.accumulate(epoch_seconds))
+    done = {"status": "ok", "val_accuracy_per_epoch": curve, "train_seconds_at_epoch": cumulative,
+            "accuracy": curve[-1], "train_seconds": cumulative[-1]}
+    if pruned:
+        return {**done, "loss": 0.0, "pruned": True, "epochs": len(curve),
+                "epochs_planned": planned}
+    loss = 0.0 if below_floor else -curve[-1] / cumulative[-1]
+    return {**done, "loss": loss, "epochs": len(curve), "below_accuracy_floor": below_floor}
+
+
+# The exact bound ------------------------------------------------------------------------
+
+def test_bound_stops_a_trial_too_slow_to_reach_the_incumbent():
+    # 10 s per epoch for 20 epochs: at most 1.0 / (20 + 18 * 0.25 * 10) = 0.0154 accuracy/s.
+    slow = report([10.0, 10.0], [0.5, 0.6], planned=20)
+    decision = BoundPruner().decide(slow, Evidence(incumbent=0.02))
+    assert decision is not None and decision.pruner == "bound"
+    assert decision.score_bound == pytest.approx(1.0 / 65.0)
+    assert "0.02" in decision.reason
+
+
+def test_bound_lets_a_trial_that_could_still_win_go_on():
+    fast = report([1.0, 1.0], [0.1, 0.1], planned=20)  # at most 1 / 6.5 = 0.154 accuracy/s
+    assert BoundPruner().decide(fast, Evidence(incumbent=0.15)) is None
+
+
+def test_bound_waits_for_its_first_epochs_and_for_an_incumbent():
+    assert BoundPruner().decide(report([100.0], [0.1], 50), Evidence(incumbent=1.0)) is None
+    assert BoundPruner().decide(report([100.0, 100.0], [0.1, 0.1], 50), NO_EVIDENCE) is None
+
+
+def test_bound_with_a_ceiling_prunes_sooner():
+    trial = report([1.0, 1.0], [0.5, 0.5], planned=10)  # projected at least 4 s
+    incumbent = Evidence(incumbent=0.2)
+    assert BoundPruner().decide(trial, incumbent) is None  # 1.0 / 4 = 0.25
+    assert BoundPruner(ceiling=0.6).decide(trial, incumbent) is not None  # 0.6 / 4 = 0.15
+
+
+@st.composite
+def trials(draw, steady: bool):
+    """A trial's per-epoch seconds and curve; ``steady``: each epoch after the first two takes
+    at least (1 - margin) of the fastest epoch before it, the bound's stated assumption."""
+    planned = draw(st.integers(2, 25))
+    margin = BoundPruner().margin
+    seconds = [draw(st.floats(0.01, 100.0)) for _ in range(2)]
+    for _ in range(planned - 2):
+        low = (1.0 - margin) * min(seconds) if steady else 1e-3
+        seconds.append(draw(st.floats(low, max(low, 100.0) * 3)))
+    curve = draw(st.lists(st.floats(0.0, 1.0), min_size=planned, max_size=planned))
+    return seconds, curve
+
+
+@settings(max_examples=300, deadline=None)
+@given(trials(steady=True), st.floats(1e-4, 10.0))
+def test_bound_never_stops_a_trial_that_would_beat_the_incumbent(trial, incumbent):
+    seconds, curve = trial
+    final_score = curve[-1] / sum(seconds)
+    for epoch in range(1, len(curve)):
+        decision = BoundPruner().decide(
+            report(seconds[:epoch], curve[:epoch], len(curve)), Evidence(incumbent=incumbent))
+        if decision is not None:
+            assert final_score <= incumbent * (1 + 1e-9)
+            assert final_score <= decision.score_bound * (1 + 1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(trials(steady=False), st.floats(1e-4, 10.0))
+def test_bound_without_projection_is_exact_whatever_the_epochs_left_take(trial, incumbent):
+    seconds, curve = trial
+    final_score = curve[-1] / sum(seconds)
+    exact = BoundPruner(margin=1.0)
+    for epoch in range(1, len(curve)):
+        if exact.decide(report(seconds[:epoch], curve[:epoch], len(curve)),
+                        Evidence(incumbent=incumbent)) is not None:
+            assert final_score <= incumbent * (1 + 1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(trials(steady=False), st.floats(1e-4, 10.0), st.floats(0.0, 1.0))
+def test_a_stale_lower_incumbent_prunes_less_never_more(trial, incumbent, staleness):
+    seconds, curve = trial
+    for epoch in range(1, len(curve)):
+        current = report(seconds[:epoch], curve[:epoch], len(curve))
+        stale = BoundPruner().decide(current, Evidence(incumbent=incumbent * staleness))
+        if stale is not None:
+            assert BoundPruner().decide(current, Evidence(incumbent=incumbent)) is not None
+
+
+def test_bound_settings_are_checked():
+    with pytest.raises(ValueError, match="ceiling"):
+        BoundPruner(ceiling=1.5)
+    with pytest.raises(ValueError, match="margin"):
+        BoundPruner(margin=-0.1)
+
+
+# Rungs in training seconds ----------------------------------------------------------------
+
+def rung_evidence(values: list[float], rung: int = 2, incumbent: float | None = None) -> Evidence:
+    return Evidence(incumbent=incumbent, rung_values={rung: tuple(sorted(values, reverse=True))},
+                    grid_factor=2.0, finished=len(values))
+
+
+# Epochs of 1.5 s: the second epoch ends at 3 s, crossing the rung at 2 s (k = 1), and the
+# third at 4.5 s crosses the rung at 4 s (k = 2). Projected final seconds at epoch 3 of 10: 15.
+AT_RUNG_2 = [1.5, 1.5, 1.5]
+
+
+def test_rung_stops_a_trial_below_the_best_third_of_its_rung():
+    recorded = [0.05, 0.045, 0.04, 0.03, 0.02, 0.01]  # keeps the best two: >= 0.045
+    poor = report(AT_RUNG_2, [0.2, 0.4, 0.6], planned=10)  # 0.6 / 15 = 0.04
+    decision = RungPruner().decide(poor, rung_evidence(recorded))
+    assert decision is not None and decision.pruner == "asha" and "rung at 4 s" in decision.reason
+    assert decision.score_bound == pytest.approx(BoundPruner().score_bound(poor))
+
+
+def test_rung_lets_a_trial_in_its_best_third_go_on():
+    recorded = [0.05, 0.045, 0.04, 0.03, 0.02, 0.01]
+    good = report(AT_RUNG_2, [0.2, 0.4, 0.7], planned=10)  # 0.7 / 15 = 0.0467
+    assert RungPruner().decide(good, rung_evidence(recorded)) is None
+
+
+def test_rung_needs_enough_values_and_a_crossing():
+    poor = report(AT_RUNG_2, [0.2, 0.4, 0.1], planned=10)
+    assert RungPruner().decide(poor, rung_evidence([0.05] * 4)) is None  # min_trials 5
+    between = report([1.5, 1.5, 0.4], [0.2, 0.4, 0.1], planned=10)  # 3.4 s: no new rung
+    assert RungPruner().decide(between, rung_evidence([0.05] * 4, rung=1)) is None
+    other_grid = Evidence(rung_values={2: (0.05,) * 6}, grid_factor=3.0)
+    assert RungPruner().decide(poor, other_grid) is None
+
+
+def test_rung_pruner_applies_the_bound_first():
+    slow = report([10.0, 10.0], [0.9, 0.9], planned=20)
+    decision = RungPruner().decide(slow, Evidence(incumbent=0.02, grid_factor=2.0))
+    assert decision is not None and decision.pruner == "asha" and "bound" in decision.reason
+
+
+# Evidence --------------------------------------------------------------------------------
+
+def test_incumbent_is_the_best_trial_that_trained_to_its_end():
+    results = [
+        result([1.0, 1.0], [0.5, 0.8]),  # 0.4 accuracy/s
+        result([0.1, 0.1], [0.9, 0.95], below_floor=True),  # scores 0
+        result([0.1, 0.1], [0.9, 0.95], planned=20, pruned=True),
+        {"status": "fail", "loss": None, "reason": "diverged"},
+        result([0.5, 0.5], [0.2, 0.3]),  # 0.3 accuracy/s
+    ]
+    evidence = evidence_from_results(results, grid_factor=None)
+    assert evidence.incumbent == pytest.approx(0.4) and evidence.finished == 4
+    assert evidence.rung_values == {}
+
+
+def test_rung_records_include_pruned_trials_and_ignore_order():
+    results = [result(AT_RUNG_2, [0.2, 0.4, 0.6], planned=10, pruned=True),
+               result([1.0] * 4, [0.1, 0.2, 0.3, 0.4]),
+               result([5.0, 5.0], [0.5, 0.6])]
+    evidence = evidence_from_results(results, grid_factor=2.0)
+    # The pruned trial crosses rungs 0 (1.5 s), 1 (3 s) and 2 (4.5 s); the 4-epoch one rungs
+    # 0, 1 and 2 at 1, 2 and 4 s; the slow one rungs 2 (5 s) and 3 (10 s).
+    assert sorted(evidence.rung_values) == [0, 1, 2, 3]
+    # At rung 2: 0.4 / 4 s (its last epoch), 0.5 / (5 + 5 s), and the pruned 0.6 / 15 s.
+    assert evidence.rung_values[2] == pytest.approx((0.1, 0.05, 0.04))
+    assert evidence_from_results(results[::-1], grid_factor=2.0) == evidence
+
+
+def test_evidence_round_trips_through_a_store_document():
+    evidence = evidence_from_results([result(AT_RUNG_2, [0.2, 0.4, 0.6])], grid_factor=2.0)
+    assert Evidence.from_document(evidence.to_document()) == evidence
+    with pytest.raises(ValueError, match="not a pruning evidence document"):
+        Evidence.from_document({"incumbent": "high"})
+
+
+# The cache a worker reads through -----------------------------------------------------------
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_evidence_is_read_at_most_once_a_second():
+    clock, reads = Clock(), []
+
+    def read() -> Evidence:
+        reads.append(clock.now)
+        return Evidence(incumbent=float(len(reads)))
+
+    cached = CachedEvidence(read, refresh_seconds=1.0, clock=clock)
+    for now in (0.0, 0.3, 0.9, 1.0, 1.5, 2.2):
+        clock.now = now
+        cached()
+    assert reads == [0.0, 1.0, 2.2]
+
+
+def test_an_unreadable_store_means_no_pruning_until_it_reads_again():
+    clock, outage = Clock(), [True]
+
+    def read() -> Evidence:
+        if outage[0]:
+            raise ConnectionError("server selection timed out")
+        return Evidence(incumbent=10.0)
+
+    decide = should_prune(BoundPruner(), CachedEvidence(read, clock=clock))
+    slow = report([10.0, 10.0], [0.9, 0.9], planned=20)
+    assert decide(slow) is None
+    outage[0] = False
+    assert decide(slow) is None  # the failed read is not retried within the second
+    clock.now = 1.0
+    assert decide(slow) is not None
+
+
+def test_pruners_are_made_by_name():
+    assert make_pruner("none") is None
+    assert make_pruner("bound", ceiling=0.9) == BoundPruner(ceiling=0.9)
+    assert isinstance(make_pruner("asha"), RungPruner)
+    with pytest.raises(ValueError, match="unknown pruner 'median'"):
+        make_pruner("median")
