@@ -3,6 +3,7 @@ they read and its cache."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -14,12 +15,15 @@ from search.pruning import (
     NO_EVIDENCE,
     BoundPruner,
     CachedEvidence,
+    CurvePruner,
     Evidence,
+    RungGrid,
     RungPruner,
     evidence_from_results,
     make_pruner,
     should_prune,
 )
+from search.pruning._evidence import binned_curve
 
 
 def report(epoch_seconds: list[float], curve: list[float], planned: int) -> EpochReport:
@@ -70,13 +74,15 @@ def test_bound_with_a_ceiling_prunes_sooner():
 
 @st.composite
 def trials(draw, steady: bool):
-    """A trial's per-epoch seconds and curve; ``steady``: each epoch after the first two takes
-    at least (1 - margin) of the fastest epoch before it, the bound's stated assumption."""
+    """A trial's per-epoch seconds and curve; ``steady``: every epoch after the first two takes
+    at least (1 - margin) of the faster of those two, so that whenever the bound decides (from
+    the second epoch on), the epochs left take at least (1 - margin) of the fastest epoch so
+    far: the assumption the bound states."""
     planned = draw(st.integers(2, 25))
     margin = BoundPruner().margin
     seconds = [draw(st.floats(0.01, 100.0)) for _ in range(2)]
     for _ in range(planned - 2):
-        low = (1.0 - margin) * min(seconds) if steady else 1e-3
+        low = (1.0 - margin) * min(seconds[:2]) if steady else 1e-3
         seconds.append(draw(st.floats(low, max(low, 100.0) * 3)))
     curve = draw(st.lists(st.floats(0.0, 1.0), min_size=planned, max_size=planned))
     return seconds, curve
@@ -129,7 +135,7 @@ def test_bound_settings_are_checked():
 
 def rung_evidence(values: list[float], rung: int = 2, incumbent: float | None = None) -> Evidence:
     return Evidence(incumbent=incumbent, rung_values={rung: tuple(sorted(values, reverse=True))},
-                    grid_factor=2.0, finished=len(values))
+                    grid=RungGrid(), finished=len(values))
 
 
 # Epochs of 1.5 s: the second epoch ends at 3 s, crossing the rung at 2 s (k = 1), and the
@@ -156,14 +162,66 @@ def test_rung_needs_enough_values_and_a_crossing():
     assert RungPruner().decide(poor, rung_evidence([0.05] * 4)) is None  # min_trials 5
     between = report([1.5, 1.5, 0.4], [0.2, 0.4, 0.1], planned=10)  # 3.4 s: no new rung
     assert RungPruner().decide(between, rung_evidence([0.05] * 4, rung=1)) is None
-    other_grid = Evidence(rung_values={2: (0.05,) * 6}, grid_factor=3.0)
+    other_grid = Evidence(rung_values={2: (0.05,) * 6}, grid=RungGrid(factor=3.0))
     assert RungPruner().decide(poor, other_grid) is None
+
+
+def test_below_the_floor_a_trial_records_and_is_judged_as_scoring_nothing():
+    floored = RungPruner(grid=RungGrid(min_accuracy=0.65))
+    recorded = (0.03, 0.02, 0.0, 0.0, 0.0, 0.0)  # keeps the best two: >= 0.02
+    below = report(AT_RUNG_2, [0.2, 0.4, 0.6], planned=10)  # 0.04 if it had no floor
+    evidence = Evidence(rung_values={2: recorded}, grid=floored.grid)
+    assert floored.decide(below, evidence) is not None
+    assert RungPruner().decide(below, dataclasses.replace(evidence, grid=RungGrid())) is None
+    results = [result(AT_RUNG_2, [0.2, 0.4, 0.6]), result(AT_RUNG_2, [0.2, 0.4, 0.7])]
+    assert evidence_from_results(results, floored.grid).rung_values[2] == pytest.approx(
+        (0.7 / 4.5, 0.0))
 
 
 def test_rung_pruner_applies_the_bound_first():
     slow = report([10.0, 10.0], [0.9, 0.9], planned=20)
-    decision = RungPruner().decide(slow, Evidence(incumbent=0.02, grid_factor=2.0))
+    decision = RungPruner().decide(slow, Evidence(incumbent=0.02, grid=RungGrid()))
     assert decision is not None and decision.pruner == "asha" and "bound" in decision.reason
+
+
+# Similar finished curves ------------------------------------------------------------------
+
+def finished_curves(*curves: list[float]) -> tuple[tuple[float, ...], ...]:
+    return tuple(binned_curve(tuple(curve), len(curve)) for curve in curves)
+
+
+PLATEAU = [0.3, 0.5, 0.6, 0.65, 0.68, 0.7, 0.7, 0.7, 0.7, 0.7]  # ends below a 0.8 floor
+BLOOMER = [0.1, 0.1, 0.12, 0.2, 0.4, 0.7, 0.85, 0.9, 0.92, 0.93]
+FLOORED = CurvePruner(min_accuracy=0.8)
+
+
+def test_curve_stops_a_trial_whose_similar_finished_curves_all_ended_too_low():
+    evidence = Evidence(curves=finished_curves(PLATEAU, [v + 0.01 for v in PLATEAU],
+                                               [v - 0.01 for v in PLATEAU]))
+    decision = FLOORED.decide(report([1.0] * 4, PLATEAU[:4], planned=10), evidence)
+    assert decision is not None and decision.pruner == "curve"
+    assert "needs accuracy 0.8" in decision.reason and "3 finished trials" in decision.reason
+
+
+def test_curve_lets_a_curve_unlike_any_finished_one_go_on():
+    evidence = Evidence(curves=finished_curves(PLATEAU, PLATEAU, PLATEAU))
+    assert FLOORED.decide(report([1.0] * 4, BLOOMER[:4], planned=10), evidence) is None
+
+
+def test_curve_goes_on_when_one_similar_curve_ended_high_enough():
+    bloomed = [*PLATEAU[:4], 0.75, 0.8, 0.82, 0.84, 0.85, 0.86]
+    evidence = Evidence(curves=finished_curves(PLATEAU, PLATEAU, bloomed))
+    assert FLOORED.decide(report([1.0] * 4, PLATEAU[:4], planned=10), evidence) is None
+
+
+def test_curve_needs_the_accuracy_its_projected_time_demands_to_beat_the_incumbent():
+    # 1 s epochs, 10 planned: at least 4 + 6 * 0.25 = 5.5 s; 0.15/s needs 0.825 accuracy.
+    high = [0.3, 0.5, 0.6, 0.65, 0.72, 0.76, 0.78, 0.8, 0.8, 0.8]
+    evidence = Evidence(incumbent=0.15, curves=finished_curves(high, high, high))
+    trial = report([1.0] * 4, high[:4], planned=10)
+    assert CurvePruner().needed_accuracy(trial, evidence) == pytest.approx(0.825)
+    assert CurvePruner().decide(trial, evidence) is not None  # reaches 0.8 + 0.02 at most
+    assert CurvePruner().decide(trial, dataclasses.replace(evidence, incumbent=0.1)) is None
 
 
 # Evidence --------------------------------------------------------------------------------
@@ -176,7 +234,7 @@ def test_incumbent_is_the_best_trial_that_trained_to_its_end():
         {"status": "fail", "loss": None, "reason": "diverged"},
         result([0.5, 0.5], [0.2, 0.3]),  # 0.3 accuracy/s
     ]
-    evidence = evidence_from_results(results, grid_factor=None)
+    evidence = evidence_from_results(results, grid=None)
     assert evidence.incumbent == pytest.approx(0.4) and evidence.finished == 4
     assert evidence.rung_values == {}
 
@@ -185,17 +243,26 @@ def test_rung_records_include_pruned_trials_and_ignore_order():
     results = [result(AT_RUNG_2, [0.2, 0.4, 0.6], planned=10, pruned=True),
                result([1.0] * 4, [0.1, 0.2, 0.3, 0.4]),
                result([5.0, 5.0], [0.5, 0.6])]
-    evidence = evidence_from_results(results, grid_factor=2.0)
+    evidence = evidence_from_results(results, grid=RungGrid())
     # The pruned trial crosses rungs 0 (1.5 s), 1 (3 s) and 2 (4.5 s); the 4-epoch one rungs
     # 0, 1 and 2 at 1, 2 and 4 s; the slow one rungs 2 (5 s) and 3 (10 s).
     assert sorted(evidence.rung_values) == [0, 1, 2, 3]
     # At rung 2: 0.4 / 4 s (its last epoch), 0.5 / (5 + 5 s), and the pruned 0.6 / 15 s.
     assert evidence.rung_values[2] == pytest.approx((0.1, 0.05, 0.04))
-    assert evidence_from_results(results[::-1], grid_factor=2.0) == evidence
+    assert evidence_from_results(results[::-1], grid=RungGrid()) == evidence
+
+
+def test_finished_curves_are_kept_by_stage_and_pruned_ones_left_out():
+    twenty = [i / 20 for i in range(1, 21)]
+    results = [result([1.0] * 20, twenty), result([1.0] * 40, [a for a in twenty for _ in "ab"]),
+               result([1.0] * 2, [0.1, 0.2], planned=20, pruned=True)]
+    evidence = evidence_from_results(results, grid=None)
+    assert evidence.curves == (tuple(twenty), tuple(twenty))
 
 
 def test_evidence_round_trips_through_a_store_document():
-    evidence = evidence_from_results([result(AT_RUNG_2, [0.2, 0.4, 0.6])], grid_factor=2.0)
+    evidence = evidence_from_results([result(AT_RUNG_2, [0.2, 0.4, 0.6])],
+                                     grid=RungGrid(min_accuracy=0.5))
     assert Evidence.from_document(evidence.to_document()) == evidence
     with pytest.raises(ValueError, match="not a pruning evidence document"):
         Evidence.from_document({"incumbent": "high"})
@@ -246,5 +313,6 @@ def test_pruners_are_made_by_name():
     assert make_pruner("none") is None
     assert make_pruner("bound", ceiling=0.9) == BoundPruner(ceiling=0.9)
     assert isinstance(make_pruner("asha"), RungPruner)
+    assert make_pruner("curve", min_accuracy=0.5) == CurvePruner(min_accuracy=0.5)
     with pytest.raises(ValueError, match="unknown pruner 'median'"):
         make_pruner("median")

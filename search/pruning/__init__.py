@@ -7,6 +7,8 @@ experiment's `Evidence` (the incumbent, and the rung records), both plain data.
   T seconds scores at most ceiling / T; once that falls below the incumbent it cannot win.
 - `asha`: the bound, then rungs in training seconds on the projected score, which also
   stop fast trials that learn poorly.
+- `curve`: the bound, then the accuracy a trial needs to win against the final accuracy of
+  finished trials whose learning curves looked like its own so far.
 - `none`.
 
 Evidence is a pure function of the finished trials' results (`evidence_from_results`), so a
@@ -17,7 +19,15 @@ unreadable store means no pruning) and hands the trial ``should_prune(pruner, ev
 
 from search.pruning._bound import MEASURED_MARGIN, BoundPruner
 from search.pruning._cache import CachedEvidence
-from search.pruning._evidence import NO_EVIDENCE, Evidence, evidence_from_results
+from search.pruning._curve import CurvePruner
+from search.pruning._evidence import (
+    NO_EVIDENCE,
+    Evidence,
+    EvidenceBuilder,
+    RungGrid,
+    evidence_from_results,
+    projected_score,
+)
 from search.pruning._pruner import DEFAULT_PRUNER, PRUNER_NAMES, Pruner, make_pruner, should_prune
 from search.pruning._rungs import RungPruner
 
@@ -28,10 +38,14 @@ __all__ = [
     "PRUNER_NAMES",
     "BoundPruner",
     "CachedEvidence",
+    "CurvePruner",
     "Evidence",
+    "EvidenceBuilder",
     "Pruner",
+    "RungGrid",
     "RungPruner",
     "evidence_from_results",
     "make_pruner",
+    "projected_score",
     "should_prune",
 ]

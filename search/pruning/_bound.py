@@ -49,7 +49,7 @@ class BoundPruner:
         if not 0.0 <= self.margin <= 1.0:
             raise ValueError(f"the time margin must be in [0, 1], got {self.margin!r}")
 
-    grid_factor = None  # the bound needs no rung records
+    grid = None  # the bound needs no rung records
 
     def score_bound(self, report: EpochReport) -> float:
         """The most accuracy per second the trial can reach: ``ceiling`` over the lower
@@ -63,9 +63,10 @@ class BoundPruner:
         bound = self.score_bound(report)
         if bound >= evidence.incumbent:
             return None
-        return PruneDecision(
-            pruner=self.name,
-            reason=f"bound: at most {bound:.4g} accuracy/s, below the incumbent's "
-            f"{evidence.incumbent:.4g}",
-            score_bound=bound,
-        )
+        return self.stop(report, self.name, f"bound: at most {bound:.4g} accuracy/s, below the "
+                         f"incumbent's {evidence.incumbent:.4g}")
+
+    def stop(self, report: EpochReport, pruner: str, reason: str) -> PruneDecision:
+        """The decision to stop a trial, for any pruner: what it records as its score bound
+        is always this bound."""
+        return PruneDecision(pruner=pruner, reason=reason, score_bound=self.score_bound(report))

@@ -1,4 +1,5 @@
-"""What pruners decide from: the experiment's incumbent and its rung records, as of one read.
+"""What pruners decide from: the experiment's incumbent, its rung records and its finished
+learning curves, as of one read.
 
 Both are a pure function of the finished trials' results (`evidence_from_results`), pruned
 ones included: every result keeps its curve (``val_accuracy_per_epoch``) and the training
@@ -7,20 +8,78 @@ on a farm the evidence is computed from the same results, only later by the time
 reach the workers. A running trial's rung values count once it finishes.
 
 Rungs are measured in training seconds, not epochs, on a geometric grid (a rung at every
-power of ``grid_factor`` seconds, at any time scale): a trial records, at each rung it
-crosses, its projected score so far (its accuracy over its projected final seconds).
+power of the grid's factor in seconds, at any time scale): a trial records, at each rung it
+crosses, its projected score so far (what it would score if its accuracy stayed where it is).
+
+Finished curves are the learning curves of the trials that trained to their end, each as its
+accuracy after every twentieth of its planned epochs (`binned_curve`), so curves of trials
+with different epochs compare at the same stage of training.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from objectives import EpochReport
 
 from ._projection import projected_seconds
+
+STAGES = 20  # curves are compared after each twentieth of the planned epochs
+
+
+def stage_epoch(stage: int, epochs_planned: int) -> int:
+    """The epoch that ends stage ``stage`` (0 to 19) of a trial's planned epochs."""
+    return max(1, -(-(stage + 1) * epochs_planned // STAGES))
+
+
+def binned_curve(curve: tuple[float, ...], epochs_planned: int) -> tuple[float, ...]:
+    """The accuracy after each stage reached so far (all ``STAGES`` once trained to its end)."""
+    return tuple(curve[stage_epoch(stage, epochs_planned) - 1] for stage in range(STAGES)
+                 if stage_epoch(stage, epochs_planned) <= len(curve))
+
+
+@dataclasses.dataclass(frozen=True)
+class RungGrid:
+    """Where rung records are taken, and how a value is scored there.
+
+    Attributes:
+        factor: The ratio of one rung's seconds to the previous one's (rung k at
+            ``factor ** k`` seconds).
+        min_accuracy: The experiment's accuracy floor: a value below it records as 0, the
+            score the trial would get if its accuracy stayed there.
+    """
+
+    factor: float = 2.0
+    min_accuracy: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.factor <= 1.0 or not 0.0 <= self.min_accuracy <= 1.0:
+            raise ValueError(f"invalid rung grid: {self}")
+
+    def rung(self, seconds: float) -> int:
+        """The highest rung at or below ``seconds`` (> 0)."""
+        return math.floor(math.log(seconds) / math.log(self.factor))
+
+    def crossed(self, report: EpochReport) -> int | None:
+        """The highest rung this epoch crossed (None if none since the previous epoch)."""
+        seconds = report.train_seconds
+        if seconds <= 0.0:
+            return None
+        k = self.rung(seconds)
+        previous = report.train_seconds_at_epoch[-2] if report.epoch > 1 else 0.0
+        if previous > 0.0 and self.rung(previous) >= k:
+            return None
+        return k
+
+    def value(self, report: EpochReport) -> float:
+        """What a trial records at a rung: its projected score, 0 below the floor."""
+        if report.val_accuracy < self.min_accuracy:
+            return 0.0
+        return projected_score(report)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,15 +89,16 @@ class Evidence:
     Attributes:
         incumbent: The best score (accuracy per second) of a trial that trained to its end,
             or None before any did. A stale one is lower, so the bound prunes less.
-        rung_values: Rung index k (the rung at ``grid_factor ** k`` seconds) -> the projected
-            scores recorded there, highest first.
-        grid_factor: The rungs' spacing, a ratio of seconds (None: no rung records).
+        rung_values: Rung index k -> the values recorded there, highest first.
+        grid: The grid they were recorded on (None: no rung records).
+        curves: The `binned_curve` of each trial that trained to its end.
         finished: How many finished trials it summarises.
     """
 
     incumbent: float | None = None
     rung_values: Mapping[int, tuple[float, ...]] = dataclasses.field(default_factory=dict)
-    grid_factor: float | None = None
+    grid: RungGrid | None = None
+    curves: tuple[tuple[float, ...], ...] = ()
     finished: int = 0
 
     def to_document(self) -> dict[str, Any]:
@@ -46,7 +106,8 @@ class Evidence:
         return {
             "incumbent": self.incumbent,
             "rung_values": {str(k): list(values) for k, values in self.rung_values.items()},
-            "grid_factor": self.grid_factor,
+            "grid": dataclasses.asdict(self.grid) if self.grid is not None else None,
+            "curves": [list(curve) for curve in self.curves],
             "finished": self.finished,
         }
 
@@ -58,16 +119,13 @@ class Evidence:
             ValueError: The document is not one `to_document` wrote.
         """
         try:
-            incumbent = document["incumbent"]
-            rung_values = {
-                int(k): tuple(sorted((float(v) for v in values), reverse=True))
-                for k, values in document["rung_values"].items()
-            }
-            grid_factor = document["grid_factor"]
+            incumbent, grid = document["incumbent"], document["grid"]
             return cls(
                 incumbent=None if incumbent is None else float(incumbent),
-                rung_values=rung_values,
-                grid_factor=None if grid_factor is None else float(grid_factor),
+                rung_values=_descending_lists(document["rung_values"]),
+                grid=None if grid is None else RungGrid(float(grid["factor"]),
+                                                        float(grid["min_accuracy"])),
+                curves=tuple(tuple(float(v) for v in curve) for curve in document["curves"]),
                 finished=int(document["finished"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -77,26 +135,14 @@ class Evidence:
 NO_EVIDENCE = Evidence()
 
 
-def rung_index(seconds: float, grid_factor: float) -> int:
-    """The highest rung at or below ``seconds`` (> 0)."""
-    return math.floor(math.log(seconds) / math.log(grid_factor))
-
-
-def rung_crossed(report: EpochReport, grid_factor: float) -> int | None:
-    """The highest rung this epoch crossed (None if it crossed none since the previous one)."""
-    seconds = report.train_seconds
-    if seconds <= 0.0:
-        return None
-    k = rung_index(seconds, grid_factor)
-    previous = report.train_seconds_at_epoch[-2] if report.epoch > 1 else 0.0
-    if previous > 0.0 and rung_index(previous, grid_factor) >= k:
-        return None
-    return k
+def _descending_lists(lists: Mapping[str, Any]) -> dict[int, tuple[float, ...]]:
+    return {int(key): tuple(sorted((float(v) for v in values), reverse=True))
+            for key, values in lists.items()}
 
 
 def projected_score(report: EpochReport) -> float:
     """Accuracy per second if the accuracy stayed where it is and the epochs left ran at the
-    fastest epoch's pace: what a trial records at a rung."""
+    fastest epoch's pace."""
     return report.val_accuracy / max(projected_seconds(report), 1e-12)
 
 
@@ -124,33 +170,56 @@ def trial_score(result: Mapping[str, Any]) -> float | None:
     return -float(loss)
 
 
+class EvidenceBuilder:
+    """Evidence kept up to date one finished result at a time (results are final, so each is
+    added once), for a driver or a benchmark that sees results arrive."""
+
+    def __init__(self, grid: RungGrid | None) -> None:
+        self.grid = grid
+        self._incumbent: float | None = None
+        self._rung_values: dict[int, list[float]] = {}  # ascending
+        self._curves: list[tuple[float, ...]] = []
+        self._finished = 0
+        self._evidence: Evidence | None = None
+
+    def add(self, result: Mapping[str, Any]) -> None:
+        """Count one finished trial's result (failed ones give no evidence)."""
+        if result.get("status") != "ok":
+            return
+        self._finished += 1
+        self._evidence = None
+        score = trial_score(result)
+        if score is not None and (self._incumbent is None or score > self._incumbent):
+            self._incumbent = score
+        reports = reports_of(result)
+        if self.grid is not None:
+            for report in reports:
+                k = self.grid.crossed(report)
+                if k is not None:
+                    bisect.insort(self._rung_values.setdefault(k, []), self.grid.value(report))
+        if reports and not result.get("pruned") and len(reports) == reports[-1].epochs_planned:
+            last = reports[-1]
+            self._curves.append(binned_curve(last.val_accuracy_per_epoch, last.epochs_planned))
+
+    def evidence(self) -> Evidence:
+        """The evidence of every result added so far."""
+        if self._evidence is None:
+            self._evidence = Evidence(
+                incumbent=self._incumbent,
+                rung_values={k: tuple(reversed(values)) for k, values in self._rung_values.items()},
+                grid=self.grid,
+                curves=tuple(sorted(self._curves)),
+                finished=self._finished,
+            )
+        return self._evidence
+
+
 def evidence_from_results(
-    results: Iterable[Mapping[str, Any]], grid_factor: float | None
+    results: Iterable[Mapping[str, Any]], grid: RungGrid | None
 ) -> Evidence:
     """The evidence the finished trials' ``results`` hold (pruned ones included; failed ones
     give no rung records). The same results give the same evidence, in any order."""
-    scores: list[float] = []
-    rung_values: dict[int, list[float]] = {}
-    finished = 0
+    builder = EvidenceBuilder(grid)
     for result in results:
-        if result.get("status") != "ok":
-            continue
-        finished += 1
-        score = trial_score(result)
-        if score is not None:
-            scores.append(score)
-        if grid_factor is not None:
-            for report in reports_of(result):
-                k = rung_crossed(report, grid_factor)
-                if k is not None:
-                    rung_values.setdefault(k, []).append(projected_score(report))
-    return Evidence(
-        incumbent=max(scores, default=None),
-        rung_values={k: _descending(values) for k, values in rung_values.items()},
-        grid_factor=grid_factor,
-        finished=finished,
-    )
-
-
-def _descending(values: Sequence[float]) -> tuple[float, ...]:
-    return tuple(sorted(values, reverse=True))
+        builder.add(result)
+    return builder.evidence()

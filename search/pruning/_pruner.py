@@ -8,7 +8,8 @@ from typing import Protocol
 from objectives import EpochReport, PruneDecision, ShouldPrune
 
 from ._bound import BoundPruner
-from ._evidence import Evidence
+from ._curve import CurvePruner
+from ._evidence import Evidence, RungGrid
 from ._rungs import RungPruner
 
 
@@ -19,29 +20,33 @@ class Pruner(Protocol):
     def name(self) -> str: ...
 
     @property
-    def grid_factor(self) -> float | None:
+    def grid(self) -> RungGrid | None:
         """The rung grid its evidence must be built on (None: it reads no rung records)."""
         ...
 
     def decide(self, report: EpochReport, evidence: Evidence) -> PruneDecision | None: ...
 
 
-PRUNER_NAMES = ("none", "bound", "asha")
+PRUNER_NAMES = ("none", "bound", "asha", "curve")
 DEFAULT_PRUNER = "asha"
 
 
-def make_pruner(name: str, ceiling: float = 1.0) -> Pruner | None:
-    """The pruner called ``name`` (None for "none"), with the accuracy ``ceiling``.
+def make_pruner(name: str, ceiling: float = 1.0, min_accuracy: float = 0.0) -> Pruner | None:
+    """The pruner called ``name`` (None for "none"), for an experiment whose accuracy can reach
+    at most ``ceiling`` and whose floor is ``min_accuracy``.
 
     Raises:
-        ValueError: Unknown name, or a ceiling outside (0, 1].
+        ValueError: Unknown name, or a ceiling or floor out of range.
     """
     if name == "none":
         return None
     if name == "bound":
         return BoundPruner(ceiling=ceiling)
     if name == "asha":
-        return RungPruner(bound=BoundPruner(ceiling=ceiling))
+        return RungPruner(bound=BoundPruner(ceiling=ceiling),
+                          grid=RungGrid(min_accuracy=min_accuracy))
+    if name == "curve":
+        return CurvePruner(bound=BoundPruner(ceiling=ceiling), min_accuracy=min_accuracy)
     raise ValueError(f"unknown pruner {name!r}: use one of {', '.join(PRUNER_NAMES)}")
 
 

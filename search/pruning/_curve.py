@@ -1,0 +1,77 @@
+"""Learning curves as evidence: a trial is stopped when finished trials whose curves looked
+like its own so far all ended below the accuracy it needs in order to win. It catches what
+the bound cannot: trials fast enough to win on time that will not reach the accuracy floor,
+or the accuracy their time demands.
+
+A trial that will train T seconds (projected as for the bound) must end with an accuracy of
+at least ``incumbent * T`` to beat the incumbent, and at least the floor to score at all.
+Curves are compared stage by stage (after each twentieth of the planned epochs): the finished
+curves within ``tolerance`` of this one over its last ``window`` stages are its neighbours,
+and the trial goes on if any of them ended (plus ``tolerance``) at the accuracy it needs. A
+curve unlike any finished one is never stopped, so a new kind of learner (a late bloomer the
+search has not seen finish) trains to its end and becomes evidence itself. The exact bound
+runs first, and its bound is what a decision records as ``score_bound``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from objectives import EpochReport, PruneDecision
+
+from ._bound import BoundPruner
+from ._evidence import Evidence, binned_curve
+from ._projection import projected_seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class CurvePruner:
+    """The exact bound, then the accuracy still needed against similar finished curves.
+
+    Attributes:
+        name: The pruner's name, as results record it.
+        bound: The exact bound, applied first (its margin also projects T here).
+        min_accuracy: The experiment's accuracy floor.
+        tolerance: How far (in accuracy) a finished curve may be from this one at each
+            compared stage to count as similar; also added to the neighbours' final accuracy.
+        window: The stages compared, the last ones reached.
+        min_neighbours: Similar finished curves needed before any is trusted.
+    """
+
+    name: str = "curve"
+    bound: BoundPruner = BoundPruner()
+    min_accuracy: float = 0.0
+    tolerance: float = 0.02
+    window: int = 3
+    min_neighbours: int = 3
+
+    def __post_init__(self) -> None:
+        if self.tolerance < 0.0 or self.window < 1 or self.min_neighbours < 1:
+            raise ValueError(f"invalid curve settings: {self}")
+
+    grid = None  # reads no rung records
+
+    def needed_accuracy(self, report: EpochReport, evidence: Evidence) -> float:
+        """The final accuracy the trial needs to score and to beat the incumbent."""
+        incumbent = evidence.incumbent or 0.0
+        return max(self.min_accuracy, incumbent * projected_seconds(report, self.bound.margin))
+
+    def decide(self, report: EpochReport, evidence: Evidence) -> PruneDecision | None:
+        """Stop when the bound does, or when enough similar finished curves exist and none of
+        them ended at the accuracy this trial needs."""
+        decision = self.bound.decide(report, evidence)
+        if decision is not None:
+            return dataclasses.replace(decision, pruner=self.name)
+        stages = binned_curve(report.val_accuracy_per_epoch, report.epochs_planned)
+        if not stages or not evidence.curves:
+            return None
+        window = range(max(0, len(stages) - self.window), len(stages))
+        finals = [curve[-1] for curve in evidence.curves
+                  if all(abs(curve[s] - stages[s]) <= self.tolerance for s in window)]
+        needed = self.needed_accuracy(report, evidence)
+        if len(finals) < self.min_neighbours or max(finals) + self.tolerance >= needed:
+            return None  # too few like it to judge by, or one like it got there
+        return self.bound.stop(
+            report, self.name, f"curve: needs accuracy {needed:.4g}; the {len(finals)} finished "
+            f"trials whose curves were like it after epoch {report.epoch} of "
+            f"{report.epochs_planned} ended at most at {max(finals):.4g}")
