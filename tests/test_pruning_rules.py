@@ -17,11 +17,14 @@ from search.pruning import (
     CachedEvidence,
     CurvePruner,
     Evidence,
+    EvidenceBuilder,
     RungGrid,
     RungPruner,
+    TrialEvidence,
     evidence_from_results,
     make_pruner,
     should_prune,
+    trial_evidence,
 )
 from search.pruning._evidence import binned_curve
 
@@ -258,6 +261,18 @@ def test_finished_curves_are_kept_by_stage_and_pruned_ones_left_out():
                result([1.0] * 2, [0.1, 0.2], planned=20, pruned=True)]
     evidence = evidence_from_results(results, grid=None)
     assert evidence.curves == (tuple(twenty), tuple(twenty))
+
+
+def test_records_folded_from_the_store_give_the_same_evidence_as_the_results():
+    results = [result(AT_RUNG_2, [0.2, 0.4, 0.6]), result([1.0] * 4, [0.1, 0.2, 0.3, 0.4]),
+               result([5.0, 5.0], [0.5, 0.6], planned=10, pruned=True),
+               {"status": "fail", "loss": None}]
+    builder = EvidenceBuilder(RungGrid())
+    for item in results:
+        record = trial_evidence(item, RungGrid())
+        if record is not None:
+            builder.add_record(TrialEvidence.from_document(record.to_document()))
+    assert builder.evidence() == evidence_from_results(results, RungGrid())
 
 
 def test_evidence_round_trips_through_a_store_document():

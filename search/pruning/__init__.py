@@ -1,7 +1,7 @@
 """Stopping trials that cannot win: pruners for a score of accuracy per second.
 
 Pure code (no store, no CLI): a pruner decides from one `objectives.EpochReport` and the
-experiment's `Evidence` (the incumbent, and the rung records), both plain data.
+experiment's `Evidence` (the incumbent, rung records and finished curves), both plain data.
 
 - `bound`: the exact rule. Accuracy is at most a ceiling, so a trial that will have trained
   T seconds scores at most ceiling / T; once that falls below the incumbent it cannot win.
@@ -11,10 +11,11 @@ experiment's `Evidence` (the incumbent, and the rung records), both plain data.
   finished trials whose learning curves looked like its own so far.
 - `none`.
 
-Evidence is a pure function of the finished trials' results (`evidence_from_results`), so a
-farm decides as one process would, only from results older by the time they take to reach
-the worker. A worker reads it through `CachedEvidence` (at most once a second; an
-unreadable store means no pruning) and hands the trial ``should_prune(pruner, evidence)``.
+Evidence is a fold of one immutable record per finished trial (`trial_evidence`, a pure
+function of its result; `EvidenceBuilder` folds them), so a farm decides as one process
+would, only from results older by the time they take to reach the worker. A worker reads it
+through `CachedEvidence` (at most once a second; an unreadable store means no pruning) and
+hands the trial ``should_prune(pruner, evidence)``.
 """
 
 from search.pruning._bound import MEASURED_MARGIN, BoundPruner
@@ -25,8 +26,10 @@ from search.pruning._evidence import (
     Evidence,
     EvidenceBuilder,
     RungGrid,
+    TrialEvidence,
     evidence_from_results,
     projected_score,
+    trial_evidence,
 )
 from search.pruning._pruner import DEFAULT_PRUNER, PRUNER_NAMES, Pruner, make_pruner, should_prune
 from search.pruning._rungs import RungPruner
@@ -44,8 +47,10 @@ __all__ = [
     "Pruner",
     "RungGrid",
     "RungPruner",
+    "TrialEvidence",
     "evidence_from_results",
     "make_pruner",
     "projected_score",
     "should_prune",
+    "trial_evidence",
 ]

@@ -170,9 +170,65 @@ def trial_score(result: Mapping[str, Any]) -> float | None:
     return -float(loss)
 
 
+@dataclasses.dataclass(frozen=True)
+class TrialEvidence:
+    """What one finished trial adds to the evidence: a record that never changes, so a farm
+    can store records once and every reader folds them alike.
+
+    Attributes:
+        score: Its score if it trained to its end and scored (it may be the incumbent).
+        rung_values: (rung index, value) for each rung it crossed.
+        curve: Its `binned_curve` if it trained to its end, else None.
+    """
+
+    score: float | None
+    rung_values: tuple[tuple[int, float], ...]
+    curve: tuple[float, ...] | None
+
+    def to_document(self) -> dict[str, Any]:
+        """Plain data for the store."""
+        return {"score": self.score, "rung_values": [list(pair) for pair in self.rung_values],
+                "curve": None if self.curve is None else list(self.curve)}
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> TrialEvidence:
+        """The record a store document holds.
+
+        Raises:
+            ValueError: The document is not one `to_document` wrote.
+        """
+        try:
+            score, curve = document["score"], document["curve"]
+            return cls(
+                score=None if score is None else float(score),
+                rung_values=tuple((int(k), float(v)) for k, v in document["rung_values"]),
+                curve=None if curve is None else tuple(float(v) for v in curve),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not a trial evidence document: {error}") from error
+
+
+def trial_evidence(result: Mapping[str, Any], grid: RungGrid | None) -> TrialEvidence | None:
+    """The record a finished trial's result adds (None for a failed trial: it adds none)."""
+    if result.get("status") != "ok":
+        return None
+    reports = reports_of(result)
+    rung_values = []
+    if grid is not None:
+        for report in reports:
+            k = grid.crossed(report)
+            if k is not None:
+                rung_values.append((k, grid.value(report)))
+    curve = None
+    if reports and not result.get("pruned") and len(reports) == reports[-1].epochs_planned:
+        curve = binned_curve(reports[-1].val_accuracy_per_epoch, reports[-1].epochs_planned)
+    return TrialEvidence(trial_score(result), tuple(rung_values), curve)
+
+
 class EvidenceBuilder:
-    """Evidence kept up to date one finished result at a time (results are final, so each is
-    added once), for a driver or a benchmark that sees results arrive."""
+    """Evidence kept up to date one finished trial at a time (results are final, so each is
+    added once), for a driver or a benchmark that sees results arrive, or a worker folding
+    the records a driver stored."""
 
     def __init__(self, grid: RungGrid | None) -> None:
         self.grid = grid
@@ -184,22 +240,21 @@ class EvidenceBuilder:
 
     def add(self, result: Mapping[str, Any]) -> None:
         """Count one finished trial's result (failed ones give no evidence)."""
-        if result.get("status") != "ok":
-            return
+        record = trial_evidence(result, self.grid)
+        if record is not None:
+            self.add_record(record)
+
+    def add_record(self, record: TrialEvidence) -> None:
+        """Count one finished trial's record (built on this builder's grid)."""
         self._finished += 1
         self._evidence = None
-        score = trial_score(result)
-        if score is not None and (self._incumbent is None or score > self._incumbent):
-            self._incumbent = score
-        reports = reports_of(result)
-        if self.grid is not None:
-            for report in reports:
-                k = self.grid.crossed(report)
-                if k is not None:
-                    bisect.insort(self._rung_values.setdefault(k, []), self.grid.value(report))
-        if reports and not result.get("pruned") and len(reports) == reports[-1].epochs_planned:
-            last = reports[-1]
-            self._curves.append(binned_curve(last.val_accuracy_per_epoch, last.epochs_planned))
+        if record.score is not None and (self._incumbent is None
+                                         or record.score > self._incumbent):
+            self._incumbent = record.score
+        for k, value in record.rung_values:
+            bisect.insort(self._rung_values.setdefault(k, []), value)
+        if record.curve is not None:
+            self._curves.append(record.curve)
 
     def evidence(self) -> Evidence:
         """The evidence of every result added so far."""
