@@ -19,9 +19,10 @@ with different epochs compare at the same stage of training.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from objectives import EpochReport
@@ -118,7 +119,7 @@ class Evidence:
         Raises:
             ValueError: The document is not one `to_document` wrote.
         """
-        try:
+        with _reading("pruning evidence"):
             incumbent, grid = document["incumbent"], document["grid"]
             return cls(
                 incumbent=None if incumbent is None else float(incumbent),
@@ -128,11 +129,18 @@ class Evidence:
                 curves=tuple(tuple(float(v) for v in curve) for curve in document["curves"]),
                 finished=int(document["finished"]),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ValueError(f"not a pruning evidence document: {error}") from error
 
 
 NO_EVIDENCE = Evidence()
+
+
+@contextlib.contextmanager
+def _reading(kind: str) -> Iterator[None]:
+    """Turn whatever a malformed document raises into one ValueError naming what it is not."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValueError(f"not a {kind} document: {error!r}") from error
 
 
 def _descending_lists(lists: Mapping[str, Any]) -> dict[int, tuple[float, ...]]:
@@ -197,15 +205,13 @@ class TrialEvidence:
         Raises:
             ValueError: The document is not one `to_document` wrote.
         """
-        try:
+        with _reading("trial evidence"):
             score, curve = document["score"], document["curve"]
             return cls(
                 score=None if score is None else float(score),
                 rung_values=tuple((int(k), float(v)) for k, v in document["rung_values"]),
                 curve=None if curve is None else tuple(float(v) for v in curve),
             )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"not a trial evidence document: {error}") from error
 
 
 def trial_evidence(result: Mapping[str, Any], grid: RungGrid | None) -> TrialEvidence | None:
