@@ -88,7 +88,8 @@ def our_pruner(spec: str, floor: float) -> pruning.Pruner | None:
     settings = dict(option.split("=") for option in options.split(",") if option)
     if not settings:
         return pruner
-    bound = pruning.BoundPruner(margin=float(settings.pop("margin", pruning.MEASURED_MARGIN)))
+    margin = settings.pop("margin", None)
+    bound = pruning.BoundPruner(margin=None if margin is None else float(margin))
     if name == "bound":
         assert not settings, settings
         return bound
@@ -96,7 +97,8 @@ def our_pruner(spec: str, floor: float) -> pruning.Pruner | None:
         return pruning.CurvePruner(bound=bound, min_accuracy=floor,
                                    tolerance=float(settings.pop("tol", 0.02)),
                                    window=int(settings.pop("window", 3)),
-                                   min_neighbours=int(settings.pop("min", 3)))
+                                   min_neighbours=int(settings.pop("min", 3)),
+                                   tangent=bool(int(settings.pop("tangent", 0))))
     grid = pruning.RungGrid(factor=float(settings.pop("grid", 2.0)),
                             min_accuracy=floor * float(settings.pop("floor", 1)))
     return pruning.RungPruner(bound=bound, grid=grid,
@@ -104,9 +106,10 @@ def our_pruner(spec: str, floor: float) -> pruning.Pruner | None:
                               min_trials=int(settings.pop("min", 5)))
 
 
-# How a pruned trial is told to our TPE: as the worst score (what it records), censored at
-# its score bound, or at its projected score when it stopped.
-TREATMENTS = ("worst", "censored", "estimate")
+# How a pruned trial is told to our TPE: as the worst score (what it records: loss 0.0, and
+# below the floor if its accuracy was), as failed (never good), censored at its score bound,
+# or at its projected score when it stopped.
+TREATMENTS = ("worst", "failed", "censored", "estimate")
 OPTUNA_PRUNERS = ("none", "median", "sha", "hyperband")
 OPTUNA_VALUES = ("acc", "aps")  # intermediate value: accuracy, or accuracy per second so far
 
@@ -200,6 +203,8 @@ class OurSearch(Search):
         self.evidence.add(result)
         if not result.get("pruned") or self.treatment == "worst":
             return result
+        if self.treatment == "failed":  # search.tpe takes a below-floor trial as failed
+            return {**result, "below_accuracy_floor": True}
         if self.treatment == "censored":  # it might have reached the ceiling, so no floor
             return {**result, "loss": -result["score_bound"], "below_accuracy_floor": False}
         # "estimate": its projected score, 0 (and below the floor) when its accuracy is
@@ -297,20 +302,21 @@ class Shadows:
             pruner=optuna_pruner(name, task.epochs)), value)
             for name in OPTUNA_PRUNERS[1:] for value in OPTUNA_VALUES}
         self._trials: dict[tuple[str, int], Any] = {}
-        self.stops: dict[str, dict[int, int]] = {name: {} for name in
+        # pruner -> trial -> its training seconds when the pruner would have stopped it
+        self.stops: dict[str, dict[int, float]] = {name: {} for name in
                                                  [*(f"ours/{n}" for n in self._ours),
                                                   *self._optuna]}
 
     def watch(self, tid: int, report: objectives.EpochReport) -> None:
         for name, (pruner, evidence) in self._ours.items():
             if pruner.decide(report, evidence.evidence()) is not None:
-                self.stops[f"ours/{name}"].setdefault(tid, report.epoch)
+                self.stops[f"ours/{name}"].setdefault(tid, report.train_seconds)
         for name, (study, value) in self._optuna.items():
             trial = self._trials.get((name, tid)) or self._trials.setdefault(
                 (name, tid), study.ask())
             trial.report(intermediate_value(report, value), report.epoch)
             if trial.should_prune():
-                self.stops[name].setdefault(tid, report.epoch)
+                self.stops[name].setdefault(tid, report.train_seconds)
 
     def finished(self, tid: int, result: dict[str, Any]) -> None:
         import optuna
@@ -374,6 +380,7 @@ def run(arguments: argparse.Namespace) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     methods = arguments.methods or method_names()
     methods = ["ours/none", *(m for m in methods if m != "ours/none")]
+    running = ["ours/none"] if arguments.shadow_only else methods
     half = arguments.half
     first_seed = 0 if half == "tuning" else 1000
     print(f"# pruning run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
@@ -386,7 +393,7 @@ def run(arguments: argparse.Namespace) -> None:
                 task = problem(family, seed, half == "reporting")
                 # Method by method within a seed: a change in the machine's load shifts every
                 # method's digits timings alike.
-                for method in methods:
+                for method in running:
                     key = (family, half, in_flight, seed, method)
                     if key in done:
                         continue
@@ -449,24 +456,53 @@ def report(paths: Iterable[Path]) -> None:
             row["seed"], {})[row["method"]] = row
     for (family, half, in_flight), seeds in sorted(cells.items()):
         outcomes: dict[str, list[Outcome]] = {}
-        stopped_best: dict[str, list[bool]] = {}
-        shadow_lost: dict[str, list[bool]] = {}
+        shadows: dict[str, list[ShadowOutcome]] = {}
         for by_method in seeds.values():
             unpruned = by_method.get("ours/none")
             if unpruned is None:
                 continue
             reference = max(t[4] for t in unpruned["trials"])
-            best_tid = max(unpruned["trials"], key=lambda t: t[4])[0]
             total = spent_by(unpruned["trials"], math.inf)
             for method, row in by_method.items():
                 outcomes.setdefault(method, []).append(
                     measure(row["trials"], row["budget"], reference, total))
             for name, stops in (unpruned["shadow_stops"] or {}).items():
-                stopped_best.setdefault(name, []).append(str(best_tid) in stops)
-                kept = max((t[4] for t in unpruned["trials"] if str(t[0]) not in stops),
-                           default=0.0)
-                shadow_lost.setdefault(name, []).append(kept < LOST_BELOW * reference)
-        _print_cell(family, half, in_flight, outcomes, stopped_best, shadow_lost)
+                shadows.setdefault(name, []).append(measure_shadow(unpruned["trials"], stops))
+        print(f"\n## {family}, {half} half, {in_flight} in flight "
+              f"({len(outcomes.get('ours/none', []))} seeds)")
+        _print_outcomes(outcomes)
+        _print_shadows(shadows)
+
+
+@dataclasses.dataclass
+class ShadowOutcome:
+    """What a pruner would have done to the unpruned search, had it acted."""
+
+    saving: float  # seconds to 95% of B, unpruned over with the pruner's stops
+    stopped_best: bool
+    lost: bool
+
+
+def measure_shadow(trials: list[list[Any]], stops: dict[str, float]) -> ShadowOutcome:
+    """Costs summed over the unpruned search's trials in finishing order, each trial costing
+    its seconds up to where the pruner would have stopped it."""
+    reference = max(t[4] for t in trials)
+    by_end = sorted(trials, key=lambda trial: trial[3])
+    unpruned_to = pruned_to = None
+    unpruned = pruned = 0.0
+    for tid, _, start, end, trial_score, *_ in by_end:
+        stopped = stops.get(str(tid))
+        unpruned += end - start
+        pruned += end - start if stopped is None else stopped
+        reached = trial_score >= 0.95 * reference
+        if reached and unpruned_to is None:
+            unpruned_to = unpruned
+        if reached and stopped is None and pruned_to is None:
+            pruned_to = pruned
+    best_tid = max(trials, key=lambda trial: trial[4])[0]
+    kept = max((t[4] for t in trials if str(t[0]) not in stops), default=0.0)
+    return ShadowOutcome(saving=(unpruned_to or 0.0) / pruned_to if pruned_to else 0.0,
+                         stopped_best=str(best_tid) in stops, lost=kept < LOST_BELOW * reference)
 
 
 def _median(values: list[float]) -> float:
@@ -477,31 +513,49 @@ def _seconds(value: float) -> str:
     return "-" if math.isinf(value) else f"{value:.4g}"
 
 
-def _print_cell(family: str, half: str, in_flight: int, outcomes: dict[str, list[Outcome]],
-                stopped_best: dict[str, list[bool]], shadow_lost: dict[str, list[bool]]) -> None:
-    seeds = len(outcomes.get("ours/none", []))
-    print(f"\n## {family}, {half} half, {in_flight} in flight ({seeds} seeds)")
-    print("medians over seeds; seconds: training seconds, pruned trials included; 'x none': "
-          "the unpruned search's seconds to 95% over this method's")
-    header = ["method", *(f"s@{t:.0%}" for t in TARGETS), "x none",
-              *(f"best@{f:.0%}s" for f in BUDGET_FRACTIONS), "stopped best", "lost (shadow)",
-              "lost (own run)", "pruned", "total s"]
+def _print_table(header: list[str], rows: list[list[str]]) -> None:
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    sys.stdout.flush()
+
+
+def _print_outcomes(outcomes: dict[str, list[Outcome]]) -> None:
+    print("Each search on its own (medians over seeds). s@x: training seconds, pruned trials "
+          "included, until the best reached x of B; 'x none': the unpruned search's s@95% "
+          "over this one's; best@f: the best score, as a fraction of B, within f of the "
+          "unpruned search's total seconds; lost: the best after as many trials as the "
+          "unpruned search ran ended more than 5% below B.")
     none_95 = _median([o.seconds_to[0.95] for o in outcomes.get("ours/none", [])])
+    rows = []
     for method, runs in outcomes.items():
         to = {t: _median([o.seconds_to[t] for o in runs]) for t in TARGETS}
         ratio = none_95 / to[0.95] if to[0.95] and not math.isinf(to[0.95]) else 0.0
-        stops, lost = stopped_best.get(method), shadow_lost.get(method)
-        cells = [method, *(_seconds(to[t]) for t in TARGETS), f"{ratio:.2f}",
-                 *(f"{_median([o.best_within[f] for o in runs]):.2f}" for f in BUDGET_FRACTIONS),
-                 f"{np.mean(stops):.0%}" if stops else "",
-                 f"{np.mean(lost):.0%}" if lost else "",
-                 f"{np.mean([o.lost for o in runs]):.0%}",
-                 f"{_median([o.pruned_fraction for o in runs]):.0%}",
-                 f"{_median([o.seconds for o in runs]):.4g}"]
-        print("| " + " | ".join(cells) + " |")
-    sys.stdout.flush()
+        rows.append([method, *(_seconds(to[t]) for t in TARGETS), f"{ratio:.2f}",
+                     *(f"{_median([o.best_within[f] for o in runs]):.2f}"
+                       for f in BUDGET_FRACTIONS),
+                     f"{np.mean([o.lost for o in runs]):.0%}",
+                     f"{_median([o.pruned_fraction for o in runs]):.0%}",
+                     f"{_median([o.seconds for o in runs]):.4g}"])
+    _print_table(["method", *(f"s@{t:.0%}" for t in TARGETS), "x none",
+                  *(f"best@{f:.0%}" for f in BUDGET_FRACTIONS), "lost", "pruned", "total s"],
+                 rows)
+
+
+def _print_shadows(shadows: dict[str, list[ShadowOutcome]]) -> None:
+    if not shadows:
+        return
+    print("\nEach pruner watching the unpruned search (shadow decisions: what it would have "
+          "done, from what it would have known then). 'x none (same trials)': the unpruned "
+          "search's seconds to 95% of B over those of the same trials stopped where the "
+          "pruner would have stopped them (median over seeds); 'stopped best': how often it "
+          "would have stopped the trial that became the unpruned best; 'lost': how often the "
+          "best trial it would have let finish is more than 5% below B.")
+    _print_table(["pruner", "x none (same trials)", "stopped best", "lost"], [
+        [name, f"{_median([o.saving for o in runs]):.2f}",
+         f"{np.mean([o.stopped_best for o in runs]):.0%}", f"{np.mean([o.lost for o in runs]):.0%}"]
+        for name, runs in shadows.items()])
 
 
 # The bound's time margin -----------------------------------------------------------------------
@@ -551,6 +605,8 @@ def main() -> None:
     run_parser.add_argument("--trials", type=int, default=50, help="per unpruned search")
     run_parser.add_argument("--digits-trials", type=int, default=20)
     run_parser.add_argument("--out", type=Path, default=Path("pruning-runs.jsonl"))
+    run_parser.add_argument("--shadow-only", action="store_true",
+                            help="run the unpruned search only, with the methods as shadows")
     report_parser = commands.add_parser("report", help="print the tables of runs")
     report_parser.add_argument("inputs", nargs="+", type=Path)
     margin_parser = commands.add_parser("measure-margin", help="digits per-epoch time noise")

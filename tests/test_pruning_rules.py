@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from objectives import EpochReport
 from search.pruning import (
+    DEFAULT_MARGIN,
     NO_EVIDENCE,
     BoundPruner,
     CachedEvidence,
@@ -26,6 +27,7 @@ from search.pruning import (
     should_prune,
     trial_evidence,
 )
+from search.pruning._bound import TIMED_TRIALS
 from search.pruning._evidence import binned_curve
 
 
@@ -76,36 +78,44 @@ def test_bound_with_a_ceiling_prunes_sooner():
 
 
 @st.composite
-def trials(draw, steady: bool):
-    """A trial's per-epoch seconds and curve; ``steady``: every epoch after the first two takes
-    at least (1 - margin) of the faster of those two, so that whenever the bound decides (from
-    the second epoch on), the epochs left take at least (1 - margin) of the fastest epoch so
-    far: the assumption the bound states."""
+def trials(draw, margin: float | None):
+    """A trial's per-epoch seconds and curve. With a ``margin``, every epoch after the first
+    two takes at least (1 - margin) of the faster of those two, so that whenever the bound
+    decides (from the second epoch on) the epochs left take at least (1 - margin) of the
+    fastest epoch so far: the assumption the bound states. Without, anything goes."""
     planned = draw(st.integers(2, 25))
-    margin = BoundPruner().margin
     seconds = [draw(st.floats(0.01, 100.0)) for _ in range(2)]
     for _ in range(planned - 2):
-        low = (1.0 - margin) * min(seconds[:2]) if steady else 1e-3
+        low = (1.0 - margin) * min(seconds[:2]) if margin is not None else 1e-3
         seconds.append(draw(st.floats(low, max(low, 100.0) * 3)))
     curve = draw(st.lists(st.floats(0.0, 1.0), min_size=planned, max_size=planned))
     return seconds, curve
 
 
+@st.composite
+def incumbents(draw):
+    """An incumbent, with the speed-up the finished trials measured (or too few to tell)."""
+    speedup = draw(st.one_of(st.none(), st.floats(0.01, 1.5)))
+    return Evidence(incumbent=draw(st.floats(1e-4, 10.0)), speedup=speedup,
+                    timed=TIMED_TRIALS if speedup is not None else TIMED_TRIALS - 1)
+
+
 @settings(max_examples=300, deadline=None)
-@given(trials(steady=True), st.floats(1e-4, 10.0))
-def test_bound_never_stops_a_trial_that_would_beat_the_incumbent(trial, incumbent):
-    seconds, curve = trial
+@given(st.data())
+def test_bound_never_stops_a_trial_that_would_beat_the_incumbent(data):
+    evidence = data.draw(incumbents())
+    seconds, curve = data.draw(trials(BoundPruner().margin_for(evidence)))
     final_score = curve[-1] / sum(seconds)
     for epoch in range(1, len(curve)):
-        decision = BoundPruner().decide(
-            report(seconds[:epoch], curve[:epoch], len(curve)), Evidence(incumbent=incumbent))
+        decision = BoundPruner().decide(report(seconds[:epoch], curve[:epoch], len(curve)),
+                                        evidence)
         if decision is not None:
-            assert final_score <= incumbent * (1 + 1e-9)
+            assert final_score <= evidence.incumbent * (1 + 1e-9)
             assert final_score <= decision.score_bound * (1 + 1e-9)
 
 
 @settings(max_examples=200, deadline=None)
-@given(trials(steady=False), st.floats(1e-4, 10.0))
+@given(trials(margin=None), st.floats(1e-4, 10.0))
 def test_bound_without_projection_is_exact_whatever_the_epochs_left_take(trial, incumbent):
     seconds, curve = trial
     final_score = curve[-1] / sum(seconds)
@@ -117,7 +127,7 @@ def test_bound_without_projection_is_exact_whatever_the_epochs_left_take(trial, 
 
 
 @settings(max_examples=200, deadline=None)
-@given(trials(steady=False), st.floats(1e-4, 10.0), st.floats(0.0, 1.0))
+@given(trials(margin=None), st.floats(1e-4, 10.0), st.floats(0.0, 1.0))
 def test_a_stale_lower_incumbent_prunes_less_never_more(trial, incumbent, staleness):
     seconds, curve = trial
     for epoch in range(1, len(curve)):
@@ -125,6 +135,19 @@ def test_a_stale_lower_incumbent_prunes_less_never_more(trial, incumbent, stalen
         stale = BoundPruner().decide(current, Evidence(incumbent=incumbent * staleness))
         if stale is not None:
             assert BoundPruner().decide(current, Evidence(incumbent=incumbent)) is not None
+
+
+def test_margin_is_measured_on_the_finished_trials_once_enough_have_finished():
+    # Epochs of 4, 4, 2, 2 s: after epoch 2 the two left took 4 s against 2 x 4 s, a ratio 0.5.
+    finished = [result([4.0, 4.0, 2.0, 2.0], [0.5] * 4) for _ in range(TIMED_TRIALS)]
+    evidence = evidence_from_results(finished, grid=None)
+    assert evidence.speedup == pytest.approx(0.5) and evidence.timed == TIMED_TRIALS
+    assert BoundPruner().margin_for(evidence) == pytest.approx(1 - 0.9 * 0.5)
+    fewer = evidence_from_results(finished[1:], grid=None)
+    assert BoundPruner().margin_for(fewer) == DEFAULT_MARGIN
+    assert BoundPruner(margin=0.1).margin_for(evidence) == 0.1
+    steady = evidence_from_results([result([2.0] * 5, [0.5] * 5)] * TIMED_TRIALS, grid=None)
+    assert BoundPruner().margin_for(steady) == pytest.approx(0.1)
 
 
 def test_bound_settings_are_checked():
@@ -151,7 +174,8 @@ def test_rung_stops_a_trial_below_the_best_third_of_its_rung():
     poor = report(AT_RUNG_2, [0.2, 0.4, 0.6], planned=10)  # 0.6 / 15 = 0.04
     decision = RungPruner().decide(poor, rung_evidence(recorded))
     assert decision is not None and decision.pruner == "asha" and "rung at 4 s" in decision.reason
-    assert decision.score_bound == pytest.approx(BoundPruner().score_bound(poor))
+    assert decision.score_bound == pytest.approx(
+        BoundPruner().score_bound(poor, rung_evidence(recorded)))
 
 
 def test_rung_lets_a_trial_in_its_best_third_go_on():

@@ -18,7 +18,7 @@ through `CachedEvidence` (at most once a second; an unreadable store means no pr
 hands the trial ``should_prune(pruner, evidence)``.
 """
 
-from search.pruning._bound import MEASURED_MARGIN, BoundPruner
+from search.pruning._bound import DEFAULT_MARGIN, BoundPruner
 from search.pruning._cache import CachedEvidence
 from search.pruning._curve import CurvePruner
 from search.pruning._evidence import (
@@ -36,7 +36,7 @@ from search.pruning._rungs import RungPruner
 
 __all__ = [
     "DEFAULT_PRUNER",
-    "MEASURED_MARGIN",
+    "DEFAULT_MARGIN",
     "NO_EVIDENCE",
     "PRUNER_NAMES",
     "BoundPruner",

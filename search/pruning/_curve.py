@@ -21,7 +21,6 @@ from objectives import EpochReport, PruneDecision
 
 from ._bound import BoundPruner
 from ._evidence import Evidence, binned_curve
-from ._projection import projected_seconds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +35,9 @@ class CurvePruner:
             compared stage to count as similar; also added to the neighbours' final accuracy.
         window: The stages compared, the last ones reached.
         min_neighbours: Similar finished curves needed before any is trusted.
+        tangent: Also stop a curve that is bending over (its slope over the last tenth of the
+            planned epochs no steeper than over the tenth before) when even its current slope,
+            kept to the end, falls short: the tangent of a concave curve lies above it.
     """
 
     name: str = "curve"
@@ -44,6 +46,7 @@ class CurvePruner:
     tolerance: float = 0.02
     window: int = 3
     min_neighbours: int = 3
+    tangent: bool = False
 
     def __post_init__(self) -> None:
         if self.tolerance < 0.0 or self.window < 1 or self.min_neighbours < 1:
@@ -54,7 +57,7 @@ class CurvePruner:
     def needed_accuracy(self, report: EpochReport, evidence: Evidence) -> float:
         """The final accuracy the trial needs to score and to beat the incumbent."""
         incumbent = evidence.incumbent or 0.0
-        return max(self.min_accuracy, incumbent * projected_seconds(report, self.bound.margin))
+        return max(self.min_accuracy, incumbent * self.bound.lowest_seconds(report, evidence))
 
     def decide(self, report: EpochReport, evidence: Evidence) -> PruneDecision | None:
         """Stop when the bound does, or when enough similar finished curves exist and none of
@@ -62,6 +65,10 @@ class CurvePruner:
         decision = self.bound.decide(report, evidence)
         if decision is not None:
             return dataclasses.replace(decision, pruner=self.name)
+        if self.tangent:
+            decision = self._tangent(report, evidence)
+            if decision is not None:
+                return decision
         stages = binned_curve(report.val_accuracy_per_epoch, report.epochs_planned)
         if not stages or not evidence.curves:
             return None
@@ -72,6 +79,24 @@ class CurvePruner:
         if len(finals) < self.min_neighbours or max(finals) + self.tolerance >= needed:
             return None  # too few like it to judge by, or one like it got there
         return self.bound.stop(
-            report, self.name, f"curve: needs accuracy {needed:.4g}; the {len(finals)} finished "
-            f"trials whose curves were like it after epoch {report.epoch} of "
-            f"{report.epochs_planned} ended at most at {max(finals):.4g}")
+            report, evidence, self.name,
+            f"curve: needs accuracy {needed:.4g}; the {len(finals)} finished trials whose "
+            f"curves were like it after epoch {report.epoch} of {report.epochs_planned} ended "
+            f"at most at {max(finals):.4g}")
+
+    def _tangent(self, report: EpochReport, evidence: Evidence) -> PruneDecision | None:
+        curve, epoch = report.val_accuracy_per_epoch, report.epoch
+        span = max(1, report.epochs_planned // 10)
+        if epoch <= 2 * span:
+            return None
+        recent = (curve[-1] - curve[-1 - span]) / span
+        before = (curve[-1 - span] - curve[-1 - 2 * span]) / span
+        if recent > before:
+            return None  # still speeding up: a late bloomer's rise may be to come
+        reachable = curve[-1] + (report.epochs_planned - epoch) * max(recent, 0.0)
+        needed = self.needed_accuracy(report, evidence)
+        if reachable + self.tolerance >= needed:
+            return None
+        return self.bound.stop(
+            report, evidence, self.name, f"curve: needs accuracy {needed:.4g}; bending over at "
+            f"{recent:.3g} per epoch after epoch {epoch}, it reaches at most {reachable:.4g}")

@@ -27,7 +27,9 @@ from typing import Any
 
 from objectives import EpochReport
 
-from ._projection import projected_seconds
+from ._projection import projected_seconds, speedup_ratio
+
+MIN_EPOCHS = 2  # one epoch alone is no rate: the first may carry a cold cache or set-up
 
 STAGES = 20  # curves are compared after each twentieth of the planned epochs
 
@@ -93,6 +95,9 @@ class Evidence:
         rung_values: Rung index k -> the values recorded there, highest first.
         grid: The grid they were recorded on (None: no rung records).
         curves: The `binned_curve` of each trial that trained to its end.
+        speedup: The least `speedup_ratio` of the trials that trained to their end: how much
+            faster than their fastest epoch so far their epochs left ever ran (None: none yet).
+        timed: How many finished trials measured it.
         finished: How many finished trials it summarises.
     """
 
@@ -100,6 +105,8 @@ class Evidence:
     rung_values: Mapping[int, tuple[float, ...]] = dataclasses.field(default_factory=dict)
     grid: RungGrid | None = None
     curves: tuple[tuple[float, ...], ...] = ()
+    speedup: float | None = None
+    timed: int = 0
     finished: int = 0
 
     def to_document(self) -> dict[str, Any]:
@@ -109,6 +116,8 @@ class Evidence:
             "rung_values": {str(k): list(values) for k, values in self.rung_values.items()},
             "grid": dataclasses.asdict(self.grid) if self.grid is not None else None,
             "curves": [list(curve) for curve in self.curves],
+            "speedup": self.speedup,
+            "timed": self.timed,
             "finished": self.finished,
         }
 
@@ -120,13 +129,15 @@ class Evidence:
             ValueError: The document is not one `to_document` wrote.
         """
         with _reading("pruning evidence"):
-            incumbent, grid = document["incumbent"], document["grid"]
+            grid = document["grid"]
             return cls(
-                incumbent=None if incumbent is None else float(incumbent),
+                incumbent=_optional_float(document["incumbent"]),
                 rung_values=_descending_lists(document["rung_values"]),
                 grid=None if grid is None else RungGrid(float(grid["factor"]),
                                                         float(grid["min_accuracy"])),
                 curves=tuple(tuple(float(v) for v in curve) for curve in document["curves"]),
+                speedup=_optional_float(document["speedup"]),
+                timed=int(document["timed"]),
                 finished=int(document["finished"]),
             )
 
@@ -141,6 +152,10 @@ def _reading(kind: str) -> Iterator[None]:
         yield
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ValueError(f"not a {kind} document: {error!r}") from error
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _descending_lists(lists: Mapping[str, Any]) -> dict[int, tuple[float, ...]]:
@@ -187,16 +202,19 @@ class TrialEvidence:
         score: Its score if it trained to its end and scored (it may be the incumbent).
         rung_values: (rung index, value) for each rung it crossed.
         curve: Its `binned_curve` if it trained to its end, else None.
+        speedup: Its `speedup_ratio` if it trained to its end, else None.
     """
 
     score: float | None
     rung_values: tuple[tuple[int, float], ...]
     curve: tuple[float, ...] | None
+    speedup: float | None = None
 
     def to_document(self) -> dict[str, Any]:
         """Plain data for the store."""
         return {"score": self.score, "rung_values": [list(pair) for pair in self.rung_values],
-                "curve": None if self.curve is None else list(self.curve)}
+                "curve": None if self.curve is None else list(self.curve),
+                "speedup": self.speedup}
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> TrialEvidence:
@@ -206,11 +224,12 @@ class TrialEvidence:
             ValueError: The document is not one `to_document` wrote.
         """
         with _reading("trial evidence"):
-            score, curve = document["score"], document["curve"]
+            curve = document["curve"]
             return cls(
-                score=None if score is None else float(score),
+                score=_optional_float(document["score"]),
                 rung_values=tuple((int(k), float(v)) for k, v in document["rung_values"]),
                 curve=None if curve is None else tuple(float(v) for v in curve),
+                speedup=_optional_float(document["speedup"]),
             )
 
 
@@ -225,10 +244,12 @@ def trial_evidence(result: Mapping[str, Any], grid: RungGrid | None) -> TrialEvi
             k = grid.crossed(report)
             if k is not None:
                 rung_values.append((k, grid.value(report)))
-    curve = None
+    curve = speedup = None
     if reports and not result.get("pruned") and len(reports) == reports[-1].epochs_planned:
-        curve = binned_curve(reports[-1].val_accuracy_per_epoch, reports[-1].epochs_planned)
-    return TrialEvidence(trial_score(result), tuple(rung_values), curve)
+        last = reports[-1]
+        curve = binned_curve(last.val_accuracy_per_epoch, last.epochs_planned)
+        speedup = speedup_ratio(last.train_seconds_at_epoch, MIN_EPOCHS)
+    return TrialEvidence(trial_score(result), tuple(rung_values), curve, speedup)
 
 
 class EvidenceBuilder:
@@ -241,6 +262,8 @@ class EvidenceBuilder:
         self._incumbent: float | None = None
         self._rung_values: dict[int, list[float]] = {}  # ascending
         self._curves: list[tuple[float, ...]] = []
+        self._speedup: float | None = None
+        self._timed = 0
         self._finished = 0
         self._evidence: Evidence | None = None
 
@@ -261,6 +284,9 @@ class EvidenceBuilder:
             bisect.insort(self._rung_values.setdefault(k, []), value)
         if record.curve is not None:
             self._curves.append(record.curve)
+        if record.speedup is not None:
+            self._timed += 1
+            self._speedup = min(record.speedup, self._speedup or record.speedup)
 
     def evidence(self) -> Evidence:
         """The evidence of every result added so far."""
@@ -270,6 +296,8 @@ class EvidenceBuilder:
                 rung_values={k: tuple(reversed(values)) for k, values in self._rung_values.items()},
                 grid=self.grid,
                 curves=tuple(sorted(self._curves)),
+                speedup=self._speedup,
+                timed=self._timed,
                 finished=self._finished,
             )
         return self._evidence

@@ -60,6 +60,7 @@ class RungPruner:
         if value >= threshold:
             return None
         return self.bound.stop(
-            report, self.name, f"rung at {self.grid.factor ** k:.4g} s: projected {value:.4g} "
-            f"accuracy/s, below the best {self.keep_fraction:.0%} of {len(values)} trials there "
+            report, evidence, self.name,
+            f"rung at {self.grid.factor ** k:.4g} s: projected {value:.4g} accuracy/s, below "
+            f"the best {self.keep_fraction:.0%} of {len(values)} trials there "
             f"(>= {threshold:.4g})")
