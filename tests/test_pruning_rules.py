@@ -242,13 +242,31 @@ def test_curve_goes_on_when_one_similar_curve_ended_high_enough():
 
 
 def test_curve_needs_the_accuracy_its_projected_time_demands_to_beat_the_incumbent():
-    # 1 s epochs, 10 planned: at least 4 + 6 * 0.25 = 5.5 s; 0.15/s needs 0.825 accuracy.
+    # 1 s epochs, 10 planned: at least 4 + 6 * 0.25 = 5.5 s; 0.16/s needs 0.88 accuracy.
     high = [0.3, 0.5, 0.6, 0.65, 0.72, 0.76, 0.78, 0.8, 0.8, 0.8]
-    evidence = Evidence(incumbent=0.15, curves=finished_curves(high, high, high))
+    evidence = Evidence(incumbent=0.16, curves=finished_curves(high, high, high))
     trial = report([1.0] * 4, high[:4], planned=10)
-    assert CurvePruner().needed_accuracy(trial, evidence) == pytest.approx(0.825)
-    assert CurvePruner().decide(trial, evidence) is not None  # reaches 0.8 + 0.02 at most
+    assert CurvePruner().needed_accuracy(trial, evidence) == pytest.approx(0.88)
+    assert CurvePruner().decide(trial, evidence) is not None  # reaches 0.8 + 0.04 at most
     assert CurvePruner().decide(trial, dataclasses.replace(evidence, incumbent=0.1)) is None
+
+
+def test_a_curve_bending_over_below_what_it_needs_is_stopped_without_evidence():
+    # 12 epochs planned (slopes over one epoch): 0.01 after 0.02, so at most 0.7 + 3 x 0.01.
+    bending = [0.3, 0.4, 0.5, 0.55, 0.6, 0.64, 0.67, 0.69, 0.7]
+    decision = CurvePruner(min_accuracy=0.8).decide(report([1.0] * 9, bending, planned=12),
+                                                    NO_EVIDENCE)
+    assert decision is not None and "bending over" in decision.reason
+    assert CurvePruner(min_accuracy=0.8, tangent=False).decide(
+        report([1.0] * 9, bending, planned=12), NO_EVIDENCE) is None
+    assert CurvePruner(min_accuracy=0.75).decide(  # 0.73 + the tolerance reaches it
+        report([1.0] * 9, bending, planned=12), NO_EVIDENCE) is None
+
+
+def test_a_curve_still_speeding_up_is_never_stopped_by_its_tangent():
+    rising = [0.1, 0.1, 0.11, 0.12, 0.13, 0.15, 0.18, 0.22, 0.27]  # a late bloomer's start
+    assert CurvePruner(min_accuracy=0.9).decide(report([1.0] * 9, rising, planned=20),
+                                                NO_EVIDENCE) is None
 
 
 # Evidence --------------------------------------------------------------------------------

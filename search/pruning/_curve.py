@@ -43,10 +43,10 @@ class CurvePruner:
     name: str = "curve"
     bound: BoundPruner = BoundPruner()
     min_accuracy: float = 0.0
-    tolerance: float = 0.02
+    tolerance: float = 0.04
     window: int = 3
     min_neighbours: int = 3
-    tangent: bool = False
+    tangent: bool = True
 
     def __post_init__(self) -> None:
         if self.tolerance < 0.0 or self.window < 1 or self.min_neighbours < 1:

@@ -28,7 +28,7 @@ class Pruner(Protocol):
 
 
 PRUNER_NAMES = ("none", "bound", "asha", "curve")
-DEFAULT_PRUNER = "asha"
+DEFAULT_PRUNER = "curve"  # chosen on benchmarks/pruning.py's tuning half (RESULTS.md)
 
 
 def make_pruner(name: str, ceiling: float = 1.0, min_accuracy: float = 0.0) -> Pruner | None:
