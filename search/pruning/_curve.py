@@ -8,9 +8,14 @@ at least ``incumbent * T`` to beat the incumbent, and at least the floor to scor
 Curves are compared stage by stage (after each twentieth of the planned epochs): the finished
 curves within ``tolerance`` of this one over its last ``window`` stages are its neighbours,
 and the trial goes on if any of them ended (plus ``tolerance``) at the accuracy it needs. A
-curve unlike any finished one is never stopped, so a new kind of learner (a late bloomer the
-search has not seen finish) trains to its end and becomes evidence itself. The exact bound
-runs first, and its bound is what a decision records as ``score_bound``.
+curve unlike any finished one is never stopped by them, so a new kind of learner (a late
+bloomer the search has not seen finish) trains to its end and becomes evidence itself.
+
+Without any evidence, a curve that is bending over (concave from here: its slope no steeper
+than before) is also stopped when even its current slope, kept to the end, falls short of
+what it needs: the tangent of a concave curve lies above it. A curve still speeding up is
+never stopped that way. The exact bound runs first, and its bound is what a decision records
+as ``score_bound``.
 """
 
 from __future__ import annotations
