@@ -540,7 +540,7 @@ def _print_outcomes(outcomes: dict[str, list[Outcome]]) -> None:
         reached = to[0.95] and not math.isinf(to[0.95])
         rows.append([method, *(_seconds(to[t]) for t in TARGETS),
                      f"{none_95 / to[0.95]:.2f}" if reached else "0",
-                     f"{redraw_95 / to[0.95]:.2f}" if reached else "0",
+                     f"{redraw_95 / to[0.95]:.2f}" if reached and not math.isnan(redraw_95) else "",
                      *(f"{_median([o.best_within[f] for o in runs]):.2f}"
                        for f in BUDGET_FRACTIONS),
                      f"{np.mean([o.lost for o in runs]):.0%}",

@@ -10,10 +10,12 @@ The margin is measured on the experiment itself: once `TIMED_TRIALS` trials have
 their end, the epochs left are assumed to undercut the fastest epoch so far by no more than
 the most any of them did (`Evidence.speedup`), with a tenth more for safety. A machine with
 steady epochs (a dedicated GPU) then gets a thin margin and an early bound; a shared, noisy
-one a wide margin. Until then, `DEFAULT_MARGIN`, from `digits` on the loaded 2-core
-development machine (benchmarks/pruning.py measure-margin): there, from the second epoch
-on, the epochs left took at least 0.26 of the fastest epoch so far in 99.9% of 1,520
-(trial, epoch) pairs of 80 trials, and at least 0.90 in 99%.
+one a wide margin. Until then, `DEFAULT_MARGIN`, from `digits` on the shared 2-core
+development machine (benchmarks/pruning.py measure-margin; RESULTS.md): from the second epoch
+on, the epochs left took at least 0.43 of the fastest epoch so far in every one of 720
+(trial, epoch) pairs of 40 trials at a load of 20, and at least 0.26 in 99.9% of 1,520 pairs
+of 80 trials in an earlier run (0.17 at worst, in one trial whose first epochs all ran
+during a burst of contention).
 """
 
 from __future__ import annotations
