@@ -6,7 +6,8 @@ from typing import Any
 
 from ._context import TrialContext
 from ._pruning import TrialPruned
-from ._result import STATUS_OK, _common
+from ._reasons import STATUS_OK
+from ._result import _common
 from ._settings import TrialSettings
 
 
