@@ -22,6 +22,7 @@ from search.reports.queries import (
     _trials_per_minute,
     best_trial,
     count_by_state,
+    finished_count,
     pareto_front,
     space_name,
 )
@@ -102,7 +103,7 @@ def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
     """An experiment's line on the experiments page: counts by state, the best trial, the pace,
     the time left, the training time spent and the workers serving it now."""
     counts = count_by_state(trials)
-    finished = counts["ok"] + counts["failed"]
+    finished = finished_count(counts)
     rate = _trials_per_minute(sorted(trial.finished for trial in trials
                                      if trial.finished is not None))
     remaining = max(0, (experiment.max_evals or finished) - finished)

@@ -1,0 +1,72 @@
+"""Pruning in a whole search: the experiment's pruner stops trials where they report epochs,
+and the pruned trials are finished trials that the queries leave out unless asked."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from objectives_for_tests import SPEED_SPACE
+
+import search
+from search import SearchOptions
+from search.pruning import DEFAULT_PRUNER
+
+OBJECTIVE = "tests.objectives_for_tests:epochs_by_speed"
+
+
+def speed_space(tmp_path: Path) -> str:
+    path = tmp_path / "speed.yaml"
+    path.write_text(SPEED_SPACE)
+    return str(path)
+
+
+def pruning_options(tmp_path: Path, **changes: object) -> SearchOptions:
+    options = SearchOptions(store=str(tmp_path / "store"), exp_key="speed", max_evals=8,
+                            epochs=10, min_accuracy=0.0, startup_trials=8, pruner="bound")
+    return dataclasses.replace(options, **changes)
+
+
+def test_an_embedded_search_prunes_what_cannot_win_and_counts_it(tmp_path: Path) -> None:
+    results = search.optimize(OBJECTIVE, speed_space(tmp_path), pruning_options(tmp_path))
+    trials = results.trials
+    assert len(trials) == 8 and all(t.state in ("ok", "pruned") for t in trials)  # max_evals
+    first_fast = min(t.tid for t in trials if t.params["speed"] == "fast")
+    late_slow = [t for t in trials if t.params["speed"] == "slow" and t.tid > first_fast]
+    assert late_slow, "the seed must draw a slow trial after a fast one"
+    for trial in late_slow:  # one at a time: each saw a finished fast trial's score
+        result = trial.job["result"]
+        assert trial.state == "pruned" and result["status"] == "ok" and result["pruned"]
+        assert result["loss"] == 0.0 and result["pruner"] == "bound"
+        assert result["epochs"] == 2 and result["epochs_planned"] == 10
+        assert result["val_accuracy_per_epoch"] == [0.9, 0.9]
+        assert trial.accuracy == 0.9 and 0 < trial.train_seconds < 10 * 0.15
+        assert trial.reason.startswith("bound: at most")
+    pruned = {t.tid for t in trials if t.pruned}
+    assert not pruned & {t.tid for t in results.best(8)}
+    assert not pruned & {t.tid for t in results.pareto_front(below_floor=True)}
+    assert pruned <= {t.tid for t in results.best(8, include_pruned=True)}
+
+
+def test_the_pruner_is_recorded_and_kept_on_resume_like_the_algorithm(tmp_path: Path) -> None:
+    options = pruning_options(tmp_path, max_evals=2, epochs=1)
+    first = search.optimize(OBJECTIVE, speed_space(tmp_path), options)
+    assert first.experiment.pruner == "bound"
+    resumed = search.optimize(OBJECTIVE, speed_space(tmp_path),
+                              dataclasses.replace(options, max_evals=3, pruner="none"))
+    assert resumed.experiment.pruner == "bound" and len(resumed.trials) == 3
+    assert SearchOptions().pruner == DEFAULT_PRUNER
+
+
+def test_max_train_seconds_stops_the_search_once_its_trials_have_spent_it(tmp_path: Path
+                                                                          ) -> None:
+    options = pruning_options(tmp_path, max_evals=100, pruner="none", max_train_seconds=2.0)
+    seen: list[float] = []
+    results = search.optimize(OBJECTIVE, speed_space(tmp_path), options,
+                              on_progress=lambda progress: seen.append(progress.train_seconds))
+    seconds = [trial.train_seconds for trial in results.trials]
+    assert len(seconds) < 100 and all(t.state == "ok" for t in results.trials)
+    assert sum(seconds) >= 2.0 > sum(seconds[:-1])  # one trial at a time: none after the budget
+    assert seen[-1] == sum(seconds)
+    resumed = search.optimize(OBJECTIVE, speed_space(tmp_path), options)
+    assert len(resumed.trials) == len(seconds)  # a resume counts the seconds already spent
