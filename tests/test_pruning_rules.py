@@ -366,6 +366,22 @@ def test_an_unreadable_store_means_no_pruning_until_it_reads_again():
     assert decide(slow) is not None
 
 
+def test_a_store_that_stays_unreadable_is_asked_less_and_less_often():
+    clock, reads = Clock(), []
+
+    def read() -> Evidence:
+        reads.append(clock.now)
+        raise ConnectionError("server selection timed out")
+
+    cached = CachedEvidence(read, refresh_seconds=1.0, clock=clock)
+    for tenth in range(0, 1000):
+        clock.now = tenth / 10
+        assert cached() is None
+    gaps = [later - earlier for earlier, later in zip(reads, reads[1:], strict=False)]
+    assert gaps[:5] == pytest.approx([1.0, 2.0, 4.0, 8.0, 16.0])
+    assert max(gaps) == pytest.approx(30.0)  # LONGEST_RETRY
+
+
 def test_pruners_are_made_by_name():
     assert make_pruner("none") is None
     assert make_pruner("bound", ceiling=0.9) == BoundPruner(ceiling=0.9)
