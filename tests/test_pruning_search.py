@@ -46,6 +46,23 @@ def test_an_embedded_search_prunes_what_cannot_win_and_counts_it(tmp_path: Path)
     assert not pruned & {t.tid for t in results.best(8)}
     assert not pruned & {t.tid for t in results.pareto_front(below_floor=True)}
     assert pruned <= {t.tid for t in results.best(8, include_pruned=True)}
+    assert_hyperopt_reads_every_job([trial.job for trial in trials])
+
+
+def assert_hyperopt_reads_every_job(jobs: list[dict]) -> None:
+    """Hyperopt's own Trials takes the documents as they are stored (its schema check on
+    insert, refresh's filter on state), pruned ones as finished trials with the worst loss."""
+    from hyperopt import STATUS_OK, Trials
+
+    trials = Trials(exp_key=jobs[0]["exp_key"])
+    fields = ("state", "tid", "spec", "result", "misc", "exp_key", "owner", "version",
+              "book_time", "refresh_time")
+    trials.insert_trial_docs([{key: job.get(key) for key in fields} for job in jobs])
+    trials.refresh()
+    assert len(trials.trials) == len(jobs)
+    assert trials.statuses() == [STATUS_OK] * len(jobs)
+    pruned = [job["result"]["loss"] for job in jobs if job["result"].get("pruned")]
+    assert pruned and all(loss == 0.0 for loss in pruned)
 
 
 def test_the_pruner_is_recorded_and_kept_on_resume_like_the_algorithm(tmp_path: Path) -> None:
