@@ -147,8 +147,9 @@ class Worker:
             self._lookahead.start(exp_keys)
         spooled: list[SpooledResult] = []
         prepared = self._prepared[reservation.exp_key]
-        evidence = self._evidence.setdefault(reservation.exp_key,
-                                             evidence_for(self._store, reservation.exp_key))
+        if reservation.exp_key not in self._evidence:
+            self._evidence[reservation.exp_key] = evidence_for(self._store, reservation.exp_key)
+        evidence = self._evidence[reservation.exp_key]
         try:
             result = run_job(
                 reservation, prepared, self._store,
