@@ -4,12 +4,16 @@ and the pruned trials are finished trials that the queries leave out unless aske
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
 from objectives_for_tests import SPEED_SPACE
 
 import search
 from search import SearchOptions
+from search.cli import main
 from search.pruning import DEFAULT_PRUNER
 
 OBJECTIVE = "tests.objectives_for_tests:epochs_by_speed"
@@ -27,8 +31,18 @@ def pruning_options(tmp_path: Path, **changes: object) -> SearchOptions:
     return dataclasses.replace(options, **changes)
 
 
-def test_an_embedded_search_prunes_what_cannot_win_and_counts_it(tmp_path: Path) -> None:
-    results = search.optimize(OBJECTIVE, speed_space(tmp_path), pruning_options(tmp_path))
+@pytest.fixture(scope="module")
+def pruned_search(tmp_path_factory: pytest.TempPathFactory
+                  ) -> tuple[str, search.ExperimentResults]:
+    """An embedded search whose slow trials are pruned: its store, and its results."""
+    tmp_path = tmp_path_factory.mktemp("pruned")
+    options = pruning_options(tmp_path)
+    return options.store, search.optimize(OBJECTIVE, speed_space(tmp_path), options)
+
+
+def test_an_embedded_search_prunes_what_cannot_win_and_counts_it(
+        pruned_search: tuple[str, search.ExperimentResults]) -> None:
+    _, results = pruned_search
     trials = results.trials
     assert len(trials) == 8 and all(t.state in ("ok", "pruned") for t in trials)  # max_evals
     first_fast = min(t.tid for t in trials if t.params["speed"] == "fast")
@@ -63,6 +77,25 @@ def assert_hyperopt_reads_every_job(jobs: list[dict]) -> None:
     assert trials.statuses() == [STATUS_OK] * len(jobs)
     pruned = [job["result"]["loss"] for job in jobs if job["result"].get("pruned")]
     assert pruned and all(loss == 0.0 for loss in pruned)
+
+
+def test_the_commands_leave_pruned_trials_out_of_best_and_pareto_unless_asked(
+        pruned_search: tuple[str, search.ExperimentResults]) -> None:
+    store, results = pruned_search
+    pruned = sorted(t.tid for t in results.trials if t.pruned)
+
+    def tids(*args: str) -> list[int]:
+        outcome = CliRunner().invoke(main, [*args, "--store", store, "--exp-key", "speed",
+                                            "--format", "json"])
+        assert outcome.exit_code == 0, outcome.output
+        return sorted(row["tid"] for row in json.loads(outcome.output))
+
+    assert tids("trials", "--state", "pruned") == pruned
+    assert not set(pruned) & set(tids("best", "-n", "8"))
+    assert set(pruned) <= set(tids("best", "-n", "8", "--include-pruned"))
+    assert not set(pruned) & set(tids("pareto", "--below-floor"))
+    status = CliRunner().invoke(main, ["status", "--store", store, "--exp-key", "speed"])
+    assert f"{len(pruned)} pruned" in status.output and "8/8 finished" in status.output
 
 
 def test_the_pruner_is_recorded_and_kept_on_resume_like_the_algorithm(tmp_path: Path) -> None:
