@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from objectives_for_tests import SPEED_SPACE
 
 import search
+import spaces
 from search import SearchOptions
 from search.cli import main
 from search.pruning import DEFAULT_PRUNER
@@ -120,3 +121,16 @@ def test_max_train_seconds_stops_the_search_once_its_trials_have_spent_it(tmp_pa
     assert seen[-1] == sum(seconds)
     resumed = search.optimize(OBJECTIVE, speed_space(tmp_path), options)
     assert len(resumed.trials) == len(seconds)  # a resume counts the seconds already spent
+
+
+def test_the_plot_marks_pruned_trials_where_they_stopped(
+        pruned_search: tuple[str, search.ExperimentResults]) -> None:
+    from search.reports.plots import plot_data
+
+    _, results = pruned_search
+    pruned = [t for t in results.trials if t.pruned]
+    data = plot_data(results.trials, spaces.space_from_record(results.experiment.space),
+                     exp_key="speed")
+    assert f"{len(pruned)} pruned" in data.title and data.counts["pruned"] == len(pruned)
+    assert data.trade_off.pruned_seconds == tuple(t.train_seconds for t in pruned)
+    assert not {t.tid for t in pruned} & set(data.trade_off.tids)
