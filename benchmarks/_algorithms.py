@@ -104,10 +104,16 @@ class OptunaAlgo:
         self._running[trial.number] = trial
         return trial.number, vals
 
+    def running_trial(self, tid: int) -> Any:
+        """The Optuna trial behind a running `tid` (its pruner reads what is reported to it)."""
+        return self._running[tid]
+
     def tell(self, tid: int, result: dict[str, Any]) -> None:
         trial = self._running.pop(tid)
         loss = result.get("loss")
-        if result.get("status") != "ok" or loss is None or not math.isfinite(loss):
+        if result.get("pruned"):
+            self.study.tell(trial, state=self._optuna.trial.TrialState.PRUNED)
+        elif result.get("status") != "ok" or loss is None or not math.isfinite(loss):
             self.study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
         else:
             self.study.tell(trial, loss)

@@ -18,7 +18,14 @@ Mark the training loop, and nothing else, with ``with trial.timed():``. The devi
 synchronized on entry and exit; blocks may be entered many times (e.g. once per epoch) and
 their times add up to ``train_seconds``. Keep data loading, model construction and the
 final evaluation outside; evaluation that steers training (ReduceLROnPlateau) goes inside.
-Optionally call ``trial.report_epoch(val_accuracy)`` after each epoch.
+Call ``trial.report_epoch(val_accuracy)`` after each epoch, outside ``timed()``: it records
+the curve and lets the experiment's pruner stop a trial that cannot win. When it does,
+``report_epoch`` raises :class:`TrialPruned`; let it propagate (as ``FloatingPointError``)
+and the trial is recorded as pruned: a finished trial (``status`` "ok", ``pruned`` True,
+``loss`` 0.0, the worst score) with its partial curve, last accuracy, ``train_seconds`` so
+far, ``epochs`` done, ``epochs_planned``, ``pruner``, ``prune_reason`` and ``score_bound``
+(the most accuracy per second it could have reached). An objective that never reports is
+never pruned.
 
 Return ``{"accuracy": fraction_correct_on_held_out_data}`` (in [0, 1]), plus any extra keys
 of plain data (numbers, strings, booleans, None, flat lists, dicts; keys without "." or "$").

@@ -6,6 +6,7 @@ from ._device import device_description, resolve_device
 from ._errors import DataMissingError, ObjectiveError
 from ._objective import Objective, objective_from_function
 from ._plain import plain_data
+from ._pruning import EpochReport, PruneDecision, ShouldPrune, TrialPruned
 from ._reasons import STATUS_FAIL, STATUS_OK, Reason, failed_result
 from ._registry import builtin_objective_names, list_objectives, resolve_objective
 from ._settings import TrialSettings
@@ -16,10 +17,14 @@ __all__ = [
     "STATUS_FAIL",
     "STATUS_OK",
     "DataMissingError",
+    "EpochReport",
     "Objective",
     "ObjectiveError",
+    "PruneDecision",
     "Reason",
+    "ShouldPrune",
     "TrialContext",
+    "TrialPruned",
     "TrialSettings",
     "builtin_objective_names",
     "configure_cpu_threads",

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
 
 from ._device import synchronize
+from ._pruning import EpochReport, PruneDecision, ShouldPrune, TrialPruned
+
+logger = logging.getLogger(__name__)
 
 
 def timing_definition() -> str:
@@ -34,6 +38,11 @@ class TrialContext:
             for the objective's default.
         torch_compile: Whether to ``torch.compile`` the model (``--compile``); an objective
             that does should report its compile time, kept out of ``train_seconds``.
+
+    The worker may also give ``should_prune``, asked by ``report_epoch`` after every epoch but
+    the last planned one (see `EpochReport`), and ``clock``, the seconds counter that
+    ``timed()`` reads: ``time.perf_counter`` unless a benchmark replays recorded training
+    on a virtual clock (advancing it inside ``timed()`` by each epoch's recorded time).
     """
 
     def __init__(
@@ -43,16 +52,23 @@ class TrialContext:
         seed: int,
         data_dir: Path | None = None,
         torch_compile: bool = False,
+        should_prune: ShouldPrune | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.device = device
         self.epochs = epochs
         self.seed = seed
         self.data_dir = data_dir
         self.torch_compile = torch_compile
+        self._should_prune = should_prune
+        self._clock = clock
         self._train_seconds = 0.0
         self._timed_blocks = 0
         self._inside_timed = False
+        self._block_started = 0.0
         self._val_accuracy_per_epoch: list[float | None] = []
+        self._train_seconds_at_epoch: list[float] = []
+        self._pruned: TrialPruned | None = None
 
     @contextlib.contextmanager
     def timed(self) -> Iterator[None]:
@@ -69,35 +85,72 @@ class TrialContext:
             raise RuntimeError("trial.timed() blocks must not nest: the time would count twice")
         self._inside_timed = True
         synchronize(self.device)
-        start = time.perf_counter()
+        self._block_started = self._clock()
         try:
             yield
             synchronize(self.device)
         finally:
-            # Also on an exception, so a failed trial still records the time it spent.
-            self._train_seconds += time.perf_counter() - start
+            # Also on an exception, so a failed or pruned trial still records the time it spent.
+            self._train_seconds += self._clock() - self._block_started
             self._timed_blocks += 1
             self._inside_timed = False
 
     def report_epoch(self, val_accuracy: float) -> None:
-        """Record one epoch's validation accuracy (a fraction in [0, 1]).
+        """Record one epoch's validation accuracy (a fraction in [0, 1]) and the training
+        seconds so far, then ask the experiment's pruner whether to go on.
 
         Raises:
             FloatingPointError: The value is NaN or infinite; the trial is then recorded as
                 diverged. Let it propagate, which stops training early.
+            TrialPruned: The pruner stopped the trial; it is then recorded as pruned, with
+                the epochs reported so far. Let it propagate.
         """
         value = float(val_accuracy)
+        self._train_seconds_at_epoch.append(self.train_seconds)
         if not math.isfinite(value):
             self._val_accuracy_per_epoch.append(None)
             raise FloatingPointError(
                 f"validation accuracy is {value} after epoch {len(self._val_accuracy_per_epoch)}"
             )
         self._val_accuracy_per_epoch.append(value)
+        epoch = len(self._val_accuracy_per_epoch)
+        if self._should_prune is None or epoch >= self.epochs:
+            return  # after the last planned epoch the time is spent: nothing left to save
+        decision = self._ask_pruner(epoch)
+        if decision is not None:
+            self._pruned = TrialPruned(decision, epoch)
+            raise self._pruned
+
+    def _ask_pruner(self, epoch: int) -> PruneDecision | None:
+        assert self._should_prune is not None
+        curve = self._val_accuracy_per_epoch
+        report = EpochReport(
+            epoch=epoch,
+            epochs_planned=self.epochs,
+            train_seconds=self._train_seconds_at_epoch[-1],
+            # After a NaN the trial is over, so every value here is finite.
+            val_accuracy_per_epoch=tuple(value for value in curve if value is not None),
+            train_seconds_at_epoch=tuple(self._train_seconds_at_epoch),
+        )
+        try:
+            return self._should_prune(report)
+        except Exception:
+            # Pruning saves time; it must never cost a trial. The worker's pruner already
+            # treats an unreachable store as "no evidence"; anything else is a bug to log.
+            logger.exception("the pruner failed after epoch %d; the trial goes on", epoch)
+            return None
 
     @property
     def train_seconds(self) -> float:
-        """Seconds spent inside ``timed()`` blocks so far."""
+        """Seconds spent inside ``timed()`` blocks so far (the open block's too, if any)."""
+        if self._inside_timed:
+            return self._train_seconds + (self._clock() - self._block_started)
         return self._train_seconds
+
+    @property
+    def pruned(self) -> TrialPruned | None:
+        """The `TrialPruned` that ``report_epoch`` raised, or None."""
+        return self._pruned
 
     @property
     def entered_timed(self) -> bool:
@@ -108,3 +161,8 @@ class TrialContext:
     def val_accuracy_per_epoch(self) -> list[float | None]:
         """A copy of the reported per-epoch validation accuracies (None where not finite)."""
         return list(self._val_accuracy_per_epoch)
+
+    @property
+    def train_seconds_at_epoch(self) -> list[float]:
+        """``train_seconds`` when each epoch was reported (cumulative)."""
+        return list(self._train_seconds_at_epoch)

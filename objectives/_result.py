@@ -22,7 +22,8 @@ RESERVED_KEYS = frozenset(
     {
         "status", "loss", "accuracy", "train_seconds", "epochs", "val_accuracy_per_epoch",
         "device", "device_type", "timing", "min_accuracy", "below_accuracy_floor", "seed",
-        "reason", "error", "error_type", "traceback",
+        "reason", "error", "error_type", "traceback", "train_seconds_at_epoch",
+        "pruned", "epochs_planned", "pruner", "prune_reason", "score_bound",
     }
 )
 
@@ -97,6 +98,7 @@ def _common(
         # The epochs trained: the params' own when the space searches epochs (see run_trial).
         "epochs": trial.epochs if trial is not None else settings.epochs,
         "val_accuracy_per_epoch": trial.val_accuracy_per_epoch if trial is not None else [],
+        "train_seconds_at_epoch": trial.train_seconds_at_epoch if trial is not None else [],
         "device": device_name,
         "device_type": device_type,
         "timing": timing_definition(),

@@ -8,8 +8,9 @@ import logging
 import math
 import numbers
 import random
+import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from ._context import TrialContext
 from ._device import device_description, resolve_device
 from ._errors import DataMissingError
 from ._objective import Objective
+from ._pruned import pruned_result
+from ._pruning import ShouldPrune, TrialPruned
 from ._reasons import Reason
 from ._result import exception_result, success_result
 from ._settings import TrialSettings
@@ -37,7 +40,12 @@ _warmed_up: set[tuple[str, str]] = set()
 
 
 def run_trial(
-    objective: Objective, params: dict[str, Any], settings: TrialSettings
+    objective: Objective,
+    params: dict[str, Any],
+    settings: TrialSettings,
+    *,
+    should_prune: ShouldPrune | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Any]:
     """Run one trial and build its result; every outcome, failure included, is a result.
 
@@ -45,6 +53,8 @@ def run_trial(
     ``random``, numpy and torch from ``settings.seed`` (on the CPU the same params and seed
     give the same accuracy), and calls ``objective.run(params, trial)``. The trial trains
     ``params["epochs"]`` epochs when the space searches ``epochs``, else ``settings.epochs``.
+    ``should_prune`` and ``clock`` go to the `TrialContext` (the experiment's pruner, and the
+    timer's clock: a benchmark's virtual one, or ``time.perf_counter``).
 
     Returns:
         Plain JSON data. Success: ``status`` "ok", ``loss`` = -accuracy / train_seconds (0.0
@@ -55,7 +65,8 @@ def run_trial(
         Failure: ``status`` "fail", ``loss`` and ``accuracy`` None, ``reason`` "diverged"
         (NaN or infinite loss or accuracy), "data missing" (the message says where the files
         are expected), "out of memory" or "exception", with ``error``, ``error_type`` and, for
-        the last two, ``traceback``.
+        the last two, ``traceback``. Pruned (``should_prune`` stopped it): ``status`` "ok",
+        ``pruned`` True, ``loss`` 0.0 and the partial curve (see `pruned_result`).
 
     Raises:
         Nothing but BaseExceptions such as KeyboardInterrupt: the worker must carry on.
@@ -75,9 +86,23 @@ def run_trial(
             seed=settings.seed,
             data_dir=Path(settings.data_dir) if settings.data_dir else None,
             torch_compile=settings.torch_compile,
+            should_prune=should_prune,
+            clock=clock,
         )
         returned = objective.run(copy.deepcopy(params), trial)
+        if trial.pruned is not None:
+            # The objective caught TrialPruned and returned anyway: the trial still stopped
+            # early, and scoring its partial training as a success would reward that.
+            assert device_name is not None
+            return pruned_result(trial.pruned, trial, settings, device_name)
         return success_result(returned, trial, settings, device_name)
+    except TrialPruned as pruned:
+        if trial is None or device_name is None:  # raised before the trial began: a bug
+            return exception_result(
+                Reason.EXCEPTION, trial, settings, device_name, pruned, traceback.format_exc()
+            )
+        logger.info("trial %s", pruned)
+        return pruned_result(pruned, trial, settings, device_name)
     except FloatingPointError as error:
         logger.info("trial diverged: %s", error)
         return exception_result(Reason.DIVERGED, trial, settings, device_name, error)

@@ -45,15 +45,18 @@ def utcnow() -> datetime.datetime:
 
 
 def trial_state(job: Mapping[str, Any]) -> str:
-    """The state a user reads: queued, running, ok, or failed.
+    """The state a user reads: queued, running, ok, pruned, or failed.
 
     A job that finished with a `fail` result is failed even though Hyperopt's job state is
-    DONE: TPE must see it as a failure (infinite loss), the user as a failed trial.
+    DONE: TPE must see it as a failure (infinite loss), the user as a failed trial. A pruned
+    trial finished `ok` for Hyperopt (it counts toward max_evals, with the worst loss); the
+    user sees it as pruned.
     """
     if job["state"] == JOB_STATE_DONE:
         result = job.get("result")
-        return "ok" if isinstance(result, Mapping) and result.get("status") == STATUS_OK \
-            else "failed"
+        if not isinstance(result, Mapping) or result.get("status") != STATUS_OK:
+            return "failed"
+        return "pruned" if result.get("pruned") is True else "ok"
     return STATE_NAMES.get(job["state"], "cancelled")
 
 

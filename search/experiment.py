@@ -16,8 +16,11 @@ from typing import Any, ClassVar
 import objectives
 from search.algorithms import ALGO_OF_OLD_EXPERIMENTS, ALGORITHMS, DEFAULT_ALGO
 from search.policy import MalformedPolicy, Policy
+from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 
 METRIC = "loss = -accuracy / train_seconds"
+# An experiment recorded before experiments recorded their pruner ran every trial to its end.
+PRUNER_OF_OLD_EXPERIMENTS = "none"
 
 
 def hpsearch_version() -> str:
@@ -38,6 +41,7 @@ class Experiment:
     min_accuracy: float
     device: str = "auto"
     algo: str = DEFAULT_ALGO  # proposes trials; a resume keeps it, so not a definition
+    pruner: str = DEFAULT_PRUNER  # stops trials that cannot win; a resume keeps it, like algo
     # Where the driver's machine keeps data sets; a worker's own HPSEARCH_DATA_DIR wins, since
     # hosts may mount data in different places. Not part of the definition: data, not meaning.
     data_dir: str | None = None
@@ -75,10 +79,14 @@ class Experiment:
                 key = document.get("exp_key", document.get("_id"))
                 raise MalformedExperiment(f"experiment {key!r} is malformed: field {name!r} is "
                                           f"{value!r}")
-        document = {"algo": ALGO_OF_OLD_EXPERIMENTS, **document}
+        document = {"algo": ALGO_OF_OLD_EXPERIMENTS, "pruner": PRUNER_OF_OLD_EXPERIMENTS,
+                    **document}
         if document["algo"] not in ALGORITHMS:
             raise MalformedExperiment(f"experiment {document.get('exp_key')!r} is malformed: "
                                       f"unknown algo {document['algo']!r}")
+        if document["pruner"] not in PRUNER_NAMES:
+            raise MalformedExperiment(f"experiment {document.get('exp_key')!r} is malformed: "
+                                      f"unknown pruner {document['pruner']!r}")
         try:
             policy = Policy.from_document(document.get("policy"))
         except MalformedPolicy as error:
@@ -129,7 +137,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "exp_key": str, "space": dict, "objective": str, "epochs": int,
     "min_accuracy": (int, float), "device": str, "max_evals": int, "metric": str,
     "version": str, "created": datetime.datetime, "algo": str, "data_dir": str,
-    "torch_compile": bool,
+    "torch_compile": bool, "pruner": str,
 }
 
 

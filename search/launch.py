@@ -25,6 +25,7 @@ import spaces
 from search.algorithms import ALGORITHMS, DEFAULT_ALGO
 from search.experiment import Experiment
 from search.policy import MalformedPolicy, policy_for_run
+from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 from search.reports.results import ExperimentResults
 from search.store import DEFAULT_LOCATION, Store, opened_store
 from search.urls import is_mongodb_url
@@ -63,7 +64,12 @@ class SearchOptions:
         device: `auto`, `cpu`, `cuda` or `cuda:N`.
         startup_trials: Random trials before the algorithm starts modelling.
         algo: What proposes trials (search.algorithms.ALGORITHMS). Recorded; a resume keeps it.
+        pruner: What stops trials that cannot win (search.pruning.PRUNER_NAMES; "none" runs
+            every trial to its end). Recorded; a resume keeps it.
         max_queue: Cap on the trials queued ahead of the workers (farm only).
+        max_train_seconds: Stop once the experiment's finished trials have trained this many
+            seconds in all (pruned and failed ones included; earlier runs' too); trials
+            queued or running then still finish. None: no budget.
         heartbeat_interval, stale_after, max_attempts, trial_timeout: The experiment's
             policy (search.policy.Policy). None keeps the recorded value (the default for a
             new experiment); a value given is recorded, and every worker uses it.
@@ -83,7 +89,9 @@ class SearchOptions:
     device: str = "auto"
     startup_trials: int = 10
     algo: str = DEFAULT_ALGO
+    pruner: str = DEFAULT_PRUNER
     max_queue: int | None = None
+    max_train_seconds: float | None = None
     heartbeat_interval: float | None = None
     stale_after: float | None = None
     max_attempts: int | None = None
@@ -102,6 +110,14 @@ class SearchOptions:
         if self.algo not in ALGORITHMS:
             raise InvalidSearchOptions(f"unknown algo {self.algo!r}; choose one of "
                                        f"{', '.join(ALGORITHMS)}")
+        budget = self.max_train_seconds
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int | float)
+                                   or not budget > 0):
+            raise InvalidSearchOptions(f"max_train_seconds must be a number of seconds above 0, "
+                                       f"not {budget!r}")
+        if self.pruner not in PRUNER_NAMES:
+            raise InvalidSearchOptions(f"unknown pruner {self.pruner!r}; choose one of "
+                                       f"{', '.join(PRUNER_NAMES)}")
 
     @property
     def is_farm(self) -> bool:
@@ -125,7 +141,8 @@ class SearchOptions:
                                        "(--stale-after, --heartbeat-interval)") from None
         return Experiment(exp_key=self.exp_key, space=space.record, objective=objective,
                           epochs=self.epochs, min_accuracy=self.min_accuracy,
-                          device=self.device, algo=self.algo, data_dir=self.data_dir,
+                          device=self.device, algo=self.algo, pruner=self.pruner,
+                          data_dir=self.data_dir,
                           torch_compile=self.torch_compile, max_evals=self.max_evals,
                           policy=policy)
 
@@ -138,7 +155,8 @@ def optimize(
     on_progress: Callable[[SearchProgress], None] | None = None,
 ) -> ExperimentResults:
     """Run a search, or resume the one `options.exp_key` names, until `options.max_evals`
-    trials have finished; return its results, as `search.results` reads them.
+    trials have finished (or `options.max_train_seconds` are spent); return its results, as
+    `search.results` reads them.
 
     Args:
         objective: What a trial trains: a built-in name, an installed entry point or
@@ -184,7 +202,8 @@ def _drive(store: Store, experiment: Experiment, space: spaces.SearchSpace,
     try:
         run_search(store, experiment, space.graph,
                    DriverOptions(seed=options.seed, startup_trials=options.startup_trials,
-                                 max_queue=options.max_queue),
+                                 max_queue=options.max_queue,
+                                 max_train_seconds=options.max_train_seconds),
                    local_worker=local_worker, on_progress=on_progress)
     except TrialsKeepFailing as error:
         raise SearchFailed(str(error)) from None

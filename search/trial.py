@@ -19,7 +19,7 @@ TRIAL_FIELDS = ("tid", "state", "owner", "attempt", "book_time", "refresh_time",
                 "result.status", "result.loss", "result.accuracy", "result.test_accuracy",
                 "result.train_seconds",
                 "result.below_accuracy_floor", "result.reason", "result.error", "result.device",
-                "result.worker")
+                "result.worker", "result.pruned", "result.prune_reason")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +28,9 @@ class Trial:
 
     Attributes:
         tid: The trial's id, in the order it was proposed.
-        state: `queued`, `running`, `ok` or `failed`.
+        state: `queued`, `running`, `ok`, `pruned` (stopped early by the experiment's pruner:
+            finished, with the worst loss, its accuracy and seconds when it stopped) or
+            `failed`.
         params: The hyperparameters as the objective received them (nested choices as dicts).
         accuracy: Validation accuracy in [0, 1], which the score uses; None unless the trial
             finished `ok`.
@@ -37,7 +39,8 @@ class Trial:
         train_seconds: Training time; a failed trial may have one too.
         loss: `-accuracy / train_seconds`, 0.0 below the accuracy floor, None without a score.
         below_floor: The trial finished under the experiment's accuracy floor.
-        reason: Why a failed trial failed (`diverged`, `exception`, `abandoned`, ...).
+        reason: Why a failed trial failed (`diverged`, `exception`, `abandoned`, ...), or
+            why a pruned one was stopped.
         error: The failure's message.
         device: Where it trained.
         worker: The worker that ran it (or holds it).
@@ -69,7 +72,7 @@ class Trial:
         state = trial_state(job)
         result: Mapping[str, Any] = job["result"] if isinstance(job.get("result"), Mapping) else {}
         misc: Mapping[str, Any] = job["misc"] if isinstance(job.get("misc"), Mapping) else {}
-        scored = state == "ok"
+        scored = state in ("ok", "pruned")
         return cls(
             tid=job["tid"],
             state=state,
@@ -80,7 +83,7 @@ class Trial:
             loss=result.get("loss") if scored else None,
             below_floor=(bool(result.get("below_accuracy_floor"))
                          or (scored and result.get("loss") == 0)),
-            reason=result.get("reason"),
+            reason=result.get("prune_reason") if state == "pruned" else result.get("reason"),
             error=result.get("error"),
             device=result.get("device"),
             worker=result.get("worker") or job.get("owner"),
@@ -96,6 +99,11 @@ class Trial:
         if self.loss is None:
             return None
         return 0.0 - self.loss  # not -loss: a floored trial scores 0.0, not -0.0
+
+    @property
+    def pruned(self) -> bool:
+        """Stopped early by the experiment's pruner (its score is the worst, 0.0)."""
+        return self.state == "pruned"
 
     @property
     def is_scored(self) -> bool:

@@ -107,14 +107,16 @@ TEST_POLICY = Policy(heartbeat_interval=0.5, stale_after=3.0)
 
 
 def queue_experiment(url: str, exp_key: str, objective: str, jobs: int, device: str = "auto",
-                     data_dir: str | None = None, policy: Policy = TEST_POLICY) -> None:
+                     data_dir: str | None = None, policy: Policy = TEST_POLICY,
+                     epochs: int = 1, pruner: str = "none") -> None:
     """Record an experiment and queue `jobs` random proposals at once, as a driver would."""
     space = spaces.load_space("default")
     store = open_store(url)
     try:
         store.record_experiment(Experiment(exp_key=exp_key, space=space.record,
-                                           objective=objective, epochs=1, min_accuracy=0.0,
-                                           device=device, data_dir=data_dir, policy=policy))
+                                           objective=objective, epochs=epochs,
+                                           min_accuracy=0.0, device=device, data_dir=data_dir,
+                                           policy=policy, pruner=pruner))
     finally:
         store.close()
     queue_jobs(url, exp_key, jobs)

@@ -188,3 +188,37 @@ def returns_unstorable(params: dict[str, Any], trial: TrialContext) -> dict[str,
     with trial.timed():
         pass
     return {"accuracy": 0.5, **UNSTORABLE_EXTRAS[trial.seed % len(UNSTORABLE_EXTRAS)]}
+
+
+
+FAST_EPOCH_SECONDS = 0.004
+SLOW_EPOCH_ENV_VAR = "HPSEARCH_TEST_SLOW_EPOCH"  # seconds per slow epoch (default 0.15)
+SPEED_SPACE = ("parameters:\n  speed: {values: [fast, slow]}\n"
+               "  other: {distribution: uniform, min: 0, max: 1}\n")
+
+
+def epochs_by_speed(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Train `trial.epochs` epochs of `params["speed"]` (fast or slow) at accuracy 0.9 each,
+    reporting every epoch and nothing else: a user objective with no pruning code of its own.
+    A slow trial cannot beat a finished fast one (0.9 per 0.04 s against at most 1.0 per
+    1.5 s over ten epochs), so the exact bound must stop it once one has finished."""
+    slow = float(os.environ.get(SLOW_EPOCH_ENV_VAR, "0.15"))
+    seconds = FAST_EPOCH_SECONDS if params["speed"] == "fast" else slow
+    for _ in range(trial.epochs):
+        with trial.timed():
+            time.sleep(seconds)
+        trial.report_epoch(0.9)
+    return {"accuracy": 0.9}
+
+
+def records_run_then_reports_slow_epochs(params: dict[str, Any], trial: TrialContext
+                                         ) -> dict[str, Any]:
+    """Record the run as `records_run` does, then train `trial.epochs` epochs of
+    $HPSEARCH_TEST_SLEEP seconds each at accuracy 0.9, reporting each: a trial the exact
+    bound stops against any fast incumbent, if it can read one."""
+    _record_run(trial)
+    for _ in range(trial.epochs):
+        with trial.timed():
+            time.sleep(float(os.environ.get(SLEEP_ENV_VAR, "2")))
+        trial.report_epoch(0.9)
+    return {"accuracy": 0.9}

@@ -142,7 +142,8 @@ def test_the_experiments_page_shows_the_counts_the_store_holds(tab: Tab, store_l
         card = tab.page.locator('[data-exp="counted"]')
         shown = {state: int(card.locator(f'[data-count="{state}"] b').inner_text())
                  for state in expected}
-        assert shown == expected == {"ok": 5, "failed": 1, "running": 1, "queued": 2}
+        assert shown == expected == {"ok": 5, "pruned": 0, "failed": 1, "running": 1,
+                                     "queued": 2}
         assert card.locator('[data-count="total"] b').inner_text() == "9"
         assert "16 /s" in card.locator('[data-fact="best"]').inner_text()  # 0.8 in 0.05 s
 

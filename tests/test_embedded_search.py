@@ -28,8 +28,11 @@ def finished_jobs(store: Path, exp_key: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def twenty_trial_search(tmp_path_factory: pytest.TempPathFactory, hpsearch) -> Path:
     store = tmp_path_factory.mktemp("store")
+    # --pruner none: these tests measure the proposals and the scores of whole trials; how a
+    # search prunes is tests/test_pruning_search.py's, on timings it controls.
     completed = hpsearch("search", "--store", str(store), "--exp-key", "twenty",
-                                "--max-evals", "20", "--epochs", EPOCHS, "--min-accuracy", "0.5")
+                         "--max-evals", "20", "--epochs", EPOCHS, "--min-accuracy", "0.5",
+                         "--pruner", "none")
     assert completed.returncode == 0, completed.stderr
     return store
 

@@ -50,7 +50,8 @@ def panel(data: PlotData, column: str) -> plots.ParameterPanel:
 
 
 def test_title_names_the_experiment_and_counts_trials_by_state(data: PlotData) -> None:
-    assert data.counts == {"ok": 4, "failed": 1, "running": 1, "queued": 0}
+    assert data.counts == {"ok": 4, "failed": 1, "running": 1, "queued": 0,
+                           "pruned": 0}
     assert data.title.startswith("handmade: 6 trials (4 ok, 1 failed, 1 running)")
     assert "best trial 1" in data.title
 
@@ -154,7 +155,8 @@ def test_plot_command_draws_the_stored_trials_of_either_store(
     assert outcome.exit_code == 0, outcome.output
     assert path.read_bytes().startswith(PNG_SIGNATURE)
     (data,) = handed
-    assert data.counts == {"ok": 3, "failed": 1, "running": 1, "queued": 0}
+    assert data.counts == {"ok": 3, "failed": 1, "running": 1, "queued": 0,
+                           "pruned": 0}
     assert data.history.tids == (0, 2, 3) and data.history.failed_tids == (1,)
     assert data.trade_off.front_tids == (2, 3, 0)
     jobs = stored_jobs(store_location, "plotted")

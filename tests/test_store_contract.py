@@ -111,3 +111,15 @@ def test_a_released_job_is_queued_again_for_its_next_attempt(store: Store) -> No
     store.release_job(reservation)
     again = store.reserve_next_job("w2", ["a"])
     assert again is not None and again.tid == reservation.tid and again.attempt == 1
+
+
+def test_pruning_evidence_is_published_and_read_back_whole(store: Store) -> None:
+    from search.pruning import Evidence, RungGrid
+
+    assert store.pruning_evidence("never-published") is None
+    evidence = Evidence(incumbent=2.5, rung_values={0: (0.4, 0.2)}, grid=RungGrid(),
+                        curves=((0.5, 0.7), (0.6, 0.9)), speedup=0.8, timed=2, finished=3)
+    store.publish_pruning_evidence("a", Evidence(incumbent=1.0).to_document())
+    store.publish_pruning_evidence("a", evidence.to_document())  # replaces the first
+    read = store.pruning_evidence("a")
+    assert read is not None and Evidence.from_document(read) == evidence

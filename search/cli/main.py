@@ -33,6 +33,7 @@ from search.farm.spool import default_spool_root
 from search.farm.worker import WorkerOptions
 from search.launch import SearchFailed, SearchOptions, optimize
 from search.policy import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER
+from search.pruning import PRUNER_NAMES
 from search.reports import queries
 from search.reports.output import render, render_status
 from search.store import Store, open_store
@@ -91,6 +92,16 @@ DEFAULTS = SearchOptions()
               show_default=True, help="What proposes trials: " + ", ".join(
                   f"{algorithm.name} ({algorithm.description})"
                   for algorithm in ALGORITHMS.values()) + ". Recorded; a resume keeps it.")
+@click.option("--pruner", type=click.Choice(list(PRUNER_NAMES)), default=DEFAULTS.pruner,
+              show_default=True,
+              help="What stops trials that cannot win, at the epochs they report: none; bound "
+                   "(exact: its accuracy-per-second bound fell below the best); asha (the "
+                   "bound, then rungs in training seconds); curve (the bound, then finished "
+                   "trials' learning curves). Recorded; a resume keeps it. See docs/pruning.md.")
+@click.option("--max-train-seconds", type=click.FloatRange(min=0, min_open=True),
+              help="Stop once the trials have trained this many seconds in all (pruned and "
+                   "failed ones, and earlier runs', included); trials already queued or "
+                   "running finish. Default: no budget.")
 @click.option("--max-queue", type=click.IntRange(min=1), envvar="HPSEARCH_MAX_QUEUE",
               help="Cap on trials queued ahead of the workers (farm only). "
                    "Env: HPSEARCH_MAX_QUEUE.")
@@ -116,7 +127,8 @@ DEFAULTS = SearchOptions()
                    "recorded as compile_seconds, not counted in train_seconds.")
 def search(store: str, exp_key: str, space_name: str, objective_name: str, max_evals: int,
            epochs: int, min_accuracy: float, seed: int, device: str, startup_trials: int, algo: str,
-           max_queue: int | None, stale_after: float | None, max_attempts: int | None,
+           pruner: str, max_train_seconds: float | None, max_queue: int | None,
+           stale_after: float | None, max_attempts: int | None,
            heartbeat_interval: float | None, trial_timeout: float | None,
            max_consecutive_failures: int, data_dir: str | None, torch_compile: bool) -> None:
     """Run (or resume) a search and print the best trials.
@@ -129,7 +141,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         options = SearchOptions(
             store=store, exp_key=exp_key, max_evals=max_evals, epochs=epochs,
             min_accuracy=min_accuracy, seed=seed, device=device, startup_trials=startup_trials,
-            algo=algo, max_queue=max_queue, heartbeat_interval=heartbeat_interval,
+            algo=algo, pruner=pruner, max_train_seconds=max_train_seconds, max_queue=max_queue,
+            heartbeat_interval=heartbeat_interval,
             stale_after=stale_after, max_attempts=max_attempts, trial_timeout=trial_timeout,
             max_consecutive_failures=max_consecutive_failures, data_dir=data_dir,
             torch_compile=torch_compile)
@@ -167,6 +180,9 @@ def _progress_bar(header: str) -> Iterator[Callable[[SearchProgress], None]]:
             text = "no score yet" if best is None else (
                 f"best {best.score:.3g} acc/s (accuracy {best.accuracy:.3f} "
                 f"in {best.train_seconds:.3f} s)")
+            if progress.max_train_seconds is not None:
+                text += (f"; trained {progress.train_seconds:.1f} of "
+                         f"{progress.max_train_seconds:g} s")
             bars[0].update(progress.finished - bars[0].pos, text)
 
         yield on_progress
@@ -243,6 +259,12 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
 
 # -- queries ------------------------------------------------------------------------------------
 
+include_pruned_option = click.option(
+    "--include-pruned", is_flag=True,
+    help="Also consider pruned trials (stopped early: their accuracy and seconds are those "
+         "at the epoch they were stopped).")
+
+
 @main.command()
 @with_store
 @exp_key_option
@@ -252,12 +274,16 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
               help="Only trials at or above this accuracy.")
 @click.option("--sort", type=click.Choice(queries.SORT_KEYS), default="score", show_default=True,
               help="score: accuracy per second; accuracy; time: fastest training.")
+@include_pruned_option
 @format_option
 def best(store: Store, exp_key: str | None, count: int, min_accuracy: float | None, sort: str,
-         output_format: str) -> None:
-    """The best trials with their hyperparameters, accuracy, training seconds and score."""
+         include_pruned: bool, output_format: str) -> None:
+    """The best trials with their hyperparameters, accuracy, training seconds and score.
+
+    Pruned trials are left out unless --include-pruned asks for them."""
     _, trials = experiment_trials(store, exp_key)
-    chosen = queries.best_trials(trials, count, min_accuracy=min_accuracy, sort=sort)
+    chosen = queries.best_trials(trials, count, min_accuracy=min_accuracy, sort=sort,
+                                 include_pruned=include_pruned)
     click.echo(render([trial.row() for trial in chosen], output_format))
 
 
@@ -265,7 +291,7 @@ def best(store: Store, exp_key: str | None, count: int, min_accuracy: float | No
 @with_store
 @exp_key_option
 @click.option("--state", "states", multiple=True,
-              type=click.Choice(["queued", "running", "ok", "failed"]),
+              type=click.Choice(queries.STATES),
               help="Only trials in this state (repeatable).")
 @click.option("--late", is_flag=True,
               help="List the late results instead: results that arrived after their trial "
@@ -292,14 +318,18 @@ def trials(store: Store, exp_key: str | None, states: Sequence[str], late: bool,
 @exp_key_option
 @click.option("--below-floor", is_flag=True,
               help="Also consider trials below the experiment's accuracy floor.")
+@include_pruned_option
 @format_option
-def pareto(store: Store, exp_key: str | None, below_floor: bool, output_format: str) -> None:
+def pareto(store: Store, exp_key: str | None, below_floor: bool, include_pruned: bool,
+           output_format: str) -> None:
     """Trials on the accuracy-vs-training-time Pareto front, fastest first.
 
     Trials below the accuracy floor are left out unless --below-floor asks for them: a model
-    that learnt nothing is fast, but no trade-off anyone wants."""
+    that learnt nothing is fast, but no trade-off anyone wants. Pruned trials too, unless
+    --include-pruned."""
     _, trials = experiment_trials(store, exp_key)
-    front = queries.pareto_front(trials, below_floor=below_floor)
+    front = queries.pareto_front(trials, below_floor=below_floor,
+                                 include_pruned=include_pruned)
     click.echo(render([trial.row() for trial in front], output_format))
 
 

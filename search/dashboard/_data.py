@@ -21,6 +21,7 @@ from search.policy import DEFAULT_STALE_AFTER
 from search.reports.queries import (
     best_trial,
     count_by_state,
+    finished_count,
     pareto_front,
     space_name,
     trials_per_minute,
@@ -102,7 +103,7 @@ def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
     """An experiment's line on the experiments page: counts by state, the best trial, the pace,
     the time left, the training time spent and the workers serving it now."""
     counts = count_by_state(trials)
-    finished = counts["ok"] + counts["failed"]
+    finished = finished_count(counts)
     rate = trials_per_minute(sorted(trial.finished for trial in trials
                                      if trial.finished is not None))
     remaining = max(0, (experiment.max_evals or finished) - finished)

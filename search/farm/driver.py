@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from search.documents import JobDoc, sort_by_tid
 from search.experiment import Experiment
+from search.farm.evidence import FARM_PUBLISH_INTERVAL, EvidencePublisher
 from search.farm.ledger import SearchLedger
 from search.farm.proposals import Proposer
 from search.farm.reclaim import Reclaimer
@@ -41,6 +42,9 @@ class DriverOptions:
     startup_trials: int = 10
     max_queue: int | None = None
     poll_interval: float = 0.25  # the longest wait between polls, when nothing changes
+    # Stop queueing once the finished trials trained this many seconds in all, pruned and
+    # failed ones included; the trials queued or running then still finish.
+    max_train_seconds: float | None = None
 
 
 class TrialsKeepFailing(Exception):
@@ -56,6 +60,7 @@ class SearchProgress:
     best: Trial | None
     queued: int = 0  # jobs waiting for a worker
     train_seconds: float = 0.0  # spent by the finished trials
+    max_train_seconds: float | None = None  # the budget of training seconds, if any
 
 
 Progress = Callable[[SearchProgress], None]
@@ -70,8 +75,9 @@ def run_search(
     local_worker: Worker | None = None,
     on_progress: Progress | None = None,
 ) -> list[JobDoc]:
-    """Run (or resume) a search until the experiment's `max_evals` trials have finished;
-    returns every job.
+    """Run (or resume) a search until the experiment's `max_evals` trials have finished, or
+    its trials have spent `options.max_train_seconds` and none is left unfinished; returns
+    every job.
 
     With `local_worker`, queued trials run in this process (the embedded search), and the
     search stops with TrialsKeepFailing when that worker's trials keep failing; without, the
@@ -101,20 +107,28 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
                           "its process died (found running when the search resumed)")
     changes = store.job_changes(experiment.exp_key)  # before the whole read: nothing slips
     ledger = SearchLedger()
-    proposer.record(ledger.record(store.jobs(experiment.exp_key)))
+    evidence = EvidencePublisher(store, experiment,
+                                 0.0 if local_worker is not None else FARM_PUBLISH_INTERVAL)
+    news = ledger.record(store.jobs(experiment.exp_key))
+    proposer.record(news)
+    evidence.record(news)
     reclaimer = Reclaimer(store)
     live_workers = _LiveWorkers(store, experiment.exp_key, policy.stale_after)
     poll = _SHORTEST_POLL
     changed = True
     while True:
+        spent = (options.max_train_seconds is not None
+                 and ledger.train_seconds >= options.max_train_seconds)
         if changed:
             if on_progress is not None:
                 on_progress(SearchProgress(ledger.finished, max_evals, ledger.best,
-                                           len(ledger.queued), ledger.train_seconds))
-            if ledger.finished >= max_evals:
+                                           len(ledger.queued), ledger.train_seconds,
+                                           options.max_train_seconds))
+            if ledger.finished >= max_evals or (spent and not ledger.unfinished):
                 return sort_by_tid(ledger.jobs.values())
-        wanted = 1 if local_worker is not None else live_workers() + 1
+        wanted = 0 if spent else 1 if local_worker is not None else live_workers() + 1
         _top_up_queue(store, proposer, ledger, max_evals, options.max_queue, wanted)
+        evidence.publish_if_due()
         if local_worker is not None:
             local_worker.run_next()
             if local_worker.failing is not None:
@@ -125,6 +139,7 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
                 reclaimer.run_pass({experiment.exp_key: policy})
         news = ledger.record(changes.read(ledger.unfinished))
         proposer.record(news)
+        evidence.record(news)
         changed = bool(news)
         poll = _SHORTEST_POLL if changed else min(2 * poll, options.poll_interval)
 

@@ -17,7 +17,9 @@ from objectives import Reason
 from search.documents import chosen_values, malformed_reason, unstorable_reason
 from search.experiment import Experiment
 from search.farm.deadline import TrialTimedOut, deadline
+from search.farm.evidence import experiment_pruner
 from search.farm.heartbeat import Heartbeat
+from search.pruning import Pruner
 from search.store import Reservation, Store
 
 log = logging.getLogger(__name__)
@@ -25,11 +27,13 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class PreparedExperiment:
-    """An experiment's space and objective, built by name from this machine's own code."""
+    """An experiment's space, objective and pruner, built by name from this machine's own
+    code."""
 
     experiment: Experiment
     space: spaces.SearchSpace
     objective: objectives.Objective
+    pruner: Pruner | None = None
 
     @classmethod
     def build(cls, experiment: Experiment, allowed_objectives: tuple[str, ...] = (),
@@ -43,6 +47,7 @@ class PreparedExperiment:
             space=spaces.space_from_record(experiment.space),
             objective=objective or objectives.resolve_objective(experiment.objective,
                                                                 allowed_objectives),
+            pruner=experiment_pruner(experiment),
         )
 
 
@@ -56,6 +61,7 @@ def run_job(
     on_result: Callable[[dict[str, Any]], None] = lambda result: None,
     on_stuck: Callable[[dict[str, Any]], None] = lambda result: None,
     data_dir: str | None = None,
+    should_prune: objectives.ShouldPrune | None = None,
 ) -> dict[str, Any]:
     """Run a reserved job to its result, heartbeating through `store` while it trains.
 
@@ -67,7 +73,8 @@ def run_job(
     `on_result` gets the result the moment the trial ends, before the heartbeat stops (the
     worker spools it there); `on_heartbeat` runs after each successful heartbeat (the worker
     refreshes its own status there). `data_dir`, this host's data directory, overrides the
-    experiment's. Returns the result.
+    experiment's. `should_prune` decides at each epoch the trial reports whether it stops
+    (search.farm.evidence.trial_pruning). Returns the result.
     """
     def labelled(result: dict[str, Any]) -> dict[str, Any]:
         return {**result, "objective": prepared.objective.name, "worker": worker_id,
@@ -75,12 +82,14 @@ def run_job(
 
     return labelled(_run(store, reservation, prepared, on_heartbeat,
                          lambda result: on_result(labelled(result)),
-                         lambda: on_stuck(labelled(_timed_out(prepared))), data_dir))
+                         lambda: on_stuck(labelled(_timed_out(prepared))), data_dir,
+                         should_prune))
 
 
 def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
          on_heartbeat: Callable[[], None], on_result: Callable[[dict[str, Any]], None],
-         on_stuck: Callable[[], None], data_dir: str | None) -> dict[str, Any]:
+         on_stuck: Callable[[], None], data_dir: str | None,
+         should_prune: objectives.ShouldPrune | None) -> dict[str, Any]:
     from hyperopt.fmin import space_eval  # Hyperopt loads only where trials run, not in --help
 
     experiment = prepared.experiment
@@ -110,7 +119,8 @@ def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
     with Heartbeat(store, reservation, policy.heartbeat_interval, on_heartbeat):
         try:
             with deadline(policy.trial_timeout, on_stuck):
-                result = _storable(objectives.run_trial(prepared.objective, params, settings))
+                result = _storable(objectives.run_trial(prepared.objective, params, settings,
+                                                        should_prune=should_prune))
         except TrialTimedOut:
             log.warning("trial %s of %s ran past its %g s timeout; stopped", reservation.tid,
                         experiment.exp_key, policy.trial_timeout)

@@ -27,12 +27,14 @@ import objectives
 import spaces
 from search.documents import utcnow
 from search.experiment import Experiment
+from search.farm.evidence import evidence_for, trial_pruning
 from search.farm.execution import PreparedExperiment, run_job
 from search.farm.lookahead import Lookahead
 from search.farm.reclaim import Reclaimer
 from search.farm.spool import Spool, SpooledResult
 from search.farm.stopping import StopNow, StopRequest
 from search.policy import DEFAULT_STALE_AFTER
+from search.pruning import CachedEvidence
 from search.store import Reservation, Store, StoreError, WorkerStatus
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,9 @@ class Worker:
         self._stop = stop or StopRequest()
         self._given = {objective.name: objective for objective in given_objectives}
         self._prepared: dict[str, PreparedExperiment] = {}
+        # Each experiment's pruning evidence, cached across its trials: read at most once a
+        # second whatever the trials and epochs.
+        self._evidence: dict[str, CachedEvidence] = {}
         self._refused: set[str] = set()
         self._experiments_seen_at = float("-inf")
         # The driver watches its experiment four times per stale_after; each idle worker is
@@ -141,10 +146,15 @@ class Worker:
         if self._lookahead is not None and self._may_run_another():
             self._lookahead.start(exp_keys)
         spooled: list[SpooledResult] = []
+        prepared = self._prepared[reservation.exp_key]
+        if reservation.exp_key not in self._evidence:
+            self._evidence[reservation.exp_key] = evidence_for(self._store, reservation.exp_key)
+        evidence = self._evidence[reservation.exp_key]
         try:
             result = run_job(
-                reservation, self._prepared[reservation.exp_key], self._store,
+                reservation, prepared, self._store,
                 worker_id=self.worker_id, data_dir=self._options.data_dir,
+                should_prune=trial_pruning(prepared.pruner, evidence),
                 on_heartbeat=lambda: self._on_heartbeat(reservation),
                 on_result=lambda result: spooled.extend(self._spooled(reservation, result)),
                 on_stuck=lambda result: self._give_up_stuck(reservation, result),
@@ -332,6 +342,9 @@ class Worker:
 
 
 def _summary(result: dict[str, Any]) -> str:
+    if result.get("pruned"):
+        return (f"pruned after {result.get('epochs')} of {result.get('epochs_planned')} epochs "
+                f"({result.get('prune_reason')})")
     if result.get("status") == objectives.STATUS_OK:
         return (f"accuracy {result['accuracy']:.4f} in {result['train_seconds']:.3f} s "
                 f"(score {-result['loss']:.3f}/s)" if result.get("loss") else

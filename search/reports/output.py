@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from search.documents import utcnow
-from search.reports.queries import ExperimentStatus
+from search.reports.queries import ExperimentStatus, finished_count
 
 FORMATS = ("table", "json", "csv")
 
@@ -100,11 +100,13 @@ def _json_default(value: Any) -> Any:
 def render_status(status: ExperimentStatus) -> str:
     """A few lines a person reads at a glance: progress, best, pace, workers."""
     counts = status.counts
-    finished = counts["ok"] + counts["failed"]
+    finished = finished_count(counts)
     target = f"/{status.max_evals}" if status.max_evals else ""
+    pruned = f", {counts['pruned']} pruned" if counts["pruned"] else ""
     lines = [
         f"{status.exp_key}: {status.objective} on space {status.space}: {finished}{target} "
-        f"finished ({counts['ok']} ok, {counts['failed']} failed), {counts['running']} running, "
+        f"finished ({counts['ok']} ok{pruned}, {counts['failed']} failed), "
+        f"{counts['running']} running, "
         f"{counts['queued']} queued",
     ]
     if status.late_results:

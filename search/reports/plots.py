@@ -40,7 +40,8 @@ class TradeOff:
 
     `iso_scores` are the slopes s of the lines accuracy = s * seconds: trials on one line
     score the same; the last is the best score. `failed_seconds` places failed trials that
-    got as far as a training time.
+    got as far as a training time; `pruned_seconds` and `pruned_accuracies` place the pruned
+    trials where they were stopped.
     """
 
     tids: tuple[int, ...]
@@ -52,6 +53,8 @@ class TradeOff:
     iso_scores: tuple[float, ...]
     failed_seconds: tuple[float, ...]
     min_accuracy: float | None
+    pruned_seconds: tuple[float, ...] = ()
+    pruned_accuracies: tuple[float, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,13 +98,14 @@ def plot_data(trials: Iterable[Trial], space: SearchSpace, *, exp_key: str,
     hyperparameters are log-scaled or categorical (`spaces.space_from_record`)."""
     trials = sorted(trials, key=lambda trial: trial.tid)
     counts = count_by_state(trials)
-    scored = [trial for trial in trials if trial.is_scored]
+    scored = [trial for trial in trials if trial.is_scored and not trial.pruned]
+    pruned = [trial for trial in trials if trial.pruned and trial.is_scored]
     failed = [trial for trial in trials if trial.state == "failed"]
     return PlotData(
         title=_title(exp_key, len(trials), counts, scored),
         counts=counts,
         history=_history(scored, failed),
-        trade_off=_trade_off(scored, failed, min_accuracy),
+        trade_off=_trade_off(scored, failed, pruned, min_accuracy),
         parameters=tuple(_parameter_panel(parameter, _column(parameter, space), scored, failed)
                          for parameter in space.parameters if parameter.distribution != "constant"),
     )
@@ -110,7 +114,8 @@ def plot_data(trials: Iterable[Trial], space: SearchSpace, *, exp_key: str,
 def _title(exp_key: str, total: int, counts: dict[str, int], scored: list[Trial]) -> str:
     unfinished = ", ".join(f"{counts[state]} {state}" for state in ("running", "queued")
                            if counts[state])
-    line = (f"{exp_key}: {total} trials ({counts['ok']} ok, {counts['failed']} failed"
+    pruned = f", {counts['pruned']} pruned" if counts.get("pruned") else ""
+    line = (f"{exp_key}: {total} trials ({counts['ok']} ok{pruned}, {counts['failed']} failed"
             f"{', ' + unfinished if unfinished else ''})")
     best = best_trial(scored)
     if best is not None:
@@ -127,7 +132,7 @@ def _history(scored: list[Trial], failed: list[Trial]) -> ScoreHistory:
                         failed_tids=tuple(trial.tid for trial in failed))
 
 
-def _trade_off(scored: list[Trial], failed: list[Trial],
+def _trade_off(scored: list[Trial], failed: list[Trial], pruned: list[Trial],
                min_accuracy: float | None) -> TradeOff:
     front = pareto_front(scored)
     return TradeOff(
@@ -141,6 +146,8 @@ def _trade_off(scored: list[Trial], failed: list[Trial],
         failed_seconds=tuple(trial.train_seconds for trial in failed
                              if trial.train_seconds is not None),
         min_accuracy=min_accuracy,
+        pruned_seconds=tuple(_known(trial.train_seconds) for trial in pruned),
+        pruned_accuracies=tuple(_known(trial.accuracy) for trial in pruned),
     )
 
 
@@ -261,8 +268,13 @@ def _draw_trade_off(axes: Axes, trade_off: TradeOff) -> None:
     axes.plot(trade_off.front_seconds, trade_off.front_accuracies, "o-", color=FRONT_COLOR,
               markersize=8, markerfacecolor="none", markeredgewidth=1.8, linewidth=1.8,
               label="Pareto front (no trial more accurate and faster)", zorder=3)
+    if trade_off.pruned_seconds:
+        axes.scatter(trade_off.pruned_seconds, trade_off.pruned_accuracies, marker="v",
+                     facecolors="none", edgecolors="tab:gray", s=28,
+                     label="pruned (where it was stopped)")
     _mark_failed(axes, trade_off.failed_seconds)
-    log = all(seconds > 0 for seconds in (*trade_off.seconds, *trade_off.failed_seconds))
+    log = all(seconds > 0 for seconds in (*trade_off.seconds, *trade_off.failed_seconds,
+                                          *trade_off.pruned_seconds))
     if log:
         _log_axis(axes)
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # seconds

@@ -14,21 +14,32 @@ from search.store import LateResult, Store, StoreError, WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial, trials_of
 
 SORT_KEYS = ("score", "accuracy", "time")
+STATES = ("queued", "running", "ok", "pruned", "failed")  # as search.documents.trial_state
+FINISHED = ("ok", "pruned", "failed")  # the states that count toward max_evals
+
+
+def finished_count(counts: dict[str, int]) -> int:
+    """How many trials finished, from `count_by_state`'s counts."""
+    return sum(counts.get(state, 0) for state in FINISHED)
 
 
 def select_trials(trials: Iterable[Trial], states: Sequence[str] = ()) -> list[Trial]:
-    """Trials in any of `states` (queued, running, ok, failed), or all of them."""
+    """Trials in any of `states` (see STATES), or all of them."""
     return [trial for trial in trials if not states or trial.state in states]
 
 
 def best_trials(
-    trials: Iterable[Trial], n: int, *, min_accuracy: float | None = None, sort: str = "score"
+    trials: Iterable[Trial], n: int, *, min_accuracy: float | None = None, sort: str = "score",
+    include_pruned: bool = False,
 ) -> list[Trial]:
     """The `n` best scored trials: by score (accuracy per second), accuracy, or training time.
 
-    Ties go to the earlier trial, so the answer is stable.
+    Pruned trials are left out unless `include_pruned`: their accuracy and seconds are those
+    of a trial stopped early, not of a configuration trained as asked. Ties go to the earlier
+    trial, so the answer is stable.
     """
-    scored = [trial for trial in trials if trial.is_scored]
+    scored = [trial for trial in trials
+              if trial.is_scored and (include_pruned or not trial.pruned)]
     if min_accuracy is not None:
         scored = [trial for trial in scored if _accuracy(trial) >= min_accuracy]
     keys: dict[str, Callable[[Trial], tuple[float, ...]]] = {
@@ -46,23 +57,26 @@ def best_trial(trials: Iterable[Trial]) -> Trial | None:
 
 
 def count_by_state(trials: Iterable[Trial]) -> dict[str, int]:
-    """Trials per user-facing state; the four usual states are always present."""
-    counts = dict.fromkeys(("ok", "failed", "running", "queued"), 0)
+    """Trials per user-facing state; every state of STATES is present."""
+    counts = dict.fromkeys(STATES, 0)
     for trial in trials:
         counts[trial.state] = counts.get(trial.state, 0) + 1
     return counts
 
 
-def pareto_front(trials: Iterable[Trial], *, below_floor: bool = False) -> list[Trial]:
+def pareto_front(trials: Iterable[Trial], *, below_floor: bool = False,
+                 include_pruned: bool = False) -> list[Trial]:
     """Scored trials that no other trial beats on both accuracy and training time.
 
     A trial is dominated when another is at least as accurate and at least as fast, and
     strictly better in one. Failed and unfinished trials never appear, and trials below the
     accuracy floor only when `below_floor` asks for them: a model that learnt nothing is not a
-    trade-off anyone wants. Sorted by time.
+    trade-off anyone wants. Pruned trials only when `include_pruned` asks for them (see
+    `best_trials`). Sorted by time.
     """
     candidates = [trial for trial in trials
-                  if trial.is_scored and (below_floor or not trial.below_floor)]
+                  if trial.is_scored and (below_floor or not trial.below_floor)
+                  and (include_pruned or not trial.pruned)]
     candidates.sort(key=lambda trial: (_seconds(trial), -_accuracy(trial), trial.tid))
     front: list[Trial] = []
     best_accuracy = float("-inf")
@@ -115,7 +129,7 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     counts = count_by_state(trials)
     finished_times = sorted(trial.finished for trial in trials if trial.finished is not None)
     rate = trials_per_minute(finished_times)
-    finished = counts["ok"] + counts["failed"]
+    finished = finished_count(counts)
     remaining = max(0, (experiment.max_evals or finished) - finished)
     seconds_left = remaining / rate * 60 if rate else (0.0 if not remaining else None)
     return ExperimentStatus(

@@ -43,13 +43,17 @@ class ExperimentResults:
         return cls(experiment, tuple(trials_of(store.jobs(exp_key))))
 
     def best(self, n: int = 5, *, min_accuracy: float | None = None,
-             sort: str = "score") -> list[Trial]:
-        """The `n` best trials by score (accuracy per second), `accuracy` or `time`."""
-        return queries.best_trials(self.trials, n, min_accuracy=min_accuracy, sort=sort)
+             sort: str = "score", include_pruned: bool = False) -> list[Trial]:
+        """The `n` best trials by score (accuracy per second), `accuracy` or `time`; pruned
+        trials only if `include_pruned`."""
+        return queries.best_trials(self.trials, n, min_accuracy=min_accuracy, sort=sort,
+                                   include_pruned=include_pruned)
 
-    def pareto_front(self, *, below_floor: bool = False) -> list[Trial]:
+    def pareto_front(self, *, below_floor: bool = False,
+                     include_pruned: bool = False) -> list[Trial]:
         """The accuracy-vs-training-time front, fastest first (see `queries.pareto_front`)."""
-        return queries.pareto_front(self.trials, below_floor=below_floor)
+        return queries.pareto_front(self.trials, below_floor=below_floor,
+                                    include_pruned=include_pruned)
 
     def trials_dataframe(self) -> pandas.DataFrame:
         """One row per trial, each hyperparameter a column, as `hpsearch export` writes them.

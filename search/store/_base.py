@@ -234,6 +234,21 @@ class Store(abc.ABC):
         """Results that arrived after their trial already had one, by tid then attempt."""
 
     @abc.abstractmethod
+    def publish_pruning_evidence(self, exp_key: str, document: dict[str, Any]) -> None:
+        """Replace the experiment's pruning evidence (`search.pruning.Evidence.to_document`),
+        which its driver folds from the finished results, for its workers to read."""
+
+    @abc.abstractmethod
+    def pruning_evidence(self, exp_key: str) -> dict[str, Any] | None:
+        """The pruning evidence last published for the experiment (None: none yet), in one
+        read by key and a single try: a worker asks during a trial, and in an outage it must
+        go on unpruned at once rather than wait for the database.
+
+        Raises:
+            StoreError: the store cannot be read now.
+        """
+
+    @abc.abstractmethod
     def report_worker(self, status: WorkerStatus) -> None:
         """Publish a worker's heartbeat and what it is doing."""
 

@@ -101,6 +101,7 @@ class EmbeddedStore(Store):
         self._queued: dict[str, set[int]] = {}  # the queued tids of each loaded experiment
         self._writers: dict[str, IO[str]] = {}
         self._reported: set[tuple[pathlib.Path, int]] = set()
+        self._pruning_evidence: dict[str, dict[str, Any]] = {}
 
     # -- experiments -----------------------------------------------------------------------
 
@@ -248,6 +249,14 @@ class EmbeddedStore(Store):
         return sorted(found, key=lambda late: (late.tid, late.attempt))
 
     # -- workers ---------------------------------------------------------------------------
+
+    def publish_pruning_evidence(self, exp_key: str, document: dict[str, Any]) -> None:
+        # One process runs an embedded search's trials: the evidence never leaves it, and a
+        # resumed search folds it again from the journal.
+        self._pruning_evidence[exp_key] = document
+
+    def pruning_evidence(self, exp_key: str) -> dict[str, Any] | None:
+        return self._pruning_evidence.get(exp_key)
 
     def report_worker(self, status: WorkerStatus) -> None:
         """One small file per worker, replaced atomically, so `status` in another process sees

@@ -9,7 +9,7 @@
   const PAGE_SIZE = 50;
   const WAIT_SECONDS = 20;
   const GL_ABOVE = 800; // points: WebGL plots above this, SVG below (crisper, no GL context)
-  const STATES = ['ok', 'failed', 'running', 'queued'];
+  const STATES = ['ok', 'pruned', 'failed', 'running', 'queued'];
   const COLORS = {
     trial: '#2563eb', failed: '#dc2626', best: '#f59e0b', floor: '#7c3aed', grid: '#eef2f7',
     muted: '#94a3b8', below: '#94a3b8', curve: 'rgba(37, 99, 235, 0.22)',
@@ -312,10 +312,10 @@
 
   function experimentCard(summary, overview) {
     const counts = summary.counts;
-    const finished = counts.ok + counts.failed;
+    const finished = counts.ok + (counts.pruned || 0) + counts.failed;
     const target = Math.max(summary.max_evals || 0, summary.total, 1);
     const bar = el('div', {class: 'progress', title: `${finished} of ${target} trials finished`},
-                   ['ok', 'failed', 'running'].map((state) => el('span', {
+                   ['ok', 'pruned', 'failed', 'running'].map((state) => el('span', {
                      class: state, style: `width: ${(100 * counts[state]) / target}%`})));
     const best = summary.best;
     const workers = overview.workers.filter((w) => w.exp_key === summary.exp_key && w.live);
@@ -345,7 +345,7 @@
 
   function stateChips(counts, maxEvals) {
     const total = STATES.reduce((sum, state) => sum + (counts[state] || 0), 0);
-    const finished = (counts.ok || 0) + (counts.failed || 0);
+    const finished = (counts.ok || 0) + (counts.pruned || 0) + (counts.failed || 0);
     return el('div', {class: 'chips'},
       el('span', {class: 'chip all', dataset: {count: 'total'}, title: `${count(finished)} finished`},
          el('b', {}, count(total)), maxEvals ? ` trials, target ${count(maxEvals)}` : ' trials'),
@@ -589,7 +589,7 @@
     const best = s.best;
     $('summary').replaceChildren(
       el('div', {class: 'card'}, fact('Trials', count(s.total),
-         `${count(s.counts.ok)} ok · ${count(s.counts.failed)} failed · ${count(s.counts.running)} running · ${count(s.counts.queued)} queued`, 'trials')),
+         `${count(s.counts.ok)} ok · ${count(s.counts.pruned || 0)} pruned · ${count(s.counts.failed)} failed · ${count(s.counts.running)} running · ${count(s.counts.queued)} queued`, 'trials')),
       el('div', {class: 'card'}, fact('Best score', best ? `${fmt(best.score)} /s` : '–',
          best ? `trial ${best.tid}: acc ${fmt(best.accuracy, 4)} in ${fmtSeconds(best.seconds)}` : 'no score yet', 'best')),
       el('div', {class: 'card'}, fact('Pace', s.trials_per_minute === null ? '–' : `${fmt(s.trials_per_minute)} /min`,

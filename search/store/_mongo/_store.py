@@ -31,6 +31,7 @@ from search.store._mongo._dialect import choose_dialect
 from search.store._mongo._experiments import Experiments
 from search.store._mongo._late_results import LateResults
 from search.store._mongo._operations import OperationCounts
+from search.store._mongo._pruning import PruningEvidence
 from search.store._mongo._queue import QueuedJobs
 from search.store._mongo._views import JobViews, may_lag_its_result, result_view
 from search.store._mongo._workers import WorkerRegistry
@@ -59,6 +60,7 @@ class MongoStore(Store):
         self._queue = QueuedJobs(self._connection, database["jobs"], self.dialect.queue_reading)
         self._late_results = LateResults(self._connection, database["late_results"])
         self._workers = WorkerRegistry(self._connection, database["workers"])
+        self._pruning = PruningEvidence(self._connection, database["pruning"], self.location)
 
     # -- experiments -----------------------------------------------------------------------
 
@@ -214,6 +216,14 @@ class MongoStore(Store):
 
     def late_results(self, exp_key: str) -> list[LateResult]:
         return self._late_results.of(exp_key)
+
+    # -- pruning ---------------------------------------------------------------------------
+
+    def publish_pruning_evidence(self, exp_key: str, document: dict[str, Any]) -> None:
+        self._pruning.publish(exp_key, document)
+
+    def pruning_evidence(self, exp_key: str) -> dict[str, Any] | None:
+        return self._pruning.read(exp_key)
 
     # -- workers ---------------------------------------------------------------------------
 

@@ -1,0 +1,96 @@
+"""Pruning evidence between the driver and the workers, through the store.
+
+The driver folds every finished result into the experiment's evidence (search.pruning) and
+publishes it as one document; each worker reads that document by key at most about once a
+second (`evidence_for`), and decides pruning locally from it. So a farm decides as one
+process would, with evidence older by at most the driver's publishing interval, its poll,
+and the worker's refresh period: about two seconds. Stale evidence holds fewer results and a
+lower incumbent, so the exact bound prunes less, never more. A worker that cannot read the
+store does not prune; the trial goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+from objectives import ShouldPrune
+from search.documents import JobDoc, is_finished
+from search.experiment import Experiment
+from search.pruning import (
+    NO_EVIDENCE,
+    CachedEvidence,
+    Evidence,
+    EvidenceBuilder,
+    Pruner,
+    make_pruner,
+    should_prune,
+)
+from search.store import Store
+
+log = logging.getLogger(__name__)
+
+FARM_PUBLISH_INTERVAL = 1.0  # seconds between two publications of a farm's evidence
+
+
+def experiment_pruner(experiment: Experiment) -> Pruner | None:
+    """The pruner the experiment records, built by name (None: it prunes nothing)."""
+    return make_pruner(experiment.pruner, min_accuracy=experiment.min_accuracy)
+
+
+class EvidencePublisher:
+    """The driver's side: the evidence of every finished trial, published when it changed,
+    at most once per `min_interval` seconds (0 for an embedded search, whose one trial at a
+    time must see every result before it)."""
+
+    def __init__(self, store: Store, experiment: Experiment, min_interval: float) -> None:
+        self._store = store
+        self._exp_key = experiment.exp_key
+        pruner = experiment_pruner(experiment)
+        self._builder = EvidenceBuilder(pruner.grid) if pruner is not None else None
+        self._folded: set[int] = set()
+        self._min_interval = min_interval
+        self._changed = False
+        self._published_at = float("-inf")
+
+    def record(self, jobs: Iterable[JobDoc]) -> None:
+        """Fold the results of jobs that finished ok (final: each is folded once; a failed
+        trial's result may still be replaced by a late one, and adds no evidence anyway)."""
+        if self._builder is None:
+            return
+        for job in jobs:
+            result = job.get("result")
+            if (is_finished(job) and job["tid"] not in self._folded
+                    and isinstance(result, dict) and result.get("status") == "ok"):
+                self._folded.add(job["tid"])
+                self._builder.add(result)
+                self._changed = True
+
+    def publish_if_due(self) -> None:
+        """Publish the evidence if it changed and the interval has passed."""
+        if self._builder is None or not self._changed:
+            return
+        now = time.monotonic()
+        if now - self._published_at < self._min_interval:
+            return
+        self._store.publish_pruning_evidence(self._exp_key,
+                                             self._builder.evidence().to_document())
+        self._published_at = now
+        self._changed = False
+
+
+def evidence_for(store: Store, exp_key: str) -> CachedEvidence:
+    """The worker's side: the experiment's published evidence, read at most once a second
+    (None while the store cannot be read: no pruning then)."""
+
+    def read() -> Evidence:
+        document = store.pruning_evidence(exp_key)
+        return NO_EVIDENCE if document is None else Evidence.from_document(document)
+
+    return CachedEvidence(read)
+
+
+def trial_pruning(pruner: Pruner | None, evidence: CachedEvidence) -> ShouldPrune | None:
+    """What a trial's `report_epoch` asks, or None when the experiment prunes nothing."""
+    return None if pruner is None else should_prune(pruner, evidence)
