@@ -349,6 +349,26 @@ def test_evidence_is_read_at_most_once_a_second():
     assert reads == [0.0, 1.0, 2.2]
 
 
+def test_a_new_trial_reads_afresh_unless_reads_are_failing():
+    clock, reads, outage = Clock(), [], [False]
+
+    def read() -> Evidence:
+        reads.append(clock.now)
+        if outage[0]:
+            raise ConnectionError("server selection timed out")
+        return Evidence(incumbent=float(len(reads)))
+
+    cached = CachedEvidence(read, refresh_seconds=1.0, clock=clock)
+    assert cached() == Evidence(incumbent=1.0)
+    cached.expire()  # a trial starts: it must see the result finished a moment ago
+    assert cached() == Evidence(incumbent=2.0) and reads == [0.0, 0.0]
+    outage[0] = True
+    clock.now = 1.0
+    assert cached() is None
+    cached.expire()  # during an outage the back-off holds: no read per trial
+    assert cached() is None and reads == [0.0, 0.0, 1.0]
+
+
 def test_an_unreadable_store_means_no_pruning_until_it_reads_again():
     clock, outage = Clock(), [True]
 

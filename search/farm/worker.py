@@ -150,6 +150,7 @@ class Worker:
         if reservation.exp_key not in self._evidence:
             self._evidence[reservation.exp_key] = evidence_for(self._store, reservation.exp_key)
         evidence = self._evidence[reservation.exp_key]
+        evidence.expire()
         try:
             result = run_job(
                 reservation, prepared, self._store,

@@ -39,6 +39,12 @@ class CachedEvidence:
         self._attempted_at: float | None = None
         self._failures = 0  # reads failed in a row
 
+    def expire(self) -> None:
+        """Read afresh at the next call, unless reads are failing (then the back-off holds):
+        a new trial decides from the evidence of every trial finished before it started."""
+        if self._failures == 0:
+            self._attempted_at = None
+
     def __call__(self) -> Evidence | None:
         now = self._clock()
         wait = self._refresh_seconds * 2 ** min(max(self._failures - 1, 0), 10)
