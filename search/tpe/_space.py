@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 from hyperopt.base import Domain
-from hyperopt.pyll import rec_eval
-from hyperopt.pyll_utils import expr_to_config
+from hyperopt.pyll import as_apply, rec_eval
 
 # Hyperopt's stochastic nodes, and the names of their arguments in order.
 _ARGUMENTS = {
@@ -143,19 +142,78 @@ def read_space(domain: Domain) -> SearchSpace:
     Raises:
         ValueError: for a stochastic node this TPE does not model.
     """
-    found: dict[str, dict[str, Any]] = {}
-    expr_to_config(domain.expr, None, found)
-    dimensions = tuple(_dimension(label, found[label]["node"]) for label in sorted(found))
+    found: dict[str, _Found] = {}
+    _walk(as_apply(domain.expr), (), found)
+    choices = {label: _dimension(label, entry.node).choices for label, entry in found.items()
+               if entry.node.name in ("randint", "categorical")}
+    dimensions = tuple(_dimension(label, found[label].node) for label in sorted(found))
     by_conditions: dict[frozenset[tuple[tuple[str, int], ...]], list[Dimension]] = {}
     for dimension in dimensions:
-        conditions = frozenset(
-            tuple((condition.name, int(condition.val)) for condition in alternative)
-            for alternative in found[dimension.label]["conditions"]
-        )
+        conditions = _simplified(found[dimension.label].conditions, choices)
         by_conditions.setdefault(conditions, []).append(dimension)
     groups = [Group(tuple(members), conditions) for conditions, members in by_conditions.items()]
     groups.sort(key=lambda group: (group.depth, group.dimensions[0].label))
     return SearchSpace(dimensions, tuple(groups))
+
+
+Condition = tuple[tuple[str, int], ...]  # (choice label, option index) pairs that must all hold
+
+
+@dataclasses.dataclass
+class _Found:
+    """A label's distribution node and every path of choices under which it is evaluated."""
+
+    node: Any
+    conditions: set[Condition]
+
+
+def _walk(expr: Any, conditions: Condition, found: dict[str, _Found]) -> None:
+    """Record every label under `expr` with the choices that lead to it (Hyperopt's
+    `expr_to_config`, without its assumptions about argument nodes)."""
+    if expr.name == "switch":
+        index, *options = expr.inputs()
+        if index.name == "hyperopt_param" and index.arg["obj"].name in ("randint", "categorical"):
+            _walk(index, conditions, found)
+            label = index.arg["label"].obj
+            for position, option in enumerate(options):
+                _walk(option, (*conditions, (label, position)), found)
+            return
+    if expr.name == "hyperopt_param":
+        label = expr.arg["label"].obj
+        node = expr.arg["obj"]
+        entry = found.setdefault(label, _Found(node, set()))
+        if conditions in entry.conditions:
+            return
+        entry.conditions.add(conditions)
+        expr = node
+    for child in expr.inputs():
+        _walk(child, conditions, found)
+
+
+def _simplified(alternatives: set[Condition], choices: dict[str, int]
+                ) -> frozenset[Condition]:
+    """The same conditions with paths that cover every option of a choice merged into their
+    common prefix, and paths implied by shorter ones dropped: a label used under every
+    option of a choice is active whenever the choice is."""
+    current = {frozenset(alternative) for alternative in alternatives}
+    changed = True
+    while changed:
+        changed = False
+        for alternative in list(current):
+            for label, index in alternative:
+                rest = alternative - {(label, index)}
+                siblings = {rest | {(label, other)} for other in range(choices.get(label, 0))}
+                if siblings and siblings <= current:
+                    current = (current - siblings) | {rest}
+                    changed = True
+                    break
+            if changed:
+                break
+        kept = {alternative for alternative in current
+                if not any(other < alternative for other in current)}
+        changed = changed or kept != current
+        current = kept
+    return frozenset(tuple(sorted(alternative)) for alternative in current)
 
 
 def _dimension(label: str, node: Any) -> Dimension:
