@@ -177,14 +177,33 @@ def test_fmin_with_our_suggest_improves_on_its_random_startup():
 
 
 def test_other_settings_make_a_variant_algo():
-    greedy = functools.partial(search.tpe.suggest,
-                               settings=search.tpe.Settings(n_startup_trials=3, gamma=0.2))
-    trials = Trials()
-    fmin(lambda p: p["x"], SQUARE, algo=greedy, max_evals=8, trials=trials,
-         rstate=np.random.default_rng(0), show_progressbar=False)
-    assert len(trials.losses()) == 8
+    def fmin_proposals(algo):
+        trials = Trials()
+        fmin(lambda p: p["x"], SQUARE, algo=algo, max_evals=8, trials=trials,
+             rstate=np.random.default_rng(0), show_progressbar=False)
+        return [trial["misc"]["vals"] for trial in trials.trials]
+
+    early = functools.partial(search.tpe.suggest, settings=search.tpe.Settings(n_startup_trials=3))
+    default_proposals, early_proposals = fmin_proposals(search.tpe.suggest), fmin_proposals(early)
+    # Both start from the same random trials; only the variant models from the fourth on.
+    assert early_proposals[:3] == default_proposals[:3]
+    assert early_proposals[3] != default_proposals[3]
     with pytest.raises(ValueError):
         search.tpe.Settings(gamma=0.0)
+
+
+def test_bandwidth_setting_changes_how_far_proposals_stray_from_the_good_trials():
+    def spread(bandwidth):
+        settings = search.tpe.Settings(bandwidth=search.tpe.Bandwidth(numeric=bandwidth,
+                                                                      minimum=bandwidth))
+        distances = []
+        for seed in range(10):
+            trials, domain = bowl_history(seed)
+            (document,) = search.tpe.suggest([30], domain, trials, seed, settings=settings)
+            distances.append(np.linalg.norm(proposed_points([document])[0] - 3.0))
+        return np.median(distances)
+
+    assert spread(0.5) > 2 * spread(0.02)
 
 
 @pytest.mark.parametrize("bad", [

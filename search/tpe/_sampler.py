@@ -66,6 +66,11 @@ def propose(space: SearchSpace, coordinates: np.ndarray, losses: np.ndarray,
     for group in space.groups:
         if not group.active(chosen):
             continue
+        if not group.modelled:
+            for dimension in group.dimensions:
+                assert dimension.prior_draw is not None
+                chosen[dimension.label] = dimension.prior_draw(chosen, rng)
+            continue
         columns = space.columns(group)
         present = ~np.isnan(coordinates[:, columns]).any(axis=1)
         parents = _parents(space, group, chosen_columns, coordinates[present]) if (

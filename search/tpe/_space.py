@@ -4,6 +4,9 @@ Every label becomes one `Dimension` with an internal coordinate in which the Par
 live: the value itself for uniform and normal families, its natural log for the log families
 (so a kernel spreads over orders of magnitude), and the index for a choice or randint.
 Labels that are active under the same conditions form one `Group`, modelled jointly.
+A label whose distribution this TPE cannot model (its bounds computed from other labels, or a
+stochastic node it does not know) is still proposed: drawn from its prior, by Hyperopt's own
+sampler, given the values chosen for the labels it depends on.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from hyperopt.base import Domain
-from hyperopt.pyll import as_apply, rec_eval
+from hyperopt.pyll import as_apply, dfs, rec_eval, scope
 
 # Hyperopt's stochastic nodes, and the names of their arguments in order.
 _ARGUMENTS = {
@@ -30,6 +33,27 @@ _ARGUMENTS = {
     "categorical": ("p", "upper"),
 }
 
+Condition = tuple[tuple[str, int], ...]  # (choice label, option index) pairs that must all hold
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PriorDraw:
+    """A label drawn from its prior by Hyperopt's sampler: `distribution` is its stochastic
+    node, `parents` the (label, hyperopt_param node) pairs its arguments are computed from."""
+
+    distribution: Any
+    parents: tuple[tuple[str, Any], ...]
+
+    def __call__(self, chosen: dict[str, float], rng: np.random.Generator) -> float:
+        """One draw, with the parents at their `chosen` values (a choice's as its index)."""
+        memo = {node: chosen[label] for label, node in self.parents if label in chosen}
+        arguments = [rec_eval(argument, memo=memo) for argument in self.distribution.pos_args]
+        named = {name: rec_eval(argument, memo=memo)
+                 for name, argument in self.distribution.named_args if name != "rng"}
+        draw = rec_eval(getattr(scope, self.distribution.name)(*arguments, rng=rng, **named))
+        value = np.asarray(draw).ravel()[0]  # some samplers return an array of one draw
+        return int(value) if np.issubdtype(type(value), np.integer) else float(value)
+
 
 @dataclasses.dataclass(frozen=True)
 class Dimension:
@@ -38,6 +62,8 @@ class Dimension:
     Numeric dimensions are bounded (`low`/`high` are the coordinate's bounds) or, for the normal
     families, unbounded with a Gaussian prior (`mu`, `sigma` in coordinate units). Categorical
     ones (choice, randint) have `choices` indices offset by `offset`, with `prior` weights.
+    A dimension with a `prior_draw` is not modelled: it has no coordinate (NaN) and its values
+    come from that draw.
     """
 
     label: str
@@ -51,6 +77,11 @@ class Dimension:
     choices: int = 0
     offset: int = 0
     prior: tuple[float, ...] = ()
+    prior_draw: PriorDraw | None = None
+
+    @property
+    def modelled(self) -> bool:
+        return self.prior_draw is None
 
     @property
     def categorical(self) -> bool:
@@ -67,6 +98,8 @@ class Dimension:
 
     def coordinate(self, value: float) -> float:
         """The coordinate of a stored value (a choice's value is already its index)."""
+        if not self.modelled:
+            return math.nan
         if self.categorical:
             return float(value) - self.offset
         if self.log:
@@ -110,7 +143,21 @@ class Group:
     """
 
     dimensions: tuple[Dimension, ...]
-    conditions: frozenset[tuple[tuple[str, int], ...]]
+    conditions: frozenset[Condition]
+
+    @property
+    def modelled(self) -> bool:
+        return all(dimension.modelled for dimension in self.dimensions)
+
+    @property
+    def requires(self) -> set[str]:
+        """The labels that must be chosen before this group: its switches and, for labels
+        drawn from their prior, the labels their distributions depend on."""
+        labels = {label for alternative in self.conditions for label, _ in alternative}
+        for dimension in self.dimensions:
+            if dimension.prior_draw is not None:
+                labels.update(label for label, _ in dimension.prior_draw.parents)
+        return labels
 
     @property
     def depth(self) -> int:
@@ -137,26 +184,31 @@ class SearchSpace:
 
 
 def read_space(domain: Domain) -> SearchSpace:
-    """The TPE view of a Hyperopt domain.
-
-    Raises:
-        ValueError: for a stochastic node this TPE does not model.
-    """
+    """The TPE view of a Hyperopt domain."""
     found: dict[str, _Found] = {}
     _walk(as_apply(domain.expr), (), found)
-    choices = {label: _dimension(label, entry.node).choices for label, entry in found.items()
-               if entry.node.name in ("randint", "categorical")}
     dimensions = tuple(_dimension(label, found[label].node) for label in sorted(found))
-    by_conditions: dict[frozenset[tuple[tuple[str, int], ...]], list[Dimension]] = {}
+    choices = {dimension.label: dimension.choices for dimension in dimensions}
+    by_conditions: dict[tuple[frozenset[Condition], bool], list[Dimension]] = {}
     for dimension in dimensions:
         conditions = _simplified(found[dimension.label].conditions, choices)
-        by_conditions.setdefault(conditions, []).append(dimension)
-    groups = [Group(tuple(members), conditions) for conditions, members in by_conditions.items()]
-    groups.sort(key=lambda group: (group.depth, group.dimensions[0].label))
-    return SearchSpace(dimensions, tuple(groups))
+        by_conditions.setdefault((conditions, dimension.modelled), []).append(dimension)
+    groups = [Group(tuple(members), conditions)
+              for (conditions, _), members in by_conditions.items()]
+    return SearchSpace(dimensions, _ordered(groups))
 
 
-Condition = tuple[tuple[str, int], ...]  # (choice label, option index) pairs that must all hold
+def _ordered(groups: list[Group]) -> tuple[Group, ...]:
+    """The groups, shallowest first, each after the groups holding the labels it requires."""
+    remaining = sorted(groups, key=lambda group: (group.depth, group.dimensions[0].label))
+    placed: list[Group] = []
+    chosen: set[str] = set()
+    while remaining:
+        ready = next((group for group in remaining if group.requires <= chosen), remaining[0])
+        remaining.remove(ready)
+        placed.append(ready)
+        chosen.update(dimension.label for dimension in ready.dimensions)
+    return tuple(placed)
 
 
 @dataclasses.dataclass
@@ -218,8 +270,10 @@ def _simplified(alternatives: set[Condition], choices: dict[str, int]
 
 def _dimension(label: str, node: Any) -> Dimension:
     kind = node.name
-    if kind not in _ARGUMENTS:
-        raise ValueError(f"search.tpe cannot model {kind!r} (label {label!r})")
+    parents = tuple((parent.arg["label"].obj, parent) for parent in dfs(node)
+                    if parent.name == "hyperopt_param")
+    if kind not in _ARGUMENTS or parents:
+        return Dimension(label, kind, prior_draw=PriorDraw(node, parents))
     arguments = dict(zip(_ARGUMENTS[kind], (rec_eval(arg) for arg in node.pos_args), strict=False))
     arguments.update((name, rec_eval(arg)) for name, arg in node.named_args)
     if kind == "randint":
