@@ -25,16 +25,18 @@ from objectives._device import device_description, synchronize
 from objectives._recipe import TrainingRecipe
 from objectives._vision import VISION_TASKS, VisionTask, images_on_device, train_and_score
 from objectives._vision_data import ImageArrays, ensure_files, load_arrays, synthetic_arrays
-from objectives._vision_train import Augmentation, SpeedSettings, evaluate
+from objectives._vision_train import Augmentation, DeviceImages, SpeedSettings, evaluate
 
-Measurement = tuple[float, float]  # (images per second, test accuracy)
+Measurement = tuple[float, float]  # (images per second, validation accuracy)
 
 
 class TransformingDataset(Dataset):
     """One image at a time through crop, flip and normalise on the host, like torchvision's."""
 
-    def __init__(self, arrays: ImageArrays, task: VisionTask) -> None:
-        self.images, self.labels = arrays.x_train, arrays.y_train
+    def __init__(self, data: DeviceImages, task: VisionTask) -> None:
+        # The objective's own training images (the validation split held out), on the host.
+        self.images = data.train.images.cpu().numpy()
+        self.labels = data.train.labels.cpu().numpy()
         self.augmentation: Augmentation = task.augmentation
         self.mean = torch.tensor(task.dataset.mean).view(-1, 1, 1)
         self.std = torch.tensor(task.dataset.std).view(-1, 1, 1)
@@ -55,11 +57,11 @@ class TransformingDataset(Dataset):
         return (image - self.mean) / self.std, int(self.labels[index])
 
 
-def dataloader_trial(task: VisionTask, arrays: ImageArrays, recipe: TrainingRecipe, epochs: int,
+def dataloader_trial(task: VisionTask, data: DeviceImages, recipe: TrainingRecipe, epochs: int,
                      width: float, device: torch.device, seed: int, workers: int) -> Measurement:
     torch.manual_seed(seed)
     np.random.seed(seed)
-    loader = DataLoader(TransformingDataset(arrays, task), batch_size=recipe.batch_size,
+    loader = DataLoader(TransformingDataset(data, task), batch_size=recipe.batch_size,
                         shuffle=True, drop_last=True, num_workers=workers)
     model = task.build_model(task.dataset.image_shape[0], task.dataset.classes, width).to(device)
     optimizer = recipe.build_optimizer(model.parameters(), fused=False)
@@ -76,15 +78,14 @@ def dataloader_trial(task: VisionTask, arrays: ImageArrays, recipe: TrainingReci
             scheduler.step()
     synchronize(device)
     seconds = time.perf_counter() - start
-    data = images_on_device(task.dataset, arrays, device)
     plain = SpeedSettings(autocast_dtype=None, channels_last=False, torch_compile=False)
-    return len(loader) * recipe.batch_size * epochs / seconds, evaluate(model, data, plain)
+    accuracy = evaluate(model, data.validation, data, plain)
+    return len(loader) * recipe.batch_size * epochs / seconds, accuracy
 
 
-def our_trial(task: VisionTask, arrays: ImageArrays, recipe: TrainingRecipe, epochs: int,
+def our_trial(task: VisionTask, data: DeviceImages, recipe: TrainingRecipe, epochs: int,
               width: float, device: torch.device, seed: int) -> Measurement:
     torch.manual_seed(seed)
-    data = images_on_device(task.dataset, arrays, device)
     result = train_and_score(task, recipe, data, TrialContext(device, epochs, seed), 0.0, width)
     return result["images_per_second"], result["accuracy"]
 
@@ -101,6 +102,7 @@ def vision_main(args: argparse.Namespace, device: torch.device) -> None:
     if args.train_size < len(arrays.y_train):
         arrays = ImageArrays(arrays.x_train[: args.train_size], arrays.y_train[: args.train_size],
                              arrays.x_test[:1000], arrays.y_test[:1000])
+    data = images_on_device(task.dataset, arrays, device)  # split as the objective splits it
     recipe = TrainingRecipe.from_params({
         "lr": args.lr, "batch_size": args.batch_size, "weight_decay": 5e-5,
         "optimizer": {"name": "sgd", "momentum": 0.9, "nesterov": True},
@@ -108,9 +110,9 @@ def vision_main(args: argparse.Namespace, device: torch.device) -> None:
     })
     methods: dict[str, Callable[[int], Measurement]] = {
         f"{task.dataset.name} objective (data on device)": lambda seed: our_trial(
-            task, arrays, recipe, args.epochs, args.width, device, seed),
+            task, data, recipe, args.epochs, args.width, device, seed),
         f"plain DataLoader loop ({args.loader_workers} workers)": lambda seed: dataloader_trial(
-            task, arrays, recipe, args.epochs, args.width, device, seed, args.loader_workers),
+            task, data, recipe, args.epochs, args.width, device, seed, args.loader_workers),
     }
     for method in methods.values():  # warm-up, untimed: lazy init, allocator, kernels
         method(0)
@@ -121,9 +123,10 @@ def vision_main(args: argparse.Namespace, device: torch.device) -> None:
 
     print(f"device {device_description(device)} ({device}), torch {torch.__version__}, "
           f"{torch.get_num_threads()} CPU threads; {args.objective} on {source}: "
-          f"{len(arrays.y_train)} training images, width {args.width}, batch {args.batch_size}, "
-          f"{args.epochs} epochs, SGD nesterov + cosine, {args.repeats} repeats")
-    print(f"{'method':44} {'median img/s':>13} {'min':>9} {'max':>9} {'accuracy':>9}")
+          f"{len(data.train)} training images ({len(data.validation)} held out to validate), "
+          f"width {args.width}, batch {args.batch_size}, {args.epochs} epochs, SGD nesterov + "
+          f"cosine, {args.repeats} repeats")
+    print(f"{'method':44} {'median img/s':>13} {'min':>9} {'max':>9} {'val acc':>9}")
     medians = {}
     for name, runs in measurements.items():
         rates = [rate for rate, _ in runs]

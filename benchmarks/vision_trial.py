@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=float, default=1.0, help="channel multiplier")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--min-accuracy", type=float, default=0.9,
-                        help="fail below this test accuracy (the synthetic classes are easy)")
+                        help="fail below this validation accuracy (the synthetic classes are "
+                        "easy)")
     args = parser.parse_args(argv)
 
     task = VISION_TASKS[args.objective]
@@ -59,16 +60,18 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.perf_counter() - started
 
     shown = {key: result.get(key) for key in (
-        "status", "reason", "error", "accuracy", "train_seconds", "epochs", "images_per_second",
-        "compile_seconds", "warm_up_step_seconds", "device", "autocast", "channels_last",
-        "compiled", "parameter_count", "train_size", "val_accuracy_per_epoch")}
+        "status", "reason", "error", "accuracy", "test_accuracy", "train_seconds", "epochs",
+        "images_per_second", "compile_seconds", "warm_up_step_seconds", "device", "autocast",
+        "channels_last", "compiled", "parameter_count", "train_size", "validation_size",
+        "test_size", "val_accuracy_per_epoch")}
     print(json.dumps(shown, indent=1))
     if result["status"] != "ok":
         print(f"FAIL: the trial failed: {result.get('traceback') or result.get('error')}")
         return 1
     print(f"{args.objective}: {result['epochs']} epochs of {result['train_size']} images in "
           f"{result['train_seconds']:.2f} s of training ({result['images_per_second']:.0f} "
-          f"images/s), accuracy {result['accuracy']:.4f}; whole trial {wall:.1f} s wall "
+          f"images/s), validation accuracy {result['accuracy']:.4f}, test accuracy "
+          f"{result['test_accuracy']:.4f}; whole trial {wall:.1f} s wall "
           f"(warm-up, data loading and evaluation included)")
     failures = []
     if result["epochs"] != args.epochs or len(result["val_accuracy_per_epoch"]) != args.epochs:

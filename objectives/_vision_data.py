@@ -28,7 +28,8 @@ DATA_DIR_ENV = "HPSEARCH_DATA_DIR"
 
 @dataclass(frozen=True)
 class ImageArrays:
-    """A data set on the host: uint8 images (N, C, H, W) and int64 labels, train and test."""
+    """A data set's files on the host: uint8 images (N, C, H, W) and int64 labels, train and
+    test. The validation split is held out of the training images later (_vision_split)."""
 
     x_train: np.ndarray
     y_train: np.ndarray

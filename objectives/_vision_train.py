@@ -22,14 +22,30 @@ EVALUATION_BATCH = 2000
 
 
 @dataclass(frozen=True)
-class DeviceImages:
-    """A data set on the training device: uint8 images (N, C, H, W), int64 labels, and the
-    per-channel mean and std (float32, shape (1, C, 1, 1), [0, 255] units)."""
+class LabelledImages:
+    """uint8 images (N, C, H, W) and their int64 labels (N,), on the training device."""
 
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+@dataclass(frozen=True)
+class DeviceImages:
+    """A data set on the training device, and its per-channel mean and std (float32, shape
+    (1, C, 1, 1), [0, 255] units).
+
+    Attributes:
+        train: The training images, less the validation split.
+        validation: Held out from the training files (see _vision_split); scores the trial.
+        test: The official test split; evaluated once after training, never to choose.
+    """
+
+    train: LabelledImages
+    validation: LabelledImages
+    test: LabelledImages
     mean: torch.Tensor
     std: torch.Tensor
 
@@ -120,19 +136,22 @@ def normalise(images: torch.Tensor, data: DeviceImages, speed: SpeedSettings) ->
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: DeviceImages, speed: SpeedSettings) -> float:
-    """Fraction of the test split classified correctly; one host sync at the end."""
+def evaluate(
+    model: nn.Module, split: LabelledImages, data: DeviceImages, speed: SpeedSettings
+) -> float:
+    """Fraction of ``split`` (one of ``data``'s) classified correctly; one host sync at the end."""
     was_training = model.training
     model.eval()
-    correct = torch.zeros((), dtype=torch.int64, device=data.y_test.device)
+    correct = torch.zeros((), dtype=torch.int64, device=split.labels.device)
     # Large fixed chunks: few launches, and memory stays bounded for 10,000 test images.
-    for start in range(0, data.y_test.shape[0], EVALUATION_BATCH):
-        inputs = normalise(data.x_test[start : start + EVALUATION_BATCH], data, speed)
+    for start in range(0, len(split), EVALUATION_BATCH):
+        chunk = slice(start, start + EVALUATION_BATCH)
+        inputs = normalise(split.images[chunk], data, speed)
         with speed.autocast(inputs.device):
             predictions = model(inputs).argmax(dim=1)
-        correct += (predictions == data.y_test[start : start + EVALUATION_BATCH]).sum()
+        correct += (predictions == split.labels[chunk]).sum()
     model.train(was_training)
-    return int(correct.item()) / data.y_test.shape[0]
+    return int(correct.item()) / len(split)
 
 
 def train_classifier(
@@ -144,7 +163,8 @@ def train_classifier(
     speed: SpeedSettings,
     label_smoothing: float = 0.0,
 ) -> TrainedModel:
-    """Train ``model`` (already on the device) for ``trial.epochs`` epochs, timing each epoch.
+    """Train ``model`` (already on the device) for ``trial.epochs`` epochs, timing each epoch,
+    and report each epoch's accuracy on the validation split.
 
     The first forward and backward pass runs untimed at the training batch shape (cuDNN
     autotuning, and compilation when ``speed.torch_compile``); its time is returned.
@@ -153,7 +173,7 @@ def train_classifier(
         FloatingPointError: The training loss or the weights became NaN or infinite.
     """
     device = trial.device
-    train_size = data.x_train.shape[0]
+    train_size = len(data.train)
     batch_size = min(recipe.batch_size, train_size)
     # Whole batches only: one input shape, so cuDNN autotunes and torch.compile traces once.
     steps_per_epoch = train_size // batch_size
@@ -175,20 +195,20 @@ def train_classifier(
             order = torch.randperm(train_size, device=device, generator=generator)
             # Augment and normalise the whole epoch at once: a handful of large kernels instead
             # of a few small ones per step; each batch below is then a free view.
-            augmented = augment(data.x_train[order], augmentation, generator)
+            augmented = augment(data.train.images[order], augmentation, generator)
             inputs_epoch = normalise(augmented, data, speed)
-            labels_epoch = data.y_train[order]
+            labels_epoch = data.train.labels[order]
             for step in range(steps_per_epoch):
                 batch = slice(step * batch_size, (step + 1) * batch_size)
                 loss = loss_of(inputs_epoch[batch], labels_epoch[batch])
                 optimization.step(loss)
             if optimization.steers_on_accuracy:
                 # This evaluation steers training, so it belongs inside the timed region.
-                epoch_accuracy = evaluate(model, data, speed)
+                epoch_accuracy = evaluate(model, data.validation, data, speed)
                 optimization.end_epoch(epoch_accuracy)
         raise_if_diverged(loss, epoch)
         if not optimization.steers_on_accuracy:
-            epoch_accuracy = evaluate(model, data, speed)
+            epoch_accuracy = evaluate(model, data.validation, data, speed)
         trial.report_epoch(epoch_accuracy)
     raise_if_weights_diverged(model)
     return TrainedModel(model, warm_up_step_seconds, steps_per_epoch * batch_size * trial.epochs)
@@ -206,11 +226,11 @@ def _untimed_first_step(
     The weights are untouched (no optimizer step); gradients are dropped and batch-norm
     statistics reset, so training starts from the model as built.
     """
-    device = data.x_train.device
+    device = data.train.images.device
     synchronize(device)
     start = time.perf_counter()
-    inputs = normalise(data.x_train[:batch_size], data, speed)
-    loss_of(inputs, data.y_train[:batch_size]).backward()
+    inputs = normalise(data.train.images[:batch_size], data, speed)
+    loss_of(inputs, data.train.labels[:batch_size]).backward()
     synchronize(device)
     seconds = time.perf_counter() - start
     model.zero_grad(set_to_none=True)

@@ -12,11 +12,12 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from search.documents import JobDoc, flatten, is_finished, trial_state
+from search.documents import JobDoc, flatten, has_trial_identity, is_finished, trial_state
 
 # What the view reads of a job document: the queries ask a store for no more.
 TRIAL_FIELDS = ("tid", "state", "owner", "attempt", "book_time", "refresh_time", "misc.params",
-                "result.status", "result.loss", "result.accuracy", "result.train_seconds",
+                "result.status", "result.loss", "result.accuracy", "result.test_accuracy",
+                "result.train_seconds",
                 "result.below_accuracy_floor", "result.reason", "result.error", "result.device",
                 "result.worker")
 
@@ -29,7 +30,10 @@ class Trial:
         tid: The trial's id, in the order it was proposed.
         state: `queued`, `running`, `ok` or `failed`.
         params: The hyperparameters as the objective received them (nested choices as dicts).
-        accuracy: Validation accuracy in [0, 1]; None unless the trial finished `ok`.
+        accuracy: Validation accuracy in [0, 1], which the score uses; None unless the trial
+            finished `ok`.
+        test_accuracy: Accuracy on a test split that chose nothing, for objectives that
+            record one (the vision objectives); None otherwise.
         train_seconds: Training time; a failed trial may have one too.
         loss: `-accuracy / train_seconds`, 0.0 below the accuracy floor, None without a score.
         below_floor: The trial finished under the experiment's accuracy floor.
@@ -47,6 +51,7 @@ class Trial:
     state: str
     params: dict[str, Any]
     accuracy: float | None
+    test_accuracy: float | None
     train_seconds: float | None
     loss: float | None
     below_floor: bool
@@ -70,6 +75,7 @@ class Trial:
             state=state,
             params=dict(misc.get("params") or {}),
             accuracy=result.get("accuracy") if scored else None,
+            test_accuracy=result.get("test_accuracy") if scored else None,
             train_seconds=result.get("train_seconds"),
             loss=result.get("loss") if scored else None,
             below_floor=(bool(result.get("below_accuracy_floor"))
@@ -108,6 +114,7 @@ class Trial:
             "state": self.state,
             "score": self.score,
             "accuracy": self.accuracy,
+            "test_accuracy": self.test_accuracy,
             "train_seconds": self.train_seconds,
             **self.columns(),
             "reason": self.reason,
@@ -122,10 +129,5 @@ class Trial:
 def trials_of(jobs: Iterable[Mapping[str, Any]]) -> list[Trial]:
     """Trials for job documents, in tid order. A document without an int tid and state (which
     another program wrote into the database) is not a trial, and is left out."""
-    return sorted((Trial.from_job(job) for job in jobs if _is_trial(job)),
+    return sorted((Trial.from_job(job) for job in jobs if has_trial_identity(job)),
                   key=lambda trial: trial.tid)
-
-
-def _is_trial(job: Mapping[str, Any]) -> bool:
-    return all(isinstance(job.get(key), int) and not isinstance(job.get(key), bool)
-               for key in ("tid", "state"))

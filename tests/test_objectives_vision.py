@@ -4,12 +4,14 @@ sets written in the formats torchvision reads; missing data is one clear message
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from farm import database, done_jobs, finish, queue_experiment, start_worker, wait_until
 from stored_trials import stored_jobs
 
@@ -18,6 +20,9 @@ from objectives import DataMissingError, TrialSettings, epochs_for, resolve_obje
 from objectives._cifar_batches import CifarFormatError, read_batch
 from objectives._idx import IdxFormatError, read_idx, write_idx
 from objectives._recipe import TrainingRecipe
+from objectives._vision import images_on_device
+from objectives._vision_data import MNIST, load_arrays
+from objectives._vision_split import VALIDATION_FRACTION, validation_split
 from search.experiment import Experiment, check_same_definition
 from search.store import open_store
 from tests.objectives_for_tests import assert_storable
@@ -25,6 +30,7 @@ from tests.vision_files import write_cifar10, write_mnist_like
 
 TRAIN_IMAGES = 300
 TEST_IMAGES = 100
+VALIDATION_IMAGES = 30  # a tenth of the training files, held out
 PARAMS = {
     "lr": 3e-3,
     "batch_size": 64,
@@ -34,6 +40,8 @@ PARAMS = {
 }
 # A quarter of the residual net's channels keeps the CPU test fast; the code path is the same.
 NARROW = {"width": 0.25}
+# Enough steps (8 an epoch) for batch norm's running statistics to settle on 270 images.
+LEARNS = {**PARAMS, "batch_size": 32, "epochs": 4.0}
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +54,68 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def vision_trial(name: str, params: dict, data_dir: Path | str, epochs: int = 1) -> dict:
-    settings = TrialSettings(epochs=epochs, device="cpu", seed=3, data_dir=str(data_dir))
+@pytest.fixture(scope="module")
+def relabelled_test_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MNIST whose test images carry random labels: what a model learns from the training
+    files scores well on the validation split and at chance (10%) on the test split."""
+    root = tmp_path_factory.mktemp("relabelled")
+    write_mnist_like(root, "MNIST", TRAIN_IMAGES, TEST_IMAGES, random_test_labels=True)
+    return root
+
+
+def vision_trial(name: str, params: dict, data_dir: Path | str, epochs: int = 1,
+                 seed: int = 3) -> dict:
+    settings = TrialSettings(epochs=epochs, device="cpu", seed=seed, data_dir=str(data_dir))
     return run_trial(resolve_objective(name), params, settings)
+
+
+# -- the validation split --------------------------------------------------------------------
+
+
+def test_validation_split_holds_out_a_tenth_of_every_class_disjoint_from_training() -> None:
+    # Unbalanced classes (10, 21, 32, ... images), shuffled, so stratification has work to do.
+    labels = np.random.default_rng(5).permutation(
+        np.repeat(np.arange(10), [10 + 11 * label for label in range(10)]))
+    split = validation_split(labels)
+    assert len(split.validation) == round(VALIDATION_FRACTION * len(labels))
+    assert np.intersect1d(split.train, split.validation).size == 0
+    assert np.array_equal(np.sort(np.concatenate([split.train, split.validation])),
+                          np.arange(len(labels)))
+    for label in range(10):
+        in_class = np.count_nonzero(labels == label)
+        held_out = np.count_nonzero(labels[split.validation] == label)
+        assert abs(held_out - VALIDATION_FRACTION * in_class) < 1, (label, held_out, in_class)
+
+
+# validation_split(np.arange(100) % 10).validation, as hpsearch has always split it.
+PINNED_VALIDATION_INDICES = [10, 21, 48, 49, 57, 65, 66, 74, 82, 83]
+
+
+def test_validation_split_ignores_every_seed_and_is_pinned_across_versions() -> None:
+    """Workers on different hosts, with other seeds and other numpy versions, must score on
+    the same images: the split takes no seed and uses no random generator. The indices below
+    pin it, so a change to the hash that would split an experiment's trials is caught."""
+    labels = np.arange(100) % 10
+    splits = []
+    for seed in (0, 1):
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        splits.append(validation_split(labels).validation)
+    assert np.array_equal(splits[0], splits[1])
+    assert splits[0].tolist() == PINNED_VALIDATION_INDICES
+
+
+def test_device_images_train_on_the_rest_validate_on_the_split_and_test_on_the_test_files(
+        data_dir: Path) -> None:
+    arrays = load_arrays(MNIST, data_dir)
+    split = validation_split(arrays.y_train)
+    data = images_on_device(MNIST, arrays, torch.device("cpu"))
+    for part, indices in ((data.train, split.train), (data.validation, split.validation)):
+        assert np.array_equal(part.images.numpy(), arrays.x_train[indices])
+        assert np.array_equal(part.labels.numpy(), arrays.y_train[indices])
+    assert np.array_equal(data.test.images.numpy(), arrays.x_test)
+    assert (len(data.train), len(data.validation), len(data.test)) == (
+        TRAIN_IMAGES - VALIDATION_IMAGES, VALIDATION_IMAGES, TEST_IMAGES)
 
 
 # -- the file formats ------------------------------------------------------------------------
@@ -109,7 +176,9 @@ def test_objective_trains_on_the_files_and_reports_every_result_field(name, extr
     assert result["loss"] == pytest.approx(-result["accuracy"] / result["train_seconds"])
     assert result["epochs"] == 1 and len(result["val_accuracy_per_epoch"]) == 1
     assert result["device"] == "cpu" and result["device_type"] == "cpu"
-    assert result["train_size"] == TRAIN_IMAGES and result["validation_size"] == TEST_IMAGES
+    assert result["train_size"] == TRAIN_IMAGES - VALIDATION_IMAGES
+    assert result["validation_size"] == VALIDATION_IMAGES and result["test_size"] == TEST_IMAGES
+    assert 0.0 <= result["test_accuracy"] <= 1.0
     assert result["images_per_second"] > 0
     assert result["compiled"] is False and result["compile_seconds"] is None
     assert result["warm_up_step_seconds"] > 0
@@ -120,10 +189,20 @@ def test_objective_trains_on_the_files_and_reports_every_result_field(name, extr
 def test_space_epochs_decide_how_long_a_trial_trains_and_it_learns(data_dir) -> None:
     # The tiny data sets are learnable (brightness encodes the class): four epochs must beat
     # chance (10%) by far, which only a working loop, augmentation and evaluation achieve.
-    result = vision_trial("mnist", {**PARAMS, "epochs": 4.0}, data_dir, epochs=1)
+    result = vision_trial("mnist", LEARNS, data_dir, epochs=1)
     assert result["status"] == "ok", result.get("traceback")
     assert result["epochs"] == 4 and len(result["val_accuracy_per_epoch"]) == 4
-    assert result["accuracy"] >= 0.5
+    assert result["accuracy"] >= 0.5 and result["test_accuracy"] >= 0.5
+
+
+def test_trials_are_scored_on_validation_and_the_test_split_is_only_recorded(
+        relabelled_test_dir) -> None:
+    # Random test labels: a score taken on the test split would be near chance.
+    result = vision_trial("mnist", LEARNS, relabelled_test_dir, seed=4)
+    assert result["status"] == "ok", result.get("traceback")
+    assert result["accuracy"] >= 0.5 and result["test_accuracy"] <= 0.3
+    assert result["val_accuracy_per_epoch"][-1] == result["accuracy"]
+    assert result["loss"] == pytest.approx(-result["accuracy"] / result["train_seconds"])
 
 
 def test_sgd_with_plateau_schedule_and_label_smoothing_runs(data_dir) -> None:
@@ -226,7 +305,12 @@ def test_embedded_search_records_data_dir_and_trains_the_epochs_each_trial_propo
     for job in jobs:
         assert job["result"]["status"] == "ok", job["result"]
         assert job["result"]["epochs"] == job["misc"]["params"]["epochs"]
-        assert job["result"]["train_size"] == TRAIN_IMAGES
+        assert job["result"]["train_size"] == TRAIN_IMAGES - VALIDATION_IMAGES
+    assert "test_accuracy" in completed.stdout  # the search ends by showing the best trials
+    best = hpsearch("best", "--store", store, "--exp-key", "digits-cnn", "--format", "json")
+    assert best.returncode == 0, best.stderr
+    assert {row["tid"]: row["test_accuracy"] for row in json.loads(best.stdout)} == {
+        job["tid"]: job["result"]["test_accuracy"] for job in jobs}
     opened = open_store(store)
     try:
         experiment = opened.experiment("digits-cnn")

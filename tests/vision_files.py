@@ -27,13 +27,20 @@ def learnable_images(count: int, shape: tuple[int, ...], seed: int
 
 
 def write_mnist_like(data_dir: Path, folder: str, train: int, test: int,
-                     gzipped: bool = False) -> Path:
-    """MNIST's four IDX files under ``data_dir/folder/raw`` ("MNIST" or "FashionMNIST")."""
+                     gzipped: bool = False, random_test_labels: bool = False) -> Path:
+    """MNIST's four IDX files under ``data_dir/folder/raw`` ("MNIST" or "FashionMNIST").
+
+    With ``random_test_labels`` the test images keep their brightness but get labels drawn at
+    random: no model can beat chance (10%) on the test split, while one that learned the
+    training files scores well on a validation split held out from them.
+    """
     raw = data_dir / folder / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     suffix = ".gz" if gzipped else ""
     for prefix, count, seed in (("train", train, 1), ("t10k", test, 2)):
         images, labels = learnable_images(count, (28, 28), seed)
+        if prefix == "t10k" and random_test_labels:
+            labels = np.random.default_rng(seed).permutation(np.arange(count) % 10)
         write_idx(raw / f"{prefix}-images-idx3-ubyte{suffix}", images)
         write_idx(raw / f"{prefix}-labels-idx1-ubyte{suffix}", labels.astype(np.uint8))
     return raw
