@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from hyperopt.base import Domain
-from hyperopt.pyll import as_apply, dfs, rec_eval, scope
+from hyperopt.pyll import Literal, as_apply, dfs, rec_eval, scope
 
 # Hyperopt's stochastic nodes, and the names of their arguments in order.
 _ARGUMENTS = {
@@ -62,6 +62,8 @@ class Dimension:
     Numeric dimensions are bounded (`low`/`high` are the coordinate's bounds) or, for the normal
     families, unbounded with a Gaussian prior (`mu`, `sigma` in coordinate units). Categorical
     ones (choice, randint) have `choices` indices offset by `offset`, with `prior` weights.
+    Ordered ones (a randint, or a choice among numbers) have `ranks`: the coordinate of stored
+    index i is `ranks[i]`, its place in the order of the values.
     A dimension with a `prior_draw` is not modelled: it has no coordinate (NaN) and its values
     come from that draw.
     """
@@ -77,6 +79,7 @@ class Dimension:
     choices: int = 0
     offset: int = 0
     prior: tuple[float, ...] = ()
+    ranks: tuple[int, ...] = ()
     prior_draw: PriorDraw | None = None
 
     @property
@@ -86,6 +89,19 @@ class Dimension:
     @property
     def categorical(self) -> bool:
         return self.choices > 0
+
+    @property
+    def ordered(self) -> bool:
+        return bool(self.ranks)
+
+    @property
+    def ordered_prior(self) -> np.ndarray:
+        """The prior weights by coordinate (by rank, for ordered choices)."""
+        if not self.ranks:
+            return np.asarray(self.prior)
+        weights = np.empty(self.choices)
+        weights[list(self.ranks)] = self.prior
+        return weights
 
     @property
     def bounded(self) -> bool:
@@ -101,19 +117,38 @@ class Dimension:
         if not self.modelled:
             return math.nan
         if self.categorical:
-            return float(value) - self.offset
+            index = int(value) - self.offset
+            return float(self.ranks[index] if self.ranks else index)
         if self.log:
             value = math.log(value) if value > 0 else self._smallest_log
+        if self.q is not None:  # a stored multiple of q may lie just outside the bounds
+            return float(value)
         return min(max(float(value), self.low), self.high)
 
     def values(self, coordinates: np.ndarray) -> np.ndarray:
-        """The values Hyperopt stores for coordinates: exp for logs, rounded to q, or indices."""
+        """The values Hyperopt stores for coordinates: exp for logs, rounded to q (onto a value
+        a draw in bounds can round to), or indices."""
         if self.categorical:
-            return np.asarray(np.rint(coordinates) + self.offset, dtype=float)
+            indices = np.rint(coordinates).astype(int)
+            if self.ranks:
+                indices = np.argsort(self.ranks)[indices]
+            return np.asarray(indices + self.offset, dtype=float)
         values = np.exp(coordinates) if self.log else np.asarray(coordinates, dtype=float)
         if self.q is not None:
-            values = np.round(values / self.q) * self.q
+            steps = np.round(values / self.q)
+            if self.bounded:
+                steps = np.clip(steps, *self.step_range)
+            values = steps * self.q
         return np.asarray(values, dtype=float)
+
+    @property
+    def step_range(self) -> tuple[int, int]:
+        """The multiples of q a bounded quantized draw can round to: those whose rounding
+        cell [k q - q/2, k q + q/2] overlaps the bounds by more than a point."""
+        assert self.q is not None
+        low, high = (math.exp(self.low), math.exp(self.high)) if self.log else (self.low,
+                                                                                  self.high)
+        return math.floor(low / self.q - 0.5) + 1, math.ceil(high / self.q + 0.5) - 1
 
     def snap(self, coordinates: np.ndarray) -> np.ndarray:
         """Coordinates moved onto the values that can actually be stored (quantized, in bounds)."""
@@ -123,8 +158,8 @@ class Dimension:
             return np.asarray(np.clip(coordinates, self.low, self.high), dtype=float)
         values = self.values(coordinates)
         if self.log:
-            values = np.log(np.maximum(values, math.exp(self._smallest_log)))
-        return np.asarray(np.clip(values, self.low, self.high), dtype=float)
+            return np.asarray(np.log(np.maximum(values, math.exp(self._smallest_log))), dtype=float)
+        return values
 
     @property
     def _smallest_log(self) -> float:
@@ -187,7 +222,7 @@ def read_space(domain: Domain) -> SearchSpace:
     """The TPE view of a Hyperopt domain."""
     found: dict[str, _Found] = {}
     _walk(as_apply(domain.expr), (), found)
-    dimensions = tuple(_dimension(label, found[label].node) for label in sorted(found))
+    dimensions = tuple(_dimension(label, found[label]) for label in sorted(found))
     choices = {dimension.label: dimension.choices for dimension in dimensions}
     by_conditions: dict[tuple[frozenset[Condition], bool], list[Dimension]] = {}
     for dimension in dimensions:
@@ -213,10 +248,12 @@ def _ordered(groups: list[Group]) -> tuple[Group, ...]:
 
 @dataclasses.dataclass
 class _Found:
-    """A label's distribution node and every path of choices under which it is evaluated."""
+    """A label's distribution node, every path of choices under which it is evaluated, and
+    the options it picks from when it is a choice's index."""
 
     node: Any
     conditions: set[Condition]
+    options: tuple[Any, ...] | None = None
 
 
 def _walk(expr: Any, conditions: Condition, found: dict[str, _Found]) -> None:
@@ -227,6 +264,7 @@ def _walk(expr: Any, conditions: Condition, found: dict[str, _Found]) -> None:
         if index.name == "hyperopt_param" and index.arg["obj"].name in ("randint", "categorical"):
             _walk(index, conditions, found)
             label = index.arg["label"].obj
+            found[label].options = tuple(options)
             for position, option in enumerate(options):
                 _walk(option, (*conditions, (label, position)), found)
             return
@@ -268,7 +306,8 @@ def _simplified(alternatives: set[Condition], choices: dict[str, int]
     return frozenset(tuple(sorted(alternative)) for alternative in current)
 
 
-def _dimension(label: str, node: Any) -> Dimension:
+def _dimension(label: str, found: _Found) -> Dimension:
+    node = found.node
     kind = node.name
     parents = tuple((parent.arg["label"].obj, parent) for parent in dfs(node)
                     if parent.name == "hyperopt_param")
@@ -280,10 +319,12 @@ def _dimension(label: str, node: Any) -> Dimension:
         low, high = (0, arguments["low"]) if arguments.get("high") is None else (
             arguments["low"], arguments["high"])
         count = int(high) - int(low)
-        return Dimension(label, kind, choices=count, offset=int(low), prior=(1.0 / count,) * count)
+        return Dimension(label, kind, choices=count, offset=int(low), prior=(1.0 / count,) * count,
+                         ranks=_ranks(found.options) if found.options else tuple(range(count)))
     if kind == "categorical":
         weights = np.asarray(arguments["p"], dtype=float).ravel()
-        return Dimension(label, kind, choices=len(weights), prior=tuple(weights / weights.sum()))
+        return Dimension(label, kind, choices=len(weights), prior=tuple(weights / weights.sum()),
+                         ranks=_ranks(found.options or ()))
     log = kind.removeprefix("q").startswith("log")
     q = float(arguments["q"]) if "q" in arguments else None
     if "low" in arguments:
@@ -291,3 +332,14 @@ def _dimension(label: str, node: Any) -> Dimension:
                          q=q, log=log)
     return Dimension(label, kind, mu=float(arguments["mu"]), sigma=float(arguments["sigma"]),
                      q=q, log=log)
+
+
+def _ranks(options: tuple[Any, ...]) -> tuple[int, ...]:
+    """Each option's place in the order of the options' values, when they are all distinct
+    plain numbers (a choice of batch sizes is ordered); otherwise () (unordered)."""
+    numbers: list[float] = [float(option.obj) for option in options if isinstance(option, Literal)
+               and isinstance(option.obj, int | float | np.number)
+               and not isinstance(option.obj, bool | np.bool_)]
+    if not options or len(numbers) < len(options) or len(set(numbers)) < len(numbers):
+        return ()
+    return tuple(int(rank) for rank in np.argsort(np.argsort(numbers)))
