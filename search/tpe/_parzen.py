@@ -36,7 +36,7 @@ class Bandwidth:
     apart, narrow once they gather.
     """
 
-    numeric: float = 0.1
+    numeric: float = 0.2
     minimum: float = 0.01
     cells: float = 0.0
     categorical: float = 0.5

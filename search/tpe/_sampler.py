@@ -24,10 +24,11 @@ from search.tpe._space import Group, SearchSpace
 class Settings:
     """TPE's settings, named after the terms of Bergstra et al. and Watanabe (2023).
 
-    The defaults did best for budgets of 25 to 50 trials on the landscapes of
-    benchmarks/search_quality.py, over 100 seeds (see benchmarks/RESULTS.md): gamma 0.1, as
-    Optuna's and Watanabe's, and a narrower bandwidth than Optuna's (0.1 of the width at n = 1
-    rather than 0.2, without its floor of 1/(n + 2) of the width).
+    The defaults were chosen on the tuning half of the grids of training runs in
+    benchmarks/search_quality.py (17 LCBench tasks, 8 synthetic grids; the other half reports
+    them, see benchmarks/RESULTS.md and docs/proposals.md): ordered value lists modelled by
+    their order (`ordinal`), and kernels 0.2 of the width at n = 1 (`Bandwidth.numeric`),
+    shrinking by Scott's n^(-1/(d+4)); gamma 0.1, as Optuna's and Watanabe's.
 
     n_startup_trials: random trials (Hyperopt's random search) before TPE models anything;
         fewer starts exploiting sooner, more guards against an early wrong guess.
@@ -55,7 +56,7 @@ class Settings:
     n_ei_candidates: int = 24
     bandwidth: Bandwidth = Bandwidth()
     joint_conditionals: bool = True
-    ordinal: bool = False
+    ordinal: bool = True
     full_edge_cells: bool = False
     floor_information: bool = False
 
