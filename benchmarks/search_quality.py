@@ -218,7 +218,7 @@ def run_jobs(jobs: list[Job], arguments: argparse.Namespace, cache: PeerCache
         for count, (job, finished) in enumerate(zip(missing, computed, strict=True), 1):
             results[job] = finished
             cache.put(job, finished)
-            if count % 200 == 0:
+            if count % 20 == 0:
                 cache.save()
     cache.save()
     return results
@@ -309,12 +309,13 @@ def _print_grid_summaries(requested: list[str], encoding: str, in_flight: int, b
                     for name in algorithms}
         for name in algorithms:
             print(f"{name:<20}" + "".join(f"{value:>10.1f}" for value in measures[name]))
-        for peer in ("optuna", "random"):
-            if "ours" in measures and peer in measures:
-                ahead = [sum(np.mean(bests[m]["ours"][b]) < np.mean(bests[m][peer][b])
+        ours = next((name for name in algorithms if name.split("@")[0] == "ours"), None)
+        for peer in ("optuna", "hyperopt-tpe", "random"):
+            if ours is not None and peer in measures:
+                ahead = [sum(np.mean(bests[m][ours][b]) < np.mean(bests[m][peer][b])
                              for m in members) for b in budgets]
-                print(f"{'ours / ' + peer:<20}" + "".join(
-                    f"{o / p:>10.2f}" for o, p in zip(measures["ours"], measures[peer],
+                print(f"{ours + ' / ' + peer:<20}" + "".join(
+                    f"{o / p:>10.2f}" for o, p in zip(measures[ours], measures[peer],
                                                       strict=True))
                       + "   ahead on " + ", ".join(f"{a}/{len(members)}" for a in ahead))
         if per_grid:
