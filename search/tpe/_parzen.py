@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from search.tpe._kernels import Categorical, Kernel
+from search.tpe._kernels import Categorical, Continuous, Kernel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,6 +20,8 @@ class Bandwidth:
 
     `numeric`: fraction of a dimension's width at n = 1 (wider explores, narrower exploits),
     shrinking as n^(-1/(d+4)) (Scott's rule for d dimensions).
+    `continuous`: when set, `numeric` for continuous dimensions only (those without finitely
+    many values), so ranges and value lists can be smoothed differently.
     `minimum`: floor as a fraction of the width, so kernels never collapse onto one point.
     `cells`: floor in cells for dimensions with finitely many values, so a kernel always
     reaches the neighbouring values.
@@ -37,6 +39,7 @@ class Bandwidth:
     """
 
     numeric: float = 0.2
+    continuous: float | None = None
     minimum: float = 0.01
     cells: float = 0.0
     categorical: float = 0.5
@@ -139,7 +142,9 @@ def _sigmas(kernel: Kernel, centres: np.ndarray, bandwidth: Bandwidth, scott: fl
         spread = bandwidth.spread * float(np.std(centres)) * scott
         sigmas = np.full(count, np.clip(spread, bandwidth.minimum * width, width))
     else:
-        sigmas = np.full(count, max(bandwidth.numeric * scott, bandwidth.minimum) * width)
+        numeric = bandwidth.numeric if bandwidth.continuous is None or not isinstance(
+            kernel, Continuous) else bandwidth.continuous
+        sigmas = np.full(count, max(numeric * scott, bandwidth.minimum) * width)
     if bandwidth.cells:
         sigmas = np.maximum(sigmas, bandwidth.cells * kernel.cell_widths(centres))
     return np.asarray(sigmas, dtype=float)
