@@ -14,8 +14,14 @@ model the history, not the luck of their startup draws.
 from __future__ import annotations
 
 import functools
+import importlib
 import math
+import subprocess
+import sys
+import tempfile
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,15 +85,22 @@ class HyperoptAlgo:
 
 class OptunaAlgo:
     """Optuna's TPESampler (its defaults unless `sampler` is given) over a Hyperopt space;
-    the `startup` trials, when given, are enqueued to be asked first."""
+    the `startup` trials, when given, are enqueued to be asked first. With `constrained`, the
+    sampler also gets `constraints_func`: a trial below the accuracy floor is infeasible by
+    how far its accuracy falls short (its `min_accuracy - accuracy`)."""
 
     def __init__(self, space_graph: Any, seed: int, sampler: Any = None,
-                 study: Any = None, startup: list[Vals] | None = None) -> None:
+                 study: Any = None, startup: list[Vals] | None = None,
+                 constrained: bool = False) -> None:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._optuna = optuna
         self._space = read_space(Domain(lambda params: 0.0, space_graph))
+        if constrained:
+            with warnings.catch_warnings():  # constraints_func is deprecated in Optuna 5
+                warnings.simplefilter("ignore", FutureWarning)
+                sampler = optuna.samplers.TPESampler(seed=seed, constraints_func=_floor_violation)
         sampler = sampler or optuna.samplers.TPESampler(seed=seed)
         self.study = study or optuna.create_study(sampler=sampler)
         self._running: dict[int, Any] = {}
@@ -110,6 +123,8 @@ class OptunaAlgo:
 
     def tell(self, tid: int, result: dict[str, Any]) -> None:
         trial = self._running.pop(tid)
+        if result.get("accuracy") is not None and result.get("min_accuracy") is not None:
+            trial.set_user_attr("floor_violation", result["min_accuracy"] - result["accuracy"])
         loss = result.get("loss")
         if result.get("pruned"):
             self.study.tell(trial, state=self._optuna.trial.TrialState.PRUNED)
@@ -119,8 +134,14 @@ class OptunaAlgo:
             self.study.tell(trial, loss)
 
 
+def _floor_violation(trial: Any) -> list[float]:
+    return [trial.user_attrs.get("floor_violation", 0.0)]
+
+
 def _optuna_value(trial: Any, dimension: Any) -> Any:
     label = dimension.label
+    if dimension.kind == "randint":  # an integer range, ordered: Optuna's suggest_int
+        return trial.suggest_int(label, dimension.offset, dimension.offset + dimension.choices - 1)
     if dimension.categorical:
         return trial.suggest_categorical(label, list(range(dimension.offset,
                                                            dimension.offset + dimension.choices)))
@@ -130,10 +151,30 @@ def _optuna_value(trial: Any, dimension: Any) -> Any:
         dimension.low, dimension.high)
     if dimension.q is None:
         return trial.suggest_float(label, low, high, log=dimension.log)
-    if dimension.log:  # Optuna has no quantized log floats: round its draw as Hyperopt would
-        return round(trial.suggest_float(label, low, high, log=True) / dimension.q) * dimension.q
     q = dimension.q
+    if dimension.log:  # Optuna has no quantized log floats: round its draw as Hyperopt would,
+        # over bounds that hold Hyperopt's rounded values (the startup trials are those)
+        low, high = min(low, q * round(low / q)) or low, max(high, q * round(high / q))
+        return round(trial.suggest_float(label, low, high, log=True) / q) * q
     return trial.suggest_float(label, q * round(low / q + 1e-9), q * round(high / q - 1e-9), step=q)
+
+
+def suggest_at(ref: str) -> Callable:
+    """Our `suggest` as it was at git `ref`, loaded under another module name, so a benchmark
+    can run it beside today's (nothing of it is written into the repository)."""
+    root = Path(__file__).resolve().parents[1]
+    package = Path(tempfile.mkdtemp(prefix="tpe-at-")) / "tpe_at_ref"
+    package.mkdir()
+    listing = subprocess.run(["git", "ls-tree", "--name-only", f"{ref}:search/tpe"], cwd=root,
+                             check=True, capture_output=True, text=True).stdout.split()
+    for name in listing:
+        if name.endswith(".py"):
+            text = subprocess.run(["git", "show", f"{ref}:search/tpe/{name}"], cwd=root,
+                                  check=True, capture_output=True, text=True).stdout
+            (package / name).write_text(text.replace("search.tpe", "tpe_at_ref"))
+    sys.path.insert(0, str(package.parent))
+    module = importlib.import_module("tpe_at_ref")
+    return module.suggest
 
 
 def hyperopt_algo(suggest: Callable) -> Callable[[Any, int], HyperoptAlgo]:
@@ -147,4 +188,6 @@ ALGORITHMS: dict[str, Callable[[Any, int], Any]] = {
     "anneal": hyperopt_algo(anneal.suggest),
     "random": hyperopt_algo(rand.suggest),
     "optuna": lambda graph, seed: OptunaAlgo(graph, seed, startup=startup_vals(graph, seed)),
+    "optuna-constrained": lambda graph, seed: OptunaAlgo(
+        graph, seed, startup=startup_vals(graph, seed), constrained=True),
 }

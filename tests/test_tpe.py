@@ -1,5 +1,6 @@
 """search.tpe: our multivariate, parallel-aware TPE, as a Hyperopt algo."""
 
+import dataclasses
 import functools
 import itertools
 import math
@@ -177,14 +178,55 @@ def test_fmin_with_our_suggest_improves_on_its_random_startup():
 
 
 def test_other_settings_make_a_variant_algo():
-    greedy = functools.partial(search.tpe.suggest,
-                               settings=search.tpe.Settings(n_startup_trials=3, gamma=0.2))
-    trials = Trials()
-    fmin(lambda p: p["x"], SQUARE, algo=greedy, max_evals=8, trials=trials,
-         rstate=np.random.default_rng(0), show_progressbar=False)
-    assert len(trials.losses()) == 8
+    def fmin_proposals(algo):
+        trials = Trials()
+        fmin(lambda p: p["x"], SQUARE, algo=algo, max_evals=8, trials=trials,
+             rstate=np.random.default_rng(0), show_progressbar=False)
+        return [trial["misc"]["vals"] for trial in trials.trials]
+
+    early = functools.partial(search.tpe.suggest, settings=search.tpe.Settings(n_startup_trials=3))
+    default_proposals, early_proposals = fmin_proposals(search.tpe.suggest), fmin_proposals(early)
+    # Both start from the same random trials; only the variant models from the fourth on.
+    assert early_proposals[:3] == default_proposals[:3]
+    assert early_proposals[3] != default_proposals[3]
     with pytest.raises(ValueError):
         search.tpe.Settings(gamma=0.0)
+
+
+def test_defaults_are_the_settings_chosen_on_the_tuning_half_and_each_one_acts():
+    # A batch size from a list of numbers (modelled by its order) beside a log-uniform rate.
+    space = {"batch_size": hp.choice("batch_size", [16, 32, 64, 128, 256, 512]),
+             "lr": hp.loguniform("lr", math.log(1e-4), math.log(1e-1))}
+
+    def fmin_proposals(settings=None):
+        algo = search.tpe.suggest if settings is None else functools.partial(
+            search.tpe.suggest, settings=settings)
+        trials = Trials()
+        fmin(lambda p: abs(math.log2(p["batch_size"]) - 8) + abs(math.log10(p["lr"]) + 2),
+             space, algo=algo, max_evals=25, trials=trials, rstate=np.random.default_rng(0),
+             show_progressbar=False)
+        return [trial["misc"]["vals"] for trial in trials.trials]
+
+    chosen = search.tpe.Settings(ordinal=True, bandwidth=search.tpe.Bandwidth(numeric=0.2))
+    assert fmin_proposals() == fmin_proposals(chosen)
+    unordered = dataclasses.replace(chosen, ordinal=False)
+    narrower = dataclasses.replace(chosen, bandwidth=search.tpe.Bandwidth(numeric=0.1))
+    assert fmin_proposals(unordered) != fmin_proposals()
+    assert fmin_proposals(narrower) != fmin_proposals()
+
+
+def test_bandwidth_setting_changes_how_far_proposals_stray_from_the_good_trials():
+    def spread(bandwidth):
+        settings = search.tpe.Settings(bandwidth=search.tpe.Bandwidth(numeric=bandwidth,
+                                                                      minimum=bandwidth))
+        distances = []
+        for seed in range(10):
+            trials, domain = bowl_history(seed)
+            (document,) = search.tpe.suggest([30], domain, trials, seed, settings=settings)
+            distances.append(np.linalg.norm(proposed_points([document])[0] - 3.0))
+        return np.median(distances)
+
+    assert spread(0.5) > 2 * spread(0.02)
 
 
 @pytest.mark.parametrize("bad", [

@@ -2,11 +2,11 @@
 
 The driver folds every finished result into the experiment's evidence (search.pruning) and
 publishes it as one document; each worker reads that document by key when a trial starts and
-then at most about once a second (`evidence_for`), and decides pruning locally from it. So a farm decides as one
-process would, with evidence older by at most the driver's publishing interval, its poll,
-and the worker's refresh period: about two seconds. Stale evidence holds fewer results and a
-lower incumbent, so the exact bound prunes less, never more. A worker that cannot read the
-store does not prune; the trial goes on.
+then at most about once a second (`evidence_for`), and decides pruning locally from it. So a
+farm decides as one process would, with evidence older by at most the driver's publishing
+interval, its poll, and the worker's refresh period: about two seconds. Stale evidence holds
+fewer results and a lower incumbent, so the exact bound prunes less, never more. A worker
+that cannot read the store does not prune; the trial goes on.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ from search.tpe._space import SearchSpace, read_space
 # What a trial tells TPE, beside its coordinates.
 GOOD_CANDIDATE = 0  # finished with a finite loss: ranked by it
 PENDING = 1  # queued or running: a constant liar, worse than every finished trial
-FAILED = 2  # failed, NaN or missing loss, or below the accuracy floor: bad, never good
+FAILED = 2  # failed, or NaN or missing loss: bad, never good
 IGNORED = 3  # cancelled, or without parameters: not part of the model
+BELOW_FLOOR = 4  # finished below the accuracy floor: bad, its loss is -accuracy (NaN unknown)
 
 
 class History:
@@ -109,8 +110,14 @@ def _outcome(document: dict[str, Any], has_values: bool) -> tuple[int, float]:
         return PENDING, math.inf
     result = document.get("result") or {}
     loss = result.get("loss")
-    if state == JOB_STATE_DONE and result.get("status") == STATUS_OK and not result.get(
-            "below_accuracy_floor") and isinstance(loss, int | float) and math.isfinite(loss):
+    if state == JOB_STATE_DONE and result.get("status") == STATUS_OK and result.get(
+            "below_accuracy_floor"):
+        accuracy = result.get("accuracy")
+        if isinstance(accuracy, int | float) and math.isfinite(accuracy):
+            return BELOW_FLOOR, -float(accuracy)
+        return BELOW_FLOOR, math.nan
+    if state == JOB_STATE_DONE and result.get("status") == STATUS_OK and isinstance(
+            loss, int | float) and math.isfinite(loss):
         return GOOD_CANDIDATE, float(loss)
     if state in (JOB_STATE_DONE, JOB_STATE_ERROR):
         return FAILED, math.inf

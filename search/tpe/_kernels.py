@@ -1,10 +1,16 @@
-"""The kernels of the Parzen estimator: one per dimension, vectorised over components.
+"""The kernels of the Parzen estimator: one kind per way a dimension's values are spread.
 
-Numeric dimensions use Gaussians, truncated to the bounds where the prior has bounds (so no
-mass is wasted outside the space). Categorical ones use an Aitchison-Aitken kernel: the
-observed index keeps 1 - smoothing of the mass, the rest is shared by the other indices.
-Each function takes `points` (m,) and kernel parameters over components (n,) and returns
-log densities (m, n).
+- `Continuous`: Gaussians over the coordinate, truncated to the bounds where the prior has
+  bounds (so no mass is wasted outside the space); densities.
+- `Cells`: the dimension takes finitely many ordered values (a quantized range, a randint, a
+  choice among numbers), each owning a cell of the coordinate; a Gaussian's mass over a
+  value's cell is that value's probability, so a kernel spreads to the neighbouring values
+  and a candidate's score does not depend on where in its cell it was drawn.
+- `Categorical`: an Aitchison-Aitken kernel: the observed index keeps 1 - smoothing of the
+  mass, the rest is shared by the other indices.
+
+Each takes `points` (m,) and per-component parameters (n,): `log_pdfs` returns the components'
+log densities (m, n) and the prior's (m,) (a value's probability, for cells).
 """
 
 from __future__ import annotations
@@ -17,60 +23,192 @@ from search.tpe._space import Dimension
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
 
-def numeric_log_pdf(dimension: Dimension, points: np.ndarray, means: np.ndarray,
-                    sigmas: np.ndarray) -> np.ndarray:
-    z = (points[:, None] - means[None, :]) / sigmas[None, :]
-    log_pdf = -0.5 * z * z - np.log(sigmas)[None, :] - _LOG_SQRT_2PI
-    if dimension.bounded:
-        log_pdf -= np.log(_mass_in_bounds(dimension, means, sigmas))[None, :]
-    return np.asarray(log_pdf, dtype=float)
+class Continuous:
+    """A numeric dimension with any value in its bounds (or on a grid too fine to matter)."""
+
+    def __init__(self, dimension: Dimension) -> None:
+        self.dimension = dimension
+        self.low, self.high = dimension.low, dimension.high
+        self.width = dimension.scale
+
+    def log_pdfs(self, points: np.ndarray, centres: np.ndarray, sigmas: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        z = (points[:, None] - centres[None, :]) / sigmas[None, :]
+        log_pdf = -0.5 * z * z - np.log(sigmas)[None, :] - _LOG_SQRT_2PI
+        if self.dimension.bounded:
+            log_pdf -= np.log(_mass_between(self.low, self.high, centres, sigmas))[None, :]
+        return np.asarray(log_pdf, dtype=float), self._prior_log_pdf(points)
+
+    def sample(self, rng: np.random.Generator, centres: np.ndarray, sigmas: np.ndarray
+               ) -> np.ndarray:
+        if not self.dimension.bounded:
+            return self.snap(rng.normal(centres, sigmas))
+        return self.snap(_truncated_normal(rng, self.low, self.high, centres, sigmas))
+
+    def _prior_log_pdf(self, points: np.ndarray) -> np.ndarray:
+        dimension = self.dimension
+        if dimension.bounded:
+            return np.full(len(points), -np.log(self.width))
+        z = (points - dimension.mu) / dimension.sigma
+        return np.asarray(-0.5 * z * z - np.log(dimension.sigma) - _LOG_SQRT_2PI, dtype=float)
+
+    def prior_sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        dimension = self.dimension
+        if dimension.bounded:
+            return self.snap(rng.uniform(self.low, self.high, size=count))
+        return self.snap(rng.normal(dimension.mu, dimension.sigma, size=count))
+
+    def snap(self, coordinates: np.ndarray) -> np.ndarray:
+        return self.dimension.snap(coordinates)
+
+    def cell_widths(self, centres: np.ndarray) -> np.ndarray:
+        return np.zeros(len(centres))
 
 
-def numeric_sample(dimension: Dimension, rng: np.random.Generator, means: np.ndarray,
-                   sigmas: np.ndarray) -> np.ndarray:
-    """One draw from each (mean, sigma) kernel, by inverting the truncated normal's CDF."""
-    if not dimension.bounded:
-        return rng.normal(means, sigmas)
-    low = ndtr((dimension.low - means) / sigmas)
-    high = ndtr((dimension.high - means) / sigmas)
-    uniform = low + rng.random(len(means)) * (high - low)
-    draws = means + sigmas * ndtri(np.clip(uniform, 1e-300, 1 - 1e-16))
-    return np.asarray(np.clip(draws, dimension.low, dimension.high), dtype=float)
+class Cells:
+    """Finitely many ordered values, each owning a cell [left, right) of the coordinate.
+
+    With `full_edges`, the lowest and highest values of a quantized range own whole cells,
+    as the inner ones do (Hyperopt's `quniform` gives them half a cell: `uniformint(1, 5)`
+    draws 1 from [1, 1.5) only), so a range's ends get their share of the candidates.
+    """
+
+    def __init__(self, dimension: Dimension, full_edges: bool) -> None:
+        self.dimension = dimension
+        if dimension.categorical:  # ordered indices: cell i is [i - 1/2, i + 1/2)
+            self.low, self.high = -0.5, dimension.choices - 0.5
+        elif full_edges:
+            q = dimension.q or 0.0
+            lowest, highest = (q * step for step in dimension.step_range)
+            self.low = dimension.low if lowest - q / 2 <= 0 and dimension.log else (
+                float(_coordinate(dimension, lowest - q / 2)))
+            self.high = float(_coordinate(dimension, highest + q / 2))
+        else:
+            self.low, self.high = dimension.low, dimension.high
+        self.width = self.high - self.low
+
+    def cells(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (left, right) coordinates of the cells holding `points` (snapped points)."""
+        dimension = self.dimension
+        if dimension.categorical:
+            left, right = points - 0.5, points + 0.5
+        else:
+            assert dimension.q is not None
+            values = dimension.values(points)
+            with np.errstate(divide="ignore"):
+                left = _coordinate(dimension, values - dimension.q / 2)
+                right = _coordinate(dimension, values + dimension.q / 2)
+        return np.clip(left, self.low, self.high), np.clip(right, self.low, self.high)
+
+    def log_pdfs(self, points: np.ndarray, centres: np.ndarray, sigmas: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        left, right = self.cells(points)
+        mass = _log_mass(left[:, None], right[:, None], centres[None, :], sigmas[None, :])
+        total = np.log(_mass_between(self.low, self.high, centres, sigmas))
+        if self.dimension.categorical:
+            prior = np.log(self.dimension.ordered_prior)[points.astype(int)]
+        else:
+            prior = np.log(np.maximum(right - left, 1e-300) / self.width)
+        return np.asarray(mass - total[None, :], dtype=float), np.asarray(prior, dtype=float)
+
+    def sample(self, rng: np.random.Generator, centres: np.ndarray, sigmas: np.ndarray
+               ) -> np.ndarray:
+        return self.snap(_truncated_normal(rng, self.low, self.high, centres, sigmas))
+
+    def prior_sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        if self.dimension.categorical:
+            return rng.choice(self.dimension.choices, size=count,
+                              p=self.dimension.ordered_prior).astype(float)
+        return self.snap(rng.uniform(self.low, self.high, size=count))
+
+    def snap(self, coordinates: np.ndarray) -> np.ndarray:
+        if self.dimension.categorical:
+            return np.asarray(np.clip(np.rint(coordinates), 0, self.dimension.choices - 1),
+                              dtype=float)
+        return self.dimension.snap(coordinates)
+
+    def cell_widths(self, centres: np.ndarray) -> np.ndarray:
+        left, right = self.cells(centres)
+        return np.asarray(right - left, dtype=float)
 
 
-def categorical_log_pdf(dimension: Dimension, points: np.ndarray, observed: np.ndarray,
-                        smoothing: float) -> np.ndarray:
-    others = max(dimension.choices - 1, 1)
-    same = points[:, None] == observed[None, :]
-    return np.asarray(np.where(same, np.log1p(-smoothing), np.log(smoothing / others)), dtype=float)
+class Categorical:
+    """Unordered choices; the `sigmas` a Parzen estimator passes are smoothing shares."""
+
+    def __init__(self, dimension: Dimension) -> None:
+        self.dimension = dimension
+        self.width = 1.0
+
+    def log_pdfs(self, points: np.ndarray, centres: np.ndarray, smoothing: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        others = max(self.dimension.choices - 1, 1)
+        same = points[:, None] == centres[None, :]
+        log_pdf = np.where(same, np.log1p(-smoothing)[None, :], np.log(smoothing / others)[None, :])
+        prior = np.log(self.dimension.ordered_prior)[points.astype(int)]
+        return np.asarray(log_pdf, dtype=float), np.asarray(prior, dtype=float)
+
+    def sample(self, rng: np.random.Generator, centres: np.ndarray, smoothing: np.ndarray
+               ) -> np.ndarray:
+        """Keep each observed index with probability 1 - smoothing, else move to another."""
+        choices = self.dimension.choices
+        moved = rng.random(len(centres)) < smoothing
+        shift = rng.integers(1, max(choices, 2), size=len(centres))
+        return np.where(moved, (centres + shift) % choices, centres).astype(float)
+
+    def prior_sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        return rng.choice(self.dimension.choices, size=count,
+                          p=self.dimension.ordered_prior).astype(float)
+
+    def snap(self, coordinates: np.ndarray) -> np.ndarray:
+        return coordinates
+
+    def cell_widths(self, centres: np.ndarray) -> np.ndarray:
+        return np.zeros(len(centres))
 
 
-def categorical_sample(dimension: Dimension, rng: np.random.Generator, observed: np.ndarray,
-                       smoothing: float) -> np.ndarray:
-    """Keep each observed index with probability 1 - smoothing, else move to another index."""
-    moved = rng.random(len(observed)) < smoothing
-    shift = rng.integers(1, max(dimension.choices, 2), size=len(observed))
-    return np.where(moved, (observed + shift) % dimension.choices, observed).astype(float)
+Kernel = Continuous | Cells | Categorical
 
 
-def prior_log_pdf(dimension: Dimension, points: np.ndarray) -> np.ndarray:
-    """The prior: uniform over bounds, the space's own Gaussian, or the choice's weights."""
+def kernel_for(dimension: Dimension, ordinal: bool, full_edges: bool) -> Kernel:
+    """The kernel kind for a dimension: cells for a quantized range and (with `ordinal`) for
+    ordered indices, categorical for other choices, continuous otherwise."""
     if dimension.categorical:
-        return np.asarray(np.log(np.asarray(dimension.prior))[points.astype(int)], dtype=float)
-    if dimension.bounded:
-        return np.full(len(points), -np.log(dimension.high - dimension.low))
-    z = (points - dimension.mu) / dimension.sigma
-    return np.asarray(-0.5 * z * z - np.log(dimension.sigma) - _LOG_SQRT_2PI, dtype=float)
+        return Cells(dimension, full_edges) if ordinal and dimension.ordered else (
+            Categorical(dimension))
+    if dimension.q is not None and dimension.bounded:
+        return Cells(dimension, full_edges)
+    return Continuous(dimension)
 
 
-def prior_sample(dimension: Dimension, rng: np.random.Generator, count: int) -> np.ndarray:
-    if dimension.categorical:
-        return rng.choice(dimension.choices, size=count, p=dimension.prior).astype(float)
-    if dimension.bounded:
-        return rng.uniform(dimension.low, dimension.high, size=count)
-    return rng.normal(dimension.mu, dimension.sigma, size=count)
+def _coordinate(dimension: Dimension, values: np.ndarray | float) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if dimension.log:
+        return np.asarray(np.log(np.where(values > 0, values, 0.0)), dtype=float)
+    return values
 
 
-def _mass_in_bounds(dimension: Dimension, means: np.ndarray, sigmas: np.ndarray) -> np.ndarray:
-    mass = ndtr((dimension.high - means) / sigmas) - ndtr((dimension.low - means) / sigmas)
+def _truncated_normal(rng: np.random.Generator, low: float, high: float, centres: np.ndarray,
+                      sigmas: np.ndarray) -> np.ndarray:
+    """One draw from each (centre, sigma) Gaussian truncated to [low, high], by inverting the
+    CDF."""
+    below = ndtr((low - centres) / sigmas)
+    above = ndtr((high - centres) / sigmas)
+    uniform = below + rng.random(len(centres)) * (above - below)
+    draws = centres + sigmas * ndtri(np.clip(uniform, 1e-300, 1 - 1e-16))
+    return np.asarray(np.clip(draws, low, high), dtype=float)
+
+
+def _mass_between(low: float, high: float, centres: np.ndarray, sigmas: np.ndarray
+                  ) -> np.ndarray:
+    mass = ndtr((high - centres) / sigmas) - ndtr((low - centres) / sigmas)
     return np.asarray(np.maximum(mass, 1e-300), dtype=float)
+
+
+def _log_mass(left: np.ndarray, right: np.ndarray, centres: np.ndarray, sigmas: np.ndarray
+              ) -> np.ndarray:
+    """log of a Gaussian's mass over [left, right], accurate far in either tail."""
+    a, b = (left - centres) / sigmas, (right - centres) / sigmas
+    # In the upper tail, use the mirror image so both CDFs stay away from 1.
+    flip = a > 0
+    a, b = np.where(flip, -b, a), np.where(flip, -a, b)
+    return np.asarray(np.log(np.maximum(ndtr(b) - ndtr(a), 1e-300)), dtype=float)

@@ -2,8 +2,7 @@
 
 Each observation is one component: a product, over the group's dimensions, of a kernel
 centred on the observation. One extra component is the prior itself, weighted by
-`prior_weight`, so the density never vanishes where nothing was tried yet. Bandwidths follow
-Scott's rule for d dimensions, n^(-1/(d+4)), times a fraction of each dimension's width.
+`prior_weight`, so the density never vanishes where nothing was tried yet.
 """
 
 from __future__ import annotations
@@ -11,47 +10,60 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy.special import logsumexp
 
-from search.tpe import _kernels
-from search.tpe._space import Dimension
+from search.tpe._kernels import Categorical, Continuous, Kernel
 
 
 @dataclasses.dataclass(frozen=True)
 class Bandwidth:
     """How wide the kernels are.
 
-    `numeric`: fraction of a dimension's width at n = 1 (wider explores, narrower exploits).
+    `numeric`: fraction of a dimension's width at n = 1 (wider explores, narrower exploits),
+    shrinking as n^(-1/(d+4)) (Scott's rule for d dimensions).
+    `continuous`: when set, `numeric` for continuous dimensions only (those without finitely
+    many values), so ranges and value lists can be smoothed differently.
     `minimum`: floor as a fraction of the width, so kernels never collapse onto one point.
+    `cells`: floor in cells for dimensions with finitely many values, so a kernel always
+    reaches the neighbouring values.
     `categorical`: the share of a categorical kernel's mass moved off the observed index at
     n = 1, scaled by the same n^(-1/(d+4)) factor.
+    `rule`: "scott", or "neighbours": each kernel as wide as the larger gap to its neighbours
+    in that dimension (Hyperopt's adaptive Parzen estimator, Optuna's TPE), at least the
+    width / min(100, n + 2) (Optuna's magic clip) and `minimum`.
+    `shrink`: with "scott", the exponent of n instead of 1/(d+4) (faster shrinking: wide
+    kernels while few trials are good, narrow ones once many are).
+    `rule` "spread": Scott's rule proper, n^(-1/(d+4)) times `spread` times the standard
+    deviation of the observations in that dimension (`numeric` of the width while there are
+    fewer than two), within [`minimum`, 1] of the width: wide while the good trials are far
+    apart, narrow once they gather.
     """
 
-    numeric: float = 0.1
+    numeric: float = 0.2
+    continuous: float | None = None
     minimum: float = 0.01
+    cells: float = 0.0
     categorical: float = 0.5
+    rule: str = "scott"
+    shrink: float | None = None
+    spread: float = 1.0
 
 
 class ParzenEstimator:
-    """The density of a set of observations (n, d) over `dimensions`."""
+    """The density of a set of observations (n, d), one kernel per dimension."""
 
-    def __init__(self, dimensions: tuple[Dimension, ...], observations: np.ndarray,
-                 prior_weight: float, bandwidth: Bandwidth) -> None:
-        self._dimensions = dimensions
+    def __init__(self, kernels: tuple[Kernel, ...], observations: np.ndarray,
+                 prior_weight: float, bandwidth: Bandwidth,
+                 weights: np.ndarray | None = None) -> None:
+        self._kernels = kernels
         self._observations = observations
         count = len(observations)
-        weights = np.append(np.ones(count), prior_weight)
-        self._log_weights = np.log(weights / weights.sum())
+        weights = np.append(np.ones(count) if weights is None else weights, prior_weight)
         self._weights = weights / weights.sum()
-        scott = max(count, 1) ** (-1.0 / (len(dimensions) + 4))
-        self._sigmas = [
-            max(bandwidth.numeric * scott, bandwidth.minimum) * dimension.scale
-            for dimension in dimensions
-        ]
-        self._smoothing = [
-            (1.0 - 1.0 / max(dimension.choices, 1)) * min(1.0, bandwidth.categorical * scott)
-            for dimension in dimensions
-        ]
+        self._log_weights = np.log(self._weights)
+        exponent = 1.0 / (len(kernels) + 4) if bandwidth.shrink is None else bandwidth.shrink
+        scott = max(count, 1) ** -exponent
+        self._sigmas = [_sigmas(kernel, observations[:, column], bandwidth, scott)
+                        for column, kernel in enumerate(kernels)]
 
     def sample(self, rng: np.random.Generator, count: int, given: dict[int, float] | None = None
                ) -> np.ndarray:
@@ -72,29 +84,27 @@ class ParzenEstimator:
         components = rng.choice(len(weights), size=count, p=weights)
         from_prior = components == len(self._observations)
         rows = np.minimum(components, max(len(self._observations) - 1, 0))
-        draws = np.empty((count, len(self._dimensions)))
-        for column, dimension in enumerate(self._dimensions):
+        draws = np.empty((count, len(self._kernels)))
+        for column, kernel in enumerate(self._kernels):
             if column in given:
                 draws[:, column] = given[column]
                 continue
-            prior = _kernels.prior_sample(dimension, rng, count)
+            prior = kernel.prior_sample(rng, count)
             if len(self._observations) == 0:
                 draws[:, column] = prior
                 continue
-            centres = self._observations[rows, column]
-            if dimension.categorical:
-                kernel = _kernels.categorical_sample(dimension, rng, centres,
-                                                     self._smoothing[column])
-            else:
-                kernel = _kernels.numeric_sample(dimension, rng, centres,
-                                                 np.full(count, self._sigmas[column]))
-            draws[:, column] = np.where(from_prior, prior, kernel)
+            drawn = kernel.sample(rng, self._observations[rows, column],
+                                  self._sigmas[column][rows])
+            draws[:, column] = np.where(from_prior, prior, drawn)
         return draws
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:
         """The log density at each of `points` (m, d)."""
-        joint = self._component_log_pdf(points, list(range(len(self._dimensions))))
-        return np.asarray(logsumexp(joint + self._log_weights[None, :], axis=1), dtype=float)
+        joint = self._component_log_pdf(points, list(range(len(self._kernels))))
+        joint += self._log_weights[None, :]
+        largest = joint.max(axis=1)
+        return np.asarray(largest + np.log(np.exp(joint - largest[:, None]).sum(axis=1)),
+                          dtype=float)
 
     def _component_log_pdf(self, points: np.ndarray, columns: list[int]) -> np.ndarray:
         """(m, n + 1): each component's log density over `columns` (the prior's last);
@@ -102,14 +112,39 @@ class ParzenEstimator:
         component_log = np.zeros((len(points), len(self._observations)))
         prior_log = np.zeros(len(points))
         for index, column in enumerate(columns):
-            dimension = self._dimensions[column]
+            kernel = self._kernels[column]
             values = points[:, index]
-            centres = self._observations[:, column]
-            if dimension.categorical:
-                component_log += _kernels.categorical_log_pdf(dimension, values, centres,
-                                                              self._smoothing[column])
-            else:
-                sigmas = np.full(len(centres), self._sigmas[column])
-                component_log += _kernels.numeric_log_pdf(dimension, values, centres, sigmas)
-            prior_log += _kernels.prior_log_pdf(dimension, values)
+            kernels_log, kernel_prior_log = kernel.log_pdfs(
+                values, self._observations[:, column], self._sigmas[column])
+            component_log += kernels_log
+            prior_log += kernel_prior_log
         return np.concatenate([component_log, prior_log[:, None]], axis=1)
+
+
+def _sigmas(kernel: Kernel, centres: np.ndarray, bandwidth: Bandwidth, scott: float
+            ) -> np.ndarray:
+    """Each component's bandwidth in one dimension (a smoothing share for a categorical)."""
+    count = len(centres)
+    if isinstance(kernel, Categorical):
+        choices = kernel.dimension.choices
+        share = (1.0 - 1.0 / max(choices, 1)) * min(1.0, bandwidth.categorical * scott)
+        return np.full(count, share)
+    width = kernel.width
+    if bandwidth.rule == "neighbours" and count:
+        order = np.argsort(centres)
+        ends = np.concatenate([[kernel.low], centres[order], [kernel.high]])
+        gaps = np.diff(ends)
+        sigmas = np.empty(count)
+        sigmas[order] = np.maximum(gaps[:-1], gaps[1:])
+        floor = max(width / min(100.0, count + 2.0), bandwidth.minimum * width)
+        sigmas = np.clip(sigmas, floor, width)
+    elif bandwidth.rule == "spread" and count >= 2:
+        spread = bandwidth.spread * float(np.std(centres)) * scott
+        sigmas = np.full(count, np.clip(spread, bandwidth.minimum * width, width))
+    else:
+        numeric = bandwidth.numeric if bandwidth.continuous is None or not isinstance(
+            kernel, Continuous) else bandwidth.continuous
+        sigmas = np.full(count, max(numeric * scott, bandwidth.minimum) * width)
+    if bandwidth.cells:
+        sigmas = np.maximum(sigmas, bandwidth.cells * kernel.cell_widths(centres))
+    return np.asarray(sigmas, dtype=float)

@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 
-from search.tpe._history import GOOD_CANDIDATE, IGNORED
+from search.tpe._history import BELOW_FLOOR, GOOD_CANDIDATE, IGNORED
+from search.tpe._kernels import Kernel, kernel_for
 from search.tpe._parzen import Bandwidth, ParzenEstimator
-from search.tpe._space import Dimension, Group, SearchSpace
+from search.tpe._space import Group, SearchSpace
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """TPE's settings, named after the terms of Bergstra et al. and Watanabe (2023).
 
-    The defaults did best for budgets of 25 to 50 trials on the landscapes of
-    benchmarks/search_quality.py, over 100 seeds (see benchmarks/RESULTS.md): gamma 0.1, as
-    Optuna's and Watanabe's, and a narrower bandwidth than Optuna's (0.1 of the width at n = 1
-    rather than 0.2, without its floor of 1/(n + 2) of the width).
+    The defaults were chosen on the tuning half of the grids of training runs in
+    benchmarks/search_quality.py (17 LCBench tasks, 8 synthetic grids; the other half reports
+    them, see benchmarks/RESULTS.md and docs/proposals.md): ordered value lists modelled by
+    their order (`ordinal`), and kernels 0.2 of the width at n = 1 (`Bandwidth.numeric`),
+    shrinking by Scott's n^(-1/(d+4)); gamma 0.1, as Optuna's and Watanabe's.
 
     n_startup_trials: random trials (Hyperopt's random search) before TPE models anything;
         fewer starts exploiting sooner, more guards against an early wrong guess.
@@ -40,6 +43,10 @@ class Settings:
         active wherever it is, drawing it given their chosen values, so that e.g. sgd's
         momentum is learned together with the learning rate; False models each group on its
         own (as Optuna's group decomposition does), which needs fewer trials per estimator.
+    ordinal: model ordered indices (a randint, a choice among numbers) by their order, with
+        cell kernels that reach neighbouring values, rather than as unordered categories.
+    full_edge_cells: give the end values of a quantized range whole cells (see `Cells`).
+    floor_information: rank below-floor trials by accuracy (see `_good_mask`).
     """
 
     n_startup_trials: int = 10
@@ -49,10 +56,21 @@ class Settings:
     n_ei_candidates: int = 24
     bandwidth: Bandwidth = Bandwidth()
     joint_conditionals: bool = True
+    ordinal: bool = True
+    full_edge_cells: bool = False
+    floor_information: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.gamma <= 1 or self.prior_weight <= 0 or self.n_ei_candidates < 1:
             raise ValueError(f"invalid TPE settings: {self}")
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> Settings:
+        """Settings from plain data, as a benchmark's command line gives them:
+        `{"gamma": 0.15, "bandwidth": {"numeric": 0.2}}`."""
+        named: dict[str, Any] = {name: Bandwidth(**value) if name == "bandwidth" else value
+                                 for name, value in values.items()}
+        return cls(**named)
 
 
 def propose(space: SearchSpace, coordinates: np.ndarray, losses: np.ndarray,
@@ -66,14 +84,21 @@ def propose(space: SearchSpace, coordinates: np.ndarray, losses: np.ndarray,
     for group in space.groups:
         if not group.active(chosen):
             continue
+        if not group.modelled:
+            for dimension in group.dimensions:
+                assert dimension.prior_draw is not None
+                chosen[dimension.label] = dimension.prior_draw(chosen, rng)
+            continue
         columns = space.columns(group)
         present = ~np.isnan(coordinates[:, columns]).any(axis=1)
         parents = _parents(space, group, chosen_columns, coordinates[present]) if (
             settings.joint_conditionals) else []
         observed = coordinates[:, parents + columns]
         dimensions = tuple(space.dimensions[column] for column in parents) + group.dimensions
+        kernels = tuple(kernel_for(dimension, settings.ordinal, settings.full_edge_cells)
+                        for dimension in dimensions)
         given = {index: chosen_columns[column] for index, column in enumerate(parents)}
-        best = _best_candidate(dimensions, observed[present & good], observed[present & ~good],
+        best = _best_candidate(kernels, observed[present & good], observed[present & ~good],
                                given, settings, rng)[len(parents):]
         for column, dimension, coordinate in zip(columns, group.dimensions, best, strict=False):
             value = dimension.values(np.array([coordinate]))[0]
@@ -93,24 +118,28 @@ def _parents(space: SearchSpace, group: Group, chosen_columns: dict[int, float],
 
 
 def _good_mask(losses: np.ndarray, outcomes: np.ndarray, settings: Settings) -> np.ndarray:
-    """The best ceil(gamma * n) finished trials (pending and failed ones are never good)."""
+    """The best ceil(gamma * n) finished trials (pending and failed ones are never good).
+
+    With `floor_information`, while too few trials qualify, the below-floor trials with the
+    highest accuracy fill the good set: they are the nearest to qualifying."""
     candidates = np.flatnonzero(outcomes == GOOD_CANDIDATE)
-    count = min(math.ceil(settings.gamma * len(losses)), settings.max_good, len(candidates))
     order = candidates[np.argsort(losses[candidates], kind="stable")]
+    if settings.floor_information:
+        below = np.flatnonzero((outcomes == BELOW_FLOOR) & ~np.isnan(losses))
+        order = np.concatenate([order, below[np.argsort(losses[below], kind="stable")]])
+    count = min(math.ceil(settings.gamma * len(losses)), settings.max_good, len(order))
     good = np.zeros(len(losses), dtype=bool)
     good[order[:count]] = True
     return good
 
 
-def _best_candidate(dimensions: tuple[Dimension, ...], good: np.ndarray, bad: np.ndarray,
+def _best_candidate(kernels: tuple[Kernel, ...], good: np.ndarray, bad: np.ndarray,
                     given: dict[int, float], settings: Settings, rng: np.random.Generator
                     ) -> np.ndarray:
     """The candidate drawn from l(x | given) with the largest log l(x) - log g(x)."""
-    below = ParzenEstimator(dimensions, good, settings.prior_weight, settings.bandwidth)
-    above = ParzenEstimator(dimensions, bad, settings.prior_weight, settings.bandwidth)
+    below = ParzenEstimator(kernels, good, settings.prior_weight, settings.bandwidth)
+    above = ParzenEstimator(kernels, bad, settings.prior_weight, settings.bandwidth)
     candidates = below.sample(rng, settings.n_ei_candidates, given)
-    for column, dimension in enumerate(dimensions):
-        candidates[:, column] = dimension.snap(candidates[:, column])
     scores = below.log_pdf(candidates) - above.log_pdf(candidates)
     best: np.ndarray = candidates[int(np.argmax(scores))]
     return best
