@@ -1,0 +1,16 @@
+"""Confirmation runs: the leading configurations of a search run again with fresh seeds.
+
+    repeat = next_repeat(trials, min_accuracy, settings)
+    if repeat is not None:  # the next trial copies repeat.trials[0]'s values, with its own
+        ...                  # tid (hence seed) and `repeat_of: repeat.tid` on its job
+
+Pure and deterministic: the decision is a function of the trials alone, so the same history
+gives the same schedule, on a resume too. The reports rank what the runs show together
+(`search.reports.evidence`).
+"""
+
+from search.confirmation._schedule import REPEAT_OF, is_repeat, next_repeat, repeat_budget
+from search.confirmation._settings import DISABLED, ConfirmationSettings, parse_confirm
+
+__all__ = ["DISABLED", "REPEAT_OF", "ConfirmationSettings", "is_repeat", "next_repeat",
+           "parse_confirm", "repeat_budget"]
