@@ -162,11 +162,11 @@ def throughput_stats(jobs: list[dict]) -> dict[str, float]:
         "trials_per_s": len(done) / span if span > 0 else float("nan"),
         "service_median_ms": 1000 * statistics.median(service),
         "gap_median_ms": 1000 * statistics.median(gaps) if gaps else float("nan"),
-        "gap_p90_ms": 1000 * _quantile(gaps, 0.9) if gaps else float("nan"),
+        "gap_p90_ms": 1000 * quantile(gaps, 0.9) if gaps else float("nan"),
         "per_worker": sorted((len(v) for v in by_worker.values()), reverse=True),
     }
 
 
-def _quantile(values: list[float], q: float) -> float:
+def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

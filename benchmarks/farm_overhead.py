@@ -38,6 +38,7 @@ from _farm import (
     database,
     database_server,
     environment,
+    quantile,
     start_hpsearch,
     start_worker,
     stop_processes,
@@ -138,11 +139,6 @@ def stamped_stats(jobs: list[dict]) -> dict:
             "gap_median_ms": 1000 * statistics.median(gaps) if gaps else float("nan"),
             "gap_p95_ms": 1000 * quantile(gaps, 0.95) if gaps else float("nan"),
             "per_worker": sorted((len(v) for v in by_worker.values()), reverse=True)}
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # -- Optuna -----------------------------------------------------------------------------------

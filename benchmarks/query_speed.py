@@ -50,7 +50,7 @@ def finished_jobs(count: int) -> list[dict]:
     proposer = Proposer(EXP_KEY, space.graph, seed=3, startup_trials=DISTINCT_PROPOSALS + 1)
     templates: list[dict] = []
     for tid in range(DISTINCT_PROPOSALS):
-        templates.append(proposer.propose(tid, templates))
+        templates.append(proposer.propose(tid))
     start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     jobs = []
     for tid in range(count):

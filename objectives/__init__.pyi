@@ -4,24 +4,30 @@ to load each name from its module on first use."""
 from ._context import TrialContext, timing_definition
 from ._device import device_description, resolve_device
 from ._errors import DataMissingError, ObjectiveError
-from ._objective import Objective
+from ._objective import Objective, objective_from_function
 from ._plain import plain_data
+from ._reasons import STATUS_FAIL, STATUS_OK, Reason, failed_result
 from ._registry import builtin_objective_names, list_objectives, resolve_objective
 from ._settings import TrialSettings
 from ._threads import configure_cpu_threads
 from ._trial import epochs_for, run_trial
 
 __all__ = [
+    "STATUS_FAIL",
+    "STATUS_OK",
     "DataMissingError",
     "Objective",
     "ObjectiveError",
+    "Reason",
     "TrialContext",
     "TrialSettings",
     "builtin_objective_names",
     "configure_cpu_threads",
-    "epochs_for",
     "device_description",
+    "epochs_for",
+    "failed_result",
     "list_objectives",
+    "objective_from_function",
     "plain_data",
     "resolve_device",
     "resolve_objective",

@@ -11,14 +11,8 @@ import torch
 
 from ._context import TrialContext, timing_definition
 from ._plain import plain_data
+from ._reasons import STATUS_OK, Reason, failed_result
 from ._settings import TrialSettings
-
-STATUS_OK = "ok"  # the values of hyperopt.STATUS_OK / STATUS_FAIL, without importing hyperopt
-STATUS_FAIL = "fail"
-REASON_DIVERGED = "diverged"
-REASON_DATA_MISSING = "data missing"
-REASON_OUT_OF_MEMORY = "out of memory"
-REASON_EXCEPTION = "exception"
 
 # A timed region can measure 0.0 s on a coarse clock; dividing by this instead keeps the loss
 # finite. One microsecond is below anything a real training loop takes.
@@ -76,26 +70,20 @@ def success_result(
     return result
 
 
-def failure_result(
-    reason: str,
+def exception_result(
+    reason: Reason,
     trial: TrialContext | None,
     settings: TrialSettings,
     device_name: str | None,
     error: BaseException,
     traceback_text: str | None = None,
 ) -> dict[str, Any]:
-    """A failed trial: no loss, no accuracy, the reason and what went wrong. Never NaN or inf."""
+    """A trial that ended in an exception: what `failed_result` holds, with the training time
+    so far, where it ran, the exception's type and (optionally) its traceback."""
     seconds = trial.train_seconds if trial is not None and trial.entered_timed else None
-    result = {
-        "status": STATUS_FAIL,
-        "reason": reason,
-        "loss": None,
-        "accuracy": None,
-        "train_seconds": seconds,
-        **_common(trial, settings, device_name),
-        "error": str(error),
-        "error_type": type(error).__name__,
-    }
+    result = failed_result(reason, str(error), train_seconds=seconds,
+                           **_common(trial, settings, device_name),
+                           error_type=type(error).__name__)
     if traceback_text is not None:
         result["traceback"] = traceback_text
     return result

@@ -20,14 +20,8 @@ from ._context import TrialContext
 from ._device import device_description, resolve_device
 from ._errors import DataMissingError
 from ._objective import Objective
-from ._result import (
-    REASON_DATA_MISSING,
-    REASON_DIVERGED,
-    REASON_EXCEPTION,
-    REASON_OUT_OF_MEMORY,
-    failure_result,
-    success_result,
-)
+from ._reasons import Reason
+from ._result import exception_result, success_result
 from ._settings import TrialSettings
 
 logger = logging.getLogger(__name__)
@@ -86,19 +80,19 @@ def run_trial(
         return success_result(returned, trial, settings, device_name)
     except FloatingPointError as error:
         logger.info("trial diverged: %s", error)
-        return failure_result(REASON_DIVERGED, trial, settings, device_name, error)
+        return exception_result(Reason.DIVERGED, trial, settings, device_name, error)
     except DataMissingError as error:
         logger.warning("trial could not run: %s", error)
-        return failure_result(REASON_DATA_MISSING, trial, settings, device_name, error)
+        return exception_result(Reason.DATA_MISSING, trial, settings, device_name, error)
     except _OUT_OF_MEMORY_ERRORS as error:
         logger.warning("trial ran out of memory: %s", error)
-        result = failure_result(
-            REASON_OUT_OF_MEMORY, trial, settings, device_name, error, traceback.format_exc()
+        result = exception_result(
+            Reason.OUT_OF_MEMORY, trial, settings, device_name, error, traceback.format_exc()
         )
     except Exception as error:
         logger.warning("trial failed: %s: %s", type(error).__name__, error)
-        return failure_result(
-            REASON_EXCEPTION, trial, settings, device_name, error, traceback.format_exc()
+        return exception_result(
+            Reason.EXCEPTION, trial, settings, device_name, error, traceback.format_exc()
         )
     # Only out-of-memory gets here, after the except block has dropped the exception, whose
     # traceback frames held the trial's tensors: now their memory can go back to the device.

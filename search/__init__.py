@@ -2,10 +2,11 @@
 
 The public API fits on a screen:
 
+- `optimize(objective, space, SearchOptions(...))`: run or resume a search, on either store,
+  and return its results (the counterpart of Optuna's `study.optimize` and Hyperopt's `fmin`).
 - `results(store, exp_key)`: an experiment's trials for a notebook: `.best()`,
   `.pareto_front()`, `.trials`, `.trials_dataframe()` (each a typed `Trial`).
 - `open_store(location)`: a directory (embedded) or a `mongodb://` URL (distributed).
-- `run_search(store, experiment, space_graph, options, local_worker=...)`: the driver.
 - `Worker(store, worker_id, options).run()`: the worker loop.
 - `search.tpe.suggest`: our TPE, a Hyperopt algo (`hyperopt.fmin(..., algo=search.tpe.suggest)`).
 
@@ -19,16 +20,20 @@ from typing import Any
 
 _EXPORTS = {
     "Experiment": "search.experiment",
+    "ExperimentConflict": "search.experiment",
     "ExperimentResults": "search.reports.results",
-    "SearchOptions": "search.farm.driver",
+    "InvalidSearchOptions": "search.launch",
+    "SearchFailed": "search.launch",
+    "SearchOptions": "search.launch",
+    "SearchProgress": "search.farm.driver",
     "Store": "search.store",
     "StoreError": "search.store",
     "Trial": "search.trial",
     "Worker": "search.farm.worker",
     "WorkerOptions": "search.farm.worker",
     "open_store": "search.store",
+    "optimize": "search.launch",
     "results": "search.reports.results",
-    "run_search": "search.farm.driver",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -2,8 +2,10 @@
 
 A job document holds `tid`, `spec`, `misc` (`vals`/`idxs` as Hyperopt writes them), `state`,
 `owner`, `book_time`, `refresh_time`, `exp_key`, `result` and `version`, so existing Hyperopt
-tooling can read our database. We add `attempt` (how many times the job was handed out) and
-`misc.params` (the hyperparameters as the objective received them, for queries).
+tooling can read our database. We add `attempt` (how many times the job was handed out),
+`misc.params` (the hyperparameters as the objective received them, for queries) and, on
+MongoDB, `changed` (a timestamp the server sets whenever the job's state, attempt or result
+changes, so that a reader can ask for what changed since it last looked).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 
 import bson
 import bson.errors
+
+from objectives import STATUS_OK
 
 JobDoc = dict[str, Any]
 
@@ -34,7 +38,10 @@ FINISHED_STATES = (JOB_STATE_DONE, JOB_STATE_ERROR)
 
 
 def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
+    """Now, to the millisecond: what a BSON date (and so either store) keeps of a time, so a
+    document reads back the same from memory and from the store."""
+    now = datetime.datetime.now(datetime.UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def trial_state(job: Mapping[str, Any]) -> str:
@@ -45,7 +52,8 @@ def trial_state(job: Mapping[str, Any]) -> str:
     """
     if job["state"] == JOB_STATE_DONE:
         result = job.get("result")
-        return "ok" if isinstance(result, Mapping) and result.get("status") == "ok" else "failed"
+        return "ok" if isinstance(result, Mapping) and result.get("status") == STATUS_OK \
+            else "failed"
     return STATE_NAMES.get(job["state"], "cancelled")
 
 
@@ -94,10 +102,28 @@ def unstorable_reason(document: Mapping[str, Any], limit: int = MAX_RESULT_BYTES
     return None
 
 
+# Whether a job document can be used, decided here for every reader. Jobs reach us from a
+# shared database, where any program may have written them, so there are two bars:
+# - `has_trial_identity`: an int tid and an int state. A store indexes such a document and
+#   the queries show it as a trial (a worker fails a malformed one, and the failure shows).
+# - `malformed_reason` is None: every field a worker and TPE read is as Hyperopt writes it.
+#   Only such a job is run, or fed to the proposals.
+
+
+def is_int(value: Any) -> bool:
+    """An int, and not a bool (which Python counts as one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def has_trial_identity(document: Any) -> bool:
+    """Whether a document names a trial: a document with an int `tid` and an int `state`."""
+    return (isinstance(document, Mapping) and is_int(document.get("tid"))
+            and is_int(document.get("state")))
+
+
 def malformed_reason(job: Any) -> str | None:
     """What makes a job document unusable (a tid that is not an int, a missing field, `misc.vals`
-    that are not Hyperopt's), or None. Jobs reach us from a shared database, where any program
-    may have written them, so a worker checks before it trusts one."""
+    that are not Hyperopt's), or None: a worker checks before it trusts a job."""
     if not isinstance(job, Mapping):
         return f"a job must be a document, not {type(job).__name__}"
     expected = {"tid": int, "state": int, "exp_key": str, "misc": Mapping}
@@ -105,7 +131,7 @@ def malformed_reason(job: Any) -> str | None:
         if not isinstance(job.get(field), kind) or isinstance(job.get(field), bool):
             return f"field {field!r} is {job.get(field)!r}, not {kind.__name__}"
     attempt = job.get("attempt", 0)
-    if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 0:
+    if not is_int(attempt) or attempt < 0:
         return f"field 'attempt' is {attempt!r}, not a count"
     for part in ("vals", "idxs"):
         entries = job["misc"].get(part)

@@ -11,15 +11,13 @@ import dataclasses
 import datetime
 import json
 from importlib import metadata
-from typing import Any
+from typing import Any, ClassVar
 
+import objectives
+from search.algorithms import ALGO_OF_OLD_EXPERIMENTS, ALGORITHMS, DEFAULT_ALGO
 from search.policy import MalformedPolicy, Policy
 
 METRIC = "loss = -accuracy / train_seconds"
-DEFAULT_ALGO = "tpe"
-# An experiment recorded before the algorithm was recorded ran Hyperopt's stock TPE.
-ALGO_OF_OLD_EXPERIMENTS = "hyperopt-tpe"
-ALGOS = ("tpe", "hyperopt-tpe", "anneal", "random")  # what `hpsearch search --algo` accepts
 
 
 def hpsearch_version() -> str:
@@ -52,6 +50,9 @@ class Experiment:
         default_factory=lambda: datetime.datetime.now(datetime.UTC)
     )
 
+    # What a resumed search may change: the target number of trials and the policy.
+    RESUMABLE: ClassVar[tuple[str, ...]] = ("max_evals", "policy")
+
     def to_document(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -75,7 +76,7 @@ class Experiment:
                 raise MalformedExperiment(f"experiment {key!r} is malformed: field {name!r} is "
                                           f"{value!r}")
         document = {"algo": ALGO_OF_OLD_EXPERIMENTS, **document}
-        if document["algo"] not in ALGOS:
+        if document["algo"] not in ALGORITHMS:
             raise MalformedExperiment(f"experiment {document.get('exp_key')!r} is malformed: "
                                       f"unknown algo {document['algo']!r}")
         try:
@@ -87,9 +88,24 @@ class Experiment:
                       "policy": policy})
 
     def latest(self, requested: Experiment) -> Experiment:
-        """This recorded experiment with the settings a resume may change taken from
-        `requested`: the target number of trials and the policy."""
-        return dataclasses.replace(self, max_evals=requested.max_evals, policy=requested.policy)
+        """This recorded experiment with the settings a resume may change (RESUMABLE) taken
+        from `requested`."""
+        return dataclasses.replace(
+            self, **{name: getattr(requested, name) for name in self.RESUMABLE})
+
+    def trial_settings(self, *, seed: int = 0, data_dir: str | None = None
+                       ) -> objectives.TrialSettings:
+        """What every trial of this experiment runs with; the seed is the trial's own.
+
+        `data_dir` is where this host keeps the data sets: a worker's own wins over the one
+        the experiment recorded, since hosts may mount data in different places.
+
+        Raises:
+            ObjectiveError: a recorded setting is out of range.
+        """
+        return objectives.TrialSettings(
+            epochs=self.epochs, min_accuracy=self.min_accuracy, device=self.device, seed=seed,
+            data_dir=data_dir or self.data_dir, torch_compile=self.torch_compile)
 
     def definition(self) -> dict[str, Any]:
         """The fields that decide what a trial means; a resumed search must not change them.

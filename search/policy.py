@@ -68,3 +68,20 @@ class Policy:
                 raise MalformedPolicy(f"policy field {field.name!r} is {value!r}")
             values[field.name] = value
         return cls(**values)
+
+
+def policy_for_run(recorded: Policy | None, *, heartbeat_interval: float | None = None,
+                   stale_after: float | None = None, max_attempts: int | None = None,
+                   trial_timeout: float | None = None) -> Policy:
+    """The policy a run of a search records: the experiment's recorded one (the defaults for
+    a new experiment) with the settings given for this run. A setting not given (None) keeps
+    its recorded value, so a resume that names none changes nothing.
+
+    Raises:
+        MalformedPolicy: the result is not a valid policy (stale_after not longer than the
+            heartbeat interval, say).
+    """
+    given: dict[str, Any] = {"heartbeat_interval": heartbeat_interval, "stale_after": stale_after,
+             "max_attempts": max_attempts, "trial_timeout": trial_timeout}
+    changes = {name: value for name, value in given.items() if value is not None}
+    return dataclasses.replace(recorded or Policy(), **changes)

@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from search.documents import JobDoc, flatten, is_finished, trial_state
+from search.documents import JobDoc, flatten, has_trial_identity, is_finished, trial_state
 
 # What the view reads of a job document: the queries ask a store for no more.
 TRIAL_FIELDS = ("tid", "state", "owner", "attempt", "book_time", "refresh_time", "misc.params",
@@ -129,10 +129,5 @@ class Trial:
 def trials_of(jobs: Iterable[Mapping[str, Any]]) -> list[Trial]:
     """Trials for job documents, in tid order. A document without an int tid and state (which
     another program wrote into the database) is not a trial, and is left out."""
-    return sorted((Trial.from_job(job) for job in jobs if _is_trial(job)),
+    return sorted((Trial.from_job(job) for job in jobs if has_trial_identity(job)),
                   key=lambda trial: trial.tid)
-
-
-def _is_trial(job: Mapping[str, Any]) -> bool:
-    return all(isinstance(job.get(key), int) and not isinstance(job.get(key), bool)
-               for key in ("tid", "state"))

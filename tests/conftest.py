@@ -11,6 +11,8 @@ import pytest
 from hpsearch_processes import HpsearchProcesses
 from mongodb_server import MongoServer, database_url
 
+from search.store._mongo._dialect import DIALECT_VARIABLE, DIALECTS
+
 
 @pytest.fixture(scope="session")
 def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoServer]:
@@ -39,12 +41,32 @@ def mongo_url(mongo_server: MongoServer) -> Iterator[str]:
 
 
 
-@pytest.fixture(params=["embedded", "mongodb"])
-def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test that uses this runs once on an embedded store and once on MongoDB."""
+@pytest.fixture(params=DIALECTS)
+def mongo_dialect(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+                  hpsearch: HpsearchProcesses) -> str:
+    """Each test that uses this runs once with each MongoDB dialect forced, in this process
+    and in the hpsearch processes it starts: the one the test server calls for, and the
+    other, which is correct on any server, only slower. So the code a MongoDB deployment
+    runs is tested on FerretDB too."""
+    return force_dialect(str(request.param), monkeypatch, hpsearch)
+
+
+@pytest.fixture(params=["embedded", *(f"{dialect}-dialect" for dialect in DIALECTS)])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path,
+                   monkeypatch: pytest.MonkeyPatch, hpsearch: HpsearchProcesses) -> str:
+    """Each test that uses this runs on an embedded store, and on MongoDB with each dialect
+    (see mongo_dialect)."""
     if request.param == "embedded":
         return str(tmp_path / "store")
-    return request.getfixturevalue("mongo_url")
+    force_dialect(request.param.removesuffix("-dialect"), monkeypatch, hpsearch)
+    return str(request.getfixturevalue("mongo_url"))
+
+
+def force_dialect(dialect: str, monkeypatch: pytest.MonkeyPatch,
+                  hpsearch: HpsearchProcesses) -> str:
+    monkeypatch.setenv(DIALECT_VARIABLE, dialect)
+    monkeypatch.setitem(hpsearch.environment, DIALECT_VARIABLE, dialect)
+    return dialect
 
 
 @pytest.fixture(scope="session")

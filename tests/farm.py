@@ -54,6 +54,16 @@ def wait_until(condition: Callable[[], bool], timeout: float, message: str) -> N
         time.sleep(0.1)
 
 
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class OutputWatcher:
     """Collects a running process's output in a background thread, so a test can wait for a
     line to appear while the process goes on (a pipe read would block until it exits)."""
@@ -118,7 +128,7 @@ def queue_jobs(url: str, exp_key: str, jobs: int) -> None:
         proposer = Proposer(exp_key, space.graph, seed=1, startup_trials=jobs)
         proposals: list[dict] = []
         for tid in range(jobs):
-            proposals.append(proposer.propose(tid, proposals))
+            proposals.append(proposer.propose(tid))
         store.queue_jobs(proposals)
     finally:
         store.close()

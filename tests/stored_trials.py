@@ -53,7 +53,7 @@ def record_trials(location: str, exp_key: str, outcomes: Sequence[Outcome], *,
         proposer = Proposer(exp_key, space.graph, seed=0, startup_trials=total + 1)
         jobs: list[dict[str, Any]] = []
         for tid in range(total):
-            jobs.append(proposer.propose(tid, jobs))
+            jobs.append(proposer.propose(tid))
         store.queue_jobs(jobs)
         for index, outcome in enumerate(outcomes):
             worker = f"worker-{'ab'[index % 2]}"

@@ -134,7 +134,7 @@ def test_a_black_holed_connection_is_retried_rather_than_hung(
     try:
         assert store.experiments() == []
         proxy.black_hole()
-        caplog.set_level(logging.WARNING, logger="search.store._connection")
+        caplog.set_level(logging.WARNING, logger="search.store._mongo._connection")
         threading.Thread(target=lambda: answers.append(store.experiments()), daemon=True).start()
         wait_until(lambda: "unreachable" in caplog.text, 120,
                    "the silent call timed out and is being retried")

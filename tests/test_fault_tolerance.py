@@ -240,7 +240,11 @@ def test_job_is_failed_with_the_reason_after_max_attempts(mongo_url, hpsearch, s
     job_in_progress(db, first)
     first.send_signal(signal.SIGKILL)
     first.wait()
-    code, output = finish(farm_worker(hpsearch, mongo_url, "--idle-timeout", str(3 * STALE_AFTER)))
+    # Stopped once the trial is given up: an idle timeout would race the reclaimer on a
+    # loaded machine.
+    second = farm_worker(hpsearch, mongo_url)
+    wait_until(lambda: done_jobs(db, "doomed"), 300, "the trial is given up")
+    code, output = stop(second)
     assert code == 0, output
     (job,) = done_jobs(db, "doomed")
     assert job["result"]["status"] == "fail" and job["result"]["reason"] == "abandoned"

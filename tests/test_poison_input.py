@@ -18,7 +18,7 @@ from search.farm.proposals import Proposer
 def job_like_ours(url: str, exp_key: str, tid: int) -> dict:
     """A proposal as our driver would queue it, to be damaged by the test."""
     proposer = Proposer(exp_key, spaces.load_space("default").graph, seed=tid, startup_trials=5)
-    return {**proposer.propose(tid, []), "exp_key": exp_key, "state": 0}
+    return {**proposer.propose(tid), "exp_key": exp_key, "state": 0}
 
 
 def damaged_jobs(url: str, exp_key: str) -> dict[str, dict]:

@@ -24,7 +24,7 @@ def store(store_location: str) -> Iterator[Store]:
             proposer = Proposer(exp_key, SPACE.graph, seed=0, startup_trials=10)
             jobs: list[dict] = []
             for tid in range(3):
-                jobs.append(proposer.propose(tid, jobs))
+                jobs.append(proposer.propose(tid))
             opened.queue_jobs(jobs)
         yield opened
     finally:

@@ -249,10 +249,11 @@ def test_proposer_honours_startup_trials_and_keeps_one_trials_object(algo):
     proposer = Proposer("key", SQUARE, seed=0, startup_trials=3, algo=algo)
     jobs = []
     for tid in range(6):
-        job = proposer.propose(tid, jobs)
+        job = proposer.propose(tid)
         assert 0 <= job["misc"]["params"]["x"] <= 10
         jobs.append({**job, "state": JOB_STATE_DONE,
                      "result": {"status": STATUS_OK, "loss": job["misc"]["params"]["x"]}})
-    assert len(proposer._trials.trials) == 5  # the last proposal saw every earlier job
+        proposer.record(jobs[-1:])  # only the job that changed
+    assert len(proposer._trials.trials) == 6  # every proposal saw every earlier job
     assert [doc["result"]["loss"] for doc in proposer._trials.trials] == [
-        job["result"]["loss"] for job in jobs[:5]]
+        job["result"]["loss"] for job in jobs]

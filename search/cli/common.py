@@ -15,9 +15,10 @@ import objectives
 import spaces
 from search.experiment import Experiment, ExperimentConflict
 from search.farm.processes import GpuSpecError
+from search.launch import InvalidSearchOptions
 from search.reports import queries
 from search.reports.output import FORMATS
-from search.store import DEFAULT_LOCATION, Store, StoreError, open_store
+from search.store import DEFAULT_LOCATION, Store, StoreError, opened_store
 from search.trial import TRIAL_FIELDS, Trial, trials_of
 from search.urls import redact
 
@@ -50,7 +51,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (StoreError, ExperimentConflict, spaces.SpaceError, objectives.ObjectiveError,
-            GpuSpecError) as error:
+            GpuSpecError, InvalidSearchOptions) as error:
         raise UserError(str(error)) from None
 
 
@@ -86,15 +87,6 @@ def exp_key_option(function: Any) -> Any:
     return click.option("--exp-key", envvar="HPSEARCH_EXP_KEY",
                         help="Experiment key (default: the store's only experiment). "
                              "Env: HPSEARCH_EXP_KEY.")(function)
-
-
-@contextlib.contextmanager
-def opened_store(location: str) -> Iterator[Store]:
-    store = open_store(location)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def with_store(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import pathlib
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 import objectives
 import spaces
+from search.algorithms import ALGORITHMS
 from search.cli.common import (
     RedactingFormatter,
     TrialsFailed,
@@ -23,27 +23,20 @@ from search.cli.common import (
     exp_key_option,
     experiment_trials,
     format_option,
-    opened_store,
     store_option,
     user_errors,
     with_store,
 )
+from search.cli.dashboard import dashboard
 from search.cli.reports import export, plot
-from search.experiment import ALGOS, DEFAULT_ALGO, Experiment
 from search.farm.spool import default_spool_root
-from search.farm.worker import DEFAULT_MAX_CONSECUTIVE_FAILURES, Worker, WorkerOptions, worker_id
-from search.policy import (
-    DEFAULT_HEARTBEAT_INTERVAL,
-    DEFAULT_MAX_ATTEMPTS,
-    DEFAULT_STALE_AFTER,
-    MalformedPolicy,
-    Policy,
-)
+from search.farm.worker import WorkerOptions
+from search.launch import SearchFailed, SearchOptions, optimize
+from search.policy import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER
 from search.reports import queries
 from search.reports.output import render, render_status
 from search.store import Store, open_store
-from search.trial import trials_of
-from search.urls import is_mongodb_url
+from search.urls import is_mongodb_url, redact
 
 if TYPE_CHECKING:
     from search.farm.driver import SearchProgress
@@ -69,28 +62,35 @@ def main(verbose: int) -> None:
 
 # -- search -------------------------------------------------------------------------------------
 
+DEFAULTS = SearchOptions()
+
+
 @main.command()
 @store_option
-@click.option("--exp-key", envvar="HPSEARCH_EXP_KEY", default="default", show_default=True,
+@click.option("--exp-key", envvar="HPSEARCH_EXP_KEY", default=DEFAULTS.exp_key, show_default=True,
               help="Names the search; rerun with the same key to resume it. Env: HPSEARCH_EXP_KEY.")
 @click.option("--space", "space_name", default="default", show_default=True,
               help="A built-in space name or a YAML space file (see `hpsearch spaces`).")
 @click.option("--objective", "objective_name", default="digits", show_default=True,
               help="What a trial trains: a built-in, an entry point, or package.module:function.")
-@click.option("--max-evals", type=click.IntRange(min=1), default=20, show_default=True,
+@click.option("--max-evals", type=click.IntRange(min=1), default=DEFAULTS.max_evals,
+              show_default=True,
               help="Total trials to finish, counting those of earlier runs of this experiment.")
-@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True,
+@click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True,
               help="Training epochs per trial.")
-@click.option("--min-accuracy", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--min-accuracy", type=click.FloatRange(0, 1), default=DEFAULTS.min_accuracy,
+              show_default=True,
               help="Accuracy floor: trials below it score the worst possible (loss 0).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the TPE proposals.")
-@click.option("--device", default="auto", show_default=True,
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
+              help="Seed of the TPE proposals.")
+@click.option("--device", default=DEFAULTS.device, show_default=True,
               help="Training device: auto, cpu, cuda or cuda:N.")
-@click.option("--startup-trials", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Random trials before TPE starts modelling.")
-@click.option("--algo", type=click.Choice(ALGOS), default=DEFAULT_ALGO,
-              show_default=True, help="What proposes trials: tpe (ours, multivariate, counts "
-              "running trials), hyperopt-tpe, anneal or random. Recorded; a resume keeps it.")
+@click.option("--startup-trials", type=click.IntRange(min=1), default=DEFAULTS.startup_trials,
+              show_default=True, help="Random trials before TPE starts modelling.")
+@click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULTS.algo,
+              show_default=True, help="What proposes trials: " + ", ".join(
+                  f"{algorithm.name} ({algorithm.description})"
+                  for algorithm in ALGORITHMS.values()) + ". Recorded; a resume keeps it.")
 @click.option("--max-queue", type=click.IntRange(min=1), envvar="HPSEARCH_MAX_QUEUE",
               help="Cap on trials queued ahead of the workers (farm only). "
                    "Env: HPSEARCH_MAX_QUEUE.")
@@ -107,7 +107,7 @@ def main(verbose: int) -> None:
               help="Seconds a trial may run before it is stopped and failed with reason "
                    "timeout (default: no limit). Recorded; workers use it.")
 @click.option("--max-consecutive-failures", type=click.IntRange(min=1),
-              default=DEFAULT_MAX_CONSECUTIVE_FAILURES, show_default=True,
+              default=DEFAULTS.max_consecutive_failures, show_default=True,
               help="Stop after this many failed trials in a row (embedded search; workers have "
                    "their own option).")
 @data_dir_option
@@ -125,97 +125,49 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
     queued for `hpsearch worker` processes on any number of machines. A search that ends
     without one successful trial exits 1 and shows the last failure.
     """
-    from search.farm.driver import SearchFailed, SearchOptions, run_search  # TPE: only here
-
     with user_errors():
-        space = spaces.load_space(space_name)
-        objective = objectives.resolve_objective(objective_name, allowed_modules=(objective_name,))
-        objectives.resolve_device(device)
-        options = SearchOptions(max_evals=max_evals, seed=seed, startup_trials=startup_trials,
-                                max_queue=max_queue,
-                                max_consecutive_failures=max_consecutive_failures)
-        with opened_store(store) as opened:
-            recorded = opened.experiment(exp_key)
-            policy = _policy(recorded.policy if recorded else Policy(), stale_after=stale_after,
-                             max_attempts=max_attempts, heartbeat_interval=heartbeat_interval,
-                             trial_timeout=trial_timeout)
-            experiment = Experiment(exp_key=exp_key, space=space.record, objective=objective.name,
-                                    epochs=epochs, min_accuracy=min_accuracy, device=device,
-                                    algo=algo, data_dir=data_dir, torch_compile=torch_compile,
-                                    policy=policy)
-            _check_objective(objective, experiment, runs_here=not is_mongodb_url(store))
-            local_worker = None
-            if not is_mongodb_url(store):
-                objectives.configure_cpu_threads(1)
-                local_worker = Worker(opened, worker_id(None),
-                                      WorkerOptions(exp_keys=(exp_key,),
-                                                    allowed_objectives=(objective_name,),
-                                                    data_dir=data_dir))
-            click.echo(f"search {exp_key!r}: {objective.name} on space {space.name}, "
-                       f"{max_evals} trials, store {opened.location}", err=True)
-            if local_worker is None:
-                click.echo(f"trials are queued for workers; attach some with: hpsearch worker "
-                           f"--store '{opened.location}' --exp-key {exp_key}", err=True)
-            with _progress_bar(max_evals) as on_progress:
-                try:
-                    jobs = run_search(opened, experiment, space.graph, options,
-                                      local_worker=local_worker, on_progress=on_progress)
-                except KeyboardInterrupt:
-                    click.echo("\ninterrupted: finished trials are saved; rerun the same command "
-                               "to resume", err=True)
-                    sys.exit(130)
-                except SearchFailed as error:
-                    raise TrialsFailed(str(error)) from None
-            trials = trials_of(jobs)
-            failed = [trial for trial in trials if trial.state == "failed"]
-            if failed and not any(trial.state == "ok" for trial in trials):
-                last = failed[-1]
-                raise TrialsFailed(f"no trial succeeded; the last failure, trial {last.tid}: "
-                                   f"{last.reason}: {last.error}")
-            best = queries.best_trials(trials, 5)
-            click.echo(render([trial.row() for trial in best], "table"))
-
-
-def _policy(recorded: Policy, **given: float | int | None) -> Policy:
-    """The recorded policy (or the defaults) with the options given on this command line."""
-    changes: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
-    try:
-        return dataclasses.replace(recorded, **changes)
-    except MalformedPolicy as error:
-        raise UserError(f"{error}; adjust --stale-after or --heartbeat-interval") from None
-
-
-def _check_objective(objective: objectives.Objective, experiment: Experiment,
-                     runs_here: bool) -> None:
-    """Ask the objective whether its trials can run (its data is there), before any trial.
-
-    Embedded, the trials run here, so a failed check stops the search. In a farm the workers
-    run them with their own data directories, so here it is only a note.
-    """
-    if objective.check is None:
-        return
-    settings = objectives.TrialSettings(
-        epochs=experiment.epochs, min_accuracy=experiment.min_accuracy, device=experiment.device,
-        data_dir=experiment.data_dir, torch_compile=experiment.torch_compile)
-    try:
-        objective.check(settings)
-    except objectives.ObjectiveError as error:
-        if runs_here:
-            raise
-        click.echo(f"note: not found on this machine, which is fine if the workers have it "
-                   f"(each worker reads its own HPSEARCH_DATA_DIR): {error}", err=True)
+        options = SearchOptions(
+            store=store, exp_key=exp_key, max_evals=max_evals, epochs=epochs,
+            min_accuracy=min_accuracy, seed=seed, device=device, startup_trials=startup_trials,
+            algo=algo, max_queue=max_queue, heartbeat_interval=heartbeat_interval,
+            stale_after=stale_after, max_attempts=max_attempts, trial_timeout=trial_timeout,
+            max_consecutive_failures=max_consecutive_failures, data_dir=data_dir,
+            torch_compile=torch_compile)
+        header = (f"search {exp_key!r}: {objective_name} on space {space_name}, {max_evals} "
+                  f"trials, store {redact(store)}")
+        if options.is_farm:
+            header += (f"\ntrials are queued for workers; attach some with: hpsearch worker "
+                       f"--store '{redact(store)}' --exp-key {exp_key}")
+        with _progress_bar(header) as on_progress:
+            try:
+                results = optimize(objective_name, space_name, options, on_progress=on_progress)
+            except KeyboardInterrupt:
+                click.echo("\ninterrupted: finished trials are saved; rerun the same command "
+                           "to resume", err=True)
+                sys.exit(130)
+            except SearchFailed as error:
+                raise TrialsFailed(str(error)) from None
+    click.echo(render([trial.row() for trial in results.best(5)], "table"))
 
 
 @contextlib.contextmanager
-def _progress_bar(max_evals: int) -> Iterator[Any]:
-    with click.progressbar(length=max_evals, label="trials", show_pos=True, show_eta=True,
-                           item_show_func=lambda text: text, file=sys.stderr) as bar:
+def _progress_bar(header: str) -> Iterator[Callable[[SearchProgress], None]]:
+    """A progress callback that prints `header` once the search has started (its store
+    opened and its experiment recorded), then a bar of the finished trials and the best."""
+    with contextlib.ExitStack() as stack:
+        bars: list[Any] = []
+
         def on_progress(progress: SearchProgress) -> None:
+            if not bars:
+                click.echo(header, err=True)
+                bars.append(stack.enter_context(click.progressbar(
+                    length=progress.max_evals, label="trials", show_pos=True, show_eta=True,
+                    item_show_func=lambda text: text, file=sys.stderr)))
             best = progress.best
             text = "no score yet" if best is None else (
                 f"best {best.score:.3g} acc/s (accuracy {best.accuracy:.3f} "
                 f"in {best.train_seconds:.3f} s)")
-            bar.update(progress.finished - bar.pos, text)
+            bars[0].update(progress.finished - bars[0].pos, text)
 
         yield on_progress
 
@@ -427,3 +379,4 @@ def experiments(store: Store, output_format: str) -> None:
 
 main.add_command(plot)
 main.add_command(export)
+main.add_command(dashboard)

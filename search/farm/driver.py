@@ -2,14 +2,15 @@
 
 One loop serves both stores. Embedded, the driver runs each queued trial itself through the
 same worker code a farm uses; distributed, it keeps the queue topped up for the live workers
-and waits. Either way it reads back only the jobs that were unfinished at its last look, so
-a long search costs the same per turn as a short one.
+and waits.
 
-Distributed, the driver polls those few jobs (by `_id` on FerretDB, which scans for anything
-else): every 20 ms right after something changed, backing off to `poll_interval` while
-nothing does, so a landing result is answered at once and a quiet farm costs little. Those
-polls read the job documents only; once a second a read also checks their result claims, for
-a view whose write was lost. The `workers` collection is read at most once a second.
+Each turn costs what changed, not what the experiment or the farm holds: the driver reads the
+jobs that changed since its last turn (`Store.job_changes`), and its account of the search
+(search.farm.ledger: progress, best so far, queue depth) and the algorithm's history
+(search.farm.proposals) take in only those. Distributed, it looks every 20 ms right after
+something changed, backing off to `poll_interval` while nothing does, so a landing result is
+answered at once and a quiet farm costs little. The live workers are counted at most once a
+second.
 """
 
 from __future__ import annotations
@@ -17,52 +18,44 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any
 
-from search.documents import (
-    JOB_STATE_NEW,
-    JobDoc,
-    is_finished,
-    malformed_reason,
-    sort_by_tid,
-    utcnow,
-)
+from search.documents import JobDoc, sort_by_tid
 from search.experiment import Experiment
+from search.farm.ledger import SearchLedger
 from search.farm.proposals import Proposer
 from search.farm.reclaim import Reclaimer
-from search.farm.worker import DEFAULT_MAX_CONSECUTIVE_FAILURES, Worker
-from search.reports.queries import best_trial
+from search.farm.worker import Worker
 from search.store import Store
-from search.trial import Trial, trials_of
+from search.trial import Trial
 
 _SHORTEST_POLL = 0.02  # seconds between polls right after a job changed state
 _WORKERS_READ_INTERVAL = 1.0
-_FULL_READ_INTERVAL = 1.0  # seconds between reads that also check the result claims
 
 
 @dataclasses.dataclass(frozen=True)
-class SearchOptions:
-    """How a search runs; the definition of what it searches is the Experiment."""
+class DriverOptions:
+    """How the driver proposes and queues; what it searches, and how many trials it
+    finishes (`max_evals`), is the Experiment."""
 
-    max_evals: int
     seed: int = 0
     startup_trials: int = 10
     max_queue: int | None = None
     poll_interval: float = 0.25  # the longest wait between polls, when nothing changes
-    max_consecutive_failures: int | None = DEFAULT_MAX_CONSECUTIVE_FAILURES  # embedded only
 
 
-class SearchFailed(Exception):
+class TrialsKeepFailing(Exception):
     """The embedded search stopped because its trials kept failing; the message says how."""
 
 
 @dataclasses.dataclass
 class SearchProgress:
-    """What the progress bar shows after each turn of the loop."""
+    """What the progress bar shows after each turn of the loop that changed something."""
 
     finished: int
     max_evals: int
     best: Trial | None
+    queued: int = 0  # jobs waiting for a worker
+    train_seconds: float = 0.0  # spent by the finished trials
 
 
 Progress = Callable[[SearchProgress], None]
@@ -72,15 +65,17 @@ def run_search(
     store: Store,
     experiment: Experiment,
     space_graph: object,
-    options: SearchOptions,
+    options: DriverOptions,
     *,
     local_worker: Worker | None = None,
     on_progress: Progress | None = None,
 ) -> list[JobDoc]:
-    """Run (or resume) a search until `max_evals` trials have finished; returns every job.
+    """Run (or resume) a search until the experiment's `max_evals` trials have finished;
+    returns every job.
 
-    With `local_worker`, queued trials run in this process (the embedded search); without,
-    the driver waits for workers attached to the store.
+    With `local_worker`, queued trials run in this process (the embedded search), and the
+    search stops with TrialsKeepFailing when that worker's trials keep failing; without, the
+    driver waits for workers attached to the store.
     """
     try:
         return _drive(store, experiment, space_graph, options, local_worker, on_progress)
@@ -89,10 +84,12 @@ def run_search(
             local_worker.report_stopped()
 
 
-def _drive(store: Store, experiment: Experiment, space_graph: object, options: SearchOptions,
+def _drive(store: Store, experiment: Experiment, space_graph: object, options: DriverOptions,
            local_worker: Worker | None, on_progress: Progress | None) -> list[JobDoc]:
-    experiment = store.record_experiment(
-        dataclasses.replace(experiment, max_evals=options.max_evals))
+    if experiment.max_evals is None:
+        raise ValueError("a search needs the experiment's max_evals")
+    max_evals = experiment.max_evals
+    experiment = store.record_experiment(experiment)
     proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials,
                         experiment.algo)
     policy = experiment.policy
@@ -102,82 +99,55 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: S
         for attempt in store.running_attempts([experiment.exp_key]):
             store.give_up(attempt, policy.max_attempts,
                           "its process died (found running when the search resumed)")
-    jobs = _well_formed(store.jobs(experiment.exp_key))
-    unfinished = {tid for tid, job in jobs.items() if not is_finished(job)}
+    changes = store.job_changes(experiment.exp_key)  # before the whole read: nothing slips
+    ledger = SearchLedger()
+    proposer.record(ledger.record(store.jobs(experiment.exp_key)))
     reclaimer = Reclaimer(store)
-    failures_in_a_row = 0
     live_workers = _LiveWorkers(store, experiment.exp_key, policy.stale_after)
     poll = _SHORTEST_POLL
-    full_read_at = time.monotonic() + _FULL_READ_INTERVAL
     changed = True
     while True:
-        if changed:  # each turn costs the same however long the search: nothing else is O(n)
-            finished = len(jobs) - len(unfinished)
+        if changed:
             if on_progress is not None:
-                done = (job for job in jobs.values() if is_finished(job))
-                on_progress(SearchProgress(finished, options.max_evals,
-                                           best_trial(trials_of(done))))
-            if finished >= options.max_evals:
-                return sort_by_tid(jobs.values())
+                on_progress(SearchProgress(ledger.finished, max_evals, ledger.best,
+                                           len(ledger.queued), ledger.train_seconds))
+            if ledger.finished >= max_evals:
+                return sort_by_tid(ledger.jobs.values())
         wanted = 1 if local_worker is not None else live_workers() + 1
-        unfinished |= _top_up_queue(store, proposer, jobs, unfinished, options, wanted)
+        _top_up_queue(store, proposer, ledger, max_evals, options.max_queue, wanted)
         if local_worker is not None:
-            result = local_worker.run_next()
-            if result is not None:
-                failures_in_a_row = 0 if result.get("status") == "ok" else failures_in_a_row + 1
-            limit = options.max_consecutive_failures
-            if result is not None and limit is not None and failures_in_a_row >= limit:
-                raise SearchFailed(f"stopped after {failures_in_a_row} trials failed in a row "
-                                   f"(--max-consecutive-failures); last: {_failure(result)}")
+            local_worker.run_next()
+            if local_worker.failing is not None:
+                raise TrialsKeepFailing(f"stopped: {local_worker.failing}")
         else:
             time.sleep(poll)
             if reclaimer.due({experiment.exp_key: policy}):
                 reclaimer.run_pass({experiment.exp_key: policy})
-        full_read = time.monotonic() >= full_read_at
-        if full_read:
-            full_read_at = time.monotonic() + _FULL_READ_INTERVAL
-        read = _well_formed(store.jobs(experiment.exp_key, sorted(unfinished),
-                                       views_only=not full_read))
-        changed = any(job["state"] != jobs[tid]["state"] for tid, job in read.items())
-        jobs.update(read)
-        unfinished -= {tid for tid, job in read.items() if is_finished(job)}
+        news = ledger.record(changes.read(ledger.unfinished))
+        proposer.record(news)
+        changed = bool(news)
         poll = _SHORTEST_POLL if changed else min(2 * poll, options.poll_interval)
 
 
-def _well_formed(found: list[JobDoc]) -> dict[int, JobDoc]:
-    """The jobs by tid, less any that another program wrote malformed: TPE cannot read them,
-    and a worker fails them with reason `malformed job` rather than run them."""
-    return {job["tid"]: job for job in found if malformed_reason(job) is None}
-
-
-def _failure(result: dict[str, Any]) -> str:
-    return f"{result.get('reason')}: {result.get('error') or ''}".rstrip(": ")
-
-
-def _top_up_queue(store: Store, proposer: Proposer, jobs: dict[int, JobDoc],
-                  unfinished: set[int], options: SearchOptions, wanted: int) -> set[int]:
-    """Queue new proposals until `wanted` wait for workers, without passing `max_evals`;
-    the tids queued.
+def _top_up_queue(store: Store, proposer: Proposer, ledger: SearchLedger, max_evals: int,
+                  max_queue: int | None, wanted: int) -> None:
+    """Queue new proposals until `wanted` wait for workers, without passing `max_evals`.
 
     One queued job per live worker, plus one, is enough: each worker also holds one job
     reserved ahead, and every job queued beyond need is proposed blind to results to come."""
-    queued = sum(1 for tid in unfinished if jobs[tid]["state"] == JOB_STATE_NEW)
-    if options.max_queue is not None:
-        wanted = min(wanted, options.max_queue)
-    count = max(0, min(wanted - queued, options.max_evals - len(jobs)))
+    if max_queue is not None:
+        wanted = min(wanted, max_queue)
+    count = max(0, min(wanted - len(ledger.queued), max_evals - len(ledger.jobs)))
     if count == 0:
-        return set()
-    first_tid = max(jobs, default=-1) + 1
-    proposals: list[JobDoc] = []
-    for tid in range(first_tid, first_tid + count):
-        proposals.append(proposer.propose(tid, [*jobs.values(), *proposals]))
+        return
+    first_tid = ledger.next_tid
+    proposals = [proposer.propose(tid) for tid in range(first_tid, first_tid + count)]
     store.queue_jobs(proposals)
-    jobs.update((job["tid"], job) for job in proposals)
-    return {job["tid"] for job in proposals}
+    ledger.record(proposals)
 
 
 class _LiveWorkers:
-    """How many workers could take this experiment's jobs, read at most once a second."""
+    """How many workers could take this experiment's jobs, counted at most once a second."""
 
     def __init__(self, store: Store, exp_key: str, stale_after: float) -> None:
         self._store = store
@@ -193,8 +163,4 @@ class _LiveWorkers:
         return self._count
 
     def _read(self) -> int:
-        """Live workers that are not busy with another experiment."""
-        now = utcnow()
-        return sum(1 for worker in self._store.workers()
-                   if worker.is_live(self._stale_after, now)
-                   and worker.exp_key in (None, self._exp_key))
+        return self._store.live_workers(self._exp_key, self._stale_after)

@@ -13,6 +13,7 @@ from typing import Any
 
 import objectives
 import spaces
+from objectives import Reason
 from search.documents import chosen_values, malformed_reason, unstorable_reason
 from search.experiment import Experiment
 from search.farm.deadline import TrialTimedOut, deadline
@@ -31,13 +32,17 @@ class PreparedExperiment:
     objective: objectives.Objective
 
     @classmethod
-    def build(cls, experiment: Experiment, allowed_objectives: tuple[str, ...] = ()
-              ) -> PreparedExperiment:
-        """Raises SpaceError or ObjectiveError when this machine cannot or may not run it."""
+    def build(cls, experiment: Experiment, allowed_objectives: tuple[str, ...] = (),
+              objective: objectives.Objective | None = None) -> PreparedExperiment:
+        """The experiment with its objective (`objective` when given in this process, else
+        resolved by name) and its space.
+
+        Raises SpaceError or ObjectiveError when this machine cannot or may not run it."""
         return cls(
             experiment=experiment,
             space=spaces.space_from_record(experiment.space),
-            objective=objectives.resolve_objective(experiment.objective, allowed_objectives),
+            objective=objective or objectives.resolve_objective(experiment.objective,
+                                                                allowed_objectives),
         )
 
 
@@ -88,23 +93,18 @@ def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
     if problem is not None:
         log.warning("trial %r of %s is malformed: %s", reservation.tid, experiment.exp_key,
                     problem)
-        return _failed("malformed job", f"the job document is malformed: {problem}")
+        return objectives.failed_result(Reason.MALFORMED_JOB,
+                                        f"the job document is malformed: {problem}")
     try:
         params = objectives.plain_data(evaluated, "params")
         unstorable = unstorable_reason({"params": params})
     except (TypeError, ValueError) as error:
         unstorable = str(error)
     if unstorable is not None:
-        return _failed("unstorable parameters",
-                       f"the database cannot store this trial's parameters: {unstorable}")
-    settings = objectives.TrialSettings(
-        epochs=experiment.epochs,
-        min_accuracy=experiment.min_accuracy,
-        device=experiment.device,
-        seed=reservation.tid,
-        data_dir=data_dir or experiment.data_dir,
-        torch_compile=experiment.torch_compile,
-    )
+        return objectives.failed_result(
+            Reason.UNSTORABLE_PARAMETERS,
+            f"the database cannot store this trial's parameters: {unstorable}")
+    settings = experiment.trial_settings(seed=reservation.tid, data_dir=data_dir)
     log.info("trial %s of %s: %s", reservation.tid, experiment.exp_key, params)
     policy = experiment.policy
     with Heartbeat(store, reservation, policy.heartbeat_interval, on_heartbeat):
@@ -125,8 +125,8 @@ def _storable(result: dict[str, Any]) -> dict[str, Any]:
     if unstorable is None:
         return result
     kept = {key: result.get(key) for key in _KEPT_FROM_UNSTORABLE}
-    return {**kept, **_failed("unstorable result",
-                              f"the database cannot store the result: {unstorable}")}
+    return objectives.failed_result(Reason.UNSTORABLE_RESULT,
+                                    f"the database cannot store the result: {unstorable}", **kept)
 
 
 # What an unstorable result keeps: plain numbers and names the objective machinery set.
@@ -135,9 +135,6 @@ _KEPT_FROM_UNSTORABLE = ("train_seconds", "epochs", "device", "device_type", "mi
 
 
 def _timed_out(prepared: PreparedExperiment) -> dict[str, Any]:
-    return _failed("timeout", f"the trial ran past the experiment's trial timeout of "
-                              f"{prepared.experiment.policy.trial_timeout:g} s and was stopped")
-
-
-def _failed(reason: str, error: str) -> dict[str, Any]:
-    return {"status": "fail", "reason": reason, "loss": None, "accuracy": None, "error": error}
+    return objectives.failed_result(
+        Reason.TIMEOUT, f"the trial ran past the experiment's trial timeout of "
+                        f"{prepared.experiment.policy.trial_timeout:g} s and was stopped")

@@ -2,100 +2,75 @@
 
 This is the step `hyperopt.fmin` performs on each turn of its loop (`algo(new_ids, domain,
 trials, seed)` over a `Trials` object); the driver calls it directly because the jobs live in
-our stores. One `Trials` is kept for the whole search and only the jobs that changed are
-replaced in it, so a proposal does not rebuild the history from every document.
+our stores. One `Trials` is kept for the whole search, and the driver hands the Proposer only
+the jobs that changed: a new job is appended to it and a changed one updated in place, so a
+proposal costs the algorithm's own work and nothing per trial that did not change (Hyperopt's
+`Trials.refresh`, a pass over every trial, runs only if a job leaves Hyperopt's valid states).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from hyperopt import Trials, anneal, rand, tpe
-from hyperopt.base import Domain
+from hyperopt import Trials
+from hyperopt.base import JOB_VALID_STATES, Domain
 
 import objectives
-import search.tpe
+from search.algorithms import DEFAULT_ALGO, algorithm
 from search.documents import JobDoc, unstorable_reason, utcnow
 from search.farm.params import params_for
 
-Algo = Callable[[list[int], Domain, Trials, int], list[dict[str, Any]]]
-
-DEFAULT_ALGO = "tpe"
-# An experiment recorded before the algorithm was recorded ran Hyperopt's TPE.
-ALGO_OF_OLD_EXPERIMENTS = "hyperopt-tpe"
-
-
-def _after_random_startup(algo: Algo, startup_trials: int) -> Algo:
-    """`algo`, with random proposals until the search holds `startup_trials` trials."""
-    def suggest(new_ids: list[int], domain: Domain, trials: Trials, seed: int
-                ) -> list[dict[str, Any]]:
-        chosen = rand.suggest if len(trials.trials) < startup_trials else algo
-        return chosen(new_ids, domain, trials, seed)
-    return suggest
-
-
-ALGORITHMS: dict[str, Callable[[int], Algo]] = {
-    "tpe": lambda startup: functools.partial(
-        search.tpe.suggest, settings=search.tpe.Settings(n_startup_trials=startup)),
-    "hyperopt-tpe": lambda startup: functools.partial(
-        tpe.suggest, n_startup_jobs=startup, verbose=False),
-    "anneal": lambda startup: _after_random_startup(anneal.suggest, startup),
-    "random": lambda startup: rand.suggest,
-}
-
 
 class Proposer:
-    """Proposes one new job at a time for one experiment."""
+    """Proposes one new job at a time for one experiment, from the jobs it was told of."""
 
     def __init__(self, exp_key: str, space_graph: Any, seed: int, startup_trials: int,
                  algo: str = DEFAULT_ALGO) -> None:
-        if algo not in ALGORITHMS:
-            raise ValueError(f"unknown proposal algorithm {algo!r}; known: {', '.join(ALGORITHMS)}")
         self._space_graph = space_graph
         self._domain = Domain(_never_called, space_graph)
         self._seed = seed
-        self._suggest = ALGORITHMS[algo](startup_trials)
-        self._trials = Trials(exp_key=exp_key, refresh=False)
-        self._sources: dict[int, JobDoc] = {}
+        self._suggest = algorithm(algo).build(startup_trials)
+        self._trials = Trials(exp_key=exp_key)
         self._views: dict[int, JobDoc] = {}
+        self._stale = False  # a view left Hyperopt's valid states: refresh before proposing
 
-    def propose(self, tid: int, known_jobs: Iterable[JobDoc]) -> JobDoc:
-        """A new job for `tid`, chosen by the algorithm from every known job.
+    def record(self, jobs: Iterable[JobDoc]) -> None:
+        """Take in jobs that are new or changed; the others stay as they were told.
 
         Queued and running jobs count as running (ours treats them as bad trials, which keeps
         parallel proposals apart); failed jobs count as failures, never as good scores.
+        """
+        for job in jobs:
+            view = _hyperopt_view(job)
+            known = self._views.get(job["tid"])
+            if known is not None:
+                known.update(view)
+            else:
+                self._views[job["tid"]] = view
+                self._trials._dynamic_trials.append(view)
+                self._trials._trials.append(view)
+                self._trials._ids.add(job["tid"])
+            self._stale |= view["state"] not in JOB_VALID_STATES
+
+    def propose(self, tid: int) -> JobDoc:
+        """A new job for `tid`, chosen by the algorithm from every job recorded; it counts as
+        queued in the proposals that follow.
+
         The random state depends only on the search seed and the tid, so a resumed or
         repeated search proposes from the same stream.
         """
-        self._update(known_jobs)
+        if self._stale:
+            self._trials.refresh()
+            self._stale = False
         seed = int(np.random.SeedSequence([self._seed, tid]).generate_state(1)[0] % (2**31 - 1))
         (doc,) = self._suggest([tid], self._domain, self._trials, seed)
         doc = objectives.plain_data(doc, "proposal")
         doc["misc"]["params"] = _storable_params(doc, self._space_graph)
         doc.update(attempt=0, version=0, created=utcnow())
+        self.record([doc])
         return doc
-
-    def _update(self, known_jobs: Iterable[JobDoc]) -> None:
-        """Bring the Trials in line with the jobs: new ones are added, and a job the driver
-        has re-read (a new document object) replaces its view in place."""
-        added = []
-        for job in known_jobs:
-            tid = job["tid"]
-            if self._sources.get(tid) is job:
-                continue
-            self._sources[tid] = job
-            view = _hyperopt_view(job)
-            if tid in self._views:
-                self._views[tid].update(view)
-            else:
-                self._views[tid] = view
-                added.append(view)
-        if added:
-            self._trials._insert_trial_docs(added)
-        self._trials.refresh()
 
 
 def _storable_params(doc: JobDoc, space_graph: Any) -> dict[str, Any]:

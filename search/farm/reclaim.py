@@ -6,9 +6,10 @@ that value. An attempt whose heartbeat it has watched stay the same for the expe
 `stale_after` is given up. Nothing compares the clocks of two machines, so clock skew between
 hosts neither requeues a live trial nor keeps a dead one.
 
-When the Reclaimer's own store loses the database, heartbeats could not arrive either: it
-forgets what it watched and starts watching afresh once the database is back. An outage
-longer than `stale_after` therefore never requeues the trials that ran through it.
+When the Reclaimer's own store loses the database, heartbeats could not arrive either: the
+store then shows every beat changed (see RunningAttempt), so the watch starts afresh once the
+database is back. An outage longer than `stale_after` therefore never requeues the trials
+that ran through it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ class Reclaimer:
         self._clock = clock
         self._passes_per_stale_after = passes_per_stale_after
         self._watched: dict[_Key, tuple[Hashable, float]] = {}
-        self._outages = store.outages
         self._last_pass = float("-inf")
 
     def due(self, policies: Mapping[str, Policy]) -> bool:
@@ -57,10 +57,6 @@ class Reclaimer:
             self._watched.clear()
             return []
         now = self._clock()
-        if self._store.outages != self._outages:
-            # We could not reach the database for a while: neither could the heartbeats.
-            self._outages = self._store.outages
-            self._watched.clear()
         watched: dict[_Key, tuple[Hashable, float]] = {}
         given_up = []
         for attempt in attempts:

@@ -20,6 +20,7 @@ import os
 import pathlib
 import socket
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import objectives
@@ -31,6 +32,7 @@ from search.farm.lookahead import Lookahead
 from search.farm.reclaim import Reclaimer
 from search.farm.spool import Spool, SpooledResult
 from search.farm.stopping import StopNow, StopRequest
+from search.policy import DEFAULT_STALE_AFTER
 from search.store import Reservation, Store, StoreError, WorkerStatus
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,6 @@ DEFAULT_MAX_CONSECUTIVE_FAILURES = 5  # the embedded search's; a worker has no l
 _EXPERIMENT_REFRESH_INTERVAL = 5.0
 _FIRST_IDLE_POLL = 0.02  # seconds between polls in the first second without a job
 _BACKOFF_AFTER = 1.0  # seconds without a job; then the wait doubles, up to poll_interval
-_REPORT_INTERVAL = 2.0  # seconds between repeated reports of the same state
 _LONGEST_RESUBMIT_WAIT = 30.0  # seconds between offers of a result the store cannot take yet
 STUCK_EXIT_CODE = 3  # a trial stuck in native code past its timeout ends the worker process
 
@@ -73,11 +74,16 @@ def worker_id(gpu: str | None) -> str:
 
 class Worker:
     def __init__(self, store: Store, worker_id: str, options: WorkerOptions,
-                 stop: StopRequest | None = None) -> None:
+                 stop: StopRequest | None = None,
+                 given_objectives: Sequence[objectives.Objective] = ()) -> None:
+        """`given_objectives` are objectives handed over in this process (an embedded
+        search's, which may be a function of the caller's): an experiment that names one
+        runs it as given, without resolving the name."""
         self._store = store
         self.worker_id = worker_id
         self._options = options
         self._stop = stop or StopRequest()
+        self._given = {objective.name: objective for objective in given_objectives}
         self._prepared: dict[str, PreparedExperiment] = {}
         self._refused: set[str] = set()
         self._experiments_seen_at = float("-inf")
@@ -91,11 +97,12 @@ class Worker:
         self._lookahead = Lookahead(store, worker_id, self._stop) if options.lookahead else None
         self.jobs_done = 0
         self.device = "unknown"
+        self._failures_in_a_row = 0
+        self._last_failure = ""
 
     def run(self) -> WorkerExit:
         """Serve jobs until a limit is reached or a stop is requested."""
         options = self._options
-        failures_in_a_row = 0
         idle_since = time.monotonic()
         idle_wait = _FIRST_IDLE_POLL
         try:
@@ -114,14 +121,8 @@ class Worker:
                     continue
                 idle_since = time.monotonic()
                 idle_wait = _FIRST_IDLE_POLL
-                failures_in_a_row = 0 if result.get("status") == "ok" else failures_in_a_row + 1
-                limit = options.max_consecutive_failures
-                if limit is not None and failures_in_a_row >= limit:
-                    return self._exit(
-                        f"{failures_in_a_row} trials failed in a row (--max-consecutive-failures);"
-                        f" last: {result.get('reason')}: {result.get('error', '')}".rstrip(": "),
-                        exit_code=1,
-                    )
+                if self.failing is not None:
+                    return self._exit(self.failing, exit_code=1)
             return self._exit("stopped by signal after finishing its trial")
         except StopNow as stop:
             return self._exit(str(stop), exit_code=128 + stop.signum)
@@ -158,10 +159,28 @@ class Worker:
             raise
         accepted = self._submit(reservation, result, *spooled)
         self.jobs_done += 1
+        self._count_failures(result)
         log.info("trial %s of %s: %s%s", reservation.tid, reservation.exp_key,
                  _summary(result), "" if accepted else " (kept as a late result: another "
                  "attempt reported first)")
         return result
+
+    @property
+    def failing(self) -> str | None:
+        """Why this worker should stop, its last `max_consecutive_failures` trials having all
+        failed; None while it should go on."""
+        limit = self._options.max_consecutive_failures
+        if limit is None or self._failures_in_a_row < limit:
+            return None
+        return (f"{self._failures_in_a_row} trials failed in a row (max consecutive failures "
+                f"{limit}); last: {self._last_failure}")
+
+    def _count_failures(self, result: dict[str, Any]) -> None:
+        if result.get("status") == objectives.STATUS_OK:
+            self._failures_in_a_row = 0
+            return
+        self._failures_in_a_row += 1
+        self._last_failure = f"{result.get('reason')}: {result.get('error') or ''}".rstrip(": ")
 
     # -- results ---------------------------------------------------------------------------
 
@@ -248,7 +267,8 @@ class Worker:
         if key in self._refused:
             return
         try:
-            prepared = PreparedExperiment.build(experiment, self._options.allowed_objectives)
+            prepared = PreparedExperiment.build(experiment, self._options.allowed_objectives,
+                                                self._given.get(experiment.objective))
             device = objectives.resolve_device(experiment.device)
         except (objectives.ObjectiveError, spaces.SpaceError) as error:
             self._refused.add(key)
@@ -266,7 +286,7 @@ class Worker:
         """The running trial's heartbeat also renews the job held ahead and our status."""
         if self._lookahead is not None:
             self._lookahead.renew()
-        self._report("busy", reservation)
+        self._report("busy", reservation, throttle=True)
 
     # -- housekeeping ----------------------------------------------------------------------
 
@@ -277,9 +297,11 @@ class Worker:
 
     def _report(self, state: str, reservation: Reservation | None = None,
                 throttle: bool = False) -> None:
-        """Publish this worker's state; `throttle` limits repeats to one per heartbeat."""
+        """Publish this worker's state; `throttle` limits repeats to three per shortest
+        `stale_after` of the experiments served: enough for a driver to count this worker
+        live (WorkerStatus.is_live), and a write saved on most heartbeats."""
         now = time.monotonic()
-        if throttle and now - self._last_report < _REPORT_INTERVAL:
+        if throttle and now - self._last_report < self._report_interval():
             return
         self._last_report = now
         self._last_state = state
@@ -289,6 +311,11 @@ class Worker:
             exp_key=reservation.exp_key if reservation else None,
             tid=reservation.tid if reservation else None, jobs_done=self.jobs_done,
         ))
+
+    def _report_interval(self) -> float:
+        stale_after = [prepared.experiment.policy.stale_after
+                       for prepared in self._prepared.values()]
+        return min(stale_after, default=DEFAULT_STALE_AFTER) / 3
 
     def report_stopped(self) -> None:
         """Say that this worker is done, so `status` shows it stopped rather than lost; a job
@@ -305,7 +332,7 @@ class Worker:
 
 
 def _summary(result: dict[str, Any]) -> str:
-    if result.get("status") == "ok":
+    if result.get("status") == objectives.STATUS_OK:
         return (f"accuracy {result['accuracy']:.4f} in {result['train_seconds']:.3f} s "
                 f"(score {-result['loss']:.3f}/s)" if result.get("loss") else
                 f"accuracy {result['accuracy']:.4f} below the floor")

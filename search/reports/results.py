@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from search.experiment import Experiment
 from search.reports import queries
-from search.store import open_store
+from search.store import Store, opened_store
 from search.trial import Trial, trials_of
 
 if TYPE_CHECKING:
@@ -29,6 +29,18 @@ class ExperimentResults:
 
     experiment: Experiment
     trials: tuple[Trial, ...]
+
+    @classmethod
+    def read(cls, store: Store, exp_key: str) -> ExperimentResults:
+        """The experiment's trials as `store` holds them now.
+
+        Raises:
+            StoreError: the store holds no experiment `exp_key`.
+        """
+        experiment = store.experiment(exp_key)
+        if experiment is None:
+            raise queries.unknown_experiment(store, exp_key)
+        return cls(experiment, tuple(trials_of(store.jobs(exp_key))))
 
     def best(self, n: int = 5, *, min_accuracy: float | None = None,
              sort: str = "score") -> list[Trial]:
@@ -59,11 +71,5 @@ def results(store_location: str, exp_key: str) -> ExperimentResults:
     Raises:
         StoreError: the store cannot be opened, or holds no experiment `exp_key`.
     """
-    store = open_store(store_location)
-    try:
-        experiment = store.experiment(exp_key)
-        if experiment is None:
-            raise queries.unknown_experiment(store, exp_key)
-        return ExperimentResults(experiment, tuple(trials_of(store.jobs(exp_key))))
-    finally:
-        store.close()
+    with opened_store(store_location) as store:
+        return ExperimentResults.read(store, exp_key)

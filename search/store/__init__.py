@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from search.store._base import (
     LateResult,
     Reservation,
@@ -14,7 +17,7 @@ from search.store._base import (
 from search.urls import is_mongodb_url, looks_like_credentials, redact
 
 __all__ = ["LateResult", "Reservation", "RunningAttempt", "Store", "StoreError", "WorkerStatus",
-           "check_exp_key", "open_store"]
+           "check_exp_key", "open_store", "opened_store"]
 
 DEFAULT_LOCATION = "./hpsearch-runs"
 
@@ -43,3 +46,13 @@ def open_store(location: str) -> Store:
     from search.store._embedded import EmbeddedStore
 
     return EmbeddedStore(location)
+
+
+@contextlib.contextmanager
+def opened_store(location: str) -> Iterator[Store]:
+    """`open_store(location)`, closed when the block ends."""
+    store = open_store(location)
+    try:
+        yield store
+    finally:
+        store.close()

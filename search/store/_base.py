@@ -9,7 +9,8 @@ import re
 from collections.abc import Collection, Hashable, Sequence
 from typing import Any
 
-from search.documents import JobDoc
+from objectives import Reason, failed_result
+from search.documents import JobDoc, utcnow
 from search.experiment import Experiment
 
 EXP_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -34,13 +35,10 @@ def check_exp_key(exp_key: str) -> str:
     return exp_key
 
 
-@dataclasses.dataclass(frozen=True)
-class Reservation:
-    """A job handed to one worker for one attempt; only that attempt may heartbeat it."""
+class _OfAJob:
+    """An attempt of a job: which experiment and trial, as its job document says."""
 
     job: JobDoc
-    worker_id: str
-    attempt: int
 
     @property
     def exp_key(self) -> str:
@@ -54,16 +52,25 @@ class Reservation:
 
 
 @dataclasses.dataclass(frozen=True)
-class RunningAttempt:
+class Reservation(_OfAJob):
+    """A job handed to one worker for one attempt; only that attempt may heartbeat it."""
+
+    job: JobDoc
+    worker_id: str
+    attempt: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RunningAttempt(_OfAJob):
     """One attempt of a job that a worker holds, as one read saw it.
 
-    `beat` changes whenever the attempt shows life; it is compared only for equality, never
-    as a time, so that no decision compares the clocks of two machines.
+    `beat` changes whenever the attempt shows life, and whenever the store that read it lost
+    its database since an earlier read (heartbeats could not reach it then, so a watch must
+    start afresh). It is compared only for equality, never as a time, so that no decision
+    compares the clocks of two machines.
     """
 
-    job_key: Any  # the store's own id of the job
-    exp_key: str
-    tid: int
+    job: JobDoc  # the job document as that read saw it (the store finds the job by it)
     attempt: int
     owner: str | None
     beat: Hashable
@@ -84,8 +91,13 @@ class LateResult:
 def abandoned_result(attempts: int, reason: str) -> dict[str, Any]:
     """The failure a trial shows once its last attempt was given up; a real result that
     arrives later replaces it."""
-    return {"status": "fail", "reason": "abandoned", "loss": None, "accuracy": None,
-            "error": f"gave up after {attempts} attempts; last: {reason}"}
+    return failed_result(Reason.ABANDONED, f"gave up after {attempts} attempts; last: {reason}")
+
+
+def is_replaceable(result: Any) -> bool:
+    """Whether a stored result only stands in for one that never came (an abandoned trial's),
+    so that a real result arriving late replaces it."""
+    return isinstance(result, dict) and result.get("reason") == Reason.ABANDONED
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +117,33 @@ class WorkerStatus:
         """Still serving: it has not said it stopped, and it reported within `stale_after`."""
         return (self.state != "stopped"
                 and (now - self.last_seen).total_seconds() <= stale_after)
+
+
+class JobChanges(abc.ABC):
+    """What changed in one experiment's jobs since the last read: a reader that asks every
+    few milliseconds pays for the changes, not for the jobs that did not change."""
+
+    @abc.abstractmethod
+    def read(self, unfinished: Collection[int]) -> list[JobDoc]:
+        """The jobs that changed since the previous read (the first: since the feed opened),
+        sorted by tid. Every change is in some read; a job may also come unchanged, or with
+        its change a read or a few seconds late where the write that showed it was lost.
+
+        `unfinished` names the jobs the reader has not seen finish: a feed may re-read them
+        to learn what changed.
+        """
+
+
+class UnfinishedJobs(JobChanges):
+    """A feed that re-reads the unfinished jobs every time: for a store where that is cheap
+    (the embedded one holds them in memory)."""
+
+    def __init__(self, store: Store, exp_key: str) -> None:
+        self._store = store
+        self._exp_key = exp_key
+
+    def read(self, unfinished: Collection[int]) -> list[JobDoc]:
+        return self._store.jobs(self._exp_key, unfinished) if unfinished else []
 
 
 class Store(abc.ABC):
@@ -130,16 +169,18 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
-             fields: Collection[str] | None = None, *, views_only: bool = False
-             ) -> list[JobDoc]:
+             fields: Collection[str] | None = None) -> list[JobDoc]:
         """The experiment's jobs (only those with `tids` when given), sorted by tid.
 
         `fields` (dotted paths) names what the caller reads; a store may then leave the rest
         out, which spares a query over thousands of trials reading their histories.
-        `views_only` reads the job documents as last written, without checking that none
-        lacks a result a lost write left out: half the reads, for a caller that polls and
-        reads in full now and then (the driver).
         """
+
+    def job_changes(self, exp_key: str) -> JobChanges:
+        """A feed of the experiment's changed jobs, for a reader that asks again and again
+        (the driver, each turn). Open it before reading the jobs whole: it reports what
+        changes from then on."""
+        return UnfinishedJobs(self, exp_key)
 
     @abc.abstractmethod
     def queue_jobs(self, jobs: Sequence[JobDoc]) -> None:
@@ -159,7 +200,9 @@ class Store(abc.ABC):
     def heartbeat(self, reservation: Reservation) -> bool:
         """Show that the attempt is alive: renew the job's heartbeat (a counter that every beat
         changes). False when the attempt is no longer this worker's to run: it was given up,
-        or the trial has a result."""
+        or the trial has a result. (A decision whose job document was not written yet is seen
+        once it is; meanwhile the attempt runs on, and its result still counts if it is the
+        first.)"""
 
     @abc.abstractmethod
     def finish_job(self, reservation: Reservation, result: dict[str, Any]) -> bool:
@@ -190,12 +233,6 @@ class Store(abc.ABC):
     def late_results(self, exp_key: str) -> list[LateResult]:
         """Results that arrived after their trial already had one, by tid then attempt."""
 
-    @property
-    def outages(self) -> int:
-        """How many times this store lost its database and got it back. A Reclaimer restarts
-        its watch after one: heartbeats could not arrive while it was gone."""
-        return 0
-
     @abc.abstractmethod
     def report_worker(self, status: WorkerStatus) -> None:
         """Publish a worker's heartbeat and what it is doing."""
@@ -203,6 +240,13 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def workers(self) -> list[WorkerStatus]:
         """Every worker that reported within WORKERS_FORGOTTEN_AFTER, most recent first."""
+
+    def live_workers(self, exp_key: str, stale_after: float) -> int:
+        """How many workers could take `exp_key`'s jobs: live (WorkerStatus.is_live) and not
+        busy with another experiment."""
+        now = utcnow()
+        return sum(1 for worker in self.workers()
+                   if worker.is_live(stale_after, now) and worker.exp_key in (None, exp_key))
 
     def close(self) -> None:  # noqa: B027 - optional: a store may hold nothing to release
         """Release connections and locks."""

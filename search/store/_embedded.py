@@ -32,6 +32,7 @@ from search.documents import (
     JOB_STATE_NEW,
     JOB_STATE_RUNNING,
     JobDoc,
+    has_trial_identity,
     is_finished,
     sort_by_tid,
     utcnow,
@@ -47,6 +48,7 @@ from search.store._base import (
     WorkerStatus,
     abandoned_result,
     check_exp_key,
+    is_replaceable,
 )
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,7 @@ class EmbeddedStore(Store):
         self._root = pathlib.Path(root)
         self.location = str(self._root)
         self._jobs: dict[str, dict[int, JobDoc]] = {}
+        self._queued: dict[str, set[int]] = {}  # the queued tids of each loaded experiment
         self._writers: dict[str, IO[str]] = {}
         self._reported: set[tuple[pathlib.Path, int]] = set()
 
@@ -142,8 +145,7 @@ class EmbeddedStore(Store):
     # -- jobs ------------------------------------------------------------------------------
 
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
-             fields: Collection[str] | None = None, *, views_only: bool = False
-             ) -> list[JobDoc]:
+             fields: Collection[str] | None = None) -> list[JobDoc]:
         if exp_key not in self._writers:
             self._jobs.pop(exp_key, None)  # another process may be writing: read afresh
         jobs = self._load(exp_key)
@@ -158,9 +160,9 @@ class EmbeddedStore(Store):
         self, worker_id: str, exp_keys: Collection[str]
     ) -> Reservation | None:
         for exp_key in exp_keys:
-            queued = [job for job in self._load(exp_key).values() if job["state"] == JOB_STATE_NEW]
-            if queued:
-                job = min(queued, key=lambda job: job["tid"])
+            jobs = self._load(exp_key)
+            if self._queued[exp_key]:
+                job = jobs[min(self._queued[exp_key])]
                 now = utcnow()
                 job = {**job, "state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
                        "refresh_time": now}
@@ -183,7 +185,7 @@ class EmbeddedStore(Store):
             raise StoreError(f"trial {reservation.tid} of {reservation.exp_key!r} is not in "
                              f"{self.location}")
         committed = job.get("result") if job["state"] == JOB_STATE_DONE else None
-        if committed is None or committed.get("reason") == "abandoned":
+        if committed is None or is_replaceable(committed):
             self._save({**job, "state": JOB_STATE_DONE, "result": result,
                         "owner": reservation.worker_id, "refresh_time": utcnow()})
             return True
@@ -208,8 +210,7 @@ class EmbeddedStore(Store):
 
     def running_attempts(self, exp_keys: Collection[str]) -> list[RunningAttempt]:
         return [
-            RunningAttempt(job_key=job["tid"], exp_key=exp_key, tid=job["tid"],
-                           attempt=job.get("attempt", 0), owner=job.get("owner"),
+            RunningAttempt(job=job, attempt=job.get("attempt", 0), owner=job.get("owner"),
                            beat=(job.get("owner"), job.get("beats")))
             for exp_key in exp_keys for job in self._load(exp_key).values()
             if job["state"] == JOB_STATE_RUNNING
@@ -311,6 +312,8 @@ class EmbeddedStore(Store):
             if jobs is None:  # the fast path met a line it cannot vouch for: read each one
                 jobs = self._decode_every_line(path, lines)
             self._jobs[exp_key] = jobs
+            self._queued[exp_key] = {tid for tid, job in jobs.items()
+                                     if job["state"] == JOB_STATE_NEW}
         return self._jobs[exp_key]
 
     def _decode_every_line(self, path: pathlib.Path, lines: list[str]) -> dict[int, JobDoc]:
@@ -322,7 +325,7 @@ class EmbeddedStore(Store):
                 if number < len(lines):  # the last line may be torn by a crash
                     self._report_line(path, number, "not valid JSON")
                 continue
-            if not _is_job(job):
+            if not has_trial_identity(job):
                 self._report_line(path, number, f"not a job: {line[:80]}")
                 continue
             jobs[job["tid"]] = job
@@ -340,19 +343,17 @@ class EmbeddedStore(Store):
         writer.flush()
         os.fsync(writer.fileno())
         self._load(job["exp_key"])[job["tid"]] = job
+        queued = self._queued[job["exp_key"]]
+        if job["state"] == JOB_STATE_NEW:
+            queued.add(job["tid"])
+        else:
+            queued.discard(job["tid"])
 
     def _current(self, reservation: Reservation) -> JobDoc | None:
         job = self._load(reservation.exp_key).get(reservation.tid)
         if job is None or is_finished(job) or job.get("owner") != reservation.worker_id:
             return None
         return job
-
-
-def _is_job(document: Any) -> bool:
-    """A journal line the store can index: a document with an int tid and an int state."""
-    return (isinstance(document, dict)
-            and all(isinstance(document.get(key), int) and not isinstance(document.get(key), bool)
-                    for key in ("tid", "state")))
 
 
 def _cut_torn_tail(path: pathlib.Path, writer: IO[str]) -> None:
@@ -416,7 +417,7 @@ def _latest_jobs(lines: list[str]) -> dict[int, JobDoc] | None:
             job = _loads(line)
         except ValueError:
             return None
-        if not _is_job(job) or job["tid"] != tid:
+        if not has_trial_identity(job) or job["tid"] != tid:
             return None
         jobs[tid] = job
     return jobs

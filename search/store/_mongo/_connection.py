@@ -10,6 +10,9 @@ Retries come at least once a second, so that a process notices at once that the 
 back: a worker's heartbeat that lags the driver's return by more than `stale_after` would make
 a live trial look dead.
 
+`Connection.insert_once` is the one primitive the store's exactness rests on: a document
+inserted under a chosen `_id` is created by exactly one caller, retries included.
+
 Every socket has a timeout, so a connection that goes silent (a black-holed network path,
 a frozen server) becomes a retried outage instead of a call that hangs forever. Timeouts set
 in the URL (`socketTimeoutMS`, `connectTimeoutMS`, `serverSelectionTimeoutMS`) win over ours.
@@ -19,14 +22,23 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pymongo
+from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import ConfigurationError, ConnectionFailure, InvalidURI, OperationFailure
+from pymongo.errors import (
+    ConfigurationError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    InvalidURI,
+    OperationFailure,
+)
 
 from search.store._base import StoreError
+from search.store._mongo._operations import OperationCounter
 from search.urls import redact, scrub, secrets_of
 
 log = logging.getLogger(__name__)
@@ -52,7 +64,8 @@ class Connection:
         self._secrets = secrets_of(url)
         self._outage_limit = outage_limit
         self._max_backoff = max_backoff
-        self.outages = 0  # outages lived through; a Reclaimer restarts its watch after one
+        self.outages = 0  # outages lived through: heartbeats could not reach us meanwhile
+        self.operations = OperationCounter()  # what this connection asked of the database
         timeouts: dict[str, Any] = {
             # Also how long one call waits for a vanished server before `call` logs the
             # outage and starts its backoff: short, so that outages are seen and said.
@@ -66,6 +79,7 @@ class Connection:
                 url,
                 tz_aware=True,
                 appname="hpsearch",
+                event_listeners=[self.operations],
                 **_not_set_in(url, timeouts),
             )
             database = self._client.get_default_database(default=DEFAULT_DATABASE)
@@ -111,6 +125,31 @@ class Connection:
                 log.warning("database %s reachable again after %.1f s", self.location,
                             time.monotonic() - started)
             return result
+
+    def insert_once(self, collection: Collection[dict[str, Any]], document: dict[str, Any]
+                    ) -> bool:
+        """Insert a document with a chosen `_id`; True if this call created it.
+
+        A retried insert whose first try reached the server sees its own document as a
+        duplicate: the nonce tells our own document from a rival's.
+        """
+        document = {**document, "nonce": uuid.uuid4().hex}
+        tries = 0
+
+        def insert() -> None:
+            nonlocal tries
+            tries += 1
+            collection.insert_one(document)
+
+        try:
+            self.call(insert)
+            return True
+        except DuplicateKeyError:
+            if tries == 1:
+                return False  # refused at the first try: the document is a rival's
+            existing = self.call(
+                lambda: collection.find_one({"_id": document["_id"]}, {"nonce": 1}))
+            return existing is not None and existing.get("nonce") == document["nonce"]
 
     def close(self) -> None:
         self._client.close()

@@ -1,0 +1,370 @@
+"""The store as every open page sees it: read by one thread, once per interval, and served to
+each page as the difference from what that page already has.
+
+Each read that changes something gets a version number. A trial's row remembers the version
+at which it last changed, so a page that says "I have version 41" receives only the rows
+changed since, and a page with nothing new to receive waits (long polling) until there is, or
+until its wait runs out. A read costs the store's read and a comparison per job: trials are
+rebuilt only for the job documents that changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from search.documents import JobDoc, trial_state, utcnow
+from search.experiment import Experiment
+from search.store import Store, StoreError
+from search.trial import Trial, trials_of
+from search.urls import redact
+
+from ._data import (
+    TrialRow,
+    experiment_summary,
+    front_tids,
+    live_workers,
+    parameter_axes,
+    trial_columns,
+    trial_document,
+    trial_row,
+    worker_rows,
+)
+from ._reading import StoreReading, read_store
+
+log = logging.getLogger(__name__)
+
+# A read may take a while (FerretDB decodes every job of a collection it scans, the embedded
+# store every journal line): the next one waits at least this many times as long, so the
+# dashboard never keeps a database, or this machine, busy.
+READ_SHARE = 2.0
+# With no page asking for this long, reads stop until one asks again.
+IDLE_AFTER = 60.0
+# How long a page's request waits for the first read before it is told to ask again.
+FIRST_READ_WAIT = 20.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Encoded:
+    """A part of an answer encoded as JSON once, and sent as it is to every page."""
+
+    text: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class KnownTrial:
+    """A job as last read, with the trial and the row built from it."""
+
+    job: JobDoc
+    trial: Trial
+    row: TrialRow
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentView:
+    """One experiment as of a version: its rows by tid and when each last changed."""
+
+    experiment: Experiment
+    known: dict[int, KnownTrial]
+    row_versions: dict[int, int]
+    summary: dict[str, Any]
+    front: list[int]
+    changed_at: int  # the version of its latest change
+    reset_at: int  # the version at which rows vanished: a page older than it starts over
+
+
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    """Every experiment's summary and every worker, as of a version."""
+
+    experiments: list[dict[str, Any]]
+    workers: list[dict[str, Any]]
+    changed_at: int
+
+
+class UnknownExperiment(LookupError):
+    """A page asked for an experiment the store does not hold."""
+
+
+class NotReadYet(Exception):
+    """The first read of the store has not finished (a big store on a slow database)."""
+
+
+class LiveStore:
+    """Reads `store` on a thread of its own and answers the pages from what it read.
+
+    The store's reads also run on the threads that serve the pages (for one trial's whole
+    document): both stores allow that, the MongoDB client being thread-safe and the embedded
+    store's reads only replacing its cache of a journal.
+    """
+
+    def __init__(self, store: Store, *, interval: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.interval = interval
+        self.instance = secrets.token_hex(8)  # a page from another server run starts over
+        self._clock = clock
+        self._condition = threading.Condition()
+        self._version = 0
+        self._views: dict[str, ExperimentView] = {}
+        self._overview = Overview([], [], 0)
+        self._axes: dict[str, list[dict[str, Any]]] = {}
+        self._axes_lock = threading.Lock()
+        self._encoded: dict[tuple[str, int], Encoded] = {}
+        self._read_at: float | None = None
+        self._read_seconds = 0.0
+        self._error: str | None = None
+        self._asked_at = clock()
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dashboard-reader", daemon=True)
+
+    # -- the reading thread ----------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        with self._condition:
+            self._condition.notify_all()
+        self._thread.join(timeout=10)
+
+    def wait_until_read(self, timeout: float) -> bool:
+        """Wait for the first read (or the first failure to read); True once it is done."""
+        with self._condition:
+            return self._wait_for_first_read(timeout)
+
+    def _wait_for_first_read(self, timeout: float) -> bool:
+        return self._condition.wait_for(
+            lambda: self._read_at is not None or self._error is not None, timeout)
+
+    def _first_read(self) -> None:
+        """Wait (a while) for the first read; called with the condition held.
+
+        Raises:
+            NotReadYet: it is still under way.
+        """
+        if not self._wait_for_first_read(FIRST_READ_WAIT) or self._read_at is None:
+            raise NotReadYet(self._error or "still reading the store")
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            if self._read_at is not None and self._clock() - self._asked_at > IDLE_AFTER:
+                self._wake.wait(self.interval)  # nobody is looking: read when someone asks
+                self._wake.clear()
+                continue
+            started = self._clock()
+            self.read_once()
+            self._read_seconds = self._clock() - started
+            for experiment in list(self._views.values()):  # ready before a page asks
+                self._axes_of(experiment.experiment)
+            self._stopping.wait(max(self.interval, READ_SHARE * self._read_seconds))
+
+    def read_once(self) -> None:
+        """Read the store and publish what changed; a failed read keeps the last reading."""
+        try:
+            reading = read_store(self.store)
+        except StoreError as error:
+            self._publish_error(str(error))
+            return
+        except Exception as error:  # a bug or a document we cannot read: say so, keep serving
+            log.exception("reading the store failed")
+            self._publish_error(f"reading the store failed: {type(error).__name__}: {error}")
+            return
+        self._publish(reading)
+
+    def _publish_error(self, message: str) -> None:
+        with self._condition:
+            if redact(message) != self._error:
+                log.warning("%s", redact(message))
+            self._error = redact(message)
+            self._condition.notify_all()
+
+    def _publish(self, reading: StoreReading) -> None:
+        now = utcnow()
+        version = self._version + 1
+        views = {experiment.exp_key: self._view(self._views.get(experiment.exp_key), experiment,
+                                                reading, version, now)
+                 for experiment in reading.experiments}
+        stale_after = {e.exp_key: e.policy.stale_after for e in reading.experiments}
+        summaries = [views[e.exp_key].summary for e in reading.experiments]
+        workers = worker_rows(reading.workers, stale_after, now)
+        changed = (summaries != self._overview.experiments or workers != self._overview.workers
+                   or views.keys() != self._views.keys())
+        with self._condition:
+            if changed:
+                self._overview = Overview(summaries, workers, version)
+            if changed or any(view.changed_at == version for view in views.values()):
+                self._version = version
+            self._views = views
+            self._encoded = {key: value for key, value in self._encoded.items()
+                             if key[0] in views and views[key[0]].changed_at == key[1]}
+            self._read_at = self._clock()
+            self._error = None
+            self._condition.notify_all()
+
+    def _view(self, old: ExperimentView | None, experiment: Experiment, reading: StoreReading,
+              version: int, now: datetime.datetime) -> ExperimentView:
+        """The experiment as this reading shows it; `old` itself when nothing changed."""
+        before = old.known if old is not None else {}
+        known: dict[int, KnownTrial] = {}
+        changed_jobs = []
+        for job in reading.jobs[experiment.exp_key]:
+            entry = before.get(job.get("tid"))  # type: ignore[arg-type]
+            if entry is not None and entry.job == job:
+                known[entry.trial.tid] = entry
+            else:
+                changed_jobs.append(job)
+        changed = []
+        for trial in trials_of(changed_jobs):  # leaves out documents that are not trials
+            row = trial_row(trial)
+            previous = before.get(trial.tid)
+            known[trial.tid] = KnownTrial(trial.job, trial, row)
+            if previous is None or previous.row != row:
+                changed.append(trial.tid)
+        vanished = before.keys() - known.keys()
+        if old is not None and not changed and not vanished and experiment == old.experiment:
+            count = live_workers(experiment, reading.workers, now)
+            if count == old.summary["live_workers"]:
+                return old
+            return dataclasses.replace(old, summary={**old.summary, "live_workers": count},
+                                       changed_at=version)
+        trials = [known[tid].trial for tid in sorted(known)]
+        row_versions = dict.fromkeys(sorted(known), version)
+        if old is not None:
+            row_versions.update((tid, old.row_versions[tid]) for tid in known
+                                if tid in old.row_versions and tid not in changed)
+        return ExperimentView(
+            experiment=experiment, known=known, row_versions=row_versions,
+            summary=experiment_summary(experiment, trials, reading.workers, now),
+            front=front_tids(trials), changed_at=version,
+            reset_at=version if old is None or vanished else old.reset_at)
+
+    def _axes_of(self, experiment: Experiment) -> list[dict[str, Any]]:
+        """How to draw the experiment's hyperparameters; built once (it builds the space)."""
+        with self._axes_lock:
+            if experiment.exp_key not in self._axes:
+                self._axes[experiment.exp_key] = parameter_axes(experiment)
+            return self._axes[experiment.exp_key]
+
+    # -- answers for the pages -------------------------------------------------------------
+
+    def overview(self, since: int, wait: float) -> dict[str, Any]:
+        """Every experiment's summary and the workers; with `since`, waits up to `wait`
+        seconds for something newer and answers `changed: false` if nothing came.
+
+        Raises:
+            NotReadYet: the first read of the store is still under way.
+        """
+        self._asked()
+        with self._condition:
+            self._first_read()
+            self._condition.wait_for(
+                lambda: self._overview.changed_at > since or self._stopping.is_set(),
+                wait if since > 0 else 0)
+            overview = self._overview
+            answer = self._status()
+        if since > 0 and overview.changed_at <= since:
+            return {**answer, "changed": False}
+        return {**answer, "changed": True, "experiments": overview.experiments,
+                "workers": overview.workers}
+
+    def experiment(self, exp_key: str, since: int, wait: float) -> dict[str, Any]:
+        """One experiment's summary, axes, Pareto front and the trial rows changed after
+        version `since` (all of them for 0, or for a page older than the last reset). The
+        rows come as one `Encoded` part, encoded once per version for every page.
+
+        Raises:
+            UnknownExperiment: the store holds no experiment `exp_key`.
+            NotReadYet: the first read of the store is still under way.
+        """
+        self._asked()
+        with self._condition:
+            self._first_read()
+            if exp_key not in self._views:
+                raise UnknownExperiment(exp_key)
+
+            def newer() -> bool:
+                view = self._views.get(exp_key)
+                return view is None or view.changed_at > since or self._stopping.is_set()
+
+            self._condition.wait_for(newer, wait if since > 0 else 0)
+            if exp_key not in self._views:
+                raise UnknownExperiment(exp_key)
+            view = self._views[exp_key]
+            answer = self._status()
+        full = since < view.reset_at
+        if not full and view.changed_at <= since:
+            return {**answer, "changed": False}
+        if full:
+            trials = self._encoded_rows(view)
+        else:
+            rows = [view.known[tid].row for tid, at in view.row_versions.items() if at > since]
+            trials = Encoded(_encode(trial_columns(rows)))
+        return {**answer, "changed": True, "full": full, "summary": view.summary,
+                "axes": self._axes_of(view.experiment), "front": view.front, "trials": trials}
+
+    def _encoded_rows(self, view: ExperimentView) -> Encoded:
+        key = (view.experiment.exp_key, view.changed_at)
+        encoded = self._encoded.get(key)
+        if encoded is None:
+            rows = [view.known[tid].row for tid in sorted(view.known)]
+            encoded = Encoded(_encode(trial_columns(rows)))
+            with self._condition:
+                if self._views.get(key[0]) is view:
+                    self._encoded[key] = encoded
+        return encoded
+
+    def trial(self, exp_key: str, tid: int) -> dict[str, Any] | None:
+        """One trial's whole job document, read now; None if there is no such trial.
+
+        Raises:
+            StoreError: the store cannot be read.
+        """
+        self._asked()
+        jobs = trials_of(self.store.jobs(exp_key, tids=[tid]))
+        if not jobs:
+            return None
+        trial = jobs[0]
+        return {"tid": tid, "state": trial_state(trial.job), "document": trial_document(trial.job),
+                "params": dict(trial_row(trial).params)}
+
+    def _asked(self) -> None:
+        self._asked_at = self._clock()
+        self._wake.set()
+
+    def _status(self) -> dict[str, Any]:
+        """How current the answer is; called with the condition held."""
+        return {
+            "instance": self.instance,
+            "version": self._version,
+            "now": utcnow().timestamp(),
+            "store": self.store.location,
+            "read_age": None if self._read_at is None else self._clock() - self._read_at,
+            "read_seconds": self._read_seconds,
+            "interval": self.interval,
+            "error": self._error,
+        }
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+
+
+def encode_answer(answer: dict[str, Any]) -> bytes:
+    """An answer as JSON, its `Encoded` parts spliced in as they are."""
+    parts = {key: value for key, value in answer.items() if isinstance(value, Encoded)}
+    head = _encode({key: value for key, value in answer.items() if key not in parts})
+    if not parts:
+        return head
+    spliced = b",".join(_encode(key) + b":" + part.text for key, part in parts.items())
+    return head[:-1] + (b"," if len(head) > 2 else b"") + spliced + b"}"

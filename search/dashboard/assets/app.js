@@ -1,0 +1,1164 @@
+// hpsearch dashboard: the pages, drawn from the server's JSON and kept live by long polling.
+//
+// Safety: every string from the store reaches the page through textContent (el() below), never
+// innerHTML, and reaches Plotly, which reads a little HTML in its labels, through plotlyText().
+// Live updates go through Plotly.react with a fixed uirevision, so zoom and pan survive them.
+'use strict';
+
+(() => {
+  const PAGE_SIZE = 50;
+  const WAIT_SECONDS = 20;
+  const GL_ABOVE = 800; // points: WebGL plots above this, SVG below (crisper, no GL context)
+  const STATES = ['ok', 'failed', 'running', 'queued'];
+  const COLORS = {
+    trial: '#2563eb', failed: '#dc2626', best: '#f59e0b', floor: '#7c3aed', grid: '#eef2f7',
+    muted: '#94a3b8', below: '#94a3b8', curve: 'rgba(37, 99, 235, 0.22)',
+  };
+
+  const app = {
+    route: {page: null},
+    poll: 0, // the id of the polling loop that may still update the page
+    abort: null,
+    overview: null,
+    status: null,
+    answeredAt: 0,
+    offline: false,
+    exp: null, // the open experiment: columns of trials, summary, axes, front
+    detail: null,
+    table: null,
+  };
+
+  // -- the DOM, text only ---------------------------------------------------------------------
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === 'class') node.className = value;
+      else if (key === 'text') node.textContent = String(value);
+      else if (key === 'dataset') Object.assign(node.dataset, value);
+      else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function plotlyText(value) {
+    // Plotly renders <b>, <a href>, entities ... in labels: escape so a stored string stays text.
+    return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  }
+
+  const $ = (id) => document.getElementById(id);
+
+  // Plotly is compiled while the first answer travels; drawing waits for it.
+  const plotlyReady = new Promise((resolve, reject) => {
+    const script = $('plotly-script');
+    if (window.Plotly || !script) { resolve(); return; }
+    script.addEventListener('load', () => { window.hpsearchPlotlyAt = performance.now(); resolve(); });
+    script.addEventListener('error', () => reject(new Error('plotly.min.js did not load')));
+  });
+
+  // -- numbers as people read them ------------------------------------------------------------
+
+  function fmt(value, digits = 3) {
+    if (value === null || value === undefined) return '–';
+    if (value === 0) return '0';
+    const magnitude = Math.abs(value);
+    if (magnitude >= 1e5 || magnitude < 1e-3) return value.toExponential(digits - 1);
+    return Number(value.toPrecision(digits)).toLocaleString('en-US', {maximumFractionDigits: 6});
+  }
+
+  function fmtSeconds(seconds) {
+    if (seconds === null || seconds === undefined) return '–';
+    if (seconds < 60) return `${fmt(seconds)} s`;
+    if (seconds < 3600) return `${fmt(seconds / 60, 2)} min`;
+    if (seconds < 86400 * 2) return `${fmt(seconds / 3600, 2)} h`;
+    return `${fmt(seconds / 86400, 2)} days`;
+  }
+
+  function fmtAge(seconds) {
+    if (seconds === null || seconds === undefined) return '–';
+    if (seconds < 1) return 'now';
+    if (seconds < 90) return `${Math.round(seconds)} s ago`;
+    if (seconds < 5400) return `${Math.round(seconds / 60)} min ago`;
+    return `${fmt(seconds / 3600, 2)} h ago`;
+  }
+
+  function fmtTime(epochSeconds) {
+    if (epochSeconds === null || epochSeconds === undefined) return '–';
+    const date = new Date(epochSeconds * 1000);
+    return date.toLocaleString('sv-SE').replace('T', ' '); // 2026-12-06 05:10:49
+  }
+
+  const fmtDay = (epochSeconds) => fmtTime(epochSeconds).slice(0, 16); // 2026-12-06 05:10
+
+  const count = (n) => Number(n).toLocaleString('en-US');
+
+  // Math.min(...values) overflows the call stack past about a hundred thousand values.
+  const least = (values) => values.reduce((low, value) => (value < low ? value : low), Infinity);
+  const most = (values) => values.reduce((high, value) => (value > high ? value : high), -Infinity);
+
+  // -- talking to the server ------------------------------------------------------------------
+
+  async function getJSON(url, signal, onProgress) {
+    const response = await fetch(url, {signal, credentials: 'same-origin',
+                                        headers: {Accept: 'application/json'}});
+    let text;
+    const total = Number(response.headers.get('X-Uncompressed-Length')) || 0;
+    if (onProgress && response.body && total > 0) {
+      const reader = response.body.getReader();
+      const parts = [];
+      let received = 0;
+      for (;;) {
+        const {done, value} = await reader.read();
+        if (done) break;
+        parts.push(value);
+        received += value.length;
+        onProgress(received, total);
+      }
+      const bytes = new Uint8Array(received);
+      let offset = 0;
+      for (const part of parts) { bytes.set(part, offset); offset += part.length; }
+      text = new TextDecoder().decode(bytes);
+    } else {
+      text = await response.text();
+    }
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new Error(`the server answered ${response.status}: ${text.slice(0, 200)}`);
+    }
+    if (!response.ok) {
+      const failure = new Error(body.error || `the server answered ${response.status}`);
+      failure.status = response.status;
+      failure.reading = Boolean(body.reading);
+      throw failure;
+    }
+    return body;
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function startPolling() {
+    if (app.abort) app.abort.abort();
+    const id = ++app.poll;
+    app.abort = new AbortController();
+    const signal = app.abort.signal;
+    (async () => {
+      let failures = 0;
+      while (app.poll === id) {
+        try {
+          await pollOnce(signal);
+          failures = 0;
+          app.offline = false;
+        } catch (error) {
+          if (signal.aborted || app.poll !== id) return;
+          if (error.status === 404) {
+            showMissing(error.message);
+            return;
+          }
+          if (error.reading) { // the server's first read of the store is under way, or failed
+            $('live').dataset.state = 'connecting';
+            $('live-text').textContent = error.message;
+            await sleep(1000);
+            continue;
+          }
+          failures += 1;
+          app.offline = true;
+          updateLive();
+          await sleep(Math.min(10000, 500 * 2 ** failures));
+        }
+      }
+    })();
+  }
+
+  async function pollOnce(signal) {
+    const route = app.route;
+    if (route.page === 'experiment') {
+      const exp = app.exp;
+      const first = exp.version === 0;
+      const query = `since=${exp.version}&instance=${app.instance || ''}&wait=${first ? 0 : WAIT_SECONDS}`;
+      const answer = await getJSON(`api/experiments/${encodeURIComponent(route.key)}?${query}`,
+                                   signal, first ? showLoading : null);
+      if (first) window.hpsearchDataAt = performance.now(); // for benchmarks/dashboard_speed.py
+      if (app.exp !== exp) return;
+      noteStatus(answer);
+      if (answer.changed) mergeExperiment(exp, answer);
+      exp.version = answer.version;
+      if (answer.changed) scheduleExperimentRender();
+    } else {
+      const since = app.overview ? app.overview.version : 0;
+      const query = `since=${since}&instance=${app.instance || ''}&wait=${since ? WAIT_SECONDS : 0}`;
+      const answer = await getJSON(`api/overview?${query}`, signal);
+      noteStatus(answer);
+      if (answer.changed || !app.overview) {
+        app.overview = {version: answer.version, experiments: answer.experiments,
+                        workers: answer.workers, now: answer.now, receivedAt: performance.now()};
+        renderPage();
+      } else {
+        app.overview.version = answer.version;
+      }
+    }
+  }
+
+  function noteStatus(answer) {
+    // A restarted server answers a page from its previous run in full: nothing to reset here.
+    app.instance = answer.instance;
+    app.status = answer;
+    app.answeredAt = performance.now();
+    $('store').textContent = answer.store;
+    updateLive();
+  }
+
+  function updateLive() {
+    const live = $('live');
+    const text = $('live-text');
+    const status = app.status;
+    if (app.offline) {
+      live.dataset.state = 'offline';
+      text.textContent = 'dashboard server unreachable, retrying';
+    } else if (!status) {
+      live.dataset.state = 'connecting';
+      text.textContent = 'connecting';
+    } else if (status.error) {
+      live.dataset.state = 'stale';
+      const age = status.read_age === null ? null
+        : status.read_age + (performance.now() - app.answeredAt) / 1000;
+      text.textContent = `store unreachable (last read ${fmtAge(age)}): ${status.error}`;
+    } else {
+      live.dataset.state = 'live';
+      text.textContent = 'live';
+    }
+  }
+
+  // -- routes ---------------------------------------------------------------------------------
+
+  function parseRoute() {
+    let parts;
+    try {
+      parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+    } catch (malformed) {
+      return {page: 'experiments'};
+    }
+    if (parts[0] === 'workers') return {page: 'workers'};
+    if (parts[0] === 'experiments' && parts[1]) {
+      const tid = parts[2] === 'trials' && /^-?\d+$/.test(parts[3] || '') ? Number(parts[3]) : null;
+      return {page: 'experiment', key: parts[1], tid};
+    }
+    return {page: 'experiments'};
+  }
+
+  function onRoute() {
+    const route = parseRoute();
+    const previous = app.route;
+    app.route = route;
+    for (const [id, page] of [['nav-experiments', 'experiments'], ['nav-workers', 'workers']]) {
+      $(id).classList.toggle('active', route.page === page);
+    }
+    if (route.page === 'experiment' && previous.page === 'experiment' && previous.key === route.key) {
+      renderDetail(); // the same experiment: only the open trial changed
+      return;
+    }
+    delete document.body.dataset.painted;
+    app.detail = null;
+    if (route.page === 'experiment') {
+      app.exp = newExperiment(route.key);
+      app.table = {sort: 'tid', ascending: true, states: new Set(), page: 0};
+      buildExperimentPage();
+    } else {
+      app.exp = null;
+      renderPage();
+    }
+    startPolling();
+  }
+
+  function renderPage() {
+    if (app.route.page === 'workers') renderWorkers();
+    else if (app.route.page === 'experiments') renderExperiments();
+  }
+
+  function showMissing(message) {
+    const main = $('main');
+    main.replaceChildren(el('div', {class: 'card message error', id: 'missing'}, message, ' ',
+                            el('a', {href: '#/'}, 'all experiments')));
+  }
+
+  // -- the experiments page -------------------------------------------------------------------
+
+  function renderExperiments() {
+    const main = $('main');
+    const overview = app.overview;
+    const header = [el('h1', {}, 'Experiments'),
+                    el('p', {class: 'subtitle'}, 'Every search in this store, live. ',
+                       'Score = accuracy per second of training.')];
+    if (!overview) {
+      main.replaceChildren(...header, el('div', {class: 'card empty'}, 'reading the store…'));
+      return;
+    }
+    if (!overview.experiments.length) {
+      main.replaceChildren(...header, el('div', {class: 'card empty', id: 'no-experiments'},
+                                         'No experiments in this store yet.'));
+      return;
+    }
+    const cards = overview.experiments.map((summary) => experimentCard(summary, overview));
+    main.replaceChildren(...header, el('div', {class: 'experiments', id: 'experiments'}, cards));
+    document.body.dataset.painted = 'true';
+  }
+
+  function experimentCard(summary, overview) {
+    const counts = summary.counts;
+    const finished = counts.ok + counts.failed;
+    const target = Math.max(summary.max_evals || 0, summary.total, 1);
+    const bar = el('div', {class: 'progress', title: `${finished} of ${target} trials finished`},
+                   ['ok', 'failed', 'running'].map((state) => el('span', {
+                     class: state, style: `width: ${(100 * counts[state]) / target}%`})));
+    const best = summary.best;
+    const workers = overview.workers.filter((w) => w.exp_key === summary.exp_key && w.live);
+    const open = () => { location.hash = `#/experiments/${encodeURIComponent(summary.exp_key)}`; };
+    return el('div', {class: 'card experiment-card', dataset: {exp: summary.exp_key},
+                      onclick: open},
+      el('a', {class: 'title', href: `#/experiments/${encodeURIComponent(summary.exp_key)}`},
+         summary.exp_key),
+      el('div', {class: 'meta'}, `${summary.objective} · space ${summary.space} · ${summary.algo}`,
+         ` · ${summary.epochs} epochs · floor ${fmt(summary.min_accuracy)}`),
+      bar,
+      stateChips(counts, summary.max_evals),
+      el('div', {class: 'facts'},
+        fact('Best score', best ? `${fmt(best.score)} /s` : '–',
+             best ? `trial ${best.tid}: acc ${fmt(best.accuracy, 4)} in ${fmtSeconds(best.seconds)}` : 'no score yet',
+             'best'),
+        fact('Pace', summary.trials_per_minute === null ? '–' : `${fmt(summary.trials_per_minute)} /min`,
+             'trials finished', 'pace'),
+        fact('Time left', summary.seconds_left === null ? '–' : fmtSeconds(summary.seconds_left),
+             summary.max_evals ? `to ${count(summary.max_evals)} trials` : '', 'left'),
+        fact('Training time', fmtSeconds(summary.train_seconds), 'spent, all trials', 'spent'),
+        fact('Live workers', String(summary.live_workers),
+             workers.map((w) => w.host).filter((h, i, all) => all.indexOf(h) === i).join(', '),
+             'workers'),
+        fact('Created', fmtDay(summary.created), '', 'created')));
+  }
+
+  function stateChips(counts, maxEvals) {
+    const total = STATES.reduce((sum, state) => sum + (counts[state] || 0), 0);
+    const finished = (counts.ok || 0) + (counts.failed || 0);
+    return el('div', {class: 'chips'},
+      el('span', {class: 'chip all', dataset: {count: 'total'}, title: `${count(finished)} finished`},
+         el('b', {}, count(total)), maxEvals ? ` trials, target ${count(maxEvals)}` : ' trials'),
+      STATES.map((state) => el('span', {class: `chip ${state}`, dataset: {count: state}},
+                               el('b', {}, count(counts[state] || 0)), ` ${state}`)));
+  }
+
+  function fact(label, value, detail, name) {
+    return el('div', {class: 'fact', dataset: {fact: name}},
+              el('div', {class: 'label'}, label), el('div', {class: 'value'}, value),
+              detail ? el('div', {class: 'detail'}, detail) : null);
+  }
+
+  // -- the workers page -----------------------------------------------------------------------
+
+  function renderWorkers() {
+    const main = $('main');
+    const overview = app.overview;
+    const header = [el('h1', {}, 'Workers'),
+                    el('p', {class: 'subtitle'}, 'Every worker that reported in the last day; ',
+                       'lost: silent longer than its experiment allows.')];
+    if (!overview) {
+      main.replaceChildren(...header, el('div', {class: 'card empty'}, 'reading the store…'));
+      return;
+    }
+    const workers = [...overview.workers].sort((a, b) => (b.live - a.live) || (b.last_seen - a.last_seen));
+    if (!workers.length) {
+      main.replaceChildren(...header, el('div', {class: 'card empty', id: 'no-workers'},
+                                         'No worker has reported yet.'));
+      document.body.dataset.painted = 'true';
+      return;
+    }
+    const head = ['Worker', 'Host', 'Device', 'State', 'Heartbeat', 'Experiment', 'Trial', 'Trials done'];
+    const rows = workers.map((worker) => {
+      const status = worker.state === 'stopped' ? 'stopped' : (worker.live ? 'live' : 'lost');
+      const trial = worker.exp_key && worker.tid !== null
+        ? el('a', {href: `#/experiments/${encodeURIComponent(worker.exp_key)}/trials/${worker.tid}`},
+             `trial ${worker.tid}`) : '–';
+      return el('tr', {dataset: {worker: worker.worker}},
+        el('td', {class: 'mono'}, worker.worker),
+        el('td', {}, worker.host),
+        el('td', {}, worker.device),
+        el('td', {}, el('span', {class: `badge ${status}`}, status), ' ', worker.state),
+        el('td', {class: 'age', dataset: {lastSeen: worker.last_seen}}, ''),
+        el('td', {}, worker.exp_key
+          ? el('a', {href: `#/experiments/${encodeURIComponent(worker.exp_key)}`}, worker.exp_key) : '–'),
+        el('td', {}, trial),
+        el('td', {class: 'num'}, count(worker.jobs_done)));
+    });
+    const table = el('table', {id: 'workers'},
+                     el('thead', {}, el('tr', {}, head.map((h, i) => el('th', {class: i === 7 ? 'num' : null}, h)))),
+                     el('tbody', {}, rows));
+    main.replaceChildren(...header, el('div', {class: 'card'}, el('div', {class: 'table-wrap'}, table)));
+    tickAges();
+    document.body.dataset.painted = 'true';
+  }
+
+  function tickAges() {
+    // Heartbeat ages count on between answers, from the server's clock at its last answer.
+    if (!app.overview) return;
+    const serverNow = app.overview.now + (performance.now() - app.overview.receivedAt) / 1000;
+    for (const cell of document.querySelectorAll('td.age')) {
+      cell.textContent = fmtAge(Math.max(0, serverNow - Number(cell.dataset.lastSeen)));
+    }
+  }
+
+  // -- one experiment: its data ---------------------------------------------------------------
+
+  function newExperiment(key) {
+    const known = app.overview && app.overview.experiments.find((summary) => summary.exp_key === key);
+    return {key, version: 0, columns: null, params: {}, index: new Map(), summary: null,
+            axes: [], front: [], painted: false, renderedAt: 0, renderSeconds: 0,
+            expected: known ? known.total : null, renderQueued: false, rendering: null};
+  }
+
+  const ROW_FIELDS = ['tid', 'state', 'score', 'accuracy', 'seconds', 'started', 'finished',
+                      'worker', 'device', 'attempt', 'reason', 'below_floor', 'pruned', 'curve'];
+
+  function mergeExperiment(exp, answer) {
+    exp.summary = answer.summary;
+    exp.axes = answer.axes;
+    exp.front = answer.front;
+    const incoming = answer.trials;
+    if (answer.full || !exp.columns) {
+      exp.columns = Object.fromEntries(ROW_FIELDS.map((f) => [f, incoming[f]]));
+      exp.params = incoming.params;
+      exp.index = new Map(incoming.tid.map((tid, i) => [tid, i]));
+      return;
+    }
+    const columns = exp.columns;
+    let n = columns.tid.length;
+    let unordered = false;
+    incoming.tid.forEach((tid, j) => {
+      let i = exp.index.get(tid);
+      if (i === undefined) {
+        i = n++;
+        exp.index.set(tid, i);
+        if (i > 0 && tid < columns.tid[i - 1]) unordered = true;
+      }
+      for (const field of ROW_FIELDS) columns[field][i] = incoming[field][j];
+      for (const [name, values] of Object.entries(incoming.params)) {
+        if (!exp.params[name]) exp.params[name] = new Array(n).fill(null);
+        exp.params[name][i] = values[j];
+      }
+    });
+    for (const values of Object.values(exp.params)) {
+      while (values.length < n) values.push(null);
+    }
+    for (const [name, values] of Object.entries(exp.params)) {
+      if (!(name in incoming.params)) {
+        for (const tid of incoming.tid) values[exp.index.get(tid)] = null;
+      }
+    }
+    if (unordered) sortByTid(exp);
+    if (app.detail && exp.index.has(app.detail.tid) && incoming.tid.includes(app.detail.tid)) {
+      loadDetail(app.detail.tid); // the open trial changed: show its new state
+    }
+  }
+
+  function sortByTid(exp) {
+    const order = exp.columns.tid.map((_, i) => i).sort((a, b) => exp.columns.tid[a] - exp.columns.tid[b]);
+    for (const field of ROW_FIELDS) {
+      const values = exp.columns[field];
+      exp.columns[field] = order.map((i) => values[i]);
+    }
+    for (const [name, values] of Object.entries(exp.params)) exp.params[name] = order.map((i) => values[i]);
+    exp.index = new Map(exp.columns.tid.map((tid, i) => [tid, i]));
+  }
+
+  // -- one experiment: the page ---------------------------------------------------------------
+
+  function section(title, hint, ...body) {
+    return el('div', {class: 'card'},
+              el('div', {class: 'card-head'}, el('h2', {}, title), el('span', {class: 'hint'}, hint)),
+              ...body);
+  }
+
+  function buildExperimentPage() {
+    const key = app.route.key;
+    $('main').replaceChildren(
+      el('div', {class: 'crumbs'}, el('a', {href: '#/'}, 'Experiments'), ' / '),
+      el('h1', {id: 'exp-title'}, key),
+      el('p', {class: 'subtitle', id: 'exp-meta'}, ''),
+      el('div', {class: 'card loading', id: 'loading'}, el('span', {id: 'loading-text'}, 'Reading trials…'),
+         el('div', {class: 'bar'}, el('span', {id: 'loading-bar'}))),
+      el('div', {class: 'summary', id: 'summary'}),
+      section('Best score so far', 'against the trial number, and against the training seconds spent, in the order trials finished',
+              el('div', {class: 'plot', id: 'plot-history'})),
+      section('Accuracy against training time', 'up and to the left is better; dashed: equal accuracy per second',
+              el('div', {class: 'plot tall', id: 'plot-tradeoff'})),
+      section('Score against each hyperparameter', 'log axes where the space samples on a log scale',
+              el('div', {class: 'plot', id: 'plot-params'})),
+      section('Parallel coordinates', 'a line per scored trial across its hyperparameters and outcome, coloured by score',
+              el('div', {class: 'plot tall', id: 'plot-parallel'})),
+      section('Validation accuracy per epoch', 'the best trial in orange; pruned trials marked ×',
+              el('div', {class: 'plot', id: 'plot-curves'})),
+      section('Trials', 'click a row for the trial’s parameters, result, timing and failure',
+              el('div', {class: 'table-tools'}, el('div', {class: 'chips', id: 'state-filter'}),
+                 el('div', {class: 'pager', id: 'pager'})),
+              el('div', {class: 'table-wrap'}, el('table', {id: 'trials'}))),
+      el('aside', {class: 'drawer', id: 'drawer', hidden: true}));
+  }
+
+  function showLoading(received, total) {
+    const text = $('loading-text');
+    if (!text) return;
+    const trials = app.exp && app.exp.expected ? `${count(app.exp.expected)} trials` : 'trials';
+    text.textContent = `Loading ${trials}… ${(received / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB`;
+    $('loading-bar').style.width = `${Math.min(100, (100 * received) / total)}%`;
+  }
+
+  function scheduleExperimentRender() {
+    const exp = app.exp;
+    if (exp.renderQueued) return;
+    exp.renderQueued = true;
+    // A big experiment redraws at most every few times its drawing takes.
+    const wait = Math.max(0, exp.renderedAt + 3000 * exp.renderSeconds - performance.now());
+    setTimeout(() => requestAnimationFrame(async () => {
+      if (app.exp !== exp) return;
+      while (exp.rendering) await exp.rendering; // one drawing at a time
+      exp.renderQueued = false;
+      exp.rendering = renderExperiment(exp);
+      await exp.rendering;
+      exp.rendering = null;
+    }), exp.painted ? wait : 0);
+  }
+
+  async function renderExperiment(exp) {
+    const started = performance.now();
+    const summary = exp.summary;
+    $('exp-meta').textContent = `${summary.objective} · space ${summary.space} · ${summary.algo} · `
+      + `${summary.epochs} epochs · accuracy floor ${fmt(summary.min_accuracy)}`;
+    renderSummary(exp);
+    if (!exp.painted) {
+      $('loading-text').textContent = `Drawing ${count(exp.columns.tid.length)} trials…`;
+      $('loading-bar').style.width = '100%';
+      await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+      if (app.exp !== exp) return;
+    }
+    renderTable(exp);
+    await plotlyReady;
+    if (app.exp !== exp) return;
+    const view = derive(exp);
+    const drawn = [
+      draw('plot-history', history(exp, view)),
+      draw('plot-tradeoff', tradeOff(exp, view)),
+      draw('plot-params', parameters(exp, view)),
+      draw('plot-parallel', parallel(exp, view)),
+      draw('plot-curves', curves(exp, view)),
+    ];
+    await Promise.all(drawn);
+    if (app.exp !== exp) return;
+    exp.renderedAt = performance.now();
+    exp.renderSeconds = (exp.renderedAt - started) / 1000;
+    document.body.dataset.version = String(exp.version);
+    if (!exp.painted) {
+      exp.painted = true;
+      $('loading').hidden = true;
+      window.hpsearchPaintedAt = performance.now();
+      document.body.dataset.painted = 'true';
+    }
+    renderDetail();
+  }
+
+  async function draw(id, figure) {
+    const node = $(id);
+    if (!node) return;
+    const started = performance.now();
+    if (figure.height) node.style.height = `${figure.height}px`;
+    await Plotly.react(node, figure.data, figure.layout, {
+      displaylogo: false, responsive: true, modeBarButtonsToRemove: ['select2d', 'lasso2d'],
+    });
+    drawTimes[id] = Math.round(performance.now() - started); // for benchmarks/dashboard_speed.py
+  }
+
+  const drawTimes = {};
+  window.hpsearchDrawTimes = drawTimes;
+
+  function renderSummary(exp) {
+    const s = exp.summary;
+    const best = s.best;
+    $('summary').replaceChildren(
+      el('div', {class: 'card'}, fact('Trials', count(s.total),
+         `${count(s.counts.ok)} ok · ${count(s.counts.failed)} failed · ${count(s.counts.running)} running · ${count(s.counts.queued)} queued`, 'trials')),
+      el('div', {class: 'card'}, fact('Best score', best ? `${fmt(best.score)} /s` : '–',
+         best ? `trial ${best.tid}: acc ${fmt(best.accuracy, 4)} in ${fmtSeconds(best.seconds)}` : 'no score yet', 'best')),
+      el('div', {class: 'card'}, fact('Pace', s.trials_per_minute === null ? '–' : `${fmt(s.trials_per_minute)} /min`,
+         'trials finished', 'pace')),
+      el('div', {class: 'card'}, fact('Time left', s.seconds_left === null ? '–' : fmtSeconds(s.seconds_left),
+         s.max_evals ? `to ${count(s.max_evals)} trials` : '', 'left')),
+      el('div', {class: 'card'}, fact('Training time', fmtSeconds(s.train_seconds), 'spent, all trials', 'spent')),
+      el('div', {class: 'card'}, fact('Live workers', String(s.live_workers), '', 'workers')));
+  }
+
+  // What several plots share: which trials are finished, scored, failed; each in tid order.
+  function derive(exp) {
+    const c = exp.columns;
+    const n = c.tid.length;
+    const scored = [];
+    const failed = [];
+    for (let i = 0; i < n; i++) {
+      if (c.state[i] === 'ok' && c.score[i] !== null && c.accuracy[i] !== null && c.seconds[i] !== null) scored.push(i);
+      else if (c.state[i] === 'failed') failed.push(i);
+    }
+    let bestIndex = -1;
+    for (const i of scored) if (bestIndex < 0 || c.score[i] > c.score[bestIndex]) bestIndex = i;
+    return {scored, failed, bestIndex, gl: scored.length + failed.length > GL_ABOVE};
+  }
+
+  function baseLayout(exp, extra) {
+    const axis = {gridcolor: COLORS.grid, zeroline: false, linecolor: '#cbd5e1', automargin: true,
+                  tickfont: {size: 11}};
+    return Object.assign({
+      uirevision: `experiment:${exp.key}`,
+      margin: {l: 56, r: 16, t: 10, b: 46},
+      paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: '#ffffff',
+      font: {family: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif', size: 12, color: '#334155'},
+      hovermode: 'closest',
+      legend: {orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom', font: {size: 11}},
+      xaxis: {...axis}, yaxis: {...axis},
+    }, extra);
+  }
+
+  function stepLine(xs, ys, name) {
+    return {type: 'scatter', mode: 'lines', x: xs, y: ys, name, line: {color: COLORS.best, width: 2, shape: 'hv'},
+            hoverinfo: 'skip'};
+  }
+
+  // Best score so far, two ways: against the trial number (left) and against the training
+  // seconds spent by all trials, in the order they finished (right). One figure, two axes.
+  function history(exp, view) {
+    const c = exp.columns;
+    const type = view.gl ? 'scattergl' : 'scatter';
+    const data = [];
+    const byTrial = {okX: [], okY: [], okTid: [], failX: [], failTid: [], stepX: [], stepY: []};
+    let best = -Infinity;
+    for (const i of view.scored) {
+      byTrial.okX.push(c.tid[i]); byTrial.okY.push(c.score[i]); byTrial.okTid.push(c.tid[i]);
+      if (c.score[i] > best) { best = c.score[i]; byTrial.stepX.push(c.tid[i]); byTrial.stepY.push(best); }
+    }
+    for (const i of view.failed) { byTrial.failX.push(c.tid[i]); byTrial.failTid.push(c.tid[i]); }
+    if (view.scored.length) { byTrial.stepX.push(c.tid[c.tid.length - 1]); byTrial.stepY.push(best); }
+    const finished = [...view.scored, ...view.failed].filter((i) => c.finished[i] !== null)
+      .sort((a, b) => c.finished[a] - c.finished[b] || c.tid[a] - c.tid[b]);
+    const bySeconds = {okX: [], okY: [], okTid: [], failX: [], failTid: [], stepX: [], stepY: []};
+    let spent = 0;
+    best = -Infinity;
+    for (const i of finished) {
+      spent += c.seconds[i] || 0;
+      if (c.state[i] === 'ok') {
+        bySeconds.okX.push(spent); bySeconds.okY.push(c.score[i]); bySeconds.okTid.push(c.tid[i]);
+        if (c.score[i] > best) { best = c.score[i]; bySeconds.stepX.push(spent); bySeconds.stepY.push(best); }
+      } else {
+        bySeconds.failX.push(spent); bySeconds.failTid.push(c.tid[i]);
+      }
+    }
+    if (bySeconds.stepX.length) { bySeconds.stepX.push(spent); bySeconds.stepY.push(best); }
+    [[byTrial, 'x', 'y', 'trial %{customdata}'], [bySeconds, 'x2', 'y2', 'trial %{customdata}, after %{x:.4g} s']]
+      .forEach(([points, xaxis, yaxis, label], k) => {
+        data.push(
+          {type, mode: 'markers', name: 'trial', legendgroup: 'trial', showlegend: k === 0, xaxis, yaxis,
+           x: points.okX, y: points.okY, customdata: points.okTid, marker: {color: COLORS.trial, size: 5, opacity: 0.7},
+           hovertemplate: `${label}<br>%{y:.4g} accuracy/s<extra></extra>`},
+          {type, mode: 'markers', name: 'failed', legendgroup: 'failed', showlegend: k === 0, xaxis, yaxis,
+           x: points.failX, y: points.failX.map(() => 0), customdata: points.failTid,
+           marker: {color: COLORS.failed, symbol: 'x', size: 7}, hovertemplate: `${label}: failed<extra></extra>`},
+          {type: 'scatter', mode: 'lines', name: 'best so far', legendgroup: 'best', showlegend: k === 0, xaxis, yaxis,
+           x: points.stepX, y: points.stepY, line: {color: COLORS.best, width: 2, shape: 'hv'}, hoverinfo: 'skip'});
+      });
+    const axis = {gridcolor: COLORS.grid, zeroline: false, automargin: true, tickfont: {size: 11}};
+    return {
+      data,
+      layout: baseLayout(exp, {
+        xaxis: {...axis, domain: [0, 0.46], title: {text: 'trial (tid)'}},
+        yaxis: {...axis, title: {text: 'accuracy per second'}, rangemode: 'tozero'},
+        xaxis2: {...axis, domain: [0.54, 1], anchor: 'y2', title: {text: 'training seconds spent by all trials'}},
+        yaxis2: {...axis, anchor: 'x2', rangemode: 'tozero'},
+      }),
+    };
+  }
+
+  function isoSlopes(low, best) {
+    // Round slopes (1-2-5, else 1-3, else powers of ten) between the slowest trial and the best.
+    if (!(best > 0) || !(low > 0)) return [];
+    const exponents = [];
+    for (let e = Math.floor(Math.log10(low)); e <= Math.ceil(Math.log10(best)); e++) exponents.push(e);
+    for (const mantissas of [[1, 2, 5], [1, 3], [1]]) {
+      const slopes = exponents.flatMap((e) => mantissas.map((m) => Number(`${m}e${e}`)))
+        .filter((s) => s >= low && s < 0.8 * best);
+      if (slopes.length <= 4) return slopes;
+    }
+    return [];
+  }
+
+  function tradeOff(exp, view) {
+    const c = exp.columns;
+    const type = view.gl ? 'scattergl' : 'scatter';
+    const above = view.scored.filter((i) => !c.below_floor[i]);
+    const below = view.scored.filter((i) => c.below_floor[i]);
+    const failed = view.failed.filter((i) => c.seconds[i] !== null);
+    const front = exp.front.map((tid) => exp.index.get(tid)).filter((i) => i !== undefined);
+    const seconds = view.scored.map((i) => c.seconds[i]).concat(failed.map((i) => c.seconds[i]));
+    const log = seconds.length > 0 && seconds.every((s) => s > 0);
+    const low = least(seconds.filter((s) => s > 0));
+    const high = most(seconds);
+    const data = [
+      {type, mode: 'markers', name: 'trial', x: above.map((i) => c.seconds[i]), y: above.map((i) => c.accuracy[i]),
+       customdata: above.map((i) => [c.tid[i], c.score[i]]), marker: {color: COLORS.trial, size: 6, opacity: 0.75},
+       hovertemplate: 'trial %{customdata[0]}<br>accuracy %{y:.4f} in %{x:.4g} s<br>%{customdata[1]:.4g} accuracy/s<extra></extra>'},
+      {type, mode: 'markers', name: 'below the floor (score 0)', x: below.map((i) => c.seconds[i]), y: below.map((i) => c.accuracy[i]),
+       customdata: below.map((i) => c.tid[i]), marker: {color: 'rgba(0,0,0,0)', size: 6, line: {color: COLORS.below, width: 1.2}},
+       hovertemplate: 'trial %{customdata}<br>accuracy %{y:.4f} in %{x:.4g} s (below the floor)<extra></extra>'},
+      {type, mode: 'markers', name: 'failed', x: failed.map((i) => c.seconds[i]), y: failed.map(() => 0),
+       customdata: failed.map((i) => c.tid[i]), marker: {color: COLORS.failed, symbol: 'x', size: 7},
+       hovertemplate: 'trial %{customdata} failed after %{x:.4g} s<extra></extra>'},
+      {type: 'scatter', mode: 'lines+markers', name: 'Pareto front', x: front.map((i) => c.seconds[i]),
+       y: front.map((i) => c.accuracy[i]), customdata: front.map((i) => c.tid[i]),
+       line: {color: COLORS.best, width: 2}, marker: {color: 'rgba(0,0,0,0)', size: 10, line: {color: COLORS.best, width: 2}},
+       hovertemplate: 'trial %{customdata} (front)<br>accuracy %{y:.4f} in %{x:.4g} s<extra></extra>'},
+    ];
+    if (view.bestIndex >= 0 && high > 0) {
+      const best = c.score[view.bestIndex];
+      const maxAccuracy = most(view.scored.map((i) => c.accuracy[i]));
+      const slopes = isoSlopes(maxAccuracy / high, best);
+      const left = log ? low / 1.5 : 0;
+      // accuracy = slope * seconds, drawn up to an accuracy of 1: the axis then fits the data
+      // by itself, and a user's zoom is never overridden by a range of ours.
+      const line = (slope) => {
+        const right = Math.min(high * 1.5, 1.02 / slope);
+        const xs = [];
+        for (let k = 0; k <= 60; k++) xs.push(log ? left * (right / left) ** (k / 60) : left + (right - left) * k / 60);
+        return {x: xs, y: xs.map((x) => slope * x)};
+      };
+      slopes.forEach((slope, k) => data.push({
+        type: 'scatter', mode: 'lines', ...line(slope), name: 'equal accuracy per second',
+        legendgroup: 'iso', showlegend: k === 0, line: {color: '#94a3b8', width: 1, dash: 'dash'},
+        hovertemplate: `${fmt(slope)} accuracy/s<extra></extra>`}));
+      data.push({type: 'scatter', mode: 'lines', ...line(best),
+                 name: `best: ${fmt(best)} accuracy/s`, line: {color: COLORS.best, width: 1.4, dash: 'dash'},
+                 hoverinfo: 'skip'});
+    }
+    const floor = exp.summary.min_accuracy;
+    return {
+      data,
+      layout: baseLayout(exp, {
+        xaxis: {title: {text: `training seconds${log ? ' (log scale)' : ''}`}, type: log ? 'log' : 'linear',
+                dtick: log ? 'D2' : undefined, gridcolor: COLORS.grid, zeroline: false},
+        yaxis: {title: {text: 'accuracy'}, rangemode: 'tozero', gridcolor: COLORS.grid, zeroline: false},
+        shapes: floor ? [{type: 'line', xref: 'paper', x0: 0, x1: 1, y0: floor, y1: floor,
+                          line: {color: COLORS.floor, width: 1.2, dash: 'dot'}}] : [],
+        annotations: floor ? [{xref: 'paper', x: 1, y: floor, yanchor: 'bottom', xanchor: 'right', showarrow: false,
+                               text: `accuracy floor ${fmt(floor)}`, font: {size: 11, color: COLORS.floor}}] : [],
+      }),
+    };
+  }
+
+  // The axes to draw: the space's (with its log and categorical facts), else the columns found.
+  function parameterAxes(exp) {
+    if (exp.axes && exp.axes.length) return exp.axes;
+    return Object.keys(exp.params).map((column) => {
+      const values = exp.params[column].filter((v) => v !== null);
+      const numeric = values.every((v) => typeof v === 'number');
+      return {column, log: false, categories: numeric ? null : [...new Set(values.map(String))]};
+    });
+  }
+
+  // A categorical axis: the space's choices in its order, then any other value the trials
+  // hold (a space changed since, or a value written by another program), in tid order.
+  function categoriesOf(axis, values, indices) {
+    const categories = [...axis.categories];
+    const seen = new Set(categories.map((category) => JSON.stringify(category)));
+    for (const i of indices) {
+      const key = JSON.stringify(values[i]);
+      if (values[i] !== null && values[i] !== undefined && !seen.has(key)) {
+        seen.add(key);
+        categories.push(values[i]);
+      }
+    }
+    const positions = new Map(categories.map((category, k) => [JSON.stringify(category), k]));
+    return {categories, position: (value) => positions.get(JSON.stringify(value))};
+  }
+
+  function jitter(k) {
+    return 0.18 * (((k * 0.618034) % 1) * 2 - 1); // deterministic spread within a category
+  }
+
+  function parameters(exp, view) {
+    const c = exp.columns;
+    const axes = parameterAxes(exp);
+    const columnsPerRow = Math.min(4, Math.max(1, axes.length));
+    const rows = Math.max(1, Math.ceil(axes.length / columnsPerRow));
+    const gapX = 0.05;
+    const gapY = 0.16 / rows;
+    const width = (1 - gapX * (columnsPerRow - 1)) / columnsPerRow;
+    const height = (1 - gapY * (rows - 1)) / rows;
+    const type = view.gl ? 'scattergl' : 'scatter';
+    const layout = baseLayout(exp, {showlegend: false, margin: {l: 56, r: 16, t: 26, b: 36}, annotations: []});
+    const data = [];
+    axes.forEach((axis, k) => {
+      const row = Math.floor(k / columnsPerRow);
+      const col = k % columnsPerRow;
+      const suffix = k === 0 ? '' : String(k + 1);
+      const x0 = col * (width + gapX);
+      const y1 = 1 - row * (height + gapY);
+      const values = exp.params[axis.column] || [];
+      const xs = [], ys = [], tids = [];
+      const categorical = axis.categories ? categoriesOf(axis, values, view.scored) : null;
+      const position = categorical ? categorical.position : null;
+      let n = 0;
+      for (const i of view.scored) {
+        const value = values[i];
+        if (value === null || value === undefined) continue;
+        if (position) xs.push(position(value) + jitter(n++));
+        else if (typeof value !== 'number' || (axis.log && value <= 0)) continue;
+        else xs.push(value);
+        ys.push(c.score[i]);
+        tids.push(c.tid[i]);
+      }
+      data.push({type, mode: 'markers', x: xs, y: ys, customdata: tids, xaxis: `x${suffix}`, yaxis: `y${suffix}`,
+                 marker: {color: COLORS.trial, size: 5, opacity: 0.65},
+                 hovertemplate: `trial %{customdata}<br>%{y:.4g} accuracy/s<extra>${plotlyText(axis.column)}</extra>`});
+      const xaxis = {domain: [x0, x0 + width], anchor: `y${suffix}`, gridcolor: COLORS.grid, zeroline: false,
+                     tickfont: {size: 10}, automargin: true};
+      if (position) {
+        const labels = categorical.categories;
+        Object.assign(xaxis, {tickvals: labels.map((_, j) => j), ticktext: labels.map((v) => plotlyText(String(v)))});
+      } else if (axis.log) {
+        Object.assign(xaxis, {type: 'log', exponentformat: 'power'});
+      }
+      layout[`xaxis${suffix}`] = xaxis;
+      layout[`yaxis${suffix}`] = {domain: [y1 - height, y1], anchor: `x${suffix}`, gridcolor: COLORS.grid,
+                                  zeroline: false, rangemode: 'tozero', tickfont: {size: 10},
+                                  matches: k === 0 ? undefined : 'y', showticklabels: col === 0};
+      layout.annotations.push({text: `<b>${plotlyText(axis.column)}</b>${axis.log ? ' (log)' : ''}`,
+                               xref: 'paper', yref: 'paper', x: x0, y: y1, xanchor: 'left', yanchor: 'bottom',
+                               showarrow: false, font: {size: 12}});
+    });
+    return {data, layout, height: 40 + rows * 230};
+  }
+
+  // At most `limit` of the scored trials, for plots where more lines only add ink: the
+  // `best` highest scores, then an even spread of the rest, in tid order.
+  function sample(exp, indices, limit, best) {
+    if (indices.length <= limit) return {shown: indices, note: ''};
+    const score = exp.columns.score;
+    const ranked = [...indices].sort((a, b) => score[b] - score[a]);
+    const chosen = new Set(ranked.slice(0, best));
+    const rest = ranked.slice(best).sort((a, b) => a - b);
+    const step = rest.length / (limit - best);
+    for (let k = 0; k < limit - best; k++) chosen.add(rest[Math.floor(k * step)]);
+    return {shown: [...chosen].sort((a, b) => a - b),
+            note: `${count(limit)} of ${count(indices.length)} shown: the ${count(best)} best and an even spread of the rest`};
+  }
+
+  const SCORE_BINS = ['#440154', '#3b528b', '#21918c', '#5ec962', '#fde725'];
+
+  // Parallel coordinates as plain line traces: each trial a line across one vertical axis per
+  // hyperparameter (scaled to its range; log ones on a log scale), coloured by its score in
+  // fifths. SVG lines: one path per colour, cheap even without a graphics card.
+  function parallel(exp, view) {
+    const c = exp.columns;
+    const axes = parameterAxes(exp).filter((axis) => !axis.column.includes('/'));
+    const usable = view.scored.filter((i) => axes.every((axis) => {
+      const value = (exp.params[axis.column] || [])[i];
+      return value !== null && value !== undefined && (!axis.log || value > 0);
+    }));
+    const {shown, note} = sample(exp, usable, 1000, 250);
+    const dimensions = axes.map((axis) => {
+      const values = exp.params[axis.column];
+      if (axis.categories) {
+        const {categories, position} = categoriesOf(axis, values, shown);
+        const k = Math.max(categories.length - 1, 1);
+        return {label: axis.column, value: (i) => position(values[i]) / k,
+                ticks: categories.map((category, j) => [j / k, String(category)])};
+      }
+      const transform = axis.log ? Math.log10 : (v) => v;
+      return numericDimension(axis.column + (axis.log ? ' (log)' : ''), shown.map((i) => transform(values[i])),
+                              (i) => transform(values[i]), axis.log);
+    });
+    dimensions.push(numericDimension('accuracy', shown.map((i) => c.accuracy[i]), (i) => c.accuracy[i], false));
+    dimensions.push(numericDimension('train s', shown.map((i) => c.seconds[i]), (i) => c.seconds[i], false));
+    dimensions.push(numericDimension('accuracy/s', shown.map((i) => c.score[i]), (i) => c.score[i], false));
+    // Colours: grey for trials below the floor (score 0), then fifths of the others' scores.
+    const scores = shown.map((i) => c.score[i]).filter((score) => score > 0).sort((a, b) => a - b);
+    const edges = SCORE_BINS.map((_, k) => scores[Math.floor((k * scores.length) / SCORE_BINS.length)])
+      .filter((edge, k, all) => edge !== undefined && all.indexOf(edge) === k);
+    const bins = [{x: [], y: [], name: 'below the floor (score 0)', color: '#cbd5e1'},
+                  ...edges.map((edge, k) => ({x: [], y: [], name: `score ≥ ${fmt(edge)}`,
+                                               color: SCORE_BINS[SCORE_BINS.length - edges.length + k]}))];
+    for (const i of shown) {
+      let bin = 0;
+      while (bin < edges.length && c.score[i] > 0 && c.score[i] >= edges[bin]) bin++;
+      dimensions.forEach((dimension, d) => { bins[bin].x.push(d); bins[bin].y.push(dimension.value(i)); });
+      bins[bin].x.push(null); bins[bin].y.push(null);
+    }
+    const data = bins.map((bin) => ({
+      type: 'scatter', mode: 'lines', x: bin.x, y: bin.y, hoverinfo: 'skip', connectgaps: false,
+      name: bin.name, line: {color: bin.color, width: 1}, opacity: 0.6}));
+    const annotations = [];
+    dimensions.forEach((dimension, d) => {
+      annotations.push({x: d, y: 1.04, xref: 'x', yref: 'y', text: `<b>${plotlyText(dimension.label)}</b>`,
+                        showarrow: false, yanchor: 'bottom', font: {size: 11}});
+      for (const [at, label] of dimension.ticks) {
+        annotations.push({x: d, y: at, xref: 'x', yref: 'y', text: plotlyText(label), showarrow: false,
+                          xanchor: 'right', xshift: -4, font: {size: 10, color: '#475569'}, bgcolor: 'rgba(255,255,255,0.7)'});
+      }
+    });
+    if (note) {
+      annotations.push({xref: 'paper', yref: 'paper', x: 1, y: -0.06, text: note, showarrow: false,
+                        xanchor: 'right', yanchor: 'top', font: {size: 11, color: '#64748b'}});
+    }
+    return {
+      data,
+      layout: baseLayout(exp, {
+        margin: {l: 30, r: 20, t: 60, b: 30},
+        xaxis: {range: [-0.35, dimensions.length - 0.65], showgrid: false, zeroline: false, showticklabels: false, fixedrange: true},
+        yaxis: {range: [-0.06, 1.1], showgrid: false, zeroline: false, showticklabels: false, fixedrange: true},
+        shapes: dimensions.map((_, d) => ({type: 'line', x0: d, x1: d, y0: 0, y1: 1, xref: 'x', yref: 'y',
+                                           line: {color: '#94a3b8', width: 1}})),
+        annotations,
+        legend: {orientation: 'h', x: 0, y: -0.02, yanchor: 'top', font: {size: 11}},
+      }),
+    };
+  }
+
+  // A numeric axis of the parallel plot: values scaled to [0, 1], with three ticks.
+  function numericDimension(label, values, valueOf, log) {
+    let low = least(values);
+    let high = most(values);
+    if (!Number.isFinite(low)) { low = 0; high = 1; }
+    if (high === low) { low -= 0.5; high += 0.5; }
+    const scale = (v) => (v - low) / (high - low);
+    const tick = (v) => [scale(v), fmt(log ? 10 ** v : v)];
+    return {label, value: (i) => scale(valueOf(i)), ticks: [tick(low), tick((low + high) / 2), tick(high)]};
+  }
+
+  function curves(exp, view) {
+    const c = exp.columns;
+    const withCurves = [...view.scored, ...view.failed].filter((i) => c.curve[i] && c.curve[i].length);
+    const {shown, note} = sample(exp, withCurves, 2000, 500);
+    const xs = [], ys = [], prunedX = [], prunedY = [], prunedTid = [];
+    for (const i of shown) {
+      const curve = c.curve[i];
+      curve.forEach((value, epoch) => { xs.push(epoch + 1); ys.push(value); });
+      xs.push(null); ys.push(null);
+      if (c.pruned[i]) {
+        let last = curve.length - 1;
+        while (last > 0 && curve[last] === null) last--;
+        prunedX.push(last + 1); prunedY.push(curve[last]); prunedTid.push(c.tid[i]);
+      }
+    }
+    const data = [{type: 'scatter', mode: 'lines', name: 'trial', x: xs, y: ys,
+                   line: {color: COLORS.curve, width: 1}, hoverinfo: 'skip', connectgaps: false}];
+    const bestCurve = view.bestIndex >= 0 ? c.curve[view.bestIndex] : null;
+    if (bestCurve && bestCurve.length) {
+      data.push({type: 'scatter', mode: 'lines+markers', name: `best (trial ${c.tid[view.bestIndex]})`,
+                 x: bestCurve.map((_, epoch) => epoch + 1), y: bestCurve, line: {color: COLORS.best, width: 2.5},
+                 marker: {size: 5, color: COLORS.best}, hovertemplate: 'epoch %{x}: %{y:.4f}<extra></extra>'});
+    }
+    data.push({type: 'scatter', mode: 'markers', name: 'pruned', x: prunedX, y: prunedY, customdata: prunedTid,
+               marker: {color: COLORS.failed, symbol: 'x', size: 8}, visible: prunedX.length ? true : 'legendonly',
+               hovertemplate: 'trial %{customdata} pruned after epoch %{x}<extra></extra>'});
+    return {
+      data,
+      layout: baseLayout(exp, {
+        xaxis: {title: {text: 'epoch'}, gridcolor: COLORS.grid, zeroline: false},
+        yaxis: {title: {text: 'validation accuracy'}, gridcolor: COLORS.grid, zeroline: false},
+        annotations: note ? [{xref: 'paper', yref: 'paper', x: 1, y: 0, text: note, showarrow: false, xanchor: 'right',
+                              yanchor: 'bottom', font: {size: 11, color: '#64748b'}}] : [],
+      }),
+    };
+  }
+
+  // -- the trials table -----------------------------------------------------------------------
+
+  function tableColumns(exp) {
+    const params = parameterAxes(exp).map((axis) => axis.column);
+    for (const column of Object.keys(exp.params)) if (!params.includes(column)) params.push(column);
+    const c = exp.columns;
+    return [
+      {key: 'tid', label: 'Trial', num: true, value: (i) => c.tid[i], text: (v) => String(v)},
+      {key: 'state', label: 'State', value: (i) => c.state[i], state: true},
+      {key: 'score', label: 'Score (acc/s)', num: true, value: (i) => c.score[i], text: (v) => fmt(v, 4)},
+      {key: 'accuracy', label: 'Accuracy', num: true, value: (i) => c.accuracy[i], text: (v) => fmt(v, 4)},
+      {key: 'seconds', label: 'Train s', num: true, value: (i) => c.seconds[i], text: (v) => fmt(v, 4)},
+      ...params.map((column) => ({key: `param:${column}`, label: column, num: false,
+                                  value: (i) => (exp.params[column] || [])[i],
+                                  text: (v) => (typeof v === 'number' ? fmt(v, 4) : (v === null || v === undefined ? '' : String(v)))})),
+      {key: 'reason', label: 'Reason', value: (i) => c.reason[i] || (c.pruned[i] ? 'pruned' : null),
+       text: (v) => v || ''},
+      {key: 'device', label: 'Device', value: (i) => c.device[i], text: (v) => v || ''},
+      {key: 'worker', label: 'Worker', value: (i) => c.worker[i], text: (v) => v || ''},
+      {key: 'finished', label: 'Finished', value: (i) => c.finished[i], text: (v) => (v ? fmtTime(v) : '')},
+    ];
+  }
+
+  function compare(a, b) {
+    const missingA = a === null || a === undefined;
+    const missingB = b === null || b === undefined;
+    if (missingA || missingB) return missingA - missingB; // missing values last
+    if (typeof a === 'number' && typeof b === 'number') return a - b;
+    return String(a).localeCompare(String(b));
+  }
+
+  function renderTable(exp) {
+    const table = app.table;
+    const c = exp.columns;
+    const counts = {all: c.tid.length};
+    for (const state of c.state) counts[state] = (counts[state] || 0) + 1;
+    const filter = $('state-filter');
+    const toggle = (state) => () => {
+      if (state === 'all') table.states.clear();
+      else if (table.states.has(state)) table.states.delete(state);
+      else table.states.add(state);
+      table.page = 0;
+      renderTable(exp);
+    };
+    filter.replaceChildren(
+      el('button', {class: `chip all${table.states.size ? '' : ' active'}`, onclick: toggle('all'), dataset: {filter: 'all'}},
+         'all ', el('b', {}, count(counts.all))),
+      ...STATES.map((state) => el('button', {class: `chip ${state}${table.states.has(state) ? ' active' : ''}`,
+                                              onclick: toggle(state), dataset: {filter: state}},
+                                   `${state} `, el('b', {}, count(counts[state] || 0)))));
+    const columns = tableColumns(exp);
+    const sortColumn = columns.find((column) => column.key === table.sort) || columns[0];
+    let rows = [];
+    for (let i = 0; i < c.tid.length; i++) if (!table.states.size || table.states.has(c.state[i])) rows.push(i);
+    rows.sort((a, b) => {
+      const order = compare(sortColumn.value(a), sortColumn.value(b));
+      const missing = [sortColumn.value(a), sortColumn.value(b)].some((v) => v === null || v === undefined);
+      return (missing || table.ascending ? order : -order) || c.tid[a] - c.tid[b];
+    });
+    const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
+    table.page = Math.min(table.page, pages - 1);
+    const shown = rows.slice(table.page * PAGE_SIZE, (table.page + 1) * PAGE_SIZE);
+    const head = el('tr', {}, columns.map((column) => el('th', {
+      class: ['sortable', column.num ? 'num' : '', column.key === sortColumn.key ? 'sorted' : '',
+              column.key === sortColumn.key && table.ascending ? 'asc' : ''].join(' ').trim(),
+      dataset: {sort: column.key},
+      onclick: () => {
+        if (table.sort === column.key) table.ascending = !table.ascending;
+        else { table.sort = column.key; table.ascending = column.key === 'tid' || !column.num; }
+        renderTable(exp);
+      }}, column.label)));
+    const selected = app.route.tid;
+    const body = shown.map((i) => el('tr', {
+      class: `clickable${c.tid[i] === selected ? ' selected' : ''}`, dataset: {tid: c.tid[i]},
+      onclick: () => { location.hash = `#/experiments/${encodeURIComponent(exp.key)}/trials/${c.tid[i]}`; }},
+      columns.map((column) => {
+        const value = column.value(i);
+        if (column.state) return el('td', {}, el('span', {class: `state ${value}`}, value));
+        return el('td', {class: column.num ? 'num' : null}, column.text(value));
+      })));
+    $('trials').replaceChildren(el('thead', {}, head), el('tbody', {}, body));
+    const first = rows.length ? table.page * PAGE_SIZE + 1 : 0;
+    const move = (delta) => () => { table.page += delta; renderTable(exp); };
+    $('pager').replaceChildren(
+      el('span', {id: 'page-range'}, `${count(first)}–${count(table.page * PAGE_SIZE + shown.length)} of ${count(rows.length)}`),
+      el('button', {onclick: move(-1), disabled: table.page === 0, id: 'page-previous'}, '‹ Previous'),
+      el('button', {onclick: move(1), disabled: table.page >= pages - 1, id: 'page-next'}, 'Next ›'));
+  }
+
+  // -- one trial ------------------------------------------------------------------------------
+
+  async function loadDetail(tid) {
+    const exp = app.exp;
+    try {
+      const trial = await getJSON(`api/experiments/${encodeURIComponent(exp.key)}/trials/${tid}`);
+      if (app.exp !== exp || app.route.tid !== tid) return;
+      app.detail = {tid, trial};
+    } catch (error) {
+      if (app.exp !== exp || app.route.tid !== tid) return;
+      app.detail = {tid, error: error.message};
+    }
+    drawDetail();
+  }
+
+  function renderDetail() {
+    const drawer = $('drawer');
+    if (!drawer) return;
+    const tid = app.route.tid;
+    for (const row of document.querySelectorAll('#trials tbody tr')) {
+      row.classList.toggle('selected', Number(row.dataset.tid) === tid);
+    }
+    if (tid === null || tid === undefined) {
+      drawer.hidden = true;
+      app.detail = null;
+      return;
+    }
+    if (!app.detail || app.detail.tid !== tid) {
+      app.detail = {tid, loading: true};
+      drawDetail();
+      loadDetail(tid);
+    }
+  }
+
+  function kv(pairs) {
+    return el('div', {class: 'kv'}, pairs.filter(([, value]) => value !== undefined).flatMap(([key, value]) => [
+      el('div', {class: 'k'}, key),
+      el('div', {class: 'v', dataset: {field: key}}, value === null ? '–' : (typeof value === 'object' ? JSON.stringify(value) : String(value)))]));
+  }
+
+  function drawDetail() {
+    const drawer = $('drawer');
+    const detail = app.detail;
+    if (!drawer || !detail) return;
+    drawer.hidden = false;
+    const close = () => { location.hash = `#/experiments/${encodeURIComponent(app.exp.key)}`; };
+    const head = (state) => el('div', {class: 'drawer-head'},
+      el('h2', {}, `Trial ${detail.tid}`), state ? el('span', {class: `state ${state}`, id: 'detail-state'}, state) : null,
+      el('button', {class: 'close', title: 'close', onclick: close, id: 'detail-close'}, '×'));
+    if (detail.loading) { drawer.replaceChildren(head(null), el('p', {class: 'empty'}, 'reading the trial…')); return; }
+    if (detail.error) { drawer.replaceChildren(head(null), el('p', {class: 'message error'}, detail.error)); return; }
+    const trial = detail.trial;
+    const doc = trial.document;
+    const result = doc.result && typeof doc.result === 'object' ? doc.result : {};
+    const shown = new Set(['status', 'loss', 'accuracy', 'train_seconds', 'below_accuracy_floor', 'pruned',
+                           'reason', 'error', 'error_type', 'traceback', 'device', 'device_type', 'worker',
+                           'timing', 'epochs', 'val_accuracy_per_epoch']);
+    const score = typeof result.loss === 'number' && trial.state === 'ok' ? 0 - result.loss : null;
+    const parts = [head(trial.state)];
+    if (trial.state === 'failed' || result.reason) {
+      parts.push(el('h3', {}, 'Failure'), el('div', {class: 'failure', id: 'detail-failure'},
+        el('div', {class: 'reason', id: 'detail-reason'}, result.reason || 'failed'),
+        result.error_type || result.error ? el('div', {id: 'detail-error'}, [result.error_type, result.error].filter(Boolean).join(': ')) : null,
+        result.traceback ? el('pre', {class: 'traceback', id: 'detail-traceback'}, result.traceback) : null));
+    }
+    parts.push(el('h3', {}, 'Outcome'), kv([
+      ['score (accuracy/s)', score === null ? null : fmt(score, 5)],
+      ['accuracy', result.accuracy ?? null], ['train seconds', result.train_seconds ?? null],
+      ['epochs', result.epochs ?? null], ['below the floor', result.below_accuracy_floor ?? null],
+      ['pruned', result.pruned === true ? 'yes' : undefined], ['status', result.status ?? null]]));
+    parts.push(el('h3', {}, 'Hyperparameters'), el('div', {id: 'detail-params'}, kv(Object.entries(trial.params))));
+    parts.push(el('h3', {}, 'Timing'), kv([
+      ['reserved (book_time)', doc.book_time ?? null], ['last change (refresh_time)', doc.refresh_time ?? null],
+      ['train seconds', result.train_seconds ?? null], ['attempt', doc.attempt ?? 0],
+      ['what is timed', result.timing ?? null]]));
+    parts.push(el('h3', {}, 'Where it ran'), kv([
+      ['device', result.device ?? null], ['device type', result.device_type ?? null],
+      ['worker', result.worker ?? doc.owner ?? null]]));
+    const rest = Object.entries(result).filter(([key]) => !shown.has(key));
+    if (rest.length) parts.push(el('h3', {}, 'Other result fields'), kv(rest));
+    const curve = result.val_accuracy_per_epoch;
+    if (Array.isArray(curve) && curve.length) {
+      parts.push(el('h3', {}, 'Validation accuracy per epoch'),
+                 el('div', {class: 'mono'}, curve.map((v) => (v === null ? '–' : Number(v).toFixed(4))).join('  ')));
+    }
+    drawer.replaceChildren(...parts);
+  }
+
+  // -- start ----------------------------------------------------------------------------------
+
+  window.addEventListener('hashchange', onRoute);
+  setInterval(() => { updateLive(); if (app.route.page === 'workers') tickAges(); }, 1000);
+  onRoute();
+})();

@@ -1,0 +1,111 @@
+"""The driver's account of its experiment, kept up to date from the jobs that changed.
+
+Each turn the driver learns which jobs changed (Store.job_changes) and hands them to the
+ledger, which updates what the driver decides by: the jobs it knows, which are unfinished and
+which still wait in the queue, how many trials finished, the best so far and the training
+seconds spent. A change costs the same with 10 trials as with 10,000: nothing here looks at
+the jobs that did not change. Features that decide per result (a training-time budget,
+confirmation runs) extend the account here, from the same changes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from search.documents import JOB_STATE_NEW, JobDoc, is_finished, malformed_reason
+from search.reports.queries import best_trial
+from search.trial import Trial
+
+
+class SearchLedger:
+    """What the driver knows of one experiment's jobs.
+
+    Attributes:
+        jobs: Every well-formed job by tid, as last read (or as queued).
+        unfinished: The tids not finished (queued, running, or held ahead by a worker).
+        queued: The tids waiting in the queue for a worker.
+        train_seconds: The training seconds of the finished trials, failed ones included.
+        best: The finished trial with the most accuracy per second, or None before the first.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: dict[int, JobDoc] = {}
+        self.unfinished: set[int] = set()
+        self.queued: set[int] = set()
+        self.train_seconds = 0.0
+        self.best: Trial | None = None
+        self._seconds: dict[int, float] = {}
+        self._next_tid = 0
+
+    @property
+    def finished(self) -> int:
+        """How many trials finished (ok or failed)."""
+        return len(self.jobs) - len(self.unfinished)
+
+    @property
+    def next_tid(self) -> int:
+        """One past the highest tid known: the next proposal's."""
+        return self._next_tid
+
+    def record(self, jobs: Iterable[JobDoc]) -> list[JobDoc]:
+        """Take in jobs read from the store or just queued; returns those that are new or
+        changed (state, attempt or result), the only ones the account looked at.
+
+        A job that another program wrote malformed is left out: the algorithm cannot read it,
+        and a worker fails it with reason `malformed job` rather than run it.
+        """
+        changed = []
+        for job in jobs:
+            known = self.jobs.get(job["tid"]) if isinstance(job.get("tid"), int) else None
+            if known is not None and _same_outcome(known, job):
+                continue
+            if malformed_reason(job) is not None:
+                continue
+            self.jobs[job["tid"]] = job
+            self._next_tid = max(self._next_tid, job["tid"] + 1)
+            self._account(job, known)
+            changed.append(job)
+        return changed
+
+    def _account(self, job: JobDoc, known: JobDoc | None) -> None:
+        tid = job["tid"]
+        if is_finished(job):
+            self.unfinished.discard(tid)
+        else:
+            self.unfinished.add(tid)
+        if job["state"] == JOB_STATE_NEW:
+            self.queued.add(tid)
+        else:
+            self.queued.discard(tid)
+        self.train_seconds += _train_seconds(job) - self._seconds.pop(tid, 0.0)
+        if is_finished(job):
+            self._seconds[tid] = _train_seconds(job)
+        self._update_best(Trial.from_job(job), replaced=known)
+
+    def _update_best(self, trial: Trial, replaced: JobDoc | None) -> None:
+        if self.best is not None and replaced is not None and self.best.tid == trial.tid:
+            # The best trial's result was replaced (an abandoned trial's real result comes
+            # late, never a best one's): rare, so the whole account is looked at again.
+            self.best = best_trial(Trial.from_job(job) for job in self.jobs.values())
+            return
+        if trial.is_scored:
+            self.best = best_trial([trial] if self.best is None else [self.best, trial])
+
+
+def _same_outcome(known: JobDoc, job: JobDoc) -> bool:
+    """Whether a job read again says nothing new to the account or to the algorithm."""
+    return (known.get("state") == job.get("state") and known.get("attempt") == job.get("attempt")
+            and known.get("result") == job.get("result"))
+
+
+def _train_seconds(job: JobDoc) -> float:
+    result: Any = job.get("result")
+    if not is_finished(job) or not isinstance(result, dict):
+        return 0.0
+    seconds = result.get("train_seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) \
+            or not math.isfinite(seconds):
+        return 0.0
+    return float(seconds)

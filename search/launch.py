@@ -1,0 +1,240 @@
+"""Launching or resuming a search: the library's one entry point, which the CLI calls too.
+
+    import search
+
+    results = search.optimize("digits", "default",
+                              search.SearchOptions(exp_key="demo", max_evals=30, epochs=5))
+    results.best(3)                        # as search.results("./hpsearch-runs", "demo") reads
+
+`optimize` is to hpsearch what `study.optimize` is to Optuna and `fmin` to Hyperopt. With a
+directory store the trials run in this process, and the objective may be a function of the
+caller's; with a `mongodb://` store they are queued for `hpsearch worker` processes, which
+build the objective by name from their own installed code, so it must be given by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import objectives
+import spaces
+from search.algorithms import ALGORITHMS, DEFAULT_ALGO
+from search.experiment import Experiment
+from search.policy import MalformedPolicy, policy_for_run
+from search.reports.results import ExperimentResults
+from search.store import DEFAULT_LOCATION, Store, opened_store
+from search.urls import is_mongodb_url
+
+if TYPE_CHECKING:
+    from search.farm.driver import SearchProgress
+    from search.farm.worker import Worker
+
+log = logging.getLogger(__name__)
+
+ObjectiveFunction = Callable[[dict[str, Any], "objectives.TrialContext"], dict[str, Any]]
+
+
+class InvalidSearchOptions(ValueError):
+    """Options that no search can run with; the message says which and how to fix them."""
+
+
+class SearchFailed(Exception):
+    """The search ended without a successful trial, or stopped because its trials kept failing
+    (embedded); the message says how. Its trials are in the store for `search.results`."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchOptions:
+    """How a search runs; each field is the `hpsearch search` option of the same name, with
+    the same default.
+
+    Attributes:
+        store: A directory (embedded: trials run in this process) or a `mongodb://` URL
+            (a farm: trials are queued for `hpsearch worker` processes).
+        exp_key: Names the search; the same key resumes it.
+        max_evals: Trials to finish in all, counting those of earlier runs.
+        epochs: Training epochs per trial.
+        min_accuracy: Accuracy floor: a trial below it scores the worst possible (loss 0).
+        seed: Seed of the proposals.
+        device: `auto`, `cpu`, `cuda` or `cuda:N`.
+        startup_trials: Random trials before the algorithm starts modelling.
+        algo: What proposes trials (search.algorithms.ALGORITHMS). Recorded; a resume keeps it.
+        max_queue: Cap on the trials queued ahead of the workers (farm only).
+        heartbeat_interval, stale_after, max_attempts, trial_timeout: The experiment's
+            policy (search.policy.Policy). None keeps the recorded value (the default for a
+            new experiment); a value given is recorded, and every worker uses it.
+        max_consecutive_failures: Stop after this many failed trials in a row (embedded;
+            workers have their own); None: never.
+        data_dir: Where the data sets are (None: the objectives' default); a worker's own
+            HPSEARCH_DATA_DIR wins over it.
+        torch_compile: Ask objectives that support it to `torch.compile` their model.
+    """
+
+    store: str = DEFAULT_LOCATION
+    exp_key: str = "default"
+    max_evals: int = 20
+    epochs: int = 20
+    min_accuracy: float = 0.5
+    seed: int = 0
+    device: str = "auto"
+    startup_trials: int = 10
+    algo: str = DEFAULT_ALGO
+    max_queue: int | None = None
+    heartbeat_interval: float | None = None
+    stale_after: float | None = None
+    max_attempts: int | None = None
+    trial_timeout: float | None = None
+    max_consecutive_failures: int | None = 5
+    data_dir: str | None = None
+    torch_compile: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("max_evals", "startup_trials", "max_queue", "max_consecutive_failures"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise InvalidSearchOptions(f"{name} must be a whole number of at least 1, "
+                                           f"not {value!r}")
+        if self.algo not in ALGORITHMS:
+            raise InvalidSearchOptions(f"unknown algo {self.algo!r}; choose one of "
+                                       f"{', '.join(ALGORITHMS)}")
+
+    @property
+    def is_farm(self) -> bool:
+        """Whether workers elsewhere run the trials (a `mongodb://` store)."""
+        return is_mongodb_url(self.store)
+
+    def experiment(self, recorded: Experiment | None, space: spaces.SearchSpace,
+                   objective: str) -> Experiment:
+        """The experiment this run asks for, its policy merged over the `recorded` one's.
+
+        Raises:
+            InvalidSearchOptions: the merged policy is invalid.
+        """
+        try:
+            policy = policy_for_run(
+                recorded.policy if recorded else None,
+                heartbeat_interval=self.heartbeat_interval, stale_after=self.stale_after,
+                max_attempts=self.max_attempts, trial_timeout=self.trial_timeout)
+        except MalformedPolicy as error:
+            raise InvalidSearchOptions(f"{error}; adjust stale_after or heartbeat_interval "
+                                       "(--stale-after, --heartbeat-interval)") from None
+        return Experiment(exp_key=self.exp_key, space=space.record, objective=objective,
+                          epochs=self.epochs, min_accuracy=self.min_accuracy,
+                          device=self.device, algo=self.algo, data_dir=self.data_dir,
+                          torch_compile=self.torch_compile, max_evals=self.max_evals,
+                          policy=policy)
+
+
+def optimize(
+    objective: str | objectives.Objective | ObjectiveFunction,
+    space: str | os.PathLike[str] | spaces.SearchSpace = "default",
+    options: SearchOptions | None = None,
+    *,
+    on_progress: Callable[[SearchProgress], None] | None = None,
+) -> ExperimentResults:
+    """Run a search, or resume the one `options.exp_key` names, until `options.max_evals`
+    trials have finished; return its results, as `search.results` reads them.
+
+    Args:
+        objective: What a trial trains: a built-in name, an installed entry point or
+            `package.module:function`; for a directory store also a function
+            `(params, trial) -> {"accuracy": ...}` or an `objectives.Objective`.
+        space: A built-in space name, a YAML space file, or a loaded `spaces.SearchSpace`.
+        options: How the search runs (the defaults of `hpsearch search`).
+        on_progress: Called after each change with the trials finished and the best so far.
+
+    Raises:
+        InvalidSearchOptions: options no search can run with.
+        StoreError: the store cannot be opened or written, or the key is invalid.
+        ExperimentConflict: the key names an experiment with another definition.
+        SpaceError: the space cannot be loaded.
+        ObjectiveError: the objective is unknown, given as a function to a farm, or cannot
+            run here (its data is missing; a farm only logs that, its workers have their own).
+        SearchFailed: no trial succeeded, or (embedded) too many failed in a row.
+    """
+    options = options or SearchOptions()
+    chosen = _objective(objective, options.is_farm)
+    loaded = space if isinstance(space, spaces.SearchSpace) else spaces.load_space(
+        os.fspath(space))
+    objectives.resolve_device(options.device)
+    with opened_store(options.store) as store:
+        experiment = options.experiment(store.experiment(options.exp_key), loaded, chosen.name)
+        _check(chosen, experiment, runs_here=not options.is_farm)
+        local_worker = None if options.is_farm else _local_worker(store, chosen, options)
+        _drive(store, experiment, loaded, options, local_worker, on_progress)
+        results = ExperimentResults.read(store, options.exp_key)
+    failed = [trial for trial in results.trials if trial.state == "failed"]
+    if failed and not any(trial.state == "ok" for trial in results.trials):
+        last = failed[-1]
+        raise SearchFailed(f"no trial succeeded; the last failure, trial {last.tid}: "
+                           f"{last.reason}: {last.error}")
+    return results
+
+
+def _drive(store: Store, experiment: Experiment, space: spaces.SearchSpace,
+           options: SearchOptions, local_worker: Worker | None,
+           on_progress: Callable[[SearchProgress], None] | None) -> None:
+    from search.farm.driver import DriverOptions, TrialsKeepFailing, run_search  # Hyperopt
+
+    try:
+        run_search(store, experiment, space.graph,
+                   DriverOptions(seed=options.seed, startup_trials=options.startup_trials,
+                                 max_queue=options.max_queue),
+                   local_worker=local_worker, on_progress=on_progress)
+    except TrialsKeepFailing as error:
+        raise SearchFailed(str(error)) from None
+
+
+def _objective(given: str | objectives.Objective | ObjectiveFunction, farm: bool
+               ) -> objectives.Objective:
+    """The objective a search runs, by name or as given (embedded only)."""
+    if isinstance(given, str):
+        return objectives.resolve_objective(given, allowed_modules=(given,))
+    if farm:
+        raise objectives.ObjectiveError(
+            "a farm's workers build the objective by name from their own installed code: pass "
+            "its name (a built-in, an installed entry point or package.module:function), not "
+            f"{type(given).__name__} {given!r}")
+    if isinstance(given, objectives.Objective):
+        return given
+    if callable(given):
+        name = f"{getattr(given, '__module__', None)}:{getattr(given, '__qualname__', given)}"
+        return objectives.objective_from_function(name, given)
+    raise objectives.ObjectiveError(
+        f"an objective is a name, a function (params, trial) -> dict or an "
+        f"objectives.Objective, not {type(given).__name__} {given!r}")
+
+
+def _check(objective: objectives.Objective, experiment: Experiment, runs_here: bool) -> None:
+    """Ask the objective whether its trials can run (its data is there), before any trial.
+
+    Embedded, the trials run here, so a failed check stops the search. In a farm the workers
+    run them with their own data directories, so here it is only a note.
+    """
+    settings = experiment.trial_settings()  # the settings themselves are checked either way
+    if objective.check is None:
+        return
+    try:
+        objective.check(settings)
+    except objectives.ObjectiveError as error:
+        if runs_here:
+            raise
+        log.warning("not found on this machine, which is fine if the workers have it (each "
+                    "worker reads its own HPSEARCH_DATA_DIR): %s", error)
+
+
+def _local_worker(store: Store, objective: objectives.Objective, options: SearchOptions
+                  ) -> Worker:
+    """The worker that runs an embedded search's trials in this process."""
+    from search.farm.worker import Worker, WorkerOptions, worker_id
+
+    objectives.configure_cpu_threads(1)  # this one process has every core
+    return Worker(store, worker_id(None),
+                  WorkerOptions(exp_keys=(options.exp_key,), data_dir=options.data_dir,
+                                max_consecutive_failures=options.max_consecutive_failures),
+                  given_objectives=(objective,))

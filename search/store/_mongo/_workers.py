@@ -1,0 +1,76 @@
+"""The `workers` collection: what each worker last said about itself, for `hpsearch status`."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+from pymongo import DESCENDING
+from pymongo.collection import Collection
+
+from search.documents import is_int, utcnow
+from search.store._base import WORKERS_FORGOTTEN_AFTER, WorkerStatus
+from search.store._mongo._connection import Connection
+
+log = logging.getLogger(__name__)
+
+
+class WorkerRegistry:
+    """Worker reports, one document per worker id, forgotten a day after the last."""
+
+    def __init__(self, connection: Connection, workers: Collection[dict[str, Any]]) -> None:
+        self._call = connection.call
+        self._workers = workers
+        self._pruned = False
+
+    def report(self, status: WorkerStatus) -> None:
+        document = {
+            "host": status.host, "device": status.device, "state": status.state,
+            "last_seen": status.last_seen, "exp_key": status.exp_key, "tid": status.tid,
+            "jobs_done": status.jobs_done,
+        }
+        if not self._pruned:
+            # Once per worker process: a farm that has run for months keeps only the
+            # workers seen lately, so `status` reads a few documents, not thousands.
+            self._pruned = True
+            forgotten = status.last_seen - WORKERS_FORGOTTEN_AFTER
+            self._call(lambda: self._workers.delete_many({"last_seen": {"$lt": forgotten}}))
+        self._call(lambda: self._workers.update_one(
+            {"_id": status.worker_id}, {"$set": document}, upsert=True))
+
+    def recent(self) -> list[WorkerStatus]:
+        """Every worker that reported within WORKERS_FORGOTTEN_AFTER, most recent first."""
+        recent = {"last_seen": {"$gte": utcnow() - WORKERS_FORGOTTEN_AFTER}}
+        documents = self._call(
+            lambda: list(self._workers.find(recent).sort("last_seen", DESCENDING)))
+        return [status for status in map(_worker_status, documents) if status is not None]
+
+    def live(self, exp_key: str, stale_after: float) -> int:
+        """How many workers reported within `stale_after`, not stopped, free for `exp_key`
+        (see WorkerStatus.is_live): counted by the server, one number whatever the farm."""
+        live = {"state": {"$ne": "stopped"},
+                "last_seen": {"$gte": utcnow() - datetime.timedelta(seconds=stale_after)},
+                "exp_key": {"$in": [None, exp_key]}}
+        return int(self._call(lambda: self._workers.count_documents(live)))
+
+
+def _worker_status(document: dict[str, Any]) -> WorkerStatus | None:
+    """A worker's report as a WorkerStatus; None for a document no worker of ours wrote (no
+    id or time), and the fields that do not fit are left blank rather than crash a reader."""
+    last_seen = document.get("last_seen")
+    if not isinstance(document.get("_id"), str) or not isinstance(last_seen, datetime.datetime):
+        log.warning("skipping malformed worker document %r", document.get("_id"))
+        return None
+
+    def text(name: str) -> str:
+        value = document.get(name)
+        return value if isinstance(value, str) else "?"
+
+    exp_key, tid, done = document.get("exp_key"), document.get("tid"), document.get("jobs_done")
+    return WorkerStatus(
+        worker_id=document["_id"], host=text("host"), device=text("device"), state=text("state"),
+        last_seen=last_seen, exp_key=exp_key if isinstance(exp_key, str) else None,
+        tid=tid if is_int(tid) else None,
+        jobs_done=done if isinstance(done, int) else 0,
+    )

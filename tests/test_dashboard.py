@@ -1,0 +1,358 @@
+"""`hpsearch dashboard` in a real browser: Debian's headless Chromium driven by Playwright,
+against a dashboard served on a free loopback port over each kind of store.
+
+Playwright never downloads a browser here (no `playwright install`): it launches
+/usr/bin/chromium (`apt-get install chromium`; `.ci/run` installs it), or $HPSEARCH_CHROMIUM.
+Every wait is for a condition on the page, with a generous deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from stored_trials import MIN_ACCURACY, record_trials, result_for
+
+import spaces
+from search.dashboard import Dashboard, DashboardError
+from search.documents import utcnow
+from search.experiment import Experiment
+from search.farm.proposals import Proposer
+from search.reports.queries import count_by_state
+from search.store import WorkerStatus, open_store
+from search.trial import trials_of
+
+CHROMIUM = os.environ.get("HPSEARCH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+WAIT_MS = 90_000  # a loaded two-core machine compiles Plotly's 4.8 MB in seconds, not ms
+OUTCOMES = [(0.9, 0.1), (0.95, 0.5), (0.4, 0.01), None, (0.99, 2.0), (0.8, 0.05)]
+SCRIPT = "<script>window.__xss = 'script'</script>"
+IMAGE = "<img src=x onerror=\"window.__xss = 'image'\">"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"the dashboard tests need Chromium at {CHROMIUM}: apt-get install "
+                    "chromium (or set HPSEARCH_CHROMIUM to its path)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+class Tab:
+    """A page in a fresh browser context that records every console error."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        page.on("console", lambda message: self.errors.append(message.text)
+                if message.type == "error" else None)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def open(self, url: str) -> None:
+        self.page.goto(url)
+        self.painted()
+
+    def painted(self) -> None:
+        self.page.wait_for_selector("body[data-painted]", state="attached", timeout=WAIT_MS)
+
+    def until(self, expression: str, argument: Any = None) -> None:
+        self.page.wait_for_function(expression, arg=argument, timeout=WAIT_MS)
+
+    def evaluate(self, expression: str, argument: Any = None) -> Any:
+        return self.page.evaluate(expression, argument)
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Tab]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    opened = Tab(context.new_page())
+    yield opened
+    context.close()
+    assert opened.errors == [], "the page logged errors"
+
+
+@contextlib.contextmanager
+def served(location: str, **options: Any) -> Iterator[Dashboard]:
+    """A dashboard over the store at `location` on a free loopback port, read once already."""
+    store = open_store(location)
+    dashboard = Dashboard(store, port=0, interval=0.2, **options)
+    dashboard.start()
+    try:
+        assert dashboard.live.wait_until_read(60)
+        yield dashboard
+    finally:
+        dashboard.close()
+        store.close()
+
+
+def finish_next(location: str, exp_key: str, result: dict[str, Any]) -> int:
+    """Reserve the experiment's next queued trial and finish it, as a worker would."""
+    store = open_store(location)
+    try:
+        reservation = store.reserve_next_job(str(result.get("worker", "worker-z")), [exp_key])
+        assert reservation is not None
+        assert store.finish_job(reservation, result)
+        return reservation.tid
+    finally:
+        store.close()
+
+
+def failure(reason: str, error: str, traceback: str | None = None,
+            worker: str = "worker-z") -> dict[str, Any]:
+    result = {**result_for(None, worker), "reason": reason, "error": error,
+              "error_type": "RuntimeError"}
+    if traceback is not None:
+        result["traceback"] = traceback
+    return result
+
+
+def trace_points(tab: Tab, plot: str, name: str, axis: str = "x") -> int:
+    return int(tab.evaluate(
+        "([plot, name, axis]) => document.getElementById(plot).data"
+        ".filter((t) => t.name === name && (t.xaxis || 'x') === axis)"
+        ".reduce((sum, t) => sum + t.x.length, 0)", [plot, name, axis]))
+
+
+# -- counts and plots, on both stores ---------------------------------------------------------
+
+def test_the_experiments_page_shows_the_counts_the_store_holds(tab: Tab, store_location: str
+                                                               ) -> None:
+    record_trials(store_location, "counted", OUTCOMES, running=1, queued=2)
+    store = open_store(store_location)
+    try:
+        expected = count_by_state(trials_of(store.jobs("counted")))
+    finally:
+        store.close()
+    with served(store_location) as dashboard:
+        tab.open(dashboard.url)
+        card = tab.page.locator('[data-exp="counted"]')
+        shown = {state: int(card.locator(f'[data-count="{state}"] b').inner_text())
+                 for state in expected}
+        assert shown == expected == {"ok": 5, "failed": 1, "running": 1, "queued": 2}
+        assert card.locator('[data-count="total"] b').inner_text() == "9"
+        assert "16 /s" in card.locator('[data-fact="best"]').inner_text()  # 0.8 in 0.05 s
+
+
+def test_each_plot_holds_one_point_per_finished_trial(tab: Tab, store_location: str) -> None:
+    record_trials(store_location, "plotted", OUTCOMES, running=1, queued=2)
+    with served(store_location) as dashboard:
+        tab.open(dashboard.url_for("plotted"))
+        for axis in ("x", "x2"):  # by trial number, and by training seconds spent
+            assert trace_points(tab, "plot-history", "trial", axis) == 5
+            assert trace_points(tab, "plot-history", "failed", axis) == 1
+        scored = (trace_points(tab, "plot-tradeoff", "trial")
+                  + trace_points(tab, "plot-tradeoff", "below the floor (score 0)"))
+        assert scored == 5
+        assert tab.page.locator("#page-range").inner_text() == "1–9 of 9"
+
+
+def test_a_trial_that_lands_appears_without_a_reload_keeping_zoom_filter_and_trial(
+        tab: Tab, store_location: str) -> None:
+    record_trials(store_location, "live", OUTCOMES, queued=2)
+    with served(store_location) as dashboard:
+        tab.open(dashboard.url_for("live"))
+        tab.evaluate("window.__sameDocument = true")
+        tab.evaluate("Plotly.relayout('plot-tradeoff', {'xaxis.range': [-1.5, 0.5], "
+                     "'yaxis.range': [0.3, 1]})")
+        tab.page.click('[data-filter="ok"]')
+        tab.page.click('#trials tr[data-tid="1"]')
+        tab.until("document.getElementById('detail-state') !== null")
+
+        finish_next(store_location, "live", result_for((0.97, 0.2), "worker-z"))
+
+        tab.until("document.getElementById('plot-history').data"
+                  ".find((t) => t.name === 'trial').x.length === 6")
+        assert tab.evaluate("window.__sameDocument") is True
+        layout = tab.evaluate("(() => { const l = document.getElementById('plot-tradeoff').layout;"
+                              " return [l.xaxis.range, l.yaxis.range]; })()")
+        assert layout == [[-1.5, 0.5], [0.3, 1]]
+        assert tab.page.locator('[data-filter="ok"]').get_attribute("class").endswith("active")
+        assert tab.page.locator("#page-range").inner_text() == "1–6 of 6"  # ok trials only
+        assert tab.page.locator("#drawer h2").inner_text() == "Trial 1"
+        assert "#/experiments/live/trials/1" in tab.page.url
+
+
+def test_a_failed_trial_opens_with_its_reason_and_traceback(tab: Tab, store_location: str
+                                                            ) -> None:
+    record_trials(store_location, "failing", OUTCOMES[:2], queued=1)
+    traceback = 'Traceback (most recent call last):\n  File "train.py", line 3\nRuntimeError: boom'
+    tid = finish_next(store_location, "failing", failure("exception", "boom", traceback))
+    with served(store_location) as dashboard:
+        tab.open(dashboard.url_for("failing"))
+        tab.page.click(f'#trials tr[data-tid="{tid}"]')
+        tab.until("document.getElementById('detail-reason') !== null")
+        assert tab.page.locator("#detail-state").inner_text() == "failed"
+        assert tab.page.locator("#detail-reason").inner_text() == "exception"
+        assert tab.page.locator("#detail-error").inner_text() == "RuntimeError: boom"
+        assert tab.page.locator("#detail-traceback").inner_text() == traceback
+
+
+def api(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=120) as answer:
+        decoded: dict[str, Any] = json.loads(answer.read())
+        return decoded
+
+
+def test_a_page_receives_only_the_trials_that_changed(store_location: str) -> None:
+    record_trials(store_location, "diff", OUTCOMES, queued=2)
+    with served(store_location) as dashboard:
+        first = api(f"{dashboard.url}api/experiments/diff")
+        assert first["full"] and first["trials"]["tid"] == list(range(8))
+        since = f"since={first['version']}&instance={first['instance']}"
+        unchanged = api(f"{dashboard.url}api/experiments/diff?{since}&wait=0.5")
+        assert unchanged["changed"] is False and "trials" not in unchanged
+
+        tid = finish_next(store_location, "diff", result_for((0.97, 0.2), "worker-z"))
+        later = api(f"{dashboard.url}api/experiments/diff?{since}&wait=20")
+        assert later["changed"] and not later["full"]
+        assert later["trials"]["tid"] == [tid] and later["trials"]["state"] == ["ok"]
+        assert later["summary"]["counts"]["ok"] == 6
+        restarted = api(f"{dashboard.url}api/experiments/diff?since={first['version']}"
+                        "&instance=another-run")
+        assert restarted["full"] and len(restarted["trials"]["tid"]) == 8
+
+
+# -- safety -----------------------------------------------------------------------------------
+
+def test_markup_stored_in_a_trial_renders_as_inert_text(tab: Tab, tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    space = spaces.load_space("default")
+    store = open_store(location)
+    try:
+        store.record_experiment(Experiment(exp_key="xss", space=space.record,
+                                           objective=f"noop{IMAGE}", epochs=1,
+                                           min_accuracy=MIN_ACCURACY, max_evals=2))
+        proposer = Proposer("xss", space.graph, seed=0, startup_trials=3)
+        jobs: list[dict[str, Any]] = []
+        for tid in range(2):
+            job = copy.deepcopy(proposer.propose(tid, jobs))
+            job["misc"]["params"] = {**job["misc"]["params"], "note": SCRIPT,
+                                     "optimizer": {"name": IMAGE}}
+            jobs.append(job)
+        store.queue_jobs(jobs)
+        for result in (result_for((0.9, 0.5), worker=SCRIPT),
+                       failure(IMAGE, f"{SCRIPT} {IMAGE}", f"{SCRIPT}\n{IMAGE}", worker=SCRIPT)):
+            reservation = store.reserve_next_job(result["worker"], ["xss"])
+            assert reservation is not None and store.finish_job(reservation, result)
+    finally:
+        store.close()
+    with served(location) as dashboard:
+        tab.open(dashboard.url)
+        assert IMAGE in tab.page.locator('[data-exp="xss"] .meta').inner_text()
+        tab.page.click('[data-exp="xss"] a')
+        tab.painted()
+        tab.until("document.querySelector('#trials tbody tr') !== null")
+        table = tab.page.locator("#trials").inner_text()
+        assert SCRIPT in table and IMAGE in table
+        tab.page.click('#trials tr[data-tid="1"]')
+        tab.until("document.getElementById('detail-traceback') !== null")
+        assert tab.page.locator("#detail-traceback").inner_text() == f"{SCRIPT}\n{IMAGE}"
+        assert tab.page.locator("#detail-reason").inner_text() == IMAGE
+        labels = tab.evaluate("Array.from(document.querySelectorAll('#plot-params svg text'))"
+                              ".map((node) => node.textContent)")
+        assert IMAGE in labels  # Plotly shows the stored category as text too
+        assert tab.evaluate("window.__xss") is None
+        assert tab.evaluate("document.querySelectorAll('img').length") == 0
+        assert tab.evaluate("document.querySelectorAll('script:not([src])').length") == 0
+
+
+def test_a_password_in_a_trial_never_reaches_the_page(tab: Tab, tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "secret", OUTCOMES[:1], queued=1)
+    tid = finish_next(location, "secret", failure(
+        "exception", "cannot reach mongodb://alice:hunter2-pw@db.example:27017/hpsearch"))
+    with served(location) as dashboard:
+        tab.open(f"{dashboard.url}#/experiments/secret/trials/{tid}")
+        tab.until("document.getElementById('detail-error') !== null")
+        assert "mongodb://alice:***@db.example" in tab.page.locator("#detail-error").inner_text()
+        assert "hunter2" not in tab.page.content()
+        trial_url = f"{dashboard.url}api/experiments/secret/trials/{tid}"
+        with urllib.request.urlopen(trial_url) as answer:
+            assert b"hunter2" not in answer.read()
+
+
+# -- workers ----------------------------------------------------------------------------------
+
+def test_the_workers_page_shows_each_worker_and_its_trial(tab: Tab, tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "farm", OUTCOMES[:2], running=1)
+    store = open_store(location)
+    try:
+        store.report_worker(WorkerStatus(
+            worker_id="gpu-box:4242:0", host="gpu-box", device="NVIDIA H100 80GB HBM3",
+            state="busy", last_seen=utcnow(), exp_key="farm", tid=2,
+            jobs_done=7))
+    finally:
+        store.close()
+    with served(location) as dashboard:
+        tab.open(f"{dashboard.url}#/workers")
+        row = tab.page.locator('#workers tr[data-worker="gpu-box:4242:0"]')
+        cells = row.locator("td").all_inner_texts()
+        assert cells[1:3] == ["gpu-box", "NVIDIA H100 80GB HBM3"]
+        assert "busy" in cells[3] and cells[5] == "farm" and cells[6] == "trial 2"
+        assert cells[7] == "7"
+        assert cells[4].endswith("ago") or cells[4] == "now"  # the heartbeat's age
+        row.locator("a", has_text="trial 2").click()
+        tab.until("document.getElementById('detail-state') !== null")
+        assert tab.page.locator("#detail-state").inner_text() == "running"
+
+
+# -- access -----------------------------------------------------------------------------------
+
+def status_of(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def test_beyond_loopback_every_request_needs_the_token(tab: Tab, tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "guarded", OUTCOMES)
+    store = open_store(location)
+    try:
+        with pytest.raises(DashboardError, match="needs a token"):
+            Dashboard(store, host="0.0.0.0", port=0)
+    finally:
+        store.close()
+    with served(location, host="0.0.0.0", token="s3cret-token") as dashboard:
+        base = f"http://127.0.0.1:{dashboard.port}/"
+        for path in ("", "static/app.js", "static/plotly.min.js", "api/overview",
+                     "api/experiments/guarded"):
+            assert status_of(base + path) == 401
+            assert status_of(base + path, headers={"Authorization": "Bearer wrong"}) == 401
+            assert status_of(base + path + "?token=wrong") == 401
+        assert status_of(base + "api/overview",
+                         headers={"Authorization": "Bearer s3cret-token"}) == 200
+        tab.open(f"{base}?token=s3cret-token#/experiments/guarded")  # the printed address
+        assert "token" not in tab.page.url  # moved into a cookie
+        assert tab.page.locator("#page-range").inner_text() == "1–6 of 6"
+
+
+def test_the_dashboard_only_reads(tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "read", OUTCOMES[:1])
+    with served(location) as dashboard:
+        for method in ("POST", "PUT", "DELETE", "PATCH"):
+            assert status_of(dashboard.url + "api/experiments/read", method) == 405
+        assert status_of(dashboard.url + "api/overview", "HEAD") == 200
+        # Loopback only, under a loopback name: a page elsewhere whose name resolves here
+        # (DNS rebinding) is refused.
+        assert status_of(dashboard.url, headers={"Host": f"evil.example:{dashboard.port}"}) == 403
+        assert status_of(dashboard.url + "api/experiments/missing") == 404
