@@ -3,6 +3,10 @@
 A proposal reads every trial, but converts only the documents that are new or whose state or
 result changed since the last proposal: with thousands of trials, a proposal costs a pass of
 cheap comparisons, not a rebuild of the whole history.
+
+Runs of the same values (confirmation runs, search.confirmation) are pooled into one
+configuration: TPE sees it once, with a better-known score, rather than several points piled
+on one spot.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ class History:
         self._coordinates = np.empty((64, len(space.dimensions)))
         self._losses = np.empty(64)
         self._outcomes = np.empty(64, dtype=np.int8)
+        self._row_keys: list[tuple[Any, ...] | None] = []
+        self._rows_of_key: dict[tuple[Any, ...], list[int]] = {}
+        self._repeated: set[tuple[Any, ...]] = set()  # keys with more than one row
 
     def update(self, documents: Iterable[dict[str, Any]]) -> None:
         """Bring the arrays in line with `documents`, converting only what changed."""
@@ -69,11 +76,34 @@ class History:
 
     @property
     def losses(self) -> np.ndarray:
-        return self._losses[: len(self._rows)]
+        return self._pooled()[0]
 
     @property
     def outcomes(self) -> np.ndarray:
-        return self._outcomes[: len(self._rows)]
+        return self._pooled()[1]
+
+    def _pooled(self) -> tuple[np.ndarray, np.ndarray]:
+        """Losses and outcomes with each repeated configuration's runs pooled on its first row
+        (the others IGNORED): good when at least half its finished runs were, with their mean
+        loss counting the others as 0 (the floored loss); pending while none has finished."""
+        losses, outcomes = self._losses[: len(self._rows)], self._outcomes[: len(self._rows)]
+        if not self._repeated:
+            return losses, outcomes
+        losses, outcomes = losses.copy(), outcomes.copy()
+        for key in self._repeated:
+            rows = self._rows_of_key[key]
+            finished = [row for row in rows if outcomes[row] in (GOOD_CANDIDATE, FAILED)]
+            good = [row for row in finished if outcomes[row] == GOOD_CANDIDATE]
+            first = rows[0]
+            if finished:
+                pooled_good = 2 * len(good) >= len(finished)
+                losses[first] = float(np.sum(losses[good])) / len(finished) if pooled_good \
+                    else math.inf
+                outcomes[first] = GOOD_CANDIDATE if pooled_good else FAILED
+            else:
+                losses[first], outcomes[first] = math.inf, PENDING
+            outcomes[rows[1:]] = IGNORED
+        return losses, outcomes
 
     def _append(self, tid: int) -> int:
         row = len(self._rows)
@@ -85,14 +115,27 @@ class History:
         self._rows[tid] = row
         self._signatures.append(())
         self._final_results.append(None)
+        self._row_keys.append(None)
         return row
 
     def _convert(self, row: int, document: dict[str, Any]) -> None:
         values = document.get("misc", {}).get("vals") or {}
+        if self._row_keys[row] is None and values:
+            self._group(row, values)
         for column, dimension in enumerate(self.space.dimensions):
             value = values.get(dimension.label) or []
             self._coordinates[row, column] = dimension.coordinate(value[0]) if value else np.nan
         self._outcomes[row], self._losses[row] = _outcome(document, bool(values))
+
+
+    def _group(self, row: int, values: dict[str, Any]) -> None:
+        """File the row under its values, so runs of one configuration pool."""
+        key = tuple(sorted((label, tuple(drawn)) for label, drawn in values.items() if drawn))
+        self._row_keys[row] = key
+        rows = self._rows_of_key.setdefault(key, [])
+        rows.append(row)
+        if len(rows) > 1:
+            self._repeated.add(key)
 
 
 def _signature(document: dict[str, Any]) -> tuple[Any, ...]:
