@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import objectives
 import spaces
 from search.algorithms import ALGORITHMS, DEFAULT_ALGO
+from search.confirmation import DEFAULT, parse_confirm
 from search.experiment import Experiment
 from search.policy import MalformedPolicy, policy_for_run
 from search.reports.results import ExperimentResults
@@ -72,6 +73,8 @@ class SearchOptions:
         data_dir: Where the data sets are (None: the objectives' default); a worker's own
             HPSEARCH_DATA_DIR wins over it.
         torch_compile: Ask objectives that support it to `torch.compile` their model.
+        confirm: Confirmation runs (search.confirmation): `default`, `none`, or the fraction
+            of the trials that may repeat leading configurations. Recorded; a resume keeps it.
     """
 
     store: str = DEFAULT_LOCATION
@@ -91,6 +94,7 @@ class SearchOptions:
     max_consecutive_failures: int | None = 5
     data_dir: str | None = None
     torch_compile: bool = False
+    confirm: str = DEFAULT
 
     def __post_init__(self) -> None:
         for name in ("max_evals", "startup_trials", "max_queue", "max_consecutive_failures"):
@@ -102,6 +106,10 @@ class SearchOptions:
         if self.algo not in ALGORITHMS:
             raise InvalidSearchOptions(f"unknown algo {self.algo!r}; choose one of "
                                        f"{', '.join(ALGORITHMS)}")
+        try:
+            parse_confirm(self.confirm)
+        except ValueError as error:
+            raise InvalidSearchOptions(str(error)) from None
 
     @property
     def is_farm(self) -> bool:
@@ -127,7 +135,7 @@ class SearchOptions:
                           epochs=self.epochs, min_accuracy=self.min_accuracy,
                           device=self.device, algo=self.algo, data_dir=self.data_dir,
                           torch_compile=self.torch_compile, max_evals=self.max_evals,
-                          policy=policy)
+                          policy=policy, confirmation=parse_confirm(self.confirm))
 
 
 def optimize(

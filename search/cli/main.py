@@ -114,11 +114,16 @@ DEFAULTS = SearchOptions()
 @click.option("--compile", "torch_compile", is_flag=True,
               help="torch.compile the model (objectives that support it); compile time is "
                    "recorded as compile_seconds, not counted in train_seconds.")
+@click.option("--confirm", default=DEFAULTS.confirm, show_default=True,
+              help="Confirmation runs: leading configurations run again with fresh seeds, so "
+                   "`best` ranks what reproduces. 'default' (at most 15% of the trials), "
+                   "'none', or a fraction such as 0.1. Recorded; a resume keeps it.")
 def search(store: str, exp_key: str, space_name: str, objective_name: str, max_evals: int,
            epochs: int, min_accuracy: float, seed: int, device: str, startup_trials: int, algo: str,
            max_queue: int | None, stale_after: float | None, max_attempts: int | None,
            heartbeat_interval: float | None, trial_timeout: float | None,
-           max_consecutive_failures: int, data_dir: str | None, torch_compile: bool) -> None:
+           max_consecutive_failures: int, data_dir: str | None, torch_compile: bool,
+           confirm: str) -> None:
     """Run (or resume) a search and print the best trials.
 
     With a directory store the trials run in this process. With a mongodb:// store they are
@@ -132,7 +137,7 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
             algo=algo, max_queue=max_queue, heartbeat_interval=heartbeat_interval,
             stale_after=stale_after, max_attempts=max_attempts, trial_timeout=trial_timeout,
             max_consecutive_failures=max_consecutive_failures, data_dir=data_dir,
-            torch_compile=torch_compile)
+            torch_compile=torch_compile, confirm=confirm)
         header = (f"search {exp_key!r}: {objective_name} on space {space_name}, {max_evals} "
                   f"trials, store {redact(store)}")
         if options.is_farm:
@@ -147,7 +152,7 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                 sys.exit(130)
             except SearchFailed as error:
                 raise TrialsFailed(str(error)) from None
-    click.echo(render([trial.row() for trial in results.best(5)], "table"))
+    click.echo(render([configuration.row() for configuration in results.best(5)], "table"))
 
 
 @contextlib.contextmanager
@@ -247,18 +252,25 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
 @with_store
 @exp_key_option
 @click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True,
-              help="How many trials.")
+              help="How many configurations.")
 @click.option("--min-accuracy", type=click.FloatRange(0, 1),
-              help="Only trials at or above this accuracy.")
+              help="Only configurations whose mean accuracy reaches this.")
 @click.option("--sort", type=click.Choice(queries.SORT_KEYS), default="score", show_default=True,
-              help="score: accuracy per second; accuracy; time: fastest training.")
+              help="score: accuracy per second, by what the runs show together (the lower "
+                   "bound); accuracy; time: fastest training.")
 @format_option
 def best(store: Store, exp_key: str | None, count: int, min_accuracy: float | None, sort: str,
          output_format: str) -> None:
-    """The best trials with their hyperparameters, accuracy, training seconds and score."""
-    _, trials = experiment_trials(store, exp_key)
-    chosen = queries.best_trials(trials, count, min_accuracy=min_accuracy, sort=sort)
-    click.echo(render([trial.row() for trial in chosen], output_format))
+    """The best configurations with their hyperparameters, runs, mean accuracy, mean training
+    seconds and score.
+
+    Every run of the same hyperparameters (confirmation runs, `search --confirm`) is pooled:
+    a configuration whose mean accuracy is below the floor is below it, whatever its luckiest
+    run did. Single runs: `hpsearch trials`."""
+    experiment, trials = experiment_trials(store, exp_key)
+    chosen = queries.best_configurations(trials, count, experiment.min_accuracy,
+                                         min_accuracy=min_accuracy, sort=sort)
+    click.echo(render([configuration.row() for configuration in chosen], output_format))
 
 
 @main.command()
@@ -298,9 +310,9 @@ def pareto(store: Store, exp_key: str | None, below_floor: bool, output_format: 
 
     Trials below the accuracy floor are left out unless --below-floor asks for them: a model
     that learnt nothing is fast, but no trade-off anyone wants."""
-    _, trials = experiment_trials(store, exp_key)
-    front = queries.pareto_front(trials, below_floor=below_floor)
-    click.echo(render([trial.row() for trial in front], output_format))
+    experiment, trials = experiment_trials(store, exp_key)
+    front = queries.configuration_front(trials, experiment.min_accuracy, below_floor=below_floor)
+    click.echo(render([configuration.row() for configuration in front], output_format))
 
 
 # -- spaces and objectives ---------------------------------------------------------------------

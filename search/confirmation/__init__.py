@@ -9,8 +9,15 @@ gives the same schedule, on a resume too. The reports rank what the runs show to
 (`search.reports.evidence`).
 """
 
+from search.confirmation._jobs import repeat_job
 from search.confirmation._schedule import REPEAT_OF, is_repeat, next_repeat, repeat_budget
-from search.confirmation._settings import DISABLED, ConfirmationSettings, parse_confirm
+from search.confirmation._settings import (
+    DEFAULT,
+    DISABLED,
+    OFF,
+    ConfirmationSettings,
+    parse_confirm,
+)
 
-__all__ = ["DISABLED", "REPEAT_OF", "ConfirmationSettings", "is_repeat", "next_repeat",
-           "parse_confirm", "repeat_budget"]
+__all__ = ["DEFAULT", "DISABLED", "OFF", "REPEAT_OF", "ConfirmationSettings", "is_repeat",
+           "next_repeat", "parse_confirm", "repeat_budget", "repeat_job"]

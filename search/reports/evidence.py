@@ -28,6 +28,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from search.documents import flatten
 from search.trial import Trial
 
 RANKINGS = ("lower_bound", "mean")
@@ -140,6 +141,24 @@ class Configuration:
 
     def scored_trials(self) -> list[Trial]:
         return [trial for trial in self.trials if _is_pooled(trial)]
+
+    def row(self) -> dict[str, Any]:
+        """One flat row: the original's tid, the runs and what they show together, every
+        hyperparameter (what `hpsearch best` prints)."""
+        return {
+            "tid": self.tid,
+            "runs": self.runs,
+            "score": self.score,
+            "lower_bound": self.lower_bound,
+            "accuracy": self.accuracy,
+            "accuracy_spread": self.accuracy_spread,
+            "train_seconds": self.train_seconds,
+            "seconds_spread": self.seconds_spread,
+            "below_floor": self.below_floor,
+            **flatten(self.params),
+            "failed": self.failed,
+            "tids": ",".join(str(trial.tid) for trial in self.trials),
+        }
 
     def value(self, ranking: str) -> float:
         """The number `ranking` sorts by (higher is better)."""

@@ -1,0 +1,29 @@
+"""A repeat's job document: its original's hyperparameters under a tid (and seed) of its own.
+
+A repeat is an ordinary Hyperopt job, so the job schema, the claims and the workers do not
+change: only `repeat_of` links it to the trial it repeats. Its own tid gives it its own seed
+(a trial's seed is its tid).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from search.confirmation._schedule import REPEAT_OF
+from search.documents import JOB_STATE_NEW, JobDoc, utcnow
+
+# What a repeat copies of its original's `misc`: how Hyperopt drew the values, and the values.
+_COPIED_MISC = ("cmd", "workdir", "vals", "params")
+
+
+def repeat_job(original: JobDoc, tid: int) -> JobDoc:
+    """A queued job that runs `original`'s values again as trial `tid`."""
+    misc = {key: copy.deepcopy(original["misc"][key])
+            for key in _COPIED_MISC if key in original["misc"]}
+    misc["tid"] = tid
+    misc["idxs"] = {label: [tid] if values else []
+                    for label, values in original["misc"]["idxs"].items()}
+    return {"tid": tid, "spec": copy.deepcopy(original.get("spec")), "result": {"status": "new"},
+            "misc": misc, "state": JOB_STATE_NEW, "exp_key": original["exp_key"], "owner": None,
+            "version": 0, "book_time": None, "refresh_time": None, "attempt": 0,
+            "created": utcnow(), REPEAT_OF: original["tid"]}
