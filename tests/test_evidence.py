@@ -73,7 +73,8 @@ def test_a_lucky_run_below_the_floor_on_average_never_heads_the_ranking_once_rep
 
 
 def test_lower_bound_prefers_a_confirmed_configuration_to_a_slightly_better_single_run() -> None:
-    confirmed = [run(tid, SLOW, 0.9, 1.0) for tid in (0, 2, 3)]
+    confirmed = [run(tid, SLOW, accuracy, seconds)
+                 for tid, accuracy, seconds in ((0, 0.9, 1.0), (2, 0.89, 1.1), (3, 0.91, 0.9))]
     single = run(1, params(2e-3), 0.91, 0.98)
     by_mean = rank(pool([*confirmed, single], FLOOR), "mean")
     by_bound = rank(pool([*confirmed, single], FLOOR), "lower_bound")
@@ -96,10 +97,20 @@ def test_a_run_just_above_the_floor_ranks_after_one_clearly_above_it_by_lower_bo
 
 def test_more_runs_raise_the_lower_bound_of_the_same_mean() -> None:
     one = pool([run(0, SLOW, 0.9, 1.0)], FLOOR)[0]
-    four = pool([run(tid, SLOW, 0.9, 1.0) for tid in range(4)], FLOOR)[0]
-    assert one.score == four.score
+    four = pool([run(tid, SLOW, accuracy, seconds) for tid, (accuracy, seconds) in enumerate(
+        ((0.9, 1.0), (0.89, 0.95), (0.91, 1.05), (0.9, 1.0)))], FLOOR)[0]
+    assert one.score == pytest.approx(four.score)
     assert one.lower_bound is not None and four.lower_bound is not None
     assert one.lower_bound < four.lower_bound < four.score
+
+
+def test_repeats_that_reproduce_exactly_are_taken_at_their_word() -> None:
+    # A deterministic objective: no discount, and a better single run ranks first.
+    repeated = [run(tid, SLOW, 0.9, 1.0) for tid in (0, 2)]
+    single = run(1, params(2e-3), 0.91, 0.98)
+    configurations = pool([*repeated, single], FLOOR)
+    assert [c.lower_bound == c.score for c in configurations] == [True, True]
+    assert [c.tid for c in rank(configurations, "lower_bound")] == [1, 0]
 
 
 def test_a_configuration_that_diverged_on_one_seed_ranks_after_stable_ones() -> None:

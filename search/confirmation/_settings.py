@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from search.reports.evidence import REPRODUCIBLE_SPREAD
+
 OFF = "none"
 DEFAULT = "default"
 
@@ -30,7 +32,7 @@ class ConfirmationSettings:
     leaders: int = 3
     runs: int = 3
     start_after: int = 10
-    negligible_spread: float = 0.005
+    negligible_spread: float = REPRODUCIBLE_SPREAD
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fraction < 1.0:

@@ -87,6 +87,11 @@ PRIOR_NOISE = NoiseLevel(accuracy=0.02, log_seconds=0.17, degrees_of_freedom=0)
 PRIOR_WEIGHT = 2
 # How many differences the experiment's spread counts for in one configuration's own.
 CONFIGURATION_PRIOR_WEIGHT = 3
+# Repeats whose score spreads by less than this fraction show an objective that reproduces:
+# its runs are then taken at their word (no discount, single runs as good as confirmed ones),
+# and confirmation runs stop (search.confirmation).
+REPRODUCIBLE_SPREAD = 0.005
+NO_NOISE = NoiseLevel(accuracy=0.0, log_seconds=0.0, degrees_of_freedom=0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,7 +205,8 @@ def pool(trials: Iterable[Trial], min_accuracy: float, *,
     groups: dict[str, list[Trial]] = {}
     for trial in sorted(trials, key=lambda trial: trial.tid):
         groups.setdefault(configuration_key(trial), []).append(trial)
-    noise = blended_noise(measured_noise(groups.values()))
+    measured = measured_noise(groups.values())
+    noise = NO_NOISE if reproduces(measured) else blended_noise(measured)
     return [_configuration(key, runs, min_accuracy, noise, confidence)
             for key, runs in groups.items()]
 
@@ -238,7 +244,9 @@ def _rank_key(configuration: Configuration, ranking: str,
     if configuration.lower_bound == 0:  # not yet shown above the floor: the likeliest first
         assert configuration.accuracy_lower_bound is not None
         return (2, -configuration.accuracy_lower_bound, configuration.tid)
-    unconfirmed = configuration.runs < confidence.confirmed_runs
+    # Without noise a single run is as good as confirmed: its bound is its score.
+    unconfirmed = configuration.runs < confidence.confirmed_runs \
+        and configuration.value(ranking) < configuration.score
     return (int(unconfirmed), -configuration.value(ranking), configuration.tid)
 
 
@@ -269,6 +277,11 @@ def measured_noise(groups: Iterable[Sequence[Trial]]) -> NoiseLevel | None:
         return None
     return NoiseLevel(math.sqrt(accuracy_squares / freedom),
                       math.sqrt(seconds_squares / freedom), freedom)
+
+
+def reproduces(measured: NoiseLevel | None) -> bool:
+    """Whether the repeats measured show the objective reproducing (REPRODUCIBLE_SPREAD)."""
+    return measured is not None and measured.relative_score_spread(1.0) < REPRODUCIBLE_SPREAD
 
 
 def blended_noise(measured: NoiseLevel | None, prior: NoiseLevel = PRIOR_NOISE,
