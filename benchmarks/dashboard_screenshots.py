@@ -94,7 +94,7 @@ def build(location: str, exp_key: str, space_name: str, floor: float, hours: flo
     jobs: list[dict[str, Any]] = []
     lines = []
     for tid in range(trials + running + queued):
-        job = proposer.propose(tid, jobs)
+        job = proposer.propose(tid)
         queued = {**copy.deepcopy(job), "state": 0, "owner": None, "book_time": None,
                   "refresh_time": started, "result": {"status": "new"}}
         lines.append(queued)

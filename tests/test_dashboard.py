@@ -239,7 +239,7 @@ def test_markup_stored_in_a_trial_renders_as_inert_text(tab: Tab, tmp_path: Path
         proposer = Proposer("xss", space.graph, seed=0, startup_trials=3)
         jobs: list[dict[str, Any]] = []
         for tid in range(2):
-            job = copy.deepcopy(proposer.propose(tid, jobs))
+            job = copy.deepcopy(proposer.propose(tid))
             job["misc"]["params"] = {**job["misc"]["params"], "note": SCRIPT,
                                      "optimizer": {"name": IMAGE}}
             jobs.append(job)

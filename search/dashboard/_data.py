@@ -19,11 +19,11 @@ import spaces
 from search.experiment import Experiment
 from search.policy import DEFAULT_STALE_AFTER
 from search.reports.queries import (
-    _trials_per_minute,
     best_trial,
     count_by_state,
     pareto_front,
     space_name,
+    trials_per_minute,
 )
 from search.store import WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial
@@ -103,7 +103,7 @@ def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
     the time left, the training time spent and the workers serving it now."""
     counts = count_by_state(trials)
     finished = counts["ok"] + counts["failed"]
-    rate = _trials_per_minute(sorted(trial.finished for trial in trials
+    rate = trials_per_minute(sorted(trial.finished for trial in trials
                                      if trial.finished is not None))
     remaining = max(0, (experiment.max_evals or finished) - finished)
     seconds_left = remaining / rate * 60 if rate else (0.0 if not remaining else None)

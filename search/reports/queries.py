@@ -151,7 +151,7 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     trials = trials_of(store.jobs(exp_key, fields=TRIAL_FIELDS))
     counts = count_by_state(trials)
     finished_times = sorted(trial.finished for trial in trials if trial.finished is not None)
-    rate = _trials_per_minute(finished_times)
+    rate = trials_per_minute(finished_times)
     finished = counts["ok"] + counts["failed"]
     remaining = max(0, (experiment.max_evals or finished) - finished)
     seconds_left = remaining / rate * 60 if rate else (0.0 if not remaining else None)
@@ -170,7 +170,7 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     )
 
 
-def _trials_per_minute(finished_times: list[datetime.datetime]) -> float | None:
+def trials_per_minute(finished_times: list[datetime.datetime]) -> float | None:
     """The finishing rate over the last (up to) 20 trials, which follows workers coming and
     going better than the average since the start."""
     recent = finished_times[-20:]
