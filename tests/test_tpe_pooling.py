@@ -49,6 +49,26 @@ def test_tpe_sees_the_runs_of_one_configuration_as_one_point_with_their_pooled_s
     assert history.losses[4] == -1.0
 
 
+def measured_run(tid: int, x: float, accuracy: float, seconds: float) -> dict[str, Any]:
+    """A finished run that reports what the objectives do, with a floor of 0.75."""
+    below = accuracy < 0.75
+    return {"tid": tid, "misc": {"vals": {"x": [x]}, "idxs": {"x": [tid]}},
+            "state": JOB_STATE_DONE,
+            "result": {"status": "ok", "loss": 0.0 if below else -accuracy / seconds,
+                       "accuracy": accuracy, "train_seconds": seconds, "min_accuracy": 0.75,
+                       "below_accuracy_floor": below}}
+
+
+def test_runs_that_report_accuracy_pool_as_the_reports_do() -> None:
+    history = history_of([measured_run(0, 0.25, 0.9, 1.0), measured_run(1, 0.5, 0.8, 2.0),
+                          measured_run(2, 0.25, 0.7, 3.0), measured_run(3, 0.5, 0.6, 2.0)])
+    # Mean accuracy 0.8 over mean seconds 2.0, though one run was below the floor.
+    assert history.outcomes[0] == GOOD_CANDIDATE and history.losses[0] == -0.4
+    # Mean accuracy 0.7: below the floor, whatever its better run did.
+    assert history.outcomes[1] == FAILED
+    assert list(history.outcomes[2:]) == [IGNORED, IGNORED]
+
+
 def test_without_repeats_the_history_is_unchanged() -> None:
     history = history_of([run_document(0, 0.25, -4.0), run_document(1, 0.5, None)])
     assert list(history.outcomes) == [GOOD_CANDIDATE, PENDING]

@@ -84,8 +84,10 @@ class History:
 
     def _pooled(self) -> tuple[np.ndarray, np.ndarray]:
         """Losses and outcomes with each repeated configuration's runs pooled on its first row
-        (the others IGNORED): good when at least half its finished runs were, with their mean
-        loss counting the others as 0 (the floored loss); pending while none has finished."""
+        (the others IGNORED), pending while none has finished. As the reports pool
+        (search.reports.evidence): mean accuracy over mean seconds, bad when the mean accuracy
+        is below the floor; for results without them (a plain Hyperopt objective), good when
+        at least half the finished runs were, with their mean loss counting the others as 0."""
         losses, outcomes = self._losses[: len(self._rows)], self._outcomes[: len(self._rows)]
         if not self._repeated:
             return losses, outcomes
@@ -95,7 +97,10 @@ class History:
             finished = [row for row in rows if outcomes[row] in (GOOD_CANDIDATE, FAILED)]
             good = [row for row in finished if outcomes[row] == GOOD_CANDIDATE]
             first = rows[0]
-            if finished:
+            pooled = _pooled_evidence([self._final_results[row] for row in finished])
+            if pooled is not None:
+                outcomes[first], losses[first] = pooled
+            elif finished:
                 pooled_good = 2 * len(good) >= len(finished)
                 losses[first] = float(np.sum(losses[good])) / len(finished) if pooled_good \
                     else math.inf
@@ -136,6 +141,41 @@ class History:
         rows.append(row)
         if len(rows) > 1:
             self._repeated.add(key)
+
+
+def _pooled_evidence(results: list[Any]) -> tuple[int, float] | None:
+    """The outcome and loss of runs that report accuracy, training seconds and the floor, as
+    the reports pool them; None when a run does not (or none finished)."""
+    if not results:
+        return None
+    accuracies: list[float] = []
+    seconds: list[float] = []
+    floor = math.inf
+    for result in results:
+        if not isinstance(result, dict):
+            return None
+        if result.get("status") != STATUS_OK or result.get("pruned"):
+            continue  # a failed run says nothing of the score, a pruned one too little
+        numbers = [_number(result.get(name))
+                   for name in ("accuracy", "train_seconds", "min_accuracy")]
+        if None in numbers:
+            return None
+        accuracy, run_seconds, floor = (float(number or 0.0) for number in numbers)
+        accuracies.append(accuracy)
+        seconds.append(run_seconds)
+    if not accuracies:
+        return FAILED, math.inf
+    accuracy, mean_seconds = float(np.mean(accuracies)), float(np.mean(seconds))
+    if accuracy < floor or mean_seconds <= 0:
+        return FAILED, math.inf
+    return GOOD_CANDIDATE, -accuracy / mean_seconds
+
+
+def _number(value: Any) -> float | None:
+    """A finite number, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _signature(document: dict[str, Any]) -> tuple[Any, ...]:
