@@ -23,6 +23,9 @@ JobDoc = dict[str, Any]
 
 # Hyperopt's job states (`hyperopt.JOB_STATE_*`), spelled out so that reading a store does not
 # import Hyperopt (and with it scipy): the query commands answer in a fraction of a second.
+# A job field naming a worker that should run it only if no other takes it (set on a
+# confirmation run: the worker that ran the trial it repeats).
+AVOID_WORKER = "avoid_worker"
 JOB_STATE_NEW = 0
 JOB_STATE_RUNNING = 1
 JOB_STATE_DONE = 2

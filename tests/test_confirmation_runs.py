@@ -47,6 +47,7 @@ def test_a_repeat_carries_its_link_and_its_own_seed_and_counts_toward_max_evals(
         assert repeat.params == first.params
         assert repeat.job["misc"]["vals"] == first.job["misc"]["vals"]
         assert repeat.job["result"]["seed"] == tid != first.job["result"]["seed"]
+        assert repeat.job["avoid_worker"] == first.worker  # on a farm, others go first
     configurations = pool(trials, options.min_accuracy)
     assert len(configurations) == 16 - len(links)
     assert max(configuration.runs for configuration in configurations) >= 2
@@ -111,6 +112,26 @@ def test_a_lucky_run_below_the_floor_never_heads_best_once_its_repeat_lands(
     trials = json.loads(run_cli("trials", store_location, "lucky"))
     assert [row["tid"] for row in trials] == [0, 1, 2, 3]  # single runs stay visible
     assert [row["repeat_of"] for row in trials] == [None, None, None, 1]
+
+
+def test_a_farm_worker_leaves_a_repeat_of_its_own_trial_to_another(mongo_dialect: str,
+                                                                   mongo_url: str) -> None:
+    # record_trials finishes trial 0 on worker-a and trial 1 on worker-b.
+    record_trials(mongo_url, "elsewhere", [(0.9, 1.0), (0.8, 1.0)])
+    store = open_store(mongo_url)
+    try:
+        first, second = store.jobs("elsewhere", [0, 1])
+        store.queue_jobs([repeat_job(first, 2), repeat_job(second, 3)])
+        taken = store.reserve_next_job("worker-a", ["elsewhere"])
+        assert taken is not None and taken.tid == 3  # not the older repeat of its own trial
+        taken = store.reserve_next_job("worker-b", ["elsewhere"])
+        assert taken is not None and taken.tid == 2
+        # With no other job left, a worker still runs a repeat of its own trial.
+        store.queue_jobs([repeat_job(first, 4)])
+        taken = store.reserve_next_job("worker-a", ["elsewhere"])
+        assert taken is not None and taken.tid == 4
+    finally:
+        store.close()
 
 
 def best_tids(location: str, exp_key: str) -> list[int]:
