@@ -107,6 +107,7 @@ def test_a_lucky_run_below_the_floor_never_heads_best_once_its_repeat_lands(
     assert rows[2]["runs"] == 2 and rows[2]["below_floor"] is True
     assert rows[2]["accuracy"] == pytest.approx(0.45) and rows[2]["tids"] == "1,3"
     assert rows[2]["accuracy_spread"] == pytest.approx(math.sqrt(2) * 0.15)
+    assert rows[2]["test_accuracy"] is None  # these runs recorded none
     front = json.loads(run_cli("pareto", store_location, "lucky"))
     assert [row["tid"] for row in front] == [2, 0]
     trials = json.loads(run_cli("trials", store_location, "lucky"))

@@ -149,7 +149,10 @@ class Configuration:
 
     def row(self) -> dict[str, Any]:
         """One flat row: the original's tid, the runs and what they show together, every
-        hyperparameter (what `hpsearch best` prints)."""
+        hyperparameter (what `hpsearch best` prints). The test accuracy is the scored runs'
+        mean, shown and never ranked by."""
+        tested = [trial.test_accuracy for trial in self.scored_trials()
+                  if trial.test_accuracy is not None]
         return {
             "tid": self.tid,
             "runs": self.runs,
@@ -157,6 +160,7 @@ class Configuration:
             "lower_bound": self.lower_bound,
             "accuracy": self.accuracy,
             "accuracy_spread": self.accuracy_spread,
+            "test_accuracy": _mean(tested) if tested else None,
             "train_seconds": self.train_seconds,
             "seconds_spread": self.seconds_spread,
             "below_floor": self.below_floor,
