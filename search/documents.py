@@ -19,10 +19,17 @@ import bson.errors
 
 from objectives import STATUS_OK
 
+# A confirmation run's link to the trial it repeats, the configuration's original
+# (search.confirmation writes it; reports and TPE pool the runs it links).
+REPEAT_OF = "repeat_of"
+
 JobDoc = dict[str, Any]
 
 # Hyperopt's job states (`hyperopt.JOB_STATE_*`), spelled out so that reading a store does not
 # import Hyperopt (and with it scipy): the query commands answer in a fraction of a second.
+# A job field naming a worker that should run it only if no other takes it (set on a
+# confirmation run: the worker that ran the trial it repeats).
+AVOID_WORKER = "avoid_worker"
 JOB_STATE_NEW = 0
 JOB_STATE_RUNNING = 1
 JOB_STATE_DONE = 2

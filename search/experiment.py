@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import objectives
 from search.algorithms import ALGO_OF_OLD_EXPERIMENTS, ALGORITHMS, DEFAULT_ALGO
+from search.confirmation import DISABLED, ConfirmationSettings
 from search.policy import MalformedPolicy, Policy
 from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 
@@ -48,6 +49,9 @@ class Experiment:
     torch_compile: bool = False
     max_evals: int | None = None  # the latest target; a resume may raise it, so not a definition
     policy: Policy = dataclasses.field(default_factory=Policy)  # latest too, like max_evals
+    # Which leading configurations the driver runs again (search.confirmation). A resume keeps
+    # it, like algo, so the schedule stays; experiments recorded before it had none.
+    confirmation: ConfirmationSettings = DISABLED
     metric: str = METRIC
     version: str = dataclasses.field(default_factory=hpsearch_version)
     created: datetime.datetime = dataclasses.field(
@@ -92,8 +96,14 @@ class Experiment:
         except MalformedPolicy as error:
             raise MalformedExperiment(f"experiment {document.get('exp_key')!r} is malformed: "
                                       f"{error}") from None
+        try:
+            confirmation = ConfirmationSettings.from_document(document.get("confirmation")
+                                                              or DISABLED.to_document())
+        except (TypeError, ValueError) as error:
+            raise MalformedExperiment(f"experiment {document.get('exp_key')!r} is malformed: "
+                                      f"{error}") from None
         return cls(**{**{key: value for key, value in document.items() if key in names},
-                      "policy": policy})
+                      "policy": policy, "confirmation": confirmation})
 
     def latest(self, requested: Experiment) -> Experiment:
         """This recorded experiment with the settings a resume may change (RESUMABLE) taken
@@ -137,7 +147,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "exp_key": str, "space": dict, "objective": str, "epochs": int,
     "min_accuracy": (int, float), "device": str, "max_evals": int, "metric": str,
     "version": str, "created": datetime.datetime, "algo": str, "data_dir": str,
-    "torch_compile": bool, "pruner": str,
+    "torch_compile": bool, "pruner": str, "confirmation": dict,
 }
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import objectives
 import spaces
 from search.algorithms import ALGORITHMS, DEFAULT_ALGO
+from search.confirmation import DEFAULT, parse_confirm
 from search.experiment import Experiment
 from search.policy import MalformedPolicy, policy_for_run
 from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
@@ -78,6 +79,8 @@ class SearchOptions:
         data_dir: Where the data sets are (None: the objectives' default); a worker's own
             HPSEARCH_DATA_DIR wins over it.
         torch_compile: Ask objectives that support it to `torch.compile` their model.
+        confirm: Confirmation runs (search.confirmation): `default`, `none`, or the fraction
+            of the trials that may repeat leading configurations. Recorded; a resume keeps it.
     """
 
     store: str = DEFAULT_LOCATION
@@ -99,6 +102,7 @@ class SearchOptions:
     max_consecutive_failures: int | None = 5
     data_dir: str | None = None
     torch_compile: bool = False
+    confirm: str = DEFAULT
 
     def __post_init__(self) -> None:
         for name in ("max_evals", "startup_trials", "max_queue", "max_consecutive_failures"):
@@ -118,6 +122,10 @@ class SearchOptions:
         if self.pruner not in PRUNER_NAMES:
             raise InvalidSearchOptions(f"unknown pruner {self.pruner!r}; choose one of "
                                        f"{', '.join(PRUNER_NAMES)}")
+        try:
+            parse_confirm(self.confirm)
+        except ValueError as error:
+            raise InvalidSearchOptions(str(error)) from None
 
     @property
     def is_farm(self) -> bool:
@@ -144,7 +152,7 @@ class SearchOptions:
                           device=self.device, algo=self.algo, pruner=self.pruner,
                           data_dir=self.data_dir,
                           torch_compile=self.torch_compile, max_evals=self.max_evals,
-                          policy=policy)
+                          policy=policy, confirmation=parse_confirm(self.confirm))
 
 
 def optimize(

@@ -19,7 +19,7 @@ TRIAL_FIELDS = ("tid", "state", "owner", "attempt", "book_time", "refresh_time",
                 "result.status", "result.loss", "result.accuracy", "result.test_accuracy",
                 "result.train_seconds",
                 "result.below_accuracy_floor", "result.reason", "result.error", "result.device",
-                "result.worker", "result.pruned", "result.prune_reason")
+                "result.worker", "result.pruned", "result.prune_reason", "repeat_of")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +129,7 @@ class Trial:
             "device": self.device,
             "worker": self.worker,
             "attempt": self.attempt,
+            "repeat_of": self.job.get("repeat_of"),  # a confirmation run's original
             "started": self.started,
             "finished": self.finished,
         }

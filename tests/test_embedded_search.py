@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import search
 from search.documents import is_finished
 from search.store import open_store
 
@@ -67,13 +68,14 @@ def test_best_json_is_machine_readable(twenty_trial_search: Path, hpsearch) -> N
     assert completed.returncode == 0, completed.stderr
     rows = json.loads(completed.stdout)
     assert len(rows) == 3
-    scores = [row["score"] for row in rows]
-    assert scores == sorted(scores, reverse=True)
-    best_job = min((job for job in finished_jobs(twenty_trial_search, "twenty")
-                    if job["result"]["status"] == "ok"), key=lambda job: job["result"]["loss"])
-    assert rows[0]["tid"] == best_job["tid"]
-    assert {"lr", "batch_size", "weight_decay", "optimizer", "accuracy",
-            "train_seconds"} <= set(rows[0])
+    # Configurations, ranked by what their runs show together (docs/confirmation.md).
+    best = search.results(str(twenty_trial_search), "twenty").best(3)
+    assert [row["tid"] for row in rows] == [configuration.tid for configuration in best]
+    assert [row["lower_bound"] for row in rows] == [c.lower_bound for c in best]
+    floors = [row["below_floor"] for row in rows]
+    assert floors == sorted(floors)  # below the floor by mean accuracy: last
+    assert {"lr", "batch_size", "weight_decay", "optimizer", "accuracy", "train_seconds",
+            "runs", "accuracy_spread", "seconds_spread"} <= set(rows[0])
 
 
 def test_search_killed_with_sigkill_resumes_to_exactly_max_evals(tmp_path: Path, hpsearch) -> None:

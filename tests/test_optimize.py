@@ -56,7 +56,7 @@ def test_a_function_objective_runs_embedded_and_resumes_to_the_new_target(tmp_pa
     assert [trial.tid for trial in resumed.trials] == [0, 1, 2, 3, 4]
     assert resumed.trials[:3] == first.trials  # the first run's trials, kept as they were
     (best,) = resumed.best(1)
-    assert best.accuracy == pytest.approx(1 / (1 + best.job["result"]["distance"]))
+    assert best.accuracy == pytest.approx(1 / (1 + best.trials[0].job["result"]["distance"]))
 
 
 def test_a_search_whose_trials_all_fail_raises_search_failed(tmp_path: Path) -> None:

@@ -125,12 +125,17 @@ DEFAULTS = SearchOptions()
 @click.option("--compile", "torch_compile", is_flag=True,
               help="torch.compile the model (objectives that support it); compile time is "
                    "recorded as compile_seconds, not counted in train_seconds.")
+@click.option("--confirm", default=DEFAULTS.confirm, show_default=True,
+              help="Confirmation runs: leading configurations run again with fresh seeds, so "
+                   "`best` ranks what reproduces. 'default' (at most 15% of the trials), "
+                   "'none', or a fraction such as 0.1. Recorded; a resume keeps it.")
 def search(store: str, exp_key: str, space_name: str, objective_name: str, max_evals: int,
            epochs: int, min_accuracy: float, seed: int, device: str, startup_trials: int, algo: str,
            pruner: str, max_train_seconds: float | None, max_queue: int | None,
            stale_after: float | None, max_attempts: int | None,
            heartbeat_interval: float | None, trial_timeout: float | None,
-           max_consecutive_failures: int, data_dir: str | None, torch_compile: bool) -> None:
+           max_consecutive_failures: int, data_dir: str | None, torch_compile: bool,
+           confirm: str) -> None:
     """Run (or resume) a search and print the best trials.
 
     With a directory store the trials run in this process. With a mongodb:// store they are
@@ -145,7 +150,7 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
             heartbeat_interval=heartbeat_interval,
             stale_after=stale_after, max_attempts=max_attempts, trial_timeout=trial_timeout,
             max_consecutive_failures=max_consecutive_failures, data_dir=data_dir,
-            torch_compile=torch_compile)
+            torch_compile=torch_compile, confirm=confirm)
         header = (f"search {exp_key!r}: {objective_name} on space {space_name}, {max_evals} "
                   f"trials, store {redact(store)}")
         if options.is_farm:
@@ -160,7 +165,7 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                 sys.exit(130)
             except SearchFailed as error:
                 raise TrialsFailed(str(error)) from None
-    click.echo(render([trial.row() for trial in results.best(5)], "table"))
+    click.echo(render([configuration.row() for configuration in results.best(5)], "table"))
 
 
 @contextlib.contextmanager
@@ -269,22 +274,28 @@ include_pruned_option = click.option(
 @with_store
 @exp_key_option
 @click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True,
-              help="How many trials.")
+              help="How many configurations.")
 @click.option("--min-accuracy", type=click.FloatRange(0, 1),
-              help="Only trials at or above this accuracy.")
+              help="Only configurations whose mean accuracy reaches this.")
 @click.option("--sort", type=click.Choice(queries.SORT_KEYS), default="score", show_default=True,
-              help="score: accuracy per second; accuracy; time: fastest training.")
+              help="score: accuracy per second, by what the runs show together (the lower "
+                   "bound); accuracy; time: fastest training.")
 @include_pruned_option
 @format_option
 def best(store: Store, exp_key: str | None, count: int, min_accuracy: float | None, sort: str,
          include_pruned: bool, output_format: str) -> None:
-    """The best trials with their hyperparameters, accuracy, training seconds and score.
+    """The best configurations with their hyperparameters, runs, mean accuracy, mean training
+    seconds and score.
 
-    Pruned trials are left out unless --include-pruned asks for them."""
-    _, trials = experiment_trials(store, exp_key)
-    chosen = queries.best_trials(trials, count, min_accuracy=min_accuracy, sort=sort,
-                                 include_pruned=include_pruned)
-    click.echo(render([trial.row() for trial in chosen], output_format))
+    Every run of the same hyperparameters (confirmation runs, `search --confirm`) is pooled:
+    a configuration whose mean accuracy is below the floor is below it, whatever its luckiest
+    run did. Pruned runs are left out unless --include-pruned. Single runs: `hpsearch
+    trials`."""
+    experiment, trials = experiment_trials(store, exp_key)
+    chosen = queries.best_configurations(trials, count, experiment.min_accuracy,
+                                         min_accuracy=min_accuracy, sort=sort,
+                                         include_pruned=include_pruned)
+    click.echo(render([configuration.row() for configuration in chosen], output_format))
 
 
 @main.command()
@@ -325,12 +336,12 @@ def pareto(store: Store, exp_key: str | None, below_floor: bool, include_pruned:
     """Trials on the accuracy-vs-training-time Pareto front, fastest first.
 
     Trials below the accuracy floor are left out unless --below-floor asks for them: a model
-    that learnt nothing is fast, but no trade-off anyone wants. Pruned trials too, unless
+    that learnt nothing is fast, but no trade-off anyone wants. Pruned runs too, unless
     --include-pruned."""
-    _, trials = experiment_trials(store, exp_key)
-    front = queries.pareto_front(trials, below_floor=below_floor,
-                                 include_pruned=include_pruned)
-    click.echo(render([trial.row() for trial in front], output_format))
+    experiment, trials = experiment_trials(store, exp_key)
+    front = queries.configuration_front(trials, experiment.min_accuracy, below_floor=below_floor,
+                                        include_pruned=include_pruned)
+    click.echo(render([configuration.row() for configuration in front], output_format))
 
 
 # -- spaces and objectives ---------------------------------------------------------------------

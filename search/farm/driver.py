@@ -19,6 +19,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 
+from search.confirmation import next_repeat, repeat_job
 from search.documents import JobDoc, sort_by_tid
 from search.experiment import Experiment
 from search.farm.evidence import FARM_PUBLISH_INTERVAL, EvidencePublisher
@@ -127,7 +128,7 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
             if ledger.finished >= max_evals or (spent and not ledger.unfinished):
                 return sort_by_tid(ledger.jobs.values())
         wanted = 0 if spent else 1 if local_worker is not None else live_workers() + 1
-        _top_up_queue(store, proposer, ledger, max_evals, options.max_queue, wanted)
+        _top_up_queue(store, proposer, ledger, experiment, options.max_queue, wanted)
         evidence.publish_if_due()
         if local_worker is not None:
             local_worker.run_next()
@@ -144,21 +145,40 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
         poll = _SHORTEST_POLL if changed else min(2 * poll, options.poll_interval)
 
 
-def _top_up_queue(store: Store, proposer: Proposer, ledger: SearchLedger, max_evals: int,
-                  max_queue: int | None, wanted: int) -> None:
-    """Queue new proposals until `wanted` wait for workers, without passing `max_evals`.
+def _top_up_queue(store: Store, proposer: Proposer, ledger: SearchLedger,
+                  experiment: Experiment, max_queue: int | None, wanted: int) -> None:
+    """Queue new trials until `wanted` wait for workers, without passing `max_evals`: a
+    repeat of a leading configuration where the confirmation schedule asks for one
+    (search.confirmation), a new proposal otherwise.
 
     One queued job per live worker, plus one, is enough: each worker also holds one job
     reserved ahead, and every job queued beyond need is proposed blind to results to come."""
+    assert experiment.max_evals is not None
     if max_queue is not None:
         wanted = min(wanted, max_queue)
-    count = max(0, min(wanted - len(ledger.queued), max_evals - len(ledger.jobs)))
+    count = max(0, min(wanted - len(ledger.queued), experiment.max_evals - len(ledger.jobs)))
     if count == 0:
         return
+    jobs = []
     first_tid = ledger.next_tid
-    proposals = [proposer.propose(tid) for tid in range(first_tid, first_tid + count)]
-    store.queue_jobs(proposals)
-    ledger.record(proposals)
+    for tid in range(first_tid, first_tid + count):
+        job = _repeat(ledger, experiment, tid)
+        if job is None:
+            job = proposer.propose(tid)
+        else:
+            proposer.record([job])
+        ledger.record([job])  # the next decision counts it
+        jobs.append(job)
+    store.queue_jobs(jobs)
+
+
+def _repeat(ledger: SearchLedger, experiment: Experiment, tid: int) -> JobDoc | None:
+    """Trial `tid` as a repeat of a leading configuration, if the schedule asks for one."""
+    if not experiment.confirmation.enabled:
+        return None
+    leader = next_repeat(list(ledger.trials.values()), experiment.min_accuracy,
+                         experiment.confirmation)
+    return None if leader is None else repeat_job(ledger.jobs[leader.tid], tid)
 
 
 class _LiveWorkers:

@@ -28,6 +28,7 @@ class SearchLedger:
         queued: The tids waiting in the queue for a worker.
         train_seconds: The training seconds of the finished trials, failed ones included.
         best: The finished trial with the most accuracy per second, or None before the first.
+        trials: Every well-formed job as a Trial, by tid (what confirmation runs decide by).
     """
 
     def __init__(self) -> None:
@@ -36,6 +37,7 @@ class SearchLedger:
         self.queued: set[int] = set()
         self.train_seconds = 0.0
         self.best: Trial | None = None
+        self.trials: dict[int, Trial] = {}
         self._seconds: dict[int, float] = {}
         self._next_tid = 0
 
@@ -82,7 +84,8 @@ class SearchLedger:
         self.train_seconds += _train_seconds(job) - self._seconds.pop(tid, 0.0)
         if is_finished(job):
             self._seconds[tid] = _train_seconds(job)
-        self._update_best(Trial.from_job(job), replaced=known)
+        trial = self.trials[tid] = Trial.from_job(job)
+        self._update_best(trial, replaced=known)
 
     def _update_best(self, trial: Trial, replaced: JobDoc | None) -> None:
         if self.best is not None and replaced is not None and self.best.tid == trial.tid:

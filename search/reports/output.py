@@ -114,8 +114,9 @@ def render_status(status: ExperimentStatus) -> str:
                      f"`hpsearch trials --late`)")
     best = status.best
     if best is not None:
+        runs = f", {best.runs} runs" if best.runs > 1 else ""
         lines.append(f"  best: trial {best.tid}, {best.score:.4g} acc/s "
-                     f"(accuracy {best.accuracy:.4f} in {best.train_seconds:.3f} s)")
+                     f"(accuracy {best.accuracy:.4f} in {best.train_seconds:.3f} s{runs})")
     if status.trials_per_minute:
         left = (f", about {_duration(status.seconds_left)} left"
                 if status.seconds_left is not None else "")

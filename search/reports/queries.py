@@ -1,6 +1,8 @@
-"""Questions asked of a store: the best trials, the Pareto front, the status.
+"""Questions asked of a store: the best configurations, the Pareto front, the status.
 
-Pure functions over `Trial` views, so every command answers the same on both stores.
+Pure functions over `Trial` views, so every command answers the same on both stores. The best
+and the front are of configurations, every run of the same hyperparameters pooled
+(`search.reports.evidence`): a lucky single run does not head them.
 """
 
 from __future__ import annotations
@@ -8,8 +10,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from search.reports.evidence import Configuration, pool, rank
 from search.store import LateResult, Store, StoreError, WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial, trials_of
 
@@ -28,32 +31,39 @@ def select_trials(trials: Iterable[Trial], states: Sequence[str] = ()) -> list[T
     return [trial for trial in trials if not states or trial.state in states]
 
 
-def best_trials(
-    trials: Iterable[Trial], n: int, *, min_accuracy: float | None = None, sort: str = "score",
-    include_pruned: bool = False,
-) -> list[Trial]:
-    """The `n` best scored trials: by score (accuracy per second), accuracy, or training time.
+def best_configurations(trials: Iterable[Trial], n: int, floor: float, *,
+                        min_accuracy: float | None = None, sort: str = "score",
+                        include_pruned: bool = False) -> list[Configuration]:
+    """The `n` best configurations of an experiment whose accuracy floor is `floor`.
 
-    Pruned trials are left out unless `include_pruned`: their accuracy and seconds are those
-    of a trial stopped early, not of a configuration trained as asked. Ties go to the earlier
-    trial, so the answer is stable.
+    By score, the ranking of the evidence: mean accuracy per mean second, discounted by how
+    little the runs show (the lower confidence bound), configurations whose mean accuracy is
+    below the floor last. By accuracy or training time: their means. `min_accuracy` keeps
+    configurations whose mean accuracy reaches it. Pruned runs are left out unless
+    `include_pruned`: their accuracy and seconds are those of a run stopped early, not of the
+    configuration trained as asked.
     """
-    scored = [trial for trial in trials
-              if trial.is_scored and (include_pruned or not trial.pruned)]
-    if min_accuracy is not None:
-        scored = [trial for trial in scored if _accuracy(trial) >= min_accuracy]
-    keys: dict[str, Callable[[Trial], tuple[float, ...]]] = {
-        "score": lambda trial: (-_score(trial), trial.tid),
-        "accuracy": lambda trial: (-_accuracy(trial), _seconds(trial), trial.tid),
-        "time": lambda trial: (_seconds(trial), -_accuracy(trial), trial.tid),
+    pooled = pool(trials, floor, include_pruned=include_pruned)
+    configurations = [configuration for configuration in pooled
+                      if configuration.is_scored and (
+                          min_accuracy is None or _accuracy(configuration) >= min_accuracy)]
+    if sort == "score":
+        return rank(configurations)[:n]
+    keys: dict[str, Callable[[Configuration], tuple[float, ...]]] = {
+        "accuracy": lambda configuration: (-_accuracy(configuration),
+                                           _seconds(configuration), configuration.tid),
+        "time": lambda configuration: (_seconds(configuration),
+                                       -_accuracy(configuration), configuration.tid),
     }
-    return sorted(scored, key=keys[sort])[:n]
+    return sorted(configurations, key=keys[sort])[:n]
 
 
 def best_trial(trials: Iterable[Trial]) -> Trial | None:
     """The trial with the most accuracy per second, or None before the first score."""
-    best = best_trials(trials, 1)
-    return best[0] if best else None
+    scored = [trial for trial in trials if trial.is_scored]
+    if not scored:
+        return None
+    return min(scored, key=lambda trial: (-_score(trial), trial.tid))
 
 
 def count_by_state(trials: Iterable[Trial]) -> dict[str, int]:
@@ -64,30 +74,60 @@ def count_by_state(trials: Iterable[Trial]) -> dict[str, int]:
     return counts
 
 
-def pareto_front(trials: Iterable[Trial], *, below_floor: bool = False,
-                 include_pruned: bool = False) -> list[Trial]:
-    """Scored trials that no other trial beats on both accuracy and training time.
+class _Point(Protocol):
+    """A trial or a configuration, as the Pareto front sees it."""
 
-    A trial is dominated when another is at least as accurate and at least as fast, and
-    strictly better in one. Failed and unfinished trials never appear, and trials below the
+    @property
+    def tid(self) -> int: ...
+    @property
+    def is_scored(self) -> bool: ...
+    @property
+    def below_floor(self) -> bool: ...
+    @property
+    def accuracy(self) -> float | None: ...
+    @property
+    def train_seconds(self) -> float | None: ...
+    @property
+    def pruned(self) -> bool: ...
+
+
+_PointT = TypeVar("_PointT", bound=_Point)
+
+
+def pareto_front(points: Iterable[_PointT], *, below_floor: bool = False,
+                 include_pruned: bool = False) -> list[_PointT]:
+    """Scored trials (or configurations, by their means) that no other beats on both accuracy
+    and training time.
+
+    A point is dominated when another is at least as accurate and at least as fast, and
+    strictly better in one. Failed and unfinished trials never appear, and those below the
     accuracy floor only when `below_floor` asks for them: a model that learnt nothing is not a
     trade-off anyone wants. Pruned trials only when `include_pruned` asks for them (see
-    `best_trials`). Sorted by time.
+    `best_configurations`). Sorted by time.
     """
-    candidates = [trial for trial in trials
-                  if trial.is_scored and (below_floor or not trial.below_floor)
-                  and (include_pruned or not trial.pruned)]
-    candidates.sort(key=lambda trial: (_seconds(trial), -_accuracy(trial), trial.tid))
-    front: list[Trial] = []
+    candidates = [point for point in points
+                  if point.is_scored and (below_floor or not point.below_floor)
+                  and (include_pruned or not point.pruned)]
+    candidates.sort(key=lambda point: (_seconds(point), -_accuracy(point), point.tid))
+    front: list[_PointT] = []
     best_accuracy = float("-inf")
-    for trial in candidates:
-        accuracy, seconds = _accuracy(trial), _seconds(trial)
+    for point in candidates:
+        accuracy, seconds = _accuracy(point), _seconds(point)
         if accuracy > best_accuracy:
-            front.append(trial)
+            front.append(point)
             best_accuracy = accuracy
         elif front and accuracy == best_accuracy and seconds == _seconds(front[-1]):
-            front.append(trial)  # an exact tie with a front member is not dominated either
+            front.append(point)  # an exact tie with a front member is not dominated either
     return front
+
+
+def configuration_front(trials: Iterable[Trial], floor: float, *, below_floor: bool = False,
+                        include_pruned: bool = False) -> list[Configuration]:
+    """The Pareto front of the configurations (mean accuracy, mean training time), below
+    the floor by mean accuracy; pruned runs only if `include_pruned`."""
+    return pareto_front(pool(trials, floor, include_pruned=include_pruned),
+                        below_floor=below_floor, include_pruned=True)
+
 
 
 def _score(trial: Trial) -> float:
@@ -95,14 +135,14 @@ def _score(trial: Trial) -> float:
     return trial.score
 
 
-def _accuracy(trial: Trial) -> float:
-    assert trial.accuracy is not None, "only scored trials are ranked"
-    return trial.accuracy
+def _accuracy(point: _Point) -> float:
+    assert point.accuracy is not None, "only scored points are ranked"
+    return point.accuracy
 
 
-def _seconds(trial: Trial) -> float:
-    assert trial.train_seconds is not None, "only scored trials are ranked"
-    return trial.train_seconds
+def _seconds(point: _Point) -> float:
+    assert point.train_seconds is not None, "only scored points are ranked"
+    return point.train_seconds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +152,7 @@ class ExperimentStatus:
     space: str
     counts: dict[str, int]
     max_evals: int | None
-    best: Trial | None
+    best: Configuration | None  # by the evidence: every run of its params pooled
     trials_per_minute: float | None
     seconds_left: float | None
     workers: list[WorkerStatus]
@@ -138,7 +178,7 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
         space=space_name(experiment.space),
         counts=counts,
         max_evals=experiment.max_evals,
-        best=best_trial(trials),
+        best=next(iter(best_configurations(trials, 1, experiment.min_accuracy)), None),
         trials_per_minute=rate,
         seconds_left=seconds_left,
         workers=[w for w in store.workers() if w.exp_key in (None, exp_key)],

@@ -2,7 +2,7 @@
 
     import search
     results = search.results("./hpsearch-runs", "demo")
-    results.best(3)              # [Trial(tid=17, state='ok', accuracy=0.97, ...), ...]
+    results.best(3)              # [Configuration(tid=17, runs=3, accuracy=0.97, ...), ...]
     # one row per trial, needs pandas (pip install 'hpsearch[dataframe]')
     results.trials_dataframe()
 
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from search.experiment import Experiment
 from search.reports import queries
+from search.reports.evidence import Configuration
 from search.store import Store, opened_store
 from search.trial import Trial, trials_of
 
@@ -43,17 +44,22 @@ class ExperimentResults:
         return cls(experiment, tuple(trials_of(store.jobs(exp_key))))
 
     def best(self, n: int = 5, *, min_accuracy: float | None = None,
-             sort: str = "score", include_pruned: bool = False) -> list[Trial]:
-        """The `n` best trials by score (accuracy per second), `accuracy` or `time`; pruned
-        trials only if `include_pruned`."""
-        return queries.best_trials(self.trials, n, min_accuracy=min_accuracy, sort=sort,
-                                   include_pruned=include_pruned)
+             sort: str = "score", include_pruned: bool = False) -> list[Configuration]:
+        """The `n` best configurations (every run of the same hyperparameters pooled) by
+        score (the evidence's ranking: a lucky single run does not head it), `accuracy` or
+        `time`; pruned runs only if `include_pruned`; see `queries.best_configurations`.
+        Single runs are in `trials`."""
+        return queries.best_configurations(self.trials, n, self.experiment.min_accuracy,
+                                           min_accuracy=min_accuracy, sort=sort,
+                                           include_pruned=include_pruned)
 
     def pareto_front(self, *, below_floor: bool = False,
-                     include_pruned: bool = False) -> list[Trial]:
-        """The accuracy-vs-training-time front, fastest first (see `queries.pareto_front`)."""
-        return queries.pareto_front(self.trials, below_floor=below_floor,
-                                    include_pruned=include_pruned)
+                     include_pruned: bool = False) -> list[Configuration]:
+        """The accuracy-vs-training-time front of the configurations (their means), fastest
+        first (see `queries.pareto_front`)."""
+        return queries.configuration_front(self.trials, self.experiment.min_accuracy,
+                                           below_floor=below_floor,
+                                           include_pruned=include_pruned)
 
     def trials_dataframe(self) -> pandas.DataFrame:
         """One row per trial, each hyperparameter a column, as `hpsearch export` writes them.

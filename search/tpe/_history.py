@@ -3,6 +3,11 @@
 A proposal reads every trial, but converts only the documents that are new or whose state or
 result changed since the last proposal: with thousands of trials, a proposal costs a pass of
 cheap comparisons, not a rebuild of the whole history.
+
+Confirmation runs (search.confirmation: a job whose `repeat_of` names the trial it repeats)
+are pooled with their original into one configuration: TPE sees it once, with a better-known
+score, rather than several points piled on one spot. Trials that merely draw the same values
+stay separate points: in a discrete space many do, and each is evidence of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING, STATUS_OK
 from hyperopt.base import Domain
 
+from search.documents import REPEAT_OF
 from search.tpe._space import SearchSpace, read_space
 
 # What a trial tells TPE, beside its coordinates.
@@ -41,6 +47,9 @@ class History:
         self._coordinates = np.empty((64, len(space.dimensions)))
         self._losses = np.empty(64)
         self._outcomes = np.empty(64, dtype=np.int8)
+        self._row_keys: list[int | None] = []  # the tid of the original each row runs
+        self._rows_of_key: dict[int, list[int]] = {}
+        self._repeated: set[int] = set()  # originals with more than one row
 
     def update(self, documents: Iterable[dict[str, Any]]) -> None:
         """Bring the arrays in line with `documents`, converting only what changed."""
@@ -70,11 +79,41 @@ class History:
 
     @property
     def losses(self) -> np.ndarray:
-        return self._losses[: len(self._rows)]
+        return self._pooled()[0]
 
     @property
     def outcomes(self) -> np.ndarray:
-        return self._outcomes[: len(self._rows)]
+        return self._pooled()[1]
+
+    def _pooled(self) -> tuple[np.ndarray, np.ndarray]:
+        """Losses and outcomes with each repeated configuration's runs pooled on its first row
+        (the others IGNORED), pending while none has finished. As the reports pool
+        (search.reports.evidence): mean accuracy over mean seconds, below the floor (by its
+        mean accuracy) when the mean accuracy is; for results without them (a plain Hyperopt
+        objective), good when at least half the finished runs were, with their mean loss
+        counting the others as 0."""
+        losses, outcomes = self._losses[: len(self._rows)], self._outcomes[: len(self._rows)]
+        if not self._repeated:
+            return losses, outcomes
+        losses, outcomes = losses.copy(), outcomes.copy()
+        for key in self._repeated:
+            rows = self._rows_of_key[key]
+            finished = [row for row in rows
+                        if outcomes[row] in (GOOD_CANDIDATE, FAILED, BELOW_FLOOR)]
+            good = [row for row in finished if outcomes[row] == GOOD_CANDIDATE]
+            first = rows[0]
+            pooled = _pooled_evidence([self._final_results[row] for row in finished])
+            if pooled is not None:
+                outcomes[first], losses[first] = pooled
+            elif finished:
+                pooled_good = 2 * len(good) >= len(finished)
+                losses[first] = float(np.sum(losses[good])) / len(finished) if pooled_good \
+                    else math.inf
+                outcomes[first] = GOOD_CANDIDATE if pooled_good else FAILED
+            else:
+                losses[first], outcomes[first] = math.inf, PENDING
+            outcomes[rows[1:]] = IGNORED
+        return losses, outcomes
 
     def _append(self, tid: int) -> int:
         row = len(self._rows)
@@ -86,14 +125,65 @@ class History:
         self._rows[tid] = row
         self._signatures.append(())
         self._final_results.append(None)
+        self._row_keys.append(None)
         return row
 
     def _convert(self, row: int, document: dict[str, Any]) -> None:
         values = document.get("misc", {}).get("vals") or {}
+        if self._row_keys[row] is None:
+            self._group(row, document)
         for column, dimension in enumerate(self.space.dimensions):
             value = values.get(dimension.label) or []
             self._coordinates[row, column] = dimension.coordinate(value[0]) if value else np.nan
         self._outcomes[row], self._losses[row] = _outcome(document, bool(values))
+
+
+    def _group(self, row: int, document: dict[str, Any]) -> None:
+        """File the row under the trial it repeats (its own tid for an original)."""
+        link = document.get(REPEAT_OF)
+        key = link if isinstance(link, int) and not isinstance(link, bool) else document["tid"]
+        self._row_keys[row] = key
+        rows = self._rows_of_key.setdefault(key, [])
+        rows.append(row)
+        if len(rows) > 1:
+            self._repeated.add(key)
+
+
+def _pooled_evidence(results: list[Any]) -> tuple[int, float] | None:
+    """The outcome and loss of runs that report accuracy, training seconds and the floor, as
+    the reports pool them; None when a run does not (or none finished)."""
+    if not results:
+        return None
+    accuracies: list[float] = []
+    seconds: list[float] = []
+    floor = math.inf
+    for result in results:
+        if not isinstance(result, dict):
+            return None
+        if result.get("status") != STATUS_OK or result.get("pruned"):
+            continue  # a failed run says nothing of the score, a pruned one too little
+        numbers = [_number(result.get(name))
+                   for name in ("accuracy", "train_seconds", "min_accuracy")]
+        if None in numbers:
+            return None
+        accuracy, run_seconds, floor = (float(number or 0.0) for number in numbers)
+        accuracies.append(accuracy)
+        seconds.append(run_seconds)
+    if not accuracies:
+        return FAILED, math.inf
+    accuracy, mean_seconds = float(np.mean(accuracies)), float(np.mean(seconds))
+    if accuracy < floor:
+        return BELOW_FLOOR, -accuracy
+    if mean_seconds <= 0:
+        return FAILED, math.inf
+    return GOOD_CANDIDATE, -accuracy / mean_seconds
+
+
+def _number(value: Any) -> float | None:
+    """A finite number, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _signature(document: dict[str, Any]) -> tuple[Any, ...]:

@@ -26,7 +26,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 
-from search.documents import JOB_STATE_NEW, JobDoc, has_trial_identity
+from search.documents import AVOID_WORKER, JOB_STATE_NEW, JobDoc, has_trial_identity
 from search.store._base import Reservation
 from search.store._mongo._connection import Connection
 from search.store._mongo._dialect import QueueReading
@@ -50,24 +50,26 @@ class QueuedJobs:
         self._read_wait = reading.read_wait
         self._random = random.Random()
 
-    def reserve(self, wanted: Set[str], claim: Claim) -> Reservation | None:
+    def reserve(self, wanted: Set[str], claim: Claim, worker_id: str
+                ) -> Reservation | None:
         """The first reservation `claim` grants: from a read of the queue when one is due
         (the candidates kept from the last read are stale by then: rivals took most of them,
         and each stale one would cost a refused insert), else from the kept candidates, then
-        from probes past the last tids seen."""
+        from probes past the last tids seen. A candidate whose `avoid_worker` is `worker_id`
+        (a confirmation run of this worker's trial) is tried last."""
+        claim_first = partial(self._claim_first, claim=claim, worker_id=worker_id)
         with self._lock:
             leftovers = [job for job in self._candidates if job["exp_key"] in wanted]
             self._candidates = []
         if time.monotonic() < self._next_read_at:
-            return (self._claim_first(leftovers, claim)
-                    or self._claim_first(self._probe(wanted), claim))
-        reservation = self._claim_first(self._read(wanted), claim)
+            return claim_first(leftovers) or claim_first(self._probe(wanted))
+        reservation = claim_first(self._read(wanted))
         if reservation is None:
             self._read_wait = min(2 * self._read_wait, self._reading.longest_read_wait)
         else:
             self._read_wait = self._reading.read_wait
         self._next_read_at = time.monotonic() + self._read_wait
-        return reservation or self._claim_first(self._probe(wanted), claim)
+        return reservation or claim_first(self._probe(wanted))
 
     def requeued(self) -> None:
         """A job went back to the queue: it is older than every kept candidate, so the next
@@ -77,7 +79,8 @@ class QueuedJobs:
             self._next_read_at = float("-inf")
             self._read_wait = self._reading.read_wait
 
-    def _claim_first(self, candidates: list[JobDoc], claim: Claim) -> Reservation | None:
+    def _claim_first(self, candidates: list[JobDoc], claim: Claim, worker_id: str | None
+                     ) -> Reservation | None:
         """Claim the first candidate that no rival has claimed; keep the rest for next time.
 
         The oldest is tried first; once a rival has won it, the others are tried in random
@@ -86,6 +89,9 @@ class QueuedJobs:
         rest = list(range(1, len(candidates)))
         self._random.shuffle(rest)
         order = [0, *rest] if candidates else []
+        # Stable: the others keep their order, those to leave to other workers go last.
+        order.sort(key=lambda index: worker_id is not None
+                   and candidates[index].get(AVOID_WORKER) == worker_id)
         for tried, index in enumerate(order, start=1):
             reservation = claim(candidates[index])
             if reservation is not None:

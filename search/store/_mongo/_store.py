@@ -102,7 +102,8 @@ class MongoStore(Store):
         self, worker_id: str, exp_keys: Collection[str]
     ) -> Reservation | None:
         self._views.ensure_indexes()
-        return self._queue.reserve(set(exp_keys), lambda job: self._claim(worker_id, job))
+        return self._queue.reserve(set(exp_keys), lambda job: self._claim(worker_id, job),
+                                   worker_id)
 
     def _claim(self, worker_id: str, job: JobDoc) -> Reservation | None:
         """Claim the attempt of `job` that was queued when it was read.

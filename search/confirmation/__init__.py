@@ -1,0 +1,24 @@
+"""Confirmation runs: the leading configurations of a search run again with fresh seeds.
+
+    repeat = next_repeat(trials, min_accuracy, settings)
+    if repeat is not None:  # the next trial copies repeat.trials[0]'s values, with its own
+        ...                  # tid (hence seed) and `repeat_of: repeat.tid` on its job
+
+Pure and deterministic: the decision is a function of the trials alone, so the same history
+gives the same schedule, on a resume too. The reports rank what the runs show together
+(`search.reports.evidence`).
+"""
+
+from search.confirmation._jobs import repeat_job
+from search.confirmation._schedule import is_repeat, next_repeat, repeat_budget
+from search.confirmation._settings import (
+    DEFAULT,
+    DISABLED,
+    OFF,
+    ConfirmationSettings,
+    parse_confirm,
+)
+from search.documents import REPEAT_OF
+
+__all__ = ["DEFAULT", "DISABLED", "OFF", "REPEAT_OF", "ConfirmationSettings", "is_repeat",
+           "next_repeat", "parse_confirm", "repeat_budget", "repeat_job"]

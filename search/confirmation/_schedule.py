@@ -1,0 +1,77 @@
+"""Which configuration the next trial repeats, if any: intensification within a budget.
+
+After SMAC's intensification, cut down to what a budget of trials allows: the configurations
+that look best on their runs so far are run again with fresh seeds until each has a few runs,
+so that a lucky single run cannot stay on top. The schedule is optimistic about what to repeat
+(the best by pooled mean, where a lucky run sits) and the reports are pessimistic about what
+to show (the best by lower bound), so luck is tested before it is believed.
+
+A pure function of the trials: the same history gives the same decision, so a resumed search
+keeps its schedule, and nothing but the trials needs storing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from search.confirmation._settings import ConfirmationSettings
+from search.documents import REPEAT_OF
+from search.reports.evidence import Configuration, measured_noise, pool, rank
+from search.trial import Trial
+
+
+def is_repeat(trial: Trial) -> bool:
+    """The trial was scheduled to confirm another (its job links to the original)."""
+    return isinstance(trial.job.get(REPEAT_OF), int)
+
+
+def repeat_budget(trials: Sequence[Trial], settings: ConfirmationSettings) -> int:
+    """How many more repeats the budget allows now: repeats, the next trial included, stay at
+    most `settings.fraction` of the trials, at every point of the search."""
+    repeats = sum(is_repeat(trial) for trial in trials)
+    allowed = int(settings.fraction * (len(trials) + 1) + 1e-9)
+    return max(0, allowed - repeats)
+
+
+def next_repeat(trials: Sequence[Trial], min_accuracy: float,
+                settings: ConfirmationSettings) -> Configuration | None:
+    """The configuration the next trial should run again, or None for a new proposal.
+
+    Args:
+        trials: Every trial of the experiment so far, in any state (pending ones count as
+            runs, so parallel proposals do not repeat one configuration twice over).
+        min_accuracy: The experiment's accuracy floor.
+        settings: The experiment's confirmation settings.
+
+    Returns:
+        The best of the `settings.leaders` leading configurations (by pooled mean, above the
+        floor) that has fewer than `settings.runs` runs, when the budget allows a repeat,
+        `settings.start_after` configurations have finished, and the runs measured so far do
+        not show the objective reproducing to within `settings.negligible_spread`.
+    """
+    if not settings.enabled or repeat_budget(trials, settings) < 1:
+        return None
+    configurations = pool(trials, min_accuracy)
+    finished = sum(configuration.runs + configuration.failed > 0
+                   for configuration in configurations)
+    if finished < settings.start_after:
+        return None
+    noise = measured_noise(configuration.trials for configuration in configurations)
+    if noise is not None and noise.relative_score_spread(1.0) < settings.negligible_spread:
+        return None
+    # The optimistic leaders (by pooled mean, where a lucky run sits) and the one the reports
+    # would show (by lower bound): the one with the fewest runs goes first.
+    candidates = rank(configurations, "mean")[: settings.leaders]
+    candidates += rank(configurations, "lower_bound")[:1]
+    eligible = [configuration for configuration in candidates
+                if not configuration.below_floor and not configuration.unstable
+                and _runs(configuration) < settings.runs]
+    if not eligible:
+        return None
+    return min(eligible, key=lambda configuration: (_runs(configuration),
+                                                    candidates.index(configuration)))
+
+
+def _runs(configuration: Configuration) -> int:
+    """Runs finished, failed or pending: a repeat already asked for counts."""
+    return configuration.runs + configuration.failed + configuration.pending

@@ -1,0 +1,158 @@
+"""The confirmation schedule: which configuration the next trial repeats, within its budget."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from typing import Any
+
+import pytest
+
+from search.confirmation import (
+    DISABLED,
+    REPEAT_OF,
+    ConfirmationSettings,
+    is_repeat,
+    next_repeat,
+    parse_confirm,
+    repeat_budget,
+)
+from search.reports.evidence import configuration_key, pool, rank
+from search.trial import Trial
+from tests.evidence_trials import FLOOR, params, run
+
+SETTINGS = ConfirmationSettings(fraction=0.2, leaders=3, runs=3, start_after=4)
+
+
+def history(count: int = 6) -> list[Trial]:
+    """`count` finished configurations; the last one is a lucky leader."""
+    trials = [run(tid, params(10.0 ** -(tid + 2)), 0.85, 10.0 + tid) for tid in range(count - 1)]
+    return [*trials, run(count - 1, params(0.5), 0.9, 1.0)]
+
+
+def test_the_lucky_leader_is_repeated_first() -> None:
+    trials = history()
+    repeat = next_repeat(trials, FLOOR, SETTINGS)
+    assert repeat is not None and repeat.tid == 5
+
+
+def test_confirmation_off_never_repeats() -> None:
+    assert next_repeat(history(), FLOOR, DISABLED) is None
+    assert next_repeat(history(), FLOOR, parse_confirm("none")) is None
+
+
+def test_no_repeat_before_enough_configurations_have_finished() -> None:
+    assert next_repeat(history(3), FLOOR, SETTINGS) is None
+    pending = [*history(3), run(3, params(0.3), None, state="running")]
+    assert next_repeat(pending, FLOOR, SETTINGS) is None
+
+
+def test_a_pending_repeat_counts_as_a_run() -> None:
+    settings = dataclasses.replace(SETTINGS, runs=2, leaders=1)
+    trials = [*history(), run(6, params(0.5), None, state="running", repeat_of=5)]
+    repeat = next_repeat(trials, FLOOR, settings)
+    assert repeat is None or repeat.tid != 5
+
+
+def test_configurations_below_the_floor_are_never_repeated() -> None:
+    trials = [run(tid, params(10.0 ** -(tid + 2)), 0.7, 1.0) for tid in range(6)]
+    assert next_repeat(trials, FLOOR, SETTINGS) is None
+
+
+def test_repeats_stop_once_the_objective_is_seen_to_reproduce() -> None:
+    settings = dataclasses.replace(SETTINGS, fraction=0.5)
+    trials = history()
+    trials += [run(6, params(0.5), 0.9, 1.0, repeat_of=5),
+               run(7, params(10.0 ** -6), 0.85, 14.0, repeat_of=4)]
+    trials += [run(8 + tid, params(0.01 * (tid + 2)), 0.85, 10.0) for tid in range(4)]
+    assert next_repeat(trials, FLOOR, settings) is None  # every repeat matched exactly
+    noisy = [*trials[:-1], run(11, params(0.05), 0.85, 10.0), run(12, params(0.05), 0.83, 12.0,
+                                                                   repeat_of=11)]
+    assert next_repeat(noisy, FLOOR, settings) is not None
+
+
+def simulate(settings: ConfirmationSettings, trials_wanted: int, seed: int,
+             resume_at: int | None = None, in_flight: int = 1) -> list[dict[str, Any]]:
+    """A search loop with noisy outcomes and `in_flight` trials running: new configurations
+    are random, repeats follow the schedule. With `resume_at`, the jobs are written out as
+    JSON and read back there, as a resumed driver reads its store."""
+    rng = random.Random(seed)
+    jobs: list[dict[str, Any]] = []
+    running: list[int] = []
+    while len(jobs) < trials_wanted or running:
+        if resume_at is not None and len(jobs) == resume_at:
+            jobs = json.loads(json.dumps(jobs))
+        while len(running) < in_flight and len(jobs) < trials_wanted:
+            trials = [Trial.from_job(job) for job in jobs]
+            repeat = next_repeat(trials, FLOOR, settings)
+            tid = len(jobs)
+            job: dict[str, Any] = {"tid": tid, "state": 1}
+            if repeat is None:
+                job["misc"] = {"params": params(10 ** rng.uniform(-5, -1),
+                                                rng.choice([32, 64, 128, 256]))}
+            else:
+                job["misc"] = {"params": repeat.params}
+                job[REPEAT_OF] = repeat.tid
+            jobs.append(job)
+            running.append(tid)
+        finished = jobs[running.pop(0)]
+        accuracy = min(1.0, max(0.0, 0.6 + 0.3 * rng.random() + rng.gauss(0, 0.03)))
+        seconds = 20.0 / finished["misc"]["params"]["batch_size"] * rng.lognormvariate(0, 0.17)
+        below = accuracy < FLOOR
+        finished.update(state=2, result={"status": "ok", "accuracy": accuracy,
+                                         "train_seconds": seconds, "below_accuracy_floor": below,
+                                         "loss": 0.0 if below else -accuracy / seconds})
+    return jobs
+
+
+@pytest.mark.parametrize("in_flight", [1, 4])
+def test_repeats_stay_within_the_budget_at_every_point(in_flight: int) -> None:
+    jobs = simulate(SETTINGS, 80, seed=1, in_flight=in_flight)
+    repeats = 0
+    for count, job in enumerate(jobs, start=1):
+        repeats += REPEAT_OF in job
+        assert repeats <= SETTINGS.fraction * count
+    assert repeats >= 0.75 * SETTINGS.fraction * len(jobs)  # and it spends what it may
+    for job in jobs:
+        if REPEAT_OF in job:
+            original = jobs[job[REPEAT_OF]]
+            assert REPEAT_OF not in original and original["misc"] == job["misc"]
+    trials = [Trial.from_job(job) for job in jobs]
+    assert all(c.runs <= SETTINGS.runs for c in pool(trials, FLOOR))
+    assert sum(map(is_repeat, trials)) == repeats
+    assert repeat_budget(trials, SETTINGS) == int(SETTINGS.fraction * 81) - repeats
+
+
+def test_the_schedule_is_deterministic_and_a_resume_keeps_it() -> None:
+    first = simulate(SETTINGS, 60, seed=2)
+    assert simulate(SETTINGS, 60, seed=2) == first
+    assert simulate(SETTINGS, 60, seed=2, resume_at=30) == first
+    assert any(REPEAT_OF in job for job in first[30:])
+
+
+def test_confirmed_leaders_head_the_ranking_at_the_end_of_a_search() -> None:
+    jobs = simulate(SETTINGS, 80, seed=3)
+    best = rank(pool([Trial.from_job(job) for job in jobs], FLOOR))[0]
+    assert best.runs >= 2
+    assert len({configuration_key(trial) for trial in best.trials}) == 1
+
+
+@pytest.mark.parametrize("text, fraction", [("none", 0.0), ("default", 0.15), ("0.1", 0.1),
+                                            (" None ", 0.0)])
+def test_confirm_option_is_parsed(text: str, fraction: float) -> None:
+    assert parse_confirm(text).fraction == fraction
+
+
+@pytest.mark.parametrize("text", ["all", "1.5", "-0.1", ""])
+def test_a_bad_confirm_option_says_what_is_accepted(text: str) -> None:
+    with pytest.raises(ValueError, match="--confirm takes 'none', 'default' or a fraction"):
+        parse_confirm(text)
+
+
+def test_settings_round_trip_through_a_document_and_refuse_nonsense() -> None:
+    assert ConfirmationSettings.from_document(SETTINGS.to_document()) == SETTINGS
+    with pytest.raises(ValueError, match="unknown confirmation settings: leader"):
+        ConfirmationSettings.from_document({"leader": 2})
+    with pytest.raises(ValueError, match="runs must be a positive integer"):
+        ConfirmationSettings(runs=0)
