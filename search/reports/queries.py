@@ -126,7 +126,7 @@ def configuration_front(trials: Iterable[Trial], floor: float, *, below_floor: b
     """The Pareto front of the configurations (mean accuracy, mean training time), below
     the floor by mean accuracy; pruned runs only if `include_pruned`."""
     return pareto_front(pool(trials, floor, include_pruned=include_pruned),
-                        below_floor=below_floor, include_pruned=True)
+                        below_floor=below_floor, include_pruned=include_pruned)
 
 
 
