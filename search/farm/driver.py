@@ -126,6 +126,7 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
                                            len(ledger.queued), ledger.train_seconds,
                                            options.max_train_seconds))
             if ledger.finished >= max_evals or (spent and not ledger.unfinished):
+                evidence.flush()
                 return sort_by_tid(ledger.jobs.values())
         wanted = 0 if spent else 1 if local_worker is not None else live_workers() + 1
         _top_up_queue(store, proposer, ledger, experiment, options.max_queue, wanted)

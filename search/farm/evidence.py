@@ -69,11 +69,15 @@ class EvidencePublisher:
 
     def publish_if_due(self) -> None:
         """Publish the evidence if it changed and the interval has passed."""
+        if time.monotonic() - self._published_at >= self._min_interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Publish the evidence now if it changed: when a search ends, so that what it leaves
+        in the store holds every result (a later search or worker starts from all of them)."""
         if self._builder is None or not self._changed:
             return
         now = time.monotonic()
-        if now - self._published_at < self._min_interval:
-            return
         self._store.publish_pruning_evidence(self._exp_key,
                                              self._builder.evidence().to_document())
         self._published_at = now
