@@ -54,16 +54,6 @@ def wait_until(condition: Callable[[], bool], timeout: float, message: str) -> N
         time.sleep(0.1)
 
 
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class OutputWatcher:
     """Collects a running process's output in a background thread, so a test can wait for a
     line to appear while the process goes on (a pipe read would block until it exits)."""

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 from bson import Timestamp
-from farm import Clock, database
+from fake_clock import FakeClock
+from farm import database
 
 import spaces
 from search.documents import JOB_STATE_DONE
@@ -65,10 +66,10 @@ def unfinished(store: Store) -> set[int]:
     return {job["tid"] for job in store.jobs("e") if job["state"] < JOB_STATE_DONE}
 
 
-def marked_changes(store: MongoStore) -> tuple[Clock, MarkedChanges]:
+def marked_changes(store: MongoStore) -> tuple[FakeClock, MarkedChanges]:
     """The store's marker feed on a clock the test moves, after its first read."""
-    clock = Clock()
-    feed = MarkedChanges(store._views, "e", store._with_results, clock=clock)
+    clock = FakeClock()
+    feed = MarkedChanges(store._views, "e", store._with_results, clock=clock.now)
     feed.read(unfinished(store))
     return clock, feed
 
@@ -116,7 +117,7 @@ def test_a_change_beyond_the_window_is_read_at_the_next_reconciliation(
         "changed": Timestamp(newest_marker(mongo_url).time - 3600, 0)}})
     db.jobs.update_one({"tid": 13}, {"$set": {"state": 2, "result": result(13)}})
     assert feed.read({12, 13, 14}) == []
-    clock.now += RECONCILE_INTERVAL
+    clock.advance(RECONCILE_INTERVAL)
     assert [(job["tid"], job["state"]) for job in feed.read({12, 13, 14})] == [
         (12, 2), (13, 2), (14, 1)]
 
@@ -130,7 +131,7 @@ def test_a_result_whose_view_write_was_lost_is_read_at_the_next_reconciliation(
     assert store.finish_job(Reservation(job=job, worker_id="w12", attempt=0), result(12))
     db.jobs.replace_one({"_id": running["_id"]}, running)  # the result's view write was lost
     assert feed.read({12, 13, 14}) == []
-    clock.now += RECONCILE_INTERVAL
+    clock.advance(RECONCILE_INTERVAL)
     assert [(job["tid"], job["state"]) for job in feed.read({12, 13, 14})] == [
         (12, 2), (13, 1), (14, 1)]
 

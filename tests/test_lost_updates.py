@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from farm import Clock, database, wait_until
+from fake_clock import FakeClock
+from farm import database, wait_until
 
 import spaces
 from search.experiment import Experiment
@@ -98,13 +99,13 @@ def test_a_recorded_decision_holds_for_every_later_reclaimer(store: Store, mongo
 def test_a_reclaimer_gives_up_only_what_it_watched_stay_unchanged(store: Store, mongo_url: str
                                                                   ) -> None:
     db = database(mongo_url)
-    clock = Clock()
+    clock = FakeClock()
     reclaimer = Reclaimer(store, clock)
     policies = {"e": POLICY}
     live, dead = reserve(store, "live"), reserve(store, "dead")
     assert reclaimer.run_pass(policies) == []
     for _ in range(3):
-        clock.now += POLICY.stale_after
+        clock.advance(POLICY.stale_after)
         # The live worker's clock is a day behind: its refresh_time looks ancient.
         store.heartbeat(live)
         db.jobs.update_one({"tid": live.tid},
@@ -120,7 +121,7 @@ def test_a_reclaimer_starts_watching_afresh_after_its_own_outage(
         mongo_server, store: Store, caplog: pytest.LogCaptureFixture) -> None:
     mongo_server.require_restartable()
     caplog.set_level(logging.WARNING)
-    clock = Clock()
+    clock = FakeClock()
     reclaimer = Reclaimer(store, clock)
     policies = {"e": POLICY}
     reserve(store)
@@ -128,13 +129,13 @@ def test_a_reclaimer_starts_watching_afresh_after_its_own_outage(
     mongo_server.stop()
     passes: list[list[int]] = []
     thread = threading.Thread(target=lambda: passes.append(reclaimer.run_pass(policies)))
-    clock.now += 2 * POLICY.stale_after  # the worker could not beat during the outage
+    clock.advance(2 * POLICY.stale_after)  # the worker could not beat during the outage
     thread.start()
     wait_until(lambda: "unreachable" in caplog.text, 60, "the reclaimer finds the database gone")
     mongo_server.start()
     thread.join(timeout=120)
     assert passes == [[]]  # the watch restarted: nothing is given up yet
-    clock.now += POLICY.stale_after
+    clock.advance(POLICY.stale_after)
     assert reclaimer.run_pass(policies) == [0]  # watched unchanged for stale_after since
 
 

@@ -16,9 +16,9 @@ second.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable
 
+from search.clock import SYSTEM_CLOCK, Clock
 from search.confirmation import next_repeat, repeat_job
 from search.documents import JobDoc, sort_by_tid
 from search.experiment import Experiment
@@ -75,6 +75,7 @@ def run_search(
     *,
     local_worker: Worker | None = None,
     on_progress: Progress | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> list[JobDoc]:
     """Run (or resume) a search until the experiment's `max_evals` trials have finished, or
     its trials have spent `options.max_train_seconds` and none is left unfinished; returns
@@ -82,17 +83,20 @@ def run_search(
 
     With `local_worker`, queued trials run in this process (the embedded search), and the
     search stops with TrialsKeepFailing when that worker's trials keep failing; without, the
-    driver waits for workers attached to the store.
+    driver waits for workers attached to the store. `clock` times its polls and its watch of
+    the running trials.
     """
     try:
-        return _drive(store, experiment, space_graph, options, local_worker, on_progress)
+        return _drive(store, experiment, space_graph, options, local_worker, on_progress,
+                      clock)
     finally:
         if local_worker is not None:
             local_worker.report_stopped()
 
 
 def _drive(store: Store, experiment: Experiment, space_graph: object, options: DriverOptions,
-           local_worker: Worker | None, on_progress: Progress | None) -> list[JobDoc]:
+           local_worker: Worker | None, on_progress: Progress | None,
+           clock: Clock) -> list[JobDoc]:
     if experiment.max_evals is None:
         raise ValueError("a search needs the experiment's max_evals")
     max_evals = experiment.max_evals
@@ -109,12 +113,13 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
     changes = store.job_changes(experiment.exp_key)  # before the whole read: nothing slips
     ledger = SearchLedger()
     evidence = EvidencePublisher(store, experiment,
-                                 0.0 if local_worker is not None else FARM_PUBLISH_INTERVAL)
+                                 0.0 if local_worker is not None else FARM_PUBLISH_INTERVAL,
+                                 clock)
     news = ledger.record(store.jobs(experiment.exp_key))
     proposer.record(news)
     evidence.record(news)
-    reclaimer = Reclaimer(store)
-    live_workers = _LiveWorkers(store, experiment.exp_key, policy.stale_after)
+    reclaimer = Reclaimer(store, clock)
+    live_workers = _LiveWorkers(store, experiment.exp_key, policy.stale_after, clock)
     poll = _SHORTEST_POLL
     changed = True
     while True:
@@ -136,7 +141,7 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
             if local_worker.failing is not None:
                 raise TrialsKeepFailing(f"stopped: {local_worker.failing}")
         else:
-            time.sleep(poll)
+            clock.sleep(poll)
             if reclaimer.due({experiment.exp_key: policy}):
                 reclaimer.run_pass({experiment.exp_key: policy})
         news = ledger.record(changes.read(ledger.unfinished))
@@ -185,16 +190,17 @@ def _repeat(ledger: SearchLedger, experiment: Experiment, tid: int) -> JobDoc | 
 class _LiveWorkers:
     """How many workers could take this experiment's jobs, counted at most once a second."""
 
-    def __init__(self, store: Store, exp_key: str, stale_after: float) -> None:
+    def __init__(self, store: Store, exp_key: str, stale_after: float, clock: Clock) -> None:
         self._store = store
+        self._clock = clock
         self._exp_key = exp_key
         self._stale_after = stale_after
         self._count = 0
         self._read_at = float("-inf")
 
     def __call__(self) -> int:
-        if time.monotonic() - self._read_at >= _WORKERS_READ_INTERVAL:
-            self._read_at = time.monotonic()
+        if self._clock.now() - self._read_at >= _WORKERS_READ_INTERVAL:
+            self._read_at = self._clock.now()
             self._count = self._read()
         return self._count
 

@@ -12,10 +12,10 @@ that cannot read the store does not prune; the trial goes on.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 
 from objectives import ShouldPrune
+from search.clock import SYSTEM_CLOCK, Clock
 from search.documents import JobDoc, is_finished
 from search.experiment import Experiment
 from search.pruning import (
@@ -44,8 +44,10 @@ class EvidencePublisher:
     at most once per `min_interval` seconds (0 for an embedded search, whose one trial at a
     time must see every result before it)."""
 
-    def __init__(self, store: Store, experiment: Experiment, min_interval: float) -> None:
+    def __init__(self, store: Store, experiment: Experiment, min_interval: float,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self._store = store
+        self._clock = clock
         self._exp_key = experiment.exp_key
         pruner = experiment_pruner(experiment)
         self._builder = EvidenceBuilder(pruner.grid) if pruner is not None else None
@@ -69,7 +71,7 @@ class EvidencePublisher:
 
     def publish_if_due(self) -> None:
         """Publish the evidence if it changed and the interval has passed."""
-        if time.monotonic() - self._published_at >= self._min_interval:
+        if self._clock.now() - self._published_at >= self._min_interval:
             self.flush()
 
     def flush(self) -> None:
@@ -77,14 +79,14 @@ class EvidencePublisher:
         in the store holds every result (a later search or worker starts from all of them)."""
         if self._builder is None or not self._changed:
             return
-        now = time.monotonic()
+        now = self._clock.now()
         self._store.publish_pruning_evidence(self._exp_key,
                                              self._builder.evidence().to_document())
         self._published_at = now
         self._changed = False
 
 
-def evidence_for(store: Store, exp_key: str) -> CachedEvidence:
+def evidence_for(store: Store, exp_key: str, clock: Clock = SYSTEM_CLOCK) -> CachedEvidence:
     """The worker's side: the experiment's published evidence, read at most once a second
     (None while the store cannot be read: no pruning then)."""
 
@@ -92,7 +94,7 @@ def evidence_for(store: Store, exp_key: str) -> CachedEvidence:
         document = store.pruning_evidence(exp_key)
         return NO_EVIDENCE if document is None else Evidence.from_document(document)
 
-    return CachedEvidence(read)
+    return CachedEvidence(read, clock=clock.now)
 
 
 def trial_pruning(pruner: Pruner | None, evidence: CachedEvidence) -> ShouldPrune | None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Collection
 
+from search.clock import SYSTEM_CLOCK, Clock
 from search.farm.stopping import StopRequest
 from search.store import Reservation, Store
 
@@ -29,10 +29,12 @@ _LONGEST_RETRY = 1.0
 class Lookahead:
     """Holds at most one reservation ahead of the running trial."""
 
-    def __init__(self, store: Store, worker_id: str, stop: StopRequest) -> None:
+    def __init__(self, store: Store, worker_id: str, stop: StopRequest,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self._store = store
         self._worker_id = worker_id
         self._stop = stop
+        self._clock = clock
         self._lock = threading.Lock()
         self._held: Reservation | None = None
         self._done = threading.Event()
@@ -88,7 +90,7 @@ class Lookahead:
         """Reserve a job (looking again, with a backoff, while the queue is empty and the
         trial runs), then hold it until it is taken or a stop is requested."""
         retry = _FIRST_RETRY
-        began = time.monotonic()
+        began = self._clock.now()
         while True:
             try:
                 reservation = self._store.reserve_next_job(self._worker_id, exp_keys)
@@ -97,13 +99,13 @@ class Lookahead:
                 return
             if reservation is not None:
                 break
-            if self._done.wait(retry) or self._stop.requested:
+            if self._clock.wait(self._done, retry) or self._stop.requested:
                 return
-            if time.monotonic() - began >= _BACKOFF_AFTER:
+            if self._clock.now() - began >= _BACKOFF_AFTER:
                 retry = min(2 * retry, _LONGEST_RETRY)
         with self._lock:
             self._held = reservation
-        while not self._done.wait(_STOP_CHECK_INTERVAL):
+        while not self._clock.wait(self._done, _STOP_CHECK_INTERVAL):
             if self._stop.requested:
                 try:
                     self._give_back()

@@ -15,9 +15,9 @@ that ran through it.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable, Mapping
 
+from search.clock import SYSTEM_CLOCK, Clock
 from search.policy import Policy
 from search.store import RunningAttempt, Store, StoreError
 
@@ -29,7 +29,7 @@ _Key = tuple[str, int, int]  # exp_key, tid, attempt
 class Reclaimer:
     """Watches the running attempts of some experiments and gives up those that stop beating."""
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, store: Store, clock: Clock = SYSTEM_CLOCK,
                  passes_per_stale_after: int = 4) -> None:
         self._store = store
         self._clock = clock
@@ -44,19 +44,19 @@ class Reclaimer:
             return False
         shortest = min(policy.stale_after for policy in policies.values())
         interval = shortest / self._passes_per_stale_after
-        return self._clock() - self._last_pass >= interval
+        return self._clock.now() - self._last_pass >= interval
 
     def run_pass(self, policies: Mapping[str, Policy]) -> list[int]:
         """Look at every running attempt of the experiments in `policies` once; give up those
         watched unchanged for their experiment's `stale_after`. Returns their tids."""
-        self._last_pass = self._clock()
+        self._last_pass = self._clock.now()
         try:
             attempts = self._store.running_attempts(list(policies))
         except StoreError as error:
             log.warning("cannot look for dead trials: %s", error)
             self._watched.clear()
             return []
-        now = self._clock()
+        now = self._clock.now()
         watched: dict[_Key, tuple[Hashable, float]] = {}
         given_up = []
         for attempt in attempts:

@@ -16,6 +16,8 @@ import signal
 import threading
 from types import FrameType
 
+from search.clock import SYSTEM_CLOCK, Clock
+
 log = logging.getLogger(__name__)
 
 
@@ -43,8 +45,8 @@ class StopRequest:
     def request(self) -> None:
         self._event.set()
 
-    def wait(self, seconds: float) -> bool:
-        return self._event.wait(seconds)
+    def wait(self, seconds: float, clock: Clock = SYSTEM_CLOCK) -> bool:
+        return clock.wait(self._event, seconds)
 
     def install_signal_handlers(self) -> None:
         """Route SIGTERM and SIGINT here. Call from the main thread."""

@@ -19,12 +19,12 @@ import logging
 import os
 import pathlib
 import socket
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import objectives
 import spaces
+from search.clock import SYSTEM_CLOCK, Clock
 from search.documents import utcnow
 from search.experiment import Experiment
 from search.farm.evidence import evidence_for, trial_pruning
@@ -77,11 +77,14 @@ def worker_id(gpu: str | None) -> str:
 class Worker:
     def __init__(self, store: Store, worker_id: str, options: WorkerOptions,
                  stop: StopRequest | None = None,
-                 given_objectives: Sequence[objectives.Objective] = ()) -> None:
+                 given_objectives: Sequence[objectives.Objective] = (),
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         """`given_objectives` are objectives handed over in this process (an embedded
         search's, which may be a function of the caller's): an experiment that names one
-        runs it as given, without resolving the name."""
+        runs it as given, without resolving the name. `clock` times the worker's idle polls,
+        its reports, its retries and its watch of the farm's running trials."""
         self._store = store
+        self._clock = clock
         self.worker_id = worker_id
         self._options = options
         self._stop = stop or StopRequest()
@@ -95,11 +98,12 @@ class Worker:
         # The driver watches its experiment four times per stale_after; each idle worker is
         # a backup (for a driver that died, or jobs queued by another tool), and on FerretDB
         # each pass reads the whole queue, so a worker watches once per stale_after.
-        self._reclaimer = Reclaimer(store, passes_per_stale_after=1)
+        self._reclaimer = Reclaimer(store, clock, passes_per_stale_after=1)
         self._spool = Spool(options.spool_root, store.location) if options.spool_root else None
         self._last_report = float("-inf")
         self._last_state: str | None = None
-        self._lookahead = Lookahead(store, worker_id, self._stop) if options.lookahead else None
+        self._lookahead = (Lookahead(store, worker_id, self._stop, clock) if options.lookahead
+                           else None)
         self.jobs_done = 0
         self.device = "unknown"
         self._failures_in_a_row = 0
@@ -108,7 +112,7 @@ class Worker:
     def run(self) -> WorkerExit:
         """Serve jobs until a limit is reached or a stop is requested."""
         options = self._options
-        idle_since = time.monotonic()
+        idle_since = self._clock.now()
         idle_wait = _FIRST_IDLE_POLL
         try:
             self._offer_spooled_results()
@@ -117,14 +121,14 @@ class Worker:
                     return self._exit(f"finished --max-jobs {options.max_jobs} jobs")
                 result = self.run_next()
                 if result is None:
-                    idle_for = time.monotonic() - idle_since
+                    idle_for = self._clock.now() - idle_since
                     if options.idle_timeout is not None and idle_for >= options.idle_timeout:
                         return self._exit(f"no job for --idle-timeout {options.idle_timeout:g} s")
-                    self._stop.wait(idle_wait)
+                    self._stop.wait(idle_wait, self._clock)
                     if idle_for >= _BACKOFF_AFTER:
                         idle_wait = min(idle_wait * 2, options.poll_interval)
                     continue
-                idle_since = time.monotonic()
+                idle_since = self._clock.now()
                 idle_wait = _FIRST_IDLE_POLL
                 if self.failing is not None:
                     return self._exit(self.failing, exit_code=1)
@@ -148,7 +152,8 @@ class Worker:
         spooled: list[SpooledResult] = []
         prepared = self._prepared[reservation.exp_key]
         if reservation.exp_key not in self._evidence:
-            self._evidence[reservation.exp_key] = evidence_for(self._store, reservation.exp_key)
+            self._evidence[reservation.exp_key] = evidence_for(self._store, reservation.exp_key,
+                                                               self._clock)
         evidence = self._evidence[reservation.exp_key]
         evidence.expire()
         try:
@@ -227,7 +232,7 @@ class Worker:
                 where = f"; it is safe in {self._spool.path}" if self._spool else ""
                 log.warning("cannot store the result of trial %s of %s yet (%s)%s; retrying in "
                             "%g s", reservation.tid, reservation.exp_key, error, where, wait)
-                time.sleep(wait)
+                self._clock.sleep(wait)
                 wait = min(2 * wait, _LONGEST_RESUBMIT_WAIT)
         if deferred is not None:
             raise deferred
@@ -258,7 +263,7 @@ class Worker:
 
     def _serving(self) -> list[str]:
         """The experiments this worker may run, rebuilt by name from its own installed code."""
-        now = time.monotonic()
+        now = self._clock.now()
         if not self._prepared or now - self._experiments_seen_at >= _EXPERIMENT_REFRESH_INTERVAL:
             self._experiments_seen_at = now
             wanted = self._options.exp_keys
@@ -311,7 +316,7 @@ class Worker:
         """Publish this worker's state; `throttle` limits repeats to three per shortest
         `stale_after` of the experiments served: enough for a driver to count this worker
         live (WorkerStatus.is_live), and a write saved on most heartbeats."""
-        now = time.monotonic()
+        now = self._clock.now()
         if throttle and now - self._last_report < self._report_interval():
             return
         self._last_report = now

@@ -1,0 +1,57 @@
+"""A `search.clock.Clock` that the test moves: timing logic runs at once, the same every run."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+
+PARKED_FOR_AT_MOST = 60.0  # real seconds a parked waiter waits for its event before failing
+
+
+class FakeClock:
+    """Monotonic time that moves only when the code under test sleeps or waits on it, or the
+    test calls `advance`. Every sleep and wait is recorded in `slept`.
+
+    `on_sleep(now)` runs after each sleep or wait has moved the clock, in the thread that
+    slept: the test plays there what the rest of the world did meanwhile (a worker reserves a
+    job, a result lands). Time stops at `until`: a wait that would pass it parks until its
+    event is set for real (and sets `parked`, so the test knows that thread has nothing left
+    to do), and a sleep that would pass it fails the test.
+    """
+
+    def __init__(self, on_sleep: Callable[[float], None] | None = None,
+                 until: float = math.inf) -> None:
+        self._now = 0.0
+        self._on_sleep = on_sleep
+        self._until = until
+        self.slept: list[float] = []
+        self.parked = threading.Event()
+
+    def now(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        if self._now + seconds > self._until:
+            raise AssertionError(f"slept past the test's end of time, {self._until:g} s")
+        self._pass(seconds)
+
+    def wait(self, event: threading.Event, seconds: float) -> bool:
+        if event.is_set():
+            return True
+        if self._now + seconds > self._until:
+            self.parked.set()
+            if not event.wait(PARKED_FOR_AT_MOST):
+                raise AssertionError(f"parked at {self._now:g} s, and nothing woke it")
+            return True
+        self._pass(seconds)
+        return event.is_set()
+
+    def _pass(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self._now += seconds
+        if self._on_sleep is not None:
+            self._on_sleep(self._now)
