@@ -17,7 +17,8 @@ class FakeClock:
     slept: the test plays there what the rest of the world did meanwhile (a worker reserves a
     job, a result lands). Time stops at `until`: a wait that would pass it parks until its
     event is set for real (and sets `parked`, so the test knows that thread has nothing left
-    to do), and a sleep that would pass it fails the test.
+    to do), and a sleep that would pass it fails the test. One thread at a time moves it: a
+    test with a second thread (the lookahead's) keeps the other waiting on that thread.
     """
 
     def __init__(self, on_sleep: Callable[[float], None] | None = None,
