@@ -23,6 +23,7 @@ from search.cli.common import (
     exp_key_option,
     experiment_trials,
     format_option,
+    include_pruned_option,
     store_option,
     user_errors,
     with_store,
@@ -263,12 +264,6 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
 
 
 # -- queries ------------------------------------------------------------------------------------
-
-include_pruned_option = click.option(
-    "--include-pruned", is_flag=True,
-    help="Also consider pruned trials (stopped early: their accuracy and seconds are those "
-         "at the epoch they were stopped).")
-
 
 @main.command()
 @with_store
