@@ -80,14 +80,6 @@ def configuration_rows(trials: Iterable[Trial], floor: float, *,
             for index, configuration in enumerate([*ranked, *unscored])]
 
 
-def best_trial(trials: Iterable[Trial]) -> Trial | None:
-    """The trial with the most accuracy per second, or None before the first score."""
-    scored = [trial for trial in trials if trial.is_scored]
-    if not scored:
-        return None
-    return min(scored, key=lambda trial: (-_score(trial), trial.tid))
-
-
 def count_by_state(trials: Iterable[Trial]) -> dict[str, int]:
     """Trials per user-facing state; every state of STATES is present."""
     counts = dict.fromkeys(STATES, 0)
@@ -149,12 +141,6 @@ def configuration_front(trials: Iterable[Trial], floor: float, *, below_floor: b
     the floor by mean accuracy; pruned runs only if `include_pruned`."""
     return pareto_front(pool(trials, floor, include_pruned=include_pruned),
                         below_floor=below_floor, include_pruned=include_pruned)
-
-
-
-def _score(trial: Trial) -> float:
-    assert trial.score is not None, "only scored trials are ranked"
-    return trial.score
 
 
 def _accuracy(point: _Point) -> float:
