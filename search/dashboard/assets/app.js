@@ -995,7 +995,9 @@
       bestX.push(null); bestY.push(null);
     }
     if (bestX.length > view.bestRuns.length) {
-      data.push({type: 'scatter', mode: 'lines+markers', name: `best configuration (trial ${view.best.tid}, ${runsText(view.best.runs)})`,
+      // Markers only for a few runs: SVG draws each one, and a configuration may have many.
+      data.push({type: 'scatter', mode: view.bestRuns.length > 10 ? 'lines' : 'lines+markers',
+                 name: `best configuration (trial ${view.best.tid}, ${runsText(view.best.runs)})`,
                  x: bestX, y: bestY, line: {color: COLORS.best, width: 2.5}, connectgaps: false,
                  marker: {size: 5, color: COLORS.best}, hovertemplate: 'epoch %{x}: %{y:.4f}<extra></extra>'});
     }
