@@ -355,12 +355,14 @@
   // The best configuration (every run of its hyperparameters pooled, as `hpsearch best`
   // ranks): its pooled score, which trial it began as, its runs, and their means ± spread.
   function bestFact(best) {
-    if (!best) return fact('Best configuration', '–', 'no score yet', 'best');
+    if (!best) return fact('Best score', '–', 'no score yet', 'best');
     const accuracy = fmt(best.accuracy, 4) + (best.accuracy_spread === null ? '' : ` ± ${fmt(best.accuracy_spread, 2)}`);
     const seconds = fmtSeconds(best.seconds) + (best.seconds_spread === null ? '' : ` ± ${fmtSeconds(best.seconds_spread)}`);
-    return fact('Best configuration', `${fmt(best.score)} /s`,
-                `trial ${best.tid} · ${runsText(best.runs)}: acc ${accuracy} in ${seconds}${best.below_floor ? ' · below the floor' : ''}`,
-                'best');
+    const node = fact('Best score', `${fmt(best.score)} /s`,
+                      `trial ${best.tid} · ${runsText(best.runs)}: acc ${accuracy} in ${seconds}${best.below_floor ? ' · below the floor' : ''}`,
+                      'best');
+    node.title = 'the best configuration: every run of the same hyperparameters pooled, ranked as hpsearch best ranks';
+    return node;
   }
 
   function fact(label, value, detail, name) {
