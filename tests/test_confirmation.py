@@ -180,4 +180,8 @@ def test_the_progress_bar_shows_the_best_configuration_pooled_at_most_so_often()
     assert ledger.best_configuration(FLOOR) is first
     best = ledger.best_configuration(FLOOR, fresh=True)
     assert best is not None and best.tid == 0 and best.runs == 1
-    assert ledger.best_configuration(FLOOR, fresh=True) is best  # no score changed since
+    assert ledger.best_configuration(FLOOR, fresh=True) is best  # no result changed since
+    ledger.record([ledger_job(run(3, params(1e-3), None, state="failed", repeat_of=0))])
+    diverged = ledger.best_configuration(FLOOR, fresh=True)  # a failure is news too
+    assert diverged is not None and (diverged.tid, diverged.failed, diverged.unstable) == \
+        (0, 1, True)

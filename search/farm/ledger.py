@@ -9,8 +9,8 @@ extend the account here, from the same changes.
 
 The best so far, for the progress bar, is the best configuration (every run of the same
 hyperparameters pooled, as `hpsearch best` ranks), so the bar never shows a lucky run that
-the final table will not. Pooling looks at every trial (about 30 microseconds each), so it is
-redone only when a score changed, and no sooner than `1 / BEST_SHARE` times as long as it
+the final table will not. Pooling looks at every trial (tens of microseconds each), so it is
+redone only when a result changed, and no sooner than `1 / BEST_SHARE` times as long as it
 last took (pooling then takes at most that share of the driver's time; a bar at 10,000
 trials may lag a few seconds behind a burst of results), unless asked for a fresh one (the
 search's last turn).
@@ -50,7 +50,7 @@ class SearchLedger:
         self._seconds: dict[int, float] = {}
         self._next_tid = 0
         self._clock = clock
-        self._scores_changed = False
+        self._results_changed = False
         self._best: Configuration | None = None
         self._best_at = -math.inf
         self._best_cost = 0.0
@@ -99,22 +99,22 @@ class SearchLedger:
         if is_finished(job):
             self._seconds[tid] = _train_seconds(job)
         previous = self.trials.get(tid)
-        trial = self.trials[tid] = Trial.from_job(job)
-        # A score that came, or went (an abandoned trial's late result replaced it): the best
-        # configuration may have changed.
-        self._scores_changed |= trial.is_scored or (previous is not None and previous.is_scored)
+        self.trials[tid] = Trial.from_job(job)
+        # A result that came (a score, or a failure: a diverged run ranks its configuration
+        # down), or a score that went (a late result replaced it): the best may have changed.
+        self._results_changed |= is_finished(job) or (previous is not None and previous.is_scored)
 
     def best_configuration(self, min_accuracy: float, *, fresh: bool = False
                            ) -> Configuration | None:
         """The best configuration so far (see the module's docstring for how often it is
-        pooled again); `fresh` pools now if any score changed since."""
+        pooled again); `fresh` pools now if any result changed since."""
         now = self._clock()
         due = now - self._best_at >= self._best_cost / BEST_SHARE
-        if self._scores_changed and (fresh or due):
+        if self._results_changed and (fresh or due):
             self._best = best_configuration(self.trials.values(), min_accuracy)
             self._best_cost = self._clock() - now
             self._best_at = now
-            self._scores_changed = False
+            self._results_changed = False
         return self._best
 
 
