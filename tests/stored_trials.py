@@ -12,6 +12,7 @@ from typing import Any
 from hyperopt import JOB_STATE_DONE
 
 import spaces
+from search.confirmation import repeat_job
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
 from search.store import open_store
@@ -62,6 +63,21 @@ def record_trials(location: str, exp_key: str, outcomes: Sequence[Outcome], *,
             assert store.finish_job(reservation, result_for(outcome, worker))
         for _ in range(running):
             assert store.reserve_next_job("worker-c", [exp_key]) is not None
+    finally:
+        store.close()
+
+
+def record_repeat(location: str, exp_key: str, original: int, result: dict[str, Any]) -> int:
+    """Queue a confirmation run of trial `original` after the experiment's last trial and
+    finish it with `result`, as a worker would; returns its tid."""
+    store = open_store(location)
+    try:
+        tid = 1 + max(job["tid"] for job in store.jobs(exp_key))
+        store.queue_jobs([repeat_job(store.jobs(exp_key, [original])[0], tid)])
+        reservation = store.reserve_next_job(str(result.get("worker", "worker-b")), [exp_key])
+        assert reservation is not None and reservation.tid == tid
+        assert store.finish_job(reservation, result)
+        return tid
     finally:
         store.close()
 

@@ -18,6 +18,8 @@ from search.confirmation import (
     parse_confirm,
     repeat_budget,
 )
+from search.documents import JobDoc
+from search.farm.ledger import SearchLedger
 from search.reports.evidence import configuration_key, pool, rank
 from search.trial import Trial
 from tests.evidence_trials import FLOOR, params, run
@@ -156,3 +158,30 @@ def test_settings_round_trip_through_a_document_and_refuse_nonsense() -> None:
         ConfirmationSettings.from_document({"leader": 2})
     with pytest.raises(ValueError, match="runs must be a positive integer"):
         ConfirmationSettings(runs=0)
+
+
+def ledger_job(trial: Trial) -> JobDoc:
+    """A finished run as the driver reads it from the store."""
+    job: JobDoc = {**trial.job, "exp_key": "progress",
+                   "misc": {**trial.job["misc"], "vals": {}, "idxs": {}}}
+    return job
+
+
+def test_the_progress_bar_shows_the_best_configuration_pooled_at_most_so_often() -> None:
+    ticks = iter(range(1000))
+    ledger = SearchLedger(clock=lambda: float(next(ticks)))  # pooling takes one tick
+    lucky = params(0.5)
+    ledger.record([ledger_job(run(0, params(1e-3), 0.86, 10.0)),
+                   ledger_job(run(1, lucky, 0.85, 0.5))])
+    first = ledger.best_configuration(FLOOR)
+    assert first is not None and first.tid == 1  # one lucky run, not yet repeated
+    ledger.record([ledger_job(run(2, lucky, 0.74, 0.5, repeat_of=1))])
+    # Pooling took one tick: the next is due ten ticks later, unless asked for a fresh one.
+    assert ledger.best_configuration(FLOOR) is first
+    best = ledger.best_configuration(FLOOR, fresh=True)
+    assert best is not None and best.tid == 0 and best.runs == 1
+    assert ledger.best_configuration(FLOOR, fresh=True) is best  # no result changed since
+    ledger.record([ledger_job(run(3, params(1e-3), None, state="failed", repeat_of=0))])
+    diverged = ledger.best_configuration(FLOOR, fresh=True)  # a failure is news too
+    assert diverged is not None and (diverged.tid, diverged.failed, diverged.unstable) == \
+        (0, 1, True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from stored_trials import MIN_ACCURACY, record_trials, result_for
+from stored_trials import MIN_ACCURACY, record_repeat, record_trials, result_for
 
 import spaces
 from search.dashboard import Dashboard, DashboardError
@@ -145,7 +145,8 @@ def test_the_experiments_page_shows_the_counts_the_store_holds(tab: Tab, store_l
         assert shown == expected == {"ok": 5, "pruned": 0, "failed": 1, "running": 1,
                                      "queued": 2}
         assert card.locator('[data-count="total"] b').inner_text() == "9"
-        assert "16 /s" in card.locator('[data-fact="best"]').inner_text()  # 0.8 in 0.05 s
+        best = card.locator('[data-fact="best"]').inner_text()
+        assert "16 /s" in best and "trial 5 · 1 run" in best  # 0.8 in 0.05 s
 
 
 def test_each_plot_holds_one_point_per_finished_trial(tab: Tab, store_location: str) -> None:
@@ -185,6 +186,39 @@ def test_a_trial_that_lands_appears_without_a_reload_keeping_zoom_filter_and_tri
         assert tab.page.locator("#page-range").inner_text() == "1–6 of 6"  # ok trials only
         assert tab.page.locator("#drawer h2").inner_text() == "Trial 1"
         assert "#/experiments/live/trials/1" in tab.page.url
+
+
+def test_a_lucky_run_below_the_floor_never_heads_the_dashboard_once_its_repeat_lands(
+        tab: Tab, tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    # Trial 1 is lucky: the fastest, above the floor (0.5). Its repeat lands far below it.
+    record_trials(location, "lucky", [(0.9, 1.0), (0.6, 0.05), (0.8, 0.5)])
+    with served(location) as dashboard:
+        tab.open(dashboard.url)
+        best = tab.page.locator('[data-exp="lucky"] [data-fact="best"]')
+        assert "12 /s" in best.inner_text() and "trial 1 · 1 run" in best.inner_text()
+        record_repeat(location, "lucky", 1, result_for((0.3, 0.06), "worker-b"))
+        tab.until("""document.querySelector('[data-exp="lucky"] [data-fact="best"]')
+                     .innerText.includes('trial 2')""")  # live, without a reload
+        assert "1.6 /s" in best.inner_text()
+        tab.page.click('[data-exp="lucky"] a')
+        tab.painted()
+        assert "trial 2 · 1 run" in tab.page.locator('#summary [data-fact="best"]').inner_text()
+        rows = tab.page.locator("#configurations tbody tr")
+        assert [rows.nth(k).get_attribute("data-configuration") for k in range(rows.count())
+                ] == ["2", "0", "1"]
+        lucky = rows.nth(2).inner_text()
+        assert "0.45 ± 0.21" in lucky and "yes" in lucky and "1, 3" in lucky
+        assert tab.page.locator("#trials tbody tr").count() == 4  # single runs stay visible
+
+        def trace(name: str) -> list[float]:
+            found: list[float] = tab.evaluate(
+                "(name) => document.getElementById('plot-tradeoff').data"
+                ".find((t) => t.name.startsWith(name)).x", name)
+            return found
+
+        assert trace("best configuration (trial 2") == [0.5]
+        assert trace("Pareto front of configurations") == [0.5, 1.0]
 
 
 def test_a_failed_trial_opens_with_its_reason_and_traceback(tab: Tab, store_location: str

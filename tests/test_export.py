@@ -1,16 +1,20 @@
-"""`hpsearch export`: one flat row per trial, every column, values as stored."""
+"""`hpsearch export`: one flat row per trial, every column, values as stored; or one per
+configuration, its runs pooled, ranked as `hpsearch best` ranks."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
-from stored_trials import record_trials, stored_jobs
+from stored_trials import record_repeat, record_trials, result_for, stored_jobs
 
+from search.cli import main
 from search.cli.reports import export
 from search.documents import flatten
 
@@ -89,3 +93,50 @@ def test_unknown_experiment_is_one_clean_error(tmp_path: Path) -> None:
         export, ["--store", location, "--exp-key", "missing"])
     assert outcome.exit_code == 2
     assert "no experiment 'missing'" in outcome.stderr and "exported" in outcome.stderr
+
+
+def test_configuration_export_ranks_as_best_with_runs_and_spread(store_location: str) -> None:
+    # Trial 1 is lucky: the fastest, above the floor (0.5). Its repeat lands far below it.
+    record_trials(store_location, "exported", [(0.9, 1.0), (0.6, 0.05), (0.8, 0.5), None])
+    before = json.loads(run_export(store_location, "--by", "configuration", "--format", "json"))
+    assert before[0]["tid"] == 1
+    record_repeat(store_location, "exported", 1, result_for((0.3, 0.06), "worker-b"))
+    rows = json.loads(run_export(store_location, "--by", "configuration", "--format", "json"))
+
+    assert [row["tid"] for row in rows] == [2, 0, 1, 3]  # the failed one has no score: last
+    assert [row["rank"] for row in rows] == [1, 2, 3, None]
+    lucky = rows[2]
+    assert (lucky["runs"], lucky["below_floor"], lucky["tids"]) == (2, True, "1,4")
+    assert lucky["accuracy"] == pytest.approx(0.45) and lucky["score"] == 0.0
+    assert lucky["accuracy_spread"] == pytest.approx(math.sqrt(2) * 0.15)
+    assert lucky["seconds_spread"] == pytest.approx(math.sqrt(2) * 0.005)
+    assert lucky["score_spread"] == pytest.approx(abs(12 - 5) / math.sqrt(2))
+    assert (rows[3]["runs"], rows[3]["failed"], rows[3]["score"]) == (0, 1, None)
+    assert not any(row["pruned"] for row in rows)
+    outcome = CliRunner().invoke(main, ["best", "--store", store_location, "--exp-key",
+                                        "exported", "-n", "10", "--format", "json"])
+    best = json.loads(outcome.output)
+    assert [{column: row[column] for column in best[0]} for row in rows[:3]] == best
+
+    text = run_export(store_location, "--by", "configuration", "--format", "csv")
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert [row["tid"] for row in table] == ["2", "0", "1", "3"]
+    assert table[0]["lr"] == str(best[0]["lr"]) and table[2]["below_floor"] == "True"
+
+
+def test_pruned_runs_are_pooled_only_with_include_pruned(tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "exported", [(0.9, 1.0), (0.8, 0.5)])
+    record_repeat(location, "exported", 0, {**result_for((0.7, 0.2)), "pruned": True})
+    plain = json.loads(run_export(location, "--by", "configuration", "--format", "json"))
+    pooled = json.loads(run_export(location, "--by", "configuration", "--include-pruned",
+                                   "--format", "json"))
+    (first,) = [row for row in plain if row["tid"] == 0]
+    (first_pooled,) = [row for row in pooled if row["tid"] == 0]
+    assert (first["runs"], first["tids"]) == (1, "0")
+    assert (first_pooled["runs"], first_pooled["tids"]) == (2, "0,2")
+    assert first_pooled["accuracy"] == pytest.approx(0.8) and not first_pooled["pruned"]
+    outcome = CliRunner().invoke(export, ["--store", location, "--exp-key", "exported",
+                                          "--include-pruned"])
+    assert outcome.exit_code == 2 and "--include-pruned goes with --by configuration" in \
+        outcome.stderr and "Traceback" not in outcome.output

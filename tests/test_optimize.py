@@ -34,14 +34,16 @@ def fails(params: dict[str, Any], trial: objectives.TrialContext) -> dict[str, A
 
 def test_an_embedded_search_by_name_returns_what_results_reads(tmp_path: Path) -> None:
     store = str(tmp_path / "store")
-    seen: list[int] = []
+    seen: list[search.SearchProgress] = []
     results = search.optimize("noop", "default",
                               SearchOptions(store=store, exp_key="named", max_evals=3, **QUICK),
-                              on_progress=lambda progress: seen.append(progress.finished))
+                              on_progress=seen.append)
     assert [trial.state for trial in results.trials] == ["ok"] * 3
     assert results.experiment.objective == "noop" and results.experiment.max_evals == 3
     assert results == search.results(store, "named")
-    assert seen[0] == 0 and seen[-1] == 3 and seen == sorted(seen)
+    finished = [progress.finished for progress in seen]
+    assert finished[0] == 0 and finished[-1] == 3 and finished == sorted(finished)
+    assert seen[0].best is None and seen[-1].best == results.best(1)[0]  # as best ranks
 
 
 def test_a_function_objective_runs_embedded_and_resumes_to_the_new_target(tmp_path: Path

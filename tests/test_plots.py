@@ -53,7 +53,8 @@ def test_title_names_the_experiment_and_counts_trials_by_state(data: PlotData) -
     assert data.counts == {"ok": 4, "failed": 1, "running": 1, "queued": 0,
                            "pruned": 0}
     assert data.title.startswith("handmade: 6 trials (4 ok, 1 failed, 1 running)")
-    assert "best trial 1" in data.title
+    assert "best configuration: trial 1 (1 run), 0.8 accuracy/s" in data.title
+    assert data.best is not None and data.best.tids == (1,)
 
 
 def test_score_history_is_in_tid_order_with_the_best_so_far(data: PlotData) -> None:
@@ -62,6 +63,33 @@ def test_score_history_is_in_tid_order_with_the_best_so_far(data: PlotData) -> N
     assert history.scores == pytest.approx((0.3, 0.8, 0.0, 0.475))
     assert history.best_so_far == pytest.approx((0.3, 0.8, 0.8, 0.8))
     assert history.failed_tids == (2,)
+
+
+def test_a_lucky_run_below_the_floor_on_average_never_heads_the_plot_once_its_repeat_lands(
+        tmp_path: Path) -> None:
+    lucky, honest = sgd(1e-2, 128, 0.9), adamw(3e-3, 64)
+    jobs = [finished_job(0, (0.90, 1.0), adamw(1e-3, 64)),
+            finished_job(1, (0.60, 0.05), lucky),  # the fastest, above the floor (0.5)
+            finished_job(2, (0.80, 0.5), honest)]
+    before = plot_data(trials_of(jobs), DEFAULT_SPACE, exp_key="lucky",
+                       min_accuracy=MIN_ACCURACY)
+    assert before.best is not None and before.best.tid == 1
+    repeats = [{**finished_job(3, (0.30, 0.06), lucky), "repeat_of": 1},
+               {**finished_job(4, (0.84, 0.7), honest), "repeat_of": 2}]
+    after = plot_data(trials_of([*jobs, *repeats]), DEFAULT_SPACE, exp_key="lucky",
+                      min_accuracy=MIN_ACCURACY)
+    best = after.best
+    assert best is not None and (best.tid, best.tids) == (2, (2, 4))
+    assert best.score == pytest.approx(0.82 / 0.6)  # mean accuracy over mean seconds
+    assert best.accuracy_spread == pytest.approx(0.04 / 2 ** 0.5)
+    assert "trial 2, 2 runs, accuracy 0.820 ± 0.028 in 0.6 ± 0.14 s" in best.label
+    assert "best configuration: trial 2 (2 runs)" in after.title
+    assert after.history.best == after.trade_off.best == best
+    assert after.trade_off.iso_scores[-1] == pytest.approx(best.score)
+    assert after.trade_off.front_tids == (2, 0)  # the lucky configuration's mean: below
+    assert max(after.history.scores) == pytest.approx(12.0)  # its lucky run stays visible
+    draw_report(after, tmp_path / "report.png")
+    assert (tmp_path / "report.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_trade_off_shows_every_scored_trial_and_the_pareto_front(data: PlotData) -> None:

@@ -55,6 +55,12 @@ def user_errors() -> Iterator[None]:
         raise UserError(str(error)) from None
 
 
+include_pruned_option = click.option(
+    "--include-pruned", is_flag=True,
+    help="Also consider pruned trials (stopped early: their accuracy and seconds are those "
+         "at the epoch they were stopped).")
+
+
 def store_option(function: Any) -> Any:
     return click.option(
         "--store", envvar="HPSEARCH_STORE", default=DEFAULT_LOCATION, show_default=True,

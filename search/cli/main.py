@@ -23,6 +23,7 @@ from search.cli.common import (
     exp_key_option,
     experiment_trials,
     format_option,
+    include_pruned_option,
     store_option,
     user_errors,
     with_store,
@@ -171,7 +172,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
 @contextlib.contextmanager
 def _progress_bar(header: str) -> Iterator[Callable[[SearchProgress], None]]:
     """A progress callback that prints `header` once the search has started (its store
-    opened and its experiment recorded), then a bar of the finished trials and the best."""
+    opened and its experiment recorded), then a bar of the finished trials and the best
+    configuration (its runs pooled, as the final table ranks)."""
     with contextlib.ExitStack() as stack:
         bars: list[Any] = []
 
@@ -183,7 +185,8 @@ def _progress_bar(header: str) -> Iterator[Callable[[SearchProgress], None]]:
                     item_show_func=lambda text: text, file=sys.stderr)))
             best = progress.best
             text = "no score yet" if best is None else (
-                f"best {best.score:.3g} acc/s (accuracy {best.accuracy:.3f} "
+                f"best {best.score:.3g} acc/s (trial {best.tid}, {best.runs} "
+                f"run{'s' if best.runs > 1 else ''}: accuracy {best.accuracy:.3f} "
                 f"in {best.train_seconds:.3f} s)")
             if progress.max_train_seconds is not None:
                 text += (f"; trained {progress.train_seconds:.1f} of "
@@ -263,12 +266,6 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
 
 
 # -- queries ------------------------------------------------------------------------------------
-
-include_pruned_option = click.option(
-    "--include-pruned", is_flag=True,
-    help="Also consider pruned trials (stopped early: their accuracy and seconds are those "
-         "at the epoch they were stopped).")
-
 
 @main.command()
 @with_store

@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 import spaces
-from search.cli.common import UserError, exp_key_option, experiment_trials, with_store
+from search.cli.common import (
+    UserError,
+    exp_key_option,
+    experiment_trials,
+    include_pruned_option,
+    with_store,
+)
+from search.reports import queries
 from search.reports.output import render
 from search.store import Store
 
@@ -36,13 +43,29 @@ def plot(store: Store, exp_key: str | None, path: str) -> None:
 @exp_key_option
 @click.option("--format", "output_format", type=click.Choice(["csv", "json"]), default="csv",
               show_default=True, help="Output format.")
+@click.option("--by", "unit", type=click.Choice(["trial", "configuration"]), default="trial",
+              show_default=True,
+              help="trial: one row per run, as it was observed; configuration: one row per "
+                   "set of hyperparameters, its runs pooled, ranked as `hpsearch best` ranks.")
+@include_pruned_option
 @click.option("-o", "--output", "path", type=click.Path(dir_okay=False, writable=True),
               help="File to write (default: standard output).")
-def export(store: Store, exp_key: str | None, output_format: str, path: str | None) -> None:
+def export(store: Store, exp_key: str | None, output_format: str, unit: str,
+           include_pruned: bool, path: str | None) -> None:
     """Every trial as one flat row (tid, state, each hyperparameter, accuracy, training
-    seconds, score, device, worker, times), ready for pandas or a spreadsheet."""
-    _, trials = experiment_trials(store, exp_key)
-    rows = [trial.row() for trial in trials]
+    seconds, score, device, worker, times), ready for pandas or a spreadsheet; or, with
+    --by configuration, every configuration (rank, runs, mean accuracy and seconds with their
+    spread, pooled score and lower bound, below the floor by mean accuracy, each
+    hyperparameter, the tids of its runs)."""
+    if include_pruned and unit == "trial":
+        raise click.UsageError("--include-pruned goes with --by configuration (every trial, "
+                               "pruned ones included, is exported --by trial)")
+    experiment, trials = experiment_trials(store, exp_key)
+    if unit == "configuration":
+        rows = queries.configuration_rows(trials, experiment.min_accuracy,
+                                          include_pruned=include_pruned)
+    else:
+        rows = [trial.row() for trial in trials]
     text = render(rows, output_format)
     if path is None:
         click.echo(text)
@@ -52,5 +75,5 @@ def export(store: Store, exp_key: str | None, output_format: str, path: str | No
             file.write(text + "\n")
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}") from None
-    click.echo(f"wrote {len(rows)} trials to {path}", err=True)
+    click.echo(f"wrote {len(rows)} {unit}s to {path}", err=True)
 

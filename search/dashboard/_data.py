@@ -18,8 +18,8 @@ from typing import Any
 import spaces
 from search.experiment import Experiment
 from search.policy import DEFAULT_STALE_AFTER
+from search.reports.evidence import Configuration, pool, rank
 from search.reports.queries import (
-    best_trial,
     count_by_state,
     finished_count,
     pareto_front,
@@ -35,6 +35,9 @@ from search.urls import redact
 DASHBOARD_FIELDS = (*(field for field in TRIAL_FIELDS if field != "result.error"),
                     "result.val_accuracy_per_epoch", "result.pruned")
 CURVE_DECIMALS = 4  # validation accuracy to 0.01 %: finer than any plot shows
+# The configurations table shows the best ones: all of them are `hpsearch export --by
+# configuration`, and sending thousands on every change would cost more than the trials' news.
+CONFIGURATIONS_SHOWN = 50
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,18 +100,65 @@ def trial_columns(rows: Sequence[TrialRow]) -> dict[str, Any]:
     return columns
 
 
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """An experiment's configurations (every run of the same hyperparameters pooled), pooled
+    once per change of the experiment and shared by its summary, front and table."""
+
+    pooled: list[Configuration]
+    ranked: list[Configuration]  # as `hpsearch best` ranks them
+
+    @property
+    def best(self) -> Configuration | None:
+        return self.ranked[0] if self.ranked else None
+
+
+def evidence(experiment: Experiment, trials: Iterable[Trial]) -> Evidence:
+    """Pool and rank an experiment's trials as `hpsearch best` does (pruned runs left out)."""
+    pooled = pool(trials, experiment.min_accuracy)
+    return Evidence(pooled, rank(pooled))
+
+
+def configuration_row(configuration: Configuration) -> dict[str, Any]:
+    """A configuration as the pages show it: its original trial (whose row holds the
+    hyperparameters), its runs, means, spreads and pooled score. Numbers only."""
+    return {
+        "tid": configuration.tid,
+        "tids": [trial.tid for trial in configuration.scored_trials()],
+        "runs": configuration.runs,
+        "failed": configuration.failed,
+        "pending": configuration.pending,
+        "score": _number(configuration.score),
+        "lower_bound": _number(configuration.lower_bound),
+        "accuracy": _number(configuration.accuracy),
+        "accuracy_spread": _number(configuration.accuracy_spread),
+        "seconds": _number(configuration.train_seconds),
+        "seconds_spread": _number(configuration.seconds_spread),
+        "below_floor": configuration.below_floor,
+        "unstable": configuration.unstable,
+    }
+
+
+def configuration_table(found: Evidence) -> dict[str, Any]:
+    """The best configurations, ranked, and how many the experiment has in all."""
+    return {"rows": [configuration_row(configuration)
+                     for configuration in found.ranked[:CONFIGURATIONS_SHOWN]],
+            "ranked": len(found.ranked), "total": len(found.pooled)}
+
+
 def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
-                       workers: Iterable[WorkerStatus], now: datetime.datetime
-                       ) -> dict[str, Any]:
-    """An experiment's line on the experiments page: counts by state, the best trial, the pace,
-    the time left, the training time spent and the workers serving it now."""
+                       workers: Iterable[WorkerStatus], now: datetime.datetime,
+                       found: Evidence | None = None) -> dict[str, Any]:
+    """An experiment's line on the experiments page: counts by state, the best configuration
+    (its runs pooled, `found` if already pooled), the pace, the time left, the training time
+    spent and the workers serving it now."""
+    best = (found or evidence(experiment, trials)).best
     counts = count_by_state(trials)
     finished = finished_count(counts)
     rate = trials_per_minute(sorted(trial.finished for trial in trials
                                      if trial.finished is not None))
     remaining = max(0, (experiment.max_evals or finished) - finished)
     seconds_left = remaining / rate * 60 if rate else (0.0 if not remaining else None)
-    best = best_trial(trials)
     return {
         "exp_key": experiment.exp_key,
         "objective": redact(experiment.objective),
@@ -120,9 +170,7 @@ def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
         "created": _timestamp(experiment.created),
         "counts": counts,
         "total": len(trials),
-        "best": None if best is None else {
-            "tid": best.tid, "score": _number(best.score), "accuracy": _number(best.accuracy),
-            "seconds": _number(best.train_seconds)},
+        "best": None if best is None else configuration_row(best),
         "trials_per_minute": _number(rate),
         "seconds_left": _number(seconds_left),
         "train_seconds": _number(math.fsum(trial.train_seconds for trial in trials
@@ -139,9 +187,13 @@ def live_workers(experiment: Experiment, workers: Iterable[WorkerStatus],
                and worker.is_live(experiment.policy.stale_after, now))
 
 
-def front_tids(trials: Iterable[Trial]) -> list[int]:
-    """The accuracy-vs-training-time Pareto front, fastest first (see `queries.pareto_front`)."""
-    return [trial.tid for trial in pareto_front(trials)]
+def front_points(found: Evidence) -> list[dict[str, Any]]:
+    """The Pareto front of the configurations at their means, fastest first, as `hpsearch
+    pareto` has it (see `queries.pareto_front`)."""
+    return [{"tid": configuration.tid, "runs": configuration.runs,
+             "seconds": _number(configuration.train_seconds),
+             "accuracy": _number(configuration.accuracy)}
+            for configuration in pareto_front(found.pooled)]
 
 
 def parameter_axes(experiment: Experiment) -> list[dict[str, Any]]:

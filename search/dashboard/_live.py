@@ -28,8 +28,10 @@ from search.urls import redact
 
 from ._data import (
     TrialRow,
+    configuration_table,
+    evidence,
     experiment_summary,
-    front_tids,
+    front_points,
     live_workers,
     parameter_axes,
     trial_columns,
@@ -75,7 +77,8 @@ class ExperimentView:
     known: dict[int, KnownTrial]
     row_versions: dict[int, int]
     summary: dict[str, Any]
-    front: list[int]
+    front: list[dict[str, Any]]  # the configurations' Pareto front
+    configurations: dict[str, Any]  # the best configurations, ranked
     changed_at: int  # the version of its latest change
     reset_at: int  # the version at which rows vanished: a page older than it starts over
 
@@ -239,14 +242,16 @@ class LiveStore:
             return dataclasses.replace(old, summary={**old.summary, "live_workers": count},
                                        changed_at=version)
         trials = [known[tid].trial for tid in sorted(known)]
+        found = evidence(experiment, trials)  # pooled once per change, for all that shows it
         row_versions = dict.fromkeys(sorted(known), version)
         if old is not None:
             row_versions.update((tid, old.row_versions[tid]) for tid in known
                                 if tid in old.row_versions and tid not in changed)
         return ExperimentView(
             experiment=experiment, known=known, row_versions=row_versions,
-            summary=experiment_summary(experiment, trials, reading.workers, now),
-            front=front_tids(trials), changed_at=version,
+            summary=experiment_summary(experiment, trials, reading.workers, now, found),
+            front=front_points(found), configurations=configuration_table(found),
+            changed_at=version,
             reset_at=version if old is None or vanished else old.reset_at)
 
     def _axes_of(self, experiment: Experiment) -> list[dict[str, Any]]:
@@ -279,9 +284,10 @@ class LiveStore:
                 "workers": overview.workers}
 
     def experiment(self, exp_key: str, since: int, wait: float) -> dict[str, Any]:
-        """One experiment's summary, axes, Pareto front and the trial rows changed after
-        version `since` (all of them for 0, or for a page older than the last reset). The
-        rows come as one `Encoded` part, encoded once per version for every page.
+        """One experiment's summary, axes, Pareto front, best configurations and the trial
+        rows changed after version `since` (all of them for 0, or for a page older than the
+        last reset). The rows come as one `Encoded` part, encoded once per version for every
+        page.
 
         Raises:
             UnknownExperiment: the store holds no experiment `exp_key`.
@@ -311,7 +317,8 @@ class LiveStore:
             rows = [view.known[tid].row for tid, at in view.row_versions.items() if at > since]
             trials = Encoded(_encode(trial_columns(rows)))
         return {**answer, "changed": True, "full": full, "summary": view.summary,
-                "axes": self._axes_of(view.experiment), "front": view.front, "trials": trials}
+                "axes": self._axes_of(view.experiment), "front": view.front,
+                "configurations": view.configurations, "trials": trials}
 
     def _encoded_rows(self, view: ExperimentView) -> Encoded:
         key = (view.experiment.exp_key, view.changed_at)

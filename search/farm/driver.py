@@ -27,8 +27,8 @@ from search.farm.ledger import SearchLedger
 from search.farm.proposals import Proposer
 from search.farm.reclaim import Reclaimer
 from search.farm.worker import Worker
+from search.reports.evidence import Configuration
 from search.store import Store
-from search.trial import Trial
 
 _SHORTEST_POLL = 0.02  # seconds between polls right after a job changed state
 _WORKERS_READ_INTERVAL = 1.0
@@ -58,7 +58,7 @@ class SearchProgress:
 
     finished: int
     max_evals: int
-    best: Trial | None
+    best: Configuration | None  # as `hpsearch best` ranks, every run of its params pooled
     queued: int = 0  # jobs waiting for a worker
     train_seconds: float = 0.0  # spent by the finished trials
     max_train_seconds: float | None = None  # the budget of training seconds, if any
@@ -126,11 +126,12 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
         spent = (options.max_train_seconds is not None
                  and ledger.train_seconds >= options.max_train_seconds)
         if changed:
+            done = ledger.finished >= max_evals or (spent and not ledger.unfinished)
             if on_progress is not None:
-                on_progress(SearchProgress(ledger.finished, max_evals, ledger.best,
-                                           len(ledger.queued), ledger.train_seconds,
-                                           options.max_train_seconds))
-            if ledger.finished >= max_evals or (spent and not ledger.unfinished):
+                best = ledger.best_configuration(experiment.min_accuracy, fresh=done)
+                on_progress(SearchProgress(ledger.finished, max_evals, best, len(ledger.queued),
+                                           ledger.train_seconds, options.max_train_seconds))
+            if done:
                 evidence.flush()
                 return sort_by_tid(ledger.jobs.values())
         wanted = 0 if spent else 1 if local_worker is not None else live_workers() + 1

@@ -2,21 +2,32 @@
 
 Each turn the driver learns which jobs changed (Store.job_changes) and hands them to the
 ledger, which updates what the driver decides by: the jobs it knows, which are unfinished and
-which still wait in the queue, how many trials finished, the best so far and the training
-seconds spent. A change costs the same with 10 trials as with 10,000: nothing here looks at
-the jobs that did not change. Features that decide per result (a training-time budget,
-confirmation runs) extend the account here, from the same changes.
+which still wait in the queue, how many trials finished and the training seconds spent. A
+change costs the same with 10 trials as with 10,000: nothing here looks at the jobs that did
+not change. Features that decide per result (a training-time budget, confirmation runs)
+extend the account here, from the same changes.
+
+The best so far, for the progress bar, is the best configuration (every run of the same
+hyperparameters pooled, as `hpsearch best` ranks), so the bar never shows a lucky run that
+the final table will not. Pooling looks at every trial (tens of microseconds each), so it is
+redone only when a result changed, and no sooner than `1 / BEST_SHARE` times as long as it
+last took (pooling then takes at most that share of the driver's time; a bar at 10,000
+trials may lag a few seconds behind a burst of results), unless asked for a fresh one (the
+search's last turn).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from search.documents import JOB_STATE_NEW, JobDoc, is_finished, malformed_reason
-from search.reports.queries import best_trial
+from search.reports.evidence import Configuration, best_configuration
 from search.trial import Trial
+
+BEST_SHARE = 0.1  # the most of the driver's time that pooling the progress bar's best takes
 
 
 class SearchLedger:
@@ -27,19 +38,22 @@ class SearchLedger:
         unfinished: The tids not finished (queued, running, or held ahead by a worker).
         queued: The tids waiting in the queue for a worker.
         train_seconds: The training seconds of the finished trials, failed ones included.
-        best: The finished trial with the most accuracy per second, or None before the first.
         trials: Every well-formed job as a Trial, by tid (what confirmation runs decide by).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.jobs: dict[int, JobDoc] = {}
         self.unfinished: set[int] = set()
         self.queued: set[int] = set()
         self.train_seconds = 0.0
-        self.best: Trial | None = None
         self.trials: dict[int, Trial] = {}
         self._seconds: dict[int, float] = {}
         self._next_tid = 0
+        self._clock = clock
+        self._results_changed = False
+        self._best: Configuration | None = None
+        self._best_at = -math.inf
+        self._best_cost = 0.0
 
     @property
     def finished(self) -> int:
@@ -67,11 +81,11 @@ class SearchLedger:
                 continue
             self.jobs[job["tid"]] = job
             self._next_tid = max(self._next_tid, job["tid"] + 1)
-            self._account(job, known)
+            self._account(job)
             changed.append(job)
         return changed
 
-    def _account(self, job: JobDoc, known: JobDoc | None) -> None:
+    def _account(self, job: JobDoc) -> None:
         tid = job["tid"]
         if is_finished(job):
             self.unfinished.discard(tid)
@@ -84,17 +98,24 @@ class SearchLedger:
         self.train_seconds += _train_seconds(job) - self._seconds.pop(tid, 0.0)
         if is_finished(job):
             self._seconds[tid] = _train_seconds(job)
-        trial = self.trials[tid] = Trial.from_job(job)
-        self._update_best(trial, replaced=known)
+        previous = self.trials.get(tid)
+        self.trials[tid] = Trial.from_job(job)
+        # A result that came (a score, or a failure: a diverged run ranks its configuration
+        # down), or a score that went (a late result replaced it): the best may have changed.
+        self._results_changed |= is_finished(job) or (previous is not None and previous.is_scored)
 
-    def _update_best(self, trial: Trial, replaced: JobDoc | None) -> None:
-        if self.best is not None and replaced is not None and self.best.tid == trial.tid:
-            # The best trial's result was replaced (an abandoned trial's real result comes
-            # late, never a best one's): rare, so the whole account is looked at again.
-            self.best = best_trial(Trial.from_job(job) for job in self.jobs.values())
-            return
-        if trial.is_scored:
-            self.best = best_trial([trial] if self.best is None else [self.best, trial])
+    def best_configuration(self, min_accuracy: float, *, fresh: bool = False
+                           ) -> Configuration | None:
+        """The best configuration so far (see the module's docstring for how often it is
+        pooled again); `fresh` pools now if any result changed since."""
+        now = self._clock()
+        due = now - self._best_at >= self._best_cost / BEST_SHARE
+        if self._results_changed and (fresh or due):
+            self._best = best_configuration(self.trials.values(), min_accuracy)
+            self._best_cost = self._clock() - now
+            self._best_at = now
+            self._results_changed = False
+        return self._best
 
 
 def _same_outcome(known: JobDoc, job: JobDoc) -> bool:

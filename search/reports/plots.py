@@ -3,6 +3,10 @@
 `plot_data` turns trials into plain data for each panel, so tests (and other tools) can
 check what is plotted without drawing; `draw_report` draws that data with matplotlib.
 Both work the same for either store, since they only see `Trial` views.
+
+Single runs are drawn as they were observed; what the report calls best, and its Pareto
+front, are configurations (every run of the same hyperparameters pooled, as `hpsearch best`
+ranks them), so a lucky run is a point on the plot and never the marked best.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from search.reports.queries import best_trial, count_by_state, pareto_front
+from search.reports.evidence import Configuration
+from search.reports.queries import best_configurations, configuration_front, count_by_state
 from search.trial import Trial
 from spaces import Parameter, SearchSpace
 
@@ -25,23 +30,80 @@ MAX_ROUND_ISO_SCORES = 4
 
 
 @dataclasses.dataclass(frozen=True)
+class BestConfiguration:
+    """The configuration `hpsearch best` puts first, marked on the report at its means.
+
+    Attributes:
+        tid: Its original trial's id.
+        tids: Its scored runs, in tid order.
+        score: Mean accuracy / mean training seconds.
+        lower_bound: What the ranking went by (see `search.reports.evidence`).
+        accuracy_spread, seconds_spread: Sample standard deviations over its runs; None
+            with a single run.
+    """
+
+    tid: int
+    tids: tuple[int, ...]
+    score: float
+    lower_bound: float
+    accuracy: float
+    train_seconds: float
+    accuracy_spread: float | None
+    seconds_spread: float | None
+
+    @property
+    def runs(self) -> int:
+        return len(self.tids)
+
+    @property
+    def label(self) -> str:
+        """What a legend says of it: which, how many runs, the means and their spread."""
+        runs = f"{self.runs} runs" if self.runs > 1 else "1 run"
+        return (f"best configuration: trial {self.tid}, {runs}, accuracy "
+                f"{self.accuracy:.3f}{_spread(self.accuracy_spread, '.3f')} in "
+                f"{self.train_seconds:.3g}{_spread(self.seconds_spread, '.2g')} s")
+
+
+def _spread(value: float | None, spec: str) -> str:
+    return "" if value is None else f" ± {value:{spec}}"
+
+
+def best_of(trials: Iterable[Trial], min_accuracy: float) -> BestConfiguration | None:
+    """The first configuration by `hpsearch best`'s ranking (pruned runs left out), or None
+    while no configuration's mean accuracy clears the floor."""
+    ranked = best_configurations(trials, 1, min_accuracy)
+    if not ranked or ranked[0].below_floor:
+        return None
+    best: Configuration = ranked[0]
+    return BestConfiguration(
+        tid=best.tid, tids=tuple(trial.tid for trial in best.scored_trials()),
+        score=_known(best.score), lower_bound=_known(best.lower_bound),
+        accuracy=_known(best.accuracy), train_seconds=_known(best.train_seconds),
+        accuracy_spread=best.accuracy_spread, seconds_spread=best.seconds_spread)
+
+
+@dataclasses.dataclass(frozen=True)
 class ScoreHistory:
-    """Panel 1: each scored trial's accuracy per second in tid order, and the best so far."""
+    """Panel 1: each scored trial's accuracy per second in tid order, the best single run so
+    far, and the best configuration (its runs and its pooled score)."""
 
     tids: tuple[int, ...]
     scores: tuple[float, ...]
     best_so_far: tuple[float, ...]
     failed_tids: tuple[int, ...]
+    best: BestConfiguration | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class TradeOff:
     """Panel 2: accuracy against training seconds, the Pareto front, iso-score lines.
 
-    `iso_scores` are the slopes s of the lines accuracy = s * seconds: trials on one line
-    score the same; the last is the best score. `failed_seconds` places failed trials that
-    got as far as a training time; `pruned_seconds` and `pruned_accuracies` place the pruned
-    trials where they were stopped.
+    The front is of configurations, at their mean accuracy and mean seconds (`hpsearch
+    pareto`), `front_tids` their originals. `iso_scores` are the slopes s of the lines
+    accuracy = s * seconds: trials on one line score the same; the last is the best
+    configuration's score. `failed_seconds` places failed trials that got as far as a
+    training time; `pruned_seconds` and `pruned_accuracies` place the pruned trials where
+    they were stopped; `best` is marked at its means, with its spread.
     """
 
     tids: tuple[int, ...]
@@ -55,6 +117,7 @@ class TradeOff:
     min_accuracy: float | None
     pruned_seconds: tuple[float, ...] = ()
     pruned_accuracies: tuple[float, ...] = ()
+    best: BestConfiguration | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,63 +154,75 @@ class PlotData:
     trade_off: TradeOff
     parameters: tuple[ParameterPanel, ...]
 
+    @property
+    def best(self) -> BestConfiguration | None:
+        return self.trade_off.best
+
 
 def plot_data(trials: Iterable[Trial], space: SearchSpace, *, exp_key: str,
               min_accuracy: float | None = None) -> PlotData:
     """The report's data for an experiment's trials, with the space that says which
-    hyperparameters are log-scaled or categorical (`spaces.space_from_record`)."""
+    hyperparameters are log-scaled or categorical (`spaces.space_from_record`), and the
+    experiment's accuracy floor (None: no floor)."""
     trials = sorted(trials, key=lambda trial: trial.tid)
     counts = count_by_state(trials)
     scored = [trial for trial in trials if trial.is_scored and not trial.pruned]
     pruned = [trial for trial in trials if trial.pruned and trial.is_scored]
     failed = [trial for trial in trials if trial.state == "failed"]
+    floor = min_accuracy or 0.0
+    best = best_of(scored, floor)
     return PlotData(
-        title=_title(exp_key, len(trials), counts, scored),
+        title=_title(exp_key, len(trials), counts, best),
         counts=counts,
-        history=_history(scored, failed),
-        trade_off=_trade_off(scored, failed, pruned, min_accuracy),
+        history=_history(scored, failed, best),
+        trade_off=_trade_off(scored, failed, pruned, min_accuracy, best),
         parameters=tuple(_parameter_panel(parameter, _column(parameter, space), scored, failed)
                          for parameter in space.parameters if parameter.distribution != "constant"),
     )
 
 
-def _title(exp_key: str, total: int, counts: dict[str, int], scored: list[Trial]) -> str:
+def _title(exp_key: str, total: int, counts: dict[str, int],
+           best: BestConfiguration | None) -> str:
     unfinished = ", ".join(f"{counts[state]} {state}" for state in ("running", "queued")
                            if counts[state])
     pruned = f", {counts['pruned']} pruned" if counts.get("pruned") else ""
     line = (f"{exp_key}: {total} trials ({counts['ok']} ok{pruned}, {counts['failed']} failed"
             f"{', ' + unfinished if unfinished else ''})")
-    best = best_trial(scored)
     if best is not None:
-        line += (f"; best trial {best.tid}: {best.score:.3g} accuracy/s "
-                 f"(accuracy {best.accuracy:.3f} in {best.train_seconds:.3g} s)")
+        runs = f"{best.runs} runs" if best.runs > 1 else "1 run"
+        line += (f"; best configuration: trial {best.tid} ({runs}), {best.score:.3g} "
+                 f"accuracy/s (accuracy {best.accuracy:.3f}"
+                 f"{_spread(best.accuracy_spread, '.3f')} in {best.train_seconds:.3g}"
+                 f"{_spread(best.seconds_spread, '.2g')} s)")
     return line
 
 
-def _history(scored: list[Trial], failed: list[Trial]) -> ScoreHistory:
+def _history(scored: list[Trial], failed: list[Trial],
+             best: BestConfiguration | None) -> ScoreHistory:
     scores = [_known(trial.score) for trial in scored]
     best_so_far = list(itertools.accumulate(scores, max))
     return ScoreHistory(tids=tuple(trial.tid for trial in scored), scores=tuple(scores),
                         best_so_far=tuple(best_so_far),
-                        failed_tids=tuple(trial.tid for trial in failed))
+                        failed_tids=tuple(trial.tid for trial in failed), best=best)
 
 
 def _trade_off(scored: list[Trial], failed: list[Trial], pruned: list[Trial],
-               min_accuracy: float | None) -> TradeOff:
-    front = pareto_front(scored)
+               min_accuracy: float | None, best: BestConfiguration | None) -> TradeOff:
+    front = configuration_front(scored, min_accuracy or 0.0)
     return TradeOff(
         tids=tuple(trial.tid for trial in scored),
         seconds=tuple(_known(trial.train_seconds) for trial in scored),
         accuracies=tuple(_known(trial.accuracy) for trial in scored),
-        front_tids=tuple(trial.tid for trial in front),
-        front_seconds=tuple(_known(trial.train_seconds) for trial in front),
-        front_accuracies=tuple(_known(trial.accuracy) for trial in front),
-        iso_scores=_iso_scores(scored),
+        front_tids=tuple(configuration.tid for configuration in front),
+        front_seconds=tuple(_known(configuration.train_seconds) for configuration in front),
+        front_accuracies=tuple(_known(configuration.accuracy) for configuration in front),
+        iso_scores=_iso_scores(scored, best),
         failed_seconds=tuple(trial.train_seconds for trial in failed
                              if trial.train_seconds is not None),
         min_accuracy=min_accuracy,
         pruned_seconds=tuple(_known(trial.train_seconds) for trial in pruned),
         pruned_accuracies=tuple(_known(trial.accuracy) for trial in pruned),
+        best=best,
     )
 
 
@@ -156,10 +231,11 @@ def _known(value: float | None) -> float:
     return value
 
 
-def _iso_scores(scored: list[Trial]) -> tuple[float, ...]:
+def _iso_scores(scored: list[Trial], best_configuration: BestConfiguration | None
+                ) -> tuple[float, ...]:
     """Round slopes spread over the trials (1-2-5, else 1-3, else powers of ten), then the
-    best score, so a reader sees how far each trial is from the best."""
-    best = max((_known(trial.score) for trial in scored), default=0.0)
+    best configuration's score, so a reader sees how far each trial is from the best."""
+    best = 0.0 if best_configuration is None else best_configuration.score
     if best <= 0:
         return ()
     slowest = max(_known(trial.train_seconds) for trial in scored)
@@ -215,6 +291,9 @@ TRIAL_STYLE: dict[str, Any] = {"s": 22, "color": "tab:blue", "alpha": 0.85, "zor
 FAILED_STYLE: dict[str, Any] = {"marker": "x", "color": "tab:red", "s": 40, "linewidths": 1.5,
                                 "zorder": 4, "clip_on": False}
 FRONT_COLOR = "tab:orange"
+BEST_COLOR = "tab:green"
+BEST_STYLE: dict[str, Any] = {"marker": "*", "s": 160, "color": BEST_COLOR,
+                              "edgecolors": "black", "linewidths": 0.6, "zorder": 5}
 
 
 def draw_report(data: PlotData, path: str | os.PathLike[str]) -> None:
@@ -252,7 +331,16 @@ def _draw_history(axes: Axes, history: ScoreHistory) -> None:
     axes.scatter([tid for tid, _ in floored], [0.0] * len(floored), s=22, zorder=2,
                  facecolors="none", edgecolors="tab:blue", label="below accuracy floor (score 0)")
     axes.step(history.tids, history.best_so_far, where="post", color=FRONT_COLOR, linewidth=2,
-              label="best so far")
+              label="best single run so far")
+    best = history.best
+    if best is not None:
+        runs = set(best.tids)
+        axes.scatter([tid for tid in history.tids if tid in runs],
+                     [s for tid, s in zip(history.tids, history.scores, strict=True)
+                      if tid in runs], **BEST_STYLE,
+                     label=f"runs of the best configuration (trial {best.tid})")
+        axes.axhline(best.score, color=BEST_COLOR, linestyle="--", linewidth=1.2,
+                     label=f"their pooled score ({best.score:.3g}/s)")
     _mark_failed(axes, history.failed_tids)
     axes.set(title="score per trial, in the order they were proposed", xlabel="trial (tid)",
              ylabel="accuracy per second of training")
@@ -267,7 +355,14 @@ def _draw_trade_off(axes: Axes, trade_off: TradeOff) -> None:
     axes.scatter(trade_off.seconds, trade_off.accuracies, label="trial", **TRIAL_STYLE)
     axes.plot(trade_off.front_seconds, trade_off.front_accuracies, "o-", color=FRONT_COLOR,
               markersize=8, markerfacecolor="none", markeredgewidth=1.8, linewidth=1.8,
-              label="Pareto front (no trial more accurate and faster)", zorder=3)
+              label="Pareto front of configurations (their means)", zorder=3)
+    best = trade_off.best
+    if best is not None:
+        axes.errorbar([best.train_seconds], [best.accuracy],
+                      xerr=None if best.seconds_spread is None else [best.seconds_spread],
+                      yerr=None if best.accuracy_spread is None else [best.accuracy_spread],
+                      fmt="*", color=BEST_COLOR, markersize=16, markeredgecolor="black",
+                      elinewidth=1.5, capsize=4, zorder=5, label=best.label)
     if trade_off.pruned_seconds:
         axes.scatter(trade_off.pruned_seconds, trade_off.pruned_accuracies, marker="v",
                      facecolors="none", edgecolors="tab:gray", s=28,
@@ -283,12 +378,12 @@ def _draw_trade_off(axes: Axes, trade_off: TradeOff) -> None:
     xs = ([left * (right / left) ** (i / 200) for i in range(201)] if log
           else [left + (right - left) * i / 200 for i in range(201)])
     for slope in trade_off.iso_scores:
-        best = slope == trade_off.iso_scores[-1]
-        axes.plot(xs, [slope * x for x in xs], "--", linewidth=1.2 if best else 0.8,
-                  color=FRONT_COLOR if best else "tab:gray", alpha=0.9,
-                  label=f"best accuracy per second ({slope:.3g}/s)" if best
+        is_best = slope == trade_off.iso_scores[-1]
+        axes.plot(xs, [slope * x for x in xs], "--", linewidth=1.2 if is_best else 0.8,
+                  color=BEST_COLOR if is_best else "tab:gray", alpha=0.9,
+                  label=f"best configuration's accuracy per second ({slope:.3g}/s)" if is_best
                   else ("equal accuracy per second" if slope == trade_off.iso_scores[0] else None))
-        if not best:
+        if not is_best:
             edge = min(right, 1.0 / slope)
             axes.annotate(f"{slope:g}/s", (edge, slope * edge), xytext=(-2, -2),
                           textcoords="offset points", ha="right", va="top", fontsize=8,

@@ -58,12 +58,26 @@ def best_configurations(trials: Iterable[Trial], n: int, floor: float, *,
     return sorted(configurations, key=keys[sort])[:n]
 
 
-def best_trial(trials: Iterable[Trial]) -> Trial | None:
-    """The trial with the most accuracy per second, or None before the first score."""
-    scored = [trial for trial in trials if trial.is_scored]
-    if not scored:
-        return None
-    return min(scored, key=lambda trial: (-_score(trial), trial.tid))
+def configuration_rows(trials: Iterable[Trial], floor: float, *,
+                       include_pruned: bool = False) -> list[dict[str, Any]]:
+    """Every configuration of an experiment as one flat row (`hpsearch export --by
+    configuration`).
+
+    The scored ones first, ranked as `best_configurations` ranks them by score (`rank` 1, 2,
+    ...), then those without a score yet (every run failed, queued or running; `rank` None)
+    in the order of their first run. Each row is `Configuration.row()` (the runs, their means
+    and spreads, the pooled score and its lower bound, below the floor by mean accuracy,
+    every hyperparameter, the `tids` of the runs) with the spread of the runs' own scores,
+    the runs still pending, and `pruned` (every scored run was stopped early: only with
+    `include_pruned`, which pools pruned runs too).
+    """
+    pooled = pool(trials, floor, include_pruned=include_pruned)
+    ranked = rank(pooled)
+    unscored = [configuration for configuration in pooled if not configuration.is_scored]
+    return [{"rank": index + 1 if configuration.is_scored else None, **configuration.row(),
+             "score_spread": configuration.score_spread, "pending": configuration.pending,
+             "pruned": configuration.pruned}
+            for index, configuration in enumerate([*ranked, *unscored])]
 
 
 def count_by_state(trials: Iterable[Trial]) -> dict[str, int]:
@@ -127,12 +141,6 @@ def configuration_front(trials: Iterable[Trial], floor: float, *, below_floor: b
     the floor by mean accuracy; pruned runs only if `include_pruned`."""
     return pareto_front(pool(trials, floor, include_pruned=include_pruned),
                         below_floor=below_floor, include_pruned=include_pruned)
-
-
-
-def _score(trial: Trial) -> float:
-    assert trial.score is not None, "only scored trials are ranked"
-    return trial.score
 
 
 def _accuracy(point: _Point) -> float:

@@ -97,6 +97,7 @@
   const fmtDay = (epochSeconds) => fmtTime(epochSeconds).slice(0, 16); // 2026-12-06 05:10
 
   const count = (n) => Number(n).toLocaleString('en-US');
+  const runsText = (n) => (n === 1 ? '1 run' : `${count(n)} runs`);
 
   // Math.min(...values) overflows the call stack past about a hundred thousand values.
   const least = (values) => values.reduce((low, value) => (value < low ? value : low), Infinity);
@@ -329,9 +330,7 @@
       bar,
       stateChips(counts, summary.max_evals),
       el('div', {class: 'facts'},
-        fact('Best score', best ? `${fmt(best.score)} /s` : '–',
-             best ? `trial ${best.tid}: acc ${fmt(best.accuracy, 4)} in ${fmtSeconds(best.seconds)}` : 'no score yet',
-             'best'),
+        bestFact(best),
         fact('Pace', summary.trials_per_minute === null ? '–' : `${fmt(summary.trials_per_minute)} /min`,
              'trials finished', 'pace'),
         fact('Time left', summary.seconds_left === null ? '–' : fmtSeconds(summary.seconds_left),
@@ -351,6 +350,19 @@
          el('b', {}, count(total)), maxEvals ? ` trials, target ${count(maxEvals)}` : ' trials'),
       STATES.map((state) => el('span', {class: `chip ${state}`, dataset: {count: state}},
                                el('b', {}, count(counts[state] || 0)), ` ${state}`)));
+  }
+
+  // The best configuration (every run of its hyperparameters pooled, as `hpsearch best`
+  // ranks): its pooled score, which trial it began as, its runs, and their means ± spread.
+  function bestFact(best) {
+    if (!best) return fact('Best score', '–', 'no score yet', 'best');
+    const accuracy = fmt(best.accuracy, 4) + (best.accuracy_spread === null ? '' : ` ± ${fmt(best.accuracy_spread, 2)}`);
+    const seconds = fmtSeconds(best.seconds) + (best.seconds_spread === null ? '' : ` ± ${fmtSeconds(best.seconds_spread)}`);
+    const node = fact('Best score', `${fmt(best.score)} /s`,
+                      `trial ${best.tid} · ${runsText(best.runs)}: acc ${accuracy} in ${seconds}${best.below_floor ? ' · below the floor' : ''}`,
+                      'best');
+    node.title = 'the best configuration: every run of the same hyperparameters pooled, ranked as hpsearch best ranks';
+    return node;
   }
 
   function fact(label, value, detail, name) {
@@ -417,7 +429,7 @@
   function newExperiment(key) {
     const known = app.overview && app.overview.experiments.find((summary) => summary.exp_key === key);
     return {key, version: 0, columns: null, params: {}, index: new Map(), summary: null,
-            axes: [], front: [], painted: false, renderedAt: 0, renderSeconds: 0,
+            axes: [], front: [], configurations: {rows: [], ranked: 0, total: 0}, painted: false, renderedAt: 0, renderSeconds: 0,
             expected: known ? known.total : null, renderQueued: false, rendering: null};
   }
 
@@ -428,6 +440,7 @@
     exp.summary = answer.summary;
     exp.axes = answer.axes;
     exp.front = answer.front;
+    exp.configurations = answer.configurations;
     const incoming = answer.trials;
     if (answer.full || !exp.columns) {
       exp.columns = Object.fromEntries(ROW_FIELDS.map((f) => [f, incoming[f]]));
@@ -500,8 +513,11 @@
               el('div', {class: 'plot', id: 'plot-params'})),
       section('Parallel coordinates', 'a line per scored trial across its hyperparameters and outcome, coloured by score',
               el('div', {class: 'plot tall', id: 'plot-parallel'})),
-      section('Validation accuracy per epoch', 'the best trial in orange; pruned trials marked ×',
+      section('Validation accuracy per epoch', 'the runs of the best configuration in orange; pruned trials marked ×',
               el('div', {class: 'plot', id: 'plot-curves'})),
+      section('Configurations', 'every run of the same hyperparameters pooled, ranked as hpsearch best ranks; click a row for its first trial',
+              el('p', {class: 'hint', id: 'configurations-note'}),
+              el('div', {class: 'table-wrap'}, el('table', {id: 'configurations'}))),
       section('Trials', 'click a row for the trial’s parameters, result, timing and failure',
               el('div', {class: 'table-tools'}, el('div', {class: 'chips', id: 'state-filter'}),
                  el('div', {class: 'pager', id: 'pager'})),
@@ -546,6 +562,7 @@
       if (app.exp !== exp) return;
     }
     renderTable(exp);
+    renderConfigurations(exp);
     await plotlyReady;
     if (app.exp !== exp) return;
     const view = derive(exp);
@@ -590,8 +607,7 @@
     $('summary').replaceChildren(
       el('div', {class: 'card'}, fact('Trials', count(s.total),
          `${count(s.counts.ok)} ok · ${count(s.counts.pruned || 0)} pruned · ${count(s.counts.failed)} failed · ${count(s.counts.running)} running · ${count(s.counts.queued)} queued`, 'trials')),
-      el('div', {class: 'card'}, fact('Best score', best ? `${fmt(best.score)} /s` : '–',
-         best ? `trial ${best.tid}: acc ${fmt(best.accuracy, 4)} in ${fmtSeconds(best.seconds)}` : 'no score yet', 'best')),
+      el('div', {class: 'card'}, bestFact(best)),
       el('div', {class: 'card'}, fact('Pace', s.trials_per_minute === null ? '–' : `${fmt(s.trials_per_minute)} /min`,
          'trials finished', 'pace')),
       el('div', {class: 'card'}, fact('Time left', s.seconds_left === null ? '–' : fmtSeconds(s.seconds_left),
@@ -610,9 +626,10 @@
       if (c.state[i] === 'ok' && c.score[i] !== null && c.accuracy[i] !== null && c.seconds[i] !== null) scored.push(i);
       else if (c.state[i] === 'failed') failed.push(i);
     }
-    let bestIndex = -1;
-    for (const i of scored) if (bestIndex < 0 || c.score[i] > c.score[bestIndex]) bestIndex = i;
-    return {scored, failed, bestIndex, gl: scored.length + failed.length > GL_ABOVE};
+    // The best is the server's: the first configuration as `hpsearch best` ranks them.
+    const best = exp.summary.best;
+    const bestRuns = best ? best.tids.map((tid) => exp.index.get(tid)).filter((i) => i !== undefined) : [];
+    return {scored, failed, best, bestRuns, gl: scored.length + failed.length > GL_ABOVE};
   }
 
   function baseLayout(exp, extra) {
@@ -672,9 +689,15 @@
           {type, mode: 'markers', name: 'failed', legendgroup: 'failed', showlegend: k === 0, xaxis, yaxis,
            x: points.failX, y: points.failX.map(() => 0), customdata: points.failTid,
            marker: {color: COLORS.failed, symbol: 'x', size: 7}, hovertemplate: `${label}: failed<extra></extra>`},
-          {type: 'scatter', mode: 'lines', name: 'best so far', legendgroup: 'best', showlegend: k === 0, xaxis, yaxis,
+          {type: 'scatter', mode: 'lines', name: 'best single run so far', legendgroup: 'best', showlegend: k === 0, xaxis, yaxis,
            x: points.stepX, y: points.stepY, line: {color: COLORS.best, width: 2, shape: 'hv'}, hoverinfo: 'skip'});
       });
+    if (view.best && view.scored.length) {
+      const best = view.best;
+      data.push({type: 'scatter', mode: 'lines', name: `best configuration (trial ${best.tid}, ${runsText(best.runs)}): pooled`,
+                 x: [c.tid[0], c.tid[c.tid.length - 1]], y: [best.score, best.score],
+                 line: {color: COLORS.best, width: 1.2, dash: 'dash'}, hoverinfo: 'skip'});
+    }
     const axis = {gridcolor: COLORS.grid, zeroline: false, automargin: true, tickfont: {size: 11}};
     return {
       data,
@@ -706,7 +729,6 @@
     const above = view.scored.filter((i) => !c.below_floor[i]);
     const below = view.scored.filter((i) => c.below_floor[i]);
     const failed = view.failed.filter((i) => c.seconds[i] !== null);
-    const front = exp.front.map((tid) => exp.index.get(tid)).filter((i) => i !== undefined);
     const seconds = view.scored.map((i) => c.seconds[i]).concat(failed.map((i) => c.seconds[i]));
     const log = seconds.length > 0 && seconds.every((s) => s > 0);
     const low = least(seconds.filter((s) => s > 0));
@@ -721,13 +743,23 @@
       {type, mode: 'markers', name: 'failed', x: failed.map((i) => c.seconds[i]), y: failed.map(() => 0),
        customdata: failed.map((i) => c.tid[i]), marker: {color: COLORS.failed, symbol: 'x', size: 7},
        hovertemplate: 'trial %{customdata} failed after %{x:.4g} s<extra></extra>'},
-      {type: 'scatter', mode: 'lines+markers', name: 'Pareto front', x: front.map((i) => c.seconds[i]),
-       y: front.map((i) => c.accuracy[i]), customdata: front.map((i) => c.tid[i]),
+      {type: 'scatter', mode: 'lines+markers', name: 'Pareto front of configurations', x: exp.front.map((p) => p.seconds),
+       y: exp.front.map((p) => p.accuracy), customdata: exp.front.map((p) => [p.tid, p.runs]),
        line: {color: COLORS.best, width: 2}, marker: {color: 'rgba(0,0,0,0)', size: 10, line: {color: COLORS.best, width: 2}},
-       hovertemplate: 'trial %{customdata} (front)<br>accuracy %{y:.4f} in %{x:.4g} s<extra></extra>'},
+       hovertemplate: 'configuration of trial %{customdata[0]}, %{customdata[1]} runs (front)<br>mean accuracy %{y:.4f} in %{x:.4g} s<extra></extra>'},
     ];
-    if (view.bestIndex >= 0 && high > 0) {
-      const best = c.score[view.bestIndex];
+    const top = view.best;
+    if (top && top.seconds !== null && top.accuracy !== null) {
+      const bars = (spread) => ({type: 'data', array: [spread || 0], visible: spread !== null, color: '#0f172a'});
+      data.push({type: 'scatter', mode: 'markers', name: `best configuration (trial ${top.tid}, ${runsText(top.runs)})`,
+                 x: [top.seconds], y: [top.accuracy], customdata: [[top.tid, top.runs, top.score]],
+                 error_x: bars(top.seconds_spread), error_y: bars(top.accuracy_spread),
+                 marker: {symbol: 'star', size: 16, color: COLORS.best, line: {color: '#0f172a', width: 1}},
+                 hovertemplate: 'best configuration: trial %{customdata[0]}, %{customdata[1]} runs<br>'
+                   + 'mean accuracy %{y:.4f} in %{x:.4g} s<br>%{customdata[2]:.4g} accuracy/s<extra></extra>'});
+    }
+    if (top && top.score > 0 && high > 0) {
+      const best = top.score;
       const maxAccuracy = most(view.scored.map((i) => c.accuracy[i]));
       const slopes = isoSlopes(maxAccuracy / high, best);
       const left = log ? low / 1.5 : 0;
@@ -744,7 +776,7 @@
         legendgroup: 'iso', showlegend: k === 0, line: {color: '#94a3b8', width: 1, dash: 'dash'},
         hovertemplate: `${fmt(slope)} accuracy/s<extra></extra>`}));
       data.push({type: 'scatter', mode: 'lines', ...line(best),
-                 name: `best: ${fmt(best)} accuracy/s`, line: {color: COLORS.best, width: 1.4, dash: 'dash'},
+                 name: `best configuration: ${fmt(best)} accuracy/s`, line: {color: COLORS.best, width: 1.4, dash: 'dash'},
                  hoverinfo: 'skip'});
     }
     const floor = exp.summary.min_accuracy;
@@ -959,10 +991,16 @@
     }
     const data = [{type: 'scatter', mode: 'lines', name: 'trial', x: xs, y: ys,
                    line: {color: COLORS.curve, width: 1}, hoverinfo: 'skip', connectgaps: false}];
-    const bestCurve = view.bestIndex >= 0 ? c.curve[view.bestIndex] : null;
-    if (bestCurve && bestCurve.length) {
-      data.push({type: 'scatter', mode: 'lines+markers', name: `best (trial ${c.tid[view.bestIndex]})`,
-                 x: bestCurve.map((_, epoch) => epoch + 1), y: bestCurve, line: {color: COLORS.best, width: 2.5},
+    const bestX = [], bestY = [];
+    for (const i of view.bestRuns) {
+      (c.curve[i] || []).forEach((value, epoch) => { bestX.push(epoch + 1); bestY.push(value); });
+      bestX.push(null); bestY.push(null);
+    }
+    if (bestX.length > view.bestRuns.length) {
+      // Markers only for a few runs: SVG draws each one, and a configuration may have many.
+      data.push({type: 'scatter', mode: view.bestRuns.length > 10 ? 'lines' : 'lines+markers',
+                 name: `best configuration (trial ${view.best.tid}, ${runsText(view.best.runs)})`,
+                 x: bestX, y: bestY, line: {color: COLORS.best, width: 2.5}, connectgaps: false,
                  marker: {size: 5, color: COLORS.best}, hovertemplate: 'epoch %{x}: %{y:.4f}<extra></extra>'});
     }
     data.push({type: 'scatter', mode: 'markers', name: 'pruned', x: prunedX, y: prunedY, customdata: prunedTid,
@@ -1066,6 +1104,42 @@
       el('span', {id: 'page-range'}, `${count(first)}–${count(table.page * PAGE_SIZE + shown.length)} of ${count(rows.length)}`),
       el('button', {onclick: move(-1), disabled: table.page === 0, id: 'page-previous'}, '‹ Previous'),
       el('button', {onclick: move(1), disabled: table.page >= pages - 1, id: 'page-next'}, 'Next ›'));
+  }
+
+  // -- the configurations table ---------------------------------------------------------------
+
+  // The best configurations as the server ranked them (its runs pooled); the hyperparameters
+  // are those of the configuration's first trial, already on the page.
+  function renderConfigurations(exp) {
+    const table = exp.configurations;
+    const params = tableColumns(exp).filter((column) => column.key.startsWith('param:'));
+    const spread = (value, spreadValue) => fmt(value, 4) + (spreadValue === null ? '' : ` ± ${fmt(spreadValue, 2)}`);
+    const columns = [
+      ['Rank', true, (row, k) => String(k + 1)],
+      ['Trial', true, (row) => String(row.tid)],
+      ['Runs', true, (row) => count(row.runs)],
+      ['Score (acc/s)', true, (row) => fmt(row.score, 4)],
+      ['Lower bound', true, (row) => fmt(row.lower_bound, 4)],
+      ['Accuracy', true, (row) => spread(row.accuracy, row.accuracy_spread)],
+      ['Train s', true, (row) => spread(row.seconds, row.seconds_spread)],
+      ['Below floor', false, (row) => (row.below_floor ? 'yes' : '')],
+      ['Failed runs', true, (row) => (row.failed ? count(row.failed) : '')],
+      ...params.map((column) => [column.label, false, (row) => {
+        const i = exp.index.get(row.tid);
+        return i === undefined ? '' : column.text(column.value(i));
+      }]),
+      ['Trials', false, (row) => row.tids.join(', ')],
+    ];
+    const head = el('tr', {}, columns.map(([label, num]) => el('th', {class: num ? 'num' : null}, label)));
+    const body = table.rows.map((row, k) => el('tr', {
+      class: `clickable${row.below_floor ? ' below' : ''}`, dataset: {configuration: row.tid},
+      onclick: () => { location.hash = `#/experiments/${encodeURIComponent(exp.key)}/trials/${row.tid}`; }},
+      columns.map(([, num, text]) => el('td', {class: num ? 'num' : null}, text(row, k)))));
+    $('configurations').replaceChildren(el('thead', {}, head), el('tbody', {}, body));
+    const unscored = table.total - table.ranked;
+    $('configurations-note').textContent = `${count(table.rows.length)} best of ${count(table.ranked)} scored configurations`
+      + (unscored ? ` (and ${count(unscored)} without a score yet)` : '')
+      + (table.rows.length < table.ranked ? '; all of them: hpsearch export --by configuration' : '');
   }
 
   // -- one trial ------------------------------------------------------------------------------
