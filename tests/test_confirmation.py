@@ -23,6 +23,7 @@ from search.farm.ledger import SearchLedger
 from search.reports.evidence import configuration_key, pool, rank
 from search.trial import Trial
 from tests.evidence_trials import FLOOR, params, run
+from tests.fake_clock import FakeClock
 
 SETTINGS = ConfirmationSettings(fraction=0.2, leaders=3, runs=3, start_after=4)
 
@@ -167,9 +168,16 @@ def ledger_job(trial: Trial) -> JobDoc:
     return job
 
 
+class TickingClock(FakeClock):
+    """A clock that moves one second each time it is read."""
+
+    def now(self) -> float:
+        self.advance(1.0)
+        return super().now()
+
+
 def test_the_progress_bar_shows_the_best_configuration_pooled_at_most_so_often() -> None:
-    ticks = iter(range(1000))
-    ledger = SearchLedger(clock=lambda: float(next(ticks)))  # pooling takes one tick
+    ledger = SearchLedger(clock=TickingClock())  # pooling takes one tick
     lucky = params(0.5)
     ledger.record([ledger_job(run(0, params(1e-3), 0.86, 10.0)),
                    ledger_job(run(1, lucky, 0.85, 0.5))])

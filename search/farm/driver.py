@@ -111,7 +111,7 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
             store.give_up(attempt, policy.max_attempts,
                           "its process died (found running when the search resumed)")
     changes = store.job_changes(experiment.exp_key)  # before the whole read: nothing slips
-    ledger = SearchLedger()
+    ledger = SearchLedger(clock)
     evidence = EvidencePublisher(store, experiment,
                                  0.0 if local_worker is not None else FARM_PUBLISH_INTERVAL,
                                  clock)

@@ -19,10 +19,10 @@ search's last turn).
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
+from search.clock import SYSTEM_CLOCK, Clock
 from search.documents import JOB_STATE_NEW, JobDoc, is_finished, malformed_reason
 from search.reports.evidence import Configuration, best_configuration
 from search.trial import Trial
@@ -41,7 +41,7 @@ class SearchLedger:
         trials: Every well-formed job as a Trial, by tid (what confirmation runs decide by).
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         self.jobs: dict[int, JobDoc] = {}
         self.unfinished: set[int] = set()
         self.queued: set[int] = set()
@@ -108,11 +108,11 @@ class SearchLedger:
                            ) -> Configuration | None:
         """The best configuration so far (see the module's docstring for how often it is
         pooled again); `fresh` pools now if any result changed since."""
-        now = self._clock()
+        now = self._clock.now()
         due = now - self._best_at >= self._best_cost / BEST_SHARE
         if self._results_changed and (fresh or due):
             self._best = best_configuration(self.trials.values(), min_accuracy)
-            self._best_cost = self._clock() - now
+            self._best_cost = self._clock.now() - now
             self._best_at = now
             self._results_changed = False
         return self._best
