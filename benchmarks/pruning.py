@@ -109,10 +109,11 @@ def our_pruner(spec: str, floor: float) -> pruning.Pruner | None:
                                min_trials=int(settings.pop("min", pruner.min_trials)))
 
 
-# How a pruned trial is told to our TPE: as the worst score (what it records: loss 0.0, and
-# below the floor if its accuracy was), as failed (never good), censored at its score bound,
-# or at its projected score when it stopped.
-TREATMENTS = ("worst", "failed", "censored", "estimate")
+# How a pruned trial is read by our TPE: at its projected score when it stopped (as shipped:
+# search.tpe reads it so, `search.pruning.pruned_estimate`), or, told to TPE as a trial not
+# pruned: as the worst score it records (loss 0.0, below the floor if its accuracy was), as
+# failed (never good), or censored at its score bound.
+TREATMENTS = ("estimate", "worst", "failed", "censored")
 OPTUNA_PRUNERS = ("none", "median", "sha", "hyperband")
 OPTUNA_VALUES = ("acc", "aps")  # intermediate value: accuracy, or accuracy per second so far
 
@@ -204,20 +205,15 @@ class OurSearch(Search):
 
     def told(self, tid: int, result: dict[str, Any]) -> dict[str, Any]:
         self.evidence.add(result)
-        if not result.get("pruned") or self.treatment == "worst":
+        if not result.get("pruned") or self.treatment == "estimate":
             return result
+        # Other readings: TPE is told a trial not pruned, with the loss the reading gives.
+        told = {key: value for key, value in result.items() if key != "pruned"}
         if self.treatment == "failed":  # search.tpe takes a below-floor trial as failed
-            return {**result, "below_accuracy_floor": True}
+            return {**told, "below_accuracy_floor": True}
         if self.treatment == "censored":  # it might have reached the ceiling, so no floor
-            return {**result, "loss": -result["score_bound"], "below_accuracy_floor": False}
-        # "estimate": its projected score, 0 (and below the floor) when its accuracy is
-        return {**result, "loss": -pruning.projected_score(pruning_report(result))}
-
-
-def pruning_report(result: dict[str, Any]) -> objectives.EpochReport:
-    seconds = result["train_seconds_at_epoch"]
-    return objectives.EpochReport(len(seconds), result["epochs_planned"], seconds[-1],
-                                  tuple(result["val_accuracy_per_epoch"]), tuple(seconds))
+            return {**told, "loss": -result["score_bound"], "below_accuracy_floor": False}
+        return told  # "worst": the loss 0.0 it records
 
 
 class OptunaSearch(Search):
@@ -272,11 +268,11 @@ def make_search(method: str, task: Problem, seed: int) -> Search:
     if method == "ours/none-redraw":  # the path noise: other TPE draws after the same start
         algorithm = _algorithms.HyperoptAlgo(search.tpe.suggest, task.space, seed + 7919,
                                              _algorithms.startup_seeds(seed))
-        return OurSearch(algorithm, None, "worst")
+        return OurSearch(algorithm, None, TREATMENTS[0])
     if kind == "ours":
         algorithm = _algorithms.ALGORITHMS["ours"](task.space, seed)
         return OurSearch(algorithm, our_pruner(pruner, task.min_accuracy),
-                         rest[0] if rest else "worst")
+                         rest[0] if rest else TREATMENTS[0])
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
