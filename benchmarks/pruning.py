@@ -27,7 +27,9 @@ have stopped the trial that became the unpruned search's best, "lost (shadow)" h
 best trial it would have let finish scores more than 5% below B. "lost (own run)" is how often
 the pruned search's own best after `--trials` trials ended more than 5% below B: that also
 counts the search taking another path once its history differs (an unpruned search with
-other random draws loses that way too), so the shadow figure is pruning's own share.
+other random draws loses that way too: `ours/none-redraw` measures that floor), so the shadow
+figure is pruning's own share. Last, over all the cells read, what a choice of default reads:
+per method, x none in each cell, their geometric mean, and "lost" pooled over the searches.
 
     python benchmarks/pruning.py run --families lcbench fast-poor late-bloomers --half tuning
     python benchmarks/pruning.py run --families digits --half reporting --seeds 20
@@ -453,6 +455,7 @@ def report(paths: Iterable[Path]) -> None:
     for row in rows:
         cells.setdefault((row["family"], row["half"], row["in_flight"]), {}).setdefault(
             row["seed"], {})[row["method"]] = row
+    summary: dict[str, dict[str, tuple[float, int, int]]] = {}
     for (family, half, in_flight), seeds in sorted(cells.items()):
         outcomes: dict[str, list[Outcome]] = {}
         shadows: dict[str, list[ShadowOutcome]] = {}
@@ -471,6 +474,30 @@ def report(paths: Iterable[Path]) -> None:
               f"({len(outcomes.get('ours/none', []))} seeds)")
         _print_outcomes(outcomes)
         _print_shadows(shadows)
+        none_95 = _median([o.seconds_to[0.95] for o in outcomes.get("ours/none", [])])
+        for method, runs in outcomes.items():
+            to_95 = _median([o.seconds_to[0.95] for o in runs])
+            summary.setdefault(method, {})[f"{family}/{half[0]}/{in_flight}"] = (
+                0.0 if math.isinf(to_95) else none_95 / to_95, sum(o.lost for o in runs),
+                len(runs))
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, dict[str, tuple[float, int, int]]]) -> None:
+    """What a choice of default reads: per method, x none at 95% in each cell, their geometric
+    mean (0 when a cell never got there), and "lost" pooled over the cells' searches."""
+    cells = sorted({cell for by_cell in summary.values() for cell in by_cell})
+    print("\n## Over the cells: x none at 95% per cell (lost searches / searches), the "
+          "geometric mean of x none (0 when any cell is 0), lost pooled over the cells")
+    rows = []
+    for method, by_cell in summary.items():
+        ratios = [by_cell[cell][0] if cell in by_cell else 0.0 for cell in cells]
+        mean = math.exp(statistics.mean(map(math.log, ratios))) if all(ratios) else 0.0
+        lost, searches = (sum(by_cell[c][i] for c in by_cell) for i in (1, 2))
+        rows.append([method, *(f"{by_cell[c][0]:.2f} ({by_cell[c][1]}/{by_cell[c][2]})"
+                               if c in by_cell else "" for c in cells),
+                     f"{mean:.2f}", f"{lost}/{searches} = {lost / searches:.1%}"])
+    _print_table(["method", *cells, "geo x none", "lost"], rows)
 
 
 @dataclasses.dataclass
