@@ -27,7 +27,9 @@ have stopped the trial that became the unpruned search's best, "lost (shadow)" h
 best trial it would have let finish scores more than 5% below B. "lost (own run)" is how often
 the pruned search's own best after `--trials` trials ended more than 5% below B: that also
 counts the search taking another path once its history differs (an unpruned search with
-other random draws loses that way too), so the shadow figure is pruning's own share.
+other random draws loses that way too: `ours/none-redraw` measures that floor), so the shadow
+figure is pruning's own share. Last, over all the cells read, what a choice of default reads:
+per method, x none in each cell, their geometric mean, and "lost" pooled over the searches.
 
     python benchmarks/pruning.py run --families lcbench fast-poor late-bloomers --half tuning
     python benchmarks/pruning.py run --families digits --half reporting --seeds 20
@@ -109,10 +111,11 @@ def our_pruner(spec: str, floor: float) -> pruning.Pruner | None:
                                min_trials=int(settings.pop("min", pruner.min_trials)))
 
 
-# How a pruned trial is told to our TPE: as the worst score (what it records: loss 0.0, and
-# below the floor if its accuracy was), as failed (never good), censored at its score bound,
-# or at its projected score when it stopped.
-TREATMENTS = ("worst", "failed", "censored", "estimate")
+# How a pruned trial is read by our TPE: at its projected score when it stopped (as shipped:
+# search.tpe reads it so, `search.pruning.pruned_estimate`), or, told to TPE as a trial not
+# pruned: as the worst score it records (loss 0.0, below the floor if its accuracy was), as
+# failed (never good), or censored at its score bound.
+TREATMENTS = ("estimate", "worst", "failed", "censored")
 OPTUNA_PRUNERS = ("none", "median", "sha", "hyperband")
 OPTUNA_VALUES = ("acc", "aps")  # intermediate value: accuracy, or accuracy per second so far
 
@@ -204,20 +207,15 @@ class OurSearch(Search):
 
     def told(self, tid: int, result: dict[str, Any]) -> dict[str, Any]:
         self.evidence.add(result)
-        if not result.get("pruned") or self.treatment == "worst":
+        if not result.get("pruned") or self.treatment == "estimate":
             return result
+        # Other readings: TPE is told a trial not pruned, with the loss the reading gives.
+        told = {key: value for key, value in result.items() if key != "pruned"}
         if self.treatment == "failed":  # search.tpe takes a below-floor trial as failed
-            return {**result, "below_accuracy_floor": True}
+            return {**told, "below_accuracy_floor": True}
         if self.treatment == "censored":  # it might have reached the ceiling, so no floor
-            return {**result, "loss": -result["score_bound"], "below_accuracy_floor": False}
-        # "estimate": its projected score, 0 (and below the floor) when its accuracy is
-        return {**result, "loss": -pruning.projected_score(pruning_report(result))}
-
-
-def pruning_report(result: dict[str, Any]) -> objectives.EpochReport:
-    seconds = result["train_seconds_at_epoch"]
-    return objectives.EpochReport(len(seconds), result["epochs_planned"], seconds[-1],
-                                  tuple(result["val_accuracy_per_epoch"]), tuple(seconds))
+            return {**told, "loss": -result["score_bound"], "below_accuracy_floor": False}
+        return told  # "worst": the loss 0.0 it records
 
 
 class OptunaSearch(Search):
@@ -272,11 +270,11 @@ def make_search(method: str, task: Problem, seed: int) -> Search:
     if method == "ours/none-redraw":  # the path noise: other TPE draws after the same start
         algorithm = _algorithms.HyperoptAlgo(search.tpe.suggest, task.space, seed + 7919,
                                              _algorithms.startup_seeds(seed))
-        return OurSearch(algorithm, None, "worst")
+        return OurSearch(algorithm, None, TREATMENTS[0])
     if kind == "ours":
         algorithm = _algorithms.ALGORITHMS["ours"](task.space, seed)
         return OurSearch(algorithm, our_pruner(pruner, task.min_accuracy),
-                         rest[0] if rest else "worst")
+                         rest[0] if rest else TREATMENTS[0])
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -457,6 +455,7 @@ def report(paths: Iterable[Path]) -> None:
     for row in rows:
         cells.setdefault((row["family"], row["half"], row["in_flight"]), {}).setdefault(
             row["seed"], {})[row["method"]] = row
+    summary: dict[str, dict[str, tuple[float, int, int]]] = {}
     for (family, half, in_flight), seeds in sorted(cells.items()):
         outcomes: dict[str, list[Outcome]] = {}
         shadows: dict[str, list[ShadowOutcome]] = {}
@@ -475,6 +474,30 @@ def report(paths: Iterable[Path]) -> None:
               f"({len(outcomes.get('ours/none', []))} seeds)")
         _print_outcomes(outcomes)
         _print_shadows(shadows)
+        none_95 = _median([o.seconds_to[0.95] for o in outcomes.get("ours/none", [])])
+        for method, runs in outcomes.items():
+            to_95 = _median([o.seconds_to[0.95] for o in runs])
+            summary.setdefault(method, {})[f"{family}/{half[0]}/{in_flight}"] = (
+                0.0 if math.isinf(to_95) else none_95 / to_95, sum(o.lost for o in runs),
+                len(runs))
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, dict[str, tuple[float, int, int]]]) -> None:
+    """What a choice of default reads: per method, x none at 95% in each cell, their geometric
+    mean (0 when a cell never got there), and "lost" pooled over the cells' searches."""
+    cells = sorted({cell for by_cell in summary.values() for cell in by_cell})
+    print("\n## Over the cells: x none at 95% per cell (lost searches / searches), the "
+          "geometric mean of x none (0 when any cell is 0), lost pooled over the cells")
+    rows = []
+    for method, by_cell in summary.items():
+        ratios = [by_cell[cell][0] if cell in by_cell else 0.0 for cell in cells]
+        mean = math.exp(statistics.mean(map(math.log, ratios))) if all(ratios) else 0.0
+        lost, searches = (sum(by_cell[c][i] for c in by_cell) for i in (1, 2))
+        rows.append([method, *(f"{by_cell[c][0]:.2f} ({by_cell[c][1]}/{by_cell[c][2]})"
+                               if c in by_cell else "" for c in cells),
+                     f"{mean:.2f}", f"{lost}/{searches} = {lost / searches:.1%}"])
+    _print_table(["method", *cells, "geo x none", "lost"], rows)
 
 
 @dataclasses.dataclass

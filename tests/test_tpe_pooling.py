@@ -90,3 +90,25 @@ def test_equal_draws_that_are_not_repeats_stay_separate_points() -> None:
     history = history_of([measured_run(0, 0.25, 0.9, 1.0), measured_run(1, 0.25, 0.6, 1.0)])
     assert list(history.outcomes) == [GOOD_CANDIDATE, BELOW_FLOOR]
     assert list(history.losses) == [-0.9, -0.6]
+
+
+def pruned_run(tid: int, x: float, curve: list[float], below: bool) -> dict[str, Any]:
+    """A trial pruned after len(curve) of 10 planned one-second epochs (loss 0.0 stored)."""
+    seconds = [float(epoch) for epoch in range(1, len(curve) + 1)]
+    return {"tid": tid, "misc": {"vals": {"x": [x]}, "idxs": {"x": [tid]}},
+            "state": JOB_STATE_DONE,
+            "result": {"status": "ok", "loss": 0.0, "pruned": True, "accuracy": curve[-1],
+                       "val_accuracy_per_epoch": curve, "train_seconds_at_epoch": seconds,
+                       "epochs": len(curve), "epochs_planned": 10, "train_seconds": seconds[-1],
+                       "below_accuracy_floor": below}}
+
+
+def test_a_pruned_trial_is_read_at_its_projected_score_not_the_worst_it_stores() -> None:
+    history = history_of([pruned_run(0, 0.25, [0.5, 0.8], below=False),
+                          pruned_run(1, 0.5, [0.1, 0.2], below=True),
+                          measured_run(2, 0.75, 0.9, 1.0)])
+    # 0.8 accuracy, 2 seconds so far and 8 epochs left of at least 1 s: 0.8 / 10.
+    assert history.outcomes[0] == GOOD_CANDIDATE and math.isclose(history.losses[0], -0.08)
+    # Below the floor it stays below the floor, whatever its projection.
+    assert history.outcomes[1] == BELOW_FLOOR and math.isclose(history.losses[1], -0.2)
+    assert history.outcomes[2] == GOOD_CANDIDATE and history.losses[2] == -0.9

@@ -29,6 +29,7 @@ from search.pruning._evidence import (
     TrialEvidence,
     evidence_from_results,
     projected_score,
+    pruned_estimate,
     trial_evidence,
 )
 from search.pruning._pruner import DEFAULT_PRUNER, PRUNER_NAMES, Pruner, make_pruner, should_prune
@@ -51,6 +52,7 @@ __all__ = [
     "evidence_from_results",
     "make_pruner",
     "projected_score",
+    "pruned_estimate",
     "should_prune",
     "trial_evidence",
 ]

@@ -184,6 +184,15 @@ def reports_of(result: Mapping[str, Any]) -> list[EpochReport]:
     ]
 
 
+def pruned_estimate(result: Mapping[str, Any]) -> float | None:
+    """What a pruned trial is taken to score: its projected score when it stopped (its last
+    accuracy over its projected final seconds), near what it would have recorded had it
+    trained on, and below what it needed to win. None for a trial not pruned, or without its
+    partial curve."""
+    reports = reports_of(result) if result.get("pruned") else []
+    return projected_score(reports[-1]) if reports else None
+
+
 def trial_score(result: Mapping[str, Any]) -> float | None:
     """The score of a trial that trained to its end (None if pruned, failed or unscored)."""
     loss = result.get("loss")
