@@ -207,18 +207,23 @@ def test_defaults_are_the_settings_chosen_on_the_tuning_half_and_each_one_acts()
              show_progressbar=False)
         return [trial["misc"]["vals"] for trial in trials.trials]
 
-    chosen = search.tpe.Settings(ordinal=True, bandwidth=search.tpe.Bandwidth(numeric=0.2))
+    chosen = search.tpe.Settings(ordinal=True, bandwidth=search.tpe.Bandwidth(
+        numeric=0.2, continuous=0.1))
     assert fmin_proposals() == fmin_proposals(chosen)
     unordered = dataclasses.replace(chosen, ordinal=False)
-    narrower = dataclasses.replace(chosen, bandwidth=search.tpe.Bandwidth(numeric=0.1))
+    narrower_lists = dataclasses.replace(chosen, bandwidth=search.tpe.Bandwidth(
+        numeric=0.1, continuous=0.1))
+    wider_ranges = dataclasses.replace(chosen, bandwidth=search.tpe.Bandwidth(
+        numeric=0.2, continuous=None))
     assert fmin_proposals(unordered) != fmin_proposals()
-    assert fmin_proposals(narrower) != fmin_proposals()
+    assert fmin_proposals(narrower_lists) != fmin_proposals()
+    assert fmin_proposals(wider_ranges) != fmin_proposals()
 
 
 def test_bandwidth_setting_changes_how_far_proposals_stray_from_the_good_trials():
     def spread(bandwidth):
-        settings = search.tpe.Settings(bandwidth=search.tpe.Bandwidth(numeric=bandwidth,
-                                                                      minimum=bandwidth))
+        settings = search.tpe.Settings(bandwidth=search.tpe.Bandwidth(
+            numeric=bandwidth, continuous=bandwidth, minimum=bandwidth))
         distances = []
         for seed in range(10):
             trials, domain = bowl_history(seed)

@@ -20,8 +20,10 @@ class Bandwidth:
 
     `numeric`: fraction of a dimension's width at n = 1 (wider explores, narrower exploits),
     shrinking as n^(-1/(d+4)) (Scott's rule for d dimensions).
-    `continuous`: when set, `numeric` for continuous dimensions only (those without finitely
-    many values), so ranges and value lists can be smoothed differently.
+    `continuous`: `numeric` for continuous dimensions only (those without finitely many
+    values); None uses `numeric` for them too. Value lists gain from wider kernels (0.2 reaches
+    the neighbouring values of a short list), smooth ranges from narrower ones (0.1 exploits a
+    bowl faster): both chosen by benchmark, see benchmarks/RESULTS.md (issue 21).
     `minimum`: floor as a fraction of the width, so kernels never collapse onto one point.
     `cells`: floor in cells for dimensions with finitely many values, so a kernel always
     reaches the neighbouring values.
@@ -39,7 +41,7 @@ class Bandwidth:
     """
 
     numeric: float = 0.2
-    continuous: float | None = None
+    continuous: float | None = 0.1
     minimum: float = 0.01
     cells: float = 0.0
     categorical: float = 0.5

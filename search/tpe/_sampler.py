@@ -27,7 +27,9 @@ class Settings:
     The defaults were chosen on the tuning half of the grids of training runs in
     benchmarks/search_quality.py (17 LCBench tasks, 8 synthetic grids; the other half reports
     them, see benchmarks/RESULTS.md and docs/proposals.md): ordered value lists modelled by
-    their order (`ordinal`), and kernels 0.2 of the width at n = 1 (`Bandwidth.numeric`),
+    their order (`ordinal`), and kernels 0.2 of the width at n = 1 for dimensions with
+    finitely many values (`Bandwidth.numeric`) and 0.1 for continuous ones
+    (`Bandwidth.continuous`, which keeps issue 8's smooth landscapes as good as before),
     shrinking by Scott's n^(-1/(d+4)); gamma 0.1, as Optuna's and Watanabe's.
 
     n_startup_trials: random trials (Hyperopt's random search) before TPE models anything;
