@@ -117,9 +117,12 @@ def proposed_points(documents):
                      for doc in documents])
 
 
+def bowl_points(seed):
+    return np.random.default_rng(seed).uniform(0, 10, size=(30, 2))
+
+
 def bowl_history(seed):
-    rng = np.random.default_rng(seed)
-    points = rng.uniform(0, 10, size=(30, 2))
+    points = bowl_points(seed)
     losses = ((points - 3.0) ** 2).sum(axis=1)
     return history(points, losses)
 
@@ -232,6 +235,23 @@ def test_bandwidth_setting_changes_how_far_proposals_stray_from_the_good_trials(
         return np.median(distances)
 
     assert spread(0.5) > 2 * spread(0.02)
+
+
+def test_shared_bandwidth_narrows_the_good_trials_kernels_to_the_bad_ones_width():
+    # 3 good trials of 30: by their own count their kernels are wider than the bad ones';
+    # from the count of all 30 they are as narrow, so proposals stay nearer the good trials.
+    def stray(shared):
+        settings = search.tpe.Settings(bandwidth=search.tpe.Bandwidth(shared=shared))
+        distances = []
+        for seed in range(20):
+            trials, domain = bowl_history(seed)
+            good = np.array(sorted(bowl_points(seed), key=lambda p: ((p - 3.0) ** 2).sum())[:3])
+            (document,) = search.tpe.suggest([30], domain, trials, seed, settings=settings)
+            point = proposed_points([document])[0]
+            distances.append(np.linalg.norm(good - point, axis=1).min())
+        return np.median(distances)
+
+    assert stray(True) < 0.85 * stray(False)
 
 
 @pytest.mark.parametrize("bad", [

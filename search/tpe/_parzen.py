@@ -23,7 +23,10 @@ class Bandwidth:
     `continuous`: `numeric` for continuous dimensions only (those without finitely many
     values); None uses `numeric` for them too. Value lists gain from wider kernels (0.2 reaches
     the neighbouring values of a short list), smooth ranges from narrower ones (0.1 exploits a
-    bowl faster): both chosen by benchmark, see benchmarks/RESULTS.md (issue 21).
+    bowl faster): both chosen by benchmark, see benchmarks/RESULTS.md (issue 21). The known
+    price: a short list on a smooth objective (the default space's 16 batch sizes on issue 8's
+    bowl) would do better at 0.1, but 0.1 on lists costs far more on grids of training runs,
+    whose integer ranges sit on coarse grids (RESULTS.md, issue 21, round three).
     `minimum`: floor as a fraction of the width, so kernels never collapse onto one point.
     `cells`: floor in cells for dimensions with finitely many values, so a kernel always
     reaches the neighbouring values.
@@ -38,6 +41,11 @@ class Bandwidth:
     deviation of the observations in that dimension (`numeric` of the width while there are
     fewer than two), within [`minimum`, 1] of the width: wide while the good trials are far
     apart, narrow once they gather.
+    `shared`: good and bad trials' estimators take Scott's factor from the count of both
+    together, so l(x) and g(x) have kernels of one width (otherwise each from its own count:
+    l, with few trials, gets wider kernels than g). Off: it exploits a smooth bowl faster but
+    costs the grids of training runs, which gain from l wider than g (RESULTS.md, issue 21,
+    round three).
     """
 
     numeric: float = 0.2
@@ -48,14 +56,16 @@ class Bandwidth:
     rule: str = "scott"
     shrink: float | None = None
     spread: float = 1.0
+    shared: bool = False
 
 
 class ParzenEstimator:
-    """The density of a set of observations (n, d), one kernel per dimension."""
+    """The density of a set of observations (n, d), one kernel per dimension; Scott's factor
+    counts `scott_count` observations where given (see `Bandwidth.shared`)."""
 
     def __init__(self, kernels: tuple[Kernel, ...], observations: np.ndarray,
                  prior_weight: float, bandwidth: Bandwidth,
-                 weights: np.ndarray | None = None) -> None:
+                 weights: np.ndarray | None = None, scott_count: int | None = None) -> None:
         self._kernels = kernels
         self._observations = observations
         count = len(observations)
@@ -63,7 +73,7 @@ class ParzenEstimator:
         self._weights = weights / weights.sum()
         self._log_weights = np.log(self._weights)
         exponent = 1.0 / (len(kernels) + 4) if bandwidth.shrink is None else bandwidth.shrink
-        scott = max(count, 1) ** -exponent
+        scott = max(count if scott_count is None else scott_count, 1) ** -exponent
         self._sigmas = [_sigmas(kernel, observations[:, column], bandwidth, scott)
                         for column, kernel in enumerate(kernels)]
 

@@ -139,8 +139,11 @@ def _best_candidate(kernels: tuple[Kernel, ...], good: np.ndarray, bad: np.ndarr
                     given: dict[int, float], settings: Settings, rng: np.random.Generator
                     ) -> np.ndarray:
     """The candidate drawn from l(x | given) with the largest log l(x) - log g(x)."""
-    below = ParzenEstimator(kernels, good, settings.prior_weight, settings.bandwidth)
-    above = ParzenEstimator(kernels, bad, settings.prior_weight, settings.bandwidth)
+    count = len(good) + len(bad) if settings.bandwidth.shared else None
+    below = ParzenEstimator(kernels, good, settings.prior_weight, settings.bandwidth,
+                            scott_count=count)
+    above = ParzenEstimator(kernels, bad, settings.prior_weight, settings.bandwidth,
+                            scott_count=count)
     candidates = below.sample(rng, settings.n_ei_candidates, given)
     scores = below.log_pdf(candidates) - above.log_pdf(candidates)
     best: np.ndarray = candidates[int(np.argmax(scores))]
