@@ -424,6 +424,7 @@ class Outcome:
     lost: bool
     seconds: float
     pruned_fraction: float
+    x_none: float = math.nan  # this seed's unpruned s@95% over this search's (0: never got there)
 
 
 def spent_by(trials: list[list[Any]], moment: float) -> float:
@@ -465,11 +466,16 @@ def report(paths: Iterable[Path]) -> None:
                 continue
             reference = max(t[4] for t in unpruned["trials"])
             total = spent_by(unpruned["trials"], math.inf)
+            unpruned_to = measure(unpruned["trials"], unpruned["budget"], reference,
+                                  total).seconds_to[0.95]
             for method, row in by_method.items():
-                outcomes.setdefault(method, []).append(
-                    measure(row["trials"], row["budget"], reference, total))
+                outcome = measure(row["trials"], row["budget"], reference, total)
+                outcome.x_none = unpruned_to / outcome.seconds_to[0.95]
+                outcomes.setdefault(method, []).append(outcome)
             for name, stops in (unpruned["shadow_stops"] or {}).items():
                 shadows.setdefault(name, []).append(measure_shadow(unpruned["trials"], stops))
+            shadows.setdefault(HINDSIGHT, []).append(
+                measure_shadow(unpruned["trials"], hindsight_stops(unpruned["trials"])))
         print(f"\n## {family}, {half} half, {in_flight} in flight "
               f"({len(outcomes.get('ours/none', []))} seeds)")
         _print_outcomes(outcomes)
@@ -507,6 +513,23 @@ class ShadowOutcome:
     saving: float  # seconds to 95% of B, unpruned over with the pruner's stops
     stopped_best: bool
     lost: bool
+
+
+HINDSIGHT = "hindsight (knows each final score)"
+
+
+def hindsight_stops(trials: list[list[Any]]) -> dict[str, float]:
+    """The stops of a pruner that knows the future, as a ceiling for any real one: after
+    `pruning.MIN_EPOCHS` epochs (before which no rule of ours decides) it stops every trial
+    of the unpruned search that will end no better than the best finished before it, so the
+    search's best moves exactly as without it. Epochs are taken as equally long (their
+    seconds are steady but for rare slow ones)."""
+    stops, best = {}, 0.0
+    for tid, _, start, end, trial_score, _, epochs in sorted(trials, key=lambda t: t[3]):
+        if trial_score <= best and epochs > 0:
+            stops[str(tid)] = (end - start) * min(1.0, pruning.MIN_EPOCHS / epochs)
+        best = max(best, trial_score)
+    return stops
 
 
 def measure_shadow(trials: list[list[Any]], stops: dict[str, float]) -> ShadowOutcome:
@@ -554,7 +577,10 @@ def _print_outcomes(outcomes: dict[str, list[Outcome]]) -> None:
           "draws after the same start (free of the reference's advantage of being measured "
           "against its own best); best@f: the best score, as a fraction of B, within f of the "
           "unpruned search's total seconds; lost: the best after as many trials as the "
-          "unpruned search ran ended more than 5% below B.")
+          "unpruned search ran ended more than 5% below B. 'reached': seeds whose search got "
+          "to 95% of B at all; 'x none/seed': the median over seeds of each seed's own ratio "
+          "(0 where it never got there), which does not compare one task's seconds with "
+          "another's when the medians fall on different tasks.")
     none_95 = _median([o.seconds_to[0.95] for o in outcomes.get("ours/none", [])])
     redraw_95 = _median([o.seconds_to[0.95] for o in outcomes.get("ours/none-redraw", [])])
     rows = []
@@ -564,12 +590,15 @@ def _print_outcomes(outcomes: dict[str, list[Outcome]]) -> None:
         rows.append([method, *(_seconds(to[t]) for t in TARGETS),
                      f"{none_95 / to[0.95]:.2f}" if reached else "0",
                      f"{redraw_95 / to[0.95]:.2f}" if reached and not math.isnan(redraw_95) else "",
+                     f"{sum(not math.isinf(o.seconds_to[0.95]) for o in runs)}/{len(runs)}",
+                     f"{_median([o.x_none for o in runs]):.2f}",
                      *(f"{_median([o.best_within[f] for o in runs]):.2f}"
                        for f in BUDGET_FRACTIONS),
                      f"{np.mean([o.lost for o in runs]):.0%}",
                      f"{_median([o.pruned_fraction for o in runs]):.0%}",
                      f"{_median([o.seconds for o in runs]):.4g}"])
     _print_table(["method", *(f"s@{t:.0%}" for t in TARGETS), "x none", "x redraw",
+                  "reached", "x none/seed",
                   *(f"best@{f:.0%}" for f in BUDGET_FRACTIONS), "lost", "pruned", "total s"],
                  rows)
 
