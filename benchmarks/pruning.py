@@ -618,6 +618,57 @@ def _print_shadows(shadows: dict[str, list[ShadowOutcome]]) -> None:
         for name, runs in shadows.items()])
 
 
+# What a pruned search proposes --------------------------------------------------------------
+
+def final_score(task: Problem, vals: dict[str, Any]) -> float:
+    """The score a replayed trial would have had, trained to its last planned epoch."""
+    assert task.curve is not None
+    accuracy, seconds = task.curve(hyperopt.space_eval(task.space, vals))
+    final = accuracy[task.epochs - 1]
+    return 0.0 if final < task.min_accuracy else final / sum(seconds[:task.epochs])
+
+
+def paths(families: list[str], half: str, seeds: int, in_flight: int, methods: list[str],
+          budget: int) -> None:
+    """How good the configurations a search proposes are, whatever its pruner did to them:
+    each trial replayed to its end, as a fraction of B (the unpruned search's best). Also
+    how often the pruner stopped a trial that would have beaten the incumbent of the time,
+    or reached 95% of B before the search had."""
+    objectives.configure_cpu_threads(1)
+    print("| family | method | trials 11-50: mean final / B | >= 0.8 B | stops | stopped a "
+          "better trial than the incumbent | stopped a >= 95% B trial before the search had one |")
+    print("|---|---|---|---|---|---|---|")
+    first_seed = 0 if half == "tuning" else 1000
+    for family in families:
+        tasks = [problem(family, seed, half == "reporting")
+                 for seed in range(first_seed, first_seed + seeds)]
+        references = {task.name: max(score(t.result) for t in run_search(
+            "ours/none", task, seed, in_flight, budget))
+            for seed, task in zip(range(first_seed, first_seed + seeds), tasks, strict=True)}
+        for method in methods:
+            means, high, stops, beaten, early = [], [], 0, 0, 0
+            for seed, task in zip(range(first_seed, first_seed + seeds), tasks, strict=True):
+                reference = references[task.name]
+                trials = sorted(run_search(method, task, seed, in_flight,
+                                           budget * (1 if is_unpruned(method) else 2)),
+                                key=lambda trial: trial.end)
+                finals = {t.tid: final_score(task, t.vals) for t in trials}
+                proposed = [finals[tid] / reference for tid in sorted(finals)[10:budget]]
+                means.append(statistics.mean(proposed))
+                high.append(statistics.mean(value >= 0.8 for value in proposed))
+                incumbent = 0.0
+                reached = False
+                for t in trials:
+                    if t.result.get("pruned"):
+                        stops += 1
+                        beaten += finals[t.tid] > incumbent
+                        early += not reached and finals[t.tid] >= 0.95 * reference
+                    incumbent = max(incumbent, score(t.result))
+                    reached = reached or incumbent >= 0.95 * reference
+            print(f"| {family}/{half[0]}/{in_flight} | {method} | {statistics.mean(means):.3f} | "
+                  f"{statistics.mean(high):.1%} | {stops} | {beaten} | {early} |", flush=True)
+
+
 # The bound's time margin -----------------------------------------------------------------------
 
 def measure_margin(trials: int, epochs: int) -> None:
@@ -669,6 +720,13 @@ def main() -> None:
                             help="run the unpruned search only, with the methods as shadows")
     report_parser = commands.add_parser("report", help="print the tables of runs")
     report_parser.add_argument("inputs", nargs="+", type=Path)
+    paths_parser = commands.add_parser("paths", help="how good the proposed trials are")
+    paths_parser.add_argument("--families", nargs="+", default=list(_curves.FAMILIES))
+    paths_parser.add_argument("--half", choices=("tuning", "reporting"), default="reporting")
+    paths_parser.add_argument("--methods", nargs="+", default=["ours/none-redraw", "ours/curve"])
+    paths_parser.add_argument("--seeds", type=int, default=20)
+    paths_parser.add_argument("--in-flight", type=int, default=4)
+    paths_parser.add_argument("--trials", type=int, default=50, help="per unpruned search")
     margin_parser = commands.add_parser("measure-margin", help="digits per-epoch time noise")
     margin_parser.add_argument("--trials", type=int, default=80)
     margin_parser.add_argument("--epochs", type=int, default=20)
@@ -677,6 +735,9 @@ def main() -> None:
         run(arguments)
     elif arguments.command == "report":
         report(arguments.inputs)
+    elif arguments.command == "paths":
+        paths(arguments.families, arguments.half, arguments.seeds, arguments.in_flight,
+              arguments.methods, arguments.trials)
     else:
         measure_margin(arguments.trials, arguments.epochs)
 
