@@ -424,6 +424,8 @@ class Outcome:
     lost: bool
     seconds: float
     pruned_fraction: float
+    lost_at_seconds: bool  # the best within the unpruned search's seconds ended below 95% of B
+    x_none: float = math.nan  # this seed's unpruned s@95% over this search's (0: never got there)
 
 
 def spent_by(trials: list[list[Any]], moment: float) -> float:
@@ -445,8 +447,11 @@ def measure(trials: list[list[Any]], budget: int, reference: float,
         best_within[fraction] = max(scores, default=0.0) / reference if reference else 0.0
     first = sorted(trials, key=lambda trial: trial[3])[:budget]
     best = max((t[4] for t in first), default=0.0)
+    best_in_seconds = max((t[4] for t in by_end if spent_by(trials, t[3]) <= reference_seconds),
+                          default=0.0)
     return Outcome(seconds_to, best_within, best < LOST_BELOW * reference,
-                   spent_by(trials, math.inf), sum(t[5] for t in trials) / len(trials))
+                   spent_by(trials, math.inf), sum(t[5] for t in trials) / len(trials),
+                   best_in_seconds < LOST_BELOW * reference)
 
 
 def report(paths: Iterable[Path]) -> None:
@@ -465,11 +470,16 @@ def report(paths: Iterable[Path]) -> None:
                 continue
             reference = max(t[4] for t in unpruned["trials"])
             total = spent_by(unpruned["trials"], math.inf)
+            unpruned_to = measure(unpruned["trials"], unpruned["budget"], reference,
+                                  total).seconds_to[0.95]
             for method, row in by_method.items():
-                outcomes.setdefault(method, []).append(
-                    measure(row["trials"], row["budget"], reference, total))
+                outcome = measure(row["trials"], row["budget"], reference, total)
+                outcome.x_none = unpruned_to / outcome.seconds_to[0.95]
+                outcomes.setdefault(method, []).append(outcome)
             for name, stops in (unpruned["shadow_stops"] or {}).items():
                 shadows.setdefault(name, []).append(measure_shadow(unpruned["trials"], stops))
+            shadows.setdefault(HINDSIGHT, []).append(
+                measure_shadow(unpruned["trials"], hindsight_stops(unpruned["trials"])))
         print(f"\n## {family}, {half} half, {in_flight} in flight "
               f"({len(outcomes.get('ours/none', []))} seeds)")
         _print_outcomes(outcomes)
@@ -507,6 +517,23 @@ class ShadowOutcome:
     saving: float  # seconds to 95% of B, unpruned over with the pruner's stops
     stopped_best: bool
     lost: bool
+
+
+HINDSIGHT = "hindsight (knows each final score)"
+
+
+def hindsight_stops(trials: list[list[Any]]) -> dict[str, float]:
+    """The stops of a pruner that knows the future, as a ceiling for any real one: after
+    `pruning.MIN_EPOCHS` epochs (before which no rule of ours decides) it stops every trial
+    of the unpruned search that will end no better than the best finished before it, so the
+    search's best moves exactly as without it. Epochs are taken as equally long (their
+    seconds are steady but for rare slow ones)."""
+    stops, best = {}, 0.0
+    for tid, _, start, end, trial_score, _, epochs in sorted(trials, key=lambda t: t[3]):
+        if trial_score <= best and epochs > 0:
+            stops[str(tid)] = (end - start) * min(1.0, pruning.MIN_EPOCHS / epochs)
+        best = max(best, trial_score)
+    return stops
 
 
 def measure_shadow(trials: list[list[Any]], stops: dict[str, float]) -> ShadowOutcome:
@@ -554,7 +581,11 @@ def _print_outcomes(outcomes: dict[str, list[Outcome]]) -> None:
           "draws after the same start (free of the reference's advantage of being measured "
           "against its own best); best@f: the best score, as a fraction of B, within f of the "
           "unpruned search's total seconds; lost: the best after as many trials as the "
-          "unpruned search ran ended more than 5% below B.")
+          "unpruned search ran ended more than 5% below B; lost@s: the same within the "
+          "unpruned search's seconds (up to twice its trials). 'reached': seeds whose search got "
+          "to 95% of B at all; 'x none/seed': the median over seeds of each seed's own ratio "
+          "(0 where it never got there), which does not compare one task's seconds with "
+          "another's when the medians fall on different tasks.")
     none_95 = _median([o.seconds_to[0.95] for o in outcomes.get("ours/none", [])])
     redraw_95 = _median([o.seconds_to[0.95] for o in outcomes.get("ours/none-redraw", [])])
     rows = []
@@ -564,13 +595,18 @@ def _print_outcomes(outcomes: dict[str, list[Outcome]]) -> None:
         rows.append([method, *(_seconds(to[t]) for t in TARGETS),
                      f"{none_95 / to[0.95]:.2f}" if reached else "0",
                      f"{redraw_95 / to[0.95]:.2f}" if reached and not math.isnan(redraw_95) else "",
+                     f"{sum(not math.isinf(o.seconds_to[0.95]) for o in runs)}/{len(runs)}",
+                     f"{_median([o.x_none for o in runs]):.2f}",
                      *(f"{_median([o.best_within[f] for o in runs]):.2f}"
                        for f in BUDGET_FRACTIONS),
                      f"{np.mean([o.lost for o in runs]):.0%}",
+                     f"{np.mean([o.lost_at_seconds for o in runs]):.0%}",
                      f"{_median([o.pruned_fraction for o in runs]):.0%}",
                      f"{_median([o.seconds for o in runs]):.4g}"])
     _print_table(["method", *(f"s@{t:.0%}" for t in TARGETS), "x none", "x redraw",
-                  *(f"best@{f:.0%}" for f in BUDGET_FRACTIONS), "lost", "pruned", "total s"],
+                  "reached", "x none/seed",
+                  *(f"best@{f:.0%}" for f in BUDGET_FRACTIONS), "lost", "lost@s", "pruned",
+                  "total s"],
                  rows)
 
 
@@ -587,6 +623,57 @@ def _print_shadows(shadows: dict[str, list[ShadowOutcome]]) -> None:
         [name, f"{_median([o.saving for o in runs]):.2f}",
          f"{np.mean([o.stopped_best for o in runs]):.0%}", f"{np.mean([o.lost for o in runs]):.0%}"]
         for name, runs in shadows.items()])
+
+
+# What a pruned search proposes --------------------------------------------------------------
+
+def final_score(task: Problem, vals: dict[str, Any]) -> float:
+    """The score a replayed trial would have had, trained to its last planned epoch."""
+    assert task.curve is not None
+    accuracy, seconds = task.curve(hyperopt.space_eval(task.space, vals))
+    final = accuracy[task.epochs - 1]
+    return 0.0 if final < task.min_accuracy else final / sum(seconds[:task.epochs])
+
+
+def paths(families: list[str], half: str, seeds: int, in_flight: int, methods: list[str],
+          budget: int) -> None:
+    """How good the configurations a search proposes are, whatever its pruner did to them:
+    each trial replayed to its end, as a fraction of B (the unpruned search's best). Also
+    how often the pruner stopped a trial that would have beaten the incumbent of the time,
+    or reached 95% of B before the search had."""
+    objectives.configure_cpu_threads(1)
+    print("| family | method | trials 11-50: mean final / B | >= 0.8 B | stops | stopped a "
+          "better trial than the incumbent | stopped a >= 95% B trial before the search had one |")
+    print("|---|---|---|---|---|---|---|")
+    first_seed = 0 if half == "tuning" else 1000
+    for family in families:
+        tasks = [problem(family, seed, half == "reporting")
+                 for seed in range(first_seed, first_seed + seeds)]
+        references = {task.name: max(score(t.result) for t in run_search(
+            "ours/none", task, seed, in_flight, budget))
+            for seed, task in zip(range(first_seed, first_seed + seeds), tasks, strict=True)}
+        for method in methods:
+            means, high, stops, beaten, early = [], [], 0, 0, 0
+            for seed, task in zip(range(first_seed, first_seed + seeds), tasks, strict=True):
+                reference = references[task.name]
+                trials = sorted(run_search(method, task, seed, in_flight,
+                                           budget * (1 if is_unpruned(method) else 2)),
+                                key=lambda trial: trial.end)
+                finals = {t.tid: final_score(task, t.vals) for t in trials}
+                proposed = [finals[tid] / reference for tid in sorted(finals)[10:budget]]
+                means.append(statistics.mean(proposed))
+                high.append(statistics.mean(value >= 0.8 for value in proposed))
+                incumbent = 0.0
+                reached = False
+                for t in trials:
+                    if t.result.get("pruned"):
+                        stops += 1
+                        beaten += finals[t.tid] > incumbent
+                        early += not reached and finals[t.tid] >= 0.95 * reference
+                    incumbent = max(incumbent, score(t.result))
+                    reached = reached or incumbent >= 0.95 * reference
+            print(f"| {family}/{half[0]}/{in_flight} | {method} | {statistics.mean(means):.3f} | "
+                  f"{statistics.mean(high):.1%} | {stops} | {beaten} | {early} |", flush=True)
 
 
 # The bound's time margin -----------------------------------------------------------------------
@@ -640,6 +727,13 @@ def main() -> None:
                             help="run the unpruned search only, with the methods as shadows")
     report_parser = commands.add_parser("report", help="print the tables of runs")
     report_parser.add_argument("inputs", nargs="+", type=Path)
+    paths_parser = commands.add_parser("paths", help="how good the proposed trials are")
+    paths_parser.add_argument("--families", nargs="+", default=list(_curves.FAMILIES))
+    paths_parser.add_argument("--half", choices=("tuning", "reporting"), default="reporting")
+    paths_parser.add_argument("--methods", nargs="+", default=["ours/none-redraw", "ours/curve"])
+    paths_parser.add_argument("--seeds", type=int, default=20)
+    paths_parser.add_argument("--in-flight", type=int, default=4)
+    paths_parser.add_argument("--trials", type=int, default=50, help="per unpruned search")
     margin_parser = commands.add_parser("measure-margin", help="digits per-epoch time noise")
     margin_parser.add_argument("--trials", type=int, default=80)
     margin_parser.add_argument("--epochs", type=int, default=20)
@@ -648,6 +742,9 @@ def main() -> None:
         run(arguments)
     elif arguments.command == "report":
         report(arguments.inputs)
+    elif arguments.command == "paths":
+        paths(arguments.families, arguments.half, arguments.seeds, arguments.in_flight,
+              arguments.methods, arguments.trials)
     else:
         measure_margin(arguments.trials, arguments.epochs)
 

@@ -22,6 +22,7 @@ from search.pruning._bound import DEFAULT_MARGIN, BoundPruner
 from search.pruning._cache import CachedEvidence
 from search.pruning._curve import CurvePruner
 from search.pruning._evidence import (
+    MIN_EPOCHS,
     NO_EVIDENCE,
     Evidence,
     EvidenceBuilder,
@@ -38,6 +39,7 @@ from search.pruning._rungs import RungPruner
 __all__ = [
     "DEFAULT_PRUNER",
     "DEFAULT_MARGIN",
+    "MIN_EPOCHS",
     "NO_EVIDENCE",
     "PRUNER_NAMES",
     "BoundPruner",
