@@ -13,11 +13,16 @@ Baseline from the same run, with --baseline: optuna-dashboard (pip install optun
 over an Optuna journal holding the same trials (the flat params, value = our score, the curve
 as intermediate values), timed from navigation to its history plot holding every trial.
 
+Another version of the dashboard, with --compare-with CHECKOUT (say `git worktree add
+/tmp/hpsearch-main main`): its `hpsearch dashboard`, run from that checkout, serves the same
+stores and is timed the same way, interleaved with ours; the ratio is printed.
+
 Only the server being measured runs: the others are paused (SIGSTOP) meanwhile. Runs are
 interleaved; medians shown.
 
     python benchmarks/dashboard_speed.py [--trials 10000] [--repeats 3] [--baseline]
-        [--baseline-timeout 900] [--store mongodb://HOST:PORT] [--skip-mongodb]
+        [--baseline-timeout 900] [--compare-with CHECKOUT] [--store mongodb://HOST:PORT]
+        [--skip-mongodb]
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline", action="store_true", help="also time optuna-dashboard")
     parser.add_argument("--baseline-timeout", type=float, default=900)
+    parser.add_argument("--compare-with", type=Path, metavar="CHECKOUT",
+                        help="another checkout of hpsearch whose dashboard to time as well")
     parser.add_argument("--store", help="an existing mongodb:// server instead of the test one")
     parser.add_argument("--skip-mongodb", action="store_true")
     args = parser.parse_args()
@@ -70,12 +77,17 @@ def main() -> int:
         stores = {"embedded": build_embedded(Path(root), jobs)}
         if not args.skip_mongodb:
             stores["mongodb"] = build_mongodb(databases.new("dashboard"), jobs)
+        versions: dict[str, Path | None] = {"": None}
+        if args.compare_with is not None:
+            versions[" @" + revision(args.compare_with)] = args.compare_with.resolve()
         targets: dict[str, Target] = {}
         for kind, store in stores.items():
-            url, process, ready = stack.enter_context(
-                dashboard_command(store, EXP_KEY, trials=args.trials))
-            targets[kind] = Target(f"{url}#/experiments/{EXP_KEY}", process, ready, ours=True)
-            pause(process)
+            for suffix, checkout in versions.items():
+                url, process, ready = stack.enter_context(
+                    dashboard_command(store, EXP_KEY, trials=args.trials, checkout=checkout))
+                targets[kind + suffix] = Target(f"{url}#/experiments/{EXP_KEY}", process, ready,
+                                                ours=True)
+                pause(process)
         if args.baseline:
             targets["optuna-dashboard"] = stack.enter_context(
                 optuna_dashboard(Path(root), jobs))
@@ -84,12 +96,15 @@ def main() -> int:
         print(f"{args.trials} finished trials; database: {where}; {os.cpu_count()} CPU cores; "
               f"Chromium {browser.version}; load average {load_before[0]:.1f} at start",
               flush=True)
-        first = next(target for target in targets.values() if target.ours)
-        floor = Target(first.url.split("#")[0] + "static/plotly.min.js", first.process, 0.0,
-                       ours=False)
+        floors = {}  # Plotly alone, as each version serves it
+        for suffix in versions:
+            first = targets[next(iter(stores)) + suffix]
+            floors[suffix] = Target(first.url.split("#")[0] + "static/plotly.min.js",
+                                    first.process, 0.0, ours=False)
         for round_ in range(args.repeats):
-            with running(floor.process):
-                floor.loads.append(plotly_alone(browser, floor.url))
+            for floor in floors.values():
+                with running(floor.process):
+                    floor.loads.append(plotly_alone(browser, floor.url))
             for name, target in targets.items():
                 if not target.ours and round_ > 0:
                     continue  # the baseline takes minutes: once is enough
@@ -97,8 +112,19 @@ def main() -> int:
                     target.loads.append(load_page(browser, target, args))
                 print(f"  round {round_ + 1}: {name}: {target.loads[-1]['paint']:.2f} s",
                       flush=True)
-    print_report(targets, floor, args.trials, load_before, os.getloadavg())
+    print_report(targets, floors, list(stores), args.trials, load_before, os.getloadavg())
     return 0
+
+
+def revision(checkout: Path) -> str:
+    """The checkout's branch (or commit) and commit, to name its figures."""
+    def git(*command: str) -> str:
+        return subprocess.run(["git", "-C", str(checkout), *command], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    branch = git("rev-parse", "--abbrev-ref", "HEAD")
+    if branch == "HEAD":  # detached, as `git worktree add --detach DIR main` leaves it
+        branch = git("name-rev", "--name-only", "--exclude=tags/*", "HEAD")
+    return f"{branch}@{git('rev-parse', '--short', 'HEAD')}"
 
 
 class Target:
@@ -264,12 +290,13 @@ def write_optuna_journal(path: Path, jobs: list[dict[str, Any]]) -> None:
         for row, job in zip(rows, jobs, strict=True)])
 
 
-def print_report(targets: dict[str, Target], floor: Target, trials: int,
-                 load_before: tuple[float, ...], load_after: tuple[float, ...]) -> None:
+def print_report(targets: dict[str, Target], floors: dict[str, Target], kinds: list[str],
+                 trials: int, load_before: tuple[float, ...], load_after: tuple[float, ...]
+                 ) -> None:
     now = datetime.datetime.now().astimezone().isoformat(timespec="minutes")
     print(f"\n{trials} trials, {now}; load average {load_before[0]:.1f} before, "
           f"{load_after[0]:.1f} after; seconds, median of the loads")
-    header = (f"{'server':<17} {'first read':>10} {'loads':>5} {'paint':>6} {'(min-max)':>11} "
+    header = (f"{'server':<30} {'first read':>10} {'loads':>5} {'paint':>6} {'(min-max)':>11} "
               f"{'cpu':>6} {'warm':>6} {'cpu':>6} {'plotly':>6} {'data':>5} {'target':>7}")
     print(header)
     print("-" * len(header))
@@ -277,15 +304,16 @@ def print_report(targets: dict[str, Target], floor: Target, trials: int,
     def median(target: Target, key: str) -> float:
         return statistics.median(load[key] for load in target.loads)
 
-    print(f"{'plotly.min.js alone':<17} {'':>10} {len(floor.loads):>5} "
-          f"{median(floor, 'paint'):>6.2f} {'':>11} {median(floor, 'cpu'):>6.2f}")
+    for suffix, floor in floors.items():
+        print(f"{'plotly.min.js alone' + suffix:<30} {'':>10} {len(floor.loads):>5} "
+              f"{median(floor, 'paint'):>6.2f} {'':>11} {median(floor, 'cpu'):>6.2f}")
     for name, target in targets.items():
         paints = [load["paint"] for load in target.loads]
         paint = statistics.median(paints)
         shown = "   >limit" if paint == float("inf") else f"{paint:>6.2f}"
         spread = "" if paint == float("inf") else f"{min(paints):.2f}-{max(paints):.2f}"
         cpu = "" if paint == float("inf") else f"{median(target, 'cpu'):.2f}"
-        line = f"{name:<17} {target.ready:>10.1f} {len(paints):>5} {shown} {spread:>11} {cpu:>6}"
+        line = f"{name:<30} {target.ready:>10.1f} {len(paints):>5} {shown} {spread:>11} {cpu:>6}"
         if target.ours:
             verdict = "ok" if paint < TARGET_SECONDS else "MISSED"
             line += (f" {median(target, 'warm'):>6.2f} {median(target, 'warm_cpu'):>6.2f} "
@@ -299,6 +327,10 @@ def print_report(targets: dict[str, Target], floor: Target, trials: int,
             if target.ours:
                 ratio = base / median(target, "paint")
                 print(f"optuna-dashboard / {name} (cold paint): {ratio:.1f}x")
+    for suffix in list(floors)[1:]:
+        for kind in kinds:
+            ratio = median(targets[kind + suffix], "paint") / median(targets[kind], "paint")
+            print(f"{kind}: cold paint{suffix} / this checkout's: {ratio:.2f}x")
     for name, target in targets.items():
         if target.ours:
             print(f"{name}: drawing times of the last cold load, ms: {target.loads[-1]['draws']}")
