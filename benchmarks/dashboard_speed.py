@@ -5,7 +5,9 @@ synthetic trials, each with a 20-epoch curve) in each store, an embedded directo
 MongoDB database (the tests' FerretDB unless --store names a server), serves each with the
 real `hpsearch dashboard` command, and loads the experiment page in headless Chromium, each
 time in a fresh browser context (nothing cached). The figure is the first complete paint:
-from navigation to the mark the page sets once every plot has rendered. The server has read
+from navigation to the mark the page sets once every plot in the window (1440 x 900) has
+rendered (a page that sets no such mark: once every plot has); *all plots* is to the mark it
+sets once every plot on the page has, down to the last below the window. The server has read
 the store once before the first load (it reads in the background; a page never waits on the
 store); how long that first read took is shown too.
 
@@ -110,7 +112,9 @@ def main() -> int:
                     continue  # the baseline takes minutes: once is enough
                 with running(target.process):
                     target.loads.append(load_page(browser, target, args))
-                print(f"  round {round_ + 1}: {name}: {target.loads[-1]['paint']:.2f} s",
+                last = target.loads[-1]
+                print(f"  round {round_ + 1}: {name}: {last['paint']:.2f} s"
+                      + (f", all plots {last['all']:.2f} s" if "all" in last else ""),
                       flush=True)
     print_report(targets, floors, list(stores), args.trials, load_before, os.getloadavg())
     return 0
@@ -162,7 +166,7 @@ def load_page(browser: Any, target: Target, args: argparse.Namespace) -> dict[st
         load = ours_once(page, target.url, cpu)
         page.goto("about:blank")
         warm = ours_once(page, target.url, cpu)
-        return {**load, "warm": warm["paint"], "warm_cpu": warm["cpu"]}
+        return {**load, "warm": warm["paint"], "warm_all": warm["all"], "warm_cpu": warm["cpu"]}
     finally:
         cpu.detach()
         context.close()
@@ -191,9 +195,11 @@ def ours_once(page: Any, url: str, cpu: Any) -> dict[str, Any]:
     page.goto(url, wait_until="commit")
     page.wait_for_selector(PAINTED, state="attached", timeout=600_000)
     after = browser_cpu(cpu)
-    timings = page.evaluate("({paint: window.hpsearchPaintedAt, plotly: window.hpsearchPlotlyAt, "
-                            "data: window.hpsearchDataAt, draws: window.hpsearchDrawTimes})")
-    return {"paint": timings["paint"] / 1000, "cpu": spent(before, after),
+    timings = page.evaluate("({first: window.hpsearchFirstPaintAt, all: window.hpsearchPaintedAt, "
+                            "plotly: window.hpsearchPlotlyAt, data: window.hpsearchDataAt, "
+                            "draws: window.hpsearchDrawTimes})")
+    return {"paint": (timings["first"] or timings["all"]) / 1000, "all": timings["all"] / 1000,
+            "cpu": spent(before, after),
             "plotly": (timings["plotly"] or 0) / 1000, "data": timings["data"] / 1000,
             "draws": timings["draws"]}
 
@@ -297,7 +303,8 @@ def print_report(targets: dict[str, Target], floors: dict[str, Target], kinds: l
     print(f"\n{trials} trials, {now}; load average {load_before[0]:.1f} before, "
           f"{load_after[0]:.1f} after; seconds, median of the loads")
     header = (f"{'server':<30} {'first read':>10} {'loads':>5} {'paint':>6} {'(min-max)':>11} "
-              f"{'cpu':>6} {'warm':>6} {'cpu':>6} {'plotly':>6} {'data':>5} {'target':>7}")
+              f"{'cpu':>6} {'all':>6} {'warm':>6} {'all':>6} {'cpu':>6} {'plotly':>6} "
+              f"{'data':>5} {'target':>7}")
     print(header)
     print("-" * len(header))
 
@@ -316,7 +323,8 @@ def print_report(targets: dict[str, Target], floors: dict[str, Target], kinds: l
         line = f"{name:<30} {target.ready:>10.1f} {len(paints):>5} {shown} {spread:>11} {cpu:>6}"
         if target.ours:
             verdict = "ok" if paint < TARGET_SECONDS else "MISSED"
-            line += (f" {median(target, 'warm'):>6.2f} {median(target, 'warm_cpu'):>6.2f} "
+            line += (f" {median(target, 'all'):>6.2f} {median(target, 'warm'):>6.2f} "
+                     f"{median(target, 'warm_all'):>6.2f} {median(target, 'warm_cpu'):>6.2f} "
                      f"{median(target, 'plotly'):>6.2f} {median(target, 'data'):>5.2f} "
                      f"{verdict:>7}")
         print(line)
@@ -329,15 +337,19 @@ def print_report(targets: dict[str, Target], floors: dict[str, Target], kinds: l
                 print(f"optuna-dashboard / {name} (cold paint): {ratio:.1f}x")
     for suffix in list(floors)[1:]:
         for kind in kinds:
-            ratio = median(targets[kind + suffix], "paint") / median(targets[kind], "paint")
-            print(f"{kind}: cold paint{suffix} / this checkout's: {ratio:.2f}x")
+            theirs, ours = targets[kind + suffix], targets[kind]
+            print(f"{kind}: cold paint{suffix} / this checkout's: "
+                  f"{median(theirs, 'paint') / median(ours, 'paint'):.2f}x; all plots: "
+                  f"{median(theirs, 'all') / median(ours, 'all'):.2f}x")
     for name, target in targets.items():
         if target.ours:
             print(f"{name}: drawing times of the last cold load, ms: {target.loads[-1]['draws']}")
-    print("paint: navigation to every plot drawn (optuna-dashboard: to its history plot "
-          "holding every trial; plotly.min.js alone: a blank page loading and running only "
+    print("paint: navigation to every plot in the window drawn (a page without that mark: "
+          "every plot; optuna-dashboard: its history plot holding every trial; plotly.min.js "
+          "alone: a blank page loading and running only "
           "Plotly, the floor of any page drawn with it), in a fresh browser context; cpu: CPU "
-          "seconds of all the browser's processes meanwhile; warm: the same page loaded again "
+          "seconds of all the browser's processes until every plot was drawn; all: navigation "
+          "to every plot on the page drawn; warm: the same page loaded again "
           "in that context (Plotly cached); plotly: when Plotly had loaded and run; data: when "
           "the trials had arrived and been parsed (cold load); first read: server start to the "
           "trials being served.")
