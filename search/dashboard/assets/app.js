@@ -688,7 +688,13 @@
     const axesOf = (trace) => [layout[`xaxis${trace.xaxis.slice(1)}`], layout[`yaxis${trace.yaxis.slice(1)}`]];
     const markers = traces.filter((trace) => denseTraces.get(trace._input) === 'markers');
     if (markers.length) {
-      const paint = new Float32Array(width * height * 4); // premultiplied RGBA, 0..1
+      // Premultiplied RGBA, 0..1, kept between paints (a pan repaints every frame).
+      if (!node.densePixels || node.densePixels.length !== width * height * 4) {
+        node.densePixels = new Float32Array(width * height * 4);
+      } else {
+        node.densePixels.fill(0);
+      }
+      const paint = node.densePixels;
       for (const trace of markers) {
         const [xaxis, yaxis] = axesOf(trace);
         blendMarkers(paint, width, clipOf(xaxis, yaxis, ratio, width, height), markerSprite(trace.marker, ratio),
