@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from _farm import HPSEARCH, environment
@@ -41,13 +42,16 @@ def chromium() -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def dashboard_command(store: str, exp_key: str, *, trials: int, timeout: float = 1800
+def dashboard_command(store: str, exp_key: str, *, trials: int, timeout: float = 1800,
+                      checkout: Path | None = None
                       ) -> Iterator[tuple[str, subprocess.Popen[str], float]]:
     """`hpsearch dashboard` over `store`, once it has read the store: yields its address,
-    its process, and the seconds from start until the experiment's `trials` were served."""
+    its process, and the seconds from start until the experiment's `trials` were served.
+    `checkout`: another checkout of hpsearch to run it from (a baseline version)."""
     started = time.perf_counter()
+    env = environment() if checkout is None else environment(PYTHONPATH=str(checkout))
     process = subprocess.Popen([*HPSEARCH, "dashboard", "--store", store, "--port", "0"],
-                               env=environment(), stdout=subprocess.PIPE, text=True)
+                               env=env, cwd=checkout, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()

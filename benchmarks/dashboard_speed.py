@@ -5,7 +5,9 @@ synthetic trials, each with a 20-epoch curve) in each store, an embedded directo
 MongoDB database (the tests' FerretDB unless --store names a server), serves each with the
 real `hpsearch dashboard` command, and loads the experiment page in headless Chromium, each
 time in a fresh browser context (nothing cached). The figure is the first complete paint:
-from navigation to the mark the page sets once every plot has rendered. The server has read
+from navigation to the mark the page sets once every plot in the window (1440 x 900) has
+rendered (a page that sets no such mark: once every plot has); *all plots* is to the mark it
+sets once every plot on the page has, down to the last below the window. The server has read
 the store once before the first load (it reads in the background; a page never waits on the
 store); how long that first read took is shown too.
 
@@ -13,11 +15,16 @@ Baseline from the same run, with --baseline: optuna-dashboard (pip install optun
 over an Optuna journal holding the same trials (the flat params, value = our score, the curve
 as intermediate values), timed from navigation to its history plot holding every trial.
 
+Another version of the dashboard, with --compare-with CHECKOUT (say `git worktree add
+/tmp/hpsearch-main main`): its `hpsearch dashboard`, run from that checkout, serves the same
+stores and is timed the same way, interleaved with ours; the ratio is printed.
+
 Only the server being measured runs: the others are paused (SIGSTOP) meanwhile. Runs are
 interleaved; medians shown.
 
     python benchmarks/dashboard_speed.py [--trials 10000] [--repeats 3] [--baseline]
-        [--baseline-timeout 900] [--store mongodb://HOST:PORT] [--skip-mongodb]
+        [--baseline-timeout 900] [--compare-with CHECKOUT] [--store mongodb://HOST:PORT]
+        [--skip-mongodb]
 """
 
 from __future__ import annotations
@@ -59,6 +66,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline", action="store_true", help="also time optuna-dashboard")
     parser.add_argument("--baseline-timeout", type=float, default=900)
+    parser.add_argument("--compare-with", type=Path, metavar="CHECKOUT",
+                        help="another checkout of hpsearch whose dashboard to time as well")
     parser.add_argument("--store", help="an existing mongodb:// server instead of the test one")
     parser.add_argument("--skip-mongodb", action="store_true")
     args = parser.parse_args()
@@ -70,12 +79,17 @@ def main() -> int:
         stores = {"embedded": build_embedded(Path(root), jobs)}
         if not args.skip_mongodb:
             stores["mongodb"] = build_mongodb(databases.new("dashboard"), jobs)
+        versions: dict[str, Path | None] = {"": None}
+        if args.compare_with is not None:
+            versions[" @" + revision(args.compare_with)] = args.compare_with.resolve()
         targets: dict[str, Target] = {}
         for kind, store in stores.items():
-            url, process, ready = stack.enter_context(
-                dashboard_command(store, EXP_KEY, trials=args.trials))
-            targets[kind] = Target(f"{url}#/experiments/{EXP_KEY}", process, ready, ours=True)
-            pause(process)
+            for suffix, checkout in versions.items():
+                url, process, ready = stack.enter_context(
+                    dashboard_command(store, EXP_KEY, trials=args.trials, checkout=checkout))
+                targets[kind + suffix] = Target(f"{url}#/experiments/{EXP_KEY}", process, ready,
+                                                ours=True)
+                pause(process)
         if args.baseline:
             targets["optuna-dashboard"] = stack.enter_context(
                 optuna_dashboard(Path(root), jobs))
@@ -84,21 +98,37 @@ def main() -> int:
         print(f"{args.trials} finished trials; database: {where}; {os.cpu_count()} CPU cores; "
               f"Chromium {browser.version}; load average {load_before[0]:.1f} at start",
               flush=True)
-        first = next(target for target in targets.values() if target.ours)
-        floor = Target(first.url.split("#")[0] + "static/plotly.min.js", first.process, 0.0,
-                       ours=False)
+        floors = {}  # Plotly alone, as each version serves it
+        for suffix in versions:
+            first = targets[next(iter(stores)) + suffix]
+            floors[suffix] = Target(first.url.split("#")[0] + "static/plotly.min.js",
+                                    first.process, 0.0, ours=False)
         for round_ in range(args.repeats):
-            with running(floor.process):
-                floor.loads.append(plotly_alone(browser, floor.url))
+            for floor in floors.values():
+                with running(floor.process):
+                    floor.loads.append(plotly_alone(browser, floor.url))
             for name, target in targets.items():
                 if not target.ours and round_ > 0:
                     continue  # the baseline takes minutes: once is enough
                 with running(target.process):
                     target.loads.append(load_page(browser, target, args))
-                print(f"  round {round_ + 1}: {name}: {target.loads[-1]['paint']:.2f} s",
+                last = target.loads[-1]
+                print(f"  round {round_ + 1}: {name}: {last['paint']:.2f} s"
+                      + (f", all plots {last['all']:.2f} s" if "all" in last else ""),
                       flush=True)
-    print_report(targets, floor, args.trials, load_before, os.getloadavg())
+    print_report(targets, floors, list(stores), args.trials, load_before, os.getloadavg())
     return 0
+
+
+def revision(checkout: Path) -> str:
+    """The checkout's branch (or commit) and commit, to name its figures."""
+    def git(*command: str) -> str:
+        return subprocess.run(["git", "-C", str(checkout), *command], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    branch = git("rev-parse", "--abbrev-ref", "HEAD")
+    if branch == "HEAD":  # detached, as `git worktree add --detach DIR main` leaves it
+        branch = git("name-rev", "--name-only", "--exclude=tags/*", "HEAD")
+    return f"{branch}@{git('rev-parse', '--short', 'HEAD')}"
 
 
 class Target:
@@ -136,7 +166,7 @@ def load_page(browser: Any, target: Target, args: argparse.Namespace) -> dict[st
         load = ours_once(page, target.url, cpu)
         page.goto("about:blank")
         warm = ours_once(page, target.url, cpu)
-        return {**load, "warm": warm["paint"], "warm_cpu": warm["cpu"]}
+        return {**load, "warm": warm["paint"], "warm_all": warm["all"], "warm_cpu": warm["cpu"]}
     finally:
         cpu.detach()
         context.close()
@@ -165,9 +195,11 @@ def ours_once(page: Any, url: str, cpu: Any) -> dict[str, Any]:
     page.goto(url, wait_until="commit")
     page.wait_for_selector(PAINTED, state="attached", timeout=600_000)
     after = browser_cpu(cpu)
-    timings = page.evaluate("({paint: window.hpsearchPaintedAt, plotly: window.hpsearchPlotlyAt, "
-                            "data: window.hpsearchDataAt, draws: window.hpsearchDrawTimes})")
-    return {"paint": timings["paint"] / 1000, "cpu": spent(before, after),
+    timings = page.evaluate("({first: window.hpsearchFirstPaintAt, all: window.hpsearchPaintedAt, "
+                            "plotly: window.hpsearchPlotlyAt, data: window.hpsearchDataAt, "
+                            "draws: window.hpsearchDrawTimes})")
+    return {"paint": (timings["first"] or timings["all"]) / 1000, "all": timings["all"] / 1000,
+            "cpu": spent(before, after),
             "plotly": (timings["plotly"] or 0) / 1000, "data": timings["data"] / 1000,
             "draws": timings["draws"]}
 
@@ -264,31 +296,35 @@ def write_optuna_journal(path: Path, jobs: list[dict[str, Any]]) -> None:
         for row, job in zip(rows, jobs, strict=True)])
 
 
-def print_report(targets: dict[str, Target], floor: Target, trials: int,
-                 load_before: tuple[float, ...], load_after: tuple[float, ...]) -> None:
+def print_report(targets: dict[str, Target], floors: dict[str, Target], kinds: list[str],
+                 trials: int, load_before: tuple[float, ...], load_after: tuple[float, ...]
+                 ) -> None:
     now = datetime.datetime.now().astimezone().isoformat(timespec="minutes")
     print(f"\n{trials} trials, {now}; load average {load_before[0]:.1f} before, "
           f"{load_after[0]:.1f} after; seconds, median of the loads")
-    header = (f"{'server':<17} {'first read':>10} {'loads':>5} {'paint':>6} {'(min-max)':>11} "
-              f"{'cpu':>6} {'warm':>6} {'cpu':>6} {'plotly':>6} {'data':>5} {'target':>7}")
+    header = (f"{'server':<30} {'first read':>10} {'loads':>5} {'paint':>6} {'(min-max)':>11} "
+              f"{'cpu':>6} {'all':>6} {'warm':>6} {'all':>6} {'cpu':>6} {'plotly':>6} "
+              f"{'data':>5} {'target':>7}")
     print(header)
     print("-" * len(header))
 
     def median(target: Target, key: str) -> float:
         return statistics.median(load[key] for load in target.loads)
 
-    print(f"{'plotly.min.js alone':<17} {'':>10} {len(floor.loads):>5} "
-          f"{median(floor, 'paint'):>6.2f} {'':>11} {median(floor, 'cpu'):>6.2f}")
+    for suffix, floor in floors.items():
+        print(f"{'plotly.min.js alone' + suffix:<30} {'':>10} {len(floor.loads):>5} "
+              f"{median(floor, 'paint'):>6.2f} {'':>11} {median(floor, 'cpu'):>6.2f}")
     for name, target in targets.items():
         paints = [load["paint"] for load in target.loads]
         paint = statistics.median(paints)
         shown = "   >limit" if paint == float("inf") else f"{paint:>6.2f}"
         spread = "" if paint == float("inf") else f"{min(paints):.2f}-{max(paints):.2f}"
         cpu = "" if paint == float("inf") else f"{median(target, 'cpu'):.2f}"
-        line = f"{name:<17} {target.ready:>10.1f} {len(paints):>5} {shown} {spread:>11} {cpu:>6}"
+        line = f"{name:<30} {target.ready:>10.1f} {len(paints):>5} {shown} {spread:>11} {cpu:>6}"
         if target.ours:
             verdict = "ok" if paint < TARGET_SECONDS else "MISSED"
-            line += (f" {median(target, 'warm'):>6.2f} {median(target, 'warm_cpu'):>6.2f} "
+            line += (f" {median(target, 'all'):>6.2f} {median(target, 'warm'):>6.2f} "
+                     f"{median(target, 'warm_all'):>6.2f} {median(target, 'warm_cpu'):>6.2f} "
                      f"{median(target, 'plotly'):>6.2f} {median(target, 'data'):>5.2f} "
                      f"{verdict:>7}")
         print(line)
@@ -299,13 +335,21 @@ def print_report(targets: dict[str, Target], floor: Target, trials: int,
             if target.ours:
                 ratio = base / median(target, "paint")
                 print(f"optuna-dashboard / {name} (cold paint): {ratio:.1f}x")
+    for suffix in list(floors)[1:]:
+        for kind in kinds:
+            theirs, ours = targets[kind + suffix], targets[kind]
+            print(f"{kind}: cold paint{suffix} / this checkout's: "
+                  f"{median(theirs, 'paint') / median(ours, 'paint'):.2f}x; all plots: "
+                  f"{median(theirs, 'all') / median(ours, 'all'):.2f}x")
     for name, target in targets.items():
         if target.ours:
             print(f"{name}: drawing times of the last cold load, ms: {target.loads[-1]['draws']}")
-    print("paint: navigation to every plot drawn (optuna-dashboard: to its history plot "
-          "holding every trial; plotly.min.js alone: a blank page loading and running only "
+    print("paint: navigation to every plot in the window drawn (a page without that mark: "
+          "every plot; optuna-dashboard: its history plot holding every trial; plotly.min.js "
+          "alone: a blank page loading and running only "
           "Plotly, the floor of any page drawn with it), in a fresh browser context; cpu: CPU "
-          "seconds of all the browser's processes meanwhile; warm: the same page loaded again "
+          "seconds of all the browser's processes until every plot was drawn; all: navigation "
+          "to every plot on the page drawn; warm: the same page loaded again "
           "in that context (Plotly cached); plotly: when Plotly had loaded and run; data: when "
           "the trials had arrived and been parsed (cold load); first read: server start to the "
           "trials being served.")

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from stored_trials import MIN_ACCURACY, record_repeat, record_trials, result_for
+from stored_trials import MIN_ACCURACY, Outcome, record_repeat, record_trials, result_for
 
 import spaces
 from search.dashboard import Dashboard, DashboardError
@@ -186,6 +186,88 @@ def test_a_trial_that_lands_appears_without_a_reload_keeping_zoom_filter_and_tri
         assert tab.page.locator("#page-range").inner_text() == "1–6 of 6"  # ok trials only
         assert tab.page.locator("#drawer h2").inner_text() == "Trial 1"
         assert "#/experiments/live/trials/1" in tab.page.url
+
+
+PAINT_AT = """([plot, x, y]) => {
+    // Paint on the plot's canvas within a pixel of where Plotly puts the point (x, y).
+    const figure = document.getElementById(plot);
+    const canvas = figure.querySelector('canvas.dense');
+    if (!canvas) return false;
+    const {xaxis, yaxis, width} = figure._fullLayout;
+    const ratio = canvas.width / width;
+    const px = Math.round((xaxis._offset + xaxis.c2p(x)) * ratio);
+    const py = Math.round((yaxis._offset + yaxis.c2p(y)) * ratio);
+    const pixels = canvas.getContext('2d').getImageData(px - 1, py - 1, 3, 3).data;
+    return pixels.some((value, k) => k % 4 === 3 && value > 0);
+}"""
+PAINTED_IN_PLOT = """(plot) => {
+    // How many pixels of the canvas inside the plot area hold paint.
+    const figure = document.getElementById(plot);
+    const canvas = figure.querySelector('canvas.dense');
+    const {xaxis, yaxis, width} = figure._fullLayout;
+    const ratio = canvas.width / width;
+    const pixels = canvas.getContext('2d').getImageData(
+        Math.ceil(xaxis._offset * ratio), Math.ceil(yaxis._offset * ratio),
+        Math.floor(xaxis._length * ratio), Math.floor(yaxis._length * ratio)).data;
+    return pixels.filter((value, k) => k % 4 === 3 && value > 0).length;
+}"""
+
+
+def test_a_large_experiment_paints_its_markers_on_a_canvas_that_follows_zoom_legend_and_news(
+        tab: Tab, tmp_path: Path) -> None:
+    # Past 200 finished trials, Plotly keeps each big scatter's points (hover, legend, the
+    # counts above) but draws at most one marker of a trace; a canvas under the figure paints
+    # them all, wherever the axes are now.
+    location = str(tmp_path / "store")
+    outcomes: list[Outcome] = [(0.55 + (k % 9) / 20, 0.05 + (k % 7) / 10) for k in range(205)]
+    record_trials(location, "dense", outcomes, queued=1)
+    with served(location) as dashboard:
+        tab.open(dashboard.url_for("dense"))
+        assert trace_points(tab, "plot-tradeoff", "trial") == 205
+        assert trace_points(tab, "plot-history", "trial", "x2") == 205
+        assert tab.evaluate("document.querySelectorAll('#plot-params path.point').length") <= 9
+        for accuracy, seconds in (outcomes[0], outcomes[8], outcomes[60]):
+            assert tab.evaluate(PAINT_AT, ["plot-tradeoff", seconds, accuracy])
+        assert not tab.evaluate(PAINT_AT, ["plot-tradeoff", 0.07, 0.9])  # no trial there
+
+        finish_next(location, "dense", result_for((0.99, 3.0), "worker-z"))
+        tab.until(PAINT_AT, ["plot-tradeoff", 3.0, 0.99])
+
+        tab.evaluate("Plotly.relayout('plot-tradeoff', {'xaxis.range': [2, 3]})")  # 100-1000 s
+        tab.until(f"({PAINTED_IN_PLOT})('plot-tradeoff') === 0")
+
+        tab.evaluate("Plotly.relayout('plot-tradeoff', {'xaxis.autorange': true})")
+        tab.until(PAINT_AT, ["plot-tradeoff", outcomes[0][1], outcomes[0][0]])
+        hidden = tab.evaluate("document.getElementById('plot-tradeoff').data"
+                              ".findIndex((t) => t.name === 'trial')")
+        tab.evaluate(f"Plotly.restyle('plot-tradeoff', {{visible: 'legendonly'}}, [{hidden}])")
+        tab.until(f"!({PAINT_AT})(['plot-tradeoff', {outcomes[0][1]}, {outcomes[0][0]}])")
+
+
+def test_the_first_paint_mark_comes_once_every_plot_in_the_window_is_drawn(
+        tab: Tab, tmp_path: Path) -> None:
+    # The plots are drawn one at a time from the top; the page marks its first complete paint
+    # when those in the window at load are drawn (the loading card above them then goes), and
+    # its paint when all are.
+    location = str(tmp_path / "store")
+    record_trials(location, "staged", OUTCOMES)
+    tab.page.add_init_script("""new MutationObserver(() => {
+        if (window.__atFirstPaint || !document.body || !document.body.dataset.firstPaint) return;
+        const shift = document.getElementById('summary').getBoundingClientRect().top
+            - document.getElementById('loading').getBoundingClientRect().top;
+        window.__atFirstPaint = Array.from(document.querySelectorAll('.plot'), (plot) => ({
+            id: plot.id, inWindow: plot.getBoundingClientRect().top - shift < window.innerHeight,
+            drawn: plot.querySelector('.main-svg') !== null}));
+    }).observe(document, {attributes: true, subtree: true,
+                           attributeFilter: ['data-first-paint']})""")
+    with served(location) as dashboard:
+        tab.open(dashboard.url_for("staged"))
+        plots = tab.evaluate("window.__atFirstPaint")
+        assert [plot["id"] for plot in plots if plot["inWindow"]][:1] == ["plot-history"]
+        assert all(plot["drawn"] for plot in plots if plot["inWindow"])
+        assert not next(plot for plot in plots if plot["id"] == "plot-curves")["drawn"]
+        assert tab.evaluate("window.hpsearchFirstPaintAt <= window.hpsearchPaintedAt")
+        assert tab.evaluate("document.querySelectorAll('.plot .main-svg').length") >= 5
 
 
 def test_a_lucky_run_below_the_floor_never_heads_the_dashboard_once_its_repeat_lands(

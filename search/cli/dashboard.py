@@ -28,12 +28,12 @@ def dashboard(store: Store, host: str, port: int, token: str | None, exp_key: st
     """Serve a live, read-only web page of the store's experiments, trials and workers.
 
     One read of the store per interval serves every open page; a page receives only what
-    changed. Plots come from the installed `plotly` package (pip install
-    'hpsearch[dashboard]'); nothing is fetched from the internet. To watch a farm whose
+    changed. Plots are drawn with the plotly.js that hpsearch ships; nothing is fetched
+    from the internet. To watch a farm whose
     database is elsewhere, run this where the database is reachable and forward the port:
     ssh -L 8080:127.0.0.1:8080 HOST, then open http://127.0.0.1:8080/.
     """
-    from search.dashboard import Dashboard, DashboardError  # plotly and the server: only here
+    from search.dashboard import Dashboard, DashboardError  # the server: only here
 
     if exp_key is not None and store.experiment(exp_key) is None:
         raise queries.unknown_experiment(store, exp_key)

@@ -6,7 +6,7 @@
     dashboard.serve_forever()
 
 One reading thread serves every open page (see `_live`); the pages poll for what changed
-(`_server` lists the API) and draw with the Plotly that the `plotly` package ships.
+(`_server` lists the API) and draw with the plotly.js bundle in `assets`, shipped with hpsearch.
 """
 
 from __future__ import annotations

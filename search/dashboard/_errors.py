@@ -4,5 +4,5 @@ from __future__ import annotations
 
 
 class DashboardError(Exception):
-    """A dashboard that cannot be served as asked: a port in use, a missing token, plotly not
-    installed. The message says what to do and holds no password."""
+    """A dashboard that cannot be served as asked: a port in use, a missing token. The
+    message says what to do and holds no password."""

@@ -8,10 +8,13 @@
 (() => {
   const PAGE_SIZE = 50;
   const WAIT_SECONDS = 20;
-  const GL_ABOVE = 800; // points: WebGL plots above this, SVG below (crisper, no GL context)
+  // Marker traces above this many points are painted on a canvas (see `dense` below): an SVG
+  // node per marker costs seconds at 10,000 trials, and WebGL as much in a software renderer.
+  const DENSE_ABOVE = 200;
   const STATES = ['ok', 'pruned', 'failed', 'running', 'queued'];
   const COLORS = {
-    trial: '#2563eb', failed: '#dc2626', best: '#f59e0b', floor: '#7c3aed', grid: '#eef2f7',
+    trial: '#2563eb', failed: '#dc2626', best: '#f59e0b', floor: '#7c3aed',
+    grid: 'rgba(148, 163, 184, 0.16)', // #eef2f7 on white, and faint over a canvas of markers
     muted: '#94a3b8', below: '#94a3b8', curve: 'rgba(37, 99, 235, 0.22)',
   };
 
@@ -64,12 +67,18 @@
 
   // -- numbers as people read them ------------------------------------------------------------
 
+  // Formatters made once: toLocaleString builds one per call, a millisecond each in tables.
+  const DECIMAL = new Intl.NumberFormat('en-US', {maximumFractionDigits: 6});
+  const INTEGER = new Intl.NumberFormat('en-US');
+  const DATE_TIME = new Intl.DateTimeFormat('sv-SE', {year: 'numeric', month: '2-digit', day: '2-digit',
+                                                      hour: '2-digit', minute: '2-digit', second: '2-digit'});
+
   function fmt(value, digits = 3) {
     if (value === null || value === undefined) return '–';
     if (value === 0) return '0';
     const magnitude = Math.abs(value);
     if (magnitude >= 1e5 || magnitude < 1e-3) return value.toExponential(digits - 1);
-    return Number(value.toPrecision(digits)).toLocaleString('en-US', {maximumFractionDigits: 6});
+    return DECIMAL.format(Number(value.toPrecision(digits)));
   }
 
   function fmtSeconds(seconds) {
@@ -91,12 +100,12 @@
   function fmtTime(epochSeconds) {
     if (epochSeconds === null || epochSeconds === undefined) return '–';
     const date = new Date(epochSeconds * 1000);
-    return date.toLocaleString('sv-SE').replace('T', ' '); // 2026-12-06 05:10:49
+    return DATE_TIME.format(date).replace('T', ' '); // 2026-12-06 05:10:49
   }
 
   const fmtDay = (epochSeconds) => fmtTime(epochSeconds).slice(0, 16); // 2026-12-06 05:10
 
-  const count = (n) => Number(n).toLocaleString('en-US');
+  const count = (n) => INTEGER.format(Number(n));
   const runsText = (n) => (n === 1 ? '1 run' : `${count(n)} runs`);
 
   // Math.min(...values) overflows the call stack past about a hundred thousand values.
@@ -266,6 +275,7 @@
       return;
     }
     delete document.body.dataset.painted;
+    delete document.body.dataset.firstPaint;
     app.detail = null;
     if (route.page === 'experiment') {
       app.exp = newExperiment(route.key);
@@ -566,14 +576,22 @@
     await plotlyReady;
     if (app.exp !== exp) return;
     const view = derive(exp);
-    const drawn = [
-      draw('plot-history', history(exp, view)),
-      draw('plot-tradeoff', tradeOff(exp, view)),
-      draw('plot-params', parameters(exp, view)),
-      draw('plot-parallel', parallel(exp, view)),
-      draw('plot-curves', curves(exp, view)),
-    ];
-    await Promise.all(drawn);
+    // One plot at a time, from the top of the page down: each shows as soon as it is drawn.
+    // The first paint is complete once every plot in the window at load is drawn (the
+    // loading card above them goes away then, so they count as if it were gone already);
+    // the page is painted once every plot is.
+    const figures = [['plot-history', history], ['plot-tradeoff', tradeOff], ['plot-params', parameters],
+                     ['plot-parallel', parallel], ['plot-curves', curves]];
+    const above = exp.painted ? 0 : $('summary').getBoundingClientRect().top - $('loading').getBoundingClientRect().top;
+    const inView = figures.filter(([id]) => $(id).getBoundingClientRect().top - above < window.innerHeight).length;
+    for (const [k, [id, figure]] of figures.entries()) {
+      await draw(id, () => figure(exp, view));
+      if (app.exp !== exp) return;
+      if (!exp.painted && k + 1 === inView) {
+        window.hpsearchFirstPaintAt = performance.now(); // for benchmarks/dashboard_speed.py
+        document.body.dataset.firstPaint = 'true';
+      }
+    }
     if (app.exp !== exp) return;
     exp.renderedAt = performance.now();
     exp.renderSeconds = (exp.renderedAt - started) / 1000;
@@ -582,20 +600,296 @@
       exp.painted = true;
       $('loading').hidden = true;
       window.hpsearchPaintedAt = performance.now();
+      if (!document.body.dataset.firstPaint) { // no plot was in the window
+        window.hpsearchFirstPaintAt = window.hpsearchPaintedAt;
+        document.body.dataset.firstPaint = 'true';
+      }
       document.body.dataset.painted = 'true';
     }
     renderDetail();
   }
 
-  async function draw(id, figure) {
+  async function draw(id, build) {
     const node = $(id);
     if (!node) return;
     const started = performance.now();
+    const figure = build();
     if (figure.height) node.style.height = `${figure.height}px`;
     await Plotly.react(node, figure.data, figure.layout, {
       displaylogo: false, responsive: true, modeBarButtonsToRemove: ['select2d', 'lasso2d'],
     });
+    // Plotly redraws after a react, a zoom, a legend click or a resize, and pans move the
+    // axes: the canvas follows, once a frame. Hooked anew after each react, which drops the
+    // figure's listeners whenever it starts the figure over.
+    node.densePaint = node.densePaint || (() => {
+      if (!node.densePending) node.densePending = requestAnimationFrame(() => { node.densePending = 0; paintDense(node); });
+    });
+    for (const event of ['plotly_afterplot', 'plotly_relayouting']) {
+      node.removeListener(event, node.densePaint);
+      node.on(event, node.densePaint);
+    }
+    paintDense(node);
     drawTimes[id] = Math.round(performance.now() - started); // for benchmarks/dashboard_speed.py
+  }
+
+  // -- dense traces, painted on a canvas ------------------------------------------------------
+  //
+  // An SVG node per marker or per line costs seconds at 10,000 trials, and WebGL as much in a
+  // software renderer. So Plotly keeps a dense trace whole (its points for hover, legend and
+  // autorange; the tests read them) but draws little of it, and a canvas laid under the
+  // figure's SVG (its background is transparent) paints all of it in the axes' current
+  // ranges: every overlay (best lines, front, shapes, legend, hover) stays on top.
+  // - Markers: Plotly draws at most one (marker.maxdisplayed); the canvas blends a sprite of
+  //   the marker per point into its pixels by hand, tens of milliseconds for 100,000 points.
+  // - Lines (null-separated polylines): Plotly draws none (mode 'none'); a proxy trace with no
+  //   points stands for it in the legend, in its legend group; the canvas strokes one path.
+
+  const denseTraces = new WeakMap(); // input trace -> 'markers' | 'lines'
+
+  function dense(trace) {
+    trace.marker = {...trace.marker, maxdisplayed: 1};
+    denseTraces.set(trace, 'markers');
+    return trace;
+  }
+
+  function denseLines(trace) {
+    const group = trace.legendgroup || `lines:${trace.name}`;
+    const drawn = {...trace, mode: 'none', showlegend: false, legendgroup: group, hoverinfo: 'skip'};
+    denseTraces.set(drawn, 'lines');
+    return [drawn, {type: 'scatter', mode: 'lines', x: [null], y: [null], name: trace.name, legendgroup: group,
+                    line: trace.line, opacity: trace.opacity, hoverinfo: 'skip',
+                    showlegend: trace.showlegend !== false && trace.x.length > 0}];
+  }
+
+  function paintDense(node) {
+    const layout = node._fullLayout;
+    const traces = (node._fullData || []).filter((trace) => trace.visible === true && denseTraces.has(trace._input));
+    let canvas = node.querySelector('canvas.dense');
+    if (!traces.length || !layout) {
+      if (canvas) canvas.remove();
+      return;
+    }
+    const ratio = window.devicePixelRatio || 1;
+    if (!canvas) {
+      canvas = document.createElement('canvas');
+      canvas.className = 'dense';
+      node.querySelector('.svg-container').prepend(canvas);
+    }
+    const width = Math.round(layout.width * ratio);
+    const height = Math.round(layout.height * ratio);
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
+      canvas.style.width = `${layout.width}px`;
+      canvas.style.height = `${layout.height}px`;
+    }
+    const context = canvas.getContext('2d');
+    context.clearRect(0, 0, width, height);
+    const axesOf = (trace) => [layout[`xaxis${trace.xaxis.slice(1)}`], layout[`yaxis${trace.yaxis.slice(1)}`]];
+    const markers = traces.filter((trace) => denseTraces.get(trace._input) === 'markers');
+    if (markers.length) {
+      // Premultiplied RGBA, 0..1, kept between paints (a pan repaints every frame).
+      if (!node.densePixels || node.densePixels.length !== width * height * 4) {
+        node.densePixels = new Float32Array(width * height * 4);
+      } else {
+        node.densePixels.fill(0);
+      }
+      const paint = node.densePixels;
+      for (const trace of markers) {
+        const [xaxis, yaxis] = axesOf(trace);
+        blendMarkers(paint, width, clipOf(xaxis, yaxis, ratio, width, height), markerSprite(trace.marker, ratio),
+                     trace.x, trace.y, pixels(xaxis, false, ratio), pixels(yaxis, true, ratio));
+      }
+      context.putImageData(toImage(paint, width, height), 0, 0);
+    }
+    for (const trace of traces.filter((t) => denseTraces.get(t._input) === 'lines')) {
+      const [xaxis, yaxis] = axesOf(trace);
+      strokeLines(context, clipOf(xaxis, yaxis, ratio, width, height), trace._input, ratio,
+                  pixels(xaxis, false, ratio), pixels(yaxis, true, ratio));
+    }
+  }
+
+  // The subplot's rectangle in device pixels: left, top, right, bottom.
+  function clipOf(xaxis, yaxis, ratio, width, height) {
+    return [Math.max(0, Math.floor(xaxis._offset * ratio)), Math.max(0, Math.floor(yaxis._offset * ratio)),
+            Math.min(width, Math.ceil((xaxis._offset + xaxis._length) * ratio)),
+            Math.min(height, Math.ceil((yaxis._offset + yaxis._length) * ratio))];
+  }
+
+  function toImage(paint, width, height) {
+    const image = new ImageData(width, height);
+    const bytes = image.data;
+    for (let p = 0; p < paint.length; p += 4) {
+      const alpha = paint[p + 3];
+      if (alpha <= 0) continue;
+      bytes[p] = (255 * paint[p]) / alpha;
+      bytes[p + 1] = (255 * paint[p + 1]) / alpha;
+      bytes[p + 2] = (255 * paint[p + 2]) / alpha;
+      bytes[p + 3] = 255 * alpha;
+    }
+    return image;
+  }
+
+  // Polylines separated by nulls (or by points a log axis cannot show), one stroke. The
+  // trace's opacity applies to it as a whole, as to an SVG group: the lines are stroked
+  // opaque on a layer of their own, then laid on the canvas.
+  function strokeLines(context, [left, top, right, bottom], trace, ratio, toX, toY) {
+    const line = trace.line || {};
+    const opacity = trace.opacity === undefined ? 1 : trace.opacity;
+    const layer = opacity < 1 ? scratch(context.canvas) : context;
+    layer.save();
+    layer.beginPath();
+    layer.rect(left, top, right - left, bottom - top);
+    layer.clip();
+    layer.strokeStyle = line.color || COLORS.trial;
+    layer.lineWidth = (line.width === undefined ? 2 : line.width) * ratio;
+    layer.lineJoin = 'round';
+    layer.beginPath();
+    let open = false;
+    for (let k = 0; k < trace.x.length; k++) {
+      const px = toX(trace.x[k]);
+      const py = toY(trace.y[k]);
+      if (!Number.isFinite(px) || !Number.isFinite(py)) { open = false; continue; }
+      if (open) layer.lineTo(px, py);
+      else layer.moveTo(px, py);
+      open = true;
+    }
+    layer.stroke();
+    layer.restore();
+    if (layer !== context) {
+      context.save();
+      context.globalAlpha = opacity;
+      context.drawImage(layer.canvas, 0, 0);
+      context.restore();
+    }
+  }
+
+  let scratchCanvas = null;
+
+  function scratch(canvas) {
+    scratchCanvas = scratchCanvas || document.createElement('canvas');
+    scratchCanvas.width = canvas.width; // also clears it
+    scratchCanvas.height = canvas.height;
+    return scratchCanvas.getContext('2d');
+  }
+
+  // Each marker's sprite laid over the pixels, source over, inside the subplot's rectangle.
+  // Markers are counted per pixel first: n copies of one sprite on one spot blend exactly as
+  // one sprite of alpha 1 - (1 - a)^n, so a pixel is blended once however many land there.
+  function blendMarkers(paint, width, [left, top, right, bottom], sprite, xs, ys, toX, toY) {
+    const side = sprite.side;
+    const half = side / 2;
+    const spanX = right - left + side;
+    const spanY = bottom - top + side;
+    const counts = new Uint32Array(spanX * spanY); // by the sprite's corner, from (left - side, top - side)
+    for (let k = 0; k < xs.length; k++) {
+      const cx = Math.round(toX(xs[k]) - half) - left + side;
+      const cy = Math.round(toY(ys[k]) - half) - top + side;
+      if (cx > 0 && cx < spanX && cy > 0 && cy < spanY) counts[cy * spanX + cx] += 1; // also NaN: not counted
+    }
+    for (let cell = 0; cell < counts.length; cell++) {
+      const n = counts[cell];
+      if (n === 0) continue;
+      const x0 = (cell % spanX) + left - side;
+      const y0 = Math.floor(cell / spanX) + top - side;
+      const pixels = stacked(sprite, n);
+      for (let sy = Math.max(0, top - y0); sy < side && y0 + sy < bottom; sy++) {
+        const from = Math.max(0, left - x0);
+        const to = Math.min(side, right - x0);
+        let target = ((y0 + sy) * width + x0 + from) * 4;
+        let source = (sy * side + from) * 4;
+        for (let sx = from; sx < to; sx++, target += 4, source += 4) {
+          const alpha = pixels[source + 3];
+          if (alpha === 0) continue;
+          const keep = 1 - alpha;
+          paint[target] = pixels[source] + paint[target] * keep;
+          paint[target + 1] = pixels[source + 1] + paint[target + 1] * keep;
+          paint[target + 2] = pixels[source + 2] + paint[target + 2] * keep;
+          paint[target + 3] = alpha + paint[target + 3] * keep;
+        }
+      }
+    }
+  }
+
+  // The sprite as n copies of it stacked: premultiplied colour scales with the new alpha.
+  function stacked(sprite, n) {
+    if (n === 1) return sprite.pixels;
+    let pixels = sprite.stacks.get(n);
+    if (pixels) return pixels;
+    pixels = new Float32Array(sprite.pixels.length);
+    for (let p = 0; p < pixels.length; p += 4) {
+      const alpha = sprite.pixels[p + 3];
+      if (alpha === 0) continue;
+      const scale = (1 - (1 - alpha) ** n) / alpha;
+      for (let c = 0; c < 4; c++) pixels[p + c] = sprite.pixels[p + c] * scale;
+    }
+    if (sprite.stacks.size < 4096) sprite.stacks.set(n, pixels);
+    return pixels;
+  }
+
+  // Data to device pixels on an axis as it is now (a log axis keeps its range in powers of ten).
+  function pixels(axis, vertical, ratio) {
+    const log = axis.type === 'log';
+    const [low, high] = axis.range;
+    const scale = axis._length / (high - low);
+    return (value) => {
+      if (value === null || value === undefined || (log && !(value > 0))) return NaN;
+      const at = ((log ? Math.log10(value) : value) - low) * scale;
+      return ratio * (vertical ? axis._offset + axis._length - at : axis._offset + at);
+    };
+  }
+
+  const sprites = new Map();
+
+  // One marker as Plotly draws it (circle, open circle or x), drawn once by the canvas, kept
+  // as premultiplied RGBA.
+  function markerSprite(marker, ratio) {
+    const line = marker.line || {};
+    const key = JSON.stringify([marker.symbol, marker.size, marker.color, marker.opacity, line.color, line.width, ratio]);
+    let sprite = sprites.get(key);
+    if (sprite) return sprite;
+    const size = marker.size * ratio;
+    const lineWidth = (line.width || 0) * ratio;
+    const side = Math.ceil(size + lineWidth + 2 * ratio);
+    const canvas = document.createElement('canvas');
+    canvas.width = side;
+    canvas.height = side;
+    const context = canvas.getContext('2d');
+    context.globalAlpha = marker.opacity === undefined ? 1 : marker.opacity;
+    const middle = side / 2;
+    // A filled circle's soft edge inside its size: markers stacked on one spot (repeats of a
+    // configuration) stay as wide as one, as WebGL draws them.
+    const radius = lineWidth > 0 ? size / 2 : Math.max(0.5, size / 2 - 0.5 * ratio);
+    context.beginPath();
+    if (String(marker.symbol).startsWith('x')) {
+      const arm = radius * 0.75;
+      context.moveTo(middle - arm, middle - arm); context.lineTo(middle + arm, middle + arm);
+      context.moveTo(middle + arm, middle - arm); context.lineTo(middle - arm, middle + arm);
+      context.strokeStyle = marker.color;
+      context.lineWidth = Math.max(1, size / 3.5);
+      context.stroke();
+    } else {
+      context.arc(middle, middle, radius, 0, 2 * Math.PI);
+      context.fillStyle = marker.color;
+      context.fill();
+      if (lineWidth > 0) {
+        context.strokeStyle = line.color;
+        context.lineWidth = lineWidth;
+        context.stroke();
+      }
+    }
+    const bytes = context.getImageData(0, 0, side, side).data;
+    const pixels = new Float32Array(bytes.length);
+    for (let p = 0; p < bytes.length; p += 4) {
+      const alpha = bytes[p + 3] / 255;
+      pixels[p] = (bytes[p] / 255) * alpha;
+      pixels[p + 1] = (bytes[p + 1] / 255) * alpha;
+      pixels[p + 2] = (bytes[p + 2] / 255) * alpha;
+      pixels[p + 3] = alpha;
+    }
+    sprite = {side, pixels, stacks: new Map()};
+    sprites.set(key, sprite);
+    return sprite;
   }
 
   const drawTimes = {};
@@ -629,7 +923,7 @@
     // The best is the server's: the first configuration as `hpsearch best` ranks them.
     const best = exp.summary.best;
     const bestRuns = best ? best.tids.map((tid) => exp.index.get(tid)).filter((i) => i !== undefined) : [];
-    return {scored, failed, best, bestRuns, gl: scored.length + failed.length > GL_ABOVE};
+    return {scored, failed, best, bestRuns, dense: scored.length + failed.length > DENSE_ABOVE};
   }
 
   function baseLayout(exp, extra) {
@@ -638,7 +932,8 @@
     return Object.assign({
       uirevision: `experiment:${exp.key}`,
       margin: {l: 56, r: 16, t: 10, b: 46},
-      paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: '#ffffff',
+      // Both transparent: a dense trace's canvas lies under the figure (the card is white).
+      paper_bgcolor: 'rgba(0,0,0,0)', plot_bgcolor: 'rgba(0,0,0,0)',
       font: {family: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif', size: 12, color: '#334155'},
       hovermode: 'closest',
       legend: {orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom', font: {size: 11}},
@@ -655,7 +950,7 @@
   // seconds spent by all trials, in the order they finished (right). One figure, two axes.
   function history(exp, view) {
     const c = exp.columns;
-    const type = view.gl ? 'scattergl' : 'scatter';
+    const markers = view.dense ? dense : (trace) => trace;
     const data = [];
     const byTrial = {okX: [], okY: [], okTid: [], failX: [], failTid: [], stepX: [], stepY: []};
     let best = -Infinity;
@@ -683,12 +978,12 @@
     [[byTrial, 'x', 'y', 'trial %{customdata}'], [bySeconds, 'x2', 'y2', 'trial %{customdata}, after %{x:.4g} s']]
       .forEach(([points, xaxis, yaxis, label], k) => {
         data.push(
-          {type, mode: 'markers', name: 'trial', legendgroup: 'trial', showlegend: k === 0, xaxis, yaxis,
+          markers({type: 'scatter', mode: 'markers', name: 'trial', legendgroup: 'trial', showlegend: k === 0, xaxis, yaxis,
            x: points.okX, y: points.okY, customdata: points.okTid, marker: {color: COLORS.trial, size: 5, opacity: 0.7},
-           hovertemplate: `${label}<br>%{y:.4g} accuracy/s<extra></extra>`},
-          {type, mode: 'markers', name: 'failed', legendgroup: 'failed', showlegend: k === 0, xaxis, yaxis,
+           hovertemplate: `${label}<br>%{y:.4g} accuracy/s<extra></extra>`}),
+          markers({type: 'scatter', mode: 'markers', name: 'failed', legendgroup: 'failed', showlegend: k === 0, xaxis, yaxis,
            x: points.failX, y: points.failX.map(() => 0), customdata: points.failTid,
-           marker: {color: COLORS.failed, symbol: 'x', size: 7}, hovertemplate: `${label}: failed<extra></extra>`},
+           marker: {color: COLORS.failed, symbol: 'x', size: 7}, hovertemplate: `${label}: failed<extra></extra>`}),
           {type: 'scatter', mode: 'lines', name: 'best single run so far', legendgroup: 'best', showlegend: k === 0, xaxis, yaxis,
            x: points.stepX, y: points.stepY, line: {color: COLORS.best, width: 2, shape: 'hv'}, hoverinfo: 'skip'});
       });
@@ -725,7 +1020,7 @@
 
   function tradeOff(exp, view) {
     const c = exp.columns;
-    const type = view.gl ? 'scattergl' : 'scatter';
+    const markers = view.dense ? dense : (trace) => trace;
     const above = view.scored.filter((i) => !c.below_floor[i]);
     const below = view.scored.filter((i) => c.below_floor[i]);
     const failed = view.failed.filter((i) => c.seconds[i] !== null);
@@ -734,15 +1029,15 @@
     const low = least(seconds.filter((s) => s > 0));
     const high = most(seconds);
     const data = [
-      {type, mode: 'markers', name: 'trial', x: above.map((i) => c.seconds[i]), y: above.map((i) => c.accuracy[i]),
+      markers({type: 'scatter', mode: 'markers', name: 'trial', x: above.map((i) => c.seconds[i]), y: above.map((i) => c.accuracy[i]),
        customdata: above.map((i) => [c.tid[i], c.score[i]]), marker: {color: COLORS.trial, size: 6, opacity: 0.75},
-       hovertemplate: 'trial %{customdata[0]}<br>accuracy %{y:.4f} in %{x:.4g} s<br>%{customdata[1]:.4g} accuracy/s<extra></extra>'},
-      {type, mode: 'markers', name: 'below the floor (score 0)', x: below.map((i) => c.seconds[i]), y: below.map((i) => c.accuracy[i]),
+       hovertemplate: 'trial %{customdata[0]}<br>accuracy %{y:.4f} in %{x:.4g} s<br>%{customdata[1]:.4g} accuracy/s<extra></extra>'}),
+      markers({type: 'scatter', mode: 'markers', name: 'below the floor (score 0)', x: below.map((i) => c.seconds[i]), y: below.map((i) => c.accuracy[i]),
        customdata: below.map((i) => c.tid[i]), marker: {color: 'rgba(0,0,0,0)', size: 6, line: {color: COLORS.below, width: 1.2}},
-       hovertemplate: 'trial %{customdata}<br>accuracy %{y:.4f} in %{x:.4g} s (below the floor)<extra></extra>'},
-      {type, mode: 'markers', name: 'failed', x: failed.map((i) => c.seconds[i]), y: failed.map(() => 0),
+       hovertemplate: 'trial %{customdata}<br>accuracy %{y:.4f} in %{x:.4g} s (below the floor)<extra></extra>'}),
+      markers({type: 'scatter', mode: 'markers', name: 'failed', x: failed.map((i) => c.seconds[i]), y: failed.map(() => 0),
        customdata: failed.map((i) => c.tid[i]), marker: {color: COLORS.failed, symbol: 'x', size: 7},
-       hovertemplate: 'trial %{customdata} failed after %{x:.4g} s<extra></extra>'},
+       hovertemplate: 'trial %{customdata} failed after %{x:.4g} s<extra></extra>'}),
       {type: 'scatter', mode: 'lines+markers', name: 'Pareto front of configurations', x: exp.front.map((p) => p.seconds),
        y: exp.front.map((p) => p.accuracy), customdata: exp.front.map((p) => [p.tid, p.runs]),
        line: {color: COLORS.best, width: 2}, marker: {color: 'rgba(0,0,0,0)', size: 10, line: {color: COLORS.best, width: 2}},
@@ -833,7 +1128,7 @@
     const gapY = 0.16 / rows;
     const width = (1 - gapX * (columnsPerRow - 1)) / columnsPerRow;
     const height = (1 - gapY * (rows - 1)) / rows;
-    const type = view.gl ? 'scattergl' : 'scatter';
+    const markers = view.dense ? dense : (trace) => trace;
     const layout = baseLayout(exp, {showlegend: false, margin: {l: 56, r: 16, t: 26, b: 36}, annotations: []});
     const data = [];
     axes.forEach((axis, k) => {
@@ -856,9 +1151,9 @@
         ys.push(c.score[i]);
         tids.push(c.tid[i]);
       }
-      data.push({type, mode: 'markers', x: xs, y: ys, customdata: tids, xaxis: `x${suffix}`, yaxis: `y${suffix}`,
+      data.push(markers({type: 'scatter', mode: 'markers', x: xs, y: ys, customdata: tids, xaxis: `x${suffix}`, yaxis: `y${suffix}`,
                  marker: {color: COLORS.trial, size: 5, opacity: 0.65},
-                 hovertemplate: `trial %{customdata}<br>%{y:.4g} accuracy/s<extra>${plotlyText(axis.column)}</extra>`});
+                 hovertemplate: `trial %{customdata}<br>%{y:.4g} accuracy/s<extra>${plotlyText(axis.column)}</extra>`}));
       const xaxis = {domain: [x0, x0 + width], anchor: `y${suffix}`, gridcolor: COLORS.grid, zeroline: false,
                      tickfont: {size: 10}, automargin: true};
       if (position) {
@@ -933,9 +1228,11 @@
       dimensions.forEach((dimension, d) => { bins[bin].x.push(d); bins[bin].y.push(dimension.value(i)); });
       bins[bin].x.push(null); bins[bin].y.push(null);
     }
-    const data = bins.map((bin) => ({
-      type: 'scatter', mode: 'lines', x: bin.x, y: bin.y, hoverinfo: 'skip', connectgaps: false,
-      name: bin.name, line: {color: bin.color, width: 1}, opacity: 0.6}));
+    const data = bins.flatMap((bin) => {
+      const trace = {type: 'scatter', mode: 'lines', x: bin.x, y: bin.y, hoverinfo: 'skip', connectgaps: false,
+                     name: bin.name, line: {color: bin.color, width: 1}, opacity: 0.6};
+      return view.dense ? denseLines(trace) : [trace];
+    });
     const annotations = [];
     dimensions.forEach((dimension, d) => {
       annotations.push({x: d, y: 1.04, xref: 'x', yref: 'y', text: `<b>${plotlyText(dimension.label)}</b>`,
@@ -989,8 +1286,9 @@
         prunedX.push(last + 1); prunedY.push(curve[last]); prunedTid.push(c.tid[i]);
       }
     }
-    const data = [{type: 'scatter', mode: 'lines', name: 'trial', x: xs, y: ys,
-                   line: {color: COLORS.curve, width: 1}, hoverinfo: 'skip', connectgaps: false}];
+    const trials = {type: 'scatter', mode: 'lines', name: 'trial', x: xs, y: ys,
+                    line: {color: COLORS.curve, width: 1}, hoverinfo: 'skip', connectgaps: false};
+    const data = view.dense ? denseLines(trials) : [trials];
     const bestX = [], bestY = [];
     for (const i of view.bestRuns) {
       (c.curve[i] || []).forEach((value, epoch) => { bestX.push(epoch + 1); bestY.push(value); });
