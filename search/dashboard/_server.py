@@ -46,12 +46,11 @@ PLOTLY = "plotly-basic.min.js"  # served as static/plotly.min.js
 _TOKEN_IN_URL = re.compile(r"token=[^&\s'\"]*")
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
           ".css": "text/css; charset=utf-8"}
-# The page runs only our own scripts. They evaluate no strings as code (the basic plotly.js
-# bundle has no WebGL glue compiled at run time), but 'unsafe-eval' stays: Playwright, which
-# drives the browser tests, evaluates its waits as strings in the page. Plotly sets inline
-# styles, hence 'unsafe-inline' for styles. Nothing is loaded from elsewhere.
+# The page runs only our own scripts, and they evaluate no strings as code (the basic
+# plotly.js bundle has no WebGL glue compiled at run time). Plotly sets inline styles, hence
+# 'unsafe-inline' for styles. Nothing is loaded from elsewhere.
 _CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
