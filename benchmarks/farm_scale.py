@@ -16,7 +16,11 @@ must not grow with it. The driver reads changes by marker (the MongoDB dialect);
 use the dialect the server calls for (on FerretDB, whose every read but by `_id` decodes the
 whole collection, the by-`_id` one). Measured over the results after the farm's first wave:
 driver CPU per result, proposal latency, operations per second (total and per worker),
-operations per result, queue depth, and a worker's idle gap between two trials.
+operations per result, queue depth, and a worker's idle gap between two trials; then the
+operations per second by the protocol step that made them (reserve, reserve ahead, heartbeat,
+status report, result, the driver's reads of the changes, ...) and the database process's CPU.
+A farm that does not reach its window in `--timeout` is reported as stalled, with the same
+breakdown over its last minute. `--pool N` caps each process's connections (maxPoolSize).
 
 `driver`: the driver's own work per result at 1,000 and 10,000 finished trials (proposal,
 account, feed), with the embedded store and an in-process noop worker, the same driver loop.
@@ -44,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from _farm import REPO_ROOT, database, database_server, environment, quantile, tail
+from pymongo import monitoring
 
 import objectives  # noqa: E402
 import spaces  # noqa: E402
@@ -61,7 +66,8 @@ from search.store._mongo._dialect import DIALECT_VARIABLE, DIALECTS  # noqa: E40
 from search.store._mongo._operations import (  # noqa: E402
     READS,
     WRITES,
-    OperationCounts,  # noqa: E402
+    OperationCounts,
+    command_kind,
 )
 
 BENCHMARKS = Path(__file__).resolve().parent
@@ -213,12 +219,67 @@ def prefill(url: str, exp_key: str, finished: int, policy: Policy, max_evals: in
         store.close()
 
 
-def workers_process(url: str, exp_key: str, count: int, prefix: str, out: str) -> int:
-    """`count` simulated workers as threads; counts this process's operations every second
-    until SIGTERM, then writes them to `out`."""
-    objectives.configure_cpu_threads(1)
+class SourceCounter(monitoring.CommandListener):
+    """This process's operations by the protocol step that made them (the store method a
+    worker called, "ahead" when its lookahead thread called it) and kind: where the database's
+    work comes from."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self.counts: dict[str, int] = {}
+
+    def labelled(self, name: str, method: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if getattr(self._local, "label", None) is not None:
+                return method(*args, **kwargs)  # a step's inner store calls are its own
+            thread = threading.current_thread().name
+            self._local.label = f"{name} (ahead)" if thread == "lookahead" else name
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._local.label = None
+        return call
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        kind, count = command_kind(event.command_name, event.command)
+        key = f"{getattr(self._local, 'label', None) or 'other'}: {kind}"
+        with self._lock:
+            self.counts[key] = self.counts.get(key, 0) + count
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.counts)
+
+
+STEPS = ("reserve_next_job", "heartbeat", "report_worker", "finish_job", "experiment",
+         "running_attempts", "give_up", "release_job", "pruning_evidence", "job_changes",
+         "queue_jobs", "live_workers", "jobs", "late_results", "publish_pruning_evidence",
+         "record_experiment")
+
+
+def counted_by_source(url: str) -> tuple[MongoStore, SourceCounter]:
+    """A store whose operations are also counted by protocol step (see SourceCounter)."""
+    sources = SourceCounter()
+    monitoring.register(sources)  # every client created from now on reports to it
     store = open_store(url)
     assert isinstance(store, MongoStore)
+    for name in STEPS:
+        setattr(store, name, sources.labelled(name, getattr(store, name)))
+    return store, sources
+
+
+def workers_process(url: str, exp_key: str, count: int, prefix: str, out: str) -> int:
+    """`count` simulated workers as threads; counts this process's operations every second,
+    written to `out` every ten, until SIGTERM."""
+    objectives.configure_cpu_threads(1)
+    store, sources = counted_by_source(url)
     stop = StopRequest()
     stop.install_signal_handlers()
     workers = [Worker(store, f"{prefix}-{i}:{os.getpid()}:cpu",
@@ -228,16 +289,23 @@ def workers_process(url: str, exp_key: str, count: int, prefix: str, out: str) -
     threads = [threading.Thread(target=worker.run, daemon=True) for worker in workers]
     for thread in threads:
         thread.start()
-    samples = []
-    while not stop.wait(1.0):
-        samples.append((time.time(), store.operations))
-    for thread in threads:
-        thread.join(timeout=120)
-    samples.append((time.time(), store.operations))
-    Path(out).write_text(json.dumps([{"time": t, "operations": c.operations,
-                                      "documents": c.documents} for t, c in samples]))
-    store.close()
+    sample_counts(store, sources, out, stop.wait)
     return 0
+
+
+def sample_counts(store: MongoStore, sources: SourceCounter, out: str,
+                  wait: Any) -> None:
+    """Record this process's counts every second, written to `out` every ten (the farm may
+    end the process without a goodbye), until `wait(1.0)` is true."""
+    samples: list[dict[str, Any]] = []
+    while not wait(1.0):
+        counts = store.operations
+        samples.append({"time": time.time(), "operations": counts.operations,
+                        "documents": counts.documents, "sources": sources.snapshot()})
+        if len(samples) % 10 == 0:
+            written = Path(f"{out}.part")
+            written.write_text(json.dumps(samples))
+            written.replace(out)
 
 
 class TimedProposer(Proposer):
@@ -261,16 +329,25 @@ def driver_process(url: str, exp_key: str, window_from: int, window_results: int
                    ) -> int:
     """The real driver, measured from the `window_from`-th finished trial over the next
     `window_results`, while the farm is still fed (its max_evals lies beyond)."""
-    store = open_store(url)
-    assert isinstance(store, MongoStore)
+    store, sources = counted_by_source(url)
+    opened = store.job_changes
+
+    def job_changes(exp_key: str) -> Any:
+        feed = opened(exp_key)
+        feed.read = sources.labelled("job_changes.read", feed.read)  # type: ignore[method-assign]
+        return feed
+
+    store.job_changes = job_changes  # type: ignore[method-assign]
+    threading.Thread(target=sample_counts, args=(store, sources, f"{out}.samples",
+                                                 threading.Event().wait), daemon=True).start()
     recorded = store.experiment(exp_key)
     assert recorded is not None
     driver_module.Proposer = TimedProposer  # type: ignore[misc]
     marks: dict[str, Any] = {}
     queued: list[int] = []
 
-    def mark() -> tuple[float, float, OperationCounts]:
-        return time.time(), time.process_time(), store.operations
+    def mark() -> tuple[float, float, OperationCounts, dict[str, int]]:
+        return time.time(), time.process_time(), store.operations, sources.snapshot()
 
     def on_progress(progress: SearchProgress) -> None:
         if progress.finished >= window_from and "start" not in marks:
@@ -284,12 +361,15 @@ def driver_process(url: str, exp_key: str, window_from: int, window_results: int
     with contextlib.suppress(WindowMeasured):
         run_search(store, recorded, SPACE.graph, DriverOptions(startup_trials=10),
                    on_progress=on_progress)
-    (began, cpu_began, ops_began), (ended, cpu_ended, ops_ended) = marks["start"], marks["end"]
+    (began, cpu_began, ops_began, sources_began), (ended, cpu_ended, ops_ended, sources_ended) \
+        = marks["start"], marks["end"]
     operations = ops_ended - ops_began
     Path(out).write_text(json.dumps({
         "window": [began, ended], "cpu": cpu_ended - cpu_began,
         "results": marks["to"] - marks["from"], "operations": operations.operations,
         "documents": operations.documents,
+        "sources": {key: count - sources_began.get(key, 0)
+                    for key, count in sources_ended.items() if count - sources_began.get(key, 0)},
         "proposals": [s for t, s, _ in TimedProposer.timings if began <= t <= ended],
         "queued": queued}))
     store.close()
@@ -297,7 +377,9 @@ def driver_process(url: str, exp_key: str, window_from: int, window_results: int
 
 
 def farm(databases: Any, workers: int, finished: int, results: int, root: Path,
-         timeout: float) -> dict[str, Any]:
+         timeout: float, pool: int | None = None) -> dict[str, Any]:
+    """One farm of `workers`; `pool` caps each process's connections to the database (its
+    threads then queue in the client, not in the server)."""
     median = workers / RATE
     policy = Policy(heartbeat_interval=median / BEATS_PER_TRIAL,
                     stale_after=max(30.0, 4 * median))
@@ -306,6 +388,8 @@ def farm(databases: Any, workers: int, finished: int, results: int, root: Path,
     # Half the first wave, the measured results, and enough beyond to keep every worker fed.
     max_evals = finished + workers // 2 + results + 3 * workers + 1
     prefill(url, exp_key, finished, policy, max_evals)
+    if pool is not None:
+        url = f"{url}{'&' if '?' in url else '?'}maxPoolSize={pool}"
     env = environment(**{"PYTHONPATH": os.pathsep.join((str(BENCHMARKS), str(REPO_ROOT))),
                          "HPSEARCH_BENCH_TRIAL_MEDIAN": str(median)})
     processes = []
@@ -320,12 +404,15 @@ def farm(databases: Any, workers: int, finished: int, results: int, root: Path,
             cwd=REPO_ROOT))
         outputs.append(out)
     db = database(url)
+    server_cpu = ServerCPU(databases.server)
     deadline = time.monotonic() + timeout
     while db.workers.count_documents({"state": "idle"}) < workers:
         if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
             stop_all(processes)
             raise RuntimeError(f"workers not ready:\n{tail(root / f'{exp_key}-workers-0.log')}")
         time.sleep(0.5)
+    print(f"    {workers} workers ready after {timeout - (deadline - time.monotonic()):.0f} s",
+          flush=True)
     driver_out = root / f"{exp_key}-driver.json"
     driver_log = root / f"{exp_key}-driver.log"
     driver_env = {**env, DIALECT_VARIABLE: "mongodb"}
@@ -337,10 +424,17 @@ def farm(databases: Any, workers: int, finished: int, results: int, root: Path,
                                   cwd=REPO_ROOT)
     try:
         driver.wait(timeout=max(1.0, deadline - time.monotonic()))
+        time.sleep(11.0)  # the workers' counts of the window's end are written
     except subprocess.TimeoutExpired:
+        stalled_at = time.time()
+        time.sleep(11.0)  # the last counts are written
         driver.kill()
-        raise RuntimeError(f"the driver did not finish in time:\n{tail(driver_log)}") from None
+        stop_all(processes)
+        server_cpu.stop()
+        return stalled(db, exp_key, workers, finished, [*outputs, Path(f"{driver_out}.samples")],
+                       server_cpu, stalled_at, tail(driver_log))
     finally:
+        server_cpu.stop()
         stop_all(processes)
     if driver.returncode != 0:
         raise RuntimeError(f"the driver failed:\n{tail(driver_log)}")
@@ -349,18 +443,83 @@ def farm(databases: Any, workers: int, finished: int, results: int, root: Path,
     worker_counts = [window_counts(json.loads(out.read_text()), begin, end) for out in outputs]
     jobs = [job for job in db.jobs.find({"exp_key": exp_key, "state": 2}, {"result": 1})
             if "returned_at" in job.get("result", {})]
-    return summarize(workers, finished, median, policy, measured, worker_counts, jobs)
+    return summarize(workers, finished, median, policy, measured, worker_counts, jobs,
+                     server_cpu.over(begin, end))
+
+
+class ServerCPU:
+    """The CPU seconds the test database's process has used, sampled every second (None when
+    the server is not ours to watch: an existing one)."""
+
+    def __init__(self, server: Any) -> None:
+        process = getattr(server, "_proc", None)
+        self._stat = Path(f"/proc/{process.pid}/stat") if process is not None else None
+        self._samples: list[tuple[float, float]] = []
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        if self._stat is not None and self._stat.exists():
+            self._thread.start()
+
+    def _sample(self) -> None:
+        ticks = os.sysconf("SC_CLK_TCK")
+        while not self._stopped.wait(1.0):
+            assert self._stat is not None
+            with contextlib.suppress(OSError):
+                fields = self._stat.read_text().rsplit(")", 1)[1].split()
+                self._samples.append((time.time(), (int(fields[11]) + int(fields[12])) / ticks))
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def over(self, begin: float, end: float) -> float | None:
+        """Cores the server used on average between `begin` and `end`."""
+        inside = [s for s in self._samples if begin <= s[0] <= end]
+        if len(inside) < 2:
+            return None
+        (t0, c0), (t1, c1) = inside[0], inside[-1]
+        return (c1 - c0) / (t1 - t0)
+
+
+def stalled(db: Any, exp_key: str, workers: int, finished: int, outputs: list[Path],
+            server_cpu: ServerCPU, end: float, driver_log: str) -> dict[str, Any]:
+    """The profile of a farm that did not reach its measured window by `end`: what each side
+    asked of the database over the last minute, what the server spent, where the jobs stood,
+    and what one read by a filter (a scan on FerretDB) costs the idle server at that size."""
+    begin = end - 60.0
+    per_s: dict[str, dict[str, float]] = {"worker": {}, "driver": {}}
+    for out in outputs:
+        if not out.exists():
+            continue
+        counts = window_counts(json.loads(out.read_text()), begin, end)
+        side = per_s["driver" if out.name.endswith(".samples") else "worker"]
+        for key, count in counts["sources"].items():
+            side[key] = side.get(key, 0.0) + count / counts["span"]
+    states: dict[str, int] = {}
+    for job in db.jobs.find({"exp_key": exp_key}, {"state": 1}):
+        states[str(job["state"])] = states.get(str(job["state"]), 0) + 1
+    scans = []
+    for _ in range(3):
+        started = time.perf_counter()
+        list(db.jobs.find({"state": 0, "exp_key": {"$in": [exp_key]}}).sort("tid").limit(32))
+        scans.append(time.perf_counter() - started)
+    print(f"    stalled: {driver_log.strip().splitlines()[-1] if driver_log.strip() else ''}")
+    return {"workers": workers, "finished": finished, "stalled": True,
+            "worker_sources_per_s": per_s["worker"], "driver_sources_per_s": per_s["driver"],
+            "total_ops_per_s": sum(sum(side.values()) for side in per_s.values()),
+            "server_cores": server_cpu.over(begin, end), "states": states,
+            "scan_ms": 1000 * statistics.median(scans)}
 
 
 def stop_all(processes: list[subprocess.Popen]) -> None:
+    """End the simulated workers once measured: their trials (minutes long in a big farm)
+    are not waited for."""
     for process in processes:
         if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=180)
-        except subprocess.TimeoutExpired:
             process.kill()
+    for process in processes:
+        process.wait()
 
 
 def window_counts(samples: list[dict], begin: float, end: float) -> dict[str, float]:
@@ -370,11 +529,14 @@ def window_counts(samples: list[dict], begin: float, end: float) -> dict[str, fl
     span = max(last["time"] - first["time"], 1e-9)
     counts = {kind: last["operations"].get(kind, 0) - first["operations"].get(kind, 0)
               for kind in last["operations"]}
-    return {"span": span, **counts}
+    sources = {key: count - first["sources"].get(key, 0)
+               for key, count in last["sources"].items()}
+    return {"span": span, **counts, "sources": sources}
 
 
 def summarize(workers: int, finished: int, median: float, policy: Policy, measured: dict,
-              worker_counts: list[dict], jobs: list[dict]) -> dict[str, Any]:
+              worker_counts: list[dict], jobs: list[dict], server_cores: float | None
+              ) -> dict[str, Any]:
     begin, end = measured["window"]
     results = measured["results"]
     driver_ops = sum(measured["operations"].values())
@@ -391,6 +553,12 @@ def summarize(workers: int, finished: int, median: float, policy: Policy, measur
         done.sort(key=lambda r: r["called_at"])
         gaps += [b["called_at"] - a["returned_at"] for a, b in zip(done, done[1:], strict=False)]
     proposals = measured["proposals"]
+    worker_sources: dict[str, float] = {}
+    for counts in worker_counts:
+        for key, count in counts["sources"].items():
+            worker_sources[key] = worker_sources.get(key, 0.0) + count / worker_span
+    driver_sources = {key: count / (end - begin) for key, count in measured["sources"].items()}
+    total_per_s = worker_total / worker_span + driver_ops / (end - begin)
     return {
         "workers": workers, "finished": finished, "median_s": median,
         "heartbeat_s": policy.heartbeat_interval, "results": results,
@@ -406,7 +574,12 @@ def summarize(workers: int, finished: int, median: float, policy: Policy, measur
         "worker_writes_per_result": sum(worker_ops[k] for k in WRITES) / worker_span
         / (results / (end - begin)),
         "worker_ops": worker_ops,
-        "total_ops_per_s": worker_total / worker_span + driver_ops / (end - begin),
+        "total_ops_per_s": total_per_s,
+        "worker_sources_per_s": worker_sources,
+        "driver_sources_per_s": driver_sources,
+        "server_cores": server_cores,
+        "server_ms_per_op": 1000 * server_cores / total_per_s if server_cores else None,
+        "stalled": False,
         "queue_p50": statistics.median(measured["queued"]) if measured["queued"] else None,
         "gap_ms_p50": 1000 * statistics.median(gaps) if gaps else None,
         "gap_ms_p95": 1000 * quantile(gaps, 0.95) if gaps else None,
@@ -426,7 +599,8 @@ def run_farm(args: argparse.Namespace) -> int:
                 print(f"... {workers} workers, {finished} finished trials", flush=True)
                 began = time.monotonic()
                 row = farm(databases, workers, finished, args.results, Path(root),
-                           args.timeout)
+                           args.timeout, args.pool)
+                row["pool"] = args.pool
                 row["load_average"] = os.getloadavg()[0]
                 row["wall_s"] = time.monotonic() - began
                 with open(out, "a") as file:
@@ -436,6 +610,14 @@ def run_farm(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_stalls(rows: list[dict]) -> None:
+    for r in rows:
+        print(f"\n{r['workers']} workers did not reach the measured window: jobs by state "
+              f"{r['states']}; server CPU {r['server_cores'] or 0:.2f} cores over the last "
+              f"minute; one read of the queue by filter on the idle server: "
+              f"{r['scan_ms']:.0f} ms")
+
+
 def read_results(path: Path) -> list[dict]:
     with contextlib.suppress(FileNotFoundError):
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -443,6 +625,13 @@ def read_results(path: Path) -> list[dict]:
 
 
 def print_farm(rows: list[dict]) -> None:
+    measured = [r for r in rows if not r.get("stalled")]
+    print_measured(measured)
+    print_sources([r for r in rows if "worker_sources_per_s" in r])
+    print_stalls([r for r in rows if r.get("stalled")])
+
+
+def print_measured(rows: list[dict]) -> None:
     print(f"\n{'workers':>7} {'finished':>8} {'results/s':>9} {'driver CPU':>10} "
           f"{'driver ops':>10} {'driver docs':>11} {'proposal':>14} {'worker ops/s':>12} "
           f"{'per worker':>10} {'worker writes':>13} {'queue':>5} {'gap ms':>13} {'load':>5}")
@@ -456,6 +645,26 @@ def print_farm(rows: list[dict]) -> None:
               f"{r['worker_ops_per_s']:>12.1f} {r['worker_ops_per_s_per_worker']:>10.2f} "
               f"{r['worker_writes_per_result']:>13.2f} {r['queue_p50']:>5.0f} "
               f"{r['gap_ms_p50']:>6.1f}/{r['gap_ms_p95']:<6.0f} {r['load_average']:>5.1f}")
+
+
+def print_sources(rows: list[dict]) -> None:
+    """Operations per second by the step that made them, and what the server spent on them."""
+    if not rows:
+        return
+    keys = sorted({(side, key) for r in rows for side in ("driver", "worker")
+                   for key in r[f"{side}_sources_per_s"]})
+    print("\noperations per second by step (server CPU: the database process, in cores)")
+    print(f"{'side':<7}{'step: kind':<44}" + "".join(f"{r['workers']:>9}" for r in rows))
+    for side, key in keys:
+        if all(r[f"{side}_sources_per_s"].get(key, 0.0) < 0.05 for r in rows):
+            continue
+        cells = "".join(f"{r[f'{side}_sources_per_s'].get(key, 0.0):>9.1f}" for r in rows)
+        print(f"{side:<7}{key:<44}{cells}")
+    print(f"{'':<7}{'total':<44}" + "".join(f"{r['total_ops_per_s']:>9.1f}" for r in rows))
+    print(f"{'':<7}{'server CPU, cores':<44}"
+          + "".join(f"{r['server_cores'] or 0:>9.2f}" for r in rows))
+    print(f"{'':<7}{'server CPU ms per operation':<44}"
+          + "".join(f"{r.get('server_ms_per_op') or 0:>9.2f}" for r in rows))
 
 
 # -- the driver alone, at 1,000 and 10,000 finished trials ---------------------------------------
@@ -541,6 +750,8 @@ def main() -> int:
     farm_parser.add_argument("--results", type=int, default=150,
                              help="results measured after the first wave")
     farm_parser.add_argument("--timeout", type=float, default=900.0)
+    farm_parser.add_argument("--pool", type=int, help="connections per process at most "
+                             "(maxPoolSize); default: pymongo's 100")
     farm_parser.add_argument("--out", default="farm_scale.jsonl")
     driver_parser = commands.add_parser("driver")
     driver_parser.add_argument("--finished", default="1000,10000")

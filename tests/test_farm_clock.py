@@ -235,6 +235,47 @@ def test_lookahead_polls_every_20_ms_for_a_second_then_backs_off_and_holds_what_
     assert holding and all(wait == pytest.approx(0.05) for wait in holding)
 
 
+def test_lookahead_backs_off_to_the_longest_retry_it_is_given(tmp_path: pathlib.Path) -> None:
+    """A worker gives its heartbeat interval: a job held ahead is needed only when the running
+    trial ends, so an empty queue is looked at less often than an idle worker looks."""
+    store = EmbeddedStore(tmp_path)
+    queued_at: list[float] = []
+    clock = FakeClock(queue_a_job_at(12.0, store, queued_at), until=30.0)
+    lookahead = Lookahead(store, "w1", StopRequest(), clock)
+    lookahead.start(["e"], longest_retry=4.0)
+    assert clock.parked.wait(60), "the lookahead never settled to hold its job"
+    reservation = lookahead.take()
+
+    assert reservation is not None and reservation.tid == 0
+    retries = clock.slept[:list(accumulate(clock.slept)).index(queued_at[0]) + 1]
+    first_second = polls_of(retries, 0.02)
+    assert retries[first_second:] == pytest.approx(
+        [0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 4.0, 4.0][:len(retries) - first_second])
+    assert retries[-1] == pytest.approx(4.0)
+
+
+def test_the_job_held_ahead_is_renewed_at_most_once_per_period_it_is_given(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Renewed three times per stale_after (the worker's period), not on every beat of the
+    running trial: a held job's beats cost writes on every busy worker."""
+    store = EmbeddedStore(tmp_path)
+    clock = FakeClock(queue_a_job_at(0.0, store, []), until=0.1)
+    lookahead = Lookahead(store, "w1", StopRequest(), clock)
+    lookahead.start(["e"])
+    assert clock.parked.wait(60), "the lookahead never settled to hold its job"
+    held_at = clock.now()
+    renewed: list[float] = []
+    heartbeat = store.heartbeat
+    monkeypatch.setattr(store, "heartbeat",
+                        lambda held: renewed.append(clock.now()) or heartbeat(held))
+    for _ in range(6):  # the running trial beats every 2 s; the period is 3 s
+        clock.advance(2.0)
+        lookahead.renew(every=3.0)
+    lookahead.release()
+
+    assert renewed == pytest.approx([held_at + 4.0, held_at + 8.0, held_at + 12.0])
+
+
 def test_idle_worker_backs_off_runs_a_job_when_one_comes_and_exits_after_idle_timeout(
         tmp_path: pathlib.Path) -> None:
     store = EmbeddedStore(tmp_path)

@@ -29,6 +29,7 @@ from search.farm.proposals import Proposer
 from search.farm.reclaim import Reclaimer
 from search.policy import Policy
 from search.store import Reservation, Store, open_store
+from search.store._mongo import MongoStore
 
 POLICY = Policy(heartbeat_interval=0.05, stale_after=10.0, max_attempts=3)
 RESULT = {"status": "ok", "loss": -1.0, "accuracy": 0.5, "train_seconds": 0.5, "attempt": 0}
@@ -184,3 +185,28 @@ def test_a_deadline_reports_a_trial_stuck_in_native_code() -> None:
     completed = subprocess.run([sys.executable, "-c", STUCK], capture_output=True, text=True,
                                timeout=120, cwd=Path(__file__).resolve().parent.parent)
     assert (completed.returncode, completed.stdout) == (3, "stuck\n"), completed.stderr
+
+
+def test_threads_of_one_process_never_race_each_other_for_a_claim(store: Store) -> None:
+    """Many threads of one process find the same next jobs: each attempt is claimed by one
+    of them only (one run-claim insert per job, none refused), and every job runs once."""
+    assert isinstance(store, MongoStore)
+    proposer = Proposer("e", spaces.load_space("default").graph, seed=0, startup_trials=100)
+    store.queue_jobs([proposer.propose(tid) for tid in range(2, 26)])  # 0 and 1 are queued
+    reserved: list[int] = []
+    start = threading.Barrier(8)
+
+    def reserve(name: str) -> None:
+        start.wait()
+        while (reservation := store.reserve_next_job(name, ["e"])) is not None:
+            reserved.append(reservation.tid)
+
+    before = store.operations
+    threads = [threading.Thread(target=reserve, args=(f"w{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    cost = store.operations - before
+    assert sorted(reserved) == list(range(26))
+    assert cost.operations.get("insert", 0) == 26, cost

@@ -22,8 +22,7 @@ log = logging.getLogger(__name__)
 
 _STOP_CHECK_INTERVAL = 0.05  # how soon a held job goes back after a stop request
 _FIRST_RETRY = 0.02  # seconds before looking again when nothing was queued
-_BACKOFF_AFTER = 1.0  # seconds of finding nothing; then the wait doubles, up to a second
-_LONGEST_RETRY = 1.0
+_BACKOFF_AFTER = 1.0  # seconds of finding nothing; then the wait doubles, up to longest_retry
 
 
 class Lookahead:
@@ -37,15 +36,22 @@ class Lookahead:
         self._clock = clock
         self._lock = threading.Lock()
         self._held: Reservation | None = None
+        self._renewed_at = float("-inf")  # when the held job was reserved or last renewed
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self, exp_keys: Collection[str]) -> None:
-        """Begin reserving the next job in the background (no-op if one is held or pending)."""
+    def start(self, exp_keys: Collection[str], longest_retry: float = 1.0) -> None:
+        """Begin reserving the next job in the background (no-op if one is held or pending).
+
+        While the queue is empty it looks again every 20 ms for a second, then backs off to
+        `longest_retry`: a job held ahead is needed only when the running trial ends, and a
+        trial that ends first stops the looking (the worker reserves for itself), so waiting
+        longer delays nothing but saves the queue a read per wait on every busy worker."""
         if self._thread is not None or self._held is not None or self._stop.requested:
             return
         self._done.clear()
-        self._thread = threading.Thread(target=self._reserve_and_hold, args=(list(exp_keys),),
+        self._thread = threading.Thread(target=self._reserve_and_hold,
+                                        args=(list(exp_keys), longest_retry),
                                         name="lookahead", daemon=True)
         self._thread.start()
 
@@ -56,11 +62,19 @@ class Lookahead:
             held, self._held = self._held, None
         return held
 
-    def renew(self) -> None:
-        """Heartbeat the held job; called from the running trial's heartbeat."""
+    def renew(self, every: float = 0.0) -> None:
+        """Heartbeat the held job, unless it was renewed (or reserved) less than `every`
+        seconds ago; called from the running trial's heartbeat. A worker renews it three
+        times per `stale_after`, as often as it reports itself live: enough that no reclaimer
+        takes it for dead, and half the beats saved at the default policy (a beat every
+        `stale_after`/5)."""
         with self._lock:
             held = self._held
-        if held is not None and not self._store.heartbeat(held):
+            now = self._clock.now()
+            if held is None or now - self._renewed_at < every:
+                return
+            self._renewed_at = now
+        if not self._store.heartbeat(held):
             log.warning("trial %s of %s, reserved ahead, was reclaimed by the farm",
                         held.tid, held.exp_key)
             with self._lock:
@@ -86,7 +100,7 @@ class Lookahead:
                      held.exp_key)
             self._store.release_job(held)
 
-    def _reserve_and_hold(self, exp_keys: list[str]) -> None:
+    def _reserve_and_hold(self, exp_keys: list[str], longest_retry: float) -> None:
         """Reserve a job (looking again, with a backoff, while the queue is empty and the
         trial runs), then hold it until it is taken or a stop is requested."""
         retry = _FIRST_RETRY
@@ -102,9 +116,10 @@ class Lookahead:
             if self._clock.wait(self._done, retry) or self._stop.requested:
                 return
             if self._clock.now() - began >= _BACKOFF_AFTER:
-                retry = min(2 * retry, _LONGEST_RETRY)
+                retry = min(2 * retry, longest_retry)
         with self._lock:
             self._held = reservation
+            self._renewed_at = self._clock.now()
         while not self._clock.wait(self._done, _STOP_CHECK_INTERVAL):
             if self._stop.requested:
                 try:

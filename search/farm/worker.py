@@ -44,6 +44,7 @@ _EXPERIMENT_REFRESH_INTERVAL = 5.0
 _FIRST_IDLE_POLL = 0.02  # seconds between polls in the first second without a job
 _BACKOFF_AFTER = 1.0  # seconds without a job; then the wait doubles, up to poll_interval
 _LONGEST_RESUBMIT_WAIT = 30.0  # seconds between offers of a result the store cannot take yet
+_LOOKAHEAD_SHORTEST_RETRY = 1.0  # the lookahead's longest wait is never shorter than this
 STUCK_EXIT_CODE = 3  # a trial stuck in native code past its timeout ends the worker process
 
 
@@ -148,7 +149,7 @@ class Worker:
             return None
         self._report("busy", reservation, throttle=self._last_state == "busy")
         if self._lookahead is not None and self._may_run_another():
-            self._lookahead.start(exp_keys)
+            self._lookahead.start(exp_keys, self._lookahead_retry())
         spooled: list[SpooledResult] = []
         prepared = self._prepared[reservation.exp_key]
         if reservation.exp_key not in self._evidence:
@@ -299,9 +300,10 @@ class Worker:
         return not self._stop.requested and (limit is None or self.jobs_done + 1 < limit)
 
     def _on_heartbeat(self, reservation: Reservation) -> None:
-        """The running trial's heartbeat also renews the job held ahead and our status."""
+        """The running trial's heartbeat also renews the job held ahead and our status, each
+        three times per `stale_after`."""
         if self._lookahead is not None:
-            self._lookahead.renew()
+            self._lookahead.renew(self._report_interval())
         self._report("busy", reservation, throttle=True)
 
     # -- housekeeping ----------------------------------------------------------------------
@@ -327,6 +329,13 @@ class Worker:
             exp_key=reservation.exp_key if reservation else None,
             tid=reservation.tid if reservation else None, jobs_done=self.jobs_done,
         ))
+
+    def _lookahead_retry(self) -> float:
+        """The longest wait of the lookahead's looks at an empty queue: a heartbeat interval
+        (the shortest of the experiments served), a second at least."""
+        beats = [prepared.experiment.policy.heartbeat_interval
+                 for prepared in self._prepared.values()]
+        return max(_LOOKAHEAD_SHORTEST_RETRY, min(beats, default=_LOOKAHEAD_SHORTEST_RETRY))
 
     def _report_interval(self) -> float:
         stale_after = [prepared.experiment.policy.stale_after

@@ -72,7 +72,7 @@ class OperationCounter(monitoring.CommandListener):
             return OperationCounts(dict(self._operations), dict(self._documents))
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        kind, count = _kind(event.command_name, event.command)
+        kind, count = command_kind(event.command_name, event.command)
         with self._lock:
             self._operations[kind] += count
             if kind == "insert":
@@ -91,7 +91,7 @@ class OperationCounter(monitoring.CommandListener):
             self._pending.pop(event.request_id, None)
 
 
-def _kind(name: str, command: Mapping[str, Any]) -> tuple[str, int]:
+def command_kind(name: str, command: Mapping[str, Any]) -> tuple[str, int]:
     """The kind of a command, and how many operations it holds (an update command may carry
     several statements; we send one)."""
     if name == "find":

@@ -9,9 +9,15 @@ candidate costs one refused claim insert, never a wrong reservation (see MongoSt
 On FerretDB, where that read scans every job, the queue is mostly found by `_id`: the driver
 queues tids in order, so the next job is usually `<exp_key>/<one past the last tid seen>`.
 The queue is then read whole at most once a second (for requeued, older jobs), and less often
-while those reads find nothing (up to every eight seconds), so an idle farm does not keep the
-database scanning; a requeue by this process has the next reservation read it at once. The
-dialect's QueueReading says how often; on MongoDB every reservation reads the queue.
+while those reads find nothing the probes would not (up to every eight seconds), so neither an
+idle farm nor a busy one keeps the database scanning; a requeue by this process has the next
+reservation read it at once. The dialect's QueueReading says how often; on MongoDB every
+reservation reads the queue.
+
+The process's threads (a worker and its lookahead, or many simulated workers) find the same
+next jobs. An attempt that one of them is claiming, or has claimed or lost, is not tried again
+by another: its run claim is taken or about to be, and each such try would be one refused
+insert, which on FerretDB contends for the database's single writer.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Set
 from functools import partial
 from typing import Any
@@ -33,6 +40,9 @@ from search.store._mongo._dialect import QueueReading
 from search.store._mongo._ids import job_id
 
 Claim = Callable[[JobDoc], Reservation | None]
+Attempt = tuple[Any, int]  # (job `_id`, attempt)
+
+_TRIED_KEPT = 4096  # attempts remembered as tried by this process (oldest forgotten first)
 
 
 class QueuedJobs:
@@ -49,6 +59,8 @@ class QueuedJobs:
         self._next_read_at = float("-inf")
         self._read_wait = reading.read_wait
         self._random = random.Random()
+        # Attempts a thread of this process is claiming, has claimed, or lost to a rival.
+        self._tried: OrderedDict[Attempt, None] = OrderedDict()
 
     def reserve(self, wanted: Set[str], claim: Claim, worker_id: str
                 ) -> Reservation | None:
@@ -63,11 +75,13 @@ class QueuedJobs:
             self._candidates = []
         if time.monotonic() < self._next_read_at:
             return claim_first(leftovers) or claim_first(self._probe(wanted))
-        reservation = claim_first(self._read(wanted))
-        if reservation is None:
-            self._read_wait = min(2 * self._read_wait, self._reading.longest_read_wait)
-        else:
+        frontier = dict(self._next_tids)
+        found = self._read(wanted)
+        reservation = claim_first(found)
+        if reservation is not None and any(_behind(job, frontier) for job in found):
             self._read_wait = self._reading.read_wait
+        else:  # nothing, or only what the probes find anyway: the read can wait longer
+            self._read_wait = min(2 * self._read_wait, self._reading.longest_read_wait)
         self._next_read_at = time.monotonic() + self._read_wait
         return reservation or claim_first(self._probe(wanted))
 
@@ -93,7 +107,7 @@ class QueuedJobs:
         order.sort(key=lambda index: worker_id is not None
                    and candidates[index].get(AVOID_WORKER) == worker_id)
         for tried, index in enumerate(order, start=1):
-            reservation = claim(candidates[index])
+            reservation = self._claim_once(candidates[index], claim)
             if reservation is not None:
                 untried = set(order[tried:])
                 with self._lock:
@@ -101,6 +115,23 @@ class QueuedJobs:
                                         if position in untried] + self._candidates
                 return reservation
         return None
+
+    def _claim_once(self, job: JobDoc, claim: Claim) -> Reservation | None:
+        """`claim(job)`, unless a thread of this process has tried that attempt (None then).
+        A claim that raised is forgotten, so that the attempt is tried again."""
+        attempt: Attempt = (job["_id"], job.get("attempt", 0))
+        with self._lock:
+            if attempt in self._tried:
+                return None
+            self._tried[attempt] = None
+            if len(self._tried) > _TRIED_KEPT:
+                self._tried.popitem(last=False)
+        try:
+            return claim(job)
+        except BaseException:
+            with self._lock:
+                self._tried.pop(attempt, None)
+            raise
 
     def _read(self, wanted: Set[str]) -> list[JobDoc]:
         """The oldest queued jobs, oldest first. Workers that read the queue at the same
@@ -133,3 +164,9 @@ class QueuedJobs:
             return  # a malformed job: the worker that reserves it fails it
         key = job["exp_key"]
         self._next_tids[key] = max(self._next_tids.get(key, 0), job["tid"] + 1)
+
+
+def _behind(job: JobDoc, frontier: dict[str, int]) -> bool:
+    """Whether `job` lies behind the tids probed so far (a requeued job, or one queued out
+    of order): a job only a read of the whole queue finds."""
+    return has_trial_identity(job) and job["tid"] < frontier.get(job["exp_key"], 0)
