@@ -472,6 +472,8 @@ def test_the_page_runs_under_its_own_content_security_policy(browser: Browser,
     context = browser.new_context(viewport={"width": 1400, "height": 900})  # policy in force
     try:
         tab = Tab(context.new_page())
+        requested: list[str] = []
+        tab.page.on("request", lambda request: requested.append(request.url))
         with served(location) as dashboard:
             response = tab.page.goto(dashboard.url_for("policed"))
             assert response is not None
@@ -479,6 +481,8 @@ def test_the_page_runs_under_its_own_content_security_policy(browser: Browser,
             assert "script-src 'self';" in policy and "'unsafe-eval'" not in policy
             tab.painted()  # waits by selector, which the policy allows
             assert tab.page.locator("#page-range").inner_text() == "1–6 of 6"
+            elsewhere = [url for url in requested if not url.startswith(dashboard.url)]
+        assert requested and elsewhere == [], "the page works offline: it fetches only its server"
         assert tab.errors == [], "the page broke its own policy or logged errors"
     finally:
         context.close()
