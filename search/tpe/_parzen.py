@@ -51,6 +51,9 @@ class Bandwidth:
     `shared`, there only): the search has located that dimension to the list's resolution and
     narrows there, while dimensions whose good trials still spread over many values keep
     l wider than g. 0: off.
+    `scoring`: `numeric` for value lists when candidates are scored (log l - log g) rather
+    than drawn: wide draws keep exploring neighbouring values, narrow scores pick among them
+    sharply; on lists of at most `choices_up_to` values. None: `numeric`.
     `choices`: candidate `numeric` widths for value lists, one chosen per dimension and
     proposal by the leave-one-out likelihood of the good trials (both estimators use it, each
     with its own Scott factor), on lists of at most `choices_up_to` values (None: all).
@@ -69,6 +72,7 @@ class Bandwidth:
     gathered: int = 0
     choices: tuple[float, ...] = ()
     choices_up_to: int | None = None
+    scoring: float | None = None
 
 
 class ParzenEstimator:
@@ -94,6 +98,12 @@ class ParzenEstimator:
             self._sigmas = [sigmas if isinstance(kernel, Categorical) else sigmas * scale
                             for kernel, sigmas, scale in zip(kernels, self._sigmas, scales,
                                                              strict=True)]
+        self._scoring_sigmas = self._sigmas
+        if bandwidth.scoring is not None:
+            self._scoring_sigmas = [
+                sigmas * bandwidth.scoring / bandwidth.numeric if isinstance(kernel, Cells) and (
+                    bandwidth.choices_up_to is None or kernel.size <= bandwidth.choices_up_to)
+                else sigmas for kernel, sigmas in zip(kernels, self._sigmas, strict=True)]
 
     def sample(self, rng: np.random.Generator, count: int, given: dict[int, float] | None = None
                ) -> np.ndarray:
@@ -130,13 +140,15 @@ class ParzenEstimator:
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:
         """The log density at each of `points` (m, d)."""
-        joint = self._component_log_pdf(points, list(range(len(self._kernels))))
+        joint = self._component_log_pdf(points, list(range(len(self._kernels))),
+                                        self._scoring_sigmas)
         joint += self._log_weights[None, :]
         largest = joint.max(axis=1)
         return np.asarray(largest + np.log(np.exp(joint - largest[:, None]).sum(axis=1)),
                           dtype=float)
 
-    def _component_log_pdf(self, points: np.ndarray, columns: list[int]) -> np.ndarray:
+    def _component_log_pdf(self, points: np.ndarray, columns: list[int],
+                           sigmas: list[np.ndarray] | None = None) -> np.ndarray:
         """(m, n + 1): each component's log density over `columns` (the prior's last);
         `points` holds those columns only."""
         component_log = np.zeros((len(points), len(self._observations)))
@@ -145,7 +157,7 @@ class ParzenEstimator:
             kernel = self._kernels[column]
             values = points[:, index]
             kernels_log, kernel_prior_log = kernel.log_pdfs(
-                values, self._observations[:, column], self._sigmas[column])
+                values, self._observations[:, column], (sigmas or self._sigmas)[column])
             component_log += kernels_log
             prior_log += kernel_prior_log
         return np.concatenate([component_log, prior_log[:, None]], axis=1)
