@@ -324,34 +324,3 @@ def test_proposer_honours_startup_trials_and_keeps_one_trials_object(algo):
     assert len(proposer._trials.trials) == 6  # every proposal saw every earlier job
     assert [doc["result"]["loss"] for doc in proposer._trials.trials] == [
         job["result"]["loss"] for job in jobs]
-
-
-def test_list_widths_chosen_by_the_good_trials_left_out_likelihood():
-    # A 16-value batch size (16..528 in steps of 32) and a rate: the list's width is chosen
-    # per dimension from 0.1/0.2/0.3 by how well the others predict each good trial; the rate
-    # (continuous) and a list longer than `choices_up_to` keep theirs.
-    from search.tpe._kernels import kernel_for
-    from search.tpe._parzen import list_scales
-    from search.tpe._space import read_space
-
-    space = read_space(Domain(lambda p: 0.0, {
-        "batch": hp.quniform("batch", 16, 528, 32), "lr": hp.uniform("lr", 0.0, 1.0),
-        "units": hp.quniform("units", 1, 1000, 1)}))
-    kernels = tuple(kernel_for(dimension, True, False) for dimension in space.dimensions)
-    columns = [dimension.label for dimension in space.dimensions]
-    bandwidth = search.tpe.Bandwidth(choices=(0.1, 0.2, 0.3), choices_up_to=100)
-
-    def scales(batches):
-        good = np.zeros((len(batches), len(columns)))
-        good[:, columns.index("batch")] = batches
-        good[:, columns.index("lr")] = np.linspace(0.1, 0.9, len(batches))
-        good[:, columns.index("units")] = np.linspace(100, 900, len(batches))
-        below, above = list_scales(kernels, good, 50, bandwidth)
-        assert np.array_equal(below, above)  # one width for l and g, each with its own n
-        assert below[columns.index("lr")] == below[columns.index("units")] == 1.0
-        return below[columns.index("batch")]
-
-    assert scales([128, 128, 160, 128, 96]) == pytest.approx(0.5)  # gathered: 0.1 of the width
-    assert scales([32, 160, 288, 416, 512]) == pytest.approx(1.5)  # spread: 0.3
-    fixed = list_scales(kernels, np.zeros((5, 3)), 50, search.tpe.Bandwidth(choices=()))
-    assert all(np.all(scale == 1.0) for scale in fixed)

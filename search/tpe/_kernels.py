@@ -131,21 +131,6 @@ class Cells:
         left, right = self.cells(centres)
         return np.asarray(right - left, dtype=float)
 
-    @property
-    def size(self) -> int:
-        """How many values the list has."""
-        if self.dimension.categorical:
-            return self.dimension.choices
-        lowest, highest = self.dimension.step_range
-        return highest - lowest + 1
-
-    def steps_spanned(self, centres: np.ndarray) -> float:
-        """How many steps of the list lie between the lowest and highest of `centres`."""
-        if self.dimension.categorical:
-            return float(np.ptp(centres))
-        assert self.dimension.q is not None
-        return float(np.ptp(self.dimension.values(centres)) / self.dimension.q)
-
 
 class Categorical:
     """Unordered choices; the `sigmas` a Parzen estimator passes are smoothing shares."""

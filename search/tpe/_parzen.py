@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from search.tpe._kernels import Categorical, Cells, Continuous, Kernel
+from search.tpe._kernels import Categorical, Continuous, Kernel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,18 +46,6 @@ class Bandwidth:
     l, with few trials, gets wider kernels than g). Off: it exploits a smooth bowl faster but
     costs the grids of training runs, which gain from l wider than g (RESULTS.md, issue 21,
     round three).
-    `gathered`: once at least three good trials lie on at most this many neighbouring values
-    of a value list, l(x)'s kernels in that dimension take the shared Scott factor (as with
-    `shared`, there only): the search has located that dimension to the list's resolution and
-    narrows there, while dimensions whose good trials still spread over many values keep
-    l wider than g. 0: off.
-    `scoring`: `numeric` for value lists when candidates are scored (log l - log g) rather
-    than drawn: wide draws keep exploring neighbouring values, narrow scores pick among them
-    sharply; on lists of at most `choices_up_to` values. None: `numeric`.
-    `choices`: candidate `numeric` widths for value lists, one chosen per dimension and
-    proposal by the leave-one-out likelihood of the good trials (both estimators use it, each
-    with its own Scott factor), on lists of at most `choices_up_to` values (None: all).
-    Empty: `numeric` always.
     """
 
     numeric: float = 0.2
@@ -69,21 +57,15 @@ class Bandwidth:
     shrink: float | None = None
     spread: float = 1.0
     shared: bool = False
-    gathered: int = 0
-    choices: tuple[float, ...] = ()
-    choices_up_to: int | None = None
-    scoring: float | None = None
 
 
 class ParzenEstimator:
     """The density of a set of observations (n, d), one kernel per dimension; Scott's factor
-    counts `scott_count` observations where given (see `Bandwidth.shared`), and `scales` (d,)
-    multiplies each dimension's kernel widths (see `list_scales`)."""
+    counts `scott_count` observations where given (see `Bandwidth.shared`)."""
 
     def __init__(self, kernels: tuple[Kernel, ...], observations: np.ndarray,
                  prior_weight: float, bandwidth: Bandwidth,
-                 weights: np.ndarray | None = None, scott_count: int | None = None,
-                 scales: np.ndarray | None = None) -> None:
+                 weights: np.ndarray | None = None, scott_count: int | None = None) -> None:
         self._kernels = kernels
         self._observations = observations
         count = len(observations)
@@ -94,16 +76,6 @@ class ParzenEstimator:
         scott = max(count if scott_count is None else scott_count, 1) ** -exponent
         self._sigmas = [_sigmas(kernel, observations[:, column], bandwidth, scott)
                         for column, kernel in enumerate(kernels)]
-        if scales is not None:
-            self._sigmas = [sigmas if isinstance(kernel, Categorical) else sigmas * scale
-                            for kernel, sigmas, scale in zip(kernels, self._sigmas, scales,
-                                                             strict=True)]
-        self._scoring_sigmas = self._sigmas
-        if bandwidth.scoring is not None:
-            self._scoring_sigmas = [
-                sigmas * bandwidth.scoring / bandwidth.numeric if isinstance(kernel, Cells) and (
-                    bandwidth.choices_up_to is None or kernel.size <= bandwidth.choices_up_to)
-                else sigmas for kernel, sigmas in zip(kernels, self._sigmas, strict=True)]
 
     def sample(self, rng: np.random.Generator, count: int, given: dict[int, float] | None = None
                ) -> np.ndarray:
@@ -140,15 +112,13 @@ class ParzenEstimator:
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:
         """The log density at each of `points` (m, d)."""
-        joint = self._component_log_pdf(points, list(range(len(self._kernels))),
-                                        self._scoring_sigmas)
+        joint = self._component_log_pdf(points, list(range(len(self._kernels))))
         joint += self._log_weights[None, :]
         largest = joint.max(axis=1)
         return np.asarray(largest + np.log(np.exp(joint - largest[:, None]).sum(axis=1)),
                           dtype=float)
 
-    def _component_log_pdf(self, points: np.ndarray, columns: list[int],
-                           sigmas: list[np.ndarray] | None = None) -> np.ndarray:
+    def _component_log_pdf(self, points: np.ndarray, columns: list[int]) -> np.ndarray:
         """(m, n + 1): each component's log density over `columns` (the prior's last);
         `points` holds those columns only."""
         component_log = np.zeros((len(points), len(self._observations)))
@@ -157,45 +127,10 @@ class ParzenEstimator:
             kernel = self._kernels[column]
             values = points[:, index]
             kernels_log, kernel_prior_log = kernel.log_pdfs(
-                values, self._observations[:, column], (sigmas or self._sigmas)[column])
+                values, self._observations[:, column], self._sigmas[column])
             component_log += kernels_log
             prior_log += kernel_prior_log
         return np.concatenate([component_log, prior_log[:, None]], axis=1)
-
-
-def list_scales(kernels: tuple[Kernel, ...], good: np.ndarray, count: int,
-                bandwidth: Bandwidth) -> tuple[np.ndarray, np.ndarray]:
-    """Per dimension, the factors by which l(x)'s and g(x)'s kernel widths adapt to the good
-    trials in value lists (`Bandwidth.gathered` and `choices`); `count` is all trials."""
-    below, above = np.ones(len(kernels)), np.ones(len(kernels))
-    if bandwidth.rule != "scott" or len(good) < 2:
-        return below, above
-    exponent = 1.0 / (len(kernels) + 4) if bandwidth.shrink is None else bandwidth.shrink
-    for column, kernel in enumerate(kernels):
-        if not isinstance(kernel, Cells):
-            continue
-        centres = good[:, column]
-        if bandwidth.choices and (bandwidth.choices_up_to is None
-                                  or kernel.size <= bandwidth.choices_up_to):
-            sigma = max(len(good), 1) ** -exponent * kernel.width
-            chosen = max(bandwidth.choices, key=lambda numeric: _left_out_log_likelihood(
-                kernel, centres, max(numeric * sigma, bandwidth.minimum * kernel.width)))
-            below[column] = above[column] = chosen / bandwidth.numeric
-        if (bandwidth.gathered and len(good) >= 3
-                and kernel.steps_spanned(centres) <= bandwidth.gathered - 1):
-            below[column] *= (count / len(good)) ** -exponent
-    return below, above
-
-
-def _left_out_log_likelihood(kernel: Cells, centres: np.ndarray, sigma: float) -> float:
-    """The log likelihood of each of `centres` under the kernels of the others and the prior
-    (weight 1), summed: how well a width `sigma` predicts a good trial it has not seen."""
-    count = len(centres)
-    kernels_log, prior_log = kernel.log_pdfs(centres, centres, np.full(count, sigma))
-    np.fill_diagonal(kernels_log, -np.inf)
-    joint = np.concatenate([kernels_log, prior_log[:, None]], axis=1)
-    largest = joint.max(axis=1)
-    return float(np.sum(largest + np.log(np.exp(joint - largest[:, None]).sum(axis=1))))
 
 
 def _sigmas(kernel: Kernel, centres: np.ndarray, bandwidth: Bandwidth, scott: float

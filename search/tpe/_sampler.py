@@ -16,7 +16,7 @@ import numpy as np
 
 from search.tpe._history import BELOW_FLOOR, GOOD_CANDIDATE, IGNORED
 from search.tpe._kernels import Kernel, kernel_for
-from search.tpe._parzen import Bandwidth, ParzenEstimator, list_scales
+from search.tpe._parzen import Bandwidth, ParzenEstimator
 from search.tpe._space import Group, SearchSpace
 
 
@@ -140,12 +140,10 @@ def _best_candidate(kernels: tuple[Kernel, ...], good: np.ndarray, bad: np.ndarr
                     ) -> np.ndarray:
     """The candidate drawn from l(x | given) with the largest log l(x) - log g(x)."""
     count = len(good) + len(bad) if settings.bandwidth.shared else None
-    below_scales, above_scales = list_scales(kernels, good, len(good) + len(bad),
-                                             settings.bandwidth)
     below = ParzenEstimator(kernels, good, settings.prior_weight, settings.bandwidth,
-                            scott_count=count, scales=below_scales)
+                            scott_count=count)
     above = ParzenEstimator(kernels, bad, settings.prior_weight, settings.bandwidth,
-                            scott_count=count, scales=above_scales)
+                            scott_count=count)
     candidates = below.sample(rng, settings.n_ei_candidates, given)
     scores = below.log_pdf(candidates) - above.log_pdf(candidates)
     best: np.ndarray = candidates[int(np.argmax(scores))]
