@@ -162,6 +162,7 @@ class PeerCache:
         self._directory = directory
         self._budget = budget
         self._files: dict[Path, dict[str, Finished]] = {}
+        self._changed: set[Path] = set()
 
     def _path(self, job: Job) -> Path | None:
         name, function, encoding, in_flight, _ = job
@@ -183,11 +184,17 @@ class PeerCache:
         path = self._path(job)
         if path is not None:
             self._runs(path)[str(job[-1])] = finished
+            self._changed.add(path)
 
     def save(self) -> None:
-        for path, runs in self._files.items():
+        """Write the files that gained runs, each whole or not at all (by renaming a complete
+        copy into place), so benchmarks running side by side never read half a file."""
+        for path in self._changed:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(runs))
+            partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+            partial.write_text(json.dumps(self._files[path]))
+            partial.replace(path)
+        self._changed.clear()
 
 
 _ARGUMENTS: argparse.Namespace | None = None
