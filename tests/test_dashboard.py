@@ -250,14 +250,17 @@ def test_a_large_experiment_paints_its_markers_on_a_canvas_that_follows_zoom_leg
 def test_the_first_paint_mark_comes_once_every_plot_in_the_window_is_drawn(
         tab: Tab, tmp_path: Path) -> None:
     # The plots are drawn one at a time from the top; the page marks its first complete paint
-    # when those in the window at load are drawn (the loading card above them then goes), and
-    # its paint when all are.
+    # once those in the window at load are drawn and shown (the loading card above them gone
+    # by then), and its paint when all are.
     location = str(tmp_path / "store")
     record_trials(location, "staged", OUTCOMES)
     tab.page.add_init_script("""new MutationObserver(() => {
         if (window.__atFirstPaint || !document.body || !document.body.dataset.firstPaint) return;
-        const shift = document.getElementById('summary').getBoundingClientRect().top
-            - document.getElementById('loading').getBoundingClientRect().top;
+        const loading = document.getElementById('loading');
+        const shift = loading.hidden ? 0
+            : document.getElementById('summary').getBoundingClientRect().top
+              - loading.getBoundingClientRect().top;
+        window.__loadingGone = loading.hidden;
         window.__atFirstPaint = Array.from(document.querySelectorAll('.plot'), (plot) => ({
             id: plot.id, inWindow: plot.getBoundingClientRect().top - shift < window.innerHeight,
             drawn: plot.querySelector('.main-svg') !== null}));
@@ -270,6 +273,7 @@ def test_the_first_paint_mark_comes_once_every_plot_in_the_window_is_drawn(
         assert all(plot["drawn"] for plot in plots if plot["inWindow"])
         assert not next(plot for plot in plots if plot["id"] == "plot-curves")["drawn"]
         assert tab.evaluate("window.hpsearchFirstPaintAt <= window.hpsearchPaintedAt")
+        assert tab.evaluate("window.__loadingGone")
         assert tab.evaluate("document.querySelectorAll('.plot .main-svg').length") >= 5
 
 
