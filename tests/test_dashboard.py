@@ -24,11 +24,13 @@ from stored_trials import MIN_ACCURACY, Outcome, record_repeat, record_trials, r
 
 import spaces
 from search.dashboard import Dashboard, DashboardError
+from search.dashboard._reading import read_store
 from search.documents import utcnow
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
 from search.reports.queries import count_by_state
 from search.store import WorkerStatus, open_store
+from search.store._mongo._dialect import DIALECT_VARIABLE, FerretDBDialect
 from search.trial import trials_of
 
 CHROMIUM = os.environ.get("HPSEARCH_CHROMIUM", "/usr/bin/chromium")
@@ -392,6 +394,24 @@ def test_markup_stored_in_a_trial_renders_as_inert_text(tab: Tab, tmp_path: Path
         assert tab.evaluate("window.__xss") is None
         assert tab.evaluate("document.querySelectorAll('img').length") == 0
         assert tab.evaluate("document.querySelectorAll('script:not([src])').length") == 0
+
+
+def test_the_first_read_of_a_big_experiment_on_ferretdb_streams_and_says_how_far_it_got(
+        mongo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # FerretDB sorts only once it has decoded every job it scans: sorted by the server, a read
+    # of 100,000 jobs sent nothing for minutes and timed out. The dialect streams the scan in
+    # batches, tells the dashboard how far it got after each, and sorts the jobs itself.
+    monkeypatch.setenv(DIALECT_VARIABLE, "ferretdb")
+    monkeypatch.setattr(FerretDBDialect, "scan_batch", 2)
+    record_trials(mongo_url, "slow", OUTCOMES, queued=1)
+    store = open_store(mongo_url)
+    heard: list[tuple[str, int]] = []
+    try:
+        reading = read_store(store, lambda exp_key, jobs: heard.append((exp_key, jobs)))
+    finally:
+        store.close()
+    assert [job["tid"] for job in reading.jobs["slow"]] == list(range(len(OUTCOMES) + 1))
+    assert heard == [("slow", 2), ("slow", 4), ("slow", 6)]
 
 
 def test_a_password_in_a_trial_never_reaches_the_page(tab: Tab, tmp_path: Path) -> None:

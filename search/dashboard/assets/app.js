@@ -179,6 +179,7 @@
           if (error.reading) { // the server's first read of the store is under way, or failed
             $('live').dataset.state = 'connecting';
             $('live-text').textContent = error.message;
+            if ($('loading-text')) $('loading-text').textContent = `${error.message[0].toUpperCase()}${error.message.slice(1)}…`;
             await sleep(1000);
             continue;
           }
