@@ -7,7 +7,9 @@ real `hpsearch dashboard` command, and loads the experiment page in headless Chr
 time in a fresh browser context (nothing cached). The figure is the first complete paint:
 from navigation to the mark the page sets once every plot in the window (1440 x 900) has
 rendered (a page that sets no such mark: once every plot has); *all plots* is to the mark it
-sets once every plot on the page has, down to the last below the window. The server has read
+sets once every plot on the page has, down to the last below the window. (Since 2026-12-06
+17:00 the page sets each mark after the next frame, once the browser has shown the plots; an
+older page set them as the last plot's drawing returned, before any frame.) The server has read
 the store once before the first load (it reads in the background; a page never waits on the
 store); how long that first read took is shown too.
 
@@ -304,7 +306,7 @@ def print_report(targets: dict[str, Target], floors: dict[str, Target], kinds: l
           f"{load_after[0]:.1f} after; seconds, median of the loads")
     header = (f"{'server':<30} {'first read':>10} {'loads':>5} {'paint':>6} {'(min-max)':>11} "
               f"{'cpu':>6} {'all':>6} {'warm':>6} {'all':>6} {'cpu':>6} {'plotly':>6} "
-              f"{'data':>5} {'target':>7}")
+              f"{'data':>5} {'< 2 s: first/all':>16}")
     print(header)
     print("-" * len(header))
 
@@ -322,11 +324,12 @@ def print_report(targets: dict[str, Target], floors: dict[str, Target], kinds: l
         cpu = "" if paint == float("inf") else f"{median(target, 'cpu'):.2f}"
         line = f"{name:<30} {target.ready:>10.1f} {len(paints):>5} {shown} {spread:>11} {cpu:>6}"
         if target.ours:
-            verdict = "ok" if paint < TARGET_SECONDS else "MISSED"
+            verdict = "/".join("ok" if seconds < TARGET_SECONDS else "MISSED"
+                               for seconds in (paint, median(target, "all")))
             line += (f" {median(target, 'all'):>6.2f} {median(target, 'warm'):>6.2f} "
                      f"{median(target, 'warm_all'):>6.2f} {median(target, 'warm_cpu'):>6.2f} "
                      f"{median(target, 'plotly'):>6.2f} {median(target, 'data'):>5.2f} "
-                     f"{verdict:>7}")
+                     f"{verdict:>16}")
         print(line)
     baseline = targets.get("optuna-dashboard")
     if baseline is not None and baseline.loads:

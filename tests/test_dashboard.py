@@ -24,11 +24,13 @@ from stored_trials import MIN_ACCURACY, Outcome, record_repeat, record_trials, r
 
 import spaces
 from search.dashboard import Dashboard, DashboardError
+from search.dashboard._reading import read_store
 from search.documents import utcnow
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
 from search.reports.queries import count_by_state
 from search.store import WorkerStatus, open_store
+from search.store._mongo._dialect import DIALECT_VARIABLE, FerretDBDialect
 from search.trial import trials_of
 
 CHROMIUM = os.environ.get("HPSEARCH_CHROMIUM", "/usr/bin/chromium")
@@ -250,14 +252,17 @@ def test_a_large_experiment_paints_its_markers_on_a_canvas_that_follows_zoom_leg
 def test_the_first_paint_mark_comes_once_every_plot_in_the_window_is_drawn(
         tab: Tab, tmp_path: Path) -> None:
     # The plots are drawn one at a time from the top; the page marks its first complete paint
-    # when those in the window at load are drawn (the loading card above them then goes), and
-    # its paint when all are.
+    # once those in the window at load are drawn and shown (the loading card above them gone
+    # by then), and its paint when all are.
     location = str(tmp_path / "store")
     record_trials(location, "staged", OUTCOMES)
     tab.page.add_init_script("""new MutationObserver(() => {
         if (window.__atFirstPaint || !document.body || !document.body.dataset.firstPaint) return;
-        const shift = document.getElementById('summary').getBoundingClientRect().top
-            - document.getElementById('loading').getBoundingClientRect().top;
+        const loading = document.getElementById('loading');
+        const shift = loading.hidden ? 0
+            : document.getElementById('summary').getBoundingClientRect().top
+              - loading.getBoundingClientRect().top;
+        window.__loadingGone = loading.hidden;
         window.__atFirstPaint = Array.from(document.querySelectorAll('.plot'), (plot) => ({
             id: plot.id, inWindow: plot.getBoundingClientRect().top - shift < window.innerHeight,
             drawn: plot.querySelector('.main-svg') !== null}));
@@ -270,6 +275,7 @@ def test_the_first_paint_mark_comes_once_every_plot_in_the_window_is_drawn(
         assert all(plot["drawn"] for plot in plots if plot["inWindow"])
         assert not next(plot for plot in plots if plot["id"] == "plot-curves")["drawn"]
         assert tab.evaluate("window.hpsearchFirstPaintAt <= window.hpsearchPaintedAt")
+        assert tab.evaluate("window.__loadingGone")
         assert tab.evaluate("document.querySelectorAll('.plot .main-svg').length") >= 5
 
 
@@ -388,6 +394,24 @@ def test_markup_stored_in_a_trial_renders_as_inert_text(tab: Tab, tmp_path: Path
         assert tab.evaluate("window.__xss") is None
         assert tab.evaluate("document.querySelectorAll('img').length") == 0
         assert tab.evaluate("document.querySelectorAll('script:not([src])').length") == 0
+
+
+def test_the_first_read_of_a_big_experiment_on_ferretdb_streams_and_says_how_far_it_got(
+        mongo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # FerretDB sorts only once it has decoded every job it scans: sorted by the server, a read
+    # of 100,000 jobs sent nothing for minutes and timed out. The dialect streams the scan in
+    # batches, tells the dashboard how far it got after each, and sorts the jobs itself.
+    monkeypatch.setenv(DIALECT_VARIABLE, "ferretdb")
+    monkeypatch.setattr(FerretDBDialect, "scan_batch", 2)
+    record_trials(mongo_url, "slow", OUTCOMES, queued=1)
+    store = open_store(mongo_url)
+    heard: list[tuple[str, int]] = []
+    try:
+        reading = read_store(store, lambda exp_key, jobs: heard.append((exp_key, jobs)))
+    finally:
+        store.close()
+    assert [job["tid"] for job in reading.jobs["slow"]] == list(range(len(OUTCOMES) + 1))
+    assert heard == [("slow", 2), ("slow", 4), ("slow", 6)]
 
 
 def test_a_password_in_a_trial_never_reaches_the_page(tab: Tab, tmp_path: Path) -> None:

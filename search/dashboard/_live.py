@@ -49,8 +49,9 @@ log = logging.getLogger(__name__)
 READ_SHARE = 2.0
 # With no page asking for this long, reads stop until one asks again.
 IDLE_AFTER = 60.0
-# How long a page's request waits for the first read before it is told to ask again.
-FIRST_READ_WAIT = 20.0
+# How long a page's request waits for the first read before it is told to ask again (and how
+# far the first read has got: a big experiment on FerretDB takes minutes).
+FIRST_READ_WAIT = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,6 +123,8 @@ class LiveStore:
         self._axes_lock = threading.Lock()
         self._encoded: dict[tuple[str, int], Encoded] = {}
         self._read_at: float | None = None
+        self._reading: tuple[str, int] | None = None  # the read under way: experiment, jobs read
+        self._read_started = clock()
         self._read_seconds = 0.0
         self._error: str | None = None
         self._asked_at = clock()
@@ -157,7 +160,18 @@ class LiveStore:
             NotReadYet: it is still under way.
         """
         if not self._wait_for_first_read(FIRST_READ_WAIT) or self._read_at is None:
-            raise NotReadYet(self._error or "still reading the store")
+            raise NotReadYet(self._error or self._first_read_progress())
+
+    def _first_read_progress(self) -> str:
+        seconds = self._clock() - self._read_started
+        reading = self._reading
+        if reading is None:
+            return f"still reading the store ({seconds:.0f} s)"
+        return (f"still reading the store: {reading[1]:,} jobs of {reading[0]} read in "
+                f"{seconds:.0f} s")
+
+    def _heard(self, exp_key: str, jobs: int) -> None:
+        self._reading = (exp_key, jobs)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -165,7 +179,8 @@ class LiveStore:
                 self._wake.wait(self.interval)  # nobody is looking: read when someone asks
                 self._wake.clear()
                 continue
-            started = self._clock()
+            started = self._read_started = self._clock()
+            self._reading = None
             self.read_once()
             self._read_seconds = self._clock() - started
             for experiment in list(self._views.values()):  # ready before a page asks
@@ -175,7 +190,7 @@ class LiveStore:
     def read_once(self) -> None:
         """Read the store and publish what changed; a failed read keeps the last reading."""
         try:
-            reading = read_store(self.store)
+            reading = read_store(self.store, self._heard)
         except StoreError as error:
             self._publish_error(str(error))
             return

@@ -7,6 +7,8 @@ change marker kept by the stores) replaces this function and nothing else.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from functools import partial
 
 from search.documents import JobDoc
 from search.experiment import Experiment
@@ -25,13 +27,18 @@ class StoreReading:
     workers: list[WorkerStatus]
 
 
-def read_store(store: Store) -> StoreReading:
-    """Read every experiment's jobs and the workers, whole.
+def read_store(store: Store, progress: Callable[[str, int], None] | None = None
+               ) -> StoreReading:
+    """Read every experiment's jobs and the workers, whole; `progress` hears (experiment, jobs
+    read so far) while a long read of one goes on, where the store tells.
 
     Raises:
         StoreError: the store cannot be read (the caller keeps showing its last reading).
     """
     experiments = store.experiments()
-    jobs = {experiment.exp_key: store.jobs(experiment.exp_key, fields=DASHBOARD_FIELDS)
-            for experiment in experiments}
+    jobs = {}
+    for experiment in experiments:
+        heard = None if progress is None else partial(progress, experiment.exp_key)
+        jobs[experiment.exp_key] = store.jobs(experiment.exp_key, fields=DASHBOARD_FIELDS,
+                                              progress=heard)
     return StoreReading(experiments=experiments, jobs=jobs, workers=store.workers())

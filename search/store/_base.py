@@ -6,7 +6,7 @@ import abc
 import dataclasses
 import datetime
 import re
-from collections.abc import Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from typing import Any
 
 from objectives import Reason, failed_result
@@ -169,11 +169,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
-             fields: Collection[str] | None = None) -> list[JobDoc]:
+             fields: Collection[str] | None = None,
+             progress: Callable[[int], None] | None = None) -> list[JobDoc]:
         """The experiment's jobs (only those with `tids` when given), sorted by tid.
 
         `fields` (dotted paths) names what the caller reads; a store may then leave the rest
         out, which spares a query over thousands of trials reading their histories.
+        `progress`, when given, may be called with the number of jobs read so far while a
+        long read goes on (a dashboard shows it).
         """
 
     def job_changes(self, exp_key: str) -> JobChanges:

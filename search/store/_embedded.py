@@ -22,7 +22,7 @@ import logging
 import os
 import pathlib
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import IO, Any
 
 from bson import json_util
@@ -146,7 +146,8 @@ class EmbeddedStore(Store):
     # -- jobs ------------------------------------------------------------------------------
 
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
-             fields: Collection[str] | None = None) -> list[JobDoc]:
+             fields: Collection[str] | None = None,
+             progress: Callable[[int], None] | None = None) -> list[JobDoc]:
         if exp_key not in self._writers:
             self._jobs.pop(exp_key, None)  # another process may be writing: read afresh
         jobs = self._load(exp_key)

@@ -18,6 +18,10 @@
     muted: '#94a3b8', below: '#94a3b8', curve: 'rgba(37, 99, 235, 0.22)',
   };
 
+  // Tick labels are not hidden past the figure's edge (Plotly's default for most axes measures
+  // every label to tell, a forced layout each; the margins fit them anyway).
+  const AXIS = {gridcolor: COLORS.grid, zeroline: false, ticklabeloverflow: 'allow'};
+
   const app = {
     route: {page: null},
     poll: 0, // the id of the polling loop that may still update the page
@@ -175,6 +179,7 @@
           if (error.reading) { // the server's first read of the store is under way, or failed
             $('live').dataset.state = 'connecting';
             $('live-text').textContent = error.message;
+            if ($('loading-text')) $('loading-text').textContent = `${error.message[0].toUpperCase()}${error.message.slice(1)}…`;
             await sleep(1000);
             continue;
           }
@@ -559,54 +564,61 @@
     }), exp.painted ? wait : 0);
   }
 
+  // Resolves once the browser has shown what the page holds now: after the next frame.
+  const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
   async function renderExperiment(exp) {
     const started = performance.now();
+    const first = !exp.painted;
     const summary = exp.summary;
     $('exp-meta').textContent = `${summary.objective} · space ${summary.space} · ${summary.algo} · `
       + `${summary.epochs} epochs · accuracy floor ${fmt(summary.min_accuracy)}`;
     renderSummary(exp);
-    if (!exp.painted) {
+    if (first) {
       $('loading-text').textContent = `Drawing ${count(exp.columns.tid.length)} trials…`;
       $('loading-bar').style.width = '100%';
-      await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+      await nextFrame();
+      if (app.exp !== exp) return;
+    }
+    await plotlyReady;
+    if (app.exp !== exp) return;
+    // One plot at a time, from the top of the page down, then the tables below them. The
+    // first paint is complete once the plots in the window at load (the loading card above
+    // them gone) are drawn and shown; the page is painted once everything is.
+    const figures = [['plot-history', history], ['plot-tradeoff', tradeOff], ['plot-params', parameters],
+                     ['plot-parallel', parallel], ['plot-curves', curves]];
+    const above = first ? $('summary').getBoundingClientRect().top - $('loading').getBoundingClientRect().top : 0;
+    const inView = figures.filter(([id]) => $(id).getBoundingClientRect().top - above < window.innerHeight).length;
+    const view = derive(exp);
+    for (const [k, [id, figure]] of figures.entries()) {
+      await draw(id, () => figure(exp, view));
+      if (app.exp !== exp) return;
+      if (first && k + 1 === inView) await shown(exp, 'firstPaint');
       if (app.exp !== exp) return;
     }
     renderTable(exp);
     renderConfigurations(exp);
-    await plotlyReady;
-    if (app.exp !== exp) return;
-    const view = derive(exp);
-    // One plot at a time, from the top of the page down: each shows as soon as it is drawn.
-    // The first paint is complete once every plot in the window at load is drawn (the
-    // loading card above them goes away then, so they count as if it were gone already);
-    // the page is painted once every plot is.
-    const figures = [['plot-history', history], ['plot-tradeoff', tradeOff], ['plot-params', parameters],
-                     ['plot-parallel', parallel], ['plot-curves', curves]];
-    const above = exp.painted ? 0 : $('summary').getBoundingClientRect().top - $('loading').getBoundingClientRect().top;
-    const inView = figures.filter(([id]) => $(id).getBoundingClientRect().top - above < window.innerHeight).length;
-    for (const [k, [id, figure]] of figures.entries()) {
-      await draw(id, () => figure(exp, view));
-      if (app.exp !== exp) return;
-      if (!exp.painted && k + 1 === inView) {
-        window.hpsearchFirstPaintAt = performance.now(); // for benchmarks/dashboard_speed.py
-        document.body.dataset.firstPaint = 'true';
-      }
-    }
-    if (app.exp !== exp) return;
     exp.renderedAt = performance.now();
     exp.renderSeconds = (exp.renderedAt - started) / 1000;
     document.body.dataset.version = String(exp.version);
-    if (!exp.painted) {
+    if (first) {
+      if (!document.body.dataset.firstPaint) await shown(exp, 'firstPaint'); // no plot was in the window
+      if (app.exp !== exp) return;
+      await shown(exp, 'painted');
+      if (app.exp !== exp) return;
       exp.painted = true;
-      $('loading').hidden = true;
-      window.hpsearchPaintedAt = performance.now();
-      if (!document.body.dataset.firstPaint) { // no plot was in the window
-        window.hpsearchFirstPaintAt = window.hpsearchPaintedAt;
-        document.body.dataset.firstPaint = 'true';
-      }
-      document.body.dataset.painted = 'true';
     }
     renderDetail();
+  }
+
+  // Marks the page's first complete paint or its paint (data-first-paint, data-painted; the
+  // times for benchmarks/dashboard_speed.py) once the browser has shown what it now holds.
+  async function shown(exp, mark) {
+    $('loading').hidden = true;
+    await nextFrame();
+    if (app.exp !== exp) return;
+    window[mark === 'firstPaint' ? 'hpsearchFirstPaintAt' : 'hpsearchPaintedAt'] = performance.now();
+    document.body.dataset[mark] = 'true';
   }
 
   async function draw(id, build) {
@@ -615,21 +627,85 @@
     const started = performance.now();
     const figure = build();
     if (figure.height) node.style.height = `${figure.height}px`;
+    node.overlay = figure.overlay || null;
     await Plotly.react(node, figure.data, figure.layout, {
       displaylogo: false, responsive: true, modeBarButtonsToRemove: ['select2d', 'lasso2d'],
     });
     // Plotly redraws after a react, a zoom, a legend click or a resize, and pans move the
-    // axes: the canvas follows, once a frame. Hooked anew after each react, which drops the
-    // figure's listeners whenever it starts the figure over.
-    node.densePaint = node.densePaint || (() => {
-      if (!node.densePending) node.densePending = requestAnimationFrame(() => { node.densePending = 0; paintDense(node); });
+    // axes: the canvas and the overlay follow, once a frame. Hooked anew after each react,
+    // which drops the figure's listeners whenever it starts the figure over.
+    node.follow = node.follow || (() => {
+      if (!node.following) {
+        node.following = requestAnimationFrame(() => { node.following = 0; paintDense(node); placeOverlay(node); });
+      }
     });
     for (const event of ['plotly_afterplot', 'plotly_relayouting']) {
-      node.removeListener(event, node.densePaint);
-      node.on(event, node.densePaint);
+      node.removeListener(event, node.follow);
+      node.on(event, node.follow);
     }
     paintDense(node);
+    placeOverlay(node);
     drawTimes[id] = Math.round(performance.now() - started); // for benchmarks/dashboard_speed.py
+  }
+
+  // -- text and lines over a figure -----------------------------------------------------------
+  //
+  // Labels that would be Plotly annotations (each one laid out and measured on its own, a
+  // forced layout apiece: tens of them cost tens of milliseconds) drawn as plain SVG over the
+  // figure, between its plot and its hover layer, placed from the axes as they are after each
+  // redraw. A label's text is set as text (textContent): a stored string stays inert.
+  //   overlay: {labels: [{x, y, xref, yref: 'paper' | 'x' | 'y', text, bold, dx, dy, anchor,
+  //                       baseline, kind}], lines: [{x0, y0, x1, y1}] (x and y axes' units)}
+
+  const SVG = 'http://www.w3.org/2000/svg';
+
+  function placeOverlay(node) {
+    const overlay = node.overlay;
+    const layout = node._fullLayout;
+    const plot = node.querySelector('.svg-container > svg.main-svg');
+    let svg = node.querySelector('svg.overlay');
+    if (!overlay || !layout || !plot) {
+      if (svg) svg.remove();
+      return;
+    }
+    if (!svg) {
+      svg = document.createElementNS(SVG, 'svg');
+      svg.setAttribute('class', 'overlay');
+      plot.after(svg);
+    }
+    svg.setAttribute('width', layout.width);
+    svg.setAttribute('height', layout.height);
+    const size = layout._size;
+    const at = (ref, value, vertical) => {
+      if (ref === 'paper') return vertical ? size.t + (1 - value) * size.h : size.l + value * size.w;
+      const axis = layout[vertical ? 'yaxis' : 'xaxis'];
+      return axis._offset + axis.l2p(value);
+    };
+    const shapes = (overlay.lines || []).map((line) => {
+      const node = document.createElementNS(SVG, 'line');
+      for (const [key, value] of [['x1', at('x', line.x0, false)], ['y1', at('y', line.y0, true)],
+                                  ['x2', at('x', line.x1, false)], ['y2', at('y', line.y1, true)]]) {
+        node.setAttribute(key, value);
+      }
+      return node;
+    });
+    const labels = overlay.labels.map((label) => {
+      const text = document.createElementNS(SVG, 'text');
+      text.setAttribute('class', label.kind || '');
+      text.setAttribute('x', at(label.xref, label.x, false) + (label.dx || 0));
+      text.setAttribute('y', at(label.yref, label.y, true) + (label.dy || 0));
+      text.setAttribute('text-anchor', label.anchor || 'middle');
+      text.setAttribute('dominant-baseline', label.baseline || 'auto');
+      if (label.bold) {
+        const bold = document.createElementNS(SVG, 'tspan');
+        bold.setAttribute('font-weight', '700');
+        bold.textContent = label.bold;
+        text.append(bold);
+      }
+      text.append(label.text || '');
+      return text;
+    });
+    svg.replaceChildren(...shapes, ...labels);
   }
 
   // -- dense traces, painted on a canvas ------------------------------------------------------
@@ -641,10 +717,12 @@
   // ranges: every overlay (best lines, front, shapes, legend, hover) stays on top.
   // - Markers: Plotly draws at most one (marker.maxdisplayed); the canvas blends a sprite of
   //   the marker per point into its pixels by hand, tens of milliseconds for 100,000 points.
-  // - Lines (null-separated polylines): Plotly draws none (mode 'none'); a proxy trace with no
-  //   points stands for it in the legend, in its legend group; the canvas strokes one path.
+  // - Lines (null-separated polylines): Plotly gets only the two corners of their extent (for
+  //   its autorange: it draws none, mode 'none', and they have no hover); a proxy trace with
+  //   no points stands for them in the legend, in their legend group; the canvas strokes the
+  //   whole polyline as one path.
 
-  const denseTraces = new WeakMap(); // input trace -> 'markers' | 'lines'
+  const denseTraces = new WeakMap(); // input trace -> 'markers' | {x, y}: the lines it stands for
 
   function dense(trace) {
     trace.marker = {...trace.marker, maxdisplayed: 1};
@@ -654,8 +732,13 @@
 
   function denseLines(trace) {
     const group = trace.legendgroup || `lines:${trace.name}`;
-    const drawn = {...trace, mode: 'none', showlegend: false, legendgroup: group, hoverinfo: 'skip'};
-    denseTraces.set(drawn, 'lines');
+    const corners = (values) => {
+      const finite = values.filter((value) => value !== null && Number.isFinite(value));
+      return finite.length ? [least(finite), most(finite)] : [];
+    };
+    const drawn = {...trace, x: corners(trace.x), y: corners(trace.y), mode: 'none', showlegend: false,
+                   legendgroup: group, hoverinfo: 'skip'};
+    denseTraces.set(drawn, {x: trace.x, y: trace.y});
     return [drawn, {type: 'scatter', mode: 'lines', x: [null], y: [null], name: trace.name, legendgroup: group,
                     line: trace.line, opacity: trace.opacity, hoverinfo: 'skip',
                     showlegend: trace.showlegend !== false && trace.x.length > 0}];
@@ -686,26 +769,33 @@
     const context = canvas.getContext('2d');
     context.clearRect(0, 0, width, height);
     const axesOf = (trace) => [layout[`xaxis${trace.xaxis.slice(1)}`], layout[`yaxis${trace.yaxis.slice(1)}`]];
-    const markers = traces.filter((trace) => denseTraces.get(trace._input) === 'markers');
-    if (markers.length) {
-      // Premultiplied RGBA, 0..1, kept between paints (a pan repaints every frame).
-      if (!node.densePixels || node.densePixels.length !== width * height * 4) {
-        node.densePixels = new Float32Array(width * height * 4);
-      } else {
-        node.densePixels.fill(0);
-      }
-      const paint = node.densePixels;
-      for (const trace of markers) {
-        const [xaxis, yaxis] = axesOf(trace);
-        blendMarkers(paint, width, clipOf(xaxis, yaxis, ratio, width, height), markerSprite(trace.marker, ratio),
-                     trace.x, trace.y, pixels(xaxis, false, ratio), pixels(yaxis, true, ratio));
-      }
-      context.putImageData(toImage(paint, width, height), 0, 0);
+    // Markers, blended subplot by subplot into premultiplied RGBA (0..1) over the subplot's
+    // rectangle only, the buffers kept between paints (a pan repaints every frame).
+    const subplots = new Map();
+    for (const trace of traces.filter((t) => denseTraces.get(t._input) === 'markers')) {
+      const key = `${trace.xaxis}${trace.yaxis}`;
+      if (!subplots.has(key)) subplots.set(key, []);
+      subplots.get(key).push(trace);
     }
-    for (const trace of traces.filter((t) => denseTraces.get(t._input) === 'lines')) {
+    node.denseBuffers = node.denseBuffers || new Map();
+    for (const [key, group] of subplots) {
+      const [xaxis, yaxis] = axesOf(group[0]);
+      const [left, top, right, bottom] = clipOf(xaxis, yaxis, ratio, width, height);
+      const w = right - left;
+      const h = bottom - top;
+      if (w <= 0 || h <= 0) continue;
+      let paint = node.denseBuffers.get(key);
+      if (!paint || paint.length !== w * h * 4) node.denseBuffers.set(key, paint = new Float32Array(w * h * 4));
+      else paint.fill(0);
+      const toX = pixels(xaxis, false, ratio, left);
+      const toY = pixels(yaxis, true, ratio, top);
+      for (const trace of group) blendMarkers(paint, w, h, markerSprite(trace.marker, ratio), trace.x, trace.y, toX, toY);
+      context.putImageData(toImage(paint, w, h), left, top);
+    }
+    for (const trace of traces.filter((t) => denseTraces.get(t._input) !== 'markers')) {
       const [xaxis, yaxis] = axesOf(trace);
-      strokeLines(context, clipOf(xaxis, yaxis, ratio, width, height), trace._input, ratio,
-                  pixels(xaxis, false, ratio), pixels(yaxis, true, ratio));
+      strokeLines(context, clipOf(xaxis, yaxis, ratio, width, height), trace._input, denseTraces.get(trace._input),
+                  ratio, pixels(xaxis, false, ratio), pixels(yaxis, true, ratio));
     }
   }
 
@@ -733,10 +823,10 @@
   // Polylines separated by nulls (or by points a log axis cannot show), one stroke. The
   // trace's opacity applies to it as a whole, as to an SVG group: the lines are stroked
   // opaque on a layer of their own, then laid on the canvas.
-  function strokeLines(context, [left, top, right, bottom], trace, ratio, toX, toY) {
+  function strokeLines(context, [left, top, right, bottom], trace, {x: xs, y: ys}, ratio, toX, toY) {
     const line = trace.line || {};
     const opacity = trace.opacity === undefined ? 1 : trace.opacity;
-    const layer = opacity < 1 ? scratch(context.canvas) : context;
+    const layer = opacity < 1 ? scratch(context.canvas, left, top, right, bottom) : context;
     layer.save();
     layer.beginPath();
     layer.rect(left, top, right - left, bottom - top);
@@ -746,9 +836,9 @@
     layer.lineJoin = 'round';
     layer.beginPath();
     let open = false;
-    for (let k = 0; k < trace.x.length; k++) {
-      const px = toX(trace.x[k]);
-      const py = toY(trace.y[k]);
+    for (let k = 0; k < xs.length; k++) {
+      const px = toX(xs[k]);
+      const py = toY(ys[k]);
       if (!Number.isFinite(px) || !Number.isFinite(py)) { open = false; continue; }
       if (open) layer.lineTo(px, py);
       else layer.moveTo(px, py);
@@ -759,43 +849,49 @@
     if (layer !== context) {
       context.save();
       context.globalAlpha = opacity;
-      context.drawImage(layer.canvas, 0, 0);
+      context.drawImage(layer.canvas, left, top, right - left, bottom - top, left, top, right - left, bottom - top);
       context.restore();
     }
   }
 
   let scratchCanvas = null;
 
-  function scratch(canvas) {
+  // A canvas as large as `canvas` to stroke on, clear in the rectangle given.
+  function scratch(canvas, left, top, right, bottom) {
     scratchCanvas = scratchCanvas || document.createElement('canvas');
-    scratchCanvas.width = canvas.width; // also clears it
-    scratchCanvas.height = canvas.height;
-    return scratchCanvas.getContext('2d');
+    if (scratchCanvas.width !== canvas.width || scratchCanvas.height !== canvas.height) {
+      scratchCanvas.width = canvas.width; // also clears it
+      scratchCanvas.height = canvas.height;
+    }
+    const layer = scratchCanvas.getContext('2d');
+    layer.clearRect(left, top, right - left, bottom - top);
+    return layer;
   }
 
-  // Each marker's sprite laid over the pixels, source over, inside the subplot's rectangle.
-  // Markers are counted per pixel first: n copies of one sprite on one spot blend exactly as
-  // one sprite of alpha 1 - (1 - a)^n, so a pixel is blended once however many land there.
-  function blendMarkers(paint, width, [left, top, right, bottom], sprite, xs, ys, toX, toY) {
+  // Each marker's sprite laid over the pixels of a subplot's rectangle (`width` x `height`,
+  // the pixel functions counting from its corner), source over. Markers are counted per pixel
+  // first: n copies of one sprite on one spot blend exactly as one sprite of alpha
+  // 1 - (1 - a)^n, so a pixel is blended once however many land there.
+  function blendMarkers(paint, width, height, sprite, xs, ys, toX, toY) {
     const side = sprite.side;
     const half = side / 2;
-    const spanX = right - left + side;
-    const spanY = bottom - top + side;
-    const counts = new Uint32Array(spanX * spanY); // by the sprite's corner, from (left - side, top - side)
+    const spanX = width + side;
+    const spanY = height + side;
+    const counts = new Uint32Array(spanX * spanY); // by the sprite's corner, from (-side, -side)
     for (let k = 0; k < xs.length; k++) {
-      const cx = Math.round(toX(xs[k]) - half) - left + side;
-      const cy = Math.round(toY(ys[k]) - half) - top + side;
+      const cx = Math.round(toX(xs[k]) - half) + side;
+      const cy = Math.round(toY(ys[k]) - half) + side;
       if (cx > 0 && cx < spanX && cy > 0 && cy < spanY) counts[cy * spanX + cx] += 1; // also NaN: not counted
     }
     for (let cell = 0; cell < counts.length; cell++) {
       const n = counts[cell];
       if (n === 0) continue;
-      const x0 = (cell % spanX) + left - side;
-      const y0 = Math.floor(cell / spanX) + top - side;
+      const x0 = (cell % spanX) - side;
+      const y0 = Math.floor(cell / spanX) - side;
       const pixels = stacked(sprite, n);
-      for (let sy = Math.max(0, top - y0); sy < side && y0 + sy < bottom; sy++) {
-        const from = Math.max(0, left - x0);
-        const to = Math.min(side, right - x0);
+      const from = Math.max(0, -x0);
+      const to = Math.min(side, width - x0);
+      for (let sy = Math.max(0, -y0); sy < side && y0 + sy < height; sy++) {
         let target = ((y0 + sy) * width + x0 + from) * 4;
         let source = (sy * side + from) * 4;
         for (let sx = from; sx < to; sx++, target += 4, source += 4) {
@@ -827,15 +923,16 @@
     return pixels;
   }
 
-  // Data to device pixels on an axis as it is now (a log axis keeps its range in powers of ten).
-  function pixels(axis, vertical, ratio) {
+  // Data to device pixels on an axis as it is now (a log axis keeps its range in powers of
+  // ten), counted from `origin` (in device pixels: the canvas's corner by default).
+  function pixels(axis, vertical, ratio, origin = 0) {
     const log = axis.type === 'log';
     const [low, high] = axis.range;
     const scale = axis._length / (high - low);
     return (value) => {
       if (value === null || value === undefined || (log && !(value > 0))) return NaN;
       const at = ((log ? Math.log10(value) : value) - low) * scale;
-      return ratio * (vertical ? axis._offset + axis._length - at : axis._offset + at);
+      return ratio * (vertical ? axis._offset + axis._length - at : axis._offset + at) - origin;
     };
   }
 
@@ -927,7 +1024,7 @@
   }
 
   function baseLayout(exp, extra) {
-    const axis = {gridcolor: COLORS.grid, zeroline: false, linecolor: '#cbd5e1', automargin: true,
+    const axis = {...AXIS, linecolor: '#cbd5e1', automargin: true,
                   tickfont: {size: 11}};
     return Object.assign({
       uirevision: `experiment:${exp.key}`,
@@ -993,7 +1090,7 @@
                  x: [c.tid[0], c.tid[c.tid.length - 1]], y: [best.score, best.score],
                  line: {color: COLORS.best, width: 1.2, dash: 'dash'}, hoverinfo: 'skip'});
     }
-    const axis = {gridcolor: COLORS.grid, zeroline: false, automargin: true, tickfont: {size: 11}};
+    const axis = {...AXIS, automargin: true, tickfont: {size: 11}};
     return {
       data,
       layout: baseLayout(exp, {
@@ -1079,8 +1176,8 @@
       data,
       layout: baseLayout(exp, {
         xaxis: {title: {text: `training seconds${log ? ' (log scale)' : ''}`}, type: log ? 'log' : 'linear',
-                dtick: log ? 'D2' : undefined, gridcolor: COLORS.grid, zeroline: false},
-        yaxis: {title: {text: 'accuracy'}, rangemode: 'tozero', gridcolor: COLORS.grid, zeroline: false},
+                dtick: log ? 'D2' : undefined, ...AXIS},
+        yaxis: {title: {text: 'accuracy'}, rangemode: 'tozero', ...AXIS},
         shapes: floor ? [{type: 'line', xref: 'paper', x0: 0, x1: 1, y0: floor, y1: floor,
                           line: {color: COLORS.floor, width: 1.2, dash: 'dot'}}] : [],
         annotations: floor ? [{xref: 'paper', x: 1, y: floor, yanchor: 'bottom', xanchor: 'right', showarrow: false,
@@ -1103,16 +1200,23 @@
   // hold (a space changed since, or a value written by another program), in tid order.
   function categoriesOf(axis, values, indices) {
     const categories = [...axis.categories];
-    const seen = new Set(categories.map((category) => JSON.stringify(category)));
+    const seen = new Set(categories.map(categoryKey));
     for (const i of indices) {
-      const key = JSON.stringify(values[i]);
+      const key = categoryKey(values[i]);
       if (values[i] !== null && values[i] !== undefined && !seen.has(key)) {
         seen.add(key);
         categories.push(values[i]);
       }
     }
-    const positions = new Map(categories.map((category, k) => [JSON.stringify(category), k]));
-    return {categories, position: (value) => positions.get(JSON.stringify(value))};
+    const positions = new Map(categories.map((category, k) => [categoryKey(category), k]));
+    return {categories, position: (value) => positions.get(categoryKey(value))};
+  }
+
+  // A value's identity among categories, its type included (as a Map key "1" is not 1): a
+  // string, number or boolean as itself, anything else as its JSON after a NUL, which no
+  // category's text holds (JSON.stringify, ten thousand times a plot, costs tens of ms).
+  function categoryKey(value) {
+    return value !== null && typeof value === 'object' ? `\u0000${JSON.stringify(value)}` : value;
   }
 
   function jitter(k) {
@@ -1129,33 +1233,43 @@
     const width = (1 - gapX * (columnsPerRow - 1)) / columnsPerRow;
     const height = (1 - gapY * (rows - 1)) / rows;
     const markers = view.dense ? dense : (trace) => trace;
-    const layout = baseLayout(exp, {showlegend: false, margin: {l: 56, r: 16, t: 26, b: 36}, annotations: []});
+    const layout = baseLayout(exp, {showlegend: false, margin: {l: 56, r: 16, t: 26, b: 36}});
     const data = [];
+    const labels = [];
     axes.forEach((axis, k) => {
       const row = Math.floor(k / columnsPerRow);
       const col = k % columnsPerRow;
       const suffix = k === 0 ? '' : String(k + 1);
+      const rowSuffix = row === 0 ? '' : String(row + 1); // a y axis a row, shared by its panels
       const x0 = col * (width + gapX);
       const y1 = 1 - row * (height + gapY);
       const values = exp.params[axis.column] || [];
-      const xs = [], ys = [], tids = [];
       const categorical = axis.categories ? categoriesOf(axis, values, view.scored) : null;
       const position = categorical ? categorical.position : null;
+      // Typed arrays filled by index: nine panels of ten thousand points each.
+      const scored = view.scored;
+      const xs = new Float64Array(scored.length);
+      const ys = new Float64Array(scored.length);
+      const tids = new Float64Array(scored.length);
       let n = 0;
-      for (const i of view.scored) {
+      for (let j = 0; j < scored.length; j++) {
+        const i = scored[j];
         const value = values[i];
         if (value === null || value === undefined) continue;
-        if (position) xs.push(position(value) + jitter(n++));
+        if (position) xs[n] = position(value) + jitter(n);
         else if (typeof value !== 'number' || (axis.log && value <= 0)) continue;
-        else xs.push(value);
-        ys.push(c.score[i]);
-        tids.push(c.tid[i]);
+        else xs[n] = value;
+        ys[n] = c.score[i];
+        tids[n] = c.tid[i];
+        n += 1;
       }
-      data.push(markers({type: 'scatter', mode: 'markers', x: xs, y: ys, customdata: tids, xaxis: `x${suffix}`, yaxis: `y${suffix}`,
+      data.push(markers({type: 'scatter', mode: 'markers', x: xs.subarray(0, n), y: ys.subarray(0, n), customdata: tids.subarray(0, n), xaxis: `x${suffix}`, yaxis: `y${rowSuffix}`,
                  marker: {color: COLORS.trial, size: 5, opacity: 0.65},
                  hovertemplate: `trial %{customdata}<br>%{y:.4g} accuracy/s<extra>${plotlyText(axis.column)}</extra>`}));
-      const xaxis = {domain: [x0, x0 + width], anchor: `y${suffix}`, gridcolor: COLORS.grid, zeroline: false,
-                     tickfont: {size: 10}, automargin: true};
+      // Numeric axes have few, short tick labels and no title: the margins fit them without
+      // Plotly measuring each label to push them (categories may be long, and rotated).
+      const xaxis = {domain: [x0, x0 + width], anchor: `y${rowSuffix}`, ...AXIS,
+                     tickfont: {size: 10}, automargin: Boolean(position), nticks: 6};
       if (position) {
         const labels = categorical.categories;
         Object.assign(xaxis, {tickvals: labels.map((_, j) => j), ticktext: labels.map((v) => plotlyText(String(v)))});
@@ -1163,14 +1277,14 @@
         Object.assign(xaxis, {type: 'log', exponentformat: 'power'});
       }
       layout[`xaxis${suffix}`] = xaxis;
-      layout[`yaxis${suffix}`] = {domain: [y1 - height, y1], anchor: `x${suffix}`, gridcolor: COLORS.grid,
-                                  zeroline: false, rangemode: 'tozero', tickfont: {size: 10},
-                                  matches: k === 0 ? undefined : 'y', showticklabels: col === 0};
-      layout.annotations.push({text: `<b>${plotlyText(axis.column)}</b>${axis.log ? ' (log)' : ''}`,
-                               xref: 'paper', yref: 'paper', x: x0, y: y1, xanchor: 'left', yanchor: 'bottom',
-                               showarrow: false, font: {size: 12}});
+      if (col === 0) {
+        layout[`yaxis${rowSuffix}`] = {domain: [y1 - height, y1], anchor: `x${suffix}`, ...AXIS, rangemode: 'tozero',
+                                       tickfont: {size: 10}, matches: row === 0 ? undefined : 'y'};
+      }
+      labels.push({xref: 'paper', yref: 'paper', x: x0, y: y1, dy: -5, anchor: 'start', kind: 'panel',
+                   bold: axis.column, text: axis.log ? ' (log)' : ''});
     });
-    return {data, layout, height: 40 + rows * 230};
+    return {data, layout, height: 40 + rows * 230, overlay: {labels}};
   }
 
   // At most `limit` of the scored trials, for plots where more lines only add ink: the
@@ -1233,28 +1347,25 @@
                      name: bin.name, line: {color: bin.color, width: 1}, opacity: 0.6};
       return view.dense ? denseLines(trace) : [trace];
     });
-    const annotations = [];
+    const labels = [];
     dimensions.forEach((dimension, d) => {
-      annotations.push({x: d, y: 1.04, xref: 'x', yref: 'y', text: `<b>${plotlyText(dimension.label)}</b>`,
-                        showarrow: false, yanchor: 'bottom', font: {size: 11}});
+      labels.push({x: d, y: 1.04, xref: 'x', yref: 'y', bold: dimension.label, kind: 'dimension'});
       for (const [at, label] of dimension.ticks) {
-        annotations.push({x: d, y: at, xref: 'x', yref: 'y', text: plotlyText(label), showarrow: false,
-                          xanchor: 'right', xshift: -4, font: {size: 10, color: '#475569'}, bgcolor: 'rgba(255,255,255,0.7)'});
+        labels.push({x: d, y: at, xref: 'x', yref: 'y', text: label, dx: -4, anchor: 'end', baseline: 'central',
+                     kind: 'tick'});
       }
     });
     if (note) {
-      annotations.push({xref: 'paper', yref: 'paper', x: 1, y: -0.06, text: note, showarrow: false,
-                        xanchor: 'right', yanchor: 'top', font: {size: 11, color: '#64748b'}});
+      labels.push({xref: 'paper', yref: 'paper', x: 1, y: -0.06, text: note, anchor: 'end', baseline: 'hanging',
+                   kind: 'note'});
     }
     return {
       data,
+      overlay: {labels, lines: dimensions.map((_, d) => ({x0: d, x1: d, y0: 0, y1: 1}))},
       layout: baseLayout(exp, {
         margin: {l: 30, r: 20, t: 60, b: 30},
         xaxis: {range: [-0.35, dimensions.length - 0.65], showgrid: false, zeroline: false, showticklabels: false, fixedrange: true},
         yaxis: {range: [-0.06, 1.1], showgrid: false, zeroline: false, showticklabels: false, fixedrange: true},
-        shapes: dimensions.map((_, d) => ({type: 'line', x0: d, x1: d, y0: 0, y1: 1, xref: 'x', yref: 'y',
-                                           line: {color: '#94a3b8', width: 1}})),
-        annotations,
         legend: {orientation: 'h', x: 0, y: -0.02, yanchor: 'top', font: {size: 11}},
       }),
     };
@@ -1307,8 +1418,8 @@
     return {
       data,
       layout: baseLayout(exp, {
-        xaxis: {title: {text: 'epoch'}, gridcolor: COLORS.grid, zeroline: false},
-        yaxis: {title: {text: 'validation accuracy'}, gridcolor: COLORS.grid, zeroline: false},
+        xaxis: {title: {text: 'epoch'}, ...AXIS},
+        yaxis: {title: {text: 'validation accuracy'}, ...AXIS},
         annotations: note ? [{xref: 'paper', yref: 'paper', x: 1, y: 0, text: note, showarrow: false, xanchor: 'right',
                               yanchor: 'bottom', font: {size: 11, color: '#64748b'}}] : [],
       }),
@@ -1369,11 +1480,15 @@
     const sortColumn = columns.find((column) => column.key === table.sort) || columns[0];
     let rows = [];
     for (let i = 0; i < c.tid.length; i++) if (!table.states.size || table.states.has(c.state[i])) rows.push(i);
-    rows.sort((a, b) => {
-      const order = compare(sortColumn.value(a), sortColumn.value(b));
-      const missing = [sortColumn.value(a), sortColumn.value(b)].some((v) => v === null || v === undefined);
-      return (missing || table.ascending ? order : -order) || c.tid[a] - c.tid[b];
-    });
+    if (sortColumn.key !== 'tid' || !table.ascending) { // the rows are in tid order already
+      const keys = new Map(rows.map((i) => [i, sortColumn.value(i)]));
+      rows.sort((a, b) => {
+        const [valueA, valueB] = [keys.get(a), keys.get(b)];
+        const order = compare(valueA, valueB);
+        const missing = valueA === null || valueA === undefined || valueB === null || valueB === undefined;
+        return (missing || table.ascending ? order : -order) || c.tid[a] - c.tid[b];
+      });
+    }
     const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
     table.page = Math.min(table.page, pages - 1);
     const shown = rows.slice(table.page * PAGE_SIZE, (table.page + 1) * PAGE_SIZE);

@@ -20,6 +20,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import os
+from collections.abc import Callable
 from collections.abc import Collection as Sized
 from functools import partial
 from typing import Any, ClassVar
@@ -72,9 +73,11 @@ class Dialect(abc.ABC):
         `$in`, `$ne`, `$exists` per field); whether it did."""
 
     def find_jobs(self, jobs: Collection[Document], exp_key: str, tids: Sized[int] | None,
-                  fields: Sized[str] | None) -> list[JobDoc]:
+                  fields: Sized[str] | None, progress: Callable[[int], None] | None = None
+                  ) -> list[JobDoc]:
         """The experiment's jobs (those with `tids` when given), sorted by tid; `fields`
-        (dotted paths) names what the caller reads, and a dialect may leave the rest out."""
+        (dotted paths) names what the caller reads, and a dialect may leave the rest out;
+        `progress`, if given, a dialect may call with the count read so far."""
         query: dict[str, Any] = {"exp_key": exp_key}
         if tids is not None:
             query["tid"] = {"$in": list(tids)}
@@ -108,6 +111,7 @@ class FerretDBDialect(Dialect):
     queue_reading = QueueReading(read_wait=1.0, longest_read_wait=8.0, probes=8, candidates=32)
     reads_changes_by_marker = False
     by_id_limit = 64  # up to this many documents are read one `_id` lookup each
+    scan_batch = 500  # documents a batch of a scan: a second or so of FerretDB's work
 
     def find_by_ids(self, collection: Collection[Document], ids: list[Any],
                     fields: Document | None = None) -> list[Document]:
@@ -121,10 +125,30 @@ class FerretDBDialect(Dialect):
         return found
 
     def find_jobs(self, jobs: Collection[Document], exp_key: str, tids: Sized[int] | None,
-                  fields: Sized[str] | None) -> list[JobDoc]:
-        if tids is None or len(tids) > self.by_id_limit:
-            return super().find_jobs(jobs, exp_key, tids, fields)
-        return sort_by_tid(self.find_by_ids(jobs, [job_id(exp_key, tid) for tid in tids]))
+                  fields: Sized[str] | None, progress: Callable[[int], None] | None = None
+                  ) -> list[JobDoc]:
+        """By `_id` for a few `tids`; else one scan, streamed in batches and sorted here.
+
+        FerretDB sorts only once it has read and decoded every document it scans (a few ms a
+        job document): sorted by the server, a read of 100,000 jobs sent nothing for minutes
+        and outlasted the socket timeout. Unsorted, each batch comes as the scan reaches it.
+        """
+        if tids is not None and len(tids) <= self.by_id_limit:
+            return sort_by_tid(self.find_by_ids(jobs, [job_id(exp_key, tid) for tid in tids]))
+        query: dict[str, Any] = {"exp_key": exp_key}
+        if tids is not None:
+            query["tid"] = {"$in": list(tids)}
+        projection = None if fields is None else dict.fromkeys(fields, 1)
+
+        def scan() -> list[JobDoc]:
+            found = []
+            for job in jobs.find(query, projection, batch_size=self.scan_batch):
+                found.append(job)
+                if progress is not None and len(found) % self.scan_batch == 0:
+                    progress(len(found))
+            return found
+
+        return sorted(self._call(scan), key=_tid_order)
 
     def update_if(self, collection: Collection[Document], key: Any, condition: Document,
                   update: Document) -> bool:
@@ -156,6 +180,14 @@ def choose_dialect(connection: Connection) -> Dialect:
         raise StoreError(f"{DIALECT_VARIABLE}={forced!r} names no MongoDB dialect: use auto, "
                          f"{' or '.join(DIALECTS)}")
     return DIALECTS[forced](connection)
+
+
+def _tid_order(job: JobDoc) -> tuple[int, Any]:
+    """Jobs by tid as MongoDB sorts them: numbers first, then a malformed tid as its text."""
+    tid = job.get("tid")
+    if isinstance(tid, int | float) and not isinstance(tid, bool):
+        return (0, tid)
+    return (1, str(tid))
 
 
 def _meets(document: Document, condition: Document) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from search.documents import (
@@ -77,8 +77,9 @@ class MongoStore(Store):
     # -- jobs ------------------------------------------------------------------------------
 
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
-             fields: Collection[str] | None = None) -> list[JobDoc]:
-        return self._with_results(self._views.find(exp_key, tids, fields))
+             fields: Collection[str] | None = None,
+             progress: Callable[[int], None] | None = None) -> list[JobDoc]:
+        return self._with_results(self._views.find(exp_key, tids, fields, progress))
 
     def job_changes(self, exp_key: str) -> JobChanges:
         """By change marker where the server serves it from an index (MongoDB), else by

@@ -12,8 +12,8 @@ heartbeat) also sets the view's change marker, `changed`: a BSON timestamp the s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from collections.abc import Collection as Sized
-from collections.abc import Sequence
 from typing import Any
 
 from bson import Timestamp
@@ -74,9 +74,10 @@ class JobViews:
             self._call(insert)
 
     def find(self, exp_key: str, tids: Sized[int] | None = None,
-             fields: Sized[str] | None = None) -> list[JobDoc]:
+             fields: Sized[str] | None = None,
+             progress: Callable[[int], None] | None = None) -> list[JobDoc]:
         """The views as written (see `with_results`), sorted by tid."""
-        return self._dialect.find_jobs(self._jobs, exp_key, tids, fields)
+        return self._dialect.find_jobs(self._jobs, exp_key, tids, fields, progress)
 
     def unfinished(self, exp_keys: Sized[str]) -> list[JobDoc]:
         """The queued and running views of these experiments, with what a reclaimer reads.
