@@ -20,7 +20,8 @@
 
   // Tick labels are not hidden past the figure's edge (Plotly's default for most axes measures
   // every label to tell, a forced layout each; the margins fit them anyway).
-  const AXIS = {gridcolor: COLORS.grid, zeroline: false, ticklabeloverflow: 'allow'};
+  // Tick labels upright: Plotly's default angle ('auto') measures every x label to choose one.
+  const AXIS = {gridcolor: COLORS.grid, zeroline: false, ticklabeloverflow: 'allow', tickangle: 0};
 
   const app = {
     route: {page: null},
@@ -655,7 +656,9 @@
   // figure, between its plot and its hover layer, placed from the axes as they are after each
   // redraw. A label's text is set as text (textContent): a stored string stays inert.
   //   overlay: {labels: [{x, y, xref, yref: 'paper' | 'x' | 'y', text, bold, dx, dy, anchor,
-  //                       baseline, kind}], lines: [{x0, y0, x1, y1}] (x and y axes' units)}
+  //                       baseline, kind}], lines: [{x0, y0, x1, y1}] (x and y axes' units),
+  //             ticks: ['xaxis2', 'yaxis', ...]: axes whose tick labels (Plotly's ticks, as
+  //                    it placed them for its grid) the overlay writes}
 
   const SVG = 'http://www.w3.org/2000/svg';
 
@@ -705,7 +708,39 @@
       text.append(label.text || '');
       return text;
     });
-    svg.replaceChildren(...shapes, ...labels);
+    const ticks = (overlay.ticks || []).flatMap((name) => tickLabels(layout, layout[name]));
+    svg.replaceChildren(...shapes, ...labels, ...ticks);
+  }
+
+  // An axis's tick labels, beside its line, where Plotly put its ticks ("10<sup>−3</sup>"
+  // on a log axis, as a superscript).
+  function tickLabels(layout, axis) {
+    if (!axis || !axis._vals) return [];
+    const vertical = axis._id[0] === 'y';
+    const anchor = layout[`${axis.anchor[0]}axis${axis.anchor.slice(1)}`];
+    if (!anchor) return [];
+    const line = vertical ? anchor._offset - 4 : anchor._offset + anchor._length + 4;
+    return axis._vals.flatMap((tick) => {
+      const at = axis.l2p(tick.x);
+      if (!tick.text || !(at >= -0.5 && at <= axis._length + 0.5)) return [];
+      const text = document.createElementNS(SVG, 'text');
+      text.setAttribute('class', 'axis-tick');
+      text.setAttribute('x', vertical ? line : axis._offset + at);
+      text.setAttribute('y', vertical ? axis._offset + at : line);
+      text.setAttribute('text-anchor', vertical ? 'end' : 'middle');
+      text.setAttribute('dominant-baseline', vertical ? 'middle' : 'hanging');
+      const power = /^(.*)<sup>(.*)<\/sup>$/.exec(tick.text);
+      if (power) {
+        const exponent = document.createElementNS(SVG, 'tspan');
+        exponent.setAttribute('class', 'exponent');
+        exponent.setAttribute('dy', '-0.4em');
+        exponent.textContent = power[2];
+        text.append(power[1], exponent);
+      } else {
+        text.append(tick.text);
+      }
+      return [text];
+    });
   }
 
   // -- dense traces, painted on a canvas ------------------------------------------------------
@@ -1236,6 +1271,7 @@
     const layout = baseLayout(exp, {showlegend: false, margin: {l: 56, r: 16, t: 26, b: 36}});
     const data = [];
     const labels = [];
+    const ticks = [];
     axes.forEach((axis, k) => {
       const row = Math.floor(k / columnsPerRow);
       const col = k % columnsPerRow;
@@ -1267,24 +1303,29 @@
                  marker: {color: COLORS.trial, size: 5, opacity: 0.65},
                  hovertemplate: `trial %{customdata}<br>%{y:.4g} accuracy/s<extra>${plotlyText(axis.column)}</extra>`}));
       // Numeric axes have few, short tick labels and no title: the margins fit them without
-      // Plotly measuring each label to push them (categories may be long, and rotated).
+      // Plotly measuring each label to push them (categories may be long, and rotated), and
+      // the overlay writes their labels (Plotly lays out and measures each of its own).
       const xaxis = {domain: [x0, x0 + width], anchor: `y${rowSuffix}`, ...AXIS,
-                     tickfont: {size: 10}, automargin: Boolean(position), nticks: 6};
+                     tickfont: {size: 10}, automargin: Boolean(position), nticks: 6,
+                     showticklabels: Boolean(position)};
+      if (!position) ticks.push(`xaxis${suffix}`);
       if (position) {
         const labels = categorical.categories;
-        Object.assign(xaxis, {tickvals: labels.map((_, j) => j), ticktext: labels.map((v) => plotlyText(String(v)))});
+        Object.assign(xaxis, {tickangle: 'auto', tickvals: labels.map((_, j) => j), ticktext: labels.map((v) => plotlyText(String(v)))});
       } else if (axis.log) {
         Object.assign(xaxis, {type: 'log', exponentformat: 'power'});
       }
       layout[`xaxis${suffix}`] = xaxis;
       if (col === 0) {
         layout[`yaxis${rowSuffix}`] = {domain: [y1 - height, y1], anchor: `x${suffix}`, ...AXIS, rangemode: 'tozero',
-                                       tickfont: {size: 10}, matches: row === 0 ? undefined : 'y'};
+                                       tickfont: {size: 10}, matches: row === 0 ? undefined : 'y',
+                                       showticklabels: false};
+        ticks.push(`yaxis${rowSuffix}`);
       }
       labels.push({xref: 'paper', yref: 'paper', x: x0, y: y1, dy: -5, anchor: 'start', kind: 'panel',
                    bold: axis.column, text: axis.log ? ' (log)' : ''});
     });
-    return {data, layout, height: 40 + rows * 230, overlay: {labels}};
+    return {data, layout, height: 40 + rows * 230, overlay: {labels, ticks}};
   }
 
   // At most `limit` of the scored trials, for plots where more lines only add ink: the
