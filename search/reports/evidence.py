@@ -115,7 +115,8 @@ class Configuration:
         lower_bound: The score less `Confidence.score` standard errors (multiplicatively,
             so it stays positive); 0.0 when `accuracy_lower_bound` is below the floor (the
             score's own lower end is then the floor's 0); None unscored.
-        accuracy_lower_bound: The mean accuracy less `Confidence.floor` standard errors.
+        accuracy_lower_bound: The mean accuracy less `Confidence.floor` standard errors (for
+            the floor, never less than the experiment's spread over the root of the runs).
     """
 
     key: str
