@@ -58,6 +58,19 @@ def test_a_pending_repeat_counts_as_a_run() -> None:
     assert repeat is None or repeat.tid != 5
 
 
+def test_what_the_reports_would_show_gets_its_last_run_before_a_challengers_second() -> None:
+    # tid 5 is the lucky leader by mean; tid 6, twice above the floor, is what the reports
+    # would show: its third run decides the report, so it goes before 5's second.
+    trials = [*history(), run(6, params(0.3), 0.9, 2.0), run(7, params(0.3), 0.91, 2.1,
+                                                            repeat_of=6)]
+    assert rank(pool(trials, FLOOR), "lower_bound")[0].tid == 6
+    repeat = next_repeat(trials, FLOOR, dataclasses.replace(SETTINGS, fraction=0.3))
+    assert repeat is not None and repeat.tid == 6
+    third = [*trials, run(8, params(0.3), 0.9, 2.0, repeat_of=6)]
+    repeat = next_repeat(third, FLOOR, dataclasses.replace(SETTINGS, fraction=0.3))
+    assert repeat is not None and repeat.tid == 5  # then the challengers, fewest runs first
+
+
 def test_configurations_below_the_floor_are_never_repeated() -> None:
     trials = [run(tid, params(10.0 ** -(tid + 2)), 0.7, 1.0) for tid in range(6)]
     assert next_repeat(trials, FLOOR, SETTINGS) is None

@@ -157,3 +157,19 @@ def test_noise_is_measured_from_configurations_with_repeats_and_blended_with_the
     assert blended_noise(None) == PRIOR_NOISE
     blended = blended_noise(measured)
     assert measured.accuracy < blended.accuracy < PRIOR_NOISE.accuracy
+
+
+def test_steady_runs_near_the_floor_are_judged_by_the_experiments_noise() -> None:
+    # Three runs 0.02 above the floor that agree to 0.001, in an experiment whose repeats
+    # spread by about 0.05 (a bad seed now and then): their own steadiness is luck, and
+    # the floor test keeps the experiment's spread of a mean of three.
+    steady = [run(tid, FAST, 0.82 + 0.001 * (tid - 1), 1.0) for tid in range(3)]
+    erratic = [run(tid, params(3e-3), accuracy, 5.0)
+               for tid, accuracy in ((3, 0.95), (4, 0.85), (5, 0.94), (6, 0.86))]
+    configurations = pool([*steady, *erratic], FLOOR)
+    near, _ = configurations
+    noise = blended_noise(measured_noise([c.trials for c in configurations]))
+    assert near.accuracy_lower_bound == pytest.approx(
+        near.accuracy - Confidence().floor * noise.accuracy / math.sqrt(3))
+    assert near.lower_bound == 0.0 and not near.below_floor
+    assert [c.tid for c in rank(configurations, "lower_bound")] == [3, 0]

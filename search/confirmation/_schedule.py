@@ -16,8 +16,12 @@ from collections.abc import Sequence
 
 from search.confirmation._settings import ConfirmationSettings
 from search.documents import REPEAT_OF
-from search.reports.evidence import Configuration, measured_noise, pool, rank
+from search.reports.evidence import Confidence, Configuration, measured_noise, pool, rank
 from search.trial import Trial
+
+# The schedule judges the floor by 2 standard errors, the reports by 1.75: which configuration
+# the reports would show next is repeated a little before they do show it.
+SCHEDULE_CONFIDENCE = Confidence(floor=2.0)
 
 
 def is_repeat(trial: Trial) -> bool:
@@ -44,14 +48,16 @@ def next_repeat(trials: Sequence[Trial], min_accuracy: float,
         settings: The experiment's confirmation settings.
 
     Returns:
-        The best of the `settings.leaders` leading configurations (by pooled mean, above the
-        floor) that has fewer than `settings.runs` runs, when the budget allows a repeat,
-        `settings.start_after` configurations have finished, and the runs measured so far do
-        not show the objective reproducing to within `settings.negligible_spread`.
+        When the budget allows a repeat, `settings.start_after` configurations have finished,
+        and the runs measured so far do not show the objective reproducing to within
+        `settings.negligible_spread`: the configuration the reports would show, once it has
+        two runs and until it has `settings.runs`; otherwise the one with the fewest runs of
+        the `settings.leaders` leading configurations (by pooled mean, above the floor) and
+        the reports' choice, while it has fewer than `settings.runs`.
     """
     if not settings.enabled or repeat_budget(trials, settings) < 1:
         return None
-    configurations = pool(trials, min_accuracy)
+    configurations = pool(trials, min_accuracy, confidence=SCHEDULE_CONFIDENCE)
     finished = sum(configuration.runs + configuration.failed > 0
                    for configuration in configurations)
     if finished < settings.start_after:
@@ -60,16 +66,26 @@ def next_repeat(trials: Sequence[Trial], min_accuracy: float,
     if noise is not None and noise.relative_score_spread(1.0) < settings.negligible_spread:
         return None
     # The optimistic leaders (by pooled mean, where a lucky run sits) and the one the reports
-    # would show (by lower bound): the one with the fewest runs goes first.
-    candidates = rank(configurations, "mean")[: settings.leaders]
-    candidates += rank(configurations, "lower_bound")[:1]
+    # would show (by lower bound): the one with the fewest runs goes first, except that what
+    # the reports would show gets its last runs before any challenger its second.
+    reported = rank(configurations, "lower_bound", SCHEDULE_CONFIDENCE)[:1]
+    if reported and _is_open(reported[0], settings) and _runs(reported[0]) >= 2:
+        # What the reports would show, once repeated: its next run decides the report more
+        # than a challenger's second does, so it goes first.
+        return reported[0]
+    candidates = rank(configurations, "mean")[: settings.leaders] + reported
     eligible = [configuration for configuration in candidates
-                if not configuration.below_floor and not configuration.unstable
-                and _runs(configuration) < settings.runs]
+                if _is_open(configuration, settings)]
     if not eligible:
         return None
     return min(eligible, key=lambda configuration: (_runs(configuration),
                                                     candidates.index(configuration)))
+
+
+def _is_open(configuration: Configuration, settings: ConfirmationSettings) -> bool:
+    """Worth another run: above the floor by its mean, no diverged run, runs to go."""
+    return not configuration.below_floor and not configuration.unstable \
+        and _runs(configuration) < settings.runs
 
 
 def _runs(configuration: Configuration) -> int:

@@ -53,7 +53,7 @@ class Confidence:
     """
 
     score: float = 1.0
-    floor: float = 2.0
+    floor: float = 1.75
     confirmed_runs: int = 2
 
 
@@ -115,7 +115,8 @@ class Configuration:
         lower_bound: The score less `Confidence.score` standard errors (multiplicatively,
             so it stays positive); 0.0 when `accuracy_lower_bound` is below the floor (the
             score's own lower end is then the floor's 0); None unscored.
-        accuracy_lower_bound: The mean accuracy less `Confidence.floor` standard errors.
+        accuracy_lower_bound: The mean accuracy less `Confidence.floor` standard errors (for
+            the floor, never less than the experiment's spread over the root of the runs).
     """
 
     key: str
@@ -333,7 +334,11 @@ def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: No
         accuracy_error = _shrunk(noise.accuracy, accuracies) / math.sqrt(len(scored))
         log_seconds_error = _shrunk(noise.log_seconds, [math.log(s) for s in seconds]) / \
             math.sqrt(len(scored))
-        accuracy_lower_bound = accuracy - confidence.floor * accuracy_error
+        # The floor test goes further: a few runs never make a configuration's accuracy less
+        # noisy than the experiment's. A bad seed now and then drags a mean down, and two or
+        # three runs that all missed it look steadier than the configuration is.
+        floor_error = max(accuracy_error, noise.accuracy / math.sqrt(len(scored)))
+        accuracy_lower_bound = accuracy - confidence.floor * floor_error
         relative_error = math.hypot(accuracy_error / max(accuracy, 1e-9), log_seconds_error)
         lower_bound = 0.0 if accuracy_lower_bound < min_accuracy else \
             score * math.exp(-confidence.score * relative_error)
