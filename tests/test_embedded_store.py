@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from stored_trials import record_trials
 
+from search.store import _embedded as embedded
 from search.store import open_store
 from search.store._embedded import EmbeddedStore
 
@@ -121,3 +122,37 @@ def test_search_resumes_on_a_journal_with_a_line_that_is_not_a_job(tmp_path: Pat
     assert completed.returncode == 0, completed.stderr
     assert f"jobs.jsonl:{line_number}: skipped" in completed.stderr
     assert len(EmbeddedStore(store).jobs("runs")) == 3
+
+
+def test_a_reader_decodes_only_what_another_process_appended(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A dashboard reads the journal every second while the search writes it: it must see every
+    # append, never a half-written line, and decode only the lines that are new.
+    root = tmp_path / "store"
+    record_trials(str(root), "runs", [(0.9, 1.0)], queued=2)
+    reader = EmbeddedStore(root)
+    assert [job["state"] for job in reader.jobs("runs")] == [2, 0, 0]
+    writer = EmbeddedStore(root)
+    reservation = writer.reserve_next_job("worker", ["runs"])
+    assert reservation is not None
+    assert writer.finish_job(reservation, {"status": "ok", "loss": -1.0, "accuracy": 0.5,
+                                           "train_seconds": 0.5})
+    decoded: list[int] = []
+    real_latest = embedded._latest_jobs
+    monkeypatch.setattr(embedded, "_latest_jobs",
+                        lambda lines: decoded.append(len(lines)) or real_latest(lines))
+    assert [job["state"] for job in reader.jobs("runs")] == [2, 2, 0]
+    assert decoded == [2]  # the two new lines (running, then done), not the whole journal
+
+    line = journal(root).read_text().splitlines()[-1]
+    with journal(root).open("a") as file:
+        file.write(line.replace('"tid": 1', '"tid": 3')[:40])  # an append caught halfway
+    assert len(reader.jobs("runs")) == 3
+    with journal(root).open("a") as file:
+        file.write(line.replace('"tid": 1', '"tid": 3')[40:] + "\n")
+    assert [job["tid"] for job in reader.jobs("runs")] == [0, 1, 2, 3]
+
+    journal(root).write_text("\n".join(journal(root).read_text().splitlines()[:2]) + "\n")
+    assert [job["tid"] for job in reader.jobs("runs")] == [0, 1]  # cut: read it all again
+    writer.close()
+    reader.close()

@@ -100,6 +100,8 @@ class EmbeddedStore(Store):
         self._jobs: dict[str, dict[int, JobDoc]] = {}
         self._queued: dict[str, set[int]] = {}  # the queued tids of each loaded experiment
         self._writers: dict[str, IO[str]] = {}
+        # How far each loaded journal was read: (device, inode, offset past its last whole line).
+        self._read_to: dict[str, tuple[int, int, int]] = {}
         self._reported: set[tuple[pathlib.Path, int]] = set()
         self._pruning_evidence: dict[str, dict[str, Any]] = {}
 
@@ -149,7 +151,7 @@ class EmbeddedStore(Store):
              fields: Collection[str] | None = None,
              progress: Callable[[int], None] | None = None) -> list[JobDoc]:
         if exp_key not in self._writers:
-            self._jobs.pop(exp_key, None)  # another process may be writing: read afresh
+            self._catch_up(exp_key)  # another process may be writing: read what it appended
         jobs = self._load(exp_key)
         selected = jobs.values() if tids is None else (jobs[t] for t in tids if t in jobs)
         return sort_by_tid(selected)
@@ -317,7 +319,13 @@ class EmbeddedStore(Store):
     def _load(self, exp_key: str) -> dict[int, JobDoc]:
         if exp_key not in self._jobs:
             path = self._directory(exp_key) / "jobs.jsonl"
-            lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+            lines: list[str] = []
+            if path.exists():
+                with open(path, "rb") as reader:
+                    status = os.fstat(reader.fileno())
+                    data = reader.read()
+                lines = data.decode("utf-8").splitlines()
+                self._read_to[exp_key] = (status.st_dev, status.st_ino, data.rfind(b"\n") + 1)
             jobs = _latest_jobs(lines)
             if jobs is None:  # the fast path met a line it cannot vouch for: read each one
                 jobs = self._decode_every_line(path, lines)
@@ -325,6 +333,40 @@ class EmbeddedStore(Store):
             self._queued[exp_key] = {tid for tid, job in jobs.items()
                                      if job["state"] == JOB_STATE_NEW}
         return self._jobs[exp_key]
+
+    def _catch_up(self, exp_key: str) -> None:
+        """Bring a loaded journal that another process writes up to date by decoding only the
+        whole lines appended since it was read (a dashboard asks every second); read it all
+        again when it was cut, replaced, or holds a line the fast path cannot vouch for."""
+        read_to = self._read_to.get(exp_key)
+        if exp_key not in self._jobs or read_to is None:
+            self._jobs.pop(exp_key, None)
+            return
+        device, inode, offset = read_to
+        try:
+            with open(self._directory(exp_key) / "jobs.jsonl", "rb") as reader:
+                status = os.fstat(reader.fileno())
+                if (status.st_dev, status.st_ino) != (device, inode) or status.st_size < offset:
+                    self._jobs.pop(exp_key)
+                    return
+                reader.seek(offset)
+                data = reader.read()
+        except FileNotFoundError:
+            self._jobs.pop(exp_key)
+            return
+        end = data.rfind(b"\n") + 1
+        appended = _latest_jobs(data[:end].decode("utf-8").splitlines())
+        if appended is None:
+            self._jobs.pop(exp_key)
+            return
+        jobs, queued = self._jobs[exp_key], self._queued[exp_key]
+        for tid, job in appended.items():
+            jobs[tid] = job
+            if job["state"] == JOB_STATE_NEW:
+                queued.add(tid)
+            else:
+                queued.discard(tid)
+        self._read_to[exp_key] = (device, inode, offset + end)
 
     def _decode_every_line(self, path: pathlib.Path, lines: list[str]) -> dict[int, JobDoc]:
         jobs: dict[int, JobDoc] = {}
