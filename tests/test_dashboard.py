@@ -24,7 +24,7 @@ from stored_trials import MIN_ACCURACY, Outcome, record_repeat, record_trials, r
 
 import spaces
 from search.dashboard import Dashboard, DashboardError
-from search.dashboard._reading import read_store
+from search.dashboard._reading import WHOLE_READ_INTERVAL, StoreReader, read_store
 from search.documents import utcnow
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
@@ -350,6 +350,42 @@ def test_a_page_receives_only_the_trials_that_changed(store_location: str) -> No
         restarted = api(f"{dashboard.url}api/experiments/diff?since={first['version']}"
                         "&instance=another-run")
         assert restarted["full"] and len(restarted["trials"]["tid"]) == 8
+
+
+def test_a_reader_follows_new_and_finished_trials_without_reading_every_job(
+        store_location: str) -> None:
+    # Reading every job each second would keep a landed trial off the page for many seconds
+    # on a big experiment (FerretDB scans the collection); after one whole read, the reader
+    # asks for what changed and for the tids after the highest, and reads whole rarely.
+    record_trials(store_location, "follow", OUTCOMES, queued=1)
+    now = [0.0]
+    store = open_store(store_location)
+    whole_reads: list[str] = []
+    jobs = store.jobs
+
+    def counted(exp_key: str, tids: Any = None, **options: Any) -> list[dict[str, Any]]:
+        if tids is None:
+            whole_reads.append(exp_key)
+        return jobs(exp_key, tids, **options)
+
+    store.jobs = counted  # type: ignore[method-assign]
+    reader = StoreReader(store, clock=lambda: now[0])
+    try:
+        assert [job["tid"] for job in reader.read().jobs["follow"]] == list(range(7))
+        finished = finish_next(store_location, "follow", result_for((0.97, 0.2), "worker-z"))
+        added = [record_repeat(store_location, "follow", 0, result_for((0.9, 0.1), "worker-b"))
+                 for _ in range(3)]
+        reading = reader.read()
+        by_tid = {job["tid"]: job for job in reading.jobs["follow"]}
+        assert list(by_tid) == list(range(7 + len(added)))
+        assert by_tid[finished]["state"] == 2 and all(by_tid[tid]["state"] == 2 for tid in added)
+        assert whole_reads == ["follow"]  # the first read only
+
+        now[0] += WHOLE_READ_INTERVAL  # now and then, a whole read catches anything else
+        assert len(reader.read().jobs["follow"]) == 7 + len(added)
+        assert whole_reads == ["follow", "follow"]
+    finally:
+        store.close()
 
 
 # -- safety -----------------------------------------------------------------------------------

@@ -39,13 +39,13 @@ from ._data import (
     trial_row,
     worker_rows,
 )
-from ._reading import StoreReading, read_store
+from ._reading import StoreReader, StoreReading
 
 log = logging.getLogger(__name__)
 
-# A read may take a while (FerretDB decodes every job of a collection it scans, the embedded
-# store every journal line): the next one waits at least this many times as long, so the
-# dashboard never keeps a database, or this machine, busy.
+# A read may take a while (FerretDB scans the collection even for a lookup by `_id`): the next
+# one waits at least this many times as long, so the dashboard never keeps a database, or this
+# machine, busy. (The reader spaces out its reads of whole experiments itself.)
 READ_SHARE = 2.0
 # With no page asking for this long, reads stop until one asks again.
 IDLE_AFTER = 60.0
@@ -112,6 +112,7 @@ class LiveStore:
     def __init__(self, store: Store, *, interval: float = 1.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
+        self._reader = StoreReader(store, clock)
         self.interval = interval
         self.instance = secrets.token_hex(8)  # a page from another server run starts over
         self._clock = clock
@@ -185,12 +186,13 @@ class LiveStore:
             self._read_seconds = self._clock() - started
             for experiment in list(self._views.values()):  # ready before a page asks
                 self._axes_of(experiment.experiment)
-            self._stopping.wait(max(self.interval, READ_SHARE * self._read_seconds))
+            following = self._read_seconds - self._reader.whole_seconds
+            self._stopping.wait(max(self.interval, READ_SHARE * following))
 
     def read_once(self) -> None:
         """Read the store and publish what changed; a failed read keeps the last reading."""
         try:
-            reading = read_store(self.store, self._heard)
+            reading = self._reader.read(self._heard)
         except StoreError as error:
             self._publish_error(str(error))
             return

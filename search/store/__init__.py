@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 from search.store._base import (
+    JobChanges,
     LateResult,
     Reservation,
     RunningAttempt,
@@ -16,8 +17,8 @@ from search.store._base import (
 )
 from search.urls import is_mongodb_url, looks_like_credentials, redact
 
-__all__ = ["LateResult", "Reservation", "RunningAttempt", "Store", "StoreError", "WorkerStatus",
-           "check_exp_key", "open_store", "opened_store"]
+__all__ = ["JobChanges", "LateResult", "Reservation", "RunningAttempt", "Store", "StoreError",
+           "WorkerStatus", "check_exp_key", "open_store", "opened_store"]
 
 DEFAULT_LOCATION = "./hpsearch-runs"
 
