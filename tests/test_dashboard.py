@@ -24,7 +24,7 @@ from stored_trials import MIN_ACCURACY, Outcome, record_repeat, record_trials, r
 
 import spaces
 from search.dashboard import Dashboard, DashboardError
-from search.dashboard._reading import WHOLE_READ_INTERVAL, StoreReader, read_store
+from search.dashboard._reading import WHOLE_READ_INTERVAL, StoreReader
 from search.documents import utcnow
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
@@ -443,7 +443,7 @@ def test_the_first_read_of_a_big_experiment_on_ferretdb_streams_and_says_how_far
     store = open_store(mongo_url)
     heard: list[tuple[str, int]] = []
     try:
-        reading = read_store(store, lambda exp_key, jobs: heard.append((exp_key, jobs)))
+        reading = StoreReader(store).read(lambda exp_key, jobs: heard.append((exp_key, jobs)))
     finally:
         store.close()
     assert [job["tid"] for job in reading.jobs["slow"]] == list(range(len(OUTCOMES) + 1))

@@ -116,8 +116,3 @@ def _update(known: dict[int, JobDoc], jobs: list[JobDoc]) -> None:
         if tid is not None:
             known[tid] = job
 
-
-def read_store(store: Store, progress: Callable[[str, int], None] | None = None
-               ) -> StoreReading:
-    """One whole read of `store` (see StoreReader.read)."""
-    return StoreReader(store).read(progress)
