@@ -7,7 +7,7 @@ TESTDB := .build/hpsearch-testdb
 DBDIR  := .hpsearch-db
 DBPORT ?= 27017
 
-.PHONY: install run test test-fast testdb db db-stop clean
+.PHONY: install run test test-fast testdb testdb-postgresql db db-stop clean
 
 install: $(STAMP)
 
@@ -40,6 +40,11 @@ testdb: $(TESTDB)
 
 $(TESTDB): testdb/main.go testdb/go.mod testdb/go.sum
 	cd testdb && CGO_ENABLED=0 go build -trimpath -buildvcs=false -tags ferretdb_no_postgresql -o ../$(TESTDB) .
+
+# The same server with FerretDB's PostgreSQL handler too (-postgresql-url URL), for the farm
+# benchmarks: PostgreSQL runs simple filters, where SQLite decodes every document.
+testdb-postgresql: testdb/main.go testdb/go.mod testdb/go.sum
+	cd testdb && CGO_ENABLED=0 go build -trimpath -buildvcs=false -o ../.build/hpsearch-testdb-postgresql .
 
 # The same database in the background on 127.0.0.1:$(DBPORT), data under ./$(DBDIR)/.
 db: $(TESTDB)

@@ -44,6 +44,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -377,9 +378,11 @@ def driver_process(url: str, exp_key: str, window_from: int, window_results: int
 
 
 def farm(databases: Any, workers: int, finished: int, results: int, root: Path,
-         timeout: float, pool: int | None = None) -> dict[str, Any]:
+         timeout: float, pool: int | None = None,
+         server_processes: Sequence[str] = ()) -> dict[str, Any]:
     """One farm of `workers`; `pool` caps each process's connections to the database (its
-    threads then queue in the client, not in the server)."""
+    threads then queue in the client, not in the server); `server_processes` names an
+    existing server's processes, whose CPU is then sampled as the test database's is."""
     median = workers / RATE
     policy = Policy(heartbeat_interval=median / BEATS_PER_TRIAL,
                     stale_after=max(30.0, 4 * median))
@@ -404,7 +407,7 @@ def farm(databases: Any, workers: int, finished: int, results: int, root: Path,
             cwd=REPO_ROOT))
         outputs.append(out)
     db = database(url)
-    server_cpu = ServerCPU(databases.server)
+    server_cpu = ServerCPU(databases.server, server_processes)
     deadline = time.monotonic() + timeout
     while db.workers.count_documents({"state": "idle"}) < workers:
         if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
@@ -448,25 +451,38 @@ def farm(databases: Any, workers: int, finished: int, results: int, root: Path,
 
 
 class ServerCPU:
-    """The CPU seconds the test database's process has used, sampled every second (None when
-    the server is not ours to watch: an existing one)."""
+    """The CPU seconds the database server has used, sampled every second: the test
+    database's process, or an existing server's processes on this machine named by `names`
+    (for example FerretDB and PostgreSQL); None when neither is there to watch."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: Any, names: Sequence[str] = ()) -> None:
         process = getattr(server, "_proc", None)
-        self._stat = Path(f"/proc/{process.pid}/stat") if process is not None else None
+        self._pid = process.pid if process is not None else None
+        self._names = frozenset(names)
         self._samples: list[tuple[float, float]] = []
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
-        if self._stat is not None and self._stat.exists():
+        if self._pid is not None or self._names:
             self._thread.start()
 
-    def _sample(self) -> None:
+    def _seconds(self) -> float:
+        """User and system time of the server's processes, with their reaped children's (a
+        PostgreSQL backend's time moves to the postmaster when its connection closes)."""
         ticks = os.sysconf("SC_CLK_TCK")
-        while not self._stopped.wait(1.0):
-            assert self._stat is not None
+        stats = ([Path(f"/proc/{self._pid}/stat")] if self._pid is not None
+                 else Path("/proc").glob("[0-9]*/stat"))
+        total = 0.0
+        for stat in stats:
             with contextlib.suppress(OSError):
-                fields = self._stat.read_text().rsplit(")", 1)[1].split()
-                self._samples.append((time.time(), (int(fields[11]) + int(fields[12])) / ticks))
+                head, fields = stat.read_text().rsplit(")", 1)
+                if self._pid is None and head.split("(", 1)[1] not in self._names:
+                    continue
+                total += sum(int(field) for field in fields.split()[11:15]) / ticks
+        return total
+
+    def _sample(self) -> None:
+        while not self._stopped.wait(1.0):
+            self._samples.append((time.time(), self._seconds()))
 
     def stop(self) -> None:
         self._stopped.set()
@@ -599,7 +615,7 @@ def run_farm(args: argparse.Namespace) -> int:
                 print(f"... {workers} workers, {finished} finished trials", flush=True)
                 began = time.monotonic()
                 row = farm(databases, workers, finished, args.results, Path(root),
-                           args.timeout, args.pool)
+                           args.timeout, args.pool, args.server_process)
                 row["pool"] = args.pool
                 row["load_average"] = os.getloadavg()[0]
                 row["wall_s"] = time.monotonic() - began
@@ -662,9 +678,14 @@ def print_sources(rows: list[dict]) -> None:
         print(f"{side:<7}{key:<44}{cells}")
     print(f"{'':<7}{'total':<44}" + "".join(f"{r['total_ops_per_s']:>9.1f}" for r in rows))
     print(f"{'':<7}{'server CPU, cores':<44}"
-          + "".join(f"{r['server_cores'] or 0:>9.2f}" for r in rows))
+          + "".join(figure(r["server_cores"]) for r in rows))
     print(f"{'':<7}{'server CPU ms per operation':<44}"
-          + "".join(f"{r.get('server_ms_per_op') or 0:>9.2f}" for r in rows))
+          + "".join(figure(r.get("server_ms_per_op")) for r in rows))
+
+
+def figure(value: float | None) -> str:
+    """A table cell; n/a where the server's CPU could not be watched."""
+    return f"{'n/a':>9}" if value is None else f"{value:>9.2f}"
 
 
 # -- the driver alone, at 1,000 and 10,000 finished trials ---------------------------------------
@@ -753,6 +774,10 @@ def main() -> int:
     farm_parser.add_argument("--pool", type=int, help="connections per process at most "
                              "(maxPoolSize); default: pymongo's 100")
     farm_parser.add_argument("--out", default="farm_scale.jsonl")
+    farm_parser.add_argument("--server-process", action="append", default=[],
+                             help="with --store on this machine: a process name whose CPU "
+                             "counts as the server's (repeat it, e.g. postgres and the "
+                             "FerretDB binary)")
     driver_parser = commands.add_parser("driver")
     driver_parser.add_argument("--finished", default="1000,10000")
     driver_parser.add_argument("--results", type=int, default=100)
