@@ -28,7 +28,10 @@ best trial it would have let finish scores more than 5% below B. "lost (own run)
 the pruned search's own best after `--trials` trials ended more than 5% below B: that also
 counts the search taking another path once its history differs (an unpruned search with
 other random draws loses that way too: `ours/none-redraw` measures that floor), so the shadow
-figure is pruning's own share. Last, over all the cells read, what a choice of default reads:
+figure is pruning's own share. With `--kept-evidence` each of our shadow pruners learns only
+from the trials as it would have left them (a trial it would have stopped gives no finished
+curve), as in its own run; without, from every trial's whole curve, more than it would ever
+know. Last, over all the cells read, what a choice of default reads:
 per method, x none in each cell, their geometric mean, and "lost" pooled over the searches.
 
     python benchmarks/pruning.py run --families lcbench fast-poor late-bloomers --half tuning
@@ -102,10 +105,7 @@ def our_pruner(spec: str, floor: float) -> pruning.Pruner | None:
             pruner, bound=bound, tolerance=float(settings.pop("tol", pruner.tolerance)),
             window=int(settings.pop("window", pruner.window)),
             min_neighbours=int(settings.pop("min", pruner.min_neighbours)),
-            tangent=bool(int(settings.pop("tangent", pruner.tangent))),
-            dominance=bool(int(settings.pop("dom", pruner.dominance))),
-            rising=int(settings.pop("rise", pruner.rising)),
-            gain=float(settings["gain"]) if "gain" in settings else pruner.gain)
+            tangent=bool(int(settings.pop("tangent", pruner.tangent))))
     assert isinstance(pruner, pruning.RungPruner)
     grid = pruning.RungGrid(factor=float(settings.pop("grid", pruner.grid.factor)),
                             min_accuracy=floor * float(settings.pop("floor", 1)))

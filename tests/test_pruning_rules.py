@@ -269,60 +269,6 @@ def test_a_curve_still_speeding_up_is_never_stopped_by_its_tangent():
                                                 NO_EVIDENCE) is None
 
 
-FLAT_LOW = [0.3, 0.32, 0.33, 0.34, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35]  # far below the others
-DOMINATING = [[v + d for v in PLATEAU] for d in (0.0, 0.02, 0.04)]
-NO_TANGENT = CurvePruner(min_accuracy=0.8, tangent=False)  # the evidence rules alone
-
-
-def test_dominance_stops_a_curve_below_every_finished_one_when_all_of_them_ended_too_low():
-    evidence = Evidence(curves=finished_curves(*DOMINATING))
-    trial = report([1.0] * 4, FLAT_LOW[:4], planned=10)
-    assert NO_TANGENT.decide(trial, evidence) is None  # none similar: the curve rule cannot judge
-    decision = dataclasses.replace(NO_TANGENT, dominance=True).decide(trial, evidence)
-    assert decision is not None and "at or above it" in decision.reason
-
-
-def test_dominance_lets_a_curve_go_on_when_one_above_it_ended_high_enough():
-    bloomed = [*PLATEAU[:4], 0.75, 0.8, 0.82, 0.84, 0.85, 0.86]
-    evidence = Evidence(curves=finished_curves(*DOMINATING[:2], bloomed))
-    assert dataclasses.replace(NO_TANGENT, dominance=True).decide(
-        report([1.0] * 4, FLAT_LOW[:4], planned=10), evidence) is None
-
-
-def test_dominance_spares_a_late_bloomer_unless_curves_rising_as_fast_ended_too_low():
-    # A bloomer below three plateaus that rose less than it over the window: only a rule
-    # without `rising` stops it; with `rising`, the evidence must include curves that rose
-    # as fast as it did at this stage, and here it includes none.
-    steep = [0.05, 0.06, 0.08, 0.2, 0.45, 0.7, 0.85, 0.9, 0.92, 0.93]
-    below = [v - 0.01 for v in steep[:5]]
-    evidence = Evidence(curves=finished_curves(*DOMINATING))
-    trial = report([1.0] * 5, below, planned=10)
-    assert dataclasses.replace(NO_TANGENT, dominance=True).decide(trial, evidence) is not None
-    guarded = dataclasses.replace(NO_TANGENT, dominance=True, rising=1)
-    assert guarded.decide(trial, evidence) is None
-    # A steep finished curve above it that still ended low is evidence that covers it.
-    steep_low = [0.1, 0.12, 0.2, 0.3, 0.6, 0.68, 0.7, 0.72, 0.72, 0.72]
-    assert guarded.decide(trial, Evidence(curves=finished_curves(*DOMINATING, steep_low))
-                          ) is not None
-
-
-def test_gain_stops_a_trial_that_no_finished_gain_from_its_accuracy_would_lift_enough():
-    # At epoch 4 of 10 it is at 0.34; the finished curves at or below it gained at most 0.05.
-    slow = [[v - 0.06 + 0.01 * i for v in [0.3, 0.3, 0.3, 0.3, 0.31, 0.32, 0.33, 0.33, 0.33,
-                                           0.33]] for i in range(3)]
-    trial = report([1.0] * 4, FLAT_LOW[:4], planned=10)
-    evidence = Evidence(curves=finished_curves(*slow))
-    decision = dataclasses.replace(NO_TANGENT, gain=0.05).decide(trial, evidence)
-    assert decision is not None and "gained more than" in decision.reason
-    assert dataclasses.replace(NO_TANGENT, gain=0.5).decide(trial, evidence) is None  # margin
-
-
-def test_gain_spares_a_trial_when_a_curve_from_its_accuracy_bloomed():
-    evidence = Evidence(curves=finished_curves(FLAT_LOW, FLAT_LOW, BLOOMER))
-    trial = report([1.0] * 4, FLAT_LOW[:4], planned=10)
-    assert dataclasses.replace(NO_TANGENT, gain=0.0).decide(trial, evidence) is None
-
-
 # Evidence --------------------------------------------------------------------------------
 
 def test_incumbent_is_the_best_trial_that_trained_to_its_end():

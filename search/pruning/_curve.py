@@ -52,13 +52,9 @@ class CurvePruner:
     window: int = 3
     min_neighbours: int = 3
     tangent: bool = True
-    dominance: bool = False
-    rising: int = 0
-    gain: float | None = None
 
     def __post_init__(self) -> None:
-        if (self.tolerance < 0.0 or self.window < 1 or self.min_neighbours < 1
-                or self.rising < 0 or (self.gain is not None and self.gain < 0.0)):
+        if self.tolerance < 0.0 or self.window < 1 or self.min_neighbours < 1:
             raise ValueError(f"invalid curve settings: {self}")
 
     grid = None  # reads no rung records
@@ -82,61 +78,16 @@ class CurvePruner:
         if not stages or not evidence.curves:
             return None
         window = range(max(0, len(stages) - self.window), len(stages))
-        needed = self.needed_accuracy(report, evidence)
         finals = [curve[-1] for curve in evidence.curves
                   if all(abs(curve[s] - stages[s]) <= self.tolerance for s in window)]
-        if len(finals) >= self.min_neighbours and max(finals) + self.tolerance < needed:
-            return self.bound.stop(
-                report, evidence, self.name,
-                f"curve: needs accuracy {needed:.4g}; the {len(finals)} finished trials whose "
-                f"curves were like it after epoch {report.epoch} of {report.epochs_planned} "
-                f"ended at most at {max(finals):.4g}")
-        if self.dominance:
-            decision = self._dominated(report, evidence, stages, window, needed)
-            if decision is not None:
-                return decision
-        if self.gain is not None:
-            return self._gain(report, evidence, stages, needed)
-        return None
-
-    def _dominated(self, report: EpochReport, evidence: Evidence, stages: tuple[float, ...],
-                   window: range, needed: float) -> PruneDecision | None:
-        above = [curve for curve in evidence.curves
-                 if all(curve[s] >= stages[s] - self.tolerance for s in window)]
-        if len(above) < self.min_neighbours:
-            return None
-        best = max(curve[-1] for curve in above)
-        if best + self.tolerance >= needed:
-            return None
-        first, last = window[0], window[-1]
-        rise = stages[last] - stages[first]
-        risers = sum(curve[last] - curve[first] >= rise for curve in above)
-        if risers < self.rising:
-            return None  # no evidence from curves rising as fast as this one
+        needed = self.needed_accuracy(report, evidence)
+        if len(finals) < self.min_neighbours or max(finals) + self.tolerance >= needed:
+            return None  # too few like it to judge by, or one like it got there
         return self.bound.stop(
             report, evidence, self.name,
-            f"curve: needs accuracy {needed:.4g}; the {len(above)} finished trials whose "
-            f"curves were at or above it after epoch {report.epoch} ended at most at "
-            f"{best:.4g}")
-
-    def _gain(self, report: EpochReport, evidence: Evidence, stages: tuple[float, ...],
-              needed: float) -> PruneDecision | None:
-        assert self.gain is not None
-        stage = len(stages) - 1
-        if stage < 1:
-            return None
-        gains = [curve[-1] - curve[stage] for curve in evidence.curves
-                 if curve[stage] <= stages[stage] + self.tolerance]
-        if len(gains) < self.min_neighbours:
-            return None
-        reachable = stages[stage] + max(0.0, max(gains)) + self.gain
-        if reachable >= needed:
-            return None
-        return self.bound.stop(
-            report, evidence, self.name,
-            f"curve: needs accuracy {needed:.4g}; no finished trial at or below its accuracy "
-            f"after epoch {report.epoch} gained more than {max(gains):.4g}, so it reaches at "
-            f"most {reachable:.4g}")
+            f"curve: needs accuracy {needed:.4g}; the {len(finals)} finished trials whose "
+            f"curves were like it after epoch {report.epoch} of {report.epochs_planned} ended "
+            f"at most at {max(finals):.4g}")
 
     def _tangent(self, report: EpochReport, evidence: Evidence) -> PruneDecision | None:
         curve, epoch = report.val_accuracy_per_epoch, report.epoch
