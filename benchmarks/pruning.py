@@ -28,7 +28,10 @@ best trial it would have let finish scores more than 5% below B. "lost (own run)
 the pruned search's own best after `--trials` trials ended more than 5% below B: that also
 counts the search taking another path once its history differs (an unpruned search with
 other random draws loses that way too: `ours/none-redraw` measures that floor), so the shadow
-figure is pruning's own share. Last, over all the cells read, what a choice of default reads:
+figure is pruning's own share. With `--kept-evidence` each of our shadow pruners learns only
+from the trials as it would have left them (a trial it would have stopped gives no finished
+curve), as in its own run; without, from every trial's whole curve, more than it would ever
+know. Last, over all the cells read, what a choice of default reads:
 per method, x none in each cell, their geometric mean, and "lost" pooled over the searches.
 
     python benchmarks/pruning.py run --families lcbench fast-poor late-bloomers --half tuning
@@ -287,11 +290,18 @@ def make_search(method: str, task: Problem, seed: int) -> Search:
 
 class Shadows:
     """Every pruner watching the unpruned search without acting: the first epoch at which each
-    would have stopped each trial, given what it would have known then."""
+    would have stopped each trial, given what it would have known then.
 
-    def __init__(self, task: Problem, methods: list[str]) -> None:
+    ``kept_evidence``: each of our pruners learns from the trials as it would have left them
+    (a trial it would have stopped counts as pruned there, its curve cut at that epoch), as in
+    its own run, where only the trials it let finish give finished curves; otherwise it learns
+    from every trial's whole curve, more evidence than it would ever have had."""
+
+    def __init__(self, task: Problem, methods: list[str], kept_evidence: bool = False) -> None:
         import optuna
 
+        self._kept_evidence = kept_evidence
+        self._stopped_at: dict[tuple[str, int], int] = {}
         self._ours = {}
         for method in methods:
             kind, spec, *_ = method.split("/")
@@ -312,6 +322,7 @@ class Shadows:
         for name, (pruner, evidence) in self._ours.items():
             if pruner.decide(report, evidence.evidence()) is not None:
                 self.stops[f"ours/{name}"].setdefault(tid, report.train_seconds)
+                self._stopped_at.setdefault((name, tid), report.epoch)
         for name, (study, value) in self._optuna.items():
             trial = self._trials.get((name, tid)) or self._trials.setdefault(
                 (name, tid), study.ask())
@@ -322,8 +333,10 @@ class Shadows:
     def finished(self, tid: int, result: dict[str, Any]) -> None:
         import optuna
 
-        for _, evidence in self._ours.values():
-            evidence.add(result)
+        for name, (_, evidence) in self._ours.items():
+            epoch = self._stopped_at.get((name, tid))
+            evidence.add(result if epoch is None or not self._kept_evidence
+                         else cut_short(result, epoch))
         for name, (study, _) in self._optuna.items():
             trial = self._trials.pop((name, tid), None) or study.ask()
             loss = result.get("loss")
@@ -331,6 +344,16 @@ class Shadows:
                 study.tell(trial, loss)
             else:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+
+def cut_short(result: dict[str, Any], epoch: int) -> dict[str, Any]:
+    """The result a trial would have had, pruned after ``epoch`` epochs."""
+    curve, seconds = (result[key][:epoch] for key in ("val_accuracy_per_epoch",
+                                                       "train_seconds_at_epoch"))
+    return {**result, "pruned": True, "loss": 0.0, "epochs": epoch,
+            "epochs_planned": len(result["val_accuracy_per_epoch"]),
+            "val_accuracy_per_epoch": curve, "train_seconds_at_epoch": seconds,
+            "accuracy": curve[-1], "train_seconds": seconds[-1]}
 
 
 def run_search(method: str, task: Problem, seed: int, in_flight: int, budget: int,
@@ -400,13 +423,15 @@ def run(arguments: argparse.Namespace) -> None:
                         continue
                     started = time.monotonic()
                     unpruned = method == "ours/none"
-                    shadows = Shadows(task, methods) if unpruned else None
+                    shadows = Shadows(task, methods, arguments.kept_evidence
+                                      ) if unpruned else None
                     trials = run_search(method, task, seed, in_flight,
                                         budget * (1 if is_unpruned(method) else 2), shadows)
                     row = {"family": family, "half": half, "in_flight": in_flight, "seed": seed,
                            "method": method, "task": task.name, "budget": budget,
                            "trials": record(trials),
                            "shadow_stops": shadows.stops if shadows else None,
+                           "kept_evidence": arguments.kept_evidence,
                            "wall_seconds": time.monotonic() - started}
                     with out.open("a") as file:
                         file.write(json.dumps(row) + "\n")
@@ -725,6 +750,9 @@ def main() -> None:
     run_parser.add_argument("--out", type=Path, default=Path("pruning-runs.jsonl"))
     run_parser.add_argument("--shadow-only", action="store_true",
                             help="run the unpruned search only, with the methods as shadows")
+    run_parser.add_argument("--kept-evidence", action="store_true",
+                            help="each shadow pruner learns only from the trials as it would "
+                                 "have left them (see Shadows)")
     report_parser = commands.add_parser("report", help="print the tables of runs")
     report_parser.add_argument("inputs", nargs="+", type=Path)
     paths_parser = commands.add_parser("paths", help="how good the proposed trials are")
