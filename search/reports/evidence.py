@@ -224,8 +224,76 @@ def pool(trials: Iterable[Trial], min_accuracy: float, *,
     measured = measured_noise([trial for trial in runs if not trial.pruned]
                               for runs in groups.values())
     noise = NO_NOISE if reproduces(measured) else blended_noise(measured)
-    return [_configuration(key, runs, min_accuracy, noise, confidence)
+    import os
+    if os.environ.get("C5_POP", "none").startswith("pnear"):
+        priors = _c5_param_priors(list(groups.values()), noise)
+        return [_configuration(key, runs, min_accuracy, noise, confidence, priors.get(key))
+                for key, runs in groups.items()]
+    if os.environ.get("C5_POP", "none").startswith("near"):
+        priors = _c5_local_priors(list(groups.values()), noise)
+        return [_configuration(key, runs, min_accuracy, noise, confidence, priors.get(key))
+                for key, runs in groups.items()]
+    prior = _c5_prior(groups.values(), noise)
+    return [_configuration(key, runs, min_accuracy, noise, confidence, prior)
             for key, runs in groups.items()]
+
+
+def _c5_local_priors(groups: list[list[Trial]],
+                     noise: NoiseLevel) -> dict[str, tuple[float, float]]:
+    import os
+    if noise.accuracy == 0:
+        return {}
+    h = float(os.environ["C5_POP"].partition(":")[2])
+    rows = []
+    for runs in groups:
+        scored = [trial for trial in runs if _is_pooled(trial)]
+        if scored:
+            accuracy = _mean([_accuracy(t) for t in scored])
+            seconds = _mean([_seconds(t) for t in scored])
+            rows.append((configuration_key(runs[0]), math.log(max(accuracy, 1e-9) / seconds),
+                         accuracy, len(scored)))
+    priors = {}
+    taumin = float(os.environ.get("C5_TAUMIN", "0.1"))
+    for key, log_score, _, _ in rows:
+        weights = [math.exp(-0.5 * ((row[1] - log_score) / h) ** 2) for row in rows]
+        total = math.fsum(weights)
+        effective = total**2 / math.fsum(w * w for w in weights)
+        if effective < 5:
+            continue
+        pairs = list(zip(weights, rows, strict=True))
+        mu = math.fsum(w * row[2] for w, row in pairs) / total
+        var = math.fsum(w * (row[2] - mu) ** 2 for w, row in pairs) / total
+        var *= effective / (effective - 1)
+        noise_var = math.fsum(w * noise.accuracy**2 / row[3] for w, row in pairs) / total
+        priors[key] = (mu, max(var - noise_var, taumin * noise_var))
+    return priors
+
+
+def _c5_prior(groups: Iterable[list[Trial]], noise: NoiseLevel) -> tuple[float, float] | None:
+    import os
+    spec = os.environ.get("C5_POP", "none")
+    if spec == "none" or noise.accuracy == 0:
+        return None
+    rows = []
+    for runs in groups:
+        scored = [trial for trial in runs if _is_pooled(trial)]
+        if scored:
+            accuracy = _mean([_accuracy(t) for t in scored])
+            seconds = _mean([_seconds(t) for t in scored])
+            rows.append((accuracy / seconds, accuracy, len(scored)))
+    kind, _, number = spec.partition(":")
+    if kind == "top":
+        rows = sorted(rows, key=lambda row: -row[0])[: int(number)]
+    elif kind == "topfrac":
+        rows = sorted(rows, key=lambda row: -row[0])[: max(5, int(len(rows) * float(number)))]
+    if len(rows) < 5:
+        return None
+    means = [row[1] for row in rows]
+    mu = _mean(means)
+    observed = _sum_of_squares(means) / (len(means) - 1)
+    noise_var = _mean([noise.accuracy ** 2 / row[2] for row in rows])
+    tau2 = max(observed - noise_var, float(os.environ.get("C5_TAUMIN", "0.1")) * noise_var)
+    return mu, tau2
 
 
 def rank(configurations: Iterable[Configuration], ranking: str = DEFAULT_RANKING,
@@ -318,7 +386,8 @@ def blended_noise(measured: NoiseLevel | None, prior: NoiseLevel = PRIOR_NOISE,
 
 
 def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: NoiseLevel,
-                   confidence: Confidence) -> Configuration:
+                   confidence: Confidence,
+                   prior: tuple[float, float] | None = None) -> Configuration:
     scored = [trial for trial in trials if _is_pooled(trial)]
     failed = [trial for trial in trials if trial.state == "failed"]
     accuracies = [_accuracy(trial) for trial in scored]
@@ -338,10 +407,19 @@ def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: No
         # noisy than the experiment's. A bad seed now and then drags a mean down, and two or
         # three runs that all missed it look steadier than the configuration is.
         floor_error = max(accuracy_error, noise.accuracy / math.sqrt(len(scored)))
-        accuracy_lower_bound = accuracy - confidence.floor * floor_error
+        post_mean, post_sd = accuracy, floor_error
+        if prior is not None and floor_error > 0:
+            precision = 1 / prior[1] + 1 / floor_error**2
+            post_mean = (prior[0] / prior[1] + accuracy / floor_error**2) / precision
+            post_sd = math.sqrt(1 / precision)
+        accuracy_lower_bound = post_mean - confidence.floor * post_sd
         relative_error = math.hypot(accuracy_error / max(accuracy, 1e-9), log_seconds_error)
+        import os
+        ranked_score = score
+        if os.environ.get("C5_RANK") == "1" and not below_floor:
+            ranked_score = post_mean / train_seconds
         lower_bound = 0.0 if accuracy_lower_bound < min_accuracy else \
-            score * math.exp(-confidence.score * relative_error)
+            ranked_score * math.exp(-confidence.score * relative_error)
     return Configuration(
         key=key,
         params=trials[0].params,
@@ -399,3 +477,58 @@ def _sum_of_squares(values: Sequence[float]) -> float:
 
 def _spread(values: Sequence[float]) -> float | None:
     return math.sqrt(_sum_of_squares(values) / (len(values) - 1)) if len(values) > 1 else None
+
+
+def _c5_param_priors(groups: list[list[Trial]],
+                     noise: NoiseLevel) -> dict[str, tuple[float, float]]:
+    import os
+
+    import numpy as np
+    if noise.accuracy == 0:
+        return {}
+    h = float(os.environ["C5_POP"].partition(":")[2])
+    taumin = float(os.environ.get("C5_TAUMIN", "0.1"))
+    keys, flats, accs, ns = [], [], [], []
+    for runs in groups:
+        scored = [trial for trial in runs if _is_pooled(trial)]
+        if scored:
+            keys.append(configuration_key(runs[0]))
+            flats.append(flatten(runs[0].params))
+            accs.append(_mean([_accuracy(t) for t in scored]))
+            ns.append(len(scored))
+    k = len(keys)
+    if k < 6:
+        return {}
+    columns = sorted({c for f in flats for c in f})
+    d2 = np.zeros((k, k))
+    for column in columns:
+        values = [f.get(column) for f in flats]
+        numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if numeric and len(numeric) == sum(v is not None for v in values):
+            logs = all(v > 0 for v in numeric)
+            x = np.array([np.nan if v is None else (math.log(v) if logs else float(v))
+                          for v in values])
+            sd = np.nanstd(x) or 1.0
+            diff = (x[:, None] - x[None, :]) / sd
+            diff = np.where(np.isnan(diff), 1.0, diff)
+            d2 += diff**2
+        else:
+            labels = np.array([json.dumps(v) for v in values])
+            d2 += labels[:, None] != labels[None, :]
+    weights = np.exp(-0.5 * d2 / h**2)
+    np.fill_diagonal(weights, 0.0)
+    accs_a, noise_var = np.array(accs), noise.accuracy**2 / np.array(ns)
+    priors = {}
+    for i, key in enumerate(keys):
+        w = weights[i]
+        total = w.sum()
+        if total <= 0:
+            continue
+        effective = total**2 / (w * w).sum()
+        if effective < 3:
+            continue
+        mu = float((w * accs_a).sum() / total)
+        var = float((w * (accs_a - mu) ** 2).sum() / total) * effective / (effective - 1)
+        nv = float((w * noise_var).sum() / total)
+        priors[key] = (mu, max(var - nv, taumin * nv) + nv / effective)
+    return priors
