@@ -14,7 +14,11 @@ hold up together:
   did;
 - the lower confidence bound discounts a score by how little is known of it: fewer runs, or
   noisier ones, give a lower bound. The noise of one run is measured from every configuration
-  run more than once, and until there are enough of those it leans on the levels above.
+  run more than once, and until there are enough of those it leans on the levels above;
+- whether a configuration clears the floor is judged against the other configurations that
+  compete for the report (empirical Bayes, `Population`): the fast ones sit just around the
+  floor, and the best-looking of many is the luckiest, so its few runs are shrunk towards what
+  the population's spread says its true mean is likely to be. Without noise nothing shrinks.
 
 Pure functions over `Trial` views: both stores, the reports, the confirmation schedule and the
 benchmarks pool alike.
@@ -53,7 +57,7 @@ class Confidence:
     """
 
     score: float = 1.0
-    floor: float = 1.75
+    floor: float = 1.7
     confirmed_runs: int = 2
 
 
@@ -92,6 +96,41 @@ CONFIGURATION_PRIOR_WEIGHT = 3
 # and confirmation runs stop (search.confirmation).
 REPRODUCIBLE_SPREAD = 0.005
 NO_NOISE = NoiseLevel(accuracy=0.0, log_seconds=0.0, degrees_of_freedom=0)
+# The population a configuration's accuracy is judged against: this many configurations, the
+# best by pooled score with the floor ignored (mean accuracy / mean seconds), the fast ones
+# around the floor that compete for the report. Chosen by `benchmarks/confirmed_best.py`.
+POPULATION_SIZE = 20
+# With fewer scored configurations there is no population to speak of: none is used.
+MIN_POPULATION = 5
+# The population's variance is at least this share of the noise of its means: when their
+# spread is all noise, configurations are alike but not identical, and none collapses onto
+# the population's mean.
+MIN_POPULATION_VARIANCE = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class Population:
+    """The true mean accuracies of the configurations that compete for the report, as a normal
+    distribution, and what it says of one configuration (normal-normal empirical Bayes).
+
+    Attributes:
+        mean: Their mean accuracy.
+        variance: The variance of their *true* means: the spread of their observed means less
+            the noise of a mean of their runs (deconvolution).
+    """
+
+    mean: float
+    variance: float
+
+    def posterior(self, accuracy: float, error: float) -> tuple[float, float]:
+        """The mean and standard deviation of a configuration's true mean accuracy, given its
+        observed mean `accuracy` with standard error `error`: shrunk towards the population,
+        the more the larger the error is against the population's spread."""
+        if error <= 0:
+            return accuracy, 0.0
+        precision = 1 / self.variance + 1 / error**2
+        return (self.mean / self.variance + accuracy / error**2) / precision, \
+            math.sqrt(1 / precision)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,17 +145,22 @@ class Configuration:
         failed: Runs that failed; `unstable` when one of them diverged.
         pending: Runs queued or running.
         accuracy: Mean accuracy over the scored runs.
+        posterior_accuracy: What the runs and the population (`Population`) say the true mean
+            accuracy is: the floor test and the lower bound go by it; equal to `accuracy`
+            without noise or without a population.
         train_seconds: Mean training time over the scored runs.
         accuracy_spread, seconds_spread, score_spread: Sample standard deviations over the
             scored runs (of accuracy, time, and each run's own accuracy per second); None
             with fewer than two.
         below_floor: The mean accuracy is below the experiment's accuracy floor.
         score: Mean accuracy / mean training seconds; 0.0 below the floor; None unscored.
-        lower_bound: The score less `Confidence.score` standard errors (multiplicatively,
-            so it stays positive); 0.0 when `accuracy_lower_bound` is below the floor (the
-            score's own lower end is then the floor's 0); None unscored.
-        accuracy_lower_bound: The mean accuracy less `Confidence.floor` standard errors (for
-            the floor, never less than the experiment's spread over the root of the runs).
+        lower_bound: The posterior score (`posterior_accuracy` / mean seconds; `score` when
+            below the floor) less `Confidence.score` standard errors (multiplicatively, so it
+            stays positive); 0.0 when `accuracy_lower_bound` is below the floor (the score's
+            own lower end is then the floor's 0); None unscored.
+        accuracy_lower_bound: `posterior_accuracy` less `Confidence.floor` posterior standard
+            deviations (the runs' standard error never less than the experiment's spread over
+            the root of the runs, then combined with the population).
     """
 
     key: str
@@ -127,6 +171,7 @@ class Configuration:
     pending: int
     unstable: bool
     accuracy: float | None
+    posterior_accuracy: float | None
     train_seconds: float | None
     accuracy_spread: float | None
     seconds_spread: float | None
@@ -224,76 +269,37 @@ def pool(trials: Iterable[Trial], min_accuracy: float, *,
     measured = measured_noise([trial for trial in runs if not trial.pruned]
                               for runs in groups.values())
     noise = NO_NOISE if reproduces(measured) else blended_noise(measured)
-    import os
-    if os.environ.get("C5_POP", "none").startswith("pnear"):
-        priors = _c5_param_priors(list(groups.values()), noise)
-        return [_configuration(key, runs, min_accuracy, noise, confidence, priors.get(key))
-                for key, runs in groups.items()]
-    if os.environ.get("C5_POP", "none").startswith("near"):
-        priors = _c5_local_priors(list(groups.values()), noise)
-        return [_configuration(key, runs, min_accuracy, noise, confidence, priors.get(key))
-                for key, runs in groups.items()]
-    prior = _c5_prior(groups.values(), noise)
-    return [_configuration(key, runs, min_accuracy, noise, confidence, prior)
+    competing = population(groups.values(), noise)
+    return [_configuration(key, runs, min_accuracy, noise, confidence, competing)
             for key, runs in groups.items()]
 
 
-def _c5_local_priors(groups: list[list[Trial]],
-                     noise: NoiseLevel) -> dict[str, tuple[float, float]]:
-    import os
+def population(groups: Iterable[Sequence[Trial]], noise: NoiseLevel,
+               size: int = POPULATION_SIZE) -> Population | None:
+    """The population of the `size` configurations (lists of runs) with the best pooled score,
+    the floor ignored; None without noise or with fewer than `MIN_POPULATION` scored ones.
+
+    Its variance is the sample variance of their mean accuracies less the mean noise variance
+    of a mean of their runs (`noise.accuracy`**2 / runs), at least `MIN_POPULATION_VARIANCE`
+    of the latter.
+    """
     if noise.accuracy == 0:
-        return {}
-    h = float(os.environ["C5_POP"].partition(":")[2])
-    rows = []
+        return None
+    summaries = []
     for runs in groups:
         scored = [trial for trial in runs if _is_pooled(trial)]
         if scored:
-            accuracy = _mean([_accuracy(t) for t in scored])
-            seconds = _mean([_seconds(t) for t in scored])
-            rows.append((configuration_key(runs[0]), math.log(max(accuracy, 1e-9) / seconds),
-                         accuracy, len(scored)))
-    priors = {}
-    taumin = float(os.environ.get("C5_TAUMIN", "0.1"))
-    for key, log_score, _, _ in rows:
-        weights = [math.exp(-0.5 * ((row[1] - log_score) / h) ** 2) for row in rows]
-        total = math.fsum(weights)
-        effective = total**2 / math.fsum(w * w for w in weights)
-        if effective < 5:
-            continue
-        pairs = list(zip(weights, rows, strict=True))
-        mu = math.fsum(w * row[2] for w, row in pairs) / total
-        var = math.fsum(w * (row[2] - mu) ** 2 for w, row in pairs) / total
-        var *= effective / (effective - 1)
-        noise_var = math.fsum(w * noise.accuracy**2 / row[3] for w, row in pairs) / total
-        priors[key] = (mu, max(var - noise_var, taumin * noise_var))
-    return priors
-
-
-def _c5_prior(groups: Iterable[list[Trial]], noise: NoiseLevel) -> tuple[float, float] | None:
-    import os
-    spec = os.environ.get("C5_POP", "none")
-    if spec == "none" or noise.accuracy == 0:
+            accuracy = _mean([_accuracy(trial) for trial in scored])
+            seconds = _mean([_seconds(trial) for trial in scored])
+            summaries.append((accuracy / seconds, accuracy, len(scored)))
+    competing = sorted(summaries, key=lambda summary: -summary[0])[:size]
+    if len(competing) < MIN_POPULATION:
         return None
-    rows = []
-    for runs in groups:
-        scored = [trial for trial in runs if _is_pooled(trial)]
-        if scored:
-            accuracy = _mean([_accuracy(t) for t in scored])
-            seconds = _mean([_seconds(t) for t in scored])
-            rows.append((accuracy / seconds, accuracy, len(scored)))
-    kind, _, number = spec.partition(":")
-    if kind == "top":
-        rows = sorted(rows, key=lambda row: -row[0])[: int(number)]
-    elif kind == "topfrac":
-        rows = sorted(rows, key=lambda row: -row[0])[: max(5, int(len(rows) * float(number)))]
-    if len(rows) < 5:
-        return None
-    means = [row[1] for row in rows]
-    mu = _mean(means)
-    observed = _sum_of_squares(means) / (len(means) - 1)
-    noise_var = _mean([noise.accuracy ** 2 / row[2] for row in rows])
-    tau2 = max(observed - noise_var, float(os.environ.get("C5_TAUMIN", "0.1")) * noise_var)
-    return mu, tau2
+    accuracies = [accuracy for _, accuracy, _ in competing]
+    spread = _sum_of_squares(accuracies) / (len(accuracies) - 1)
+    noise_variance = _mean([noise.accuracy**2 / runs for _, _, runs in competing])
+    return Population(_mean(accuracies), max(spread - noise_variance,
+                                             MIN_POPULATION_VARIANCE * noise_variance))
 
 
 def rank(configurations: Iterable[Configuration], ranking: str = DEFAULT_RANKING,
@@ -386,13 +392,13 @@ def blended_noise(measured: NoiseLevel | None, prior: NoiseLevel = PRIOR_NOISE,
 
 
 def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: NoiseLevel,
-                   confidence: Confidence,
-                   prior: tuple[float, float] | None = None) -> Configuration:
+                   confidence: Confidence, competing: Population | None) -> Configuration:
     scored = [trial for trial in trials if _is_pooled(trial)]
     failed = [trial for trial in trials if trial.state == "failed"]
     accuracies = [_accuracy(trial) for trial in scored]
     seconds = [_seconds(trial) for trial in scored]
-    accuracy = train_seconds = score = lower_bound = accuracy_lower_bound = None
+    accuracy = posterior_accuracy = train_seconds = score = lower_bound = None
+    accuracy_lower_bound = None
     below_floor = False
     if scored:
         accuracy, train_seconds = _mean(accuracies), _mean(seconds)
@@ -407,19 +413,15 @@ def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: No
         # noisy than the experiment's. A bad seed now and then drags a mean down, and two or
         # three runs that all missed it look steadier than the configuration is.
         floor_error = max(accuracy_error, noise.accuracy / math.sqrt(len(scored)))
-        post_mean, post_sd = accuracy, floor_error
-        if prior is not None and floor_error > 0:
-            precision = 1 / prior[1] + 1 / floor_error**2
-            post_mean = (prior[0] / prior[1] + accuracy / floor_error**2) / precision
-            post_sd = math.sqrt(1 / precision)
-        accuracy_lower_bound = post_mean - confidence.floor * post_sd
+        # And the best-looking of many configurations near the floor is the luckiest: the
+        # population of those that compete says how far its runs flatter it.
+        posterior_accuracy, posterior_error = (accuracy, floor_error) if competing is None \
+            else competing.posterior(accuracy, floor_error)
+        accuracy_lower_bound = posterior_accuracy - confidence.floor * posterior_error
         relative_error = math.hypot(accuracy_error / max(accuracy, 1e-9), log_seconds_error)
-        import os
-        ranked_score = score
-        if os.environ.get("C5_RANK") == "1" and not below_floor:
-            ranked_score = post_mean / train_seconds
+        posterior_score = score if below_floor else posterior_accuracy / train_seconds
         lower_bound = 0.0 if accuracy_lower_bound < min_accuracy else \
-            ranked_score * math.exp(-confidence.score * relative_error)
+            posterior_score * math.exp(-confidence.score * relative_error)
     return Configuration(
         key=key,
         params=trials[0].params,
@@ -429,6 +431,7 @@ def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: No
         pending=sum(trial.state in ("queued", "running") for trial in trials),
         unstable=bool(scored) and any(trial.reason in UNSTABLE_REASONS for trial in failed),
         accuracy=accuracy,
+        posterior_accuracy=posterior_accuracy,
         train_seconds=train_seconds,
         accuracy_spread=_spread(accuracies),
         seconds_spread=_spread(seconds),
@@ -477,58 +480,3 @@ def _sum_of_squares(values: Sequence[float]) -> float:
 
 def _spread(values: Sequence[float]) -> float | None:
     return math.sqrt(_sum_of_squares(values) / (len(values) - 1)) if len(values) > 1 else None
-
-
-def _c5_param_priors(groups: list[list[Trial]],
-                     noise: NoiseLevel) -> dict[str, tuple[float, float]]:
-    import os
-
-    import numpy as np
-    if noise.accuracy == 0:
-        return {}
-    h = float(os.environ["C5_POP"].partition(":")[2])
-    taumin = float(os.environ.get("C5_TAUMIN", "0.1"))
-    keys, flats, accs, ns = [], [], [], []
-    for runs in groups:
-        scored = [trial for trial in runs if _is_pooled(trial)]
-        if scored:
-            keys.append(configuration_key(runs[0]))
-            flats.append(flatten(runs[0].params))
-            accs.append(_mean([_accuracy(t) for t in scored]))
-            ns.append(len(scored))
-    k = len(keys)
-    if k < 6:
-        return {}
-    columns = sorted({c for f in flats for c in f})
-    d2 = np.zeros((k, k))
-    for column in columns:
-        values = [f.get(column) for f in flats]
-        numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        if numeric and len(numeric) == sum(v is not None for v in values):
-            logs = all(v > 0 for v in numeric)
-            x = np.array([np.nan if v is None else (math.log(v) if logs else float(v))
-                          for v in values])
-            sd = np.nanstd(x) or 1.0
-            diff = (x[:, None] - x[None, :]) / sd
-            diff = np.where(np.isnan(diff), 1.0, diff)
-            d2 += diff**2
-        else:
-            labels = np.array([json.dumps(v) for v in values])
-            d2 += labels[:, None] != labels[None, :]
-    weights = np.exp(-0.5 * d2 / h**2)
-    np.fill_diagonal(weights, 0.0)
-    accs_a, noise_var = np.array(accs), noise.accuracy**2 / np.array(ns)
-    priors = {}
-    for i, key in enumerate(keys):
-        w = weights[i]
-        total = w.sum()
-        if total <= 0:
-            continue
-        effective = total**2 / (w * w).sum()
-        if effective < 3:
-            continue
-        mu = float((w * accs_a).sum() / total)
-        var = float((w * (accs_a - mu) ** 2).sum() / total) * effective / (effective - 1)
-        nv = float((w * noise_var).sum() / total)
-        priors[key] = (mu, max(var - nv, taumin * nv) + nv / effective)
-    return priors
