@@ -146,18 +146,17 @@ class Configuration:
         pending: Runs queued or running.
         accuracy: Mean accuracy over the scored runs.
         posterior_accuracy: What the runs and the population (`Population`) say the true mean
-            accuracy is: the floor test and the lower bound go by it; equal to `accuracy`
-            without noise or without a population.
+            accuracy is: the floor test goes by it; equal to `accuracy` without noise or
+            without a population.
         train_seconds: Mean training time over the scored runs.
         accuracy_spread, seconds_spread, score_spread: Sample standard deviations over the
             scored runs (of accuracy, time, and each run's own accuracy per second); None
             with fewer than two.
         below_floor: The mean accuracy is below the experiment's accuracy floor.
         score: Mean accuracy / mean training seconds; 0.0 below the floor; None unscored.
-        lower_bound: The posterior score (`posterior_accuracy` / mean seconds; `score` when
-            below the floor) less `Confidence.score` standard errors (multiplicatively, so it
-            stays positive); 0.0 when `accuracy_lower_bound` is below the floor (the score's
-            own lower end is then the floor's 0); None unscored.
+        lower_bound: The score less `Confidence.score` standard errors (multiplicatively,
+            so it stays positive); 0.0 when `accuracy_lower_bound` is below the floor (the
+            score's own lower end is then the floor's 0); None unscored.
         accuracy_lower_bound: `posterior_accuracy` less `Confidence.floor` posterior standard
             deviations (the runs' standard error never less than the experiment's spread over
             the root of the runs, then combined with the population).
@@ -419,9 +418,8 @@ def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: No
             else competing.posterior(accuracy, floor_error)
         accuracy_lower_bound = posterior_accuracy - confidence.floor * posterior_error
         relative_error = math.hypot(accuracy_error / max(accuracy, 1e-9), log_seconds_error)
-        posterior_score = score if below_floor else posterior_accuracy / train_seconds
         lower_bound = 0.0 if accuracy_lower_bound < min_accuracy else \
-            posterior_score * math.exp(-confidence.score * relative_error)
+            score * math.exp(-confidence.score * relative_error)
     return Configuration(
         key=key,
         params=trials[0].params,
