@@ -7,13 +7,17 @@ import math
 import pytest
 
 from search.reports.evidence import (
+    MIN_POPULATION_VARIANCE,
+    NO_NOISE,
     PRIOR_NOISE,
     Confidence,
+    NoiseLevel,
     best_configuration,
     blended_noise,
     configuration_key,
     measured_noise,
     pool,
+    population,
     rank,
 )
 from tests.evidence_trials import FLOOR, params, run
@@ -173,3 +177,82 @@ def test_steady_runs_near_the_floor_are_judged_by_the_experiments_noise() -> Non
         near.accuracy - Confidence().floor * noise.accuracy / math.sqrt(3))
     assert near.lower_bound == 0.0 and not near.below_floor
     assert [c.tid for c in rank(configurations, "lower_bound")] == [3, 0]
+
+
+def _competitors(accuracies: list[float], first_tid: int) -> list:
+    """One run each of distinct fast configurations (1 s) with these accuracies."""
+    return [run(first_tid + index, params(1e-4 * (index + 1), batch_size=32), accuracy, 1.0)
+            for index, accuracy in enumerate(accuracies)]
+
+
+# 19 fast configurations tried once, whose accuracies spread from 0.76 to 0.82 around a mean
+# of 0.79, just below the floor: where a search's fastest configurations sit.
+NEAR_FLOOR = [0.76 + 0.06 * index / 18 for index in range(19)]
+
+
+def _lucky_among_near_floor(spread: float) -> list:
+    """Three steady runs 0.04 above the floor (tids 0-2), a slow configuration repeated four
+    times whose runs spread by about `spread` (the experiment's noise), and the competitors."""
+    lucky = [run(tid, FAST, 0.84 + 0.001 * (tid - 1), 1.0) for tid in range(3)]
+    repeated = [run(3 + index, SLOW, 0.9 + spread * (-1) ** index, 5.0) for index in range(4)]
+    return [*lucky, *repeated, *_competitors(NEAR_FLOOR, 7)]
+
+
+def test_a_lucky_configuration_among_many_near_the_floor_is_held_below_it_when_noise_is_high(
+) -> None:
+    # Repeats spread by 0.04: the competitors' spread is all noise, so the three steady runs
+    # above the floor are the luckiest of twenty configurations alike, and held below it.
+    trials = _lucky_among_near_floor(0.04)
+    lucky = pool(trials, FLOOR)[0]
+    assert lucky.accuracy == pytest.approx(0.84) and not lucky.below_floor
+    assert lucky.posterior_accuracy is not None and lucky.posterior_accuracy < 0.81
+    assert lucky.accuracy_lower_bound is not None and lucky.accuracy_lower_bound < FLOOR
+    assert lucky.lower_bound == 0.0
+    assert rank(pool(trials, FLOOR))[0].tid == 3
+    # Alone with the repeated configuration (no population to judge it against), the same
+    # runs clear the floor: it is the population that holds them.
+    alone = pool(trials[:7], FLOOR)[0]
+    assert alone.posterior_accuracy == alone.accuracy
+    assert alone.accuracy_lower_bound is not None and alone.accuracy_lower_bound > FLOOR
+    assert rank(pool(trials[:7], FLOOR))[0].tid == 0
+
+
+def test_with_low_noise_the_same_lucky_configuration_clears_the_floor() -> None:
+    # Repeats spread by 0.01: the competitors truly differ, and three runs 0.04 above the
+    # floor say little less than they show..
+    trials = _lucky_among_near_floor(0.01)
+    lucky = pool(trials, FLOOR)[0]
+    assert lucky.posterior_accuracy is not None and lucky.accuracy is not None
+    assert lucky.accuracy - 0.015 < lucky.posterior_accuracy < lucky.accuracy
+    assert lucky.accuracy_lower_bound is not None and lucky.accuracy_lower_bound > FLOOR
+    assert rank(pool(trials, FLOOR))[0].tid == 0
+
+
+def test_the_population_is_the_fastest_configurations_less_the_noise_of_their_means() -> None:
+    noise = NoiseLevel(accuracy=0.01, log_seconds=0.1, degrees_of_freedom=5)
+    accuracies = [0.80, 0.84, 0.88, 0.92, 0.96]
+    groups = [[trial] for trial in _competitors(accuracies, 0)]
+    slow = [run(10, SLOW, 0.1, 100.0), run(11, SLOW, 0.3, 100.0)]  # mean 0.2, two runs
+    found = population([*groups, slow], noise, size=5)
+    assert found is not None and found.mean == pytest.approx(0.88)
+    assert found.variance == pytest.approx(0.004 - 0.01**2)  # sample variance less noise
+    with_slow = population([*groups, slow], noise, size=6)
+    assert with_slow is not None and with_slow.mean < 0.8
+    assert population(groups[:4], noise) is None  # too few to speak of
+    assert population(groups, NO_NOISE) is None
+    # Means that spread by less than their noise: the variance's floor, not zero.
+    alike = population([[trial] for trial in _competitors([0.8] * 5, 0)], noise)
+    assert alike is not None and alike.variance == pytest.approx(
+        MIN_POPULATION_VARIANCE * 0.01**2)
+    mean, error = alike.posterior(0.9, 0.01)
+    assert 0.8 < mean < 0.85 and error < 0.01
+    assert alike.posterior(0.9, 0.0) == (0.9, 0.0)
+
+
+def test_without_noise_nothing_shrinks() -> None:
+    # Repeats that reproduce exactly: runs are taken at their word, the population is not used.
+    exact = [run(0, FAST, 0.83, 1.0), run(1, FAST, 0.83, 1.0)]
+    trials = [*exact, *_competitors(NEAR_FLOOR, 2)]
+    configurations = pool(trials, FLOOR)
+    assert all(c.posterior_accuracy == c.accuracy for c in configurations)
+    assert configurations[0].accuracy_lower_bound == 0.83

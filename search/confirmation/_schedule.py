@@ -19,7 +19,7 @@ from search.documents import REPEAT_OF
 from search.reports.evidence import Confidence, Configuration, measured_noise, pool, rank
 from search.trial import Trial
 
-# The schedule judges the floor by 2 standard errors, the reports by 1.75: which configuration
+# The schedule judges the floor by 2 standard errors, the reports by 1.7: which configuration
 # the reports would show next is repeated a little before they do show it.
 SCHEDULE_CONFIDENCE = Confidence(floor=2.0)
 

@@ -14,7 +14,11 @@ hold up together:
   did;
 - the lower confidence bound discounts a score by how little is known of it: fewer runs, or
   noisier ones, give a lower bound. The noise of one run is measured from every configuration
-  run more than once, and until there are enough of those it leans on the levels above.
+  run more than once, and until there are enough of those it leans on the levels above;
+- whether a configuration clears the floor is judged against the other configurations that
+  compete for the report (empirical Bayes, `Population`): the fast ones sit just around the
+  floor, and the best-looking of many is the luckiest, so its few runs are shrunk towards what
+  the population's spread says its true mean is likely to be. Without noise nothing shrinks.
 
 Pure functions over `Trial` views: both stores, the reports, the confirmation schedule and the
 benchmarks pool alike.
@@ -53,7 +57,7 @@ class Confidence:
     """
 
     score: float = 1.0
-    floor: float = 1.75
+    floor: float = 1.7
     confirmed_runs: int = 2
 
 
@@ -92,6 +96,41 @@ CONFIGURATION_PRIOR_WEIGHT = 3
 # and confirmation runs stop (search.confirmation).
 REPRODUCIBLE_SPREAD = 0.005
 NO_NOISE = NoiseLevel(accuracy=0.0, log_seconds=0.0, degrees_of_freedom=0)
+# The population a configuration's accuracy is judged against: this many configurations, the
+# best by pooled score with the floor ignored (mean accuracy / mean seconds), the fast ones
+# around the floor that compete for the report. Chosen by `benchmarks/confirmed_best.py`.
+POPULATION_SIZE = 20
+# With fewer scored configurations there is no population to speak of: none is used.
+MIN_POPULATION = 5
+# The population's variance is at least this share of the noise of its means: when their
+# spread is all noise, configurations are alike but not identical, and none collapses onto
+# the population's mean.
+MIN_POPULATION_VARIANCE = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class Population:
+    """The true mean accuracies of the configurations that compete for the report, as a normal
+    distribution, and what it says of one configuration (normal-normal empirical Bayes).
+
+    Attributes:
+        mean: Their mean accuracy.
+        variance: The variance of their *true* means: the spread of their observed means less
+            the noise of a mean of their runs (deconvolution).
+    """
+
+    mean: float
+    variance: float
+
+    def posterior(self, accuracy: float, error: float) -> tuple[float, float]:
+        """The mean and standard deviation of a configuration's true mean accuracy, given its
+        observed mean `accuracy` with standard error `error`: shrunk towards the population,
+        the more the larger the error is against the population's spread."""
+        if error <= 0:
+            return accuracy, 0.0
+        precision = 1 / self.variance + 1 / error**2
+        return (self.mean / self.variance + accuracy / error**2) / precision, \
+            math.sqrt(1 / precision)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +145,9 @@ class Configuration:
         failed: Runs that failed; `unstable` when one of them diverged.
         pending: Runs queued or running.
         accuracy: Mean accuracy over the scored runs.
+        posterior_accuracy: What the runs and the population (`Population`) say the true mean
+            accuracy is: the floor test goes by it; equal to `accuracy` without noise or
+            without a population.
         train_seconds: Mean training time over the scored runs.
         accuracy_spread, seconds_spread, score_spread: Sample standard deviations over the
             scored runs (of accuracy, time, and each run's own accuracy per second); None
@@ -115,8 +157,9 @@ class Configuration:
         lower_bound: The score less `Confidence.score` standard errors (multiplicatively,
             so it stays positive); 0.0 when `accuracy_lower_bound` is below the floor (the
             score's own lower end is then the floor's 0); None unscored.
-        accuracy_lower_bound: The mean accuracy less `Confidence.floor` standard errors (for
-            the floor, never less than the experiment's spread over the root of the runs).
+        accuracy_lower_bound: `posterior_accuracy` less `Confidence.floor` posterior standard
+            deviations (the runs' standard error never less than the experiment's spread over
+            the root of the runs, then combined with the population).
     """
 
     key: str
@@ -127,6 +170,7 @@ class Configuration:
     pending: int
     unstable: bool
     accuracy: float | None
+    posterior_accuracy: float | None
     train_seconds: float | None
     accuracy_spread: float | None
     seconds_spread: float | None
@@ -224,8 +268,37 @@ def pool(trials: Iterable[Trial], min_accuracy: float, *,
     measured = measured_noise([trial for trial in runs if not trial.pruned]
                               for runs in groups.values())
     noise = NO_NOISE if reproduces(measured) else blended_noise(measured)
-    return [_configuration(key, runs, min_accuracy, noise, confidence)
+    competing = population(groups.values(), noise)
+    return [_configuration(key, runs, min_accuracy, noise, confidence, competing)
             for key, runs in groups.items()]
+
+
+def population(groups: Iterable[Sequence[Trial]], noise: NoiseLevel,
+               size: int = POPULATION_SIZE) -> Population | None:
+    """The population of the `size` configurations (lists of runs) with the best pooled score,
+    the floor ignored; None without noise or with fewer than `MIN_POPULATION` scored ones.
+
+    Its variance is the sample variance of their mean accuracies less the mean noise variance
+    of a mean of their runs (`noise.accuracy`**2 / runs), at least `MIN_POPULATION_VARIANCE`
+    of the latter.
+    """
+    if noise.accuracy == 0:
+        return None
+    summaries = []
+    for runs in groups:
+        scored = [trial for trial in runs if _is_pooled(trial)]
+        if scored:
+            accuracy = _mean([_accuracy(trial) for trial in scored])
+            seconds = _mean([_seconds(trial) for trial in scored])
+            summaries.append((accuracy / seconds, accuracy, len(scored)))
+    competing = sorted(summaries, key=lambda summary: -summary[0])[:size]
+    if len(competing) < MIN_POPULATION:
+        return None
+    accuracies = [accuracy for _, accuracy, _ in competing]
+    spread = _sum_of_squares(accuracies) / (len(accuracies) - 1)
+    noise_variance = _mean([noise.accuracy**2 / runs for _, _, runs in competing])
+    return Population(_mean(accuracies), max(spread - noise_variance,
+                                             MIN_POPULATION_VARIANCE * noise_variance))
 
 
 def rank(configurations: Iterable[Configuration], ranking: str = DEFAULT_RANKING,
@@ -318,12 +391,13 @@ def blended_noise(measured: NoiseLevel | None, prior: NoiseLevel = PRIOR_NOISE,
 
 
 def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: NoiseLevel,
-                   confidence: Confidence) -> Configuration:
+                   confidence: Confidence, competing: Population | None) -> Configuration:
     scored = [trial for trial in trials if _is_pooled(trial)]
     failed = [trial for trial in trials if trial.state == "failed"]
     accuracies = [_accuracy(trial) for trial in scored]
     seconds = [_seconds(trial) for trial in scored]
-    accuracy = train_seconds = score = lower_bound = accuracy_lower_bound = None
+    accuracy = posterior_accuracy = train_seconds = score = lower_bound = None
+    accuracy_lower_bound = None
     below_floor = False
     if scored:
         accuracy, train_seconds = _mean(accuracies), _mean(seconds)
@@ -338,7 +412,11 @@ def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: No
         # noisy than the experiment's. A bad seed now and then drags a mean down, and two or
         # three runs that all missed it look steadier than the configuration is.
         floor_error = max(accuracy_error, noise.accuracy / math.sqrt(len(scored)))
-        accuracy_lower_bound = accuracy - confidence.floor * floor_error
+        # And the best-looking of many configurations near the floor is the luckiest: the
+        # population of those that compete says how far its runs flatter it.
+        posterior_accuracy, posterior_error = (accuracy, floor_error) if competing is None \
+            else competing.posterior(accuracy, floor_error)
+        accuracy_lower_bound = posterior_accuracy - confidence.floor * posterior_error
         relative_error = math.hypot(accuracy_error / max(accuracy, 1e-9), log_seconds_error)
         lower_bound = 0.0 if accuracy_lower_bound < min_accuracy else \
             score * math.exp(-confidence.score * relative_error)
@@ -351,6 +429,7 @@ def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: No
         pending=sum(trial.state in ("queued", "running") for trial in trials),
         unstable=bool(scored) and any(trial.reason in UNSTABLE_REASONS for trial in failed),
         accuracy=accuracy,
+        posterior_accuracy=posterior_accuracy,
         train_seconds=train_seconds,
         accuracy_spread=_spread(accuracies),
         seconds_spread=_spread(seconds),
