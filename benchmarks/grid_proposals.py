@@ -5,10 +5,10 @@ startup trials and the same runs (`search_quality.py`'s jobs).
 For each algorithm and axis: the share of the proposals after the startup trials on each grid
 value (by index, 0 the range's low edge), of the trials each search reports as best at the
 budget, and of the grids' best cells. Then, per algorithm: the share of reported bests whose
-cell misses the floor on its mean (a lucky run of a cell that mostly misses it), the share of
-proposals on a cell that misses the floor, and the rank measure. It shows which dimension,
-which edge and which kind of mistake separates two searches, e.g. on the HPOBench-shaped
-tuning half:
+cell misses the floor on its mean (a lucky run of a cell that mostly misses it), the shares of
+proposals on a cell that misses the floor and on a cell already run, and the rank measure.
+It shows which dimension, which edge and which kind of mistake separates two searches, e.g.
+on the HPOBench-shaped tuning half:
 
     python benchmarks/grid_proposals.py --functions hpobench-tuning --seeds 20 --budget 100 \\
         --in-flight 1 --encoding values
@@ -73,7 +73,7 @@ def main() -> None:
         proposed = [collections.Counter[int]() for _ in grids[0].axes]
         reported = [collections.Counter[int]() for _ in grids[0].axes]
         optimum = [collections.Counter[int]() for _ in grids[0].axes]
-        fooled = missed = total = 0
+        fooled = missed = repeated = total = 0
         ranks = []
         for grid in grids:
             best = np.unravel_index(int(np.argmax(grid.score)), grid.score.shape)
@@ -86,8 +86,10 @@ def main() -> None:
                 chosen = cells[int(np.argmin(losses))]
                 grid_ranks.append(float(grid.rank[chosen]))
                 fooled += bool(grid.score[chosen] == 0)
-                for cell in cells[_algorithms.STARTUP_TRIALS:]:
+                for position, cell in enumerate(cells[_algorithms.STARTUP_TRIALS:],
+                                                _algorithms.STARTUP_TRIALS):
                     missed += bool(grid.score[cell] == 0)
+                    repeated += cell in cells[:position]
                     total += 1
                     for axis, count in enumerate(proposed):
                         count[cell[axis]] += 1
@@ -98,7 +100,8 @@ def main() -> None:
         print(f"\n## {name}: {len(grids)} grids, {arguments.encoding}, {arguments.in_flight} in "
               f"flight, {len(seeds)} seeds, @{arguments.budget}; measure "
               f"{search_quality.rank_measure(ranks):.1f}; reported best below the floor on its "
-              f"mean: {fooled / runs:.2f}; proposals below the floor: {missed / total:.2f}")
+              f"mean: {fooled / runs:.2f}; proposals below the floor: {missed / total:.2f}, "
+              f"on a cell already run: {repeated / total:.2f}")
         print("per axis and value index: share of proposals after the startup / of reported "
               "bests / of best cells")
         for axis, count in enumerate(proposed):
