@@ -97,15 +97,20 @@ class Grid:
 
         def evaluate(vals: dict[str, Any]) -> tuple[dict, float]:
             cell = self.cell(encoding, vals)
-            noise = np.random.default_rng([seed, next(count)]).normal(size=2)
-            accuracy = float(self.accuracy[cell] + self.accuracy_noise * noise[0])
-            seconds = float(self.seconds[cell] * math.exp(self.seconds_noise * noise[1]))
+            accuracy, seconds = self.run(cell, seed, next(count))
             below_floor = accuracy < self.floor
             result = {"status": "ok", "loss": 0.0 if below_floor else -accuracy / seconds,
                       "accuracy": accuracy, "train_seconds": seconds,
                       "below_accuracy_floor": below_floor, "min_accuracy": self.floor}
             return result, float(self.rank[cell])
         return evaluate
+
+    def run(self, cell: tuple[int, ...], seed: int, count: int) -> tuple[float, float]:
+        """The accuracy and seconds of the `count`-th evaluation of search `seed`, at `cell`:
+        the same noise for the same evaluation whatever the algorithm (common random numbers)."""
+        noise = np.random.default_rng([seed, count]).normal(size=2)
+        return (float(self.accuracy[cell] + self.accuracy_noise * noise[0]),
+                float(self.seconds[cell] * math.exp(self.seconds_noise * noise[1])))
 
 
 def _encoded(axis: Axis, encoding: str) -> Any:

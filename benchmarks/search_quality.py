@@ -1,6 +1,6 @@
 """How good a search gets in a budget of trials: ours against Optuna 5's default TPESampler,
 random search and Hyperopt's TPE and anneal, on training-shaped landscapes, grids of training
-runs (LCBench's surrogate and synthetic ones) and on `digits`.
+runs (LCBench's surrogate, synthetic ones, and HPOBench-shaped ones) and on `digits`.
 
 Each run simulates `--in-flight` trials running at once: a trial is proposed while the others
 are still running and the oldest finishes first, as on a farm.
@@ -9,8 +9,9 @@ are still running and the oldest finishes first, as on a farm.
   median and quartiles over seeds of the best value found (for the noisy ones, the noiseless
   value of the trial the search would report as best), and ours relative to Optuna: the ratio
   of median distances to the optimum.
-- Grids (`lcbench-tuning`, `lcbench-held-out`, `synthetic-tuning`, `synthetic-held-out`, or
-  single ones, `lcbench/3945`, `synthetic/5`): the score is the mission's (accuracy per
+- Grids (`lcbench-tuning`, `lcbench-held-out`, `synthetic-tuning`, `synthetic-held-out`,
+  `hpobench-shaped` (its halves `hpobench-tuning`, `hpobench-held-out`), or single ones,
+  `lcbench/3945`, `synthetic/5`, `hpobench/3`): the score is the mission's (accuracy per
   second, 0 below the floor); the measure is the rank of the cell the search reports as best
   (how many cells score more; 0 is the best cell). Per group, encoding, in-flight count and
   budget: the geometric mean over the group's grids of (1 + the mean rank over seeds), for
@@ -60,7 +61,13 @@ import hyperopt  # noqa: E402
 
 import search.tpe  # noqa: E402
 import spaces  # noqa: E402
-from benchmarks import _algorithms, _landscapes, _lcbench, _synthetic_grids  # noqa: E402
+from benchmarks import (  # noqa: E402
+    _algorithms,
+    _hpobench_grids,
+    _landscapes,
+    _lcbench,
+    _synthetic_grids,
+)
 from benchmarks._grid_landscapes import ENCODINGS, Grid  # noqa: E402
 
 GROUPS = {
@@ -69,6 +76,9 @@ GROUPS = {
     "lcbench-held-out": [f"lcbench/{task}" for task in _lcbench.HELD_OUT],
     "synthetic-tuning": _synthetic_grids.TUNING,
     "synthetic-held-out": _synthetic_grids.HELD_OUT,
+    "hpobench-shaped": _hpobench_grids.TUNING + _hpobench_grids.HELD_OUT,
+    "hpobench-tuning": _hpobench_grids.TUNING,
+    "hpobench-held-out": _hpobench_grids.HELD_OUT,
 }
 NOT_CACHED = {"ours"}  # its runs change with our code and settings (ours@REF's are cached)
 
@@ -104,6 +114,8 @@ def grid_of(function: str) -> Grid | None:
         return _lcbench.grid(name)
     if kind == "synthetic":
         return _synthetic_grids.grid(int(name))
+    if kind == "hpobench":
+        return _hpobench_grids.grid(int(name))
     return None
 
 
@@ -235,7 +247,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--functions", nargs="+", default=list(_landscapes.TUNING),
                         help=f"groups {sorted(GROUPS)}, names of {sorted(_landscapes.LANDSCAPES)},"
-                             " lcbench/<task>, synthetic/<seed> or digits")
+                             " lcbench/<task>, synthetic/<seed>, hpobench/<seed> or digits")
     parser.add_argument("--algorithms", nargs="+", default=list(_algorithms.ALGORITHMS))
     parser.add_argument("--encodings", nargs="+", default=["values"], choices=ENCODINGS,
                         help="how grids are searched (the other functions have one space)")

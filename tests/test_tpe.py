@@ -324,3 +324,20 @@ def test_proposer_honours_startup_trials_and_keeps_one_trials_object(algo):
     assert len(proposer._trials.trials) == 6  # every proposal saw every earlier job
     assert [doc["result"]["loss"] for doc in proposer._trials.trials] == [
         job["result"]["loss"] for job in jobs]
+
+
+def test_distinct_cells_proposes_no_cell_already_tried_while_another_is_left():
+    space = {"a": hp.randint("a", 5), "b": hp.quniform("b", 0, 4, 1)}  # 25 cells
+
+    def cells(settings):
+        trials = Trials()
+        fmin(lambda p: (p["a"] - 2) ** 2 + (p["b"] - 2) ** 2, space, max_evals=25,
+             algo=functools.partial(search.tpe.suggest, settings=settings), trials=trials,
+             rstate=np.random.default_rng(3), show_progressbar=False)
+        return [(t["misc"]["vals"]["a"][0], t["misc"]["vals"]["b"][0]) for t in trials.trials]
+
+    startup = search.tpe.Settings().n_startup_trials
+    distinct = cells(search.tpe.Settings())
+    assert all(cell not in distinct[:i] for i, cell in enumerate(distinct) if i >= startup)
+    repeating = cells(search.tpe.Settings(distinct_cells=False))
+    assert any(cell in repeating[:i] for i, cell in enumerate(repeating) if i >= startup)

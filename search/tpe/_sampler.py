@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from search.tpe._history import BELOW_FLOOR, GOOD_CANDIDATE, IGNORED
-from search.tpe._kernels import Kernel, kernel_for
+from search.tpe._kernels import Continuous, Kernel, kernel_for
 from search.tpe._parzen import Bandwidth, ParzenEstimator
 from search.tpe._space import Group, SearchSpace
 
@@ -30,7 +30,8 @@ class Settings:
     their order (`ordinal`), and kernels 0.2 of the width at n = 1 for dimensions with
     finitely many values (`Bandwidth.numeric`) and 0.1 for continuous ones
     (`Bandwidth.continuous`, which keeps issue 8's smooth landscapes as good as before),
-    shrinking by Scott's n^(-1/(d+4)); gamma 0.1, as Optuna's and Watanabe's.
+    shrinking by Scott's n^(-1/(d+4)); gamma 0.1, as Optuna's and Watanabe's; and
+    `distinct_cells`, chosen on the tuning half of the HPOBench-shaped grids (issue 21).
 
     n_startup_trials: random trials (Hyperopt's random search) before TPE models anything;
         fewer starts exploiting sooner, more guards against an early wrong guess.
@@ -49,6 +50,10 @@ class Settings:
         cell kernels that reach neighbouring values, rather than as unordered categories.
     full_edge_cells: give the end values of a quantized range whole cells (see `Cells`).
     floor_information: rank below-floor trials by accuracy (see `_good_mask`).
+    distinct_cells: where every label of a group (with the labels it is modelled jointly
+        with) takes finitely many values, propose no combination of them that a trial,
+        finished or running, already has, while a candidate elsewhere exists: a repeat adds no
+        new configuration, and on a noisy objective only a luckier draw of a known one.
     """
 
     n_startup_trials: int = 10
@@ -61,6 +66,7 @@ class Settings:
     ordinal: bool = True
     full_edge_cells: bool = False
     floor_information: bool = False
+    distinct_cells: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.gamma <= 1 or self.prior_weight <= 0 or self.n_ei_candidates < 1:
@@ -146,6 +152,11 @@ def _best_candidate(kernels: tuple[Kernel, ...], good: np.ndarray, bad: np.ndarr
                             scott_count=count)
     candidates = below.sample(rng, settings.n_ei_candidates, given)
     scores = below.log_pdf(candidates) - above.log_pdf(candidates)
+    if settings.distinct_cells and not any(isinstance(k, Continuous) for k in kernels):
+        tried = np.concatenate([good, bad])
+        repeats = (candidates[:, None, :] == tried[None, :, :]).all(axis=2).any(axis=1)
+        if not repeats.all():
+            scores = np.where(repeats, -np.inf, scores)
     best: np.ndarray = candidates[int(np.argmax(scores))]
     return best
 
