@@ -14,6 +14,8 @@ import search.tpe
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
 from search.store import open_store
+from search.tpe._kernels import Cells
+from search.tpe._space import read_space
 from spaces import load_space
 
 EVERY_KIND = """\
@@ -341,3 +343,21 @@ def test_distinct_cells_proposes_no_cell_already_tried_while_another_is_left():
     assert all(cell not in distinct[:i] for i, cell in enumerate(distinct) if i >= startup)
     repeating = cells(search.tpe.Settings(distinct_cells=False))
     assert any(cell in repeating[:i] for i, cell in enumerate(repeating) if i >= startup)
+
+
+def test_cell_kernels_on_shared_cells_give_each_component_its_own_density() -> None:
+    """Kernels on the same cell with the same width are computed once and spread back: every
+    component's log density is the one it has alone, in the order given."""
+    space = read_space(Domain(lambda params: 0.0,
+                              {"batch": hp.quniform("batch", 16, 528, 32)}))
+    kernel = Cells(space.dimensions[0], full_edges=False)
+    rng = np.random.default_rng(3)
+    centres = kernel.snap(rng.uniform(kernel.low, kernel.high, 300))
+    sigmas = np.where(rng.random(300) < 0.5, 40.0, 90.0)
+    points = kernel.snap(rng.uniform(kernel.low, kernel.high, 24))
+    together, prior = kernel.log_pdfs(points, centres, sigmas)
+    assert len(np.unique(centres + 1j * sigmas)) < 40  # many components share a kernel
+    alone = np.column_stack([kernel.log_pdfs(points, centres[[i]], sigmas[[i]])[0][:, 0]
+                             for i in range(len(centres))])
+    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_array_equal(prior, kernel.log_pdfs(points, centres[:1], sigmas[:1])[1])
