@@ -12,7 +12,6 @@ keeps its schedule, and nothing but the trials needs storing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from search.confirmation._settings import ConfirmationSettings
@@ -23,9 +22,6 @@ from search.trial import Trial
 # The schedule judges the floor by 2 standard errors, the reports by 1.7: which configuration
 # the reports would show next is repeated a little before they do show it.
 SCHEDULE_CONFIDENCE = Confidence(floor=2.0)
-# Experiment (issue 20, round 6): the report's choice, while its floor test is marginal (its
-# bound within one posterior SD of the floor), gets up to this many runs (0: off).
-C6_MARGINAL_RUNS = int(os.environ.get("C6_MARGINAL", "0"))
 
 
 def is_repeat(trial: Trial) -> bool:
@@ -73,8 +69,6 @@ def next_repeat(trials: Sequence[Trial], min_accuracy: float,
     # would show (by lower bound): the one with the fewest runs goes first, except that what
     # the reports would show gets its last runs before any challenger its second.
     reported = rank(configurations, "lower_bound", SCHEDULE_CONFIDENCE)[:1]
-    if C6_MARGINAL_RUNS and reported and _is_marginal(reported[0], min_accuracy):
-        return reported[0]
     if reported and _is_open(reported[0], settings) and _runs(reported[0]) >= 2:
         # What the reports would show, once repeated: its next run decides the report more
         # than a challenger's second does, so it goes first.
@@ -92,17 +86,6 @@ def _is_open(configuration: Configuration, settings: ConfirmationSettings) -> bo
     """Worth another run: above the floor by its mean, no diverged run, runs to go."""
     return not configuration.below_floor and not configuration.unstable \
         and _runs(configuration) < settings.runs
-
-
-def _is_marginal(configuration: Configuration, min_accuracy: float) -> bool:
-    if configuration.below_floor or configuration.unstable or \
-            not 2 <= _runs(configuration) < C6_MARGINAL_RUNS:
-        return False
-    assert configuration.posterior_accuracy is not None
-    assert configuration.accuracy_lower_bound is not None
-    sd = (configuration.posterior_accuracy - configuration.accuracy_lower_bound) / \
-        SCHEDULE_CONFIDENCE.floor
-    return configuration.accuracy_lower_bound < min_accuracy + sd
 
 
 def _runs(configuration: Configuration) -> int:

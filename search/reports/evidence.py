@@ -29,28 +29,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
-from statistics import NormalDist
 from typing import Any
-
-import numpy as np
 
 from search.documents import flatten
 from search.trial import Trial
-
-# Experiment (issue 20, round 6): the floor test from the shape of the measured residuals.
-C6_BOOT = os.environ.get("C6_BOOT", "0") == "1"  # residual quantile instead of z * SE
-C6_POP = os.environ.get("C6_POP", "1") == "1"  # shrink towards the population
-C6_RAW = os.environ.get("C6_RAW", "0") == "1"  # residuals as measured, not scaled to the blend
-C6_Z = float(os.environ.get("C6_Z", "0"))
-# Added after the planned grid: today's normal bound less the median of the mean of n residuals
-C6_SHIFT = os.environ.get("C6_SHIFT", "0") == "1"
-# Added after the planned grid: a prior on the shape, the over-statement of runs that missed
-# the bad seed taken as this many of the experiment's SDs, whatever the residuals show
-C6_PRIOR_SHIFT = float(os.environ.get("C6_PRIOR_SHIFT", "0"))
-MIN_RESIDUALS = 10
-GRID_POINTS = 256
 
 RANKINGS = ("lower_bound", "mean")
 DEFAULT_RANKING = "lower_bound"
@@ -285,56 +268,9 @@ def pool(trials: Iterable[Trial], min_accuracy: float, *,
     measured = measured_noise([trial for trial in runs if not trial.pruned]
                               for runs in groups.values())
     noise = NO_NOISE if reproduces(measured) else blended_noise(measured)
-    competing = population(groups.values(), noise) if C6_POP else None
-    margins = None
-    if (C6_BOOT or C6_SHIFT) and noise.accuracy > 0:
-        found = residuals([trial for trial in runs if not trial.pruned]
-                          for runs in groups.values())
-        if len(found) >= MIN_RESIDUALS:
-            margins = ResidualMargins(found, noise.accuracy,
-                                      0.0 if C6_SHIFT else C6_Z or confidence.floor,
-                                      rescale=not C6_RAW)
-    return [_configuration(key, runs, min_accuracy, noise, confidence, competing, margins)
+    competing = population(groups.values(), noise)
+    return [_configuration(key, runs, min_accuracy, noise, confidence, competing)
             for key, runs in groups.items()]
-
-
-def residuals(groups: Iterable[Sequence[Trial]]) -> list[float]:
-    """Each scored run's accuracy less its configuration's mean, times sqrt(n / (n - 1)),
-    over every configuration with two or more scored runs."""
-    found: list[float] = []
-    for runs in groups:
-        accuracies = [_accuracy(trial) for trial in runs if _is_pooled(trial)]
-        if len(accuracies) < 2:
-            continue
-        mean, scale = _mean(accuracies), math.sqrt(len(accuracies) / (len(accuracies) - 1))
-        found.extend((accuracy - mean) * scale for accuracy in accuracies)
-    return found
-
-
-class ResidualMargins:
-    """The upper (1 - alpha) quantile of the mean of n residuals drawn from the pooled ones
-    (exact on a grid: the residuals' distribution convolved n times)."""
-
-    def __init__(self, found: list[float], noise_sd: float, z: float, rescale: bool) -> None:
-        values = np.asarray(found, dtype=float)
-        rms = float(np.sqrt(np.mean(values**2)))
-        if rescale and rms > 0:
-            values = values * (noise_sd / rms)
-        self.low = float(values.min())
-        self.step = max(float(values.max()) - self.low, 1e-12) / (GRID_POINTS - 1)
-        indices = np.rint((values - self.low) / self.step).astype(int)
-        self.pmf = np.bincount(indices, minlength=GRID_POINTS) / len(values)
-        self.level = NormalDist().cdf(z)
-        self._margins: dict[int, float] = {}
-
-    def margin(self, runs: int) -> float:
-        if runs not in self._margins:
-            pmf = self.pmf
-            for _ in range(runs - 1):
-                pmf = np.convolve(pmf, self.pmf)
-            index = int(np.searchsorted(np.cumsum(pmf), self.level - 1e-12))
-            self._margins[runs] = (runs * self.low + index * self.step) / runs
-        return self._margins[runs]
 
 
 def population(groups: Iterable[Sequence[Trial]], noise: NoiseLevel,
@@ -455,8 +391,7 @@ def blended_noise(measured: NoiseLevel | None, prior: NoiseLevel = PRIOR_NOISE,
 
 
 def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: NoiseLevel,
-                   confidence: Confidence, competing: Population | None,
-                   margins: ResidualMargins | None = None) -> Configuration:
+                   confidence: Confidence, competing: Population | None) -> Configuration:
     scored = [trial for trial in trials if _is_pooled(trial)]
     failed = [trial for trial in trials if trial.state == "failed"]
     accuracies = [_accuracy(trial) for trial in scored]
@@ -477,12 +412,6 @@ def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: No
         # noisy than the experiment's. A bad seed now and then drags a mean down, and two or
         # three runs that all missed it look steadier than the configuration is.
         floor_error = max(accuracy_error, noise.accuracy / math.sqrt(len(scored)))
-        floor_error += C6_PRIOR_SHIFT * noise.accuracy / confidence.floor
-        if margins is not None and C6_SHIFT:
-            floor_error += max(margins.margin(len(scored)), 0.0) / confidence.floor
-        elif margins is not None:
-            floor_error = max(accuracy_error,
-                              max(margins.margin(len(scored)), 0.0) / confidence.floor)
         # And the best-looking of many configurations near the floor is the luckiest: the
         # population of those that compete says how far its runs flatter it.
         posterior_accuracy, posterior_error = (accuracy, floor_error) if competing is None \
