@@ -10,7 +10,8 @@ are still running and the oldest finishes first, as on a farm.
   value of the trial the search would report as best), and ours relative to Optuna: the ratio
   of median distances to the optimum.
 - Grids (`lcbench-tuning`, `lcbench-held-out`, `synthetic-tuning`, `synthetic-held-out`,
-  `hpobench-shaped` (its halves `hpobench-tuning`, `hpobench-held-out`), or single ones,
+  `hpobench-shaped` (its halves `hpobench-tuning`, `hpobench-held-out`, each with 8 spare
+  grids in `hpobench-tuning-wide`, `hpobench-held-out-wide`), or single ones,
   `lcbench/3945`, `synthetic/5`, `hpobench/3`): the score is the mission's (accuracy per
   second, 0 below the floor); the measure is the rank of the cell the search reports as best
   (how many cells score more; 0 is the best cell). Per group, encoding, in-flight count and
@@ -79,6 +80,8 @@ GROUPS = {
     "hpobench-shaped": _hpobench_grids.TUNING + _hpobench_grids.HELD_OUT,
     "hpobench-tuning": _hpobench_grids.TUNING,
     "hpobench-held-out": _hpobench_grids.HELD_OUT,
+    "hpobench-tuning-wide": _hpobench_grids.TUNING + _hpobench_grids.SPARE_TUNING,
+    "hpobench-held-out-wide": _hpobench_grids.HELD_OUT + _hpobench_grids.SPARE_HELD_OUT,
 }
 NOT_CACHED = {"ours"}  # its runs change with our code and settings (ours@REF's are cached)
 

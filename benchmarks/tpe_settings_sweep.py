@@ -12,6 +12,11 @@ above 1, and the same against random search.
         --seeds 20 --cache /tmp/peers --variants variants.json
 
 `variants.json` maps names to settings, e.g. {"default": {}, "ordinal": {"ordinal": true}}.
+`--peers` with no names runs ours only and gives each variant's ratios to the first variant's:
+cheap enough for many grids and seeds, where a difference is smaller than the peers' noise.
+
+    python benchmarks/tpe_settings_sweep.py --functions hpobench-tuning-wide --encodings index \
+        --seeds 40 --peers --variants variants.json
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--budgets", type=int, nargs="+", default=[25, 50, 100])
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--peers", nargs="*", default=["optuna", "random"],
+                        help="the algorithms ours is compared with; none: the first variant")
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write every variant's measures here")
@@ -54,11 +61,13 @@ def main() -> None:
           f"{' '.join(sys.argv[1:])}", flush=True)
     for group in arguments.functions:
         grids = search_quality.GROUPS.get(group, [group])
-        peers = _measures(grids, ["optuna", "random"], arguments)
+        peers = _measures(grids, arguments.peers, arguments) if arguments.peers else {}
+        names = arguments.peers or [next(iter(variants))]
         print(f"\n## {group}: {len(grids)} grids, encodings {arguments.encodings}, in flight "
               f"{arguments.in_flight}, budgets {arguments.budgets}; ratios of the rank measure")
-        print(f"{'variant':<34}{'/optuna geo':>11}{'worst':>7}{'>1':>4}"
-              f"{'/random geo':>12}{'worst':>7}{'>1':>4}   cells (enc, flight, budget) / optuna")
+        print(f"{'variant':<34}" + "".join(f"{'/' + name[:10] + ' geo':>15}{'worst':>7}{'>1':>4}"
+                                            for name in names)
+              + f"   cells (enc, flight, budget) / {names[0]}")
         records = {}
         for name, settings in variants.items():
             parsed = search.tpe.Settings.from_json(settings)
@@ -66,13 +75,15 @@ def main() -> None:
                 functools.partial(search.tpe.suggest, settings=parsed))
             ours = _measures(grids, ["ours"], arguments)["ours"]
             records[name] = {"settings": settings, "ours": ours, **peers}
+            if not arguments.peers:
+                peers = peers or {name: ours}
             cells = []
-            for peer in ("optuna", "random"):
+            for peer in names:
                 ratios = np.array([ours[cell] / peers[peer][cell] for cell in ours])
-                cells.append(f"{np.exp(np.mean(np.log(ratios))):>11.3f}{ratios.max():>7.2f}"
+                cells.append(f"{np.exp(np.mean(np.log(ratios))):>15.3f}{ratios.max():>7.2f}"
                              f"{int((ratios > 1).sum()):>4}")
-            detail = " ".join(f"{ours[c] / peers['optuna'][c]:.2f}" for c in ours)
-            print(f"{name:<34}{cells[0]}{' ' + cells[1]}   {detail}", flush=True)
+            detail = " ".join(f"{ours[c] / peers[names[0]][c]:.2f}" for c in ours)
+            print(f"{name:<34}{''.join(cells)}   {detail}", flush=True)
         if arguments.json:
             path = arguments.json.with_name(f"{arguments.json.stem}-{group}.json")
             path.write_text(json.dumps(records))
