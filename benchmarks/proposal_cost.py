@@ -64,7 +64,7 @@ class HyperoptTimer:
     """A Hyperopt algo over its own Trials: random trials are added, proposals are timed."""
 
     def __init__(self, suggest: Callable, graph: Any, score: Score) -> None:
-        self._graph, self._score = graph, score
+        self._score = score
         self._timed = suggest
         self._algorithm = _algorithms.HyperoptAlgo(rand.suggest, graph, seed=0)
 
