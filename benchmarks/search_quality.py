@@ -11,11 +11,12 @@ are still running and the oldest finishes first, as on a farm.
   of median distances to the optimum.
 - Grids (`lcbench-tuning`, `lcbench-held-out`, `synthetic-tuning`, `synthetic-held-out`,
   `hpobench-shaped` (its halves `hpobench-tuning`, `hpobench-held-out`, each with 8 spare
-  grids in `hpobench-tuning-wide`, `hpobench-held-out-wide`), or single ones,
-  `lcbench/3945`, `synthetic/5`, `hpobench/3`): the score is the mission's (accuracy per
-  second, 0 below the floor); the measure is the rank of the cell the search reports as best
-  (how many cells score more; 0 is the best cell). Per group, encoding, in-flight count and
-  budget: the geometric mean over the group's grids of (1 + the mean rank over seeds), for
+  grids in `hpobench-tuning-wide`, `hpobench-held-out-wide`, and those without noise,
+  `hpobench-mean-tuning-wide`, `hpobench-mean-held-out-wide`), or single ones,
+  `lcbench/3945`, `synthetic/5`, `hpobench/3`, `hpobench-mean/3`): the score is the mission's
+  (accuracy per second, 0 below the floor); the measure is the rank of the cell the search reports
+  as best (how many cells score more; 0 is the best cell). Per group, encoding, in-flight count
+  and budget: the geometric mean over the group's grids of (1 + the mean rank over seeds), for
   each algorithm, ours relative to Optuna and to random search, and on how many grids ours is
   ahead. `--encodings` picks how the grid is searched (see `_grid_landscapes.py`).
 - `digits` (a real objective): the median best score, accuracy per second, higher is better.
@@ -80,8 +81,10 @@ GROUPS = {
     "hpobench-shaped": _hpobench_grids.TUNING + _hpobench_grids.HELD_OUT,
     "hpobench-tuning": _hpobench_grids.TUNING,
     "hpobench-held-out": _hpobench_grids.HELD_OUT,
-    "hpobench-tuning-wide": _hpobench_grids.TUNING + _hpobench_grids.SPARE_TUNING,
-    "hpobench-held-out-wide": _hpobench_grids.HELD_OUT + _hpobench_grids.SPARE_HELD_OUT,
+    "hpobench-tuning-wide": _hpobench_grids.TUNING_WIDE,
+    "hpobench-held-out-wide": _hpobench_grids.HELD_OUT_WIDE,
+    "hpobench-mean-tuning-wide": _hpobench_grids.noiseless(_hpobench_grids.TUNING_WIDE),
+    "hpobench-mean-held-out-wide": _hpobench_grids.noiseless(_hpobench_grids.HELD_OUT_WIDE),
 }
 NOT_CACHED = {"ours"}  # its runs change with our code and settings (ours@REF's are cached)
 
@@ -119,6 +122,8 @@ def grid_of(function: str) -> Grid | None:
         return _synthetic_grids.grid(int(name))
     if kind == "hpobench":
         return _hpobench_grids.grid(int(name))
+    if kind == "hpobench-mean":
+        return _hpobench_grids.mean_grid(int(name))
     return None
 
 
@@ -250,7 +255,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--functions", nargs="+", default=list(_landscapes.TUNING),
                         help=f"groups {sorted(GROUPS)}, names of {sorted(_landscapes.LANDSCAPES)},"
-                             " lcbench/<task>, synthetic/<seed>, hpobench/<seed> or digits")
+                             " lcbench/<task>, synthetic/<seed>, hpobench/<seed>,"
+                             " hpobench-mean/<seed> or digits")
     parser.add_argument("--algorithms", nargs="+", default=list(_algorithms.ALGORITHMS))
     parser.add_argument("--encodings", nargs="+", default=["values"], choices=ENCODINGS,
                         help="how grids are searched (the other functions have one space)")
