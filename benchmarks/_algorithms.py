@@ -8,7 +8,9 @@ translated into its define-by-run calls (`optuna` is the `bench` extra).
 Common random numbers: for a given seed, every algorithm in `ALGORITHMS` starts from the same
 `STARTUP_TRIALS` random trials (Hyperopt's random search with seeds drawn from that seed; Optuna
 gets them through `study.enqueue_trial`), so differences between algorithms measure how they
-model the history, not the luck of their startup draws.
+model the history, not the luck of their startup draws. With `COMMON_STARTUP` off (the
+benchmarks' `--own-startup`), each algorithm draws its own, as a user's search does: that
+measures how each one starts too.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from search.tpe._space import read_space
 
 Vals = dict[str, Any]  # label -> value as Hyperopt stores it (a choice as its index)
 STARTUP_TRIALS = 10
+COMMON_STARTUP = True  # read whenever a run starts, so a benchmark may turn it off first
 
 
 def startup_seeds(seed: int) -> list[int]:
@@ -42,7 +45,10 @@ def startup_seeds(seed: int) -> list[int]:
 
 
 def startup_vals(space_graph: Any, seed: int) -> list[Vals]:
-    """The common startup trials of run `seed`, as Hyperopt stores their values."""
+    """The common startup trials of run `seed`, as Hyperopt stores their values (none with
+    `COMMON_STARTUP` off)."""
+    if not COMMON_STARTUP:
+        return []
     domain = Domain(lambda params: 0.0, space_graph)
     return [_vals(rand.suggest([tid], domain, Trials(), startup_seed)[0])
             for tid, startup_seed in enumerate(startup_seeds(seed))]
@@ -178,8 +184,10 @@ def suggest_at(ref: str) -> Callable:
 
 
 def hyperopt_algo(suggest: Callable) -> Callable[[Any, int], HyperoptAlgo]:
-    """A factory of `suggest` runs that start from the common startup trials."""
-    return lambda graph, seed: HyperoptAlgo(suggest, graph, seed, startup_seeds(seed))
+    """A factory of `suggest` runs that start from the common startup trials (or, with
+    `COMMON_STARTUP` off, from their own)."""
+    return lambda graph, seed: HyperoptAlgo(suggest, graph, seed,
+                                            startup_seeds(seed) if COMMON_STARTUP else None)
 
 
 ALGORITHMS: dict[str, Callable[[Any, int], Any]] = {

@@ -24,7 +24,9 @@ are still running and the oldest finishes first, as on a farm.
 Common random numbers: for a given seed every algorithm starts from the same 10 random trials
 (Hyperopt's random search seeded from the run's seed; Optuna gets them by `enqueue_trial`), and
 noisy landscapes add the same noise to the n-th evaluation, so the ratios measure how the
-algorithms model the history rather than the luck of their startup draws.
+algorithms model the history rather than the luck of their startup draws. `--own-startup`
+lets each draw its own startup trials instead, as a user's search does, so how each one
+starts is measured too.
 
 A landscape or grid run is deterministic for a seed: `--cache DIR` keeps every peer's runs
 (every algorithm but ours) in DIR and reuses them, so a sweep of our settings runs only ours.
@@ -274,7 +276,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--per-grid", action="store_true", help="also print every grid's row")
     parser.add_argument("--json", type=Path, help="also write every best value here")
+    add_own_startup(parser)
     arguments = parser.parse_args()
+    use_own_startup(arguments)
     if arguments.settings:
         settings = search.tpe.Settings.from_json(arguments.settings)
         _algorithms.ALGORITHMS["ours"] = _algorithms.hyperopt_algo(
@@ -315,6 +319,20 @@ def main() -> None:
                                   arguments.budgets, arguments.per_grid)
     if arguments.json:
         arguments.json.write_text(json.dumps(records))
+
+
+def add_own_startup(parser: argparse.ArgumentParser) -> None:
+    """The `--own-startup` switch, shared with the other benchmarks that run these jobs."""
+    parser.add_argument("--own-startup", action="store_true",
+                        help="each algorithm draws its own startup trials (no common ones)")
+
+
+def use_own_startup(arguments: argparse.Namespace) -> None:
+    """With `--own-startup`: no common startup trials, and the peers' runs cached apart."""
+    if arguments.own_startup:
+        _algorithms.COMMON_STARTUP = False
+        if arguments.cache is not None:
+            arguments.cache = arguments.cache / "own-startup"
 
 
 def rank_measure(ranks_by_grid: Iterable[list[float]]) -> float:

@@ -53,7 +53,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write every variant's measures here")
+    search_quality.add_own_startup(parser)
     arguments = parser.parse_args()
+    search_quality.use_own_startup(arguments)
     arguments.epochs, arguments.min_accuracy = 0, 0.0  # digits only, unused
     variants = json.loads(arguments.variants.read_text())
     print(f"# tpe_settings_sweep {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "

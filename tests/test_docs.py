@@ -31,6 +31,7 @@ OTHER_TOOLS_OPTIONS = {
     "--baseline": "benchmarks/dashboard_speed.py",
     "--clock": "benchmarks/proposal_cost.py",
     "--peers": "benchmarks/tpe_settings_sweep.py",
+    "--own-startup": "benchmarks/search_quality.py, tpe_settings_sweep.py",
 }
 SHELL_LANGUAGES = {"sh", "bash", "shell", "console"}
 FENCE = re.compile(r"^```(?P<language>[\w-]*)[^\n]*\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
