@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from farm import wait_until
+from pymongo.errors import OperationFailure
 from stored_trials import record_trials
 
 from search.store import Store, open_store
@@ -179,3 +180,47 @@ def test_every_connection_has_a_socket_timeout_unless_the_url_sets_one(mongo_url
             assert store._connection._client.options.pool_options.socket_timeout == seconds
         finally:
             store.close()
+
+
+@pytest.mark.parametrize("reply", [
+    {"ok": 0.0, "code": 11600, "codeName": "InterruptedAtShutdown",
+     "errmsg": "interrupted at shutdown"},
+    # What FerretDB answered a scan in flight as it stopped, in a CI run of the outage test.
+    {"ok": 0.0, "code": 1, "codeName": "InternalError",
+     "errmsg": "[msg_find.go:344 handler.handleMaxTimeMSError] context canceled after delay"},
+])
+def test_an_operation_cut_short_by_a_stopping_server_is_retried_as_an_outage(
+        mongo_url, reply: dict[str, object]) -> None:
+    """pymongo retries it once; when the server is still gone it raises the server's reply."""
+    store = open_store(mongo_url)
+    connection = store._connection
+    tries: list[int] = []
+
+    def cut_short_once() -> str:
+        tries.append(1)
+        if len(tries) == 1:
+            raise OperationFailure(str(reply["errmsg"]), reply["code"], reply)
+        return "answered"
+
+    try:
+        assert connection.call(cut_short_once) == "answered"
+        assert (len(tries), connection.outages) == (2, 1)
+    finally:
+        store.close()
+
+
+def test_an_operation_the_server_refuses_is_not_retried(mongo_url) -> None:
+    store = open_store(mongo_url)
+    tries: list[int] = []
+
+    def refused() -> None:
+        tries.append(1)
+        raise OperationFailure("unknown operator: $bogus", 2, {"ok": 0.0, "code": 2,
+                                                                "errmsg": "unknown operator"})
+
+    try:
+        with pytest.raises(OperationFailure):
+            store._connection.call(refused)
+        assert len(tries) == 1
+    finally:
+        store.close()

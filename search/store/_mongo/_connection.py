@@ -3,8 +3,9 @@
 Every call the MongoDB store makes goes through `Connection.call`: a database that goes away
 for a while (a restart, a failover, a network blip) is retried with capped exponential backoff
 and logged once when it goes and once when it returns; only an outage longer than
-`outage_limit` seconds becomes an error. Connecting at start-up, in contrast, fails fast with
-one clear message, because then the likeliest cause is a wrong URL.
+`outage_limit` seconds becomes an error. An operation the server cuts short as it shuts down
+or steps down is part of the same outage, not a failed call. Connecting at start-up, in
+contrast, fails fast with one clear message, because then the likeliest cause is a wrong URL.
 
 Retries come at least once a second, so that a process notices at once that the database is
 back: a worker's heartbeat that lags the driver's return by more than `stale_after` would make
@@ -35,6 +36,7 @@ from pymongo.errors import (
     DuplicateKeyError,
     InvalidURI,
     OperationFailure,
+    PyMongoError,
 )
 
 from search.store._base import StoreError
@@ -46,6 +48,15 @@ T = TypeVar("T")
 
 DEFAULT_DATABASE = "hpsearch"
 _UNAUTHORIZED = 13  # MongoDB's error code for an operation the user's roles do not allow
+
+# MongoDB's codes for an operation cut short because its server stopped, stepped down or lost
+# its network (HostUnreachable, HostNotFound, NetworkTimeout, ShutdownInProgress,
+# PrimarySteppedDown, ExceededTimeLimit, SocketException, NotWritablePrimary,
+# InterruptedAtShutdown, InterruptedDueToReplStateChange, NotPrimaryNoSecondaryOk,
+# NotPrimaryOrSecondary): an outage that began mid-call, not a wrong call. pymongo retries
+# such a read or write once, but when the server is still gone it raises this first error.
+_INTERRUPTED = frozenset({6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436})
+_INTERNAL_ERROR = 1
 
 
 class Connection:
@@ -99,32 +110,35 @@ class Connection:
             try:
                 result = operation()
             except OperationFailure as error:
-                if error.code != _UNAUTHORIZED:
-                    raise
-                raise StoreError(
-                    f"MongoDB at {self.location} refused an operation: {self._scrub(error)}. "
-                    "`hpsearch search` and `hpsearch worker` need a user with the readWrite "
-                    "role on the database; the other commands only read."
-                ) from None
-            except ConnectionFailure as error:
-                now = time.monotonic()
-                if started is None:
-                    started = now
-                    self.outages += 1
-                    log.warning("database %s unreachable (%s); retrying", self.location,
-                                self._scrub(error))
-                if now - started > self._outage_limit:
+                if error.code == _UNAUTHORIZED:
                     raise StoreError(
-                        f"database {self.location} unreachable for {self._outage_limit:.0f} s: "
-                        f"{self._scrub(error)}"
+                        f"MongoDB at {self.location} refused an operation: {self._scrub(error)}. "
+                        "`hpsearch search` and `hpsearch worker` need a user with the readWrite "
+                        "role on the database; the other commands only read."
                     ) from None
-                time.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
-                continue
-            if started is not None:
-                log.warning("database %s reachable again after %.1f s", self.location,
-                            time.monotonic() - started)
-            return result
+                if not _interrupted(error):
+                    raise
+                failure: PyMongoError = error
+            except ConnectionFailure as error:
+                failure = error
+            else:
+                if started is not None:
+                    log.warning("database %s reachable again after %.1f s", self.location,
+                                time.monotonic() - started)
+                return result
+            now = time.monotonic()
+            if started is None:
+                started = now
+                self.outages += 1
+                log.warning("database %s unreachable (%s); retrying", self.location,
+                            self._scrub(failure))
+            if now - started > self._outage_limit:
+                raise StoreError(
+                    f"database {self.location} unreachable for {self._outage_limit:.0f} s: "
+                    f"{self._scrub(failure)}"
+                ) from None
+            time.sleep(backoff)
+            backoff = min(backoff * 2, self._max_backoff)
 
     def insert_once(self, collection: Collection[dict[str, Any]], document: dict[str, Any]
                     ) -> bool:
@@ -176,6 +190,18 @@ class Connection:
         text = error.details.get("errmsg", str(error)) if isinstance(
             error, OperationFailure) and error.details else str(error)
         return scrub(text, self._secrets).split(", Timeout:")[0]
+
+
+def _interrupted(error: OperationFailure) -> bool:
+    """Whether the server cut the operation short as it went away, rather than refusing it.
+
+    FerretDB says so with an internal error: it cancels a connection's operations three
+    seconds after it begins to shut down ("context canceled after delay").
+    """
+    if error.code in _INTERRUPTED:
+        return True
+    message = (error.details or {}).get("errmsg", str(error))
+    return error.code == _INTERNAL_ERROR and "context canceled" in str(message)
 
 
 def _not_set_in(url: str, options: dict[str, Any]) -> dict[str, Any]:
