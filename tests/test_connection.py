@@ -185,6 +185,7 @@ def test_every_connection_has_a_socket_timeout_unless_the_url_sets_one(mongo_url
 @pytest.mark.parametrize("reply", [
     {"ok": 0.0, "code": 11600, "codeName": "InterruptedAtShutdown",
      "errmsg": "interrupted at shutdown"},
+    {"ok": 0.0, "code": 43, "codeName": "CursorNotFound", "errmsg": "cursor id 7 not found"},
     # What FerretDB answered a scan in flight as it stopped, in a CI run of the outage test.
     {"ok": 0.0, "code": 1, "codeName": "InternalError",
      "errmsg": "[msg_find.go:344 handler.handleMaxTimeMSError] context canceled after delay"},

@@ -55,7 +55,10 @@ _UNAUTHORIZED = 13  # MongoDB's error code for an operation the user's roles do 
 # InterruptedAtShutdown, InterruptedDueToReplStateChange, NotPrimaryNoSecondaryOk,
 # NotPrimaryOrSecondary): an outage that began mid-call, not a wrong call. pymongo retries
 # such a read or write once, but when the server is still gone it raises this first error.
-_INTERRUPTED = frozenset({6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436})
+# Also CursorNotFound (43): a restarted server has forgotten the cursor of a read that was
+# under way, and every call reads its cursor to the end, so the retry reads it all again.
+_INTERRUPTED = frozenset({6, 7, 43, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435,
+                          13436})
 _INTERNAL_ERROR = 1
 
 
