@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import urllib.parse
 from pathlib import Path
 
+import bson
 import pytest
 from farm import wait_until
 from pymongo.errors import OperationFailure
@@ -18,6 +20,7 @@ from stored_trials import record_trials
 
 from search.store import Store, open_store
 
+_OP_MSG = 2013  # the wire protocol's opcode for a command and its reply
 READ_COMMANDS = ["best", "trials", "status", "export", "plot", "pareto", "experiments"]
 WRITES = {"createIndexes", "create", "insert", "update", "delete", "findAndModify", "drop",
           "dropIndexes", "createUser"}
@@ -78,11 +81,26 @@ class BlackHoleProxy:
         self._silent = False
         self._connections: list[threading.Event] = []
         self._marker: bytes | None = None
+        self._answers: list[tuple[bytes, dict[str, object]]] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def silence_once(self, marker: bytes) -> None:
         self._marker = marker
+
+    def answer(self, marker: bytes, reply: dict[str, object], times: int) -> None:
+        with self._lock:
+            self._answers = [(marker, reply)] * times
+
+    def _answer_for(self, data: bytes) -> bytes | None:
+        """The OP_MSG reply to send instead of forwarding `data`, if one is due."""
+        with self._lock:
+            if not self._answers or self._answers[0][0] not in data:
+                return None
+            _, reply = self._answers.pop(0)
+        (request_id,) = struct.unpack_from("<i", data, 4)
+        body = struct.pack("<I", 0) + b"\x00" + bson.encode(reply)
+        return struct.pack("<iiii", 16 + len(body), 0, request_id, _OP_MSG) + body
 
     def black_hole(self) -> None:
         self._silent = True
@@ -120,7 +138,10 @@ class BlackHoleProxy:
                         if self._marker is not None and self._marker in data:
                             self._marker = None
                             dead.set()
-                if not dead.is_set():
+                answer = self._answer_for(data) if from_client else None
+                if answer is not None:
+                    source.sendall(answer)
+                elif not dead.is_set():
                     sink.sendall(data)
         except OSError:
             pass
@@ -183,16 +204,15 @@ def test_every_connection_has_a_socket_timeout_unless_the_url_sets_one(mongo_url
 
 
 @pytest.mark.parametrize("reply", [
-    {"ok": 0.0, "code": 11600, "codeName": "InterruptedAtShutdown",
-     "errmsg": "interrupted at shutdown"},
+    {"ok": 0.0, "code": 9001, "codeName": "SocketException", "errmsg": "socket exception"},
     {"ok": 0.0, "code": 43, "codeName": "CursorNotFound", "errmsg": "cursor id 7 not found"},
     # What FerretDB answered a scan in flight as it stopped, in a CI run of the outage test.
     {"ok": 0.0, "code": 1, "codeName": "InternalError",
      "errmsg": "[msg_find.go:344 handler.handleMaxTimeMSError] context canceled after delay"},
 ])
-def test_an_operation_cut_short_by_a_stopping_server_is_retried_as_an_outage(
+def test_an_operation_the_server_cuts_short_is_retried_as_an_outage(
         mongo_url, reply: dict[str, object]) -> None:
-    """pymongo retries it once; when the server is still gone it raises the server's reply."""
+    """pymongo retries some of them once; when the trouble lasts it raises the reply."""
     store = open_store(mongo_url)
     connection = store._connection
     tries: list[int] = []
@@ -208,6 +228,29 @@ def test_an_operation_cut_short_by_a_stopping_server_is_retried_as_an_outage(
         assert (len(tries), connection.outages) == (2, 1)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("reply", [
+    {"ok": 0.0, "code": 9001, "codeName": "SocketException", "errmsg": "socket exception"},
+    {"ok": 0.0, "code": 1, "codeName": "InternalError",
+     "errmsg": "[msg_find.go:344 handler.handleMaxTimeMSError] context canceled after delay"},
+])
+def test_a_server_that_answers_it_is_in_trouble_is_waited_for(
+        mongo_url, reply: dict[str, object], caplog: pytest.LogCaptureFixture) -> None:
+    """The replies come over the wire, through pymongo's own retry: MongoDB's is retryable, so
+    pymongo tries again once and raises only the second; FerretDB's is not. (A server that
+    shuts down answers with codes pymongo raises as a lost connection.)"""
+    proxy, store = store_through_proxy(mongo_url, "")
+    try:
+        assert store.experiments() == []
+        caplog.set_level(logging.WARNING, logger="search.store._mongo._connection")
+        proxy.answer(b"experiments", reply, times=3)
+        assert store.experiments() == []
+        assert store._connection.outages == 1
+        assert "unreachable" in caplog.text and "reachable again" in caplog.text
+    finally:
+        store.close()
+        proxy.close()
 
 
 def test_an_operation_the_server_refuses_is_not_retried(mongo_url) -> None:

@@ -3,9 +3,10 @@
 Every call the MongoDB store makes goes through `Connection.call`: a database that goes away
 for a while (a restart, a failover, a network blip) is retried with capped exponential backoff
 and logged once when it goes and once when it returns; only an outage longer than
-`outage_limit` seconds becomes an error. An operation the server cuts short as it shuts down
-or steps down is part of the same outage, not a failed call. Connecting at start-up, in
-contrast, fails fast with one clear message, because then the likeliest cause is a wrong URL.
+`outage_limit` seconds becomes an error. An operation the server cuts short (as it shuts
+down, or when it loses its own network) is part of the same outage, not a failed call.
+Connecting at start-up, in contrast, fails fast with one clear message, because then the
+likeliest cause is a wrong URL.
 
 Retries come at least once a second, so that a process notices at once that the database is
 back: a worker's heartbeat that lags the driver's return by more than `stale_after` would make
@@ -49,16 +50,15 @@ T = TypeVar("T")
 DEFAULT_DATABASE = "hpsearch"
 _UNAUTHORIZED = 13  # MongoDB's error code for an operation the user's roles do not allow
 
-# MongoDB's codes for an operation cut short because its server stopped, stepped down or lost
-# its network (HostUnreachable, HostNotFound, NetworkTimeout, ShutdownInProgress,
-# PrimarySteppedDown, ExceededTimeLimit, SocketException, NotWritablePrimary,
-# InterruptedAtShutdown, InterruptedDueToReplStateChange, NotPrimaryNoSecondaryOk,
-# NotPrimaryOrSecondary): an outage that began mid-call, not a wrong call. pymongo retries
-# such a read or write once, but when the server is still gone it raises this first error.
-# Also CursorNotFound (43): a restarted server has forgotten the cursor of a read that was
-# under way, and every call reads its cursor to the end, so the retry reads it all again.
-_INTERRUPTED = frozenset({6, 7, 43, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435,
-                          13436})
+# Replies that mean an operation was cut short by the server's own trouble, not refused. A
+# server shutting down or stepping down answers with codes that pymongo raises as
+# NotPrimaryError, a ConnectionFailure, so those are outages already. These come as a plain
+# OperationFailure: a network error between a router and its shards (HostUnreachable,
+# HostNotFound, NetworkTimeout, SocketException, ExceededTimeLimit,
+# ReadConcernMajorityNotAvailableYet), which pymongo retries once and then raises; and
+# CursorNotFound, a cursor that a restarted server has forgotten (every call reads its cursor
+# to the end, so the retry reads it all again).
+_INTERRUPTED = frozenset({6, 7, 43, 89, 134, 262, 9001})
 _INTERNAL_ERROR = 1
 
 
@@ -196,7 +196,7 @@ class Connection:
 
 
 def _interrupted(error: OperationFailure) -> bool:
-    """Whether the server cut the operation short as it went away, rather than refusing it.
+    """Whether the server cut the operation short for trouble of its own, rather than refused it.
 
     FerretDB says so with an internal error: it cancels a connection's operations three
     seconds after it begins to shut down ("context canceled after delay").
