@@ -6,7 +6,10 @@ Labels active together are modelled jointly (so a learning rate that should grow
 batch size is learned), queued and running trials count as bad ones (a constant liar, so
 parallel proposals spread out), and failed or below-floor trials are bad, never good. The
 history is kept as arrays beside the `Trials` object and updated incrementally.
-For other settings: `functools.partial(search.tpe.suggest, settings=Settings(gamma=0.2))`.
+For other settings: `functools.partial(search.tpe.suggest, settings=Settings(gamma=0.2))`;
+Hyperopt's own keywords (`n_startup_jobs`, `n_EI_candidates`, `prior_weight`, `gamma`,
+`verbose`) are taken too, in Hyperopt's meaning, so a `partial` of `hyperopt.tpe.suggest`
+keeps working when ours replaces it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from hyperopt import rand
 from hyperopt.base import Domain, miscs_update_idxs_vals
 
 from search.tpe._history import IGNORED, PENDING, history_for
+from search.tpe._hyperopt_keywords import with_hyperopt_keywords
 from search.tpe._parzen import Bandwidth
 from search.tpe._sampler import Settings, propose
 from search.tpe._space import SearchSpace
@@ -27,14 +31,22 @@ DEFAULT_SETTINGS = Settings()
 
 
 def suggest(new_ids: Sequence[int], domain: Domain, trials: Any, seed: int,
-            settings: Settings = DEFAULT_SETTINGS) -> list[dict[str, Any]]:
+            settings: Settings = DEFAULT_SETTINGS, *, prior_weight: float | None = None,
+            n_startup_jobs: int | None = None, n_EI_candidates: int | None = None,
+            gamma: float | None = None, verbose: bool = True) -> list[dict[str, Any]]:
     """New trial documents for `new_ids`, proposed by TPE from every trial in `trials`.
 
     Until the trials number `settings.n_startup_trials` the proposals are Hyperopt's random
     search with the same seed (the very draws `hyperopt.tpe` would make). The same seed and
     history give the same proposals. When several ids are asked for at once, each proposal
     counts the earlier ones as running.
+
+    The keyword-only arguments are `hyperopt.tpe.suggest`'s, in its meaning (see
+    `with_hyperopt_keywords`), and override `settings`; `verbose` changes nothing, as this
+    TPE logs nothing per proposal.
     """
+    settings = with_hyperopt_keywords(settings, prior_weight, n_startup_jobs, n_EI_candidates,
+                                      gamma)
     history = history_for(trials, domain)
     space = history.space
     coordinates, losses, outcomes = history.coordinates, history.losses, history.outcomes

@@ -19,6 +19,8 @@ from search.tpe._kernels import Continuous, Kernel, kernel_for
 from search.tpe._parzen import Bandwidth, ParzenEstimator
 from search.tpe._space import Group, SearchSpace
 
+SPLITS = ("linear", "sqrt")
+
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
@@ -37,6 +39,9 @@ class Settings:
         fewer starts exploiting sooner, more guards against an early wrong guess.
     gamma: the fraction of trials called good (at most `max_good`), counting running ones
         in the total; smaller exploits harder.
+    split: how the count of good trials grows with the n trials: "linear", ceil(gamma n)
+        (Optuna's and Watanabe's), or "sqrt", ceil(gamma sqrt(n)) (Hyperopt's, so that
+        Hyperopt's `gamma` keeps its meaning; see `search.tpe.suggest`).
     prior_weight: the weight of the prior among the components of each estimator (each
         trial weighs 1); larger keeps exploring unvisited regions.
     n_ei_candidates: candidates drawn from l(x) per proposal; more picks the maximum of
@@ -58,6 +63,7 @@ class Settings:
 
     n_startup_trials: int = 10
     gamma: float = 0.1
+    split: str = "linear"
     max_good: int = 25
     prior_weight: float = 1.0
     n_ei_candidates: int = 24
@@ -69,7 +75,11 @@ class Settings:
     distinct_cells: bool = True
 
     def __post_init__(self) -> None:
-        if not 0 < self.gamma <= 1 or self.prior_weight <= 0 or self.n_ei_candidates < 1:
+        if self.split not in SPLITS:
+            raise ValueError(f"TPE split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+        fraction = self.split == "linear"
+        if (not 0 < self.gamma or fraction and self.gamma > 1 or self.prior_weight <= 0
+                or self.n_ei_candidates < 1 or self.n_startup_trials < 0):
             raise ValueError(f"invalid TPE settings: {self}")
 
     @classmethod
@@ -126,7 +136,8 @@ def _parents(space: SearchSpace, group: Group, chosen_columns: dict[int, float],
 
 
 def _good_mask(losses: np.ndarray, outcomes: np.ndarray, settings: Settings) -> np.ndarray:
-    """The best ceil(gamma * n) finished trials (pending and failed ones are never good).
+    """The best ceil(gamma * n) finished trials, or ceil(gamma * sqrt(n)) by `split` (pending
+    and failed ones are never good).
 
     With `floor_information`, while too few trials qualify, the below-floor trials with the
     highest accuracy fill the good set: they are the nearest to qualifying."""
@@ -135,7 +146,8 @@ def _good_mask(losses: np.ndarray, outcomes: np.ndarray, settings: Settings) -> 
     if settings.floor_information:
         below = np.flatnonzero((outcomes == BELOW_FLOOR) & ~np.isnan(losses))
         order = np.concatenate([order, below[np.argsort(losses[below], kind="stable")]])
-    count = min(math.ceil(settings.gamma * len(losses)), settings.max_good, len(order))
+    trials = len(losses) if settings.split == "linear" else math.sqrt(len(losses))
+    count = min(math.ceil(settings.gamma * trials), settings.max_good, len(order))
     good = np.zeros(len(losses), dtype=bool)
     good[order[:count]] = True
     return good
