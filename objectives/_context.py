@@ -102,10 +102,17 @@ class TrialContext:
         Raises:
             FloatingPointError: The value is NaN or infinite; the trial is then recorded as
                 diverged. Let it propagate, which stops training early.
+            ValueError: The value is outside [0, 1] (a percentage, say): pruning compares
+                it with fractions, so the trial fails with what to report instead.
             TrialPruned: The pruner stopped the trial; it is then recorded as pruned, with
                 the epochs reported so far. Let it propagate.
         """
         value = float(val_accuracy)
+        if math.isfinite(value) and not 0.0 <= value <= 1.0:
+            raise ValueError(
+                f"report_epoch's validation accuracy must be a fraction in [0, 1], got {value} "
+                f"at epoch {len(self._val_accuracy_per_epoch) + 1} "
+                "(report correct / total, not a percentage)")
         self._train_seconds_at_epoch.append(self.train_seconds)
         if not math.isfinite(value):
             self._val_accuracy_per_epoch.append(None)

@@ -122,6 +122,14 @@ def returns_percentage(params: dict[str, Any], trial: TrialContext) -> dict[str,
     return {"accuracy": 97.0}
 
 
+def reports_percentage_per_epoch(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Break the protocol: per-epoch accuracy as a percentage, the result as a fraction."""
+    with trial.timed():
+        pass
+    trial.report_epoch(97.0)
+    return {"accuracy": 0.97}
+
+
 def returns_numpy_and_torch_extras(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
     """Return numpy / torch scalars and a non-finite extra, which the result must make plain."""
     with trial.timed():

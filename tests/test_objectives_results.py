@@ -122,6 +122,13 @@ def test_percentage_accuracy_is_rejected_with_a_hint():
     assert "not a percentage" in result["error"]
 
 
+def test_percentage_epoch_accuracy_is_rejected_with_a_hint():
+    objective = objective_for(objectives_for_tests.reports_percentage_per_epoch)
+    result = run_trial(objective, PARAMS, CPU)
+    assert result["status"] == "fail"
+    assert "report_epoch" in result["error"] and "not a percentage" in result["error"]
+
+
 def test_numpy_and_torch_extras_become_plain_data():
     objective = objective_for(objectives_for_tests.returns_numpy_and_torch_extras)
     result = run_trial(objective, PARAMS, CPU)
