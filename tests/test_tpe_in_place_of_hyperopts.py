@@ -48,9 +48,9 @@ def test_a_partial_of_hyperopts_suggest_keeps_working_with_ours():
 
 
 def test_bad_hyperopt_keywords_are_refused_with_what_was_wrong():
-    with pytest.raises(ValueError, match="invalid TPE settings"):
+    with pytest.raises(ValueError, match="invalid TPE settings: gamma 0.0 must be"):
         proposals(functools.partial(search.tpe.suggest, gamma=0.0))
-    with pytest.raises(ValueError, match="invalid TPE settings"):
+    with pytest.raises(ValueError, match="n_startup_trials -1 must not be negative"):
         proposals(functools.partial(search.tpe.suggest, n_startup_jobs=-1))
 
 

@@ -77,10 +77,18 @@ class Settings:
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
             raise ValueError(f"TPE split must be one of {', '.join(SPLITS)}, got {self.split!r}")
-        fraction = self.split == "linear"
-        if (not 0 < self.gamma or fraction and self.gamma > 1 or self.prior_weight <= 0
-                or self.n_ei_candidates < 1 or self.n_startup_trials < 0):
-            raise ValueError(f"invalid TPE settings: {self}")
+        problems = []
+        if not 0 < self.gamma or self.split == "linear" and self.gamma > 1:
+            problems.append(f"gamma {self.gamma!r} must be in (0, 1] (above 0 with the sqrt "
+                            "split)")
+        if not self.prior_weight > 0:
+            problems.append(f"prior_weight {self.prior_weight!r} must be above 0")
+        if self.n_ei_candidates < 1:
+            problems.append(f"n_ei_candidates {self.n_ei_candidates!r} must be at least 1")
+        if self.n_startup_trials < 0:
+            problems.append(f"n_startup_trials {self.n_startup_trials!r} must not be negative")
+        if problems:
+            raise ValueError(f"invalid TPE settings: {'; '.join(problems)}")
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> Settings:
