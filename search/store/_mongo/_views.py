@@ -8,6 +8,8 @@ view stopped changing, so the view converges.
 Every write that changes what a view says (its state, attempt, owner or result; not a plain
 heartbeat) also sets the view's change marker, `changed`: a BSON timestamp the server assigns
 (`$currentDate`), so a reader can ask for what changed since it last looked (see _changes).
+It also adds one to the view's `version`, as Hyperopt's workers do: Hyperopt's
+`MongoTrials.refresh()` re-reads a job it holds only when its version went up.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ _MARK = {"$currentDate": {MARKER: {"$type": "timestamp"}}}
 
 
 def _marked(update: dict[str, Any]) -> dict[str, Any]:
-    """An update that also sets the change marker."""
-    return {**update, **_MARK}
+    """An update that also sets the change marker and counts a new version."""
+    return {**update, **_MARK, "$inc": {**update.get("$inc", {}), "version": 1}}
 
 
 class JobViews:

@@ -1,0 +1,53 @@
+"""Hyperopt's own `MongoTrials` reads a farm's jobs and follows them: a reader that refreshes
+re-reads a job only when its `version` went up, as Hyperopt's workers make it go up."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING
+from hyperopt.mongoexp import MongoTrials
+
+import spaces
+from search.experiment import Experiment
+from search.farm.proposals import Proposer
+from search.policy import Policy
+from search.store import open_store
+from search.store._mongo._dialect import DIALECT_VARIABLE, DIALECTS
+
+SPACE = spaces.load_space("default")
+
+
+def hyperopt_url(mongo_url: str) -> str:
+    """Hyperopt's form of the same database's `jobs` collection: mongo://host:port/db/jobs."""
+    parts = urlsplit(mongo_url)
+    return f"mongo://{parts.netloc}{parts.path}/jobs"
+
+
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_hyperopts_mongotrials_follows_every_change_of_a_farms_jobs(
+        mongo_url: str, dialect: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DIALECT_VARIABLE, dialect)
+    store = open_store(mongo_url)
+    try:
+        store.record_experiment(Experiment(exp_key="e", space=SPACE.record, objective="noop",
+                                           epochs=1, min_accuracy=0.0,
+                                           policy=Policy(stale_after=3600.0)))
+        proposer = Proposer("e", SPACE.graph, seed=0, startup_trials=100)
+        store.queue_jobs([proposer.propose(tid) for tid in range(3)])
+        trials = MongoTrials(hyperopt_url(mongo_url), exp_key="e")  # reads all three, queued
+        assert [job["state"] for job in trials.trials] == [JOB_STATE_NEW] * 3
+
+        first = store.reserve_next_job("w1", ["e"])
+        second = store.reserve_next_job("w2", ["e"])
+        assert first is not None and second is not None
+        assert store.finish_job(first, {"status": "ok", "loss": -0.25, "accuracy": 0.5,
+                                        "train_seconds": 2.0, "attempt": first.attempt})
+        trials.refresh()
+        states = {job["tid"]: job["state"] for job in trials.trials}
+        assert states == {first.tid: JOB_STATE_DONE, second.tid: JOB_STATE_RUNNING,
+                          3 - first.tid - second.tid: JOB_STATE_NEW}
+        assert trials.losses()[first.tid] == -0.25
+    finally:
+        store.close()
