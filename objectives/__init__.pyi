@@ -7,7 +7,7 @@ from ._errors import DataMissingError, ObjectiveError
 from ._objective import Objective, objective_from_function
 from ._plain import plain_data
 from ._pruning import EpochReport, PruneDecision, ShouldPrune, TrialPruned
-from ._reasons import STATUS_FAIL, STATUS_OK, Reason, failed_result
+from ._reasons import STATUS_FAIL, STATUS_OK, Reason, describe_failure, failed_result
 from ._registry import builtin_objective_names, list_objectives, resolve_objective
 from ._settings import TrialSettings
 from ._threads import configure_cpu_threads
@@ -30,6 +30,7 @@ __all__ = [
     "configure_cpu_threads",
     "device_description",
     "epochs_for",
+    "describe_failure",
     "failed_result",
     "list_objectives",
     "objective_from_function",

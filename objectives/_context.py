@@ -104,10 +104,15 @@ class TrialContext:
                 diverged. Let it propagate, which stops training early.
             ValueError: The value is outside [0, 1] (a percentage, say): pruning compares
                 it with fractions, so the trial fails with what to report instead.
+            TypeError: The value is not a number (None, say).
             TrialPruned: The pruner stopped the trial; it is then recorded as pruned, with
                 the epochs reported so far. Let it propagate.
         """
-        value = float(val_accuracy)
+        try:
+            value = float(val_accuracy)
+        except (TypeError, ValueError):
+            raise TypeError(f"report_epoch takes the epoch's validation accuracy as a number, "
+                            f"not {type(val_accuracy).__name__} {val_accuracy!r}") from None
         if math.isfinite(value) and not 0.0 <= value <= 1.0:
             raise ValueError(
                 f"report_epoch's validation accuracy must be a fraction in [0, 1], got {value} "

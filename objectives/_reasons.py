@@ -1,4 +1,5 @@
-"""Why a trial failed, named once, and the one function that builds a failed result.
+"""Why a trial failed, named once, and the one function that builds a failed result (and the
+one that says it in a line).
 
 Every failed result, whoever writes it (the objective machinery, a worker that cannot run or
 store a trial, a store that gives a trial up), has the same shape: ``status`` "fail", no
@@ -10,6 +11,7 @@ Torch-free, so the stores and the query commands can import it.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any
 
 STATUS_OK = "ok"  # the values of hyperopt.STATUS_OK / STATUS_FAIL, without importing hyperopt
@@ -35,3 +37,11 @@ def failed_result(reason: Reason, error: str, **details: Any) -> dict[str, Any]:
     database choke on), the reason, what went wrong, and any `details` (plain data)."""
     return {"status": STATUS_FAIL, "reason": str(reason), "loss": None, "accuracy": None,
             "error": error, **details}
+
+
+def describe_failure(result: Mapping[str, Any]) -> str:
+    """A failed result in one line, `reason (ErrorType): message`: the type, because many
+    exceptions say little without it (a KeyError's message is the key alone)."""
+    kind = f" ({result['error_type']})" if result.get("error_type") else ""
+    error = result.get("error")
+    return f"{result.get('reason')}{kind}" + (f": {error}" if error else "")

@@ -11,7 +11,7 @@ changes, so that a reader can ask for what changed since it last looked).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import bson
@@ -89,6 +89,14 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[column] = value
     return flat
+
+
+def param_columns(params: Mapping[str, Any], taken: Collection[str]) -> dict[str, Any]:
+    """`flatten(params)` for a row whose other columns are `taken`: a hyperparameter named like
+    one of them (`state`, `rank`) becomes `params.NAME`, a name no label can have (labels hold
+    no dot), so neither value is lost."""
+    return {(f"params.{column}" if column in taken else column): value
+            for column, value in flatten(params).items()}
 
 
 def sort_by_tid(jobs: Iterable[JobDoc]) -> list[JobDoc]:

@@ -15,6 +15,7 @@ build the objective by name from their own installed code, so it must be given b
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -55,8 +56,8 @@ class SearchOptions:
     the same default.
 
     Attributes:
-        store: A directory (embedded: trials run in this process) or a `mongodb://` URL
-            (a farm: trials are queued for `hpsearch worker` processes).
+        store: A directory (embedded: trials run in this process; a `pathlib.Path` will do)
+            or a `mongodb://` URL (a farm: trials are queued for `hpsearch worker` processes).
         exp_key: Names the search; the same key resumes it.
         max_evals: Trials to finish in all, counting those of earlier runs.
         epochs: Training epochs per trial.
@@ -80,7 +81,8 @@ class SearchOptions:
             HPSEARCH_DATA_DIR wins over it.
         torch_compile: Ask objectives that support it to `torch.compile` their model.
         confirm: Confirmation runs (search.confirmation): `default`, `none`, or the fraction
-            of the trials that may repeat leading configurations. Recorded; a resume keeps it.
+            of the trials that may repeat leading configurations (0.1 or "0.1"). Recorded; a
+            resume keeps it.
     """
 
     store: str = DEFAULT_LOCATION
@@ -102,23 +104,39 @@ class SearchOptions:
     max_consecutive_failures: int | None = 5
     data_dir: str | None = None
     torch_compile: bool = False
-    confirm: str = DEFAULT
+    confirm: str | float = DEFAULT
 
     def __post_init__(self) -> None:
-        for name in ("max_evals", "startup_trials", "max_queue", "max_consecutive_failures"):
+        # Every field is checked here, before anything is written: a value the store would
+        # refuse to read back must never reach an experiment's record.
+        for name in ("store", "data_dir"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < 1):
-                raise InvalidSearchOptions(f"{name} must be a whole number of at least 1, "
-                                           f"not {value!r}")
+            if isinstance(value, os.PathLike):
+                object.__setattr__(self, name, os.fspath(value))
+        if not isinstance(self.store, str) or not self.store:
+            _refuse("store", self.store, "a directory path or a mongodb:// URL")
+        if self.data_dir is not None and (not isinstance(self.data_dir, str) or not self.data_dir):
+            _refuse("data_dir", self.data_dir, "a directory path, or None for the default")
+        for name in ("exp_key", "device"):
+            if not isinstance(getattr(self, name), str):
+                _refuse(name, getattr(self, name), "a string")
+        for name in ("max_evals", "epochs", "startup_trials"):
+            _check_whole(name, getattr(self, name), least=1)
+        for name in ("max_queue", "max_consecutive_failures", "max_attempts"):
+            if getattr(self, name) is not None:
+                _check_whole(name, getattr(self, name), least=1)
+        _check_whole("seed", self.seed, least=0)
+        if not _is_number(self.min_accuracy) or not 0.0 <= self.min_accuracy <= 1.0:
+            _refuse("min_accuracy", self.min_accuracy, "a fraction in [0, 1], such as 0.5")
+        for name in ("max_train_seconds", "heartbeat_interval", "stale_after", "trial_timeout"):
+            value = getattr(self, name)
+            if value is not None and (not _is_number(value) or not value > 0):
+                _refuse(name, value, "a number of seconds above 0, or None")
+        if not isinstance(self.torch_compile, bool):
+            _refuse("torch_compile", self.torch_compile, "True or False")
         if self.algo not in ALGORITHMS:
             raise InvalidSearchOptions(f"unknown algo {self.algo!r}; choose one of "
                                        f"{', '.join(ALGORITHMS)}")
-        budget = self.max_train_seconds
-        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int | float)
-                                   or not budget > 0):
-            raise InvalidSearchOptions(f"max_train_seconds must be a number of seconds above 0, "
-                                       f"not {budget!r}")
         if self.pruner not in PRUNER_NAMES:
             raise InvalidSearchOptions(f"unknown pruner {self.pruner!r}; choose one of "
                                        f"{', '.join(PRUNER_NAMES)}")
@@ -144,7 +162,7 @@ class SearchOptions:
                 recorded.policy if recorded else None,
                 heartbeat_interval=self.heartbeat_interval, stale_after=self.stale_after,
                 max_attempts=self.max_attempts, trial_timeout=self.trial_timeout)
-        except MalformedPolicy as error:
+        except MalformedPolicy as error:  # each value is valid alone: this is how they relate
             raise InvalidSearchOptions(f"{error}; adjust stale_after or heartbeat_interval "
                                        "(--stale-after, --heartbeat-interval)") from None
         return Experiment(exp_key=self.exp_key, space=space.record, objective=objective,
@@ -153,6 +171,19 @@ class SearchOptions:
                           data_dir=self.data_dir,
                           torch_compile=self.torch_compile, max_evals=self.max_evals,
                           policy=policy, confirmation=parse_confirm(self.confirm))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_whole(name: str, value: object, *, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        _refuse(name, value, f"a whole number of at least {least}")
+
+
+def _refuse(name: str, value: object, expected: str) -> None:
+    raise InvalidSearchOptions(f"{name} must be {expected}, not {value!r}")
 
 
 def optimize(
@@ -185,8 +216,7 @@ def optimize(
     """
     options = options or SearchOptions()
     chosen = _objective(objective, options.is_farm)
-    loaded = space if isinstance(space, spaces.SearchSpace) else spaces.load_space(
-        os.fspath(space))
+    loaded = _space(space)
     objectives.resolve_device(options.device)
     with opened_store(options.store) as store:
         experiment = options.experiment(store.experiment(options.exp_key), loaded, chosen.name)
@@ -198,7 +228,7 @@ def optimize(
     if failed and not any(trial.state == "ok" for trial in results.trials):
         last = failed[-1]
         raise SearchFailed(f"no trial succeeded; the last failure, trial {last.tid}: "
-                           f"{last.reason}: {last.error}")
+                           f"{objectives.describe_failure(last.job.get('result') or {})}")
     return results
 
 
@@ -230,11 +260,32 @@ def _objective(given: str | objectives.Objective | ObjectiveFunction, farm: bool
     if isinstance(given, objectives.Objective):
         return given
     if callable(given):
-        name = f"{getattr(given, '__module__', None)}:{getattr(given, '__qualname__', given)}"
-        return objectives.objective_from_function(name, given)
+        return objectives.objective_from_function(_function_name(given), given)
     raise objectives.ObjectiveError(
         f"an objective is a name, a function (params, trial) -> dict or an "
         f"objectives.Objective, not {type(given).__name__} {given!r}")
+
+
+def _space(given: str | os.PathLike[str] | spaces.SearchSpace) -> spaces.SearchSpace:
+    if isinstance(given, spaces.SearchSpace):
+        return given
+    if isinstance(given, str | os.PathLike):
+        return spaces.load_space(os.fspath(given))
+    raise spaces.SpaceError(
+        f"a space is a built-in space name, a YAML space file or a spaces.SearchSpace, not "
+        f"{type(given).__name__}: an experiment records its space as data, so that workers "
+        "can rebuild it; write Hyperopt expressions as YAML (docs/spaces.md), or pass "
+        "search.tpe.suggest to hyperopt.fmin (docs/python.md)")
+
+
+def _function_name(function: Callable[..., Any]) -> str:
+    """`module:qualname`, the same in every process, so that a resume recognizes the objective:
+    a partial is named by the function it wraps (as a closure is, whatever it closes over), a
+    callable object by its class."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    named = function if hasattr(function, "__qualname__") else type(function)
+    return f"{named.__module__}:{named.__qualname__}"
 
 
 def _check(objective: objectives.Objective, experiment: Experiment, runs_here: bool) -> None:

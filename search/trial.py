@@ -12,13 +12,21 @@ import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from search.documents import JobDoc, flatten, has_trial_identity, is_finished, trial_state
+from search.documents import (
+    JobDoc,
+    flatten,
+    has_trial_identity,
+    is_finished,
+    param_columns,
+    trial_state,
+)
 
 # What the view reads of a job document: the queries ask a store for no more.
 TRIAL_FIELDS = ("tid", "state", "owner", "attempt", "book_time", "refresh_time", "misc.params",
                 "result.status", "result.loss", "result.accuracy", "result.test_accuracy",
                 "result.train_seconds",
-                "result.below_accuracy_floor", "result.reason", "result.error", "result.device",
+                "result.below_accuracy_floor", "result.reason", "result.error", "result.error_type",
+                "result.device",
                 "result.worker", "result.pruned", "result.prune_reason", "repeat_of")
 
 
@@ -42,6 +50,7 @@ class Trial:
         reason: Why a failed trial failed (`diverged`, `exception`, `abandoned`, ...), or
             why a pruned one was stopped.
         error: The failure's message.
+        error_type: The exception's type, for a failure that raised one.
         device: Where it trained.
         worker: The worker that ran it (or holds it).
         attempt: How many times the job was handed out before this attempt.
@@ -60,6 +69,7 @@ class Trial:
     below_floor: bool
     reason: str | None
     error: str | None
+    error_type: str | None
     device: str | None
     worker: str | None
     attempt: int
@@ -85,6 +95,7 @@ class Trial:
                          or (scored and result.get("loss") == 0)),
             reason=result.get("prune_reason") if state == "pruned" else result.get("reason"),
             error=result.get("error"),
+            error_type=result.get("error_type"),
             device=result.get("device"),
             worker=result.get("worker") or job.get("owner"),
             attempt=job.get("attempt", 0),
@@ -117,15 +128,18 @@ class Trial:
 
     def row(self) -> dict[str, Any]:
         """One flat row: identity, outcome, every hyperparameter, provenance."""
-        return {
+        head = {
             "tid": self.tid,
             "state": self.state,
             "score": self.score,
             "accuracy": self.accuracy,
             "test_accuracy": self.test_accuracy,
             "train_seconds": self.train_seconds,
-            **self.columns(),
+        }
+        tail = {
             "reason": self.reason,
+            "error": self.error,
+            "error_type": self.error_type,
             "device": self.device,
             "worker": self.worker,
             "attempt": self.attempt,
@@ -133,6 +147,7 @@ class Trial:
             "started": self.started,
             "finished": self.finished,
         }
+        return {**head, **param_columns(self.params, {*head, *tail}), **tail}
 
 
 def trials_of(jobs: Iterable[Mapping[str, Any]]) -> list[Trial]:

@@ -4,6 +4,7 @@ either store, returning what `search.results` reads."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import threading
@@ -85,9 +86,74 @@ def test_options_no_search_can_run_with_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidSearchOptions, match="stale_after"):
         search.optimize("noop", "default", SearchOptions(
             store=str(tmp_path / "store"), stale_after=1.0, heartbeat_interval=2.0))
-    with pytest.raises(objectives.ObjectiveError, match="epochs"):
-        search.optimize("noop", "default", SearchOptions(store=str(tmp_path / "store"),
-                                                         epochs=0))
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("epochs", 0), ("seed", -1), ("seed", 1.5), ("min_accuracy", 1.5), ("min_accuracy", True),
+    ("min_accuracy", "0.5"), ("data_dir", 5), ("torch_compile", "yes"), ("exp_key", 5),
+    ("store", 5), ("store", ""), ("max_attempts", 0), ("trial_timeout", 0),
+    ("heartbeat_interval", -1.0), ("confirm", 1.5), ("confirm", "sometimes"),
+])
+def test_each_option_is_checked_before_anything_is_written(tmp_path: Path, field: str,
+                                                           value: object) -> None:
+    """A value the store could not read back must never reach an experiment's record: it
+    would spoil the key for every later resume and read."""
+    with pytest.raises(InvalidSearchOptions, match=field):
+        SearchOptions(**{"store": str(tmp_path / "store"), field: value})
+    assert not (tmp_path / "store").exists()
+
+
+def test_paths_and_a_numeric_confirmation_fraction_are_taken_as_given(tmp_path: Path) -> None:
+    options = SearchOptions(store=tmp_path / "store", data_dir=tmp_path / "data",  # type: ignore[arg-type]
+                            confirm=0.2, max_evals=1, **QUICK)
+    assert options.store == str(tmp_path / "store") and options.data_dir == str(tmp_path / "data")
+    results = search.optimize("noop", "default", options)
+    assert results.experiment.confirmation.fraction == 0.2
+    assert search.results(tmp_path / "store", "default") == results
+
+
+def test_a_hyperopt_dict_space_gets_a_space_error_that_says_what_to_write() -> None:
+    from hyperopt import hp
+
+    with pytest.raises(spaces.SpaceError, match="YAML"):
+        search.optimize("noop", {"lr": hp.loguniform("lr", -5, 0)})  # type: ignore[arg-type]
+
+
+class _Scaled:
+    """A callable objective object, as a notebook might define one."""
+
+    def __call__(self, params: dict[str, Any], trial: objectives.TrialContext
+                 ) -> dict[str, Any]:
+        return peaked_at_lr_0_01(params, trial)
+
+
+def _scaled(params: dict[str, Any], trial: objectives.TrialContext, *, scale: float
+            ) -> dict[str, Any]:
+    result = peaked_at_lr_0_01(params, trial)
+    return {**result, "accuracy": result["accuracy"] * scale}
+
+
+@pytest.mark.parametrize("make", [lambda: _Scaled(), lambda: functools.partial(_scaled, scale=0.5)],
+                         ids=["callable object", "partial"])
+def test_a_partial_or_a_callable_object_resumes_under_the_same_name(tmp_path: Path, make: Any
+                                                                     ) -> None:
+    """The name must not hold a memory address, which differs in the next process."""
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=1, **QUICK)
+    first = search.optimize(make(), "default", options)
+    assert "0x" not in first.experiment.objective
+    resumed = search.optimize(make(), "default", dataclasses.replace(options, max_evals=2))
+    assert len(resumed.trials) == 2
+
+
+def test_a_failure_names_the_exception_type(tmp_path: Path) -> None:
+    def missing_key(params: dict[str, Any], trial: objectives.TrialContext) -> dict[str, Any]:
+        return {"accuracy": params["no such key"]}
+
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=1, **QUICK)
+    with pytest.raises(search.SearchFailed, match=r"exception \(KeyError\): 'no such key'"):
+        search.optimize(missing_key, "default", options)
+    (trial,) = search.results(options.store, "default").trials
+    assert trial.row()["error_type"] == "KeyError"
 
 
 def test_a_farm_refuses_a_function_objective_before_writing_anything(mongo_url: str) -> None:

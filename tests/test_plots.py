@@ -199,3 +199,16 @@ def test_plot_into_a_missing_directory_is_one_clean_error(tmp_path: Path) -> Non
                                         "-o", str(tmp_path / "missing" / "report.png")])
     assert outcome.exit_code == 2
     assert "cannot write" in outcome.stderr and "Traceback" not in outcome.output
+
+
+def test_plot_names_the_file_it_writes_and_refuses_a_format_it_cannot(tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "plotted", [(0.9, 1.0)])
+    outcome = CliRunner().invoke(plot, ["--store", location, "-o", str(tmp_path / "report")])
+    assert outcome.exit_code == 0, outcome.output
+    assert f"wrote {tmp_path / 'report.png'}:" in outcome.output
+    assert (tmp_path / "report.png").read_bytes().startswith(PNG_SIGNATURE)
+    for refused in ("report.txt", "-"):
+        outcome = CliRunner().invoke(plot, ["--store", location, "-o", refused])
+        assert outcome.exit_code == 2, outcome.output
+        assert ".png" in outcome.stderr and "Traceback" not in outcome.output

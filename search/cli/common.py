@@ -112,6 +112,8 @@ def with_store(function: Callable[..., Any]) -> Callable[..., Any]:
 def experiment_trials(store: Store, exp_key: str | None) -> tuple[Experiment, list[Trial]]:
     """The experiment a query names (or the store's only one) and its trials."""
     if exp_key is None:
+        if store.absent:
+            raise StoreError(store.absent)
         known = store.experiments()
         if len(known) != 1:
             listing = ", ".join(e.exp_key for e in known) or "none yet"

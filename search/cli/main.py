@@ -292,7 +292,10 @@ def best(store: Store, exp_key: str | None, count: int, min_accuracy: float | No
     chosen = queries.best_configurations(trials, count, experiment.min_accuracy,
                                          min_accuracy=min_accuracy, sort=sort,
                                          include_pruned=include_pruned)
-    click.echo(render([configuration.row() for configuration in chosen], output_format))
+    wanted = "" if min_accuracy is None else f" reaching accuracy {min_accuracy:g}"
+    click.echo(render([configuration.row() for configuration in chosen], output_format,
+                      empty=f"(no configuration{wanted} with a score yet: `hpsearch trials` "
+                            "lists every run)"))
 
 
 @main.command()
@@ -338,7 +341,10 @@ def pareto(store: Store, exp_key: str | None, below_floor: bool, include_pruned:
     experiment, trials = experiment_trials(store, exp_key)
     front = queries.configuration_front(trials, experiment.min_accuracy, below_floor=below_floor,
                                         include_pruned=include_pruned)
-    click.echo(render([configuration.row() for configuration in front], output_format))
+    click.echo(render([configuration.row() for configuration in front], output_format,
+                      empty="(no configuration with a score"
+                            + ("" if below_floor else " above the accuracy floor (--below-floor "
+                               "takes the rest)") + " yet: `hpsearch trials` lists every run)"))
 
 
 # -- spaces and objectives ---------------------------------------------------------------------
@@ -380,6 +386,8 @@ def objectives_command() -> None:
               help="Seconds between refreshes with --watch.")
 def status(store: Store, exp_key: str | None, watch: bool, interval: float) -> None:
     """Per experiment: trials by state, best score, pace, time left, and the live workers."""
+    if store.absent and not watch:
+        raise UserError(store.absent)
     keys = [exp_key] if exp_key else [e.exp_key for e in store.experiments()]
     try:
         while True:
@@ -402,6 +410,8 @@ def status(store: Store, exp_key: str | None, watch: bool, interval: float) -> N
 @format_option
 def experiments(store: Store, output_format: str) -> None:
     """Every experiment in the store with its objective, space, trial counts and best score."""
+    if store.absent:
+        raise UserError(store.absent)
     rows = []
     for experiment in store.experiments():
         state = queries.experiment_status(store, experiment.exp_key)
@@ -412,7 +422,7 @@ def experiments(store: Store, output_format: str) -> None:
             "best_score": state.best.score if state.best else None,
             "created": experiment.created,
         })
-    click.echo(render(rows, output_format) if rows else f"no experiments in {store.location}")
+    click.echo(render(rows, output_format, empty=f"no experiments in {store.location}"))
 
 
 main.add_command(plot)

@@ -25,8 +25,12 @@ from search.store import Store
 def plot(store: Store, exp_key: str | None, path: str) -> None:
     """Draw the search as one image: score per trial, accuracy against training time with
     the Pareto front, and the score against each hyperparameter."""
-    from search.reports.plots import draw_report, plot_data  # matplotlib: only here
+    from search.reports.plots import draw_report, image_path, plot_data  # matplotlib: only here
 
+    try:
+        path = image_path(path)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="'-o' / '--output'") from None
     experiment, trials = experiment_trials(store, exp_key)
     space = spaces.space_from_record(experiment.space)
     data = plot_data(trials, space, exp_key=experiment.exp_key,
@@ -48,8 +52,9 @@ def plot(store: Store, exp_key: str | None, path: str) -> None:
               help="trial: one row per run, as it was observed; configuration: one row per "
                    "set of hyperparameters, its runs pooled, ranked as `hpsearch best` ranks.")
 @include_pruned_option
-@click.option("-o", "--output", "path", type=click.Path(dir_okay=False, writable=True),
-              help="File to write (default: standard output).")
+@click.option("-o", "--output", "path",
+              type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+              help="File to write (default, or -: standard output).")
 def export(store: Store, exp_key: str | None, output_format: str, unit: str,
            include_pruned: bool, path: str | None) -> None:
     """Every trial as one flat row (tid, state, each hyperparameter, accuracy, training
@@ -67,7 +72,7 @@ def export(store: Store, exp_key: str | None, output_format: str, unit: str,
     else:
         rows = [trial.row() for trial in trials]
     text = render(rows, output_format)
-    if path is None:
+    if path is None or path == "-":
         click.echo(text)
         return
     try:

@@ -69,22 +69,27 @@ class ConfirmationSettings:
 DISABLED = ConfirmationSettings(fraction=0.0)
 
 
-def parse_confirm(text: str) -> ConfirmationSettings:
-    """`--confirm`: `none` (off), `default`, or the fraction of trials to spend (`0.1`).
+def parse_confirm(choice: str | float) -> ConfirmationSettings:
+    """`--confirm`: `none` (off), `default`, or the fraction of trials to spend (`0.1`, as
+    text or as a number).
 
     Raises:
         ValueError: anything else, with what is accepted.
     """
-    choice = text.strip().lower()
-    if choice == OFF:
-        return DISABLED
-    if choice == DEFAULT:
-        return ConfirmationSettings()
-    try:
+    fraction = -1.0
+    if isinstance(choice, int | float) and not isinstance(choice, bool):
         fraction = float(choice)
-    except ValueError:
-        fraction = -1.0
+    elif isinstance(choice, str):
+        text = choice.strip().lower()
+        if text == OFF:
+            return DISABLED
+        if text == DEFAULT:
+            return ConfirmationSettings()
+        try:
+            fraction = float(text)
+        except ValueError:
+            pass
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"--confirm takes {OFF!r}, {DEFAULT!r} or a fraction of the trials "
-                         f"in [0, 1) such as 0.15, not {text!r}")
+                         f"in [0, 1) such as 0.15, not {choice!r}")
     return dataclasses.replace(ConfirmationSettings(), fraction=fraction)

@@ -197,7 +197,7 @@ class Worker:
             self._failures_in_a_row = 0
             return
         self._failures_in_a_row += 1
-        self._last_failure = f"{result.get('reason')}: {result.get('error') or ''}".rstrip(": ")
+        self._last_failure = objectives.describe_failure(result)
 
     # -- results ---------------------------------------------------------------------------
 

@@ -29,10 +29,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from search.documents import flatten
+from search.documents import param_columns
 from search.trial import Trial
 
 RANKINGS = ("lower_bound", "mean")
@@ -198,13 +198,14 @@ class Configuration:
     def scored_trials(self) -> list[Trial]:
         return [trial for trial in self.trials if _is_pooled(trial)]
 
-    def row(self) -> dict[str, Any]:
+    def row(self, *, taken: Collection[str] = ()) -> dict[str, Any]:
         """One flat row: the original's tid, the runs and what they show together, every
         hyperparameter (what `hpsearch best` prints). The test accuracy is the scored runs'
-        mean, shown and never ranked by."""
+        mean, shown and never ranked by. `taken` names columns the caller adds, which a
+        hyperparameter's column must not overwrite either."""
         tested = [trial.test_accuracy for trial in self.scored_trials()
                   if trial.test_accuracy is not None]
-        return {
+        head = {
             "tid": self.tid,
             "runs": self.runs,
             "score": self.score,
@@ -215,10 +216,12 @@ class Configuration:
             "train_seconds": self.train_seconds,
             "seconds_spread": self.seconds_spread,
             "below_floor": self.below_floor,
-            **flatten(self.params),
+        }
+        tail = {
             "failed": self.failed,
             "tids": ",".join(str(trial.tid) for trial in self.trials),
         }
+        return {**head, **param_columns(self.params, {*head, *tail, *taken}), **tail}
 
     def value(self, ranking: str) -> float:
         """The number `ranking` sorts by (higher is better)."""

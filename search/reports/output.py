@@ -16,12 +16,13 @@ FORMATS = ("table", "json", "csv")
 
 
 # Provenance columns stay in JSON and CSV but would push a terminal table off the screen.
-_TABLE_HIDDEN = {"worker", "attempt", "started", "finished", "reason"}
+_TABLE_HIDDEN = {"worker", "attempt", "started", "finished", "error", "error_type"}
 
 
 def render(rows: Sequence[dict[str, Any]], output_format: str,
-           columns: Sequence[str] | None = None) -> str:
-    """Rows as text. Columns default to every key seen, in first-seen order."""
+           columns: Sequence[str] | None = None, *, empty: str = "(no trials)") -> str:
+    """Rows as text. Columns default to every key seen, in first-seen order; a table of no
+    rows is the `empty` line."""
     if columns is None:
         columns = [c for c in _columns(rows) if output_format != "table" or c not in _TABLE_HIDDEN]
     if output_format == "json":
@@ -34,7 +35,7 @@ def render(rows: Sequence[dict[str, Any]], output_format: str,
         writer.writeheader()
         writer.writerows({c: _csv_cell(row.get(c)) for c in columns} for row in rows)
         return buffer.getvalue().rstrip("\n")
-    return _table(rows, list(columns))
+    return _table(rows, list(columns)) if rows else empty
 
 
 def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -52,8 +53,6 @@ def _columns(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _table(rows: Sequence[dict[str, Any]], columns: list[str]) -> str:
-    if not rows:
-        return "(no trials)"
     columns = [c for c in columns if any(row.get(c) is not None for row in rows)]
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
@@ -74,7 +73,8 @@ def _cell(value: Any) -> str:
                 else f"{value:.4f}".rstrip("0").rstrip("."))
     if isinstance(value, datetime.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
+    text = str(value)  # a line break or a tab in a value would break the table's alignment
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 def _numeric(text: str) -> bool:

@@ -296,8 +296,31 @@ BEST_STYLE: dict[str, Any] = {"marker": "*", "s": 160, "color": BEST_COLOR,
                               "edgecolors": "black", "linewidths": 0.6, "zorder": 5}
 
 
+def image_path(path: str | os.PathLike[str]) -> str:
+    """The file a report asked for as `path` is written to: PNG unless the extension names
+    another format matplotlib writes (`report` is `report.png`).
+
+    Raises:
+        ValueError: the extension names a format matplotlib cannot write.
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    text = os.fspath(path)
+    if text == "-":
+        raise ValueError("a report is an image file, not text for standard output: name it, "
+                         "e.g. report.png")
+    suffix = os.path.splitext(text)[1].lstrip(".").lower()
+    if not suffix:
+        return f"{text}.png"
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix not in formats:
+        raise ValueError(f"cannot draw a .{suffix} image; name the file with one of "
+                         f"{', '.join('.' + name for name in sorted(formats))}")
+    return text
+
+
 def draw_report(data: PlotData, path: str | os.PathLike[str]) -> None:
-    """Draw the report and save it (PNG unless the file name says otherwise).
+    """Draw the report and save it to `image_path(path)`.
 
     Draws on a bare `Figure`, never through pyplot, so no display is needed and no backend
     is switched for a program that imports hpsearch.
@@ -320,7 +343,7 @@ def draw_report(data: PlotData, path: str | os.PathLike[str]) -> None:
         axes.set_ylabel("accuracy / s")
     for axes in list(grid.flat)[len(data.parameters):]:
         axes.set_visible(False)
-    figure.savefig(path, dpi=100)
+    figure.savefig(image_path(path), dpi=100)
 
 
 def _draw_history(axes: Axes, history: ScoreHistory) -> None:

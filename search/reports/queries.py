@@ -42,7 +42,15 @@ def best_configurations(trials: Iterable[Trial], n: int, floor: float, *,
     configurations whose mean accuracy reaches it. Pruned runs are left out unless
     `include_pruned`: their accuracy and seconds are those of a run stopped early, not of the
     configuration trained as asked.
+
+    Raises:
+        ValueError: `n` is not a whole number of at least 0, or `sort` is unknown.
     """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n counts the configurations to return: a whole number of at least 0, "
+                         f"not {n!r}")
+    if sort not in SORT_KEYS:
+        raise ValueError(f"unknown sort {sort!r}; choose one of {', '.join(SORT_KEYS)}")
     pooled = pool(trials, floor, include_pruned=include_pruned)
     configurations = [configuration for configuration in pooled
                       if configuration.is_scored and (
@@ -71,13 +79,22 @@ def configuration_rows(trials: Iterable[Trial], floor: float, *,
     the runs still pending, and `pruned` (every scored run was stopped early: only with
     `include_pruned`, which pools pruned runs too).
     """
+    trials = list(trials)
     pooled = pool(trials, floor, include_pruned=include_pruned)
     ranked = rank(pooled)
     unscored = [configuration for configuration in pooled if not configuration.is_scored]
-    return [{"rank": index + 1 if configuration.is_scored else None, **configuration.row(),
+    # Configurations whose every run was pruned have no score of their own, but are listed.
+    kept = {configuration.key for configuration in pooled}
+    only_pruned = [] if include_pruned else [
+        configuration for configuration in pool(trials, floor, include_pruned=True)
+        if configuration.key not in kept]
+    extra = ("rank", "score_spread", "pending", "pruned")
+    listed = [*((index + 1, configuration) for index, configuration in enumerate(ranked)),
+              *((None, configuration) for configuration in [*unscored, *only_pruned])]
+    return [{"rank": position, **configuration.row(taken=extra),
              "score_spread": configuration.score_spread, "pending": configuration.pending,
-             "pruned": configuration.pruned}
-            for index, configuration in enumerate([*ranked, *unscored])]
+             "pruned": configuration.pruned or configuration.key not in kept}
+            for position, configuration in listed]
 
 
 def count_by_state(trials: Iterable[Trial]) -> dict[str, int]:
@@ -189,7 +206,10 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
         best=next(iter(best_configurations(trials, 1, experiment.min_accuracy)), None),
         trials_per_minute=rate,
         seconds_left=seconds_left,
-        workers=[w for w in store.workers() if w.exp_key in (None, exp_key)],
+        # Idle workers that serve every experiment may take this one's trials next; a stopped
+        # one that last ran none of them has nothing to do with it.
+        workers=[w for w in store.workers()
+                 if w.exp_key == exp_key or (w.exp_key is None and w.state != "stopped")],
         stale_after=experiment.policy.stale_after,
         late_results=len(store.late_results(exp_key)),
     )
@@ -219,6 +239,8 @@ def space_name(record: dict[str, Any]) -> str:
 
 
 def unknown_experiment(store: Store, exp_key: str) -> StoreError:
+    if store.absent:
+        return StoreError(store.absent)
     known = [experiment.exp_key for experiment in store.experiments()]
     listing = ", ".join(known) if known else "none yet"
     return StoreError(f"no experiment {exp_key!r} in {store.location} (experiments: {listing})")

@@ -12,6 +12,7 @@ The same queries the CLI prints, read once from either store.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import TYPE_CHECKING
 
 from search.experiment import Experiment
@@ -72,10 +73,11 @@ class ExperimentResults:
         except ImportError:
             raise ImportError("trials_dataframe() needs pandas: pip install 'hpsearch[dataframe]'"
                               ) from None
-        return pandas.DataFrame([trial.row() for trial in self.trials]).set_index("tid")
+        rows = [trial.row() for trial in self.trials]
+        return pandas.DataFrame(rows, columns=None if rows else ["tid"]).set_index("tid")
 
 
-def results(store_location: str, exp_key: str) -> ExperimentResults:
+def results(store_location: str | os.PathLike[str], exp_key: str) -> ExperimentResults:
     """Read an experiment's trials from a store directory or a `mongodb://` URL.
 
     Raises:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 from search.store._base import (
@@ -23,12 +24,16 @@ __all__ = ["JobChanges", "LateResult", "Reservation", "RunningAttempt", "Store",
 DEFAULT_LOCATION = "./hpsearch-runs"
 
 
-def open_store(location: str) -> Store:
+def open_store(location: str | os.PathLike[str]) -> Store:
     """The store a `--store` value names: `mongodb://…` for MongoDB, anything else a directory.
 
     Raises:
         StoreError: a malformed URL, or a database that cannot be reached or refuses us.
     """
+    if isinstance(location, os.PathLike):
+        location = os.fspath(location)
+    if not isinstance(location, str) or not location:
+        raise StoreError(f"a store is a directory path or a mongodb:// URL, not {location!r}")
     # Each backend is imported only when chosen: pymongo costs a query on a directory store
     # a tenth of a second for nothing.
     if is_mongodb_url(location):
@@ -50,7 +55,7 @@ def open_store(location: str) -> Store:
 
 
 @contextlib.contextmanager
-def opened_store(location: str) -> Iterator[Store]:
+def opened_store(location: str | os.PathLike[str]) -> Iterator[Store]:
     """`open_store(location)`, closed when the block ends."""
     store = open_store(location)
     try:

@@ -167,6 +167,12 @@ class Store(abc.ABC):
     def experiments(self) -> list[Experiment]:
         """Every experiment in the store, oldest first."""
 
+    @property
+    def absent(self) -> str | None:
+        """Why nothing at all is there (a directory that does not exist: a mistyped path, most
+        likely), for the message a query gives; None for a store that exists."""
+        return None
+
     @abc.abstractmethod
     def jobs(self, exp_key: str, tids: Collection[int] | None = None,
              fields: Collection[str] | None = None,

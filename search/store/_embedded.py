@@ -95,8 +95,11 @@ def _tid_of_line(line: str) -> int | None:
 
 class EmbeddedStore(Store):
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        self._root = pathlib.Path(root)
+        self._root = pathlib.Path(root).expanduser()
         self.location = str(self._root)
+        if self._root.exists() and not self._root.is_dir():
+            raise StoreError(f"store {self.location} is a file, not a directory: give --store a "
+                             "directory (it is created if missing) or a mongodb:// URL")
         self._jobs: dict[str, dict[int, JobDoc]] = {}
         self._queued: dict[str, set[int]] = {}  # the queued tids of each loaded experiment
         self._writers: dict[str, IO[str]] = {}
@@ -133,6 +136,13 @@ class EmbeddedStore(Store):
             return None
         except (OSError, ValueError) as error:
             raise StoreError(f"cannot read {path}: {error}") from None
+
+    @property
+    def absent(self) -> str | None:
+        if self._root.exists():
+            return None
+        return (f"there is no store at {self.location}: no search has written there (check "
+                "--store or HPSEARCH_STORE)")
 
     def experiments(self) -> list[Experiment]:
         if not self._root.is_dir():

@@ -1,0 +1,151 @@
+"""What the query commands and exports print at their edges: hyperparameters named like a
+column, failures' messages, pruned-only configurations, odd values, paths and empty stores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from stored_trials import finished_job, record_trials
+
+import search
+from search.cli import main
+from search.documents import utcnow
+from search.reports import queries
+from search.reports.evidence import pool
+from search.reports.output import render
+from search.store import WorkerStatus, open_store
+from search.trial import Trial
+
+FLOOR = 0.5
+
+
+def invoke(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args))
+
+
+def trial(tid: int, outcome: tuple[float, float] | None, params: dict[str, Any],
+          **result: Any) -> Trial:
+    job = finished_job(tid, outcome, params)
+    job["result"].update(result)
+    return Trial.from_job(job)
+
+
+def test_a_hyperparameter_named_like_a_column_keeps_both_values() -> None:
+    clashing = {"state": "x", "rank": 32, "score": 7, "lr": 0.1}
+    (row,) = [trial(0, (0.9, 1.0), clashing).row()]
+    assert (row["state"], row["score"]) == ("ok", 0.9)
+    assert (row["params.state"], row["params.score"], row["lr"]) == ("x", 7, 0.1)
+    (configuration,) = queries.configuration_rows([trial(0, (0.9, 1.0), clashing)], FLOOR)
+    assert (configuration["rank"], configuration["params.rank"]) == (1, 32)
+    assert (configuration["score"], configuration["params.score"]) == (0.9, 7)
+
+
+def test_a_failed_trials_message_and_exception_type_are_in_its_row() -> None:
+    row = trial(0, None, {"lr": 0.1}, reason="exception", error="'lr2'",
+                error_type="KeyError").row()
+    assert (row["state"], row["reason"], row["error"], row["error_type"]) == (
+        "failed", "exception", "'lr2'", "KeyError")
+
+
+def test_a_configuration_whose_every_run_was_pruned_is_listed_unranked() -> None:
+    trials = [trial(0, (0.9, 1.0), {"lr": 0.1}), trial(1, (0.6, 0.5), {"lr": 0.2}, pruned=True)]
+    assert [configuration.tid for configuration in pool(trials, FLOOR)] == [0]
+    rows = queries.configuration_rows(trials, FLOOR)
+    assert [(row["tid"], row["rank"], row["pruned"]) for row in rows] == [
+        (0, 1, False), (1, None, True)]
+    pooled = queries.configuration_rows(trials, FLOOR, include_pruned=True)
+    assert [(row["tid"], row["pruned"]) for row in pooled] == [(1, True), (0, False)]
+
+
+def test_a_line_break_in_a_value_does_not_break_the_table() -> None:
+    table = render([{"tid": 0, "note": "line1\nline2\tend"}, {"tid": 1, "note": "plain"}],
+                   "table")
+    assert len(table.splitlines()) == 3
+    assert "line1\\nline2\\tend" in table
+    assert json.loads(render([{"note": "a\nb"}], "json")) == [{"note": "a\nb"}], "data as is"
+
+
+def test_queries_on_a_missing_store_or_a_file_say_so(tmp_path: Path) -> None:
+    missing = str(tmp_path / "typo")
+    for command in ("best", "experiments", "status", "trials"):
+        outcome = invoke(command, "--store", missing)
+        assert outcome.exit_code == 2, (command, outcome.output)
+        assert f"no store at {missing}" in outcome.stderr and "Traceback" not in outcome.output
+    assert not Path(missing).exists(), "a query creates nothing"
+    a_file = tmp_path / "afile"
+    a_file.write_text("not a store")
+    outcome = invoke("best", "--store", str(a_file))
+    assert outcome.exit_code == 2 and "is a file, not a directory" in outcome.stderr
+
+
+def test_an_empty_store_lists_no_experiments_in_every_format(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert json.loads(invoke("experiments", "--store", str(empty), "--format", "json").output
+                      ) == []
+    assert "no experiments in" in invoke("experiments", "--store", str(empty)).output
+
+
+def test_a_store_path_with_a_tilde_is_the_home_directory(tmp_path: Path,
+                                                         monkeypatch: Any) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    record_trials(str(tmp_path / "runs"), "home", [(0.9, 1.0)])
+    outcome = invoke("best", "--store", "~/runs", "--format", "json")
+    assert outcome.exit_code == 0, outcome.output
+    assert [row["tid"] for row in json.loads(outcome.output)] == [0]
+
+
+def test_best_and_pareto_say_why_they_list_nothing(tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "none", [None, (0.2, 1.0)])  # failed, then below the floor
+    best = invoke("best", "--store", location, "--min-accuracy", "0.9").output
+    assert "no configuration reaching accuracy 0.9 with a score yet" in best
+    pareto = invoke("pareto", "--store", location).output
+    assert "above the accuracy floor (--below-floor takes the rest)" in pareto
+
+
+def test_export_to_a_dash_writes_standard_output(tmp_path: Path, monkeypatch: Any) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "dash", [(0.9, 1.0)])
+    monkeypatch.chdir(tmp_path)
+    outcome = invoke("export", "--store", location, "-o", "-", "--format", "json")
+    assert outcome.exit_code == 0 and json.loads(outcome.output)[0]["tid"] == 0
+    assert not (tmp_path / "-").exists()
+
+
+def test_status_of_one_experiment_leaves_out_workers_that_stopped_elsewhere(tmp_path: Path
+                                                                           ) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "mine", [(0.9, 1.0)])
+    store = open_store(location)
+    try:
+        for worker_id, state, exp_key in [("stopped-elsewhere", "stopped", None),
+                                          ("idle-for-all", "idle", None),
+                                          ("stopped-here", "stopped", "mine")]:
+            store.report_worker(WorkerStatus(worker_id=worker_id, host="h", device="cpu",
+                                             state=state, last_seen=utcnow(), exp_key=exp_key))
+    finally:
+        store.close()
+    output = invoke("status", "--store", location, "--exp-key", "mine").output
+    assert "idle-for-all" in output and "stopped-here" in output
+    assert "stopped-elsewhere" not in output
+
+
+def test_best_refuses_a_count_or_an_order_it_cannot_give() -> None:
+    trials = [trial(0, (0.9, 1.0), {"lr": 0.1})]
+    for count in (-1, 2.5, None):
+        with pytest.raises(ValueError, match="whole number of at least 0"):
+            queries.best_configurations(trials, count, FLOOR)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="choose one of score, accuracy, time"):
+        queries.best_configurations(trials, 1, FLOOR, sort="bogus")
+
+
+def test_the_trials_dataframe_of_an_experiment_without_trials_is_empty(tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "empty", [])
+    frame = search.results(tmp_path / "store", "empty").trials_dataframe()
+    assert frame.empty and frame.index.name == "tid"
