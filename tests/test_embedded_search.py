@@ -120,3 +120,36 @@ def test_a_finished_search_shows_its_own_worker_as_stopped(twenty_trial_search: 
     assert completed.returncode == 0, completed.stderr
     (worker_line,) = [line for line in completed.stdout.splitlines() if "worker " in line]
     assert " stopped " in worker_line and " lost " not in worker_line
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_search_hands_its_running_trial_back(tmp_path: Path, hpsearch,
+                                                            signum: int, exit_code: int) -> None:
+    """Ctrl-C or a `kill` is a stop the user asked for: the trial goes back to the queue
+    at once instead of staying `running` until a resume counts it as a dead attempt."""
+    runs = tmp_path / "runs.log"
+    arguments = ["search", "--store", str(tmp_path / "store"), "--exp-key", "stopped",
+                 "--objective", "tests.objectives_for_tests:records_run_then_sleeps",
+                 "--max-evals", "2", "--epochs", "1", "--max-attempts", "1"]
+    hpsearch.environment.update(HPSEARCH_TEST_RUN_LOG=str(runs), HPSEARCH_TEST_SLEEP="600")
+    process = hpsearch.start(*arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not (runs.exists() and runs.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runs.read_text(), "trial 0 started"
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == exit_code, stderr
+    assert "goes back to the queue" in stderr and "Traceback" not in stderr
+    opened = open_store(str(tmp_path / "store"))
+    try:
+        assert [job["state"] for job in opened.jobs("stopped")] == [0], "queued, not running"
+    finally:
+        opened.close()
+
+    hpsearch.environment["HPSEARCH_TEST_SLEEP"] = "0"
+    completed = hpsearch(*arguments)
+    assert completed.returncode == 0, completed.stderr
+    jobs = finished_jobs(tmp_path / "store", "stopped")
+    assert [job["result"]["status"] for job in jobs] == ["ok", "ok"], "not abandoned"

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from objectives import EpochReport
+from search.farm.evidence import trial_pruning
 from search.pruning import (
     DEFAULT_MARGIN,
     NO_EVIDENCE,
@@ -409,3 +410,14 @@ def test_pruners_are_made_by_name():
     assert make_pruner("curve", min_accuracy=0.5) == CurvePruner(min_accuracy=0.5)
     with pytest.raises(ValueError, match="unknown pruner 'median'"):
         make_pruner("median")
+
+
+def test_a_confirmation_run_is_never_pruned():
+    """A repeat measures its configuration again: stopped on the bound its own original set,
+    only the runs that agree with a lucky original would ever count."""
+    evidence = CachedEvidence(lambda: Evidence(incumbent=10.0), clock=Clock())
+    slow = report([10.0, 10.0], [0.9, 0.9], planned=20)
+    decide = trial_pruning(BoundPruner(), evidence, {"tid": 3})
+    assert decide is not None and decide(slow) is not None
+    assert trial_pruning(BoundPruner(), evidence, {"tid": 4, "repeat_of": 3}) is None
+    assert trial_pruning(None, evidence, {"tid": 3}) is None

@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import pathlib
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -31,6 +34,7 @@ from search.cli.common import (
 from search.cli.dashboard import dashboard
 from search.cli.reports import export, plot
 from search.farm.spool import default_spool_root
+from search.farm.stopping import StopNow
 from search.farm.worker import WorkerOptions
 from search.launch import SearchFailed, SearchOptions, optimize
 from search.policy import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER
@@ -157,16 +161,33 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         if options.is_farm:
             header += (f"\ntrials are queued for workers; attach some with: hpsearch worker "
                        f"--store '{redact(store)}' --exp-key {exp_key}")
-        with _progress_bar(header) as on_progress:
+        with _progress_bar(header) as on_progress, _sigterm_stops_now():
             try:
                 results = optimize(objective_name, space_name, options, on_progress=on_progress)
-            except KeyboardInterrupt:
-                click.echo("\ninterrupted: finished trials are saved; rerun the same command "
-                           "to resume", err=True)
-                sys.exit(130)
+            except (KeyboardInterrupt, StopNow) as stop:
+                click.echo("\ninterrupted: finished trials are saved, a running one goes back "
+                           "to the queue; rerun the same command to resume", err=True)
+                sys.exit(128 + stop.signum if isinstance(stop, StopNow) else 130)
             except SearchFailed as error:
                 raise TrialsFailed(str(error)) from None
     click.echo(render([configuration.row() for configuration in results.best(5)], "table"))
+
+
+@contextlib.contextmanager
+def _sigterm_stops_now() -> Iterator[None]:
+    """SIGTERM (a `kill`, a scheduler's stop) interrupts a search as Ctrl-C does, so a trial
+    running in this process is handed back to the queue rather than left to look dead."""
+    def stop_now(signum: int, frame: FrameType | None) -> None:
+        raise StopNow(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals
+        return
+    previous = signal.signal(signal.SIGTERM, stop_now)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

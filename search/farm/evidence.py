@@ -97,6 +97,13 @@ def evidence_for(store: Store, exp_key: str, clock: Clock = SYSTEM_CLOCK) -> Cac
     return CachedEvidence(read, clock=clock.now)
 
 
-def trial_pruning(pruner: Pruner | None, evidence: CachedEvidence) -> ShouldPrune | None:
-    """What a trial's `report_epoch` asks, or None when the experiment prunes nothing."""
-    return None if pruner is None else should_prune(pruner, evidence)
+def trial_pruning(pruner: Pruner | None, evidence: CachedEvidence, job: JobDoc
+                  ) -> ShouldPrune | None:
+    """What a trial's `report_epoch` asks, or None when nothing may stop it: the experiment
+    prunes nothing, or the trial is a confirmation run (`repeat_of`). A repeat is there to
+    measure its configuration again; judged against the incumbent, which is often its own
+    original, it would be stopped whenever it ran slower, and only the runs that agree with
+    a lucky original would ever count."""
+    if pruner is None or job.get("repeat_of") is not None:
+        return None
+    return should_prune(pruner, evidence)

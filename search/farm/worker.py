@@ -161,12 +161,12 @@ class Worker:
             result = run_job(
                 reservation, prepared, self._store,
                 worker_id=self.worker_id, data_dir=self._options.data_dir,
-                should_prune=trial_pruning(prepared.pruner, evidence),
+                should_prune=trial_pruning(prepared.pruner, evidence, reservation.job),
                 on_heartbeat=lambda: self._on_heartbeat(reservation),
                 on_result=lambda result: spooled.extend(self._spooled(reservation, result)),
                 on_stuck=lambda result: self._give_up_stuck(reservation, result),
             )
-        except StopNow:
+        except (StopNow, KeyboardInterrupt):  # a stop asked for now (Ctrl-C, embedded)
             log.warning("putting trial %s of %s back in the queue", reservation.tid,
                         reservation.exp_key)
             self._store.release_job(reservation)
