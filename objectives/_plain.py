@@ -18,8 +18,8 @@ import torch
 def plain_data(value: Any, where: str) -> Any:
     """``value`` as JSON-able, MongoDB-safe data.
 
-    numpy and torch scalars become Python numbers; non-finite floats become None; dict keys
-    must be strings without "." or "$"; lists must be flat.
+    numpy and torch scalars become Python numbers; -0.0 becomes 0.0 and non-finite floats
+    None; dict keys must be strings without "." or "$"; lists must be flat.
 
     Raises:
         TypeError, ValueError: Something cannot be stored; the message names where.
@@ -34,7 +34,9 @@ def plain_data(value: Any, where: str) -> Any:
         return int(value)
     if isinstance(value, numbers.Real):
         number = float(value)
-        return number if math.isfinite(number) else None
+        # + 0.0 turns -0.0 (a quantized draw rounded up to zero) into 0.0: the same value,
+        # which must not read as another configuration.
+        return number + 0.0 if math.isfinite(number) else None
     if isinstance(value, Mapping):
         plain = {}
         for key, item in value.items():

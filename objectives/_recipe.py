@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import difflib
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,15 +30,19 @@ class TrainingRecipe:
     plateau_factor: float = 0.1
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any]) -> TrainingRecipe:
+    def from_params(cls, params: Mapping[str, Any], also_reads: Collection[str] = ()
+                    ) -> TrainingRecipe:
         """Parse a params dict of the `default` space.
 
         ``optimizer`` and ``scheduler`` may be ``{"name": ..., knobs...}`` (as the default
         space's ``hp.choice`` yields) or a bare name; a missing ``scheduler`` means constant lr.
+        ``also_reads`` names the other hyperparameters the objective reads itself; any
+        other key is refused, since a misspelt ``weight_decy`` would otherwise be searched
+        and recorded while training used the default.
 
         Raises:
-            ValueError: A key is missing or a value is out of range (the trial then fails
-                with this message).
+            ValueError: A key is missing or unknown, or a value is out of range (the trial
+                then fails with this message).
         """
         missing = [key for key in ("lr", "batch_size", "optimizer") if key not in params]
         if missing:
@@ -45,8 +50,13 @@ class TrainingRecipe:
                 f"params lack {', '.join(missing)}; this objective expects lr, batch_size, "
                 f"weight_decay, optimizer and scheduler (got {sorted(params)})"
             )
+        _refuse_unread(params, (*_READ, *also_reads), "hyperparameter")
         optimizer = _as_choice(params["optimizer"], "optimizer")
         scheduler = _as_choice(params.get("scheduler", "none"), "scheduler")
+        for choice, what in ((optimizer, "optimizer"), (scheduler, "scheduler")):
+            knobs = _KNOBS.get(str(choice["name"]).lower(), ())
+            _refuse_unread({key: value for key, value in choice.items() if key != "name"},
+                           knobs, f"{what} {choice['name']!r} knob")
         recipe = cls(
             lr=float(params["lr"]),
             # quantised hyperopt distributions yield floats such as 64.0
@@ -124,6 +134,24 @@ def warm_up_recipes(batch_size: int) -> tuple[TrainingRecipe, TrainingRecipe]:
                        momentum=0.9, nesterov=True, scheduler="plateau", plateau_patience=1,
                        plateau_factor=0.5),
     )
+
+
+# What `from_params` reads: the top-level hyperparameters, and each choice's knobs.
+_READ = ("lr", "batch_size", "weight_decay", "optimizer", "scheduler", "epochs")
+_KNOBS = {"sgd": ("momentum", "nesterov"), "plateau": ("patience", "factor")}
+
+
+def _refuse_unread(params: Mapping[str, Any], read: Collection[str], what: str) -> None:
+    unread = sorted(set(params) - set(read))
+    if not unread:
+        return
+    hints = [f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
+             for name in unread for close in [difflib.get_close_matches(name, read, n=1)]]
+    raise ValueError(
+        f"this objective does not read the {what}{'s' if len(unread) > 1 else ''} "
+        f"{', '.join(hints)}: it reads {', '.join(read) or 'none'}; rename "
+        f"{'them' if len(unread) > 1 else 'it'} in the space, or write an objective that "
+        "reads it (docs/objectives.md)")
 
 
 def _as_choice(value: Any, what: str) -> Mapping[str, Any]:

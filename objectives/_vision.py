@@ -58,7 +58,7 @@ def vision_objective(task: VisionTask) -> Objective:
     """
 
     def run(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
-        recipe = TrainingRecipe.from_params(params)
+        recipe = TrainingRecipe.from_params(params, also_reads=("label_smoothing", "width"))
         label_smoothing = float(params.get("label_smoothing", 0.0))
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")

@@ -6,17 +6,19 @@ construction, and free of "." and "$" because they become MongoDB keys.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hyperopt import hp
 from hyperopt.pyll import Apply, as_apply
 
-from ._distributions import DISTRIBUTIONS, LARGEST_NUMBER
+from ._distributions import DISTRIBUTIONS, LARGEST_NUMBER, LARGEST_STORED_INTEGER
 from ._errors import Location, did_you_mean
 from ._space import Parameter
 
 _DISTRIBUTION_NAMES = ("constant", "categorical", *DISTRIBUTIONS)
 _FORBIDDEN_IN_NAMES = "./$="
+EPOCHS = "epochs"  # the label whose draws are a trial's epochs (see docs/spaces.md)
 
 
 def compile_space(document: object, source: str) -> tuple[Apply, tuple[Parameter, ...]]:
@@ -39,7 +41,33 @@ def compile_space(document: object, source: str) -> tuple[Apply, tuple[Parameter
         )
     parameters: list[Parameter] = []
     graph = _group(document["parameters"], top.key("parameters"), "", None, parameters)
+    _check_epochs(parameters, top.key("parameters").key(EPOCHS))
     return as_apply(graph), tuple(parameters)
+
+
+def _check_epochs(parameters: list[Parameter], at: Location) -> None:
+    """A space that searches `epochs` gives every trial its epochs (the objectives read the
+    top-level label): its values must be whole numbers of at least 1, or every trial fails."""
+    found = [p for p in parameters if p.label.split("/")[0] == EPOCHS]
+    if not found:
+        return
+    searched = found[0]
+    if searched.label != EPOCHS:  # a group: the objective would receive a mapping
+        whole = False
+    elif searched.values is not None and searched.distribution in ("constant", "categorical"):
+        whole = all(_is_number(value) and float(value).is_integer() and value >= 1
+                    for value in searched.values)
+    elif searched.distribution in ("int_uniform", "q_uniform", "q_log_uniform_values"):
+        low, q = searched.low or 0.0, searched.q or 1
+        # The draws are multiples of q; the smallest is x = low rounded to one.
+        whole = float(q).is_integer() and math.floor(low / q + 0.5) * q >= 1
+    else:
+        whole = False
+    if not whole:
+        raise at.error(
+            "epochs must be whole numbers of at least 1: each trial trains the epochs it draws",
+            "e.g. `epochs: {distribution: int_uniform, min: 2, max: 20}` or `values: [5, 10]`",
+        )
 
 
 def _group(
@@ -229,23 +257,34 @@ def _is_number(value: object) -> bool:
 
 
 def _plain(value: object, at: Location) -> object:
-    """``value`` if it is the kind of value a space file may hold: JSON-like data.
-
-    This checks what YAML gave us, with the key path for the message; what the database can
-    store is decided once, for the params a trial receives, by ``objectives.plain_data``.
+    """``value`` if it is the kind of value a space file may hold: JSON-like data that a
+    trial's params can carry into the database (as ``objectives.plain_data`` will require):
+    64-bit integers, flat lists, mapping keys without "." or "$". Checked here, so that the
+    message names the file and key before any trial runs.
     """
     if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, int) and not -LARGEST_STORED_INTEGER <= value < LARGEST_STORED_INTEGER:
+        raise at.error(f"{value} is beyond the 64-bit integers the database stores",
+                       f"write it as a float ({float(value):.1e}) or as a string")
     if isinstance(value, (int, float)):
         if _is_number(value):
             return value
         raise at.error(f"{value!r} is not a finite number", "use a finite number")
     if isinstance(value, list):
+        for index, element in enumerate(value):
+            if isinstance(element, (list, dict)):
+                raise at.item(index).error(
+                    f"a {_kind(element)} inside a list: the database stores flat lists only",
+                    "use a mapping of flat lists, e.g. `{first: [1, 2], second: [3, 4]}`")
         return [_plain(element, at.item(index)) for index, element in enumerate(value)]
     if isinstance(value, dict):
         for key in value:
             if not isinstance(key, str):
                 raise at.error(f"mapping key {key!r} is not a string", "quote the key")
+            if "." in key or "$" in key:
+                raise at.error(f"mapping key {key!r} contains '.' or '$', which database keys "
+                               "cannot hold", "use letters, digits, '_' or '-' instead")
         return {key: _plain(element, at.key(key)) for key, element in value.items()}
     raise at.error(
         f"{_describe_value(value)} is not plain data",

@@ -47,8 +47,7 @@ class Distribution:
         if self.values_are_positive:
             arguments[:2] = math.log(numbers["min"]), math.log(numbers["max"])
         node = self.sampler(label, *arguments)
-        # A quantized distribution written entirely in integers means integer values.
-        if "q" in self.keys and all(isinstance(numbers[key], int) for key in self.keys):
+        if "q" in self.keys and self.draws_integers(numbers):
             node = scope.int(node)
         low, high = numbers.get("min"), numbers.get("max")
         if self.bounds_are_logs:
@@ -79,6 +78,18 @@ class Distribution:
             raise at.key("q").error(
                 f"q={numbers['q']!r} is too small for the range", "use a larger q"
             )
+        if self.draws_integers(numbers) and self._largest_draw(numbers) >= LARGEST_STORED_INTEGER:
+            raise at.error(
+                f"{name} draws integers up to about {self._largest_draw(numbers):.1e}, beyond "
+                "the 64-bit integers the database stores",
+                "narrow the range, or write a bound with a decimal point (1.0e20) to draw floats",
+            )
+
+    def draws_integers(self, numbers: dict[str, float]) -> bool:
+        """Whether the draws are ints: integer bounds, or a quantized distribution written
+        entirely in integers."""
+        return self.integer_bounds or ("q" in self.keys
+                                       and all(isinstance(numbers[key], int) for key in self.keys))
 
     def _largest_draw(self, numbers: dict[str, float]) -> float:
         """Roughly the largest magnitude a draw reaches (ten sigma for the normal family)."""
@@ -116,10 +127,18 @@ class Distribution:
                 "give bounds as natural logs (e.g. -11.5 for 1e-5), or use "
                 f"{name}_values with min/max as plain values",
             )
+        if self.bounds_are_logs and low < -_LARGEST_NATURAL_LOG:
+            raise at.key("min").error(
+                f"{name} bounds are natural logs, and e**{low!r} is 0 in floating point",
+                "give bounds as natural logs (e.g. -11.5 for 1e-5), or use "
+                f"{name}_values with min/max as plain values",
+            )
 
 
 # Far beyond any hyperparameter, and small enough that sums of bounds and draws stay finite.
 LARGEST_NUMBER = 1e300
+# MongoDB's (and BSON's) integers are 64-bit.
+LARGEST_STORED_INTEGER = 2**63
 _LARGEST_NATURAL_LOG = math.log(LARGEST_NUMBER)
 
 DISTRIBUTIONS: dict[str, Distribution] = {

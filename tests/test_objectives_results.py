@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pytest
 
 from objectives import (
     Objective,
     TrialSettings,
+    plain_data,
     resolve_objective,
     run_trial,
     timing_definition,
@@ -139,6 +141,13 @@ def test_numpy_and_torch_extras_become_plain_data():
     assert result["curve"] == [0.5, None]
     assert result["details"] == {"layers": 2}
     assert_storable(result)
+
+
+def test_minus_zero_is_stored_as_zero_so_it_is_one_configuration_with_zero():
+    """A quantized draw just below zero rounds to -0.0; as params it must equal 0.0 in
+    every form, the canonical JSON that pools repeats included."""
+    plain = plain_data({"shift": -0.0, "steps": [np.float64(-0.0)]}, "params")
+    assert json.dumps(plain) == json.dumps({"shift": 0.0, "steps": [0.0]})
 
 
 def test_unknown_device_is_a_failed_result_not_an_exception():

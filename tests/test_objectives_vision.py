@@ -288,7 +288,24 @@ def test_builtin_space_searches_epochs_and_the_recipe(name) -> None:
     for params in spaces.sample_space(space, 5, seed=0):
         assert epochs_for(params, 99) == params["epochs"] >= 1
         assert 0.0 <= params["label_smoothing"] < 1.0
-        TrainingRecipe.from_params(params)  # the objective can build what the space proposes
+        # the objective can build what the space proposes
+        TrainingRecipe.from_params(params, also_reads=("label_smoothing", "width"))
+
+
+def test_the_recipe_refuses_a_hyperparameter_no_one_reads() -> None:
+    """A misspelt name would be searched and recorded while training used the default."""
+    params = {"lr": 0.01, "batch_size": 64, "weight_decay": 1e-4,
+              "optimizer": {"name": "sgd", "momentum": 0.9}}
+    assert TrainingRecipe.from_params(params).momentum == 0.9
+    typo = {**params, "weight_decy": 1e-4}
+    del typo["weight_decay"]
+    with pytest.raises(ValueError, match=r"'weight_decy' \(did you mean 'weight_decay'\?\)"):
+        TrainingRecipe.from_params(typo)
+    with pytest.raises(ValueError, match=r"optimizer 'sgd' knob 'momentm' \(did you mean"):
+        TrainingRecipe.from_params({**params, "optimizer": {"name": "sgd", "momentm": 0.9}})
+    with pytest.raises(ValueError, match="'label_smoothing'"):  # digits has no label smoothing
+        TrainingRecipe.from_params({**params, "label_smoothing": 0.1})
+    assert TrainingRecipe.from_params({**params, "width": 2.0}, also_reads=("width",)).lr == 0.01
 
 
 def test_embedded_search_records_data_dir_and_trains_the_epochs_each_trial_proposes(

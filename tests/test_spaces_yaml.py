@@ -301,6 +301,26 @@ def nested(momentum_spec):
         ("", "", "got an empty file", "start the file with `parameters:`"),
         ("lr: {value: 1}", "lr", "unknown key 'lr'", "use only: parameters"),
         ("{}", "", "no `parameters:` key", "add `parameters:`"),
+        # What the database cannot store is refused here, not by every trial.
+        (nested("{value: [[1, 2], [3, 4]]}"), MOMENTUM + ".value[0]",
+         "a list inside a list", "mapping of flat lists"),
+        (nested("{value: {a.b: 1}}"), MOMENTUM + ".value", "mapping key 'a.b' contains '.'",
+         "use letters"),
+        (nested("{values: [1, 100000000000000000000]}"), MOMENTUM + ".values[1]",
+         "beyond the 64-bit integers", "as a float (1.0e+20)"),
+        (nested("{distribution: int_uniform, min: 0, max: 100000000000000000000}"), MOMENTUM,
+         "draws integers up to about 1.0e+20", "decimal point"),
+        (nested("{distribution: log_uniform, min: -1000, max: -999}"), MOMENTUM + ".min",
+         "is 0 in floating point", "natural logs"),
+        # A searched `epochs` is each trial's epochs.
+        ("parameters: {epochs: {distribution: uniform, min: 1, max: 3}}", "parameters.epochs",
+         "whole numbers of at least 1", "int_uniform"),
+        ("parameters: {epochs: {distribution: int_uniform, min: 0, max: 3}}", "parameters.epochs",
+         "whole numbers of at least 1", "int_uniform"),
+        ("parameters: {epochs: {values: [5, 10.5]}}", "parameters.epochs",
+         "whole numbers of at least 1", "values: [5, 10]"),
+        ("parameters: {epochs: {parameters: {a: {value: 1}}}}", "parameters.epochs",
+         "whole numbers of at least 1", "int_uniform"),
     ],
 )
 def test_mistake_names_file_key_and_fix(tmp_path, text, where, problem, fix):
@@ -372,3 +392,11 @@ def test_yaml_aliases_are_refused_so_stored_spaces_cannot_explode(tmp_path) -> N
     path.write_text("a: &a [1, 2]\nb: [*a, *a]\nparameters:\n  lr: {values: [1, 2]}\n")
     with pytest.raises(SpaceError, match="aliases"):
         load_space(str(path))
+
+
+@pytest.mark.parametrize("epochs", ["{distribution: int_uniform, min: 1, max: 3}",
+                                    "{distribution: q_uniform, min: 0.5, max: 10.5, q: 1}",
+                                    "{values: [5, 10]}", "{value: 3}"])
+def test_epochs_that_are_whole_numbers_load(tmp_path, epochs):
+    for params in sample_space(load(tmp_path, f"parameters: {{epochs: {epochs}}}"), 50, seed=0):
+        assert float(params["epochs"]).is_integer() and params["epochs"] >= 1
