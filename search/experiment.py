@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import difflib
 import json
 from importlib import metadata
 from typing import Any, ClassVar
 
+import yaml
+
 import objectives
+import spaces
 from search.algorithms import ALGO_OF_OLD_EXPERIMENTS, ALGORITHMS, DEFAULT_ALGO
 from search.confirmation import DISABLED, ConfirmationSettings
 from search.policy import MalformedPolicy, Policy
@@ -130,11 +134,16 @@ class Experiment:
 
         The version and creation time are left out: upgrading hpsearch or rerunning later is
         a resume, not a different experiment.
+
+        Raises:
+            SpaceError: the recorded space cannot be rebuilt here.
         """
+        space = spaces.space_from_record(self.space)
         return {
-            "space": self.space,
+            "space": space.document,  # what the file means: not its comments or its name
             "objective": self.objective,
-            "epochs": self.epochs,
+            # A space that searches epochs gives each trial its own; the experiment's go unused.
+            "epochs": None if space.searches_epochs else self.epochs,
             "min_accuracy": self.min_accuracy,
             "device": self.device,
             "torch_compile": self.torch_compile,
@@ -169,9 +178,21 @@ def check_same_definition(recorded: Experiment, requested: Experiment) -> None:
         f"experiment {recorded.exp_key!r} already exists with a different definition:",
     ]
     for key in changed:
-        lines.append(f"  {key}: recorded {_short(old[key])}, requested {_short(new[key])}")
+        if key == "space":
+            lines.append("  space: the parameters differ (- recorded, + requested):")
+            lines += [f"    {line}" for line in _difference(old[key], new[key])]
+        else:
+            lines.append(f"  {key}: recorded {_short(old[key])}, requested {_short(new[key])}")
     lines.append("Rerun with the recorded settings to resume it, or choose a new --exp-key.")
     raise ExperimentConflict("\n".join(lines))
+
+
+def _difference(recorded: Any, requested: Any, most: int = 30) -> list[str]:
+    """The changed lines of two parsed space files, written out as YAML."""
+    lines = list(difflib.unified_diff(
+        yaml.safe_dump(recorded, sort_keys=False).splitlines(),
+        yaml.safe_dump(requested, sort_keys=False).splitlines(), lineterm="", n=1))[2:]
+    return lines if len(lines) <= most else [*lines[:most], f"... ({len(lines) - most} more)"]
 
 
 def _short(value: Any) -> str:

@@ -14,11 +14,10 @@ from hyperopt.pyll import Apply, as_apply
 
 from ._distributions import DISTRIBUTIONS, LARGEST_NUMBER, LARGEST_STORED_INTEGER
 from ._errors import Location, did_you_mean
-from ._space import Parameter
+from ._space import EPOCHS, Parameter
 
 _DISTRIBUTION_NAMES = ("constant", "categorical", *DISTRIBUTIONS)
 _FORBIDDEN_IN_NAMES = "./$="
-EPOCHS = "epochs"  # the label whose draws are a trial's epochs (see docs/spaces.md)
 
 
 def compile_space(document: object, source: str) -> tuple[Apply, tuple[Parameter, ...]]:

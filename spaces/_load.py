@@ -99,6 +99,7 @@ def _from_yaml(text: str, name: str, record: dict[str, Any], source: str) -> Sea
             "nested too deeply",
             "flatten the file's structure",
         ) from None
-    return SearchSpace(name=name, record=record, graph=graph, parameters=parameters)
+    return SearchSpace(name=name, record=record, graph=graph, parameters=parameters,
+                       document=document)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+EPOCHS = "epochs"  # the label whose draws are a trial's epochs (see docs/spaces.md)
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -35,10 +37,17 @@ class SearchSpace:
 
     ``record`` is plain data (``{"builtin": name}`` or ``{"file": name, "yaml": text}``)
     so the database never has to carry pickled code; ``graph`` is left out of equality
-    because ``record`` already determines it.
+    because ``record`` already determines it. ``document`` is the parsed file: what the
+    space means, its comments, layout and file name aside, which is what a resume compares.
     """
 
     name: str
     record: dict[str, Any]
     graph: object = field(compare=False, repr=False)
     parameters: tuple[Parameter, ...]
+    document: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def searches_epochs(self) -> bool:
+        """Each trial trains the epochs it draws (the `epochs` label), not the experiment's."""
+        return any(parameter.label == EPOCHS for parameter in self.parameters)

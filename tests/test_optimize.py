@@ -182,3 +182,32 @@ def test_a_farm_search_runs_on_a_worker_process_and_returns_its_results(mongo_ur
     (ran_them,) = {trial.worker for trial in results.trials}
     assert ran_them.endswith(":cpu") and f":{os.getpid()}:" not in ran_them  # the worker did
     assert results == search.results(mongo_url, "farm")
+
+
+SPACE = """\
+# a space of the user's
+parameters:
+  lr: {distribution: log_uniform_values, min: 1.0e-4, max: 1.0e-1}
+  epochs: {distribution: int_uniform, min: 1, max: 2}
+  factor: {distribution: uniform, min: 0.1, max: 0.5}
+"""
+
+
+def test_a_resume_compares_what_the_space_means_and_shows_how_it_differs(tmp_path: Path
+                                                                          ) -> None:
+    first, renamed = tmp_path / "mine.yaml", tmp_path / "renamed.yaml"
+    first.write_text(SPACE)
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=1, **QUICK)
+    search.optimize(peaked_at_lr_0_01, first, options)
+    # A comment, a layout, a file name, and the --epochs a space that searches epochs ignores.
+    renamed.write_text(SPACE.replace("# a space of the user's", "# reworded")
+                       .replace("1.0e-4", "0.0001"))
+    resumed = search.optimize(peaked_at_lr_0_01, renamed,
+                              dataclasses.replace(options, max_evals=2, epochs=7))
+    assert len(resumed.trials) == 2 and resumed.experiment.epochs == 1
+    renamed.write_text(SPACE.replace("max: 0.5", "max: 0.9"))
+    with pytest.raises(search.ExperimentConflict) as conflict:
+        search.optimize(peaked_at_lr_0_01, renamed, dataclasses.replace(options, max_evals=3))
+    shown = str(conflict.value)
+    assert "-    max: 0.5\n" in shown and "+    max: 0.9\n" in shown, shown
+    assert "log_uniform_values" not in shown, "only what differs, with a line of context"
