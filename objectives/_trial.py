@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import logging
 import math
@@ -51,7 +52,8 @@ def run_trial(
 
     Warms the objective up on the device the first time this process meets the pair, seeds
     ``random``, numpy and torch from ``settings.seed`` (on the CPU the same params and seed
-    give the same accuracy), and calls ``objective.run(params, trial)``. The trial trains
+    give the same accuracy; their earlier states come back afterwards), and calls
+    ``objective.run(params, trial)``. The trial trains
     ``params["epochs"]`` epochs when the space searches ``epochs``, else ``settings.epochs``.
     ``should_prune`` and ``clock`` go to the `TrialContext` (the experiment's pruner, and the
     timer's clock: a benchmark's virtual one, or ``time.perf_counter``).
@@ -73,6 +75,7 @@ def run_trial(
     """
     trial: TrialContext | None = None
     device_name: str | None = None
+    callers = _RandomStates.save()
     try:
         device = resolve_device(settings.device)
         device_name = device_description(device)
@@ -119,6 +122,8 @@ def run_trial(
         return exception_result(
             Reason.EXCEPTION, trial, settings, device_name, error, traceback.format_exc()
         )
+    finally:
+        callers.restore()
     # Only out-of-memory gets here, after the except block has dropped the exception, whose
     # traceback frames held the trial's tensors: now their memory can go back to the device.
     gc.collect()
@@ -152,6 +157,30 @@ def _warm_up_once(objective: Objective, device: torch.device) -> None:
     logger.info("warming up objective %r on %s", objective.name, device)
     objective.warm_up(device)
     _warmed_up.add(key)
+
+
+@dataclasses.dataclass(frozen=True)
+class _RandomStates:
+    """The global generators' states, given back after a trial that seeded them: in an
+    embedded search the trials run in the caller's process (a notebook's), whose `random`,
+    numpy and torch draws must go on as if no trial had run."""
+
+    python: object
+    numpy: object
+    torch_cpu: torch.Tensor
+    torch_cuda: list[torch.Tensor] | None
+
+    @classmethod
+    def save(cls) -> _RandomStates:
+        return cls(random.getstate(), np.random.get_state(), torch.random.get_rng_state(),
+                   torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None)
+
+    def restore(self) -> None:
+        random.setstate(self.python)  # type: ignore[arg-type]
+        np.random.set_state(self.numpy)  # type: ignore[arg-type]
+        torch.random.set_rng_state(self.torch_cpu)
+        if self.torch_cuda is not None:
+            torch.cuda.set_rng_state_all(self.torch_cuda)
 
 
 def _seed_everything(seed: int) -> None:

@@ -89,3 +89,19 @@ def test_refused_credentials_are_reported_without_the_password(mongo_server) -> 
                  "?authSource=admin&authMechanism=SCRAM-SHA-256")
     assert_user_error(result, "someone:***@")
     assert "wrong-pw" not in result.output
+
+
+def test_a_resume_that_names_another_pruner_says_it_keeps_the_recorded_one(tmp_path: Path
+                                                                           ) -> None:
+    store = str(tmp_path / "store")
+    common = ("search", "--store", store, "--objective", "noop", "--epochs", "1")
+    assert run(*common, "--max-evals", "1", "--pruner", "bound").exit_code == 0
+    resumed = run(*common, "--max-evals", "2", "--pruner", "none", "--confirm", "none",
+                  "--algo", "tpe")
+    assert resumed.exit_code == 0, resumed.output
+    assert ("warning: --pruner none is ignored: a resume keeps the recorded pruner (bound)"
+            in resumed.stderr)
+    assert "--confirm none is ignored" in resumed.stderr and "(0.15 of the trials)" in resumed.stderr
+    assert "--algo" not in resumed.stderr, "the same algo as recorded: nothing to say"
+    quiet = run(*common, "--max-evals", "3")
+    assert "warning" not in quiet.stderr, "options left out keep the recorded ones silently"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 
 import numpy as np
 import pytest
+import torch
 
 from objectives import (
     Objective,
@@ -148,6 +150,16 @@ def test_minus_zero_is_stored_as_zero_so_it_is_one_configuration_with_zero():
     every form, the canonical JSON that pools repeats included."""
     plain = plain_data({"shift": -0.0, "steps": [np.float64(-0.0)]}, "params")
     assert json.dumps(plain) == json.dumps({"shift": 0.0, "steps": [0.0]})
+
+
+def test_a_trial_leaves_the_callers_random_generators_as_it_found_them():
+    """Embedded, trials run in the caller's process: its draws go on as if none had run."""
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    expected = (random.random(), np.random.rand(), torch.rand(1).item())
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    result = run_trial(objective_for(objectives_for_tests.reports_random_draws), PARAMS, CPU)
+    assert result["status"] == "ok"
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
 
 
 def test_unknown_device_is_a_failed_result_not_an_exception():

@@ -212,3 +212,20 @@ def test_plot_names_the_file_it_writes_and_refuses_a_format_it_cannot(tmp_path: 
         outcome = CliRunner().invoke(plot, ["--store", location, "-o", refused])
         assert outcome.exit_code == 2, outcome.output
         assert ".png" in outcome.stderr and "Traceback" not in outcome.output
+
+
+def test_two_branches_parameters_of_one_name_get_a_panel_each(tmp_path: Path) -> None:
+    """Both flatten to the column `opt/m`; each panel keeps its own branch's trials."""
+    path = tmp_path / "branches.yaml"
+    path.write_text("parameters:\n  opt:\n    values:\n"
+                    "      - {name: sgd, parameters: {m: {distribution: uniform, min: 0, max: 1}}}\n"
+                    "      - {name: adam, parameters: {m: {distribution: uniform, min: 5, max: 6}}}\n")
+    jobs = [finished_job(0, (0.9, 1.0), {"opt": {"name": "sgd", "m": 0.5}}),
+            finished_job(1, (0.8, 1.0), {"opt": {"name": "adam", "m": 5.5}}),
+            finished_job(2, None, {"opt": {"name": "adam", "m": 5.9}})]
+    data = plot_data(trials_of(jobs), spaces.load_space(str(path)), exp_key="branches",
+                     min_accuracy=MIN_ACCURACY)
+    assert panel(data, "opt/sgd/m").values == (0.5,)
+    assert panel(data, "opt/adam/m").values == (5.5,)
+    assert panel(data, "opt/adam/m").failed_values == (5.9,)
+    assert panel(data, "opt/sgd/m").failed_values == ()

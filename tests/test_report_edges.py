@@ -149,3 +149,11 @@ def test_the_trials_dataframe_of_an_experiment_without_trials_is_empty(tmp_path:
     record_trials(location, "empty", [])
     frame = search.results(tmp_path / "store", "empty").trials_dataframe()
     assert frame.empty and frame.index.name == "tid"
+
+
+def test_pooled_pruned_runs_are_counted_in_the_row() -> None:
+    trials = [trial(0, (0.9, 1.0), {"lr": 0.1}), trial(1, (0.6, 0.5), {"lr": 0.1}, pruned=True)]
+    (plain,) = queries.best_configurations(trials, 5, FLOOR)
+    (pooled,) = queries.best_configurations(trials, 5, FLOOR, include_pruned=True)
+    assert "pruned_runs" not in plain.row()
+    assert (pooled.row()["runs"], pooled.row()["pruned_runs"]) == (2, 1)

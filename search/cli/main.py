@@ -33,6 +33,7 @@ from search.cli.common import (
 )
 from search.cli.dashboard import dashboard
 from search.cli.reports import export, plot
+from search.confirmation import parse_confirm
 from search.farm.spool import default_spool_root
 from search.farm.stopping import StopNow
 from search.farm.worker import WorkerOptions
@@ -41,10 +42,11 @@ from search.policy import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFA
 from search.pruning import PRUNER_NAMES
 from search.reports import queries
 from search.reports.output import render, render_status
-from search.store import Store, open_store
+from search.store import Store, open_store, opened_store
 from search.urls import is_mongodb_url, redact
 
 if TYPE_CHECKING:
+    from search.experiment import Experiment
     from search.farm.driver import SearchProgress
 
 # Every command's module is imported inside the command that needs it: `hpsearch --help` and
@@ -156,6 +158,10 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
             stale_after=stale_after, max_attempts=max_attempts, trial_timeout=trial_timeout,
             max_consecutive_failures=max_consecutive_failures, data_dir=data_dir,
             torch_compile=torch_compile, confirm=confirm)
+        _warn_of_kept_choices(options, {name: value for name, value in
+                                        (("algo", algo), ("pruner", pruner), ("confirm", confirm))
+                                        if click.get_current_context().get_parameter_source(name)
+                                        is not click.core.ParameterSource.DEFAULT})
         header = (f"search {exp_key!r}: {objective_name} on space {space_name}, {max_evals} "
                   f"trials, store {redact(store)}")
         if options.is_farm:
@@ -171,6 +177,32 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
             except SearchFailed as error:
                 raise TrialsFailed(str(error)) from None
     click.echo(render([configuration.row() for configuration in results.best(5)], "table"))
+
+
+def _warn_of_kept_choices(options: SearchOptions, given: dict[str, str]) -> None:
+    """A resume keeps the recorded algo, pruner and confirmation; say so when this run names
+    others, rather than ignore them silently."""
+    if not given:
+        return
+    with opened_store(options.store) as store:
+        recorded = store.experiment(options.exp_key)
+    if recorded is None:
+        return
+    kept = {"algo": (recorded.algo, options.algo), "pruner": (recorded.pruner, options.pruner),
+            "confirm": (recorded.confirmation, parse_confirm(options.confirm))}
+    for name in given:
+        was, asked = kept[name]
+        if was != asked:
+            click.echo(f"warning: --{name} {given[name]} is ignored: a resume keeps the "
+                       f"recorded {name} ({_recorded_choice(name, recorded)}); choose a new "
+                       "--exp-key to search with another", err=True)
+
+
+def _recorded_choice(name: str, experiment: Experiment) -> str:
+    if name != "confirm":
+        return str(getattr(experiment, name))
+    fraction = experiment.confirmation.fraction
+    return "none" if fraction == 0 else f"{fraction:g} of the trials"
 
 
 @contextlib.contextmanager

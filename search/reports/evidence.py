@@ -217,8 +217,11 @@ class Configuration:
             "seconds_spread": self.seconds_spread,
             "below_floor": self.below_floor,
         }
+        pruned = sum(trial.pruned for trial in self.scored_trials())
         tail = {
             "failed": self.failed,
+            # Only where pruned runs were pooled (include_pruned): their means are cut short.
+            **({"pruned_runs": pruned} if pruned else {}),
             "tids": ",".join(str(trial.tid) for trial in self.trials),
         }
         return {**head, **param_columns(self.params, {*head, *tail, *taken}), **tail}

@@ -130,7 +130,7 @@ class ParameterPanel:
     trials that took another branch).
     """
 
-    column: str
+    column: str  # the title: the flat column, or the label where two branches share one
     log: bool
     categories: tuple[Any, ...] | None
     values: tuple[Any, ...]
@@ -176,8 +176,7 @@ def plot_data(trials: Iterable[Trial], space: SearchSpace, *, exp_key: str,
         counts=counts,
         history=_history(scored, failed, best),
         trade_off=_trade_off(scored, failed, pruned, min_accuracy, best),
-        parameters=tuple(_parameter_panel(parameter, _column(parameter, space), scored, failed)
-                         for parameter in space.parameters if parameter.distribution != "constant"),
+        parameters=_parameter_panels(space, scored, failed),
     )
 
 
@@ -264,18 +263,44 @@ def _column(parameter: Parameter, space: SearchSpace) -> str:
     return f"{_column(parent, space)}/{name}"
 
 
-def _parameter_panel(parameter: Parameter, column: str, scored: list[Trial],
-                     failed: list[Trial]) -> ParameterPanel:
+def _parameter_panels(space: SearchSpace, scored: list[Trial], failed: list[Trial]
+                      ) -> tuple[ParameterPanel, ...]:
+    """A panel per searched parameter. Two branches' parameters of one name share a flat
+    column ("optimizer/lr" for both "optimizer/sgd/lr" and "optimizer/adamw/lr"): each panel
+    then takes only the trials of its own branch, and is titled by its label."""
+    searched = [parameter for parameter in space.parameters
+                if parameter.distribution != "constant"]
+    columns = [_column(parameter, space) for parameter in searched]
+    return tuple(
+        _parameter_panel(parameter, column, space, scored, failed,
+                         title=parameter.label if columns.count(column) > 1 else column)
+        for parameter, column in zip(searched, columns, strict=True))
+
+
+def _active(parameter: Parameter, space: SearchSpace, row: dict[str, Any]) -> bool:
+    """Whether a trial (its flat `row`) took the branches the parameter lives in."""
+    if parameter.condition is None:
+        return True
+    parent_label, _, branch = parameter.condition.partition("=")
+    parent = next(p for p in space.parameters if p.label == parent_label)
+    return row.get(_column(parent, space)) == branch and _active(parent, space, row)
+
+
+def _parameter_panel(parameter: Parameter, column: str, space: SearchSpace,
+                     scored: list[Trial], failed: list[Trial], *, title: str
+                     ) -> ParameterPanel:
     chosen = [(trial.columns(), _known(trial.score)) for trial in scored]
-    present = [(params[column], value) for params, value in chosen if column in params]
-    failed_values = [trial.columns().get(column) for trial in failed]
+    present = [(params[column], value) for params, value in chosen
+               if column in params and _active(parameter, space, params)]
+    failed_values = [row.get(column) for row in (trial.columns() for trial in failed)
+                     if _active(parameter, space, row)]
     categories = None
     if parameter.distribution == "categorical":
         categories = tuple(parameter.values or ())
         seen = [value for value, _ in present] + failed_values
         categories += tuple(dict.fromkeys(v for v in seen if v is not None and v not in categories))
     return ParameterPanel(
-        column=column,
+        column=title,
         log=parameter.log,
         categories=categories,
         values=tuple(value for value, _ in present),
