@@ -6,6 +6,7 @@ construction, and free of "." and "$" because they become MongoDB keys.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -119,9 +120,10 @@ def _kind_of(item: dict[str, Any], at: Location) -> str:
     if "distribution" in item:
         name = item["distribution"]
         if name not in _DISTRIBUTION_NAMES:
-            shown = name if isinstance(name, str) else _describe_value(name)
+            shown = repr(name) if isinstance(name, str) else _describe_value(name)
             raise at.key("distribution").error(
-                f"unknown distribution {shown!r}{did_you_mean(name, _DISTRIBUTION_NAMES)}",
+                "`distribution:` is empty" if name is None else
+                f"unknown distribution {shown}{did_you_mean(name, _DISTRIBUTION_NAMES)}",
                 f"use one of: {', '.join(_DISTRIBUTION_NAMES)}",
             )
         return str(name)
@@ -162,6 +164,16 @@ def _categorical(
             "write every choice as a branch, e.g. `- name: adamw`",
         )
     options = [_plain(value, at.key("values").item(index)) for index, value in enumerate(values)]
+    written = [json.dumps(option, sort_keys=True) for option in options]
+    for index, option in enumerate(written):
+        if option in written[:index]:
+            booleans = isinstance(options[index], bool)
+            raise at.key("values").item(index).error(
+                f"{option} is already a choice"
+                + (" (YAML reads on, off, yes and no as booleans)" if booleans else ""),
+                "give each choice once" + ("; quote words such as 'on' to keep them strings"
+                                           if booleans else ""),
+            )
     out.append(Parameter(label, "categorical", values=tuple(options), condition=condition))
     return hp.choice(label, options)
 

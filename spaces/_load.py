@@ -36,7 +36,7 @@ def load_space(name_or_path: str) -> SearchSpace:
     if name_or_path in builtin_space_names():
         return _builtin(name_or_path)
     path = Path(name_or_path)
-    if not path.exists():
+    if not name_or_path or not path.exists():  # Path("") is the current directory
         hint = did_you_mean(name_or_path, builtin_space_names())
         raise Location(name_or_path).error(
             f"no built-in space and no file by this name{hint}",

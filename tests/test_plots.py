@@ -218,8 +218,8 @@ def test_two_branches_parameters_of_one_name_get_a_panel_each(tmp_path: Path) ->
     """Both flatten to the column `opt/m`; each panel keeps its own branch's trials."""
     path = tmp_path / "branches.yaml"
     path.write_text("parameters:\n  opt:\n    values:\n"
-                    "      - {name: sgd, parameters: {m: {distribution: uniform, min: 0, max: 1}}}\n"
-                    "      - {name: adam, parameters: {m: {distribution: uniform, min: 5, max: 6}}}\n")
+                    "      - {name: sgd, parameters: {m: {min: 0.0, max: 1.0}}}\n"
+                    "      - {name: adam, parameters: {m: {min: 5.0, max: 6.0}}}\n")
     jobs = [finished_job(0, (0.9, 1.0), {"opt": {"name": "sgd", "m": 0.5}}),
             finished_job(1, (0.8, 1.0), {"opt": {"name": "adam", "m": 5.5}}),
             finished_job(2, None, {"opt": {"name": "adam", "m": 5.9}})]

@@ -157,3 +157,12 @@ def test_pooled_pruned_runs_are_counted_in_the_row() -> None:
     (pooled,) = queries.best_configurations(trials, 5, FLOOR, include_pruned=True)
     assert "pruned_runs" not in plain.row()
     assert (pooled.row()["runs"], pooled.row()["pruned_runs"]) == (2, 1)
+
+
+def test_status_names_no_best_while_every_configuration_is_below_the_floor(tmp_path: Path
+                                                                          ) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "low", [(0.2, 1.0), (0.3, 0.5)])
+    output = invoke("status", "--store", location).output
+    assert "best: none above the accuracy floor yet" in output and "acc/s" not in output
+    assert invoke("status", "--store", location, "--exp-key", "").exit_code == 2

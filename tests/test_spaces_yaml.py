@@ -312,6 +312,12 @@ def nested(momentum_spec):
          "draws integers up to about 1.0e+20", "decimal point"),
         (nested("{distribution: log_uniform, min: -1000, max: -999}"), MOMENTUM + ".min",
          "is 0 in floating point", "natural logs"),
+        (nested("{values: [on, off, yes]}"), MOMENTUM + ".values[2]",
+         "true is already a choice (YAML reads on, off, yes and no as booleans)", "quote"),
+        (nested("{values: [32, 32, 64]}"), MOMENTUM + ".values[1]", "32 is already a choice",
+         "give each choice once"),
+        (nested("{distribution: }"), MOMENTUM + ".distribution", "`distribution:` is empty",
+         "use one of"),
         # A searched `epochs` is each trial's epochs.
         ("parameters: {epochs: {distribution: uniform, min: 1, max: 3}}", "parameters.epochs",
          "whole numbers of at least 1", "int_uniform"),

@@ -441,7 +441,7 @@ def status(store: Store, exp_key: str | None, watch: bool, interval: float) -> N
     """Per experiment: trials by state, best score, pace, time left, and the live workers."""
     if store.absent and not watch:
         raise UserError(store.absent)
-    keys = [exp_key] if exp_key else [e.exp_key for e in store.experiments()]
+    keys = [exp_key] if exp_key is not None else [e.exp_key for e in store.experiments()]
     try:
         while True:
             text = "\n\n".join(

@@ -113,7 +113,9 @@ def render_status(status: ExperimentStatus) -> str:
         lines.append(f"  late results: {status.late_results} (kept, not counted; see "
                      f"`hpsearch trials --late`)")
     best = status.best
-    if best is not None:
+    if best is not None and best.below_floor:
+        lines.append("  best: none above the accuracy floor yet")
+    elif best is not None:
         runs = f", {best.runs} runs" if best.runs > 1 else ""
         lines.append(f"  best: trial {best.tid}, {best.score:.4g} acc/s "
                      f"(accuracy {best.accuracy:.4f} in {best.train_seconds:.3f} s{runs})")
