@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-# Any `scheme://user:password@` in a text. The password runs to the last `@` of the URL (a
-# password holding `/`, `@` or `:` that the user forgot to escape still counts), so a URL
-# with a stray `@` later on is redacted too far rather than not far enough.
+# Any `scheme://user:password@` in a text. The password runs to the last `@` of its line (a
+# password holding `/`, `@`, `:`, a quote or a space that the user did not escape, and that
+# the driver accepts, still counts), so a line with a stray `@` later on is redacted too far
+# rather than not far enough.
 _CREDENTIALS = re.compile(
-    r"(?P<prefix>\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]*):(?P<password>[^\s'\"]*)@", re.IGNORECASE
+    r"(?P<prefix>\b[a-z][a-z0-9+.-]*://[^\s:/@]*):(?P<password>[^\n]*)@", re.IGNORECASE
 )
 # URL options that carry a secret of their own (TLS options go in the URL).
 _SECRET_OPTIONS = re.compile(r"(?P<name>[?&;]tls\w*password=)[^&;\s'\"]*", re.IGNORECASE)

@@ -41,11 +41,13 @@ def finished_job(tid: int, outcome: Outcome, params: dict[str, Any] | None = Non
 
 
 def record_trials(location: str, exp_key: str, outcomes: Sequence[Outcome], *,
-                  running: int = 0, queued: int = 0) -> None:
-    """An experiment on the default space whose first trials finished with `outcomes`, then
-    `running` reserved and `queued` waiting ones. The proposals are random (seed 0), so
-    trial 2 takes the sgd branch with its conditional parameters."""
-    space = spaces.load_space("default")
+                  running: int = 0, queued: int = 0,
+                  space: spaces.SearchSpace | None = None) -> None:
+    """An experiment on the default space (or `space`) whose first trials finished with
+    `outcomes`, then `running` reserved and `queued` waiting ones. The proposals are random
+    (seed 0), so on the default space trial 2 takes the sgd branch with its conditional
+    parameters."""
+    space = space or spaces.load_space("default")
     total = len(outcomes) + running + queued
     store = open_store(location)
     try:

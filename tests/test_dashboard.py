@@ -327,6 +327,55 @@ def test_a_failed_trial_opens_with_its_reason_and_traceback(tab: Tab, store_loca
         assert tab.page.locator("#detail-traceback").inner_text() == traceback
 
 
+def test_pruned_trials_show_their_curves_and_count_in_the_seconds_spent(tab: Tab,
+                                                                         tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "pruned", [(0.9, 1.0)], queued=1)
+    finish_next(location, "pruned", {**result_for((0.6, 3.0)), "pruned": True,
+                                     "val_accuracy_per_epoch": [0.5, 0.6]})
+    with served(location) as dashboard:
+        tab.open(dashboard.url_for("pruned"))
+        assert trace_points(tab, "plot-curves", "pruned") == 1
+        spent = tab.evaluate("() => Math.max(...document.getElementById('plot-history').data"
+                             ".filter((t) => t.xaxis === 'x2').flatMap((t) => Array.from(t.x)))")
+        assert spent == pytest.approx(4.0), "the pruned trial's 3 s were spent too"
+
+
+def test_a_page_opened_before_its_experiment_exists_shows_it_once_it_does(
+        tab: Tab, tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "early", OUTCOMES[:1])
+    with served(location) as dashboard:
+        tab.page.goto(dashboard.url_for("late"))
+        tab.page.wait_for_selector("#missing", timeout=WAIT_MS)
+        record_trials(location, "late", OUTCOMES)
+        tab.painted()
+        assert trace_points(tab, "plot-history", "trial") == 5
+    # The browser itself logs the 404s the page answered by waiting: expected here.
+    tab.errors[:] = [error for error in tab.errors if "404 (Not Found)" not in error]
+
+
+def test_two_branches_parameters_of_one_name_are_drawn_each_with_its_own_trials(
+        tab: Tab, tmp_path: Path) -> None:
+    path = tmp_path / "branches.yaml"
+    path.write_text("parameters:\n  opt:\n    values:\n"
+                    "      - {name: sgd, parameters: {m: {min: 0.0, max: 1.0}}}\n"
+                    "      - {name: adam, parameters: {m: {min: 5.0, max: 6.0}}}\n")
+    location = str(tmp_path / "store")
+    record_trials(location, "branches", [(0.9, 1.0)] * 8, space=spaces.load_space(str(path)))
+    with served(location) as dashboard:
+        tab.open(dashboard.url_for("branches"))
+        panels = tab.evaluate("() => document.getElementById('plot-params').data"
+                              ".map((t) => [t.xaxis, Array.from(t.x)])")
+        by_axis = {axis: xs for axis, xs in panels}
+        sgd, adam = by_axis["x2"], by_axis["x3"]  # after the categorical `opt`
+        assert sgd and adam and len(sgd) + len(adam) == 8
+        assert all(0 <= x <= 1 for x in sgd) and all(5 <= x <= 6 for x in adam)
+        titles = tab.evaluate("() => [...document.querySelectorAll('#plot-params tspan')]"
+                              ".map((span) => span.textContent)")
+        assert {"opt", "opt/sgd/m", "opt/adam/m"} <= set(titles), titles
+
+
 def api(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=120) as answer:
         decoded: dict[str, Any] = json.loads(answer.read())

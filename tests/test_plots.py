@@ -225,7 +225,9 @@ def test_two_branches_parameters_of_one_name_get_a_panel_each(tmp_path: Path) ->
             finished_job(2, None, {"opt": {"name": "adam", "m": 5.9}})]
     data = plot_data(trials_of(jobs), spaces.load_space(str(path)), exp_key="branches",
                      min_accuracy=MIN_ACCURACY)
-    assert panel(data, "opt/sgd/m").values == (0.5,)
-    assert panel(data, "opt/adam/m").values == (5.5,)
-    assert panel(data, "opt/adam/m").failed_values == (5.9,)
-    assert panel(data, "opt/sgd/m").failed_values == ()
+    sgd, adam = (found for found in data.parameters if found.column == "opt/m")
+    assert (sgd.title, sgd.branches, sgd.values, sgd.failed_values) == (
+        "opt/sgd/m", (("opt", "sgd"),), (0.5,), ())
+    assert (adam.title, adam.branches, adam.values, adam.failed_values) == (
+        "opt/adam/m", (("opt", "adam"),), (5.5,), (5.9,))
+    assert panel(data, "opt").title == "opt", "a column of its own keeps its name"

@@ -81,6 +81,20 @@ def test_status_watch_refreshes_until_ctrl_c(store_location: str, hpsearch) -> N
     assert "Traceback" not in text
 
 
+def test_status_watch_shows_an_experiment_created_after_it_started(store_location: str,
+                                                                  hpsearch) -> None:
+    record_trials(store_location, "first", OUTCOMES[:1])
+    process = hpsearch.start("status", "--store", store_location, "--watch", "--interval", "0.5",
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = OutputWatcher(process)
+    output.wait_for(lambda text: "first: noop" in text, 120, "the first experiment shown")
+    record_trials(store_location, "later", OUTCOMES[:2])
+    output.wait_for(lambda text: "later: noop on space default: 2/2 finished" in text, 120,
+                    "the experiment created after the watch started")
+    process.terminate()
+    output.finish()
+
+
 def test_rerun_with_another_definition_is_refused_showing_the_difference(store_location: str
                                                                          ) -> None:
     record_trials(store_location, "d", OUTCOMES[:1])

@@ -43,6 +43,7 @@ def url_table(port: str) -> list[tuple[str, list[str]]]:
         (f"mongodb://alice:plain-pw7@127.0.0.1:{port}/hpsearch?tls=true"
          "&tlsCertificateKeyFilePassword=key-pw7", ["plain-pw7", "key-pw7"]),
         ("alice:no-scheme-pw7@127.0.0.1:27017/hpsearch", ["no-scheme-pw7"]),
+        (f"mongodb://al'ice:Qu'o\"te sp-pw7@127.0.0.1:{port}/hpsearch", ["Qu'o\"te sp-pw7"]),
     ]
 
 
@@ -90,6 +91,9 @@ def test_no_command_prints_a_password_for_any_url_shape(mongo_server, hpsearch,
      "?replicaSet=rs", "pw"),
     ("mongodb://h:1/db?tlsCertificateKeyFilePassword=kpw&tls=true",
      "mongodb://h:1/db?tlsCertificateKeyFilePassword=***&tls=true", "kpw"),
+    ("mongodb://u:it's@h:1/db", "mongodb://u:***@h:1/db", "it's"),
+    ("mongodb://u'x:p\"w@h:1/db", "mongodb://u'x:***@h:1/db", "p\"w"),
+    ("mongodb://u:two words@h:1/db", "mongodb://u:***@h:1/db", "two words"),
 ])
 def test_redact_hides_the_password_of_every_url_shape(url: str, shown: str, secret: str) -> None:
     assert redact(url) == shown

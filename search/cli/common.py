@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,18 @@ def user_errors() -> Iterator[None]:
     except (StoreError, ExperimentConflict, spaces.SpaceError, objectives.ObjectiveError,
             GpuSpecError, InvalidSearchOptions) as error:
         raise UserError(str(error)) from None
+
+
+class FiniteFloatRange(click.FloatRange):
+    """`click.FloatRange` that also refuses nan and inf: nan compares false with any bound,
+    so the range alone lets it through, and every later use of it fails far from here."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 include_pruned_option = click.option(

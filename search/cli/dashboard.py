@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from search.cli.common import UserError, with_store
+from search.cli.common import FiniteFloatRange, UserError, with_store
 from search.reports import queries
 from search.store import Store
 
@@ -21,7 +21,7 @@ from search.store import Store
                    "Env: HPSEARCH_DASHBOARD_TOKEN.")
 @click.option("--exp-key", envvar="HPSEARCH_EXP_KEY",
               help="Print the address of this experiment's page. Env: HPSEARCH_EXP_KEY.")
-@click.option("--interval", type=click.FloatRange(min=0.2), default=1.0, show_default=True,
+@click.option("--interval", type=FiniteFloatRange(min=0.2), default=1.0, show_default=True,
               help="Seconds between two reads of the store (longer when a read is slow).")
 def dashboard(store: Store, host: str, port: int, token: str | None, exp_key: str | None,
               interval: float) -> None:

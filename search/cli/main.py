@@ -19,6 +19,7 @@ import objectives
 import spaces
 from search.algorithms import ALGORITHMS
 from search.cli.common import (
+    FiniteFloatRange,
     RedactingFormatter,
     TrialsFailed,
     UserError,
@@ -34,7 +35,7 @@ from search.cli.common import (
 from search.cli.dashboard import dashboard
 from search.cli.reports import export, plot
 from search.confirmation import parse_confirm
-from search.farm.spool import default_spool_root
+from search.farm.spool import check_spool_root, default_spool_root
 from search.farm.stopping import StopNow
 from search.farm.worker import WorkerOptions
 from search.launch import SearchFailed, SearchOptions, optimize
@@ -86,7 +87,7 @@ DEFAULTS = SearchOptions()
               help="Total trials to finish, counting those of earlier runs of this experiment.")
 @click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True,
               help="Training epochs per trial.")
-@click.option("--min-accuracy", type=click.FloatRange(0, 1), default=DEFAULTS.min_accuracy,
+@click.option("--min-accuracy", type=FiniteFloatRange(0, 1), default=DEFAULTS.min_accuracy,
               show_default=True,
               help="Accuracy floor: trials below it score the worst possible (loss 0).")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
@@ -105,23 +106,23 @@ DEFAULTS = SearchOptions()
                    "(exact: its accuracy-per-second bound fell below the best); asha (the "
                    "bound, then rungs in training seconds); curve (the bound, then finished "
                    "trials' learning curves). Recorded; a resume keeps it. See docs/pruning.md.")
-@click.option("--max-train-seconds", type=click.FloatRange(min=0, min_open=True),
+@click.option("--max-train-seconds", type=FiniteFloatRange(min=0, min_open=True),
               help="Stop once the trials have trained this many seconds in all (pruned and "
                    "failed ones, and earlier runs', included); trials already queued or "
                    "running finish. Default: no budget.")
 @click.option("--max-queue", type=click.IntRange(min=1), envvar="HPSEARCH_MAX_QUEUE",
               help="Cap on trials queued ahead of the workers (farm only). "
                    "Env: HPSEARCH_MAX_QUEUE.")
-@click.option("--stale-after", type=click.FloatRange(min=0.1),
+@click.option("--stale-after", type=FiniteFloatRange(min=0.1),
               help=f"Seconds a running trial's heartbeat may stay unchanged before its attempt "
                    f"is given up (default {DEFAULT_STALE_AFTER:g}). Recorded; workers use it.")
 @click.option("--max-attempts", type=click.IntRange(min=1),
               help=f"Attempts a trial gets before it is abandoned (default "
                    f"{DEFAULT_MAX_ATTEMPTS}). Recorded; workers use it.")
-@click.option("--heartbeat-interval", type=click.FloatRange(min=0.05),
+@click.option("--heartbeat-interval", type=FiniteFloatRange(min=0.05),
               help=f"Seconds between a running trial's heartbeats (default "
                    f"{DEFAULT_HEARTBEAT_INTERVAL:g}). Recorded; workers use it.")
-@click.option("--trial-timeout", type=click.FloatRange(min=0.1),
+@click.option("--trial-timeout", type=FiniteFloatRange(min=0.1),
               help="Seconds a trial may run before it is stopped and failed with reason "
                    "timeout (default: no limit). Recorded; workers use it.")
 @click.option("--max-consecutive-failures", type=click.IntRange(min=1),
@@ -264,7 +265,7 @@ def _progress_bar(header: str) -> Iterator[Callable[[SearchProgress], None]]:
 @click.option("--threads-per-worker", type=click.IntRange(min=1),
               help="Torch threads per CPU worker (default: cores / worker processes).")
 @click.option("--max-jobs", type=click.IntRange(min=1), help="Stop after this many trials.")
-@click.option("--idle-timeout", type=click.FloatRange(min=0),
+@click.option("--idle-timeout", type=FiniteFloatRange(min=0),
               help="Stop after this many seconds without a job.")
 @click.option("--max-consecutive-failures", type=click.IntRange(min=1),
               help="Stop after this many failed trials in a row.")
@@ -307,6 +308,12 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
             spool_root=spool_dir,
         )
         plans = plan_processes(gpu_list, cpu_workers, threads_per_worker)
+        try:
+            check_spool_root(spool_dir)
+        except OSError as error:
+            raise UserError(f"cannot spool results in --spool-dir {spool_dir}: "
+                            f"{error.strerror or error}; give a directory this user can write "
+                            "(env HPSEARCH_SPOOL_DIR)") from None
         open_store(store).close()  # a wrong URL fails here, once, before any process starts
         if len(plans) == 1 and plans[0].gpu is None:
             outcome = serve(store, options, plans[0])
@@ -325,7 +332,7 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
 @exp_key_option
 @click.option("-n", "count", type=click.IntRange(min=1), default=5, show_default=True,
               help="How many configurations.")
-@click.option("--min-accuracy", type=click.FloatRange(0, 1),
+@click.option("--min-accuracy", type=FiniteFloatRange(0, 1),
               help="Only configurations whose mean accuracy reaches this.")
 @click.option("--sort", type=click.Choice(queries.SORT_KEYS), default="score", show_default=True,
               help="score: accuracy per second, by what the runs show together (the lower "
@@ -435,15 +442,15 @@ def objectives_command() -> None:
 @with_store
 @exp_key_option
 @click.option("--watch", is_flag=True, help="Refresh in place until Ctrl-C.")
-@click.option("--interval", type=click.FloatRange(min=0.5), default=2.0, show_default=True,
+@click.option("--interval", type=FiniteFloatRange(min=0.5), default=2.0, show_default=True,
               help="Seconds between refreshes with --watch.")
 def status(store: Store, exp_key: str | None, watch: bool, interval: float) -> None:
     """Per experiment: trials by state, best score, pace, time left, and the live workers."""
     if store.absent and not watch:
         raise UserError(store.absent)
-    keys = [exp_key] if exp_key is not None else [e.exp_key for e in store.experiments()]
     try:
-        while True:
+        while True:  # each refresh lists the experiments there are now
+            keys = [exp_key] if exp_key is not None else [e.exp_key for e in store.experiments()]
             text = "\n\n".join(
                 render_status(queries.experiment_status(store, key))
                 for key in keys

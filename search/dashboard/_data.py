@@ -197,8 +197,10 @@ def front_points(found: Evidence) -> list[dict[str, Any]]:
 
 
 def parameter_axes(experiment: Experiment) -> list[dict[str, Any]]:
-    """How to draw each searched hyperparameter: its column, whether its axis is logarithmic,
-    and its choices in the space's order for a categorical one.
+    """How to draw each searched hyperparameter: its column and title, the branches a trial
+    must have taken for it to count (two branches' parameters of one name share a column),
+    whether its axis is logarithmic, and its choices in the space's order for a categorical
+    one.
 
     Read from the space record, as `hpsearch plot` does. A space this installation cannot
     rebuild gives no axes; the pages then draw the columns they find, on linear axes.
@@ -210,7 +212,8 @@ def parameter_axes(experiment: Experiment) -> list[dict[str, Any]]:
     except spaces.SpaceError:
         return []
     panels = plot_data((), space, exp_key=experiment.exp_key).parameters
-    return [{"column": redact(panel.column), "log": panel.log,
+    return [{"column": redact(panel.column), "title": redact(panel.title), "log": panel.log,
+             "branches": [[redact(column), redact(branch)] for column, branch in panel.branches],
              "categories": None if panel.categories is None
              else [_plain(category) for category in panel.categories]}
             for panel in panels]

@@ -20,6 +20,7 @@ import logging
 import os
 import pathlib
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from typing import IO, Any
@@ -36,6 +37,18 @@ def default_spool_root() -> pathlib.Path:
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"),
                                                               ".local", "state")
     return pathlib.Path(state) / "hpsearch" / "spool"
+
+
+def check_spool_root(root: pathlib.Path) -> None:
+    """Make sure results can be spooled under `root` (created if missing), before any worker
+    process starts and runs a trial whose result would have nowhere to wait.
+
+    Raises:
+        OSError: the directory cannot be created or written; its strerror says why.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=root):
+        pass
 
 
 @dataclasses.dataclass(frozen=True)

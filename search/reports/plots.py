@@ -130,7 +130,11 @@ class ParameterPanel:
     trials that took another branch).
     """
 
-    column: str  # the title: the flat column, or the label where two branches share one
+    column: str  # the flat column the values are read from (as `Trial.columns` names it)
+    title: str  # the column, or the space's label where two branches' parameters share it
+    # The (column, branch) pairs a trial holds when the parameter is active: a branch's
+    # parameter appears only in the trials that took its branch (and its parents' branches).
+    branches: tuple[tuple[str, str], ...]
     log: bool
     categories: tuple[Any, ...] | None
     values: tuple[Any, ...]
@@ -277,30 +281,37 @@ def _parameter_panels(space: SearchSpace, scored: list[Trial], failed: list[Tria
         for parameter, column in zip(searched, columns, strict=True))
 
 
-def _active(parameter: Parameter, space: SearchSpace, row: dict[str, Any]) -> bool:
-    """Whether a trial (its flat `row`) took the branches the parameter lives in."""
+def _branches(parameter: Parameter, space: SearchSpace) -> tuple[tuple[str, str], ...]:
+    """The (column, branch name) pairs of the branches the parameter lives in, outermost
+    first."""
     if parameter.condition is None:
-        return True
+        return ()
     parent_label, _, branch = parameter.condition.partition("=")
     parent = next(p for p in space.parameters if p.label == parent_label)
-    return row.get(_column(parent, space)) == branch and _active(parent, space, row)
+    return (*_branches(parent, space), (_column(parent, space), branch))
 
 
 def _parameter_panel(parameter: Parameter, column: str, space: SearchSpace,
                      scored: list[Trial], failed: list[Trial], *, title: str
                      ) -> ParameterPanel:
+    branches = _branches(parameter, space)
+
+    def active(row: dict[str, Any]) -> bool:
+        return column in row and all(row.get(parent) == branch for parent, branch in branches)
+
     chosen = [(trial.columns(), _known(trial.score)) for trial in scored]
-    present = [(params[column], value) for params, value in chosen
-               if column in params and _active(parameter, space, params)]
+    present = [(params[column], value) for params, value in chosen if active(params)]
     failed_values = [row.get(column) for row in (trial.columns() for trial in failed)
-                     if _active(parameter, space, row)]
+                     if active(row)]
     categories = None
     if parameter.distribution == "categorical":
         categories = tuple(parameter.values or ())
         seen = [value for value, _ in present] + failed_values
         categories += tuple(dict.fromkeys(v for v in seen if v is not None and v not in categories))
     return ParameterPanel(
-        column=title,
+        column=column,
+        title=title,
+        branches=branches,
         log=parameter.log,
         categories=categories,
         values=tuple(value for value, _ in present),
@@ -463,7 +474,7 @@ def _draw_parameter(axes: Axes, panel: ParameterPanel) -> None:
         _mark_failed(axes, [panel.categories.index(value) for value in panel.failed_values])
         axes.set_xticks(list(positions), [str(category) for category in panel.categories])
         axes.set_xlim(-0.6, len(panel.categories) - 0.4)
-    axes.set_title(panel.column + (" (log scale)" if panel.log else ""), fontsize=10)
+    axes.set_title(panel.title + (" (log scale)" if panel.log else ""), fontsize=10)
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
     axes.tick_params(which="both", labelsize=8)

@@ -146,7 +146,9 @@
     try {
       body = JSON.parse(text);
     } catch (error) {
-      throw new Error(`the server answered ${response.status}: ${text.slice(0, 200)}`);
+      const failure = new Error(`the server answered ${response.status}: ${text.slice(0, 200)}`);
+      failure.status = response.status;
+      throw failure;
     }
     if (!response.ok) {
       const failure = new Error(body.error || `the server answered ${response.status}`);
@@ -173,9 +175,15 @@
           app.offline = false;
         } catch (error) {
           if (signal.aborted || app.poll !== id) return;
-          if (error.status === 404) {
-            showMissing(error.message);
+          if (error.status === 401 || error.status === 403) { // a token changed since, or none
+            showMissing('The dashboard refused this page (a new --token, or none given): open the '
+                        + 'address hpsearch dashboard printed.');
             return;
+          }
+          if (error.status === 404) { // perhaps not yet: a page opened before its search began
+            if (!$('missing')) showMissing(`${error.message}; this page shows it once it appears.`);
+            await sleep(2000);
+            continue;
           }
           if (error.reading) { // the server's first read of the store is under way, or failed
             $('live').dataset.state = 'connecting';
@@ -201,6 +209,7 @@
       const query = `since=${exp.version}&instance=${app.instance || ''}&wait=${first ? 0 : WAIT_SECONDS}`;
       const answer = await getJSON(`api/experiments/${encodeURIComponent(route.key)}?${query}`,
                                    signal, first ? showLoading : null);
+      if ($('missing')) buildExperimentPage(); // it appeared after the page said it was missing
       if (first) window.hpsearchDataAt = performance.now(); // for benchmarks/dashboard_speed.py
       if (app.exp !== exp) return;
       noteStatus(answer);
@@ -1048,14 +1057,16 @@
     const n = c.tid.length;
     const scored = [];
     const failed = [];
+    const pruned = []; // stopped early: their curves and seconds count, their scores do not
     for (let i = 0; i < n; i++) {
       if (c.state[i] === 'ok' && c.score[i] !== null && c.accuracy[i] !== null && c.seconds[i] !== null) scored.push(i);
       else if (c.state[i] === 'failed') failed.push(i);
+      else if (c.state[i] === 'pruned') pruned.push(i);
     }
     // The best is the server's: the first configuration as `hpsearch best` ranks them.
     const best = exp.summary.best;
     const bestRuns = best ? best.tids.map((tid) => exp.index.get(tid)).filter((i) => i !== undefined) : [];
-    return {scored, failed, best, bestRuns, dense: scored.length + failed.length > DENSE_ABOVE};
+    return {scored, failed, pruned, best, bestRuns, dense: scored.length + failed.length + pruned.length > DENSE_ABOVE};
   }
 
   function baseLayout(exp, extra) {
@@ -1092,7 +1103,7 @@
     }
     for (const i of view.failed) { byTrial.failX.push(c.tid[i]); byTrial.failTid.push(c.tid[i]); }
     if (view.scored.length) { byTrial.stepX.push(c.tid[c.tid.length - 1]); byTrial.stepY.push(best); }
-    const finished = [...view.scored, ...view.failed].filter((i) => c.finished[i] !== null)
+    const finished = [...view.scored, ...view.failed, ...view.pruned].filter((i) => c.finished[i] !== null)
       .sort((a, b) => c.finished[a] - c.finished[b] || c.tid[a] - c.tid[b]);
     const bySeconds = {okX: [], okY: [], okTid: [], failX: [], failTid: [], stepX: [], stepY: []};
     let spent = 0;
@@ -1102,9 +1113,9 @@
       if (c.state[i] === 'ok') {
         bySeconds.okX.push(spent); bySeconds.okY.push(c.score[i]); bySeconds.okTid.push(c.tid[i]);
         if (c.score[i] > best) { best = c.score[i]; bySeconds.stepX.push(spent); bySeconds.stepY.push(best); }
-      } else {
+      } else if (c.state[i] === 'failed') {
         bySeconds.failX.push(spent); bySeconds.failTid.push(c.tid[i]);
-      }
+      } // a pruned trial's seconds were spent too; it has no score to show
     }
     if (bySeconds.stepX.length) { bySeconds.stepX.push(spent); bySeconds.stepY.push(best); }
     [[byTrial, 'x', 'y', 'trial %{customdata}'], [bySeconds, 'x2', 'y2', 'trial %{customdata}, after %{x:.4g} s']]
@@ -1280,10 +1291,13 @@
       const x0 = col * (width + gapX);
       const y1 = 1 - row * (height + gapY);
       const values = exp.params[axis.column] || [];
-      const categorical = axis.categories ? categoriesOf(axis, values, view.scored) : null;
+      // A branch's parameter counts only in the trials that took its branch (two branches'
+      // parameters of one name share the column).
+      const taken = (axis.branches || []).map(([column, branch]) => [exp.params[column] || [], branch]);
+      const scored = taken.length ? view.scored.filter((i) => taken.every(([chosen, branch]) => chosen[i] === branch)) : view.scored;
+      const categorical = axis.categories ? categoriesOf(axis, values, scored) : null;
       const position = categorical ? categorical.position : null;
       // Typed arrays filled by index: nine panels of ten thousand points each.
-      const scored = view.scored;
       const xs = new Float64Array(scored.length);
       const ys = new Float64Array(scored.length);
       const tids = new Float64Array(scored.length);
@@ -1301,7 +1315,7 @@
       }
       data.push(markers({type: 'scatter', mode: 'markers', x: xs.subarray(0, n), y: ys.subarray(0, n), customdata: tids.subarray(0, n), xaxis: `x${suffix}`, yaxis: `y${rowSuffix}`,
                  marker: {color: COLORS.trial, size: 5, opacity: 0.65},
-                 hovertemplate: `trial %{customdata}<br>%{y:.4g} accuracy/s<extra>${plotlyText(axis.column)}</extra>`}));
+                 hovertemplate: `trial %{customdata}<br>%{y:.4g} accuracy/s<extra>${plotlyText(axis.title || axis.column)}</extra>`}));
       // Numeric axes have few, short tick labels and no title: the margins fit them without
       // Plotly measuring each label to push them (categories may be long, and rotated), and
       // the overlay writes their labels (Plotly lays out and measures each of its own).
@@ -1323,7 +1337,7 @@
         ticks.push(`yaxis${rowSuffix}`);
       }
       labels.push({xref: 'paper', yref: 'paper', x: x0, y: y1, dy: -5, anchor: 'start', kind: 'panel',
-                   bold: axis.column, text: axis.log ? ' (log)' : ''});
+                   bold: axis.title || axis.column, text: axis.log ? ' (log)' : ''});
     });
     return {data, layout, height: 40 + rows * 230, overlay: {labels, ticks}};
   }
@@ -1425,7 +1439,7 @@
 
   function curves(exp, view) {
     const c = exp.columns;
-    const withCurves = [...view.scored, ...view.failed].filter((i) => c.curve[i] && c.curve[i].length);
+    const withCurves = [...view.scored, ...view.pruned, ...view.failed].filter((i) => c.curve[i] && c.curve[i].length);
     const {shown, note} = sample(exp, withCurves, 2000, 500);
     const xs = [], ys = [], prunedX = [], prunedY = [], prunedTid = [];
     for (const i of shown) {
@@ -1470,7 +1484,7 @@
   // -- the trials table -----------------------------------------------------------------------
 
   function tableColumns(exp) {
-    const params = parameterAxes(exp).map((axis) => axis.column);
+    const params = [...new Set(parameterAxes(exp).map((axis) => axis.column))]; // branches may share one
     for (const column of Object.keys(exp.params)) if (!params.includes(column)) params.push(column);
     const c = exp.columns;
     return [
