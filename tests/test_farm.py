@@ -103,9 +103,9 @@ def test_best_json_from_mongodb_matches_a_direct_query(mongo_url, hpsearch) -> N
 def test_one_worker_command_fans_out_into_processes_that_stop_together(mongo_url, hpsearch
                                                                        ) -> None:
     queue_experiment(mongo_url, "fan", SLEEPY, 8)
-    worker = hpsearch.start("worker", "--store", mongo_url, "--gpus", "none", "--cpu-workers", "2",
-                            "--allow-objective", SLEEPY, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    worker = hpsearch.start("-v", "worker", "--store", mongo_url, "--gpus", "none",
+                            "--cpu-workers", "2", "--allow-objective", SLEEPY,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     db = database(mongo_url)
     wait_until(lambda: len(done_jobs(db, "fan")) >= 8, 120, "the eight trials are done")
     code, output = stop(worker)
@@ -113,6 +113,8 @@ def test_one_worker_command_fans_out_into_processes_that_stop_together(mongo_url
     processes = {job["result"]["worker"] for job in done_jobs(db, "fan")}
     assert len(processes) == 2 and all(worker_id.endswith(":cpu") for worker_id in processes)
     assert output.count("stopped by signal") == 2  # SIGTERM reached both children once
+    # Each process logs as the command asked (-v: its trials), in the command's format.
+    assert output.count(" INFO search.farm.worker: trial ") >= 8, output
 
 
 def test_worker_command_fails_when_one_of_its_processes_is_killed(mongo_url, hpsearch) -> None:

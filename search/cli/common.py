@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,13 +21,6 @@ from search.reports.output import FORMATS
 from search.store import DEFAULT_LOCATION, Store, StoreError, opened_store
 from search.trial import TRIAL_FIELDS, Trial, trials_of
 from search.urls import redact
-
-
-class RedactingFormatter(logging.Formatter):
-    """Log lines, tracebacks included, with the password of every URL in them replaced."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
 
 
 class UserError(click.ClickException):

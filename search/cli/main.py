@@ -20,7 +20,6 @@ import spaces
 from search.algorithms import ALGORITHMS
 from search.cli.common import (
     FiniteFloatRange,
-    RedactingFormatter,
     TrialsFailed,
     UserError,
     data_dir_option,
@@ -39,6 +38,7 @@ from search.farm.spool import check_spool_root, default_spool_root
 from search.farm.stopping import StopNow
 from search.farm.worker import WorkerOptions
 from search.launch import SearchFailed, SearchOptions, optimize
+from search.logs import configure_logging
 from search.policy import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER
 from search.pruning import PRUNER_NAMES
 from search.reports import queries
@@ -63,10 +63,7 @@ def main(verbose: int) -> None:
     Runs embedded on one machine with a directory store, or as a farm of GPU workers
     sharing a MongoDB store.
     """
-    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler])
+    configure_logging([logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)])
 
 
 # -- search -------------------------------------------------------------------------------------

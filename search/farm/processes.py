@@ -14,6 +14,7 @@ from types import FrameType
 import objectives
 from search.farm.stopping import StopRequest
 from search.farm.worker import Worker, WorkerExit, WorkerOptions, worker_id
+from search.logs import configure_logging
 from search.store import open_store
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,10 @@ def serve(store_location: str, options: WorkerOptions, plan: ProcessPlan) -> Wor
         store.close()
 
 
-def _child(store_location: str, options: WorkerOptions, plan: ProcessPlan) -> None:
+def _child(store_location: str, options: WorkerOptions, plan: ProcessPlan, log_level: int
+           ) -> None:
     os.setpgrp()  # signals reach children only through the parent, exactly once
+    configure_logging(log_level)  # as the parent logs (-v), redacted
     outcome = serve(store_location, options, plan)
     log.warning("worker %s stopped: %s", worker_id(plan.gpu), outcome.reason)
     raise SystemExit(outcome.exit_code)
@@ -95,7 +98,8 @@ def run_processes(store_location: str, options: WorkerOptions, plans: list[Proce
         os.environ.update(environment)  # a spawned child copies the environment at start
         try:
             child = context.Process(target=_child, name=f"hpsearch-worker-{plan.gpu or 'cpu'}",
-                                    args=(store_location, options, plan))
+                                    args=(store_location, options, plan,
+                                          logging.getLogger().getEffectiveLevel()))
             child.start()
         finally:
             for key, value in previous.items():

@@ -1,10 +1,11 @@
 """Connecting to MongoDB and living through outages, in one place.
 
 Every call the MongoDB store makes goes through `Connection.call`: a database that goes away
-for a while (a restart, a failover, a network blip) is retried with capped exponential backoff
-and logged once when it goes and once when it returns; only an outage longer than
-`outage_limit` seconds becomes an error. An operation the server cuts short (as it shuts
-down, or when it loses its own network) is part of the same outage, not a failed call.
+(a restart, a failover, a network blip, an afternoon's maintenance) is retried with capped
+exponential backoff for as long as it is away, and logged when it goes, every few minutes
+while it stays away, and when it returns: a search or a worker waits an outage out, and
+Ctrl-C stops it meanwhile. An operation the server cuts short (as it shuts down, or when it
+loses its own network) is part of the same outage, not a failed call.
 Connecting at start-up, in contrast, fails fast with one clear message, because then the
 likeliest cause is a wrong URL.
 
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_DATABASE = "hpsearch"
+_REMINDER_SECONDS = 300.0  # how often a long outage is logged again while it lasts
 _UNAUTHORIZED = 13  # MongoDB's error code for an operation the user's roles do not allow
 
 # Replies that mean an operation was cut short by the server's own trouble, not refused. A
@@ -71,12 +73,10 @@ class Connection:
         *,
         connect_timeout: float = 2.0,
         socket_timeout: float = 30.0,
-        outage_limit: float = 300.0,
         max_backoff: float = 1.0,
     ) -> None:
         self.location = redact(url)
         self._secrets = secrets_of(url)
-        self._outage_limit = outage_limit
         self._max_backoff = max_backoff
         self.outages = 0  # outages lived through: heartbeats could not reach us meanwhile
         self.operations = OperationCounter()  # what this connection asked of the database
@@ -106,8 +106,9 @@ class Connection:
         self._check_reachable()
 
     def call(self, operation: Callable[[], T]) -> T:
-        """Run one database operation, retrying through an outage of up to `outage_limit`."""
+        """Run one database operation, retrying through an outage however long it lasts."""
         started = None
+        reminded = 0.0
         backoff = 0.2
         while True:
             try:
@@ -135,11 +136,10 @@ class Connection:
                 self.outages += 1
                 log.warning("database %s unreachable (%s); retrying", self.location,
                             self._scrub(failure))
-            if now - started > self._outage_limit:
-                raise StoreError(
-                    f"database {self.location} unreachable for {self._outage_limit:.0f} s: "
-                    f"{self._scrub(failure)}"
-                ) from None
+            elif now - started - reminded >= _REMINDER_SECONDS:
+                reminded = now - started
+                log.warning("database %s still unreachable after %.0f s (%s); waiting for it",
+                            self.location, reminded, self._scrub(failure))
             time.sleep(backoff)
             backoff = min(backoff * 2, self._max_backoff)
 
