@@ -3,6 +3,7 @@ column, failures' messages, pruned-only configurations, odd values, paths and em
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,20 @@ def test_status_names_no_best_while_every_configuration_is_below_the_floor(tmp_p
     output = invoke("status", "--store", location).output
     assert "best: none above the accuracy floor yet" in output and "acc/s" not in output
     assert invoke("status", "--store", location, "--exp-key", "").exit_code == 2
+
+
+def test_the_pace_of_a_farm_gone_quiet_falls_instead_of_holding_its_last_value() -> None:
+    start = utcnow()
+    trials = []
+    for tid in range(10):  # one a second
+        job = finished_job(tid, (0.9, 1.0), {"lr": 0.1})
+        job["refresh_time"] = start + datetime.timedelta(seconds=tid)
+        trials.append(Trial.from_job(job))
+
+    def at(seconds: float) -> datetime.datetime:
+        return start + datetime.timedelta(seconds=seconds)
+
+    assert queries.pace(trials, 5, at(9.5)) == (pytest.approx(60.0), pytest.approx(5.0))
+    rate, left = queries.pace(trials, 5, at(100))
+    assert rate == pytest.approx(9 / 99 * 60) and left == pytest.approx(5 / rate * 60)
+    assert queries.pace(trials, 0, at(100)) == (pytest.approx(60.0), 0.0), "done: as it went"

@@ -261,7 +261,8 @@ def _progress_bar(header: str) -> Iterator[Callable[[SearchProgress], None]]:
               help="CPU worker processes when no GPU is used.")
 @click.option("--threads-per-worker", type=click.IntRange(min=1),
               help="Torch threads per CPU worker (default: cores / worker processes).")
-@click.option("--max-jobs", type=click.IntRange(min=1), help="Stop after this many trials.")
+@click.option("--max-jobs", type=click.IntRange(min=1),
+              help="Stop after this many trials (each worker process counts its own).")
 @click.option("--idle-timeout", type=FiniteFloatRange(min=0),
               help="Stop after this many seconds without a job.")
 @click.option("--max-consecutive-failures", type=click.IntRange(min=1),

@@ -22,9 +22,9 @@ from search.reports.evidence import Configuration, pool, rank
 from search.reports.queries import (
     count_by_state,
     finished_count,
+    pace,
     pareto_front,
     space_name,
-    trials_per_minute,
 )
 from search.store import WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial
@@ -155,10 +155,7 @@ def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
     best = (found or evidence(experiment, trials)).best
     counts = count_by_state(trials)
     finished = finished_count(counts)
-    rate = trials_per_minute(sorted(trial.finished for trial in trials
-                                     if trial.finished is not None))
-    remaining = max(0, (experiment.max_evals or finished) - finished)
-    seconds_left = remaining / rate * 60 if rate else (0.0 if not remaining else None)
+    rate, seconds_left = pace(trials, max(0, (experiment.max_evals or finished) - finished), now)
     return {
         "exp_key": experiment.exp_key,
         "objective": redact(experiment.objective),
@@ -171,7 +168,7 @@ def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
         "counts": counts,
         "total": len(trials),
         "best": None if best is None else configuration_row(best),
-        "trials_per_minute": _number(rate),
+        "pace": _number(rate),
         "seconds_left": _number(seconds_left),
         "train_seconds": _number(math.fsum(trial.train_seconds for trial in trials
                                            if isinstance(trial.train_seconds, int | float)

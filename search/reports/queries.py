@@ -12,6 +12,7 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from search.documents import utcnow
 from search.reports.evidence import Configuration, pool, rank
 from search.store import LateResult, Store, StoreError, WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial, trials_of
@@ -192,11 +193,9 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
         raise unknown_experiment(store, exp_key)
     trials = trials_of(store.jobs(exp_key, fields=TRIAL_FIELDS))
     counts = count_by_state(trials)
-    finished_times = sorted(trial.finished for trial in trials if trial.finished is not None)
-    rate = trials_per_minute(finished_times)
     finished = finished_count(counts)
-    remaining = max(0, (experiment.max_evals or finished) - finished)
-    seconds_left = remaining / rate * 60 if rate else (0.0 if not remaining else None)
+    rate, seconds_left = pace(trials, max(0, (experiment.max_evals or finished) - finished),
+                              utcnow())
     return ExperimentStatus(
         exp_key=exp_key,
         objective=experiment.objective,
@@ -215,14 +214,26 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     )
 
 
-def trials_per_minute(finished_times: list[datetime.datetime]) -> float | None:
-    """The finishing rate over the last (up to) 20 trials, which follows workers coming and
-    going better than the average since the start."""
-    recent = finished_times[-20:]
+def pace(trials: Iterable[Trial], remaining: int, now: datetime.datetime
+         ) -> tuple[float | None, float | None]:
+    """Trials finished per minute, and the seconds left at that pace for `remaining` trials.
+
+    The rate is that of the last (up to) 20 trials, which follows workers coming and going
+    better than the average since the start. While trials remain, a farm gone quiet slows it:
+    the time since the last finish counts once it is longer than the usual gap between two,
+    so a stalled search shows its pace falling instead of its last one.
+    """
+    recent = sorted(trial.finished for trial in trials if trial.finished is not None)[-20:]
     if len(recent) < 2:
-        return None
+        return None, (0.0 if not remaining else None)
     span = (recent[-1] - recent[0]).total_seconds()
-    return (len(recent) - 1) / span * 60 if span > 0 else None
+    if remaining:
+        gap = span / (len(recent) - 1)
+        span = max(span, (now - recent[0]).total_seconds() - gap)
+    if span <= 0:
+        return None, (0.0 if not remaining else None)
+    rate = (len(recent) - 1) / span * 60
+    return rate, remaining / rate * 60
 
 
 def late_result_row(late: LateResult) -> dict[str, Any]:
