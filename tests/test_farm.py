@@ -102,11 +102,14 @@ def test_best_json_from_mongodb_matches_a_direct_query(mongo_url, hpsearch) -> N
 
 def test_one_worker_command_fans_out_into_processes_that_stop_together(mongo_url, hpsearch
                                                                        ) -> None:
-    queue_experiment(mongo_url, "fan", SLEEPY, 8)
     worker = hpsearch.start("-v", "worker", "--store", mongo_url, "--gpus", "none",
                             "--cpu-workers", "2", "--allow-objective", SLEEPY,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     db = database(mongo_url)
+    # Both processes up before the trials come: on a loaded machine one could otherwise run
+    # all eight while the other still imports torch.
+    wait_until(lambda: db.workers.count_documents({}) == 2, 120, "both processes report")
+    queue_experiment(mongo_url, "fan", SLEEPY, 8)
     wait_until(lambda: len(done_jobs(db, "fan")) >= 8, 120, "the eight trials are done")
     code, output = stop(worker)
     assert code == 0, output

@@ -103,6 +103,7 @@ class Worker:
         self._spool = Spool(options.spool_root, store.location) if options.spool_root else None
         self._last_report = float("-inf")
         self._last_state: str | None = None
+        self._last_exp_key: str | None = None  # of the last trial it ran
         self._lookahead = (Lookahead(store, worker_id, self._stop, clock) if options.lookahead
                            else None)
         self.jobs_done = 0
@@ -323,10 +324,15 @@ class Worker:
             return
         self._last_report = now
         self._last_state = state
+        if reservation is not None:
+            self._last_exp_key = reservation.exp_key
+        # A stopped worker names the experiment it last ran, whose status lists it; an idle
+        # one names none: it may take any experiment's trials next.
+        exp_key = reservation.exp_key if reservation else (
+            self._last_exp_key if state == "stopped" else None)
         self._store.report_worker(WorkerStatus(
             worker_id=self.worker_id, host=self.worker_id.split(":")[0], device=self.device,
-            state=state, last_seen=utcnow(),
-            exp_key=reservation.exp_key if reservation else None,
+            state=state, last_seen=utcnow(), exp_key=exp_key,
             tid=reservation.tid if reservation else None, jobs_done=self.jobs_done,
         ))
 
