@@ -47,6 +47,10 @@ class Experiment:
     device: str = "auto"
     algo: str = DEFAULT_ALGO  # proposes trials; a resume keeps it, so not a definition
     pruner: str = DEFAULT_PRUNER  # stops trials that cannot win; a resume keeps it, like algo
+    # The proposals' seed and random start: a resume keeps them, so that it proposes what
+    # an uninterrupted search would. None: recorded before they were (the run's own then).
+    seed: int | None = None
+    startup_trials: int | None = None
     # Where the driver's machine keeps data sets; a worker's own HPSEARCH_DATA_DIR wins, since
     # hosts may mount data in different places. Not part of the definition: data, not meaning.
     data_dir: str | None = None
@@ -156,7 +160,8 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "exp_key": str, "space": dict, "objective": str, "epochs": int,
     "min_accuracy": (int, float), "device": str, "max_evals": int, "metric": str,
     "version": str, "created": datetime.datetime, "algo": str, "data_dir": str,
-    "torch_compile": bool, "pruner": str, "confirmation": dict,
+    "torch_compile": bool, "pruner": str, "confirmation": dict, "seed": int,
+    "startup_trials": int,
 }
 
 

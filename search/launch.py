@@ -62,9 +62,10 @@ class SearchOptions:
         max_evals: Trials to finish in all, counting those of earlier runs.
         epochs: Training epochs per trial.
         min_accuracy: Accuracy floor: a trial below it scores the worst possible (loss 0).
-        seed: Seed of the proposals.
+        seed: Seed of the proposals. Recorded; a resume keeps it.
         device: `auto`, `cpu`, `cuda` or `cuda:N`.
-        startup_trials: Random trials before the algorithm starts modelling.
+        startup_trials: Random trials before the algorithm starts modelling. Recorded; a
+            resume keeps it.
         algo: What proposes trials (search.algorithms.ALGORITHMS). Recorded; a resume keeps it.
         pruner: What stops trials that cannot win (search.pruning.PRUNER_NAMES; "none" runs
             every trial to its end). Recorded; a resume keeps it.
@@ -168,6 +169,7 @@ class SearchOptions:
         return Experiment(exp_key=self.exp_key, space=space.record, objective=objective,
                           epochs=self.epochs, min_accuracy=self.min_accuracy,
                           device=self.device, algo=self.algo, pruner=self.pruner,
+                          seed=self.seed, startup_trials=self.startup_trials,
                           data_dir=self.data_dir,
                           torch_compile=self.torch_compile, max_evals=self.max_evals,
                           policy=policy, confirmation=parse_confirm(self.confirm))

@@ -104,5 +104,7 @@ def test_a_resume_that_names_another_pruner_says_it_keeps_the_recorded_one(tmp_p
     assert "--confirm none is ignored" in resumed.stderr
     assert "(0.15 of the trials)" in resumed.stderr
     assert "--algo" not in resumed.stderr, "the same algo as recorded: nothing to say"
+    seeded = run(*common, "--max-evals", "2", "--seed", "5")
+    assert "--seed 5 is ignored: a resume keeps the recorded seed (0)" in seeded.stderr
     quiet = run(*common, "--max-evals", "3")
     assert "warning" not in quiet.stderr, "options left out keep the recorded ones silently"

@@ -211,3 +211,57 @@ def test_a_resume_compares_what_the_space_means_and_shows_how_it_differs(tmp_pat
     shown = str(conflict.value)
     assert "-    max: 0.5\n" in shown and "+    max: 0.9\n" in shown, shown
     assert "log_uniform_values" not in shown, "only what differs, with a line of context"
+
+
+@pytest.mark.parametrize("where", ["reporting the trial busy", "storing its result"])
+def test_ctrl_c_at_any_point_of_a_trial_loses_nothing_and_leaves_nothing_running(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """Before the trial ran, the job goes back to the queue; after, its result is stored
+    first (storing it is idempotent) and then the interrupt goes on."""
+    from search.farm.worker import Worker
+    from search.store._embedded import EmbeddedStore
+
+    interrupted: list[bool] = []
+
+    def once() -> None:
+        if not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt
+
+    if where == "storing its result":
+        original = EmbeddedStore.finish_job
+
+        def finish_job(store: EmbeddedStore, *args: Any) -> bool:
+            once()  # the interrupt lands as the result is about to be written
+            return original(store, *args)
+
+        monkeypatch.setattr(EmbeddedStore, "finish_job", finish_job)
+    else:
+        report = Worker._report
+
+        def busy(worker: Worker, state: str, *args: Any, **options: Any) -> None:
+            if state == "busy":
+                once()
+            report(worker, state, *args, **options)
+
+        monkeypatch.setattr(Worker, "_report", busy)
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=2, **QUICK)
+    with pytest.raises(KeyboardInterrupt):
+        search.optimize(peaked_at_lr_0_01, "default", options)
+    (trial,) = search.results(options.store, "default").trials
+    assert trial.state == ("ok" if where == "storing its result" else "queued")
+    resumed = search.optimize(peaked_at_lr_0_01, "default", options)
+    assert [t.state for t in resumed.trials] == ["ok", "ok"]
+
+
+def test_a_resume_keeps_the_recorded_seed_and_startup_trials(tmp_path: Path) -> None:
+    """Otherwise a resume that forgets --seed proposes what no uninterrupted search would."""
+    straight = search.optimize("noop", "default", SearchOptions(
+        store=str(tmp_path / "straight"), seed=3, startup_trials=10, max_evals=6, **QUICK))
+    first = SearchOptions(store=str(tmp_path / "resumed"), seed=3, startup_trials=10,
+                          max_evals=3, **QUICK)
+    search.optimize("noop", "default", first)
+    resumed = search.optimize("noop", "default", dataclasses.replace(
+        first, seed=9, startup_trials=2, max_evals=6))
+    assert [t.params for t in resumed.trials] == [t.params for t in straight.trials]
+    assert (resumed.experiment.seed, resumed.experiment.startup_trials) == (3, 10)

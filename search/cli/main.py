@@ -88,11 +88,12 @@ DEFAULTS = SearchOptions()
               show_default=True,
               help="Accuracy floor: trials below it score the worst possible (loss 0).")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True,
-              help="Seed of the TPE proposals.")
+              help="Seed of the TPE proposals. Recorded; a resume keeps it.")
 @click.option("--device", default=DEFAULTS.device, show_default=True,
               help="Training device: auto, cpu, cuda or cuda:N.")
 @click.option("--startup-trials", type=click.IntRange(min=1), default=DEFAULTS.startup_trials,
-              show_default=True, help="Random trials before TPE starts modelling.")
+              show_default=True,
+              help="Random trials before TPE starts modelling. Recorded; a resume keeps it.")
 @click.option("--algo", type=click.Choice(list(ALGORITHMS)), default=DEFAULTS.algo,
               show_default=True, help="What proposes trials: " + ", ".join(
                   f"{algorithm.name} ({algorithm.description})"
@@ -156,10 +157,12 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
             stale_after=stale_after, max_attempts=max_attempts, trial_timeout=trial_timeout,
             max_consecutive_failures=max_consecutive_failures, data_dir=data_dir,
             torch_compile=torch_compile, confirm=confirm)
-        _warn_of_kept_choices(options, {name: value for name, value in
-                                        (("algo", algo), ("pruner", pruner), ("confirm", confirm))
-                                        if click.get_current_context().get_parameter_source(name)
-                                        is not click.core.ParameterSource.DEFAULT})
+        _warn_of_kept_choices(options, {
+            name: str(value) for name, value in (
+                ("algo", algo), ("pruner", pruner), ("confirm", confirm), ("seed", seed),
+                ("startup_trials", startup_trials))
+            if click.get_current_context().get_parameter_source(name)
+            is not click.core.ParameterSource.DEFAULT})
         header = (f"search {exp_key!r}: {objective_name} on space {space_name}, {max_evals} "
                   f"trials, store {redact(store)}")
         if options.is_farm:
@@ -178,8 +181,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
 
 
 def _warn_of_kept_choices(options: SearchOptions, given: dict[str, str]) -> None:
-    """A resume keeps the recorded algo, pruner and confirmation; say so when this run names
-    others, rather than ignore them silently."""
+    """A resume keeps the recorded algo, pruner, confirmation, seed and startup trials; say
+    so when this run names others, rather than ignore them silently."""
     if not given:
         return
     with opened_store(options.store) as store:
@@ -187,12 +190,15 @@ def _warn_of_kept_choices(options: SearchOptions, given: dict[str, str]) -> None
     if recorded is None:
         return
     kept = {"algo": (recorded.algo, options.algo), "pruner": (recorded.pruner, options.pruner),
-            "confirm": (recorded.confirmation, parse_confirm(options.confirm))}
+            "confirm": (recorded.confirmation, parse_confirm(options.confirm)),
+            "seed": (recorded.seed, options.seed),
+            "startup_trials": (recorded.startup_trials, options.startup_trials)}
     for name in given:
         was, asked = kept[name]
-        if was != asked:
-            click.echo(f"warning: --{name} {given[name]} is ignored: a resume keeps the "
-                       f"recorded {name} ({_recorded_choice(name, recorded)}); choose a new "
+        if was is not None and was != asked:
+            flag = name.replace("_", "-")
+            click.echo(f"warning: --{flag} {given[name]} is ignored: a resume keeps the "
+                       f"recorded {flag} ({_recorded_choice(name, recorded)}); choose a new "
                        "--exp-key to search with another", err=True)
 
 

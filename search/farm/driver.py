@@ -39,8 +39,8 @@ class DriverOptions:
     """How the driver proposes and queues; what it searches, and how many trials it
     finishes (`max_evals`), is the Experiment."""
 
-    seed: int = 0
-    startup_trials: int = 10
+    seed: int = 0  # for an experiment that records none (its own wins)
+    startup_trials: int = 10  # likewise
     max_queue: int | None = None
     poll_interval: float = 0.25  # the longest wait between polls, when nothing changes
     # Stop queueing once the finished trials trained this many seconds in all, pruned and
@@ -101,8 +101,11 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
         raise ValueError("a search needs the experiment's max_evals")
     max_evals = experiment.max_evals
     experiment = store.record_experiment(experiment)
-    proposer = Proposer(experiment.exp_key, space_graph, options.seed, options.startup_trials,
-                        experiment.algo)
+    proposer = Proposer(
+        experiment.exp_key, space_graph,
+        options.seed if experiment.seed is None else experiment.seed,
+        options.startup_trials if experiment.startup_trials is None else experiment.startup_trials,
+        experiment.algo)
     policy = experiment.policy
     if local_worker is not None:
         # This process holds the experiment's lock, so a job found running was left by a run

@@ -148,26 +148,10 @@ class Worker:
             self._reclaim_if_due()  # an idle worker looks for jobs whose worker died
             self._report("idle", throttle=self._last_state == "idle")
             return None
-        self._report("busy", reservation, throttle=self._last_state == "busy")
-        if self._lookahead is not None and self._may_run_another():
-            self._lookahead.start(exp_keys, self._lookahead_retry())
         spooled: list[SpooledResult] = []
-        prepared = self._prepared[reservation.exp_key]
-        if reservation.exp_key not in self._evidence:
-            self._evidence[reservation.exp_key] = evidence_for(self._store, reservation.exp_key,
-                                                               self._clock)
-        evidence = self._evidence[reservation.exp_key]
-        evidence.expire()
-        try:
-            result = run_job(
-                reservation, prepared, self._store,
-                worker_id=self.worker_id, data_dir=self._options.data_dir,
-                should_prune=trial_pruning(prepared.pruner, evidence, reservation.job),
-                on_heartbeat=lambda: self._on_heartbeat(reservation),
-                on_result=lambda result: spooled.extend(self._spooled(reservation, result)),
-                on_stuck=lambda result: self._give_up_stuck(reservation, result),
-            )
-        except (StopNow, KeyboardInterrupt):  # a stop asked for now (Ctrl-C, embedded)
+        try:  # from the reservation to the result: a stop asked for now hands the job back
+            result = self._run(reservation, exp_keys, spooled)
+        except (StopNow, KeyboardInterrupt):  # a second signal, or Ctrl-C (embedded)
             log.warning("putting trial %s of %s back in the queue", reservation.tid,
                         reservation.exp_key)
             self._store.release_job(reservation)
@@ -182,6 +166,27 @@ class Worker:
                  _summary(result), "" if accepted else " (kept as a late result: another "
                  "attempt reported first)")
         return result
+
+    def _run(self, reservation: Reservation, exp_keys: list[str],
+             spooled: list[SpooledResult]) -> dict[str, Any]:
+        """Run a reserved job (holding the next one ahead, if any) to its result."""
+        self._report("busy", reservation, throttle=self._last_state == "busy")
+        if self._lookahead is not None and self._may_run_another():
+            self._lookahead.start(exp_keys, self._lookahead_retry())
+        prepared = self._prepared[reservation.exp_key]
+        if reservation.exp_key not in self._evidence:
+            self._evidence[reservation.exp_key] = evidence_for(self._store, reservation.exp_key,
+                                                               self._clock)
+        evidence = self._evidence[reservation.exp_key]
+        evidence.expire()
+        return run_job(
+            reservation, prepared, self._store,
+            worker_id=self.worker_id, data_dir=self._options.data_dir,
+            should_prune=trial_pruning(prepared.pruner, evidence, reservation.job),
+            on_heartbeat=lambda: self._on_heartbeat(reservation),
+            on_result=lambda result: spooled.extend(self._spooled(reservation, result)),
+            on_stuck=lambda result: self._give_up_stuck(reservation, result),
+        )
 
     @property
     def failing(self) -> str | None:
@@ -221,12 +226,12 @@ class Worker:
         """Offer a result until the store takes it. A second signal meanwhile is honoured
         once the result is stored: stopping earlier would leave it only in the spool."""
         wait = 1.0
-        deferred: StopNow | None = None
+        deferred: StopNow | KeyboardInterrupt | None = None
         while True:
             try:
                 accepted = self._store.finish_job(reservation, result)
                 break
-            except StopNow as stop:
+            except (StopNow, KeyboardInterrupt) as stop:  # finishing the job is idempotent
                 deferred = stop
                 log.warning("storing the result of trial %s first, then stopping",
                             reservation.tid)
