@@ -88,6 +88,16 @@ def test_repeats_stop_once_the_objective_is_seen_to_reproduce() -> None:
     assert next_repeat(noisy, FLOOR, settings) is not None
 
 
+def test_one_pair_of_runs_that_happened_to_agree_does_not_stop_the_repeats() -> None:
+    """Accuracy noise of 0.01 gives a pair 0.002 apart in one search in five or so: within
+    the 0.5% a reproducing objective shows, but no evidence that it reproduces."""
+    settings = dataclasses.replace(SETTINGS, fraction=0.5)
+    agreed = [*history(), run(6, params(0.5), 0.898, 1.0, repeat_of=5)]
+    assert next_repeat(agreed, FLOOR, settings) is not None
+    exact = [*history(), run(6, params(0.5), 0.9, 1.0, repeat_of=5)]
+    assert next_repeat(exact, FLOOR, settings) is None, "runs that agree exactly: one repeat"
+
+
 def simulate(settings: ConfirmationSettings, trials_wanted: int, seed: int,
              resume_at: int | None = None, in_flight: int = 1) -> list[dict[str, Any]]:
     """A search loop with noisy outcomes and `in_flight` trials running: new configurations

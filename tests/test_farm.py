@@ -102,22 +102,24 @@ def test_best_json_from_mongodb_matches_a_direct_query(mongo_url, hpsearch) -> N
 
 def test_one_worker_command_fans_out_into_processes_that_stop_together(mongo_url, hpsearch
                                                                        ) -> None:
+    # More trials than one process runs before the other is up, however loaded the machine:
+    # the test waits until both have run some, then stops them.
+    queue_experiment(mongo_url, "fan", SLEEPY, 60)
     worker = hpsearch.start("-v", "worker", "--store", mongo_url, "--gpus", "none",
                             "--cpu-workers", "2", "--allow-objective", SLEEPY,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     db = database(mongo_url)
-    # Both processes up before the trials come: on a loaded machine one could otherwise run
-    # all eight while the other still imports torch.
-    wait_until(lambda: db.workers.count_documents({}) == 2, 120, "both processes report")
-    queue_experiment(mongo_url, "fan", SLEEPY, 8)
-    wait_until(lambda: len(done_jobs(db, "fan")) >= 8, 120, "the eight trials are done")
+
+    def processes() -> set[str]:
+        return {job["result"]["worker"] for job in done_jobs(db, "fan")}
+
+    wait_until(lambda: len(processes()) == 2, 180, "both processes ran trials")
     code, output = stop(worker)
     assert code == 0, output
-    processes = {job["result"]["worker"] for job in done_jobs(db, "fan")}
-    assert len(processes) == 2 and all(worker_id.endswith(":cpu") for worker_id in processes)
+    assert all(worker_id.endswith(":cpu") for worker_id in processes())
     assert output.count("stopped by signal") == 2  # SIGTERM reached both children once
     # Each process logs as the command asked (-v: its trials), in the command's format.
-    assert output.count(" INFO search.farm.worker: trial ") >= 8, output
+    assert output.count(" INFO search.farm.worker: trial ") >= 2, output
 
 
 def test_worker_command_fails_when_one_of_its_processes_is_killed(mongo_url, hpsearch) -> None:

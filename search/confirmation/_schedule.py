@@ -63,7 +63,7 @@ def next_repeat(trials: Sequence[Trial], min_accuracy: float,
     if finished < settings.start_after:
         return None
     noise = measured_noise(configuration.trials for configuration in configurations)
-    if noise is not None and noise.relative_score_spread(1.0) < settings.negligible_spread:
+    if noise is not None and noise.surely_below(settings.negligible_spread):
         return None
     # The optimistic leaders (by pooled mean, where a lucky run sits) and the one the reports
     # would show (by lower bound): the one with the fewest runs goes first, except that what

@@ -82,6 +82,15 @@ class NoiseLevel:
         """One run's score spread as a fraction of the score, at this mean accuracy."""
         return math.hypot(self.accuracy / max(accuracy, 1e-9), self.log_seconds)
 
+    def surely_below(self, spread: float) -> bool:
+        """Whether one run's relative score spread (at accuracy 1) is below `spread` even
+        at the upper end of what these few differences allow (90% one-sided, chi-square):
+        one lucky pair of runs that happened to agree must not pass for an objective that
+        reproduces, while runs that agree exactly do from the first pair."""
+        freedom = max(self.degrees_of_freedom, 1)
+        return self.relative_score_spread(1.0) * math.sqrt(
+            freedom / _chi_square_lower_decile(freedom)) < spread
+
 
 # The levels measured on recorded real runs (MLPs on 8 OpenML tasks, 5 seeds each): a median
 # change of 0.01-0.02 in accuracy between two seeds is a spread of about 0.015-0.02 per run,
@@ -377,7 +386,20 @@ def measured_noise(groups: Iterable[Sequence[Trial]]) -> NoiseLevel | None:
 
 def reproduces(measured: NoiseLevel | None) -> bool:
     """Whether the repeats measured show the objective reproducing (REPRODUCIBLE_SPREAD)."""
-    return measured is not None and measured.relative_score_spread(1.0) < REPRODUCIBLE_SPREAD
+    return measured is not None and measured.surely_below(REPRODUCIBLE_SPREAD)
+
+
+# The 10% quantile of the chi-square distribution with 1 to 10 degrees of freedom.
+_CHI_SQUARE_LOWER_DECILES = (0.01579, 0.2107, 0.5844, 1.0636, 1.6103, 2.2041, 2.8331, 3.4895,
+                             4.1682, 4.8652)
+
+
+def _chi_square_lower_decile(freedom: int) -> float:
+    if freedom <= len(_CHI_SQUARE_LOWER_DECILES):
+        return _CHI_SQUARE_LOWER_DECILES[freedom - 1]
+    # Wilson and Hilferty's cube-root approximation, within 1% beyond ten.
+    ninth = 2 / (9 * freedom)
+    return freedom * (1 - ninth - 1.2816 * math.sqrt(ninth)) ** 3
 
 
 def blended_noise(measured: NoiseLevel | None, prior: NoiseLevel = PRIOR_NOISE,
