@@ -126,7 +126,7 @@ class SearchOptions:
         for name in ("max_queue", "max_consecutive_failures", "max_attempts"):
             if getattr(self, name) is not None:
                 _check_whole(name, getattr(self, name), least=1)
-        _check_whole("seed", self.seed, least=0)
+        _check_whole("seed", self.seed, least=0, below=2**63)  # recorded: a 64-bit integer
         if not _is_number(self.min_accuracy) or not 0.0 <= self.min_accuracy <= 1.0:
             _refuse("min_accuracy", self.min_accuracy, "a fraction in [0, 1], such as 0.5")
         for name in ("max_train_seconds", "heartbeat_interval", "stale_after", "trial_timeout"):
@@ -179,9 +179,11 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _check_whole(name: str, value: object, *, least: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        _refuse(name, value, f"a whole number of at least {least}")
+def _check_whole(name: str, value: object, *, least: int, below: int | None = None) -> None:
+    if (isinstance(value, bool) or not isinstance(value, int) or value < least
+            or (below is not None and value >= below)):
+        _refuse(name, value, f"a whole number of at least {least}"
+                + ("" if below is None else f" and below {below}"))
 
 
 def _refuse(name: str, value: object, expected: str) -> None:

@@ -89,7 +89,8 @@ def test_options_no_search_can_run_with_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("epochs", 0), ("seed", -1), ("seed", 1.5), ("min_accuracy", 1.5), ("min_accuracy", True),
+    ("epochs", 0), ("seed", -1), ("seed", 1.5), ("seed", 2**63), ("min_accuracy", 1.5),
+    ("min_accuracy", True),
     ("min_accuracy", "0.5"), ("data_dir", 5), ("torch_compile", "yes"), ("exp_key", 5),
     ("store", 5), ("store", ""), ("max_attempts", 0), ("trial_timeout", 0),
     ("heartbeat_interval", -1.0), ("confirm", 1.5), ("confirm", "sometimes"),
