@@ -86,13 +86,19 @@ def test_status_watch_shows_an_experiment_created_after_it_started(store_locatio
     record_trials(store_location, "first", OUTCOMES[:1])
     process = hpsearch.start("status", "--store", store_location, "--watch", "--interval", "0.5",
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = OutputWatcher(process)
+    named = hpsearch.start("status", "--store", store_location, "--exp-key", "later", "--watch",
+                           "--interval", "0.5", stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+    output, named_output = OutputWatcher(process), OutputWatcher(named)
     output.wait_for(lambda text: "first: noop" in text, 120, "the first experiment shown")
+    named_output.wait_for(lambda text: "no experiment 'later'" in text, 120, "not yet, watching")
     record_trials(store_location, "later", OUTCOMES[:2])
-    output.wait_for(lambda text: "later: noop on space default: 2/2 finished" in text, 120,
-                    "the experiment created after the watch started")
-    process.terminate()
-    output.finish()
+    for watching in (output, named_output):
+        watching.wait_for(lambda text: "later: noop on space default: 2/2 finished" in text, 120,
+                          "the experiment created after the watch started")
+    for started, watching in ((process, output), (named, named_output)):
+        started.terminate()
+        watching.finish()
 
 
 def test_rerun_with_another_definition_is_refused_showing_the_difference(store_location: str

@@ -43,7 +43,7 @@ from search.policy import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFA
 from search.pruning import PRUNER_NAMES
 from search.reports import queries
 from search.reports.output import render, render_status
-from search.store import Store, open_store, opened_store
+from search.store import Store, StoreError, open_store, opened_store
 from search.urls import is_mongodb_url, redact
 
 if TYPE_CHECKING:
@@ -455,10 +455,15 @@ def status(store: Store, exp_key: str | None, watch: bool, interval: float) -> N
     try:
         while True:  # each refresh lists the experiments there are now
             keys = [exp_key] if exp_key is not None else [e.exp_key for e in store.experiments()]
-            text = "\n\n".join(
-                render_status(queries.experiment_status(store, key))
-                for key in keys
-            ) or f"no experiments in {store.location}"
+            try:
+                text = "\n\n".join(
+                    render_status(queries.experiment_status(store, key))
+                    for key in keys
+                ) or f"no experiments in {store.location}"
+            except StoreError as error:
+                if not watch:
+                    raise
+                text = f"{error} (yet: watching)"  # a watch started before its search
             if not watch:
                 click.echo(text)
                 return
