@@ -766,6 +766,10 @@ def main() -> None:
     margin_parser.add_argument("--trials", type=int, default=80)
     margin_parser.add_argument("--epochs", type=int, default=20)
     arguments = parser.parse_args()
+    if arguments.command == "paths" and arguments.trials <= 10:
+        parser.error("paths scores the trials after the first 10: give --trials above 10")
+    if arguments.command == "measure-margin" and arguments.epochs < 4:
+        parser.error("measure-margin compares epochs 1-3 with those left: give --epochs 4 or more")
     if arguments.command == "run":
         run(arguments)
     elif arguments.command == "report":

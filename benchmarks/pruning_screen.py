@@ -9,6 +9,7 @@ and its harmful stops (trials reaching 95% of B before the search had one).
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import statistics
@@ -64,4 +65,7 @@ def main(paths: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="+", help="files of `pruning.py run --shadow-only`")
+    main(parser.parse_args().inputs)
