@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from farm import wait_until
 
 import search
 from search.documents import is_finished
@@ -134,10 +135,7 @@ def test_an_interrupted_search_hands_its_running_trial_back(tmp_path: Path, hpse
     hpsearch.environment.update(HPSEARCH_TEST_RUN_LOG=str(runs), HPSEARCH_TEST_SLEEP="600")
     process = hpsearch.start(*arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 120
-    while not (runs.exists() and runs.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert runs.read_text(), "trial 0 started"
+    wait_until(lambda: runs.exists() and bool(runs.read_text()), 120, "trial 0 started")
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == exit_code, stderr
