@@ -11,7 +11,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import logging
 import os
+import socket
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,12 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from farm import wait_until
 from playwright.sync_api import Browser, Page, sync_playwright
 from stored_trials import MIN_ACCURACY, Outcome, record_repeat, record_trials, result_for
 
 import spaces
 from search.dashboard import Dashboard, DashboardError
+from search.dashboard._live import STALLED_AFTER, LiveStore
 from search.dashboard._reading import WHOLE_READ_INTERVAL, StoreReader
+from search.dashboard._server import _Handler
 from search.documents import utcnow
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
@@ -481,6 +487,24 @@ def test_markup_stored_in_a_trial_renders_as_inert_text(tab: Tab, tmp_path: Path
         assert tab.evaluate("document.querySelectorAll('script:not([src])').length") == 0
 
 
+def test_a_parameter_named_like_a_plotly_template_shows_its_name_in_the_hover(
+        tab: Tab, tmp_path: Path) -> None:
+    # Plotly reads "%{y}" in a hover template as the point's y: a stored name must not be.
+    name = "<b>lr%{y}"
+    path = tmp_path / "template.yaml"
+    path.write_text(f"parameters:\n  '{name}': {{values: [a, b]}}\n")
+    location = str(tmp_path / "store")
+    record_trials(location, "template", [(0.9, 1.0)] * 3, space=spaces.load_space(str(path)))
+    with served(location) as dashboard:
+        tab.open(dashboard.url_for("template"))
+        tab.evaluate("() => { const plot = document.getElementById('plot-params');"
+                     " Plotly.Fx.hover(plot, [{curveNumber: 0, pointNumber: 0}], 'xy'); }")
+        tab.until("document.querySelector('#plot-params .hoverlayer text') !== null")
+        shown = tab.evaluate("() => [...document.querySelectorAll('#plot-params .hoverlayer "
+                             "text')].map((node) => node.textContent).join(' ')")
+        assert name in shown, shown
+
+
 def test_the_first_read_of_a_big_experiment_on_ferretdb_streams_and_says_how_far_it_got(
         mongo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # FerretDB sorts only once it has decoded every job it scans: sorted by the server, a read
@@ -595,6 +619,94 @@ def test_the_page_runs_under_its_own_content_security_policy(browser: Browser,
         assert tab.errors == [], "the page broke its own policy or logged errors"
     finally:
         context.close()
+
+
+def raw_answer(port: int, request: bytes) -> bytes:
+    """What the server answers a request sent byte for byte (a client that need not be
+    well-formed), up to the end of its status line. A server that answers before it has read
+    the whole request resets the connection, which may drop its answer: b"" then."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
+        try:
+            connection.sendall(request)
+            return connection.makefile("rb").readline()
+        except ConnectionResetError:
+            return b""
+
+
+def test_a_malformed_request_gets_an_answer_and_logs_no_error(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "guarded", OUTCOMES[:1])
+    with served(location, host="0.0.0.0", token="s3cret-token") as dashboard:
+        host = f"Host: 127.0.0.1:{dashboard.port}\r\n".encode()
+        with caplog.at_level(logging.WARNING, logger="search.dashboard"):
+            too_long = b"GET /?q=" + b"a" * 70_000 + b" HTTP/1.1\r\n" + host + b"\r\n"
+            assert raw_answer(dashboard.port, too_long) in (
+                b"", b"HTTP/1.1 414 Request-URI Too Long\r\n")
+            assert raw_answer(dashboard.port, b"GET x y HTTP/1.1\r\n\r\n").startswith(
+                b"HTTP/1.1 400")
+            # A cookie that decodes to a character beyond ASCII is a wrong token, no more.
+            cookie = b'Cookie: hpsearch_dashboard_token="\\351"\r\n'
+            assert raw_answer(dashboard.port, b"GET /api/overview HTTP/1.1\r\n" + host
+                              + cookie + b"\r\n").startswith(b"HTTP/1.1 401")
+        assert status_of(f"http://127.0.0.1:{dashboard.port}/api/experiments/%24bad/trials/0",
+                         headers={"Authorization": "Bearer s3cret-token"}) == 404
+    assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []
+
+
+def test_a_client_that_never_finishes_its_request_is_let_go(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_Handler, "timeout", 0.5)
+    location = str(tmp_path / "store")
+    record_trials(location, "idle", OUTCOMES[:1])
+    with served(location) as dashboard, socket.create_connection(
+            ("127.0.0.1", dashboard.port), timeout=60) as connection:
+        connection.sendall(b"GET / HTTP/1.1\r\n")  # and never the rest of its headers
+        assert connection.recv(1) == b""  # the server closed it
+
+
+class HangingStore:
+    """A store whose reads of the experiments wait while `answering` is clear, as MongoDB's
+    do through an outage (they are retried until it ends)."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.answering = threading.Event()
+        self.answering.set()
+        self.asked = threading.Event()
+
+    def experiments(self) -> Any:
+        self.asked.set()
+        assert self.answering.wait(60)
+        return self._store.experiments()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_a_store_that_stops_answering_is_said_and_its_return_too(tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "outage", OUTCOMES[:1])
+    store = open_store(location)
+    hanging = HangingStore(store)
+    now = [0.0]
+    live = LiveStore(hanging, interval=0.01, clock=lambda: now[0])  # type: ignore[arg-type]
+    live.start()
+    try:
+        assert live.wait_until_read(60)
+        hanging.answering.clear()
+        hanging.asked.clear()
+        assert hanging.asked.wait(60)  # a read is under way, and hears nothing
+        now[0] += STALLED_AFTER - 1
+        assert live.overview(0, 0)["error"] is None
+        now[0] += 2
+        assert "has not answered for 31 s" in live.overview(0, 0)["error"]
+        hanging.answering.set()
+        wait_until(lambda: live.overview(0, 0)["error"] is None, 60, "it answers again")
+    finally:
+        hanging.answering.set()
+        live.close()
+        store.close()
 
 
 def test_the_dashboard_only_reads(tmp_path: Path) -> None:

@@ -87,7 +87,8 @@ def is_authorized(token: str, *, query_token: str | None, cookie_header: str | N
         cookies.load(cookie_header or "")
     except http.cookies.CookieError:
         return False
-    return COOKIE in cookies and hmac.compare_digest(cookies[COOKIE].value, _cookie_value(token))
+    return COOKIE in cookies and hmac.compare_digest(cookies[COOKIE].value.encode(),
+                                                     _cookie_value(token).encode())
 
 
 def token_cookie(token: str) -> str:

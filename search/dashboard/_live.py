@@ -52,6 +52,9 @@ IDLE_AFTER = 60.0
 # How long a page's request waits for the first read before it is told to ask again (and how
 # far the first read has got: a big experiment on FerretDB takes minutes).
 FIRST_READ_WAIT = 2.0
+# A read that has heard nothing from the store for this long is reported to the pages: the
+# MongoDB store waits an outage out instead of failing the read, so this is how one shows.
+STALLED_AFTER = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +131,7 @@ class LiveStore:
         self._read_started = clock()
         self._read_seconds = 0.0
         self._error: str | None = None
+        self._heard_at: float | None = None  # the store's last sign of life in a read under way
         self._asked_at = clock()
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -173,6 +177,7 @@ class LiveStore:
 
     def _heard(self, exp_key: str, jobs: int) -> None:
         self._reading = (exp_key, jobs)
+        self._heard_at = self._clock()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -191,6 +196,7 @@ class LiveStore:
 
     def read_once(self) -> None:
         """Read the store and publish what changed; a failed read keeps the last reading."""
+        self._heard_at = self._clock()
         try:
             reading = self._reader.read(self._heard)
         except StoreError as error:
@@ -200,6 +206,8 @@ class LiveStore:
             log.exception("reading the store failed")
             self._publish_error(f"reading the store failed: {type(error).__name__}: {error}")
             return
+        finally:
+            self._heard_at = None
         self._publish(reading)
 
     def _publish_error(self, message: str) -> None:
@@ -352,9 +360,15 @@ class LiveStore:
         """One trial's whole job document, read now; None if there is no such trial.
 
         Raises:
+            UnknownExperiment: the store holds no experiment `exp_key`.
+            NotReadYet: the first read of the store is still under way.
             StoreError: the store cannot be read.
         """
         self._asked()
+        with self._condition:
+            self._first_read()
+            if exp_key not in self._views:
+                raise UnknownExperiment(exp_key)
         jobs = trials_of(self.store.jobs(exp_key, tids=[tid]))
         if not jobs:
             return None
@@ -376,8 +390,16 @@ class LiveStore:
             "read_age": None if self._read_at is None else self._clock() - self._read_at,
             "read_seconds": self._read_seconds,
             "interval": self.interval,
-            "error": self._error,
+            "error": self._error or self._stalled(),
         }
+
+    def _stalled(self) -> str | None:
+        """Why the reading is stale while a read under way hears nothing from the store."""
+        heard_at = self._heard_at
+        silent = None if heard_at is None else self._clock() - heard_at
+        if silent is None or silent < STALLED_AFTER:
+            return None
+        return f"{self.store.location} has not answered for {silent:.0f} s"
 
 
 def _encode(value: Any) -> bytes:

@@ -176,6 +176,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "hpsearch-dashboard"
     sys_version = ""
+    # Seconds a client may take to send its request (a long poll waits on our side, not
+    # theirs): a connection that never finishes its headers must not hold a thread for good.
+    timeout = 60
 
     def do_GET(self) -> None:
         self._answer(send_body=True)
@@ -314,8 +317,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # -- logs ------------------------------------------------------------------------------
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # Without the query string: it may hold the token.
-        path = urllib.parse.urlsplit(self.path).path
+        # Without the query string: it may hold the token. A request refused before it was
+        # parsed (a line too long, a malformed one) has no path.
+        path = urllib.parse.urlsplit(getattr(self, "path", "")).path
         log.debug("%s %s %s %s", self.address_string(), self.command, redact(path), code)
 
     def log_message(self, format: str, *args: Any) -> None:

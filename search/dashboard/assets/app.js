@@ -1315,7 +1315,10 @@
       }
       data.push(markers({type: 'scatter', mode: 'markers', x: xs.subarray(0, n), y: ys.subarray(0, n), customdata: tids.subarray(0, n), xaxis: `x${suffix}`, yaxis: `y${rowSuffix}`,
                  marker: {color: COLORS.trial, size: 5, opacity: 0.65},
-                 hovertemplate: `trial %{customdata}<br>%{y:.4g} accuracy/s<extra>${plotlyText(axis.title || axis.column)}</extra>`}));
+                 // The name comes in as the trace's, never as part of the template, which
+                 // would read a stored "%{y}" as its own.
+                 name: plotlyText(axis.title || axis.column), hoverlabel: {namelength: -1},
+                 hovertemplate: 'trial %{customdata}<br>%{y:.4g} accuracy/s<extra>%{fullData.name}</extra>'}));
       // Numeric axes have few, short tick labels and no title: the margins fit them without
       // Plotly measuring each label to push them (categories may be long, and rotated), and
       // the overlay writes their labels (Plotly lays out and measures each of its own).
