@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-# Any `scheme://user:password@` in a text. The password runs to the last `@` of its line (a
-# password holding `/`, `@`, `:`, a quote or a space that the user did not escape, and that
-# the driver accepts, still counts), so a line with a stray `@` later on is redacted too far
-# rather than not far enough.
+# Any `scheme://user:password@` in a text, a slash missing or not. The user name runs to its
+# `:` (it may hold a space or a `/` the user did not escape), and the password to the last
+# `@` of its line (it may hold `/`, `@`, `:`, a quote or a space, and the driver may accept
+# it), so a line with a stray `@` later on is redacted too far rather than not far enough:
+# messages put whatever follows a URL and holds an `@` on a line of its own.
 _CREDENTIALS = re.compile(
-    r"(?P<prefix>\b[a-z][a-z0-9+.-]*://[^\s:/@]*):(?P<password>[^\n]*)@", re.IGNORECASE
+    r"(?P<prefix>\b[a-z][a-z0-9+.-]*:/+[^\n:@]*):(?P<password>[^\n]*)@", re.IGNORECASE
 )
 # URL options that carry a secret of their own (TLS options go in the URL).
 _SECRET_OPTIONS = re.compile(r"(?P<name>[?&;]tls\w*password=)[^&;\s'\"]*", re.IGNORECASE)
-# `user:password@host…` typed without a scheme: before any `/`, so paths are not matched.
-_SCHEMELESS_CREDENTIALS = re.compile(r"^[^/\s:@]+:[^/\s]*@")
+# `user:password@host…` without a scheme, at the start or after a `/` (`mongodb//u:pw@h`).
+_SCHEMELESS_CREDENTIALS = re.compile(r"(?P<prefix>(?:^|/)[^/\s:@]+):[^/\s]*@")
 
 
 def is_mongodb_url(location: str) -> bool:
@@ -24,8 +25,15 @@ def is_mongodb_url(location: str) -> bool:
 
 
 def looks_like_credentials(location: str) -> bool:
-    """True for `user:password@host` without a scheme: a URL missing its `mongodb://`."""
-    return bool(_SCHEMELESS_CREDENTIALS.match(location))
+    """True for a location holding `user:password@host` that is no URL (`u:pw@host/db`,
+    `mongodb:/u:pw@host`): a MongoDB URL with its `mongodb://` mistyped, never a directory."""
+    return not is_mongodb_url(location) and bool(
+        _SCHEMELESS_CREDENTIALS.search(location) or _CREDENTIALS.search(location))
+
+
+def redact_location(location: str) -> str:
+    """`redact`, and the password of a `user:password@` typed without a well-formed scheme."""
+    return _SCHEMELESS_CREDENTIALS.sub(r"\g<prefix>:***@", redact(location))
 
 
 def redact(text: str) -> str:

@@ -18,7 +18,7 @@ from farm import wait_until
 from pymongo.errors import OperationFailure
 from stored_trials import record_trials
 
-from search.store import Store, open_store
+from search.store import Store, StoreError, open_store
 
 _OP_MSG = 2013  # the wire protocol's opcode for a command and its reply
 READ_COMMANDS = ["best", "trials", "status", "export", "plot", "pareto", "experiments"]
@@ -201,6 +201,16 @@ def test_every_connection_has_a_socket_timeout_unless_the_url_sets_one(mongo_url
             assert store._connection._client.options.pool_options.socket_timeout == seconds
         finally:
             store.close()
+
+
+def test_a_login_mechanism_this_machine_lacks_is_one_clear_message(mongo_url) -> None:
+    # pymongo finds out only as it logs in, after the URL was accepted.
+    address = urllib.parse.urlsplit(mongo_url).netloc.rpartition("@")[2]
+    url = f"mongodb://alice:kerb-pw7@{address}/hpsearch?authMechanism=GSSAPI"
+    with pytest.raises(StoreError, match="cannot log in to MongoDB at mongodb://alice:\\*\\*\\*@"
+                                         ".*GSSAPI.*authMechanism") as refused:
+        open_store(url)
+    assert "kerb-pw7" not in str(refused.value)
 
 
 @pytest.mark.parametrize("reply", [

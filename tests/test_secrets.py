@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from search.store import StoreError, open_store
 from search.urls import redact, scrub, secrets_of
 
 COMMANDS = ["search", "worker", "best", "trials", "status", "export", "plot", "experiments",
@@ -44,6 +45,9 @@ def url_table(port: str) -> list[tuple[str, list[str]]]:
          "&tlsCertificateKeyFilePassword=key-pw7", ["plain-pw7", "key-pw7"]),
         ("alice:no-scheme-pw7@127.0.0.1:27017/hpsearch", ["no-scheme-pw7"]),
         (f"mongodb://al'ice:Qu'o\"te sp-pw7@127.0.0.1:{port}/hpsearch", ["Qu'o\"te sp-pw7"]),
+        (f"mongodb://al ice:user-space-pw7@127.0.0.1:{port}/hpsearch", ["user-space-pw7"]),
+        (f"mongodb:/alice:one-slash-pw7@127.0.0.1:{port}/hpsearch", ["one-slash-pw7"]),
+        (f"mongodb//alice:no-colon-pw7@127.0.0.1:{port}/hpsearch", ["no-colon-pw7"]),
     ]
 
 
@@ -94,6 +98,9 @@ def test_no_command_prints_a_password_for_any_url_shape(mongo_server, hpsearch,
     ("mongodb://u:it's@h:1/db", "mongodb://u:***@h:1/db", "it's"),
     ("mongodb://u'x:p\"w@h:1/db", "mongodb://u'x:***@h:1/db", "p\"w"),
     ("mongodb://u:two words@h:1/db", "mongodb://u:***@h:1/db", "two words"),
+    ("mongodb://u v:pw@h:1/db", "mongodb://u v:***@h:1/db", "pw"),
+    ("mongodb://u/v:pw@h:1/db", "mongodb://u/v:***@h:1/db", "pw"),
+    ("mongodb:/u:pw@h:1/db", "mongodb:/u:***@h:1/db", "pw"),
 ])
 def test_redact_hides_the_password_of_every_url_shape(url: str, shown: str, secret: str) -> None:
     assert redact(url) == shown
@@ -104,6 +111,27 @@ def test_redact_hides_the_password_of_every_url_shape(url: str, shown: str, secr
 def test_scrub_removes_a_password_quoted_without_its_url() -> None:
     secrets = secrets_of("mongodb://u:p%40ss-word@h/db")
     assert scrub("auth failed for p@ss-word (p%40ss-word)", secrets) == "auth failed for *** (***)"
+
+
+@pytest.mark.parametrize("location", ["mongodb:/u:mis-pw7@h/db", "mongodb//u:mis-pw7@h/db",
+                                      "u:mis-pw7@h/db", "MongoDB:/u:mis-pw7@h:1"])
+def test_a_mistyped_url_with_a_password_is_refused_not_made_a_directory(
+        location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match="looks like a MongoDB address") as refused:
+        open_store(location)
+    assert "mis-pw7" not in redact(str(refused.value)) and "u:***@h" in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_invalid_url_keeps_its_reason_once_redacted() -> None:
+    # The CLI redacts every message again: a hint with an `@` on the URL's line would be
+    # taken for the end of a password, and the reason with it.
+    with pytest.raises(StoreError) as refused:
+        open_store("mongodb://u:pw@h:99999/db")
+    shown = redact(str(refused.value))
+    assert "mongodb://u:***@h:99999/db" in shown and "Port must be an integer" in shown
+    assert "user:password@" in shown
 
 
 def test_a_url_without_a_password_is_left_alone() -> None:

@@ -6,9 +6,12 @@ cannot reach the database at all) leaves the result in the spool, and the next w
 started with the same spool directory offers it again: the store recognises a result it
 already has by its trial and attempt, so offering twice never counts twice.
 
-Each worker process writes its own file, `<host>-<pid>.jsonl`, under an exclusive flock; a
-file whose lock can be taken belongs to a process that has ended. The directory is keyed by
-the store, so results only ever go back to the store they came from.
+Each worker process writes its own file, `<host>-<pid>-<nonce>.jsonl`, under an exclusive
+flock; a file whose lock can be taken belongs to a process that has ended. The nonce is new
+with every process: a restarted container has the same host name and often the same pid (1,
+for a process its entrypoint execs), and must find its previous run's file as an ended
+worker's, not take it for its own. The directory is keyed by the store, so results only ever
+go back to the store they came from.
 """
 
 from __future__ import annotations
@@ -68,7 +71,8 @@ class Spool:
         self.directory = root / digest
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "store.txt").write_text(store_location + "\n")  # for a curious reader
-        self.path = self.directory / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+        self.path = self.directory / (f"{socket.gethostname()}-{os.getpid()}-"
+                                      f"{uuid.uuid4().hex[:8]}.jsonl")
         self._file: IO[str] = self._open_locked()
         self._unsent: set[str] = set()
 

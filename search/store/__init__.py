@@ -16,7 +16,7 @@ from search.store._base import (
     WorkerStatus,
     check_exp_key,
 )
-from search.urls import is_mongodb_url, looks_like_credentials, redact
+from search.urls import is_mongodb_url, looks_like_credentials, redact, redact_location
 
 __all__ = ["JobChanges", "LateResult", "Reservation", "RunningAttempt", "Store", "StoreError",
            "WorkerStatus", "check_exp_key", "open_store", "opened_store"]
@@ -40,14 +40,14 @@ def open_store(location: str | os.PathLike[str]) -> Store:
         from search.store._mongo import MongoStore
 
         return MongoStore(location)
+    if looks_like_credentials(location):
+        raise StoreError(
+            f"store {redact_location(location)} looks like a MongoDB address, but not a "
+            "URL: start it with mongodb:// (or mongodb+srv://)"
+        )
     if "://" in location:
         raise StoreError(
             f"unsupported store {redact(location)}: use a directory path or a mongodb:// URL"
-        )
-    if looks_like_credentials(location):
-        raise StoreError(
-            f"store {redact('mongodb://' + location)[len('mongodb://'):]} looks like a MongoDB "
-            "address without its scheme: write mongodb://user:password@host/database"
         )
     from search.store._embedded import EmbeddedStore
 

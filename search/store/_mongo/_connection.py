@@ -98,9 +98,11 @@ class Connection:
             )
             database = self._client.get_default_database(default=DEFAULT_DATABASE)
         except (InvalidURI, ConfigurationError, ValueError, TypeError) as error:
+            # The hint goes on lines of its own: redaction takes a line's URL to its last `@`.
             raise StoreError(
-                f"invalid MongoDB URL {self.location}: {self._scrub(error)}. "
-                "Expected mongodb://[user:password@]host[:port][/database][?options]"
+                f"invalid MongoDB URL {self.location}: {self._scrub(error).rstrip('.')}.\n"
+                "Expected mongodb://host[:port][/database][?options]; a login goes before the "
+                "host,\nas user:password@, each percent-escaped (urllib.parse.quote_plus)."
             ) from None
         self.database: Database[dict[str, Any]] = database
         self._check_reachable()
@@ -187,6 +189,13 @@ class Connection:
             raise StoreError(
                 f"MongoDB at {self.location} refused access: {self._scrub(error).rstrip('.')}. "
                 "Check the user name and password in the URL (and authSource)."
+            ) from None
+        except ConfigurationError as error:  # found only on logging in: a mechanism's module
+            self.close()
+            raise StoreError(
+                f"cannot log in to MongoDB at {self.location}: "
+                f"{self._scrub(error).rstrip('.')}. Install what it names, or choose another "
+                "authMechanism in the URL."
             ) from None
 
     def _scrub(self, error: object) -> str:
