@@ -231,6 +231,32 @@ def test_the_entrypoint_starts_the_command_with_passwords_of_ones_own() -> None:
     assert started.returncode == 0 and started.stdout.strip() == "started"
 
 
+@pytest.mark.parametrize("password", ["p@ss", "a/b", "a:b", "a%40b", "a+b", "a b", "a?b#c"])
+def test_a_password_a_url_would_need_escaped_is_refused_at_start(password: str) -> None:
+    # It goes into HPSEARCH_STORE as it is, and into the database's user verbatim.
+    refused = run_entrypoint({"MONGO_INITDB_ROOT_PASSWORD": "root-pw",
+                              "HPSEARCH_DB_PASSWORD": password}, "echo", "started")
+    assert refused.returncode != 0 and "started" not in refused.stdout
+    assert "HPSEARCH_DB_PASSWORD" in refused.stderr and "token_urlsafe" in refused.stderr
+    assert password not in refused.stderr
+
+
+def test_a_url_safe_password_logs_in_with_the_url_the_services_are_given() -> None:
+    password = "Xy_9-a.b~Q"
+    started = run_entrypoint({"MONGO_INITDB_ROOT_PASSWORD": "root-pw@:/",
+                              "HPSEARCH_DB_PASSWORD": password}, "echo", "started")
+    assert started.returncode == 0, started.stderr
+    environment = {**example_environment(), "HPSEARCH_DB_PASSWORD": password}
+    store = urllib.parse.urlsplit(
+        interpolate(services()["worker"]["environment"]["HPSEARCH_STORE"], environment))
+    assert urllib.parse.unquote_plus(store.password or "") == password  # as pymongo reads it
+
+
+def test_workers_serve_every_experiment_and_only_the_driver_names_one() -> None:
+    assert "HPSEARCH_EXP_KEY" in services()["search"]["environment"]
+    assert "HPSEARCH_EXP_KEY" not in services()["worker"]["environment"]
+
+
 def test_every_service_starts_through_the_password_check() -> None:
     """mongo runs the mounted script before its own entrypoint; the hpsearch services keep the
     image's entrypoint (the same script, see test_dockerfile.py), built from this Dockerfile."""
