@@ -195,7 +195,7 @@ def test_other_settings_make_a_variant_algo():
     assert early_proposals[:3] == default_proposals[:3]
     assert early_proposals[3] != default_proposals[3]
     with pytest.raises(ValueError):
-        search.tpe.Settings(gamma=0.0)
+        search.tpe.Settings(gamma=-0.1)
 
 
 def test_defaults_are_the_settings_chosen_on_the_tuning_half_and_each_one_acts():

@@ -31,6 +31,36 @@ def test_pchoice_is_proposed_and_its_better_option_is_preferred():
     assert chosen.count(1) > len(chosen) / 2
 
 
+def test_an_option_of_weight_zero_is_never_proposed_even_beside_the_best():
+    # Kernels on the good option 2 reach its neighbour 1, which the prior never draws.
+    space = {"n": hp.pchoice("n", [(0.0, 1), (0.5, 2), (0.5, 3)]),
+             "opt": hp.pchoice("opt", [(0.0, "sgd"), (1.0, "adam")]),
+             "x": hp.uniform("x", 0, 1)}
+    trials = search_with_ours(lambda p: p["x"] + (p["n"] != 2), space, max_evals=60)
+    proposed = modelled_vals(trials)
+    assert all(vals["n"] != 0 and vals["opt"] != 0 for vals in proposed)
+    assert sum(vals["n"] == 1 for vals in proposed) > len(proposed) / 2  # the good one, 2
+
+
+def test_spaces_with_one_option_or_an_option_of_weight_zero_raise_no_float_error():
+    for space in ({"c": hp.choice("c", ["adam"]), "x": hp.uniform("x", 0, 1)},
+                  {"c": hp.pchoice("c", [(0.0, "sgd"), (1.0, "adam")]),
+                   "x": hp.uniform("x", 0, 1)}):
+        with np.errstate(all="raise"):
+            search_with_ours(lambda p: p["x"], space, max_evals=15)
+
+
+def test_a_trials_resumed_with_fewer_options_goes_on_as_hyperopts_own():
+    for before, after, allowed in ((hp.choice("c", [0, 1, 2, 3]), hp.choice("c", [0, 1]), {0, 1}),
+                                   (hp.randint("c", 10), hp.randint("c", 3), {0, 1, 2})):
+        trials = Trials()
+        for space, max_evals in ((before, 15), (after, 30)):
+            fmin(lambda c: float(c), space, algo=search.tpe.suggest, max_evals=max_evals,
+                 trials=trials, rstate=np.random.default_rng(0), show_progressbar=False)
+        assert len(trials.trials) == 30
+        assert {trial["misc"]["vals"]["c"][0] for trial in trials.trials[15:]} <= allowed
+
+
 def test_integer_constructs_give_integers_in_their_ranges():
     space = {"uniformint": hp.uniformint("uniformint", 2, 9),
              "randint": hp.randint("randint", 5),

@@ -2,6 +2,7 @@
 under the thresholds Hyperopt's TPE is held to there."""
 
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -48,10 +49,20 @@ def test_a_partial_of_hyperopts_suggest_keeps_working_with_ours():
 
 
 def test_bad_hyperopt_keywords_are_refused_with_what_was_wrong():
-    with pytest.raises(ValueError, match="invalid TPE settings: gamma 0.0 must be"):
-        proposals(functools.partial(search.tpe.suggest, gamma=0.0))
+    with pytest.raises(ValueError, match="invalid TPE settings: gamma -0.5 must be"):
+        proposals(functools.partial(search.tpe.suggest, gamma=-0.5))
+    with pytest.raises(ValueError, match="gamma inf must be .* finite"):
+        proposals(functools.partial(search.tpe.suggest, gamma=math.inf))
     with pytest.raises(ValueError, match="n_startup_trials -1 must not be negative"):
         proposals(functools.partial(search.tpe.suggest, n_startup_jobs=-1))
+
+
+def test_the_edge_values_hyperopts_tpe_takes_work_with_ours_too():
+    # A prior of weight 0 (draws only near trials) and gamma 0 (no trial called good).
+    for keywords in ({"prior_weight": 0.0}, {"gamma": 0.0}):
+        suggest = functools.partial(search.tpe.suggest, n_startup_jobs=3, **keywords)
+        with np.errstate(all="raise", under="ignore"):
+            assert len(proposals(suggest)) == len(proposals(search.tpe.suggest))
 
 
 @pytest.mark.parametrize("name", ["quadratic1", "q1_lognormal", "n_arms", "distractor",

@@ -22,8 +22,8 @@ def with_hyperopt_keywords(settings: Settings, prior_weight: float | None,
     `linear_forgetting` cap), not our fraction of n.
 
     Raises:
-        ValueError: a value Hyperopt's TPE would not model by (a negative count, a gamma or
-            prior weight that is not positive).
+        ValueError: a value no TPE models by: a negative count, gamma or prior weight, or one
+            that is not finite.
     """
     changes: dict[str, Any] = {}
     if prior_weight is not None:

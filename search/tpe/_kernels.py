@@ -61,6 +61,9 @@ class Continuous:
     def snap(self, coordinates: np.ndarray) -> np.ndarray:
         return self.dimension.snap(coordinates)
 
+    def supported(self, points: np.ndarray) -> np.ndarray:
+        return np.ones(len(points), dtype=bool)
+
     def cell_widths(self, centres: np.ndarray) -> np.ndarray:
         return np.zeros(len(centres))
 
@@ -113,7 +116,7 @@ class Cells:
                          unique_sigmas[None, :]) - np.log(
             _mass_between(self.low, self.high, unique_centres, unique_sigmas))[None, :]
         if self.dimension.categorical:
-            prior = np.log(self.dimension.ordered_prior)[points.astype(int)]
+            prior = _log_prior(self.dimension, points)
         else:
             prior = np.log(np.maximum(right - left, 1e-300) / self.width)
         return (np.asarray(mass[:, component.reshape(-1)], dtype=float),
@@ -135,6 +138,11 @@ class Cells:
                               dtype=float)
         return self.dimension.snap(coordinates)
 
+    def supported(self, points: np.ndarray) -> np.ndarray:
+        if self.dimension.categorical:
+            return _supported(self.dimension, points)
+        return np.ones(len(points), dtype=bool)
+
     def cell_widths(self, centres: np.ndarray) -> np.ndarray:
         left, right = self.cells(centres)
         return np.asarray(right - left, dtype=float)
@@ -151,8 +159,10 @@ class Categorical:
                  ) -> tuple[np.ndarray, np.ndarray]:
         others = max(self.dimension.choices - 1, 1)
         same = points[:, None] == centres[None, :]
-        log_pdf = np.where(same, np.log1p(-smoothing)[None, :], np.log(smoothing / others)[None, :])
-        prior = np.log(self.dimension.ordered_prior)[points.astype(int)]
+        with np.errstate(divide="ignore"):  # one choice: no smoothing, no other index
+            moved = np.log(smoothing / others)
+        log_pdf = np.where(same, np.log1p(-smoothing)[None, :], moved[None, :])
+        prior = _log_prior(self.dimension, points)
         return np.asarray(log_pdf, dtype=float), np.asarray(prior, dtype=float)
 
     def sample(self, rng: np.random.Generator, centres: np.ndarray, smoothing: np.ndarray
@@ -170,6 +180,9 @@ class Categorical:
     def snap(self, coordinates: np.ndarray) -> np.ndarray:
         return coordinates
 
+    def supported(self, points: np.ndarray) -> np.ndarray:
+        return _supported(self.dimension, points)
+
     def cell_widths(self, centres: np.ndarray) -> np.ndarray:
         return np.zeros(len(centres))
 
@@ -186,6 +199,17 @@ def kernel_for(dimension: Dimension, ordinal: bool, full_edges: bool) -> Kernel:
     if dimension.q is not None and dimension.bounded:
         return Cells(dimension, full_edges)
     return Continuous(dimension)
+
+
+def _supported(dimension: Dimension, points: np.ndarray) -> np.ndarray:
+    """Which indices of a choice its prior can draw: `hp.pchoice` may give an option weight 0,
+    and a kernel centred next to it must not propose it."""
+    return np.asarray(dimension.ordered_prior[points.astype(int)] > 0, dtype=bool)
+
+
+def _log_prior(dimension: Dimension, points: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):  # an option of weight 0: -inf, never proposed
+        return np.asarray(np.log(dimension.ordered_prior[points.astype(int)]), dtype=float)
 
 
 def _coordinate(dimension: Dimension, values: np.ndarray | float) -> np.ndarray:

@@ -69,9 +69,12 @@ class ParzenEstimator:
         self._kernels = kernels
         self._observations = observations
         count = len(observations)
-        weights = np.append(np.ones(count) if weights is None else weights, prior_weight)
+        # The prior alone while there are no observations, whatever its weight (it may be 0).
+        weights = np.append(np.ones(count) if weights is None else weights,
+                            prior_weight if count else 1.0)
         self._weights = weights / weights.sum()
-        self._log_weights = np.log(self._weights)
+        with np.errstate(divide="ignore"):  # a prior of weight 0 is a component of density 0
+            self._log_weights = np.log(self._weights)
         exponent = 1.0 / (len(kernels) + 4) if bandwidth.shrink is None else bandwidth.shrink
         scott = max(count if scott_count is None else scott_count, 1) ** -exponent
         self._sigmas = [_sigmas(kernel, observations[:, column], bandwidth, scott)
@@ -107,7 +110,9 @@ class ParzenEstimator:
                 continue
             drawn = kernel.sample(rng, self._observations[rows, column],
                                   self._sigmas[column][rows])
-            draws[:, column] = np.where(from_prior, prior, drawn)
+            # A kernel may spread onto a value the prior never draws (a choice of weight 0):
+            # such a draw is the prior's instead.
+            draws[:, column] = np.where(from_prior | ~kernel.supported(drawn), prior, drawn)
         return draws
 
     def log_pdf(self, points: np.ndarray) -> np.ndarray:

@@ -38,12 +38,14 @@ class Settings:
     n_startup_trials: random trials (Hyperopt's random search) before TPE models anything;
         fewer starts exploiting sooner, more guards against an early wrong guess.
     gamma: the fraction of trials called good (at most `max_good`), counting running ones
-        in the total; smaller exploits harder.
+        in the total; smaller exploits harder (0, as Hyperopt allows, calls none good: the
+        proposals come from the prior, weighed against the trials).
     split: how the count of good trials grows with the n trials: "linear", ceil(gamma n)
         (Optuna's and Watanabe's), or "sqrt", ceil(gamma sqrt(n)) (Hyperopt's, so that
         Hyperopt's `gamma` keeps its meaning; see `search.tpe.suggest`).
     prior_weight: the weight of the prior among the components of each estimator (each
-        trial weighs 1); larger keeps exploring unvisited regions.
+        trial weighs 1); larger keeps exploring unvisited regions, 0 (as Hyperopt allows)
+        draws only near trials, or from the prior while there are none.
     n_ei_candidates: candidates drawn from l(x) per proposal; more picks the maximum of
         l/g more greedily, fewer keeps more randomness.
     bandwidth: kernel widths (see `Bandwidth`).
@@ -78,11 +80,11 @@ class Settings:
         if self.split not in SPLITS:
             raise ValueError(f"TPE split must be one of {', '.join(SPLITS)}, got {self.split!r}")
         problems = []
-        if not 0 < self.gamma or self.split == "linear" and self.gamma > 1:
-            problems.append(f"gamma {self.gamma!r} must be in (0, 1] (above 0 with the sqrt "
-                            "split)")
-        if not self.prior_weight > 0:
-            problems.append(f"prior_weight {self.prior_weight!r} must be above 0")
+        if not 0 <= self.gamma < math.inf or self.split == "linear" and self.gamma > 1:
+            problems.append(f"gamma {self.gamma!r} must be in [0, 1] (0 or more, and finite, "
+                            "with the sqrt split)")
+        if not 0 <= self.prior_weight < math.inf:
+            problems.append(f"prior_weight {self.prior_weight!r} must be 0 or more, and finite")
         if self.n_ei_candidates < 1:
             problems.append(f"n_ei_candidates {self.n_ei_candidates!r} must be at least 1")
         if self.n_startup_trials < 0:

@@ -113,11 +113,15 @@ class Dimension:
         return self.high - self.low if self.bounded else 4.0 * self.sigma
 
     def coordinate(self, value: float) -> float:
-        """The coordinate of a stored value (a choice's value is already its index)."""
+        """The coordinate of a stored value (a choice's value is already its index); NaN,
+        as if inactive, for an index the space no longer has (a `Trials` resumed after its
+        space lost options)."""
         if not self.modelled:
             return math.nan
         if self.categorical:
             index = int(value) - self.offset
+            if not 0 <= index < self.choices:
+                return math.nan
             return float(self.ranks[index] if self.ranks else index)
         if self.log:
             value = math.log(value) if value > 0 else self._smallest_log
