@@ -3,6 +3,7 @@ to load each name from its module on first use."""
 
 from ._context import TrialContext, timing_definition
 from ._device import device_description, resolve_device
+from ._device_names import device_setting
 from ._errors import DataMissingError, ObjectiveError
 from ._objective import Objective, objective_from_function
 from ._plain import plain_data
@@ -29,6 +30,7 @@ __all__ = [
     "builtin_objective_names",
     "configure_cpu_threads",
     "device_description",
+    "device_setting",
     "epochs_for",
     "describe_failure",
     "failed_result",

@@ -53,20 +53,34 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         # latin1: the batches were pickled by Python 2, whose byte strings numpy reads this way.
         entry = _BatchUnpickler(io.BytesIO(path.read_bytes()), encoding="latin1").load()
-    except CifarFormatError:
-        raise
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
+        # A refused global (CifarFormatError, a ValueError) too, now with the file's name.
         raise CifarFormatError(f"{path} is not a CIFAR-10 batch: {error}") from None
     if not isinstance(entry, dict) or "data" not in entry or "labels" not in entry:
         raise CifarFormatError(f"{path} is not a CIFAR-10 batch (no 'data' and 'labels')")
-    data = np.asarray(entry["data"], dtype=np.uint8)
-    labels = np.asarray(entry["labels"], dtype=np.int64)
+    data, labels = _integers(path, "data", entry["data"]), _integers(path, "labels",
+                                                                      entry["labels"])
+    if data.size and (data.min() < 0 or data.max() > 255):
+        raise CifarFormatError(f"{path} holds pixel values outside 0-255")
+    data = data.astype(np.uint8)
     if data.ndim != 2 or data.shape[1] != int(np.prod(IMAGE_SHAPE)) or len(labels) != len(data):
         raise CifarFormatError(
             f"{path} holds data of shape {data.shape} and {len(labels)} labels; "
             "expected (N, 3072) and N labels"
         )
     return data.reshape((-1, *IMAGE_SHAPE)), labels
+
+
+def _integers(path: Path, key: str, value: Any) -> np.ndarray:
+    """A batch's `key` as int64, refused unless every element is an integer."""
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind not in "iub" and not (array.size == 0 and array.dtype.kind == "f"):
+            raise TypeError(f"its elements are {array.dtype}, not integers")
+        return array.astype(np.int64)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise CifarFormatError(f"{path}: '{key}' is not an array of integers ({error})"
+                               ) from None
 
 
 def write_batch(path: Path, images: np.ndarray, labels: np.ndarray) -> None:

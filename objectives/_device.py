@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import torch
 
+from ._device_names import CUDA_DEVICE, device_setting
 from ._errors import ObjectiveError
-
-_CUDA_DEVICE = re.compile(r"cuda(?::(\d+))?")
 
 
 def resolve_device(device: str) -> torch.device:
@@ -25,16 +22,13 @@ def resolve_device(device: str) -> torch.device:
         ObjectiveError: The string is not one of the forms above, CUDA was asked for but is
             not available, or the index names no device.
     """
-    text = device.strip().lower()
+    text = device_setting(device)
     if text == "auto":
         text = "cuda" if torch.cuda.is_available() else "cpu"
     if text == "cpu":
         return torch.device("cpu")
-    match = _CUDA_DEVICE.fullmatch(text)
-    if match is None:
-        raise ObjectiveError(
-            f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N' (e.g. 'cuda:0')"
-        )
+    match = CUDA_DEVICE.fullmatch(text)
+    assert match is not None  # device_setting let only these forms through
     if not torch.cuda.is_available():
         raise ObjectiveError(
             f"device {device!r} asked for CUDA, but torch.cuda.is_available() is False on this "

@@ -8,6 +8,7 @@ length, so a truncated download is reported instead of being trained on.
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +28,21 @@ def read_idx(path: Path) -> np.ndarray:
             does not match the header.
         OSError: the file cannot be read.
     """
-    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:  # cut short, or no gzip at all
+            raise IdxFormatError(f"{path} is not a whole gzip file ({error}; truncated "
+                                 "download?)") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise IdxFormatError(f"{path} is not an IDX file (bad magic number)")
     if raw[2] != _UNSIGNED_BYTE:
         raise IdxFormatError(f"{path} holds IDX type 0x{raw[2]:02x}; expected unsigned bytes")
     dimensions = raw[3]
     header = 4 + 4 * dimensions
+    if len(raw) < header:
+        raise IdxFormatError(f"{path} ends inside its header (truncated download?)")
     shape = tuple(int(size) for size in np.frombuffer(raw[4:header], dtype=">u4"))
     expected = header + int(np.prod(shape, dtype=np.int64))
     if len(shape) != dimensions or len(raw) != expected:

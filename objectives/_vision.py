@@ -22,7 +22,6 @@ from ._vision_data import (
     MNIST,
     ImageArrays,
     VisionDataset,
-    ensure_files,
     load_arrays,
     synthetic_arrays,
 )
@@ -76,7 +75,9 @@ def vision_objective(task: VisionTask) -> Objective:
             train_and_score(task, recipe, data, TrialContext(device, 1, 0), 0.0, 1.0)
 
     def check(settings: TrialSettings) -> None:
-        ensure_files(task.dataset, settings.data_dir)
+        # Read, not only found: a corrupt file must stop the search before its first trial,
+        # not fail every trial. The arrays are cached for this process's trials.
+        load_arrays(task.dataset, settings.data_dir)
 
     return Objective(name=task.dataset.name, description=task.description, run=run,
                      warm_up=warm_up, check=check)

@@ -111,8 +111,11 @@ CIFAR10 = VisionDataset(
 
 
 def default_data_dir() -> Path:
-    """Where data sets live when neither --data-dir nor HPSEARCH_DATA_DIR says otherwise."""
-    return Path.home() / ".cache" / "hpsearch" / "data"
+    """Where data sets live when no directory is given: HPSEARCH_DATA_DIR, else the user's
+    cache. Read here, not only by the command line, so that a search started from Python
+    (`search.optimize`) looks where the variable says, as `hpsearch search` does."""
+    named = os.environ.get("HPSEARCH_DATA_DIR", "").strip()
+    return Path(named).expanduser() if named else Path.home() / ".cache" / "hpsearch" / "data"
 
 
 def data_root(data_dir: str | os.PathLike[str] | None) -> Path:
@@ -133,14 +136,21 @@ def ensure_files(
             where they are expected and how to get them.
     """
     root = data_root(data_dir)
-    found, missing = _find(dataset, root)
-    if not missing:
-        return found
-    download_error = _download(dataset, root)
-    found, missing = _find(dataset, root)
-    if not missing:
-        return found
     folder = root / dataset.subdirectory
+    try:
+        found, missing = _find(dataset, root)
+        if not missing:
+            return found
+        download_error = _download(dataset, root)
+        found, missing = _find(dataset, root)
+    except OSError as error:  # a directory we may not enter, a name too long
+        raise DataMissingError(
+            f"{dataset.name}: cannot look for the data set in {folder}: "
+            f"{error.strerror or error}. Check that the directory can be read, or point "
+            f"hpsearch at another with --data-dir or {DATA_DIR_ENV}."
+        ) from None
+    if not missing:
+        return found
     how = f"Not downloaded: {download_error or 'the download did not produce them'}. "
     raise DataMissingError(
         f"{dataset.name}: data set not found in {folder} (missing: {', '.join(missing)}). "
@@ -166,12 +176,29 @@ def _cached_arrays(dataset: VisionDataset, root: Path) -> ImageArrays:
     try:
         x_train, y_train = reader([files[name] for name in dataset.train_files])
         x_test, y_test = reader([files[name] for name in dataset.test_files])
-    except (IdxFormatError, CifarFormatError, OSError) as error:
+    except OSError as error:  # not the file's content: who may read it
+        raise DataMissingError(
+            f"{dataset.name}: cannot read the data set in {root / dataset.subdirectory}: "
+            f"{error}. Make its files readable to this user."
+        ) from None
+    except (IdxFormatError, CifarFormatError) as error:
         raise DataMissingError(
             f"{dataset.name}: cannot read the data set in {root / dataset.subdirectory}: {error}. "
             "Delete the broken file, then "
             f"{dataset.how_to_get.format(root=root, folder=root / dataset.subdirectory)}."
         ) from None
+    for part, labels, names in (("training", y_train, dataset.train_files),
+                                ("test", y_test, dataset.test_files)):
+        if len(labels) == 0:
+            raise DataMissingError(f"{dataset.name}: the {part} files ({', '.join(names)}) in "
+                                   f"{root / dataset.subdirectory} hold no images")
+        if labels.min() < 0 or labels.max() >= dataset.classes:
+            raise DataMissingError(
+                f"{dataset.name}: the {part} files ({', '.join(names)}) in "
+                f"{root / dataset.subdirectory} hold labels from {labels.min()} to "
+                f"{labels.max()}; a {dataset.name} label is 0 to {dataset.classes - 1}. Delete "
+                f"the broken files, then "
+                f"{dataset.how_to_get.format(root=root, folder=root / dataset.subdirectory)}.")
     for images in (x_train, x_test):
         if images.shape[1:] != dataset.image_shape:
             raise DataMissingError(

@@ -121,6 +121,10 @@ class SearchOptions:
         for name in ("exp_key", "device"):
             if not isinstance(getattr(self, name), str):
                 _refuse(name, getattr(self, name), "a string")
+        try:  # its form only: a farm's workers, not its driver, need the device
+            object.__setattr__(self, "device", objectives.device_setting(self.device))
+        except objectives.ObjectiveError as error:
+            raise InvalidSearchOptions(str(error)) from None
         for name in ("max_evals", "epochs", "startup_trials"):
             _check_whole(name, getattr(self, name), least=1)
         for name in ("max_queue", "max_consecutive_failures", "max_attempts"):
@@ -221,7 +225,8 @@ def optimize(
     options = options or SearchOptions()
     chosen = _objective(objective, options.is_farm)
     loaded = _space(space)
-    objectives.resolve_device(options.device)
+    if not options.is_farm:
+        objectives.resolve_device(options.device)  # this process trains on it
     with opened_store(options.store) as store:
         experiment = options.experiment(store.experiment(options.exp_key), loaded, chosen.name)
         _check(chosen, experiment, runs_here=not options.is_farm)

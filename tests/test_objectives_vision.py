@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,43 @@ def test_truncated_idx_file_is_reported_not_read(tmp_path: Path) -> None:
         read_idx(path)
 
 
+@pytest.mark.parametrize("damage", ["cut gzip", "cut header", "not gzip"])
+def test_a_damaged_idx_file_is_a_format_error_naming_it(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    write_idx(path, np.zeros((4, 28, 28), dtype=np.uint8))
+    if damage == "cut gzip":  # an interrupted download
+        path.write_bytes(path.read_bytes()[:-20])
+    elif damage == "cut header":
+        path.write_bytes(gzip.compress(bytes([0, 0, 8, 3, 0, 0])))
+    else:
+        path.write_bytes(b"\x00\x00\x08\x03 plain bytes under a .gz name")
+    with pytest.raises(IdxFormatError, match=re.escape(str(path))):
+        read_idx(path)
+
+
+@pytest.mark.parametrize(("data", "labels"), [
+    (np.zeros((1, 3072), dtype=np.uint8), ["a"]),
+    (np.zeros((1, 3072), dtype=np.uint8), [2**70]),
+    (np.zeros((1, 3072), dtype=np.uint8), [1.7]),
+    (np.full((1, 3072), 300.5), [1]),
+    (np.full((1, 3072), 300, dtype=np.int64), [1]),
+])
+def test_a_cifar_batch_of_other_values_is_refused_not_cast(tmp_path: Path, data: object,
+                                                          labels: list[object]) -> None:
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({"data": data, "labels": labels}, protocol=2))
+    with pytest.raises(CifarFormatError, match=re.escape(str(path))):
+        read_batch(path)
+
+
+def test_a_refused_global_names_the_batch_file(tmp_path: Path) -> None:
+    path = tmp_path / "data_batch_3"
+    path.write_bytes(pickle.dumps({"data": _RunsCode(tmp_path / "ran"), "labels": [0]},
+                                  protocol=2))
+    with pytest.raises(CifarFormatError, match=f"{re.escape(str(path))}.*refusing to load"):
+        read_batch(path)
+
+
 class _RunsCode:
     """Pickles as a call to os.system, as a tampered batch file could."""
 
@@ -248,6 +286,31 @@ def test_corrupt_file_is_a_failed_trial_naming_it(tmp_path: Path) -> None:
     result = vision_trial("mnist", PARAMS, tmp_path)
     assert result["reason"] == "data missing"
     assert "t10k-labels-idx1-ubyte" in result["error"] and "truncated" in result["error"]
+
+
+@pytest.mark.parametrize("damage", ["label 10", "no test images"])
+def test_data_no_trial_could_use_is_refused_by_the_check_naming_the_files(
+        tmp_path: Path, damage: str) -> None:
+    raw = write_mnist_like(tmp_path, "MNIST", 20, 10)
+    if damage == "label 10":
+        write_idx(raw / "train-labels-idx1-ubyte", np.full(20, 10, dtype=np.uint8))
+        expected = "train-labels-idx1-ubyte.*labels from 10 to 10"
+    else:
+        write_idx(raw / "t10k-images-idx3-ubyte", np.zeros((0, 28, 28), dtype=np.uint8))
+        write_idx(raw / "t10k-labels-idx1-ubyte", np.zeros(0, dtype=np.uint8))
+        expected = "test files .* hold no images"
+    objective = resolve_objective("mnist")
+    assert objective.check is not None
+    with pytest.raises(DataMissingError, match=expected):
+        objective.check(TrialSettings(data_dir=str(tmp_path)))
+
+
+def test_a_data_directory_that_cannot_be_looked_in_is_one_message(tmp_path: Path) -> None:
+    too_long = tmp_path / ("x" * 300)  # the system refuses the name, as it would a directory
+    objective = resolve_objective("mnist")  # it may not enter
+    assert objective.check is not None
+    with pytest.raises(DataMissingError, match="cannot look for the data set .* too long"):
+        objective.check(TrialSettings(data_dir=str(too_long)))
 
 
 def test_check_hook_raises_before_any_trial(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import math
 import os
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,31 @@ def test_a_farm_search_runs_on_a_worker_process_and_returns_its_results(mongo_ur
     (ran_them,) = {trial.worker for trial in results.trials}
     assert ran_them.endswith(":cpu") and f":{os.getpid()}:" not in ran_them  # the worker did
     assert results == search.results(mongo_url, "farm")
+
+
+def test_a_farm_driver_needs_no_gpu_of_its_own(mongo_url: str, hpsearch) -> None:
+    # Only the device's form is the driver's business: its workers train on it.
+    driver = hpsearch.start("search", "--store", mongo_url, "--exp-key", "gpus", "--device",
+                            " CUDA:1 ", "--objective", "noop", "--max-evals", "1",
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    wait_until(lambda: database(mongo_url).experiments.find_one({"_id": "gpus"}) is not None
+               or driver.poll() is not None, 120, "the driver recorded the experiment")
+    code, output = stop(driver)
+    assert code == 143, output  # stopped while it waited for a worker, not refused
+    assert database(mongo_url).experiments.find_one({"_id": "gpus"})["device"] == "cuda:1"
+
+
+def test_a_device_of_no_known_form_is_an_invalid_option() -> None:
+    with pytest.raises(InvalidSearchOptions, match="unknown device 'tpu'"):
+        SearchOptions(device="tpu")
+
+
+def test_a_python_search_looks_for_data_where_hpsearch_data_dir_says(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HPSEARCH_DATA_DIR", str(tmp_path / "data-here"))
+    with pytest.raises(objectives.ObjectiveError, match="data-here"):
+        search.optimize("mnist", "default", SearchOptions(store=str(tmp_path / "store"),
+                                                          max_evals=1, **QUICK))
 
 
 SPACE = """\
