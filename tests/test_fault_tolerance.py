@@ -267,3 +267,29 @@ def test_job_is_failed_with_the_reason_after_max_attempts(mongo_url, hpsearch, s
     assert job["result"]["status"] == "fail" and job["result"]["reason"] == "abandoned"
     assert "gave up after 1 attempts" in job["result"]["error"]
     assert "did not change" in job["result"]["error"]
+
+
+def test_a_job_held_ahead_by_a_killed_worker_is_not_an_attempt(mongo_url, hpsearch,
+                                                               monkeypatch) -> None:
+    queue_experiment(mongo_url, "held", SLEEPY, 3,
+                     policy=dataclasses.replace(TEST_POLICY, max_attempts=1))
+    db = database(mongo_url)
+    monkeypatch.setitem(hpsearch.environment, "HPSEARCH_TEST_SLEEP", "600")  # outlasts the test
+    first = farm_worker(hpsearch, mongo_url, "--lookahead")
+    monkeypatch.setitem(hpsearch.environment, "HPSEARCH_TEST_SLEEP", str(TRIAL_SECONDS))
+    mine = {"exp_key": "held", "state": 1, "owner": {"$regex": f":{first.pid}:"}}
+    wait_until(lambda: db.jobs.count_documents(mine) == 2, 120,
+               "the worker runs trial 0 and holds trial 1 ahead")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    second = farm_worker(hpsearch, mongo_url)
+    wait_until(lambda: len(done_jobs(db, "held")) == 3, 300, "every trial is done")
+    code, output = stop(second)
+    assert code == 0, output
+    ran, held, _ = done_jobs(db, "held")
+    # Trial 0 was running when its worker died: its one attempt is spent.
+    assert ran["result"]["reason"] == "abandoned", ran["result"]
+    assert "gave up after 1 attempts" in ran["result"]["error"]
+    # Trial 1 was only held: its attempt never started, so it was requeued and run.
+    assert held["result"]["status"] == "ok", held["result"]
+    assert held["attempt"] == 1 and f":{second.pid}:" in held["result"]["worker"]

@@ -2,12 +2,58 @@
 
 from __future__ import annotations
 
+import pathlib
 import signal
+from typing import Any
 
 from farm import database, queue_experiment, start_worker, stop, wait_until
 from hpsearch_processes import HpsearchProcesses
 
+import spaces
+from objectives import Objective, TrialContext
+from search.documents import JOB_STATE_RUNNING
+from search.experiment import Experiment
+from search.farm.proposals import Proposer
+from search.farm.worker import Worker, WorkerOptions
+from search.policy import Policy
+from search.store._embedded import EmbeddedStore
+
 SLEEPY = "tests.objectives_for_tests:sleeps"
+
+
+def test_a_job_taken_from_the_lookahead_counts_as_an_attempt_once_it_runs(
+        tmp_path: pathlib.Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    space = spaces.load_space("default")
+    decisions: list[str] = []
+
+    def run(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+        if not decisions:  # trial 0: lets the lookahead reserve trial 1 ahead, then ends
+            decisions.append("none")
+            wait_until(lambda: store.jobs("e", [1])[0]["state"] == JOB_STATE_RUNNING, 60,
+                       "the worker holds trial 1 ahead")
+        else:  # trial 1, taken from the lookahead: a reclaimer that finds it dead now
+            (running,) = [attempt for attempt in store.running_attempts(["e"])
+                          if attempt.tid == 1]
+            decisions.append(store.give_up(running, max_attempts=1, reason="silent"))
+        with trial.timed():
+            pass
+        return {"accuracy": 0.5}
+
+    objective = Objective(name="tests:gives_up_its_second_trial", description="", run=run)
+    store.record_experiment(Experiment(exp_key="e", space=space.record, objective=objective.name,
+                                       epochs=1, min_accuracy=0.0,
+                                       policy=Policy(max_attempts=1)))
+    proposer = Proposer("e", space.graph, seed=0, startup_trials=10)
+    store.queue_jobs([proposer.propose(tid) for tid in range(2)])
+    worker = Worker(store, "w1", WorkerOptions(exp_keys=("e",), max_jobs=2, lookahead=True),
+                    given_objectives=(objective,))
+    exit = worker.run()
+    store.close()
+
+    assert exit.jobs_done == 2, exit
+    # Begun before its objective ran: a trial that killed the worker there would be spent.
+    assert decisions == ["none", "abandon"]
 
 
 def test_sigterm_hands_the_job_reserved_ahead_back_before_the_running_trial_ends(

@@ -113,6 +113,55 @@ def test_a_released_job_is_queued_again_for_its_next_attempt(store: Store) -> No
     assert again is not None and again.tid == reservation.tid and again.attempt == 1
 
 
+def give_up_the_running_attempt(store: Store, max_attempts: int) -> str:
+    """Give up the one attempt of experiment "a" a worker holds, as a reclaimer would."""
+    (running,) = store.running_attempts(["a"])
+    return store.give_up(running, max_attempts=max_attempts, reason="silent")
+
+
+def test_an_attempt_reserved_ahead_and_never_begun_is_requeued_not_abandoned(store: Store
+                                                                             ) -> None:
+    held = store.reserve_next_job("w1", ["a"], ahead=True)
+    assert held is not None and held.ahead
+    store.release_job(held)  # a worker stopped while it held the job ahead
+    held_again = store.reserve_next_job("w2", ["a"], ahead=True)
+    assert held_again is not None and (held_again.tid, held_again.attempt) == (held.tid, 1)
+    # Its worker died holding it: it never ran, so it counts for nothing.
+    assert give_up_the_running_attempt(store, max_attempts=1) == "requeue"
+    third = store.reserve_next_job("w3", ["a"])
+    assert third is not None and (third.tid, third.attempt) == (held.tid, 2)
+    # The attempt number advanced (a late result tells itself from the current attempt), but
+    # this is the first attempt that ran: with max_attempts 1 it is the last.
+    assert give_up_the_running_attempt(store, max_attempts=1) == "abandon"
+    (job,) = store.jobs("a", [held.tid])
+    assert job["state"] == 2 and job["result"]["reason"] == "abandoned"
+    assert "after 1 attempts" in job["result"]["error"]
+
+
+def test_an_attempt_reserved_ahead_counts_once_begun(store: Store) -> None:
+    held = store.reserve_next_job("w1", ["a"], ahead=True)
+    assert held is not None
+    store.begin(held)  # the worker starts running it: from here on it may kill its process
+    store.begin(held)  # said twice, it counts once
+    assert give_up_the_running_attempt(store, max_attempts=1) == "abandon"
+    (job,) = store.jobs("a", [held.tid])
+    assert job["result"]["reason"] == "abandoned"
+    assert "after 1 attempts" in job["result"]["error"]
+
+
+def test_an_attempt_not_reserved_ahead_counts_from_its_reservation(store: Store) -> None:
+    first = store.reserve_next_job("w1", ["a"])
+    assert first is not None and not first.ahead
+    store.begin(first)  # nothing more to record: it started when it was reserved
+    assert give_up_the_running_attempt(store, max_attempts=2) == "requeue"
+    second = store.reserve_next_job("w2", ["a"], ahead=True)
+    assert second is not None and (second.tid, second.attempt) == (first.tid, 1)
+    store.begin(second)
+    assert give_up_the_running_attempt(store, max_attempts=2) == "abandon"
+    (job,) = store.jobs("a", [first.tid])
+    assert "after 2 attempts" in job["result"]["error"]
+
+
 def test_pruning_evidence_is_published_and_read_back_whole(store: Store) -> None:
     from search.pruning import Evidence, RungGrid
 

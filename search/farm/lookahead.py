@@ -5,7 +5,9 @@ between two trials it is GPU time lost. A `Lookahead` reserves the next job from
 thread while the current trial runs, so the next trial starts the moment the current one is
 reported. The held job is RUNNING and owned by this worker like the current one; the worker's
 heartbeat renews both. A stop request hands the held job back at once, without waiting for
-the running trial to end.
+the running trial to end. It is reserved `ahead`: its attempt starts, and counts toward the
+experiment's `max_attempts`, only when the worker begins it (Store.begin), so a job held by
+a worker that stops or dies before running it is requeued, never abandoned.
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ class Lookahead:
         began = self._clock.now()
         while True:
             try:
-                reservation = self._store.reserve_next_job(self._worker_id, exp_keys)
+                reservation = self._store.reserve_next_job(self._worker_id, exp_keys,
+                                                           ahead=True)
             except Exception:  # the main thread reserves again itself; nothing is held
                 log.exception("reserving the next job ahead failed")
                 return

@@ -170,6 +170,9 @@ class Worker:
     def _run(self, reservation: Reservation, exp_keys: list[str],
              spooled: list[SpooledResult]) -> dict[str, Any]:
         """Run a reserved job (holding the next one ahead, if any) to its result."""
+        # Before the objective runs: a job held ahead counts as an attempt from here on, so a
+        # trial that kills this process is not retried forever.
+        self._store.begin(reservation)
         self._report("busy", reservation, throttle=self._last_state == "busy")
         if self._lookahead is not None and self._may_run_another():
             self._lookahead.start(exp_keys, self._lookahead_retry())

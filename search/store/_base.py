@@ -53,11 +53,16 @@ class _OfAJob:
 
 @dataclasses.dataclass(frozen=True)
 class Reservation(_OfAJob):
-    """A job handed to one worker for one attempt; only that attempt may heartbeat it."""
+    """A job handed to one worker for one attempt; only that attempt may heartbeat it.
+
+    `ahead`: reserved ahead of its run (a worker's lookahead holds it while another trial
+    runs), so the attempt starts only when the worker begins it (Store.begin).
+    """
 
     job: JobDoc
     worker_id: str
     attempt: int
+    ahead: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,13 +202,21 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def reserve_next_job(
-        self, worker_id: str, exp_keys: Collection[str]
+        self, worker_id: str, exp_keys: Collection[str], ahead: bool = False
     ) -> Reservation | None:
         """Hand the oldest queued job of the `exp_keys` experiments to `worker_id`, or None
         when none is queued.
 
-        No two reservations are ever granted for the same job and attempt.
+        No two reservations are ever granted for the same job and attempt. The attempt starts
+        at once, unless it is reserved `ahead` of its run: then it starts at `begin`, and one
+        given up or released before that does not count toward `max_attempts`.
         """
+
+    @abc.abstractmethod
+    def begin(self, reservation: Reservation) -> None:
+        """Record that the worker starts running the attempt, before its objective runs (a
+        trial that kills its process then counts); nothing for an attempt not reserved
+        ahead, which started at its reservation."""
 
     @abc.abstractmethod
     def heartbeat(self, reservation: Reservation) -> bool:
@@ -231,7 +244,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def give_up(self, attempt: RunningAttempt, max_attempts: int, reason: str) -> str:
         """Give up an attempt that stopped beating: the job goes back to the queue, or is
-        abandoned (failed with the reason) when it was its `max_attempts`-th attempt.
+        abandoned (failed with the reason) when it was its `max_attempts`-th attempt that
+        started. Only started attempts count (see `reserve_next_job`): one reserved ahead and
+        never begun cannot have killed its worker, and is always requeued.
 
         The first process to give an attempt up records the decision; any other process
         that gives it up later applies the recorded decision, not its own. Returns the

@@ -53,6 +53,10 @@ from search.store._base import (
 
 log = logging.getLogger(__name__)
 
+# A job reserved ahead whose attempt has not begun carries _AHEAD; _UNSTARTED counts its
+# attempts given up before they began, which do not count toward max_attempts.
+_AHEAD = "reserved_ahead"
+_UNSTARTED = "attempts_not_started"
 _READ = json_util.JSONOptions(tz_aware=True, tzinfo=datetime.UTC)
 _WRITE = json_util.RELAXED_JSON_OPTIONS
 
@@ -171,7 +175,7 @@ class EmbeddedStore(Store):
             self._save({**job, "state": JOB_STATE_NEW})
 
     def reserve_next_job(
-        self, worker_id: str, exp_keys: Collection[str]
+        self, worker_id: str, exp_keys: Collection[str], ahead: bool = False
     ) -> Reservation | None:
         for exp_key in exp_keys:
             jobs = self._load(exp_key)
@@ -179,10 +183,17 @@ class EmbeddedStore(Store):
                 job = jobs[min(self._queued[exp_key])]
                 now = utcnow()
                 job = {**job, "state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
-                       "refresh_time": now}
+                       "refresh_time": now, **({_AHEAD: True} if ahead else {})}
                 self._save(job)
-                return Reservation(job=job, worker_id=worker_id, attempt=job.get("attempt", 0))
+                return Reservation(job=job, worker_id=worker_id, attempt=job.get("attempt", 0),
+                                   ahead=ahead)
         return None
+
+    def begin(self, reservation: Reservation) -> None:
+        job = self._current(reservation)
+        if (reservation.ahead and job is not None and job.get(_AHEAD)
+                and job.get("attempt", 0) == reservation.attempt):
+            self._save({key: value for key, value in job.items() if key != _AHEAD})
 
     def heartbeat(self, reservation: Reservation) -> bool:
         job = self._current(reservation)
@@ -236,15 +247,15 @@ class EmbeddedStore(Store):
             return "finished"
         if job.get("attempt", 0) != attempt.attempt or job["state"] != JOB_STATE_RUNNING:
             return "requeue"  # given up already: the job moved on
-        if attempt.attempt + 1 < max_attempts:
+        started = attempt.attempt + 1 - job.get(_UNSTARTED, 0)
+        if job.get(_AHEAD) or started < max_attempts:  # only started attempts count
             log.warning("requeueing trial %s (attempt %d): %s", job["tid"], attempt.attempt + 1,
                         reason)
             self._save(_requeued(job, reason))
             return "requeue"
-        log.warning("abandoning trial %s after %d attempts: %s", job["tid"],
-                    attempt.attempt + 1, reason)
+        log.warning("abandoning trial %s after %d attempts: %s", job["tid"], started, reason)
         self._save({**job, "state": JOB_STATE_DONE, "owner": None, "refresh_time": utcnow(),
-                    "result": abandoned_result(attempt.attempt + 1, reason)})
+                    "result": abandoned_result(started, reason)})
         return "abandon"
 
     def late_results(self, exp_key: str) -> list[LateResult]:
@@ -486,6 +497,11 @@ def _latest_jobs(lines: list[str]) -> dict[int, JobDoc] | None:
 
 
 def _requeued(job: JobDoc, reason: str) -> JobDoc:
-    return {**job, "state": JOB_STATE_NEW, "owner": None, "book_time": None,
-            "refresh_time": utcnow(), "attempt": job.get("attempt", 0) + 1,
-            "requeued_because": reason}
+    """The job queued for its next attempt; an attempt reserved ahead and never begun is
+    counted as one that did not start."""
+    requeued = {**job, "state": JOB_STATE_NEW, "owner": None, "book_time": None,
+                "refresh_time": utcnow(), "attempt": job.get("attempt", 0) + 1,
+                "requeued_because": reason}
+    if requeued.pop(_AHEAD, False):
+        requeued[_UNSTARTED] = job.get(_UNSTARTED, 0) + 1
+    return requeued

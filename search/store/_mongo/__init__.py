@@ -8,7 +8,7 @@ and the job document is a view of those claims. The modules, one concern each:
 
 - `_connection`: the client, retries through outages, and `insert_once`;
 - `_ids`: the chosen `_id` of every document;
-- `_claims`: the decisions (run, give up, result);
+- `_claims`: the decisions (run, start, give up, result);
 - `_views`: the job documents, written after each decision and repaired from the claims;
 - `_queue`: finding a queued job to claim, with candidates kept between reservations;
 - `_dialect`: the server's cheap access paths (MongoDB proper or FerretDB), chosen once;

@@ -1,6 +1,9 @@
 """The `claims` collection: every decision about a job, inserted once under the id that names it.
 
 - run claim `<job>/run/<attempt>`: who runs that attempt of the job. Exactly one worker wins it.
+  One marked `ahead` was reserved by a worker's lookahead while another trial ran: that attempt
+  starts only when its start claim `<job>/start/<attempt>` is inserted, as the worker begins
+  it. Only attempts that started count toward the experiment's `max_attempts`.
 - requeue claim `<job>/requeue/<attempt>`: who gave that attempt up (its heartbeat stopped, or
   its worker was stopping), and the decision taken: requeue the job, or abandon it after its
   last attempt. A later process that gives the same attempt up applies the recorded decision.
@@ -18,7 +21,12 @@ from pymongo.collection import Collection
 from search.documents import utcnow
 from search.store._mongo._connection import Connection
 from search.store._mongo._dialect import Dialect
-from search.store._mongo._ids import requeue_claim_id, result_claim_id, run_claim_id
+from search.store._mongo._ids import (
+    requeue_claim_id,
+    result_claim_id,
+    run_claim_id,
+    start_claim_id,
+)
 
 Claim = dict[str, Any]
 
@@ -33,10 +41,33 @@ class Claims:
         self._claims = claims
         self._dialect = dialect
 
-    def claim_run(self, job: Any, attempt: int, worker_id: str) -> bool:
-        """Claim `attempt` of the job for `worker_id`; whether this call won it."""
-        return self._connection.insert_once(self._claims, {
-            "_id": run_claim_id(job, attempt), "job": job, "owner": worker_id, "time": utcnow()})
+    def claim_run(self, job: Any, attempt: int, worker_id: str, ahead: bool = False) -> bool:
+        """Claim `attempt` of the job for `worker_id` (`ahead`: it starts only at its start
+        claim); whether this call won it."""
+        claim = {"_id": run_claim_id(job, attempt), "job": job, "owner": worker_id,
+                 "time": utcnow()}
+        if ahead:
+            claim["ahead"] = True
+        return self._connection.insert_once(self._claims, claim)
+
+    def claim_start(self, job: Any, attempt: int) -> None:
+        """Record that `attempt` of the job, claimed ahead, started running (once)."""
+        self._connection.insert_once(self._claims, {
+            "_id": start_claim_id(job, attempt), "job": job, "time": utcnow()})
+
+    def started_attempts(self, job: Any, last: int) -> list[int]:
+        """Which of the attempts 0..`last` of the job started running: one claimed ahead once
+        its start claim is in, any other at its run claim (one with no run claim too: a
+        worker that keeps no claims, such as Hyperopt's own, started what it reserved)."""
+        attempts = range(last + 1)
+        runs = self.run_claims([(job, attempt) for attempt in attempts])
+        ahead = [attempt for (_, attempt), claim in runs.items() if claim.get("ahead")]
+        if not ahead:
+            return list(attempts)
+        begun = {claim["_id"] for claim in self._dialect.find_by_ids(
+            self._claims, [start_claim_id(job, attempt) for attempt in ahead], {"_id": 1})}
+        return [attempt for attempt in attempts
+                if attempt not in ahead or start_claim_id(job, attempt) in begun]
 
     def run_claims(self, jobs_and_attempts: list[tuple[Any, int]]) -> dict[tuple[Any, int], Claim]:
         """The run claims of these attempts that someone holds, by (job, attempt)."""

@@ -16,6 +16,11 @@ def run_claim_id(job: Any, attempt: int) -> str:
     return f"{job}/run/{attempt}"
 
 
+def start_claim_id(job: Any, attempt: int) -> str:
+    """That `attempt` of the job, reserved ahead, started running."""
+    return f"{job}/start/{attempt}"
+
+
 def requeue_claim_id(job: Any, attempt: int) -> str:
     """Who gave `attempt` of the job up, and whether it was requeued or abandoned."""
     return f"{job}/requeue/{attempt}"

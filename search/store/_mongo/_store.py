@@ -100,13 +100,17 @@ class MongoStore(Store):
         self._views.queue(jobs)
 
     def reserve_next_job(
-        self, worker_id: str, exp_keys: Collection[str]
+        self, worker_id: str, exp_keys: Collection[str], ahead: bool = False
     ) -> Reservation | None:
         self._views.ensure_indexes()
-        return self._queue.reserve(set(exp_keys), lambda job: self._claim(worker_id, job),
-                                   worker_id)
+        return self._queue.reserve(set(exp_keys),
+                                   lambda job: self._claim(worker_id, job, ahead), worker_id)
 
-    def _claim(self, worker_id: str, job: JobDoc) -> Reservation | None:
+    def begin(self, reservation: Reservation) -> None:
+        if reservation.ahead:
+            self._claims.claim_start(reservation.job["_id"], reservation.attempt)
+
+    def _claim(self, worker_id: str, job: JobDoc, ahead: bool) -> Reservation | None:
         """Claim the attempt of `job` that was queued when it was read.
 
         Exact however stale `job` is: an attempt is queued until someone claims it, and a job
@@ -114,7 +118,7 @@ class MongoStore(Store):
         attempt's run claim succeeds only while the attempt is still queued.
         """
         attempt = job.get("attempt", 0)
-        if not self._claims.claim_run(job["_id"], attempt, worker_id):
+        if not self._claims.claim_run(job["_id"], attempt, worker_id, ahead):
             return None
         # Only an earlier attempt's holder can have committed a result: none before attempt 1.
         # (A malformed attempt is not 0 either: it is looked up, and the worker reports it.)
@@ -124,7 +128,7 @@ class MongoStore(Store):
                      job["exp_key"])
             return None
         return Reservation(job=self._views.start(job, worker_id), worker_id=worker_id,
-                           attempt=attempt)
+                           attempt=attempt, ahead=ahead)
 
     def heartbeat(self, reservation: Reservation) -> bool:
         """One conditional write of the view while it shows our attempt running (the claims
@@ -189,17 +193,24 @@ class MongoStore(Store):
         return self._decide(attempt, max_attempts, reason)
 
     def _decide(self, attempt: RunningAttempt, max_attempts: int | None, reason: str) -> str:
-        """Give up `attempt`: record the decision once, then show the recorded one."""
+        """Give up `attempt`: record the decision once, then show the recorded one.
+
+        Only attempts that started count toward `max_attempts`: those reserved ahead and given
+        up before they began are read from the claims, only when the count could reach it."""
         key = attempt.job["_id"]
         if self._show_result(key):
             return "finished"
-        last = max_attempts is not None and attempt.attempt + 1 >= max_attempts
+        started = attempt.attempt + 1  # at most: every attempt so far
+        last = False
+        if max_attempts is not None and started >= max_attempts:
+            begun = self._claims.started_attempts(key, attempt.attempt)
+            started = len(begun)
+            last = attempt.attempt in begun and started >= max_attempts
         decision, reason = self._claims.give_up(key, attempt.attempt,
                                                 "abandon" if last else "requeue", reason)
         if decision == "abandon":
-            log.warning("abandoning %s after %d attempts: %s", key, attempt.attempt + 1, reason)
-            self._views.abandon(key, attempt.attempt,
-                                abandoned_result(attempt.attempt + 1, reason))
+            log.warning("abandoning %s after %d attempts: %s", key, started, reason)
+            self._views.abandon(key, attempt.attempt, abandoned_result(started, reason))
         else:
             log.warning("requeueing %s (attempt %d): %s", key, attempt.attempt + 1, reason)
             self._queue.requeued()
