@@ -9,7 +9,12 @@ from ._objective import Objective, objective_from_function
 from ._plain import plain_data
 from ._pruning import EpochReport, PruneDecision, ShouldPrune, TrialPruned
 from ._reasons import STATUS_FAIL, STATUS_OK, Reason, describe_failure, failed_result
-from ._registry import builtin_objective_names, list_objectives, resolve_objective
+from ._registry import (
+    builtin_objective_names,
+    is_module_function,
+    list_objectives,
+    resolve_objective,
+)
 from ._settings import TrialSettings
 from ._threads import configure_cpu_threads
 from ._trial import epochs_for, run_trial
@@ -34,6 +39,7 @@ __all__ = [
     "epochs_for",
     "describe_failure",
     "failed_result",
+    "is_module_function",
     "list_objectives",
     "objective_from_function",
     "plain_data",

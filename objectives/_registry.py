@@ -102,8 +102,14 @@ def _load_entry_point(entry_point: EntryPoint) -> Objective:
     return _as_objective(entry_point.name, target, f"entry point {entry_point.value!r}")
 
 
+def is_module_function(name: str) -> bool:
+    """Whether `name` reads `package.module:function`: an objective a worker runs only when
+    its operator allows it (`--allow-objective`)."""
+    return _MODULE_FUNCTION.fullmatch(name) is not None
+
+
 def _resolve_module_function(name: str, allowed: set[str]) -> Objective:
-    if not _MODULE_FUNCTION.fullmatch(name):
+    if not is_module_function(name):
         raise ObjectiveError(
             f"objective {name!r} is not of the form package.module:function "
             "(a dotted module path, one colon, a function name), e.g. mypackage.train:objective"

@@ -67,7 +67,7 @@ class Experiment:
     )
 
     # What a resumed search may change: the target number of trials and the policy.
-    RESUMABLE: ClassVar[tuple[str, ...]] = ("max_evals", "policy")
+    RESUMABLE: ClassVar[tuple[str, ...]] = ("max_evals", "policy", "data_dir")
 
     def to_document(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

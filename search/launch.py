@@ -26,7 +26,7 @@ import spaces
 from search.algorithms import ALGORITHMS, DEFAULT_ALGO
 from search.confirmation import DEFAULT, parse_confirm
 from search.experiment import Experiment
-from search.policy import MalformedPolicy, policy_for_run
+from search.policy import MIN_HEARTBEAT_INTERVAL, MalformedPolicy, policy_for_run
 from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 from search.reports.results import ExperimentResults
 from search.store import DEFAULT_LOCATION, Store, opened_store
@@ -137,6 +137,9 @@ class SearchOptions:
             value = getattr(self, name)
             if value is not None and (not _is_number(value) or not value > 0):
                 _refuse(name, value, "a number of seconds above 0, or None")
+        if self.heartbeat_interval is not None and self.heartbeat_interval < MIN_HEARTBEAT_INTERVAL:
+            _refuse("heartbeat_interval", self.heartbeat_interval,
+                    f"at least {MIN_HEARTBEAT_INTERVAL} s (as --heartbeat-interval), or None")
         if not isinstance(self.torch_compile, bool):
             _refuse("torch_compile", self.torch_compile, "True or False")
         if self.algo not in ALGORITHMS:
@@ -174,7 +177,9 @@ class SearchOptions:
                           epochs=self.epochs, min_accuracy=self.min_accuracy,
                           device=self.device, algo=self.algo, pruner=self.pruner,
                           seed=self.seed, startup_trials=self.startup_trials,
-                          data_dir=self.data_dir,
+                          # Where the data is may move; left out, it stays where recorded.
+                          data_dir=self.data_dir if self.data_dir is not None or not recorded
+                          else recorded.data_dir,
                           torch_compile=self.torch_compile, max_evals=self.max_evals,
                           policy=policy, confirmation=parse_confirm(self.confirm))
 

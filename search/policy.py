@@ -15,6 +15,9 @@ from typing import Any
 DEFAULT_HEARTBEAT_INTERVAL = 2.0
 DEFAULT_STALE_AFTER = 5 * DEFAULT_HEARTBEAT_INTERVAL
 DEFAULT_MAX_ATTEMPTS = 3
+# The shortest heartbeat interval a search may ask for: each busy worker writes one per
+# interval, so shorter would load the database for nothing a user can see.
+MIN_HEARTBEAT_INTERVAL = 0.05
 
 
 class MalformedPolicy(ValueError):

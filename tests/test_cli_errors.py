@@ -108,3 +108,16 @@ def test_a_resume_that_names_another_pruner_says_it_keeps_the_recorded_one(tmp_p
     assert "--seed 5 is ignored: a resume keeps the recorded seed (0)" in seeded.stderr
     quiet = run(*common, "--max-evals", "3")
     assert "warning" not in quiet.stderr, "options left out keep the recorded ones silently"
+
+
+@pytest.mark.parametrize("allowed", ["mymodule", "mymodule.run", "a:b:c"])
+def test_an_allowed_objective_not_named_module_function_is_refused(allowed: str) -> None:
+    assert_user_error(run("worker", "--store", "mongodb://127.0.0.1:1/db", "--gpus", "none",
+                          "--allow-objective", allowed),
+                      f"--allow-objective {allowed}", "package.module:function")
+
+
+def test_gpus_all_in_any_case_falls_back_to_cpu_where_no_gpu_is_visible(mongo_url: str) -> None:
+    result = run("worker", "--store", mongo_url, "--gpus", " ALL", "--idle-timeout", "0")
+    assert result.exit_code == 0, result.output
+    assert "worker stopped after 0 trials" in result.output

@@ -94,7 +94,8 @@ def test_options_no_search_can_run_with_are_refused(tmp_path: Path) -> None:
     ("min_accuracy", True),
     ("min_accuracy", "0.5"), ("data_dir", 5), ("torch_compile", "yes"), ("exp_key", 5),
     ("store", 5), ("store", ""), ("max_attempts", 0), ("trial_timeout", 0),
-    ("heartbeat_interval", -1.0), ("confirm", 1.5), ("confirm", "sometimes"),
+    ("heartbeat_interval", -1.0), ("heartbeat_interval", 0.001), ("confirm", 1.5),
+    ("confirm", "sometimes"), ("device", "tpu"),
 ])
 def test_each_option_is_checked_before_anything_is_written(tmp_path: Path, field: str,
                                                            value: object) -> None:
@@ -196,6 +197,21 @@ def test_a_farm_driver_needs_no_gpu_of_its_own(mongo_url: str, hpsearch) -> None
     code, output = stop(driver)
     assert code == 143, output  # stopped while it waited for a worker, not refused
     assert database(mongo_url).experiments.find_one({"_id": "gpus"})["device"] == "cuda:1"
+
+
+def test_a_resume_keeps_the_data_dir_unless_it_names_another(tmp_path: Path) -> None:
+    # Data may move between runs; a resume that does not say where keeps looking where the
+    # experiment recorded, and one that does is recorded, for its workers too.
+    def run(max_evals: int, data_dir: Path | None) -> search.ExperimentResults:
+        return search.optimize("noop", "default", SearchOptions(
+            store=str(tmp_path / "store"), max_evals=max_evals,
+            data_dir=None if data_dir is None else str(data_dir), **QUICK))
+
+    assert run(1, tmp_path / "first").experiment.data_dir == str(tmp_path / "first")
+    assert run(2, None).experiment.data_dir == str(tmp_path / "first")
+    assert run(3, tmp_path / "moved").experiment.data_dir == str(tmp_path / "moved")
+    assert search.results(tmp_path / "store", "default").experiment.data_dir == str(
+        tmp_path / "moved")
 
 
 def test_a_device_of_no_known_form_is_an_invalid_option() -> None:

@@ -43,3 +43,13 @@ def test_results_of_an_unknown_experiment_name_the_known_ones(tmp_path) -> None:
     record_trials(location, "known", OUTCOMES[:1])
     with pytest.raises(search.StoreError, match="known"):
         search.results(location, "unknown")
+
+
+def test_a_configuration_reads_at_a_glance_and_the_api_is_listed(store_location: str) -> None:
+    record_trials(store_location, "glance", [(0.9, 0.5), (0.8, 0.1)])
+    best = search.results(store_location, "glance").best(1)[0]
+    assert isinstance(best, search.Configuration)
+    shown = repr(best)
+    assert shown.startswith(f"Configuration(tid={best.tid}, runs=1, accuracy=")
+    assert "key=" not in shown and "Trial(" not in shown and len(shown) < 400
+    assert {"optimize", "results", "SearchOptions", "Configuration"} <= set(dir(search))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import pathlib
+import shlex
 import signal
 import sys
 import threading
@@ -39,7 +40,12 @@ from search.farm.stopping import StopNow
 from search.farm.worker import WorkerOptions
 from search.launch import SearchFailed, SearchOptions, optimize
 from search.logs import configure_logging
-from search.policy import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER
+from search.policy import (
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_STALE_AFTER,
+    MIN_HEARTBEAT_INTERVAL,
+)
 from search.pruning import PRUNER_NAMES
 from search.reports import queries
 from search.reports.output import render, render_status
@@ -117,7 +123,7 @@ DEFAULTS = SearchOptions()
 @click.option("--max-attempts", type=click.IntRange(min=1),
               help=f"Attempts a trial gets before it is abandoned (default "
                    f"{DEFAULT_MAX_ATTEMPTS}). Recorded; workers use it.")
-@click.option("--heartbeat-interval", type=FiniteFloatRange(min=0.05),
+@click.option("--heartbeat-interval", type=FiniteFloatRange(min=MIN_HEARTBEAT_INTERVAL),
               help=f"Seconds between a running trial's heartbeats (default "
                    f"{DEFAULT_HEARTBEAT_INTERVAL:g}). Recorded; workers use it.")
 @click.option("--trial-timeout", type=FiniteFloatRange(min=0.1),
@@ -166,8 +172,10 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         header = (f"search {exp_key!r}: {objective_name} on space {space_name}, {max_evals} "
                   f"trials, store {redact(store)}")
         if options.is_farm:
+            allow = (f" --allow-objective {shlex.quote(objective_name)}"
+                     if objectives.is_module_function(objective_name) else "")
             header += (f"\ntrials are queued for workers; attach some with: hpsearch worker "
-                       f"--store '{redact(store)}' --exp-key {exp_key}")
+                       f"--store '{redact(store)}' --exp-key {shlex.quote(exp_key)}{allow}")
         with _progress_bar(header) as on_progress, _sigterm_stops_now():
             try:
                 results = optimize(objective_name, space_name, options, on_progress=on_progress)
@@ -301,10 +309,15 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
         if not is_mongodb_url(store):
             raise UserError("hpsearch worker needs a mongodb:// store; a directory store runs "
                             "its trials inside `hpsearch search`")
+        wrong = [name for name in allowed if not objectives.is_module_function(name)]
+        if wrong:
+            raise UserError(f"--allow-objective {wrong[0]}: name an objective as "
+                            "package.module:function, e.g. mypackage.train:objective")
         import torch
 
         available = torch.cuda.device_count()
-        gpu_list = parse_gpus("none" if gpus == "all" and available == 0 else gpus, available)
+        asked_all = gpus.strip().lower() == "all"
+        gpu_list = parse_gpus("none" if asked_all and available == 0 else gpus, available)
         options = WorkerOptions(
             exp_keys=tuple(exp_keys) or None, max_jobs=max_jobs, idle_timeout=idle_timeout,
             max_consecutive_failures=max_consecutive_failures,

@@ -189,6 +189,14 @@ class Configuration:
     lower_bound: float | None
     accuracy_lower_bound: float | None
 
+    def __repr__(self) -> str:
+        # What a notebook wants at a glance; the runs and the key stay in the fields.
+        shown = ", ".join(f"{name}={value!r}" for name, value in (
+            ("tid", self.tid), ("runs", self.runs), ("accuracy", self.accuracy),
+            ("train_seconds", self.train_seconds), ("score", self.score),
+            ("below_floor", self.below_floor), ("params", self.params)))
+        return f"Configuration({shown})"
+
     @property
     def tid(self) -> int:
         """The original trial's id: what a repeat links to."""
