@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING
+from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, Trials
 from hyperopt.mongoexp import MongoTrials
 
 import spaces
@@ -51,3 +51,24 @@ def test_hyperopts_mongotrials_follows_every_change_of_a_farms_jobs(
         assert trials.losses()[first.tid] == -0.25
     finally:
         store.close()
+
+
+def test_a_farms_trials_copy_into_a_plain_trials_as_the_docs_say(mongo_url: str) -> None:
+    store = open_store(mongo_url)
+    try:
+        store.record_experiment(Experiment(exp_key="copied", space=SPACE.record,
+                                           objective="noop", epochs=1, min_accuracy=0.0))
+        proposer = Proposer("copied", SPACE.graph, seed=0, startup_trials=100)
+        store.queue_jobs([proposer.propose(tid) for tid in range(2)])
+        reservation = store.reserve_next_job("w1", ["copied"])
+        assert reservation is not None and store.finish_job(reservation, {
+            "status": "ok", "loss": -0.5, "accuracy": 0.5, "train_seconds": 1.0,
+            "attempt": reservation.attempt})
+    finally:
+        store.close()
+    farm = MongoTrials(hyperopt_url(mongo_url), exp_key="copied")
+    copied = Trials(exp_key="copied")
+    copied.insert_trial_docs([{k: v for k, v in doc.items() if k != "changed"}  # docs/farm.md
+                              for doc in farm.trials])
+    copied.refresh()
+    assert len(copied.trials) == 2 and -0.5 in copied.losses()
