@@ -44,3 +44,14 @@ def test_a_restarted_container_finds_its_previous_runs_results(
     killed(before)
     after = Spool(tmp_path, STORE)
     assert [entry.reservation.tid for entry in after.left_by_ended_workers()] == [7]
+
+
+def test_results_left_for_the_store_written_otherwise_are_said_to_wait(tmp_path: Path) -> None:
+    before = Spool(tmp_path, "mongodb://127.0.0.1:27017/hpsearch")
+    before.add(reservation(3), {"status": "ok", "loss": -0.5})
+    killed(before)
+    running = Spool(tmp_path, "mongodb://db-host/other")  # a live worker's file is its own
+    running.add(reservation(4), {"status": "ok", "loss": -0.5})
+    after = Spool(tmp_path, "mongodb://localhost:27017/hpsearch")
+    assert list(after.left_by_ended_workers()) == []
+    assert after.waiting_elsewhere() == {"mongodb://127.0.0.1:27017/hpsearch": 1}

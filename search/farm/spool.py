@@ -136,12 +136,43 @@ class Spool:
                 path.unlink()
             yield from entries
 
+    def waiting_elsewhere(self) -> dict[str, int]:
+        """Results that ended workers left for other stores under the same root, as {store
+        location: files}. The directory is keyed by the location as written, so a worker
+        restarted with the same database under another address (`localhost` for
+        `127.0.0.1`, other options) does not offer them: it can say where they wait."""
+        waiting: dict[str, int] = {}
+        for directory in sorted(self.directory.parent.iterdir()):
+            if directory == self.directory or not directory.is_dir():
+                continue
+            files = sum(_left_by_ended_worker(path) for path in directory.glob("*.jsonl"))
+            if files:
+                location = directory / "store.txt"
+                shown = location.read_text().strip() if location.is_file() else str(directory)
+                waiting[shown] = waiting.get(shown, 0) + files
+        return waiting
+
     def _append(self, record: dict[str, Any], sync: bool) -> None:
         self._file.write(json_util.dumps(record, json_options=json_util.RELAXED_JSON_OPTIONS)
                          + "\n")
         self._file.flush()
         if sync:
             os.fsync(self._file.fileno())
+
+
+def _left_by_ended_worker(path: pathlib.Path) -> bool:
+    """Whether a spool file holds something and no live worker holds its lock."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            if not file.read(1):
+                return False
+            try:
+                fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # its worker is running
+            return True
+    except OSError:
+        return False
 
 
 def _still_at(path: pathlib.Path, file: IO[str]) -> bool:

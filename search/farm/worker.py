@@ -249,9 +249,15 @@ class Worker:
         return accepted
 
     def _offer_spooled_results(self) -> None:
-        """Offer the results that ended workers left in the spool."""
+        """Offer the results that ended workers left in the spool; say where those left for
+        a store written otherwise wait."""
         if self._spool is None:
             return
+        for location, files in self._spool.waiting_elsewhere().items():
+            log.warning("%d spool file(s) of ended workers wait in %s for the store %s: start "
+                        "a worker with that --store to deliver them (the same database under "
+                        "another address counts as another store)", files,
+                        self._spool.directory.parent, location)
         for entry in self._spool.left_by_ended_workers():
             reservation = entry.reservation
             log.warning("offering the spooled result of trial %s of %s (attempt %d) again",
