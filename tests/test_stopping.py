@@ -3,9 +3,21 @@ hang the worker, wherever in its code the main thread happens to be."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from farm import queue_experiment
+from hyperopt import JOB_STATE_DONE
+
+from search.farm.stopping import StopNow
+from search.farm.worker import Worker, WorkerOptions
+from search.store import open_store
+from search.store._embedded import EmbeddedStore
 
 # The main thread holds the lock inside the stop request's own Event (as it does for a moment
 # in every `wait`) when the signal's handler runs: a handler that took that lock would hang.
@@ -37,3 +49,32 @@ def test_a_signal_while_the_main_thread_holds_the_wait_lock_neither_hangs_nor_is
     assert done.stdout.splitlines() == ["stopped now by 15",
                                         "the third signal let the stop finish"]
     assert "SIGTERM received: finishing the current trial" in done.stderr
+
+
+def test_a_stop_while_the_result_is_stored_counts_the_trial_and_clears_the_spool(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The second signal is honoured once the result is stored: the trial counts as done, and
+    # its spool entry as sent, so the next worker does not offer it again.
+    location = str(tmp_path / "store")
+    queue_experiment(location, "stored", "noop", 1)
+    original = EmbeddedStore.finish_job
+    signalled: list[bool] = []
+
+    def finish_job(store: EmbeddedStore, *args: Any) -> bool:
+        if not signalled:
+            signalled.append(True)
+            raise StopNow(signal.SIGTERM)
+        return original(store, *args)
+
+    monkeypatch.setattr(EmbeddedStore, "finish_job", finish_job)
+    store = open_store(location)
+    try:
+        worker = Worker(store, "box:1:cpu", WorkerOptions(exp_keys=("stored",),
+                                                          spool_root=tmp_path / "spool"))
+        with pytest.raises(StopNow):
+            worker.run_next()
+        assert worker.jobs_done == 1
+        assert [job["state"] for job in store.jobs("stored")] == [JOB_STATE_DONE]
+    finally:
+        store.close()
+    assert all(path.read_text() == "" for path in (tmp_path / "spool").glob("*/*.jsonl"))

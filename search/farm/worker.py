@@ -159,12 +159,14 @@ class Worker:
                 self._lookahead.release()
             self._report("stopped")
             raise
-        accepted = self._submit(reservation, result, *spooled)
+        accepted, stop = self._submit(reservation, result, *spooled)
         self.jobs_done += 1
         self._count_failures(result)
         log.info("trial %s of %s: %s%s", reservation.tid, reservation.exp_key,
                  _summary(result), "" if accepted else " (kept as a late result: another "
                  "attempt reported first)")
+        if stop is not None:  # asked for while the result was being stored: now it is
+            raise stop
         return result
 
     def _run(self, reservation: Reservation, exp_keys: list[str],
@@ -215,19 +217,22 @@ class Worker:
         return [self._spool.add(reservation, result)] if self._spool is not None else []
 
     def _submit(self, reservation: Reservation, result: dict[str, Any],
-                *spooled: SpooledResult) -> bool:
+                *spooled: SpooledResult) -> tuple[bool, StopNow | KeyboardInterrupt | None]:
         """Spool the result (unless it is already), then offer it until the store has it;
-        whether it is the trial's result (False: kept as a late one)."""
+        whether it is the trial's result (False: kept as a late one), and a stop asked for
+        meanwhile (see `_offer`)."""
         entries = spooled or self._spooled(reservation, result)
-        accepted = self._offer(reservation, result)
+        accepted, stop = self._offer(reservation, result)
         for entry in entries:
             assert self._spool is not None
             self._spool.sent(entry)
-        return accepted
+        return accepted, stop
 
-    def _offer(self, reservation: Reservation, result: dict[str, Any]) -> bool:
-        """Offer a result until the store takes it. A second signal meanwhile is honoured
-        once the result is stored: stopping earlier would leave it only in the spool."""
+    def _offer(self, reservation: Reservation, result: dict[str, Any]
+               ) -> tuple[bool, StopNow | KeyboardInterrupt | None]:
+        """Offer a result until the store takes it. A second signal meanwhile is returned,
+        for the caller to honour once it has recorded the stored result: stopping earlier
+        would leave it only in the spool, and uncounted."""
         wait = 1.0
         deferred: StopNow | KeyboardInterrupt | None = None
         while True:
@@ -244,9 +249,7 @@ class Worker:
                             "%g s", reservation.tid, reservation.exp_key, error, where, wait)
                 self._clock.sleep(wait)
                 wait = min(2 * wait, _LONGEST_RESUBMIT_WAIT)
-        if deferred is not None:
-            raise deferred
-        return accepted
+        return accepted, deferred
 
     def _offer_spooled_results(self) -> None:
         """Offer the results that ended workers left in the spool; say where those left for
@@ -262,8 +265,10 @@ class Worker:
             reservation = entry.reservation
             log.warning("offering the spooled result of trial %s of %s (attempt %d) again",
                         reservation.tid, reservation.exp_key, reservation.attempt)
-            self._offer(reservation, entry.result)
+            _, stop = self._offer(reservation, entry.result)
             self._spool.sent(entry)
+            if stop is not None:
+                raise stop
 
     def _give_up_stuck(self, reservation: Reservation, result: dict[str, Any]) -> None:
         """A trial stuck past its timeout: record it as timed out, then end this process (the
