@@ -47,21 +47,25 @@ testdb-postgresql: testdb/main.go testdb/go.mod testdb/go.sum
 	cd testdb && CGO_ENABLED=0 go build -trimpath -buildvcs=false -o ../.build/hpsearch-testdb-postgresql .
 
 # The same database in the background on 127.0.0.1:$(DBPORT), data under ./$(DBDIR)/.
+# Ours only while the recorded pid runs the test database: after a reboot the pid may be
+# another program's, which neither counts as running nor is killed by db-stop.
+DB_RUNNING = [ -f $(DBDIR)/pid ] && ps -p "$$(cat $(DBDIR)/pid)" -o args= 2>/dev/null | grep -q hpsearch-testdb
+
 db: $(TESTDB)
 	@mkdir -p $(DBDIR)
-	@if [ -f $(DBDIR)/pid ] && kill -0 $$(cat $(DBDIR)/pid) 2>/dev/null; then \
-		echo "database already running (pid $$(cat $(DBDIR)/pid))"; \
+	@if $(DB_RUNNING); then \
+		echo "database already running on mongodb://127.0.0.1:$$(cat $(DBDIR)/port 2>/dev/null) (pid $$(cat $(DBDIR)/pid)); make db-stop first to start it on another port"; \
 	else \
 		nohup $(TESTDB) -listen-addr 127.0.0.1:$(DBPORT) -state-dir $(DBDIR)/data \
-			> $(DBDIR)/server.log 2>&1 & echo $$! > $(DBDIR)/pid; \
+			> $(DBDIR)/server.log 2>&1 & echo $$! > $(DBDIR)/pid; echo $(DBPORT) > $(DBDIR)/port; \
 		sleep 1; kill -0 $$(cat $(DBDIR)/pid) 2>/dev/null \
 			|| { echo "database failed to start; see $(DBDIR)/server.log"; exit 1; }; \
 		echo "database running on mongodb://127.0.0.1:$(DBPORT) (pid $$(cat $(DBDIR)/pid)); stop it with make db-stop"; \
 	fi
 
 db-stop:
-	@if [ -f $(DBDIR)/pid ]; then kill $$(cat $(DBDIR)/pid) 2>/dev/null || true; rm -f $(DBDIR)/pid; \
-		echo "database stopped"; else echo "no database running"; fi
+	@if $(DB_RUNNING); then kill $$(cat $(DBDIR)/pid); echo "database stopped"; \
+		else echo "no database running"; fi; rm -f $(DBDIR)/pid $(DBDIR)/port
 
 clean:
 	rm -rf $(VENV) .build hpsearch-runs

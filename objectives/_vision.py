@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +62,12 @@ def vision_objective(task: VisionTask) -> Objective:
         label_smoothing = float(params.get("label_smoothing", 0.0))
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        width = float(params.get("width", 1.0))
+        if not 0.0 < width < math.inf:  # the recorded width must be the one trained
+            raise ValueError(f"width (a multiple of the model's channels) must be above 0, "
+                             f"got {width}")
         data = device_images(task.dataset, trial.data_dir, trial.device)
-        return train_and_score(task, recipe, data, trial, label_smoothing,
-                               float(params.get("width", 1.0)))
+        return train_and_score(task, recipe, data, trial, label_smoothing, width)
 
     def warm_up(device: torch.device) -> None:
         """Lazy initialisation (CUDA context, cuDNN, allocator, fused optimizers), untimed.

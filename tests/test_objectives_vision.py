@@ -256,6 +256,13 @@ def test_sgd_with_plateau_schedule_and_label_smoothing_runs(data_dir) -> None:
     assert result["epochs"] == 2
 
 
+@pytest.mark.parametrize("width", [-3.0, 0.0, float("nan")])
+def test_a_width_no_model_has_fails_the_trial_instead_of_training_another(
+        data_dir, width: float) -> None:
+    result = vision_trial("mnist", {**PARAMS, "width": width}, data_dir)
+    assert result["status"] == "fail" and "width" in result["error"], result
+
+
 @pytest.mark.slow  # trains a network
 def test_same_seed_same_accuracy_on_the_cpu(data_dir) -> None:
     first = vision_trial("fashion-mnist", PARAMS, data_dir)
