@@ -28,6 +28,9 @@ RESERVED_KEYS = frozenset(
 )
 
 
+NEVER_TIMED = ("the objective never entered `with trial.timed():`, so it has no training time; "
+               "wrap its training loop in that block")
+
 def success_result(
     returned: Any, trial: TrialContext, settings: TrialSettings, device_name: str
 ) -> dict[str, Any]:
@@ -44,10 +47,7 @@ def success_result(
         )
     accuracy = _accuracy_value(returned["accuracy"])
     if not trial.entered_timed:
-        raise ValueError(
-            "the objective never entered `with trial.timed():`, so it has no training time; "
-            "wrap its training loop in that block"
-        )
+        raise ValueError(NEVER_TIMED)
     clashes = sorted(RESERVED_KEYS & set(returned) - {"accuracy"})
     if clashes:
         raise ValueError(

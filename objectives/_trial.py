@@ -25,7 +25,7 @@ from ._objective import Objective
 from ._pruned import pruned_result
 from ._pruning import ShouldPrune, TrialPruned
 from ._reasons import Reason
-from ._result import exception_result, success_result
+from ._result import NEVER_TIMED, exception_result, success_result
 from ._settings import TrialSettings
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def run_trial(
             # The objective caught TrialPruned and returned anyway: the trial still stopped
             # early, and scoring its partial training as a success would reward that.
             assert device_name is not None
-            return pruned_result(trial.pruned, trial, settings, device_name)
+            return _stopped_early(trial.pruned, trial, settings, device_name)
         return success_result(returned, trial, settings, device_name)
     except TrialPruned as pruned:
         if trial is None or device_name is None:  # raised before the trial began: a bug
@@ -105,7 +105,7 @@ def run_trial(
                 Reason.EXCEPTION, trial, settings, device_name, pruned, traceback.format_exc()
             )
         logger.info("trial %s", pruned)
-        return pruned_result(pruned, trial, settings, device_name)
+        return _stopped_early(pruned, trial, settings, device_name)
     except FloatingPointError as error:
         logger.info("trial diverged: %s", error)
         return exception_result(Reason.DIVERGED, trial, settings, device_name, error)
@@ -130,6 +130,17 @@ def run_trial(
     if torch.cuda.is_initialized():
         torch.cuda.empty_cache()
     return result
+
+
+def _stopped_early(pruned: TrialPruned, trial: TrialContext, settings: TrialSettings,
+                   device_name: str) -> dict[str, Any]:
+    """A pruned trial's result; the protocol's failure instead when the objective never
+    timed its training, as it would have been had it run to its end (a pruned result without
+    training time would count toward the budget as nothing)."""
+    if not trial.entered_timed:
+        return exception_result(Reason.EXCEPTION, trial, settings, device_name,
+                                ValueError(NEVER_TIMED))
+    return pruned_result(pruned, trial, settings, device_name)
 
 
 def epochs_for(params: Mapping[str, Any], default: int) -> int:

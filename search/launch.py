@@ -239,7 +239,7 @@ def optimize(
         _drive(store, experiment, loaded, options, local_worker, on_progress)
         results = ExperimentResults.read(store, options.exp_key)
     failed = [trial for trial in results.trials if trial.state == "failed"]
-    if failed and not any(trial.state == "ok" for trial in results.trials):
+    if failed and not any(trial.state in ("ok", "pruned") for trial in results.trials):
         last = failed[-1]
         raise SearchFailed(f"no trial succeeded; the last failure, trial {last.tid}: "
                            f"{objectives.describe_failure(last.job.get('result') or {})}")

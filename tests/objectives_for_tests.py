@@ -230,3 +230,13 @@ def records_run_then_reports_slow_epochs(params: dict[str, Any], trial: TrialCon
             time.sleep(float(os.environ.get(SLEEP_ENV_VAR, "2")))
         trial.report_epoch(0.9)
     return {"accuracy": 0.9}
+
+
+def stays_flat(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Learns nothing: a curve flat at 0.1, far below any floor, reported every epoch (the
+    default pruner stops it by its shape, having seen no trial of it finish)."""
+    for _ in range(trial.epochs):
+        with trial.timed():
+            time.sleep(0.001)
+        trial.report_epoch(0.1)
+    return {"accuracy": 0.1}

@@ -270,6 +270,16 @@ def test_a_curve_still_speeding_up_is_never_stopped_by_its_tangent():
                                                 NO_EVIDENCE) is None
 
 
+def test_a_plateau_that_similar_finished_curves_rose_from_is_not_stopped_by_its_shape():
+    # Flat at 0.1 (bending over, by its slopes) for 8 of 10 epochs, then up to 0.9: once
+    # three such curves finished high, the shape is no reason to stop a fourth.
+    late = [0.1] * 8 + [0.6, 0.9]
+    flat = report([1.0] * 3, late[:3], planned=10)
+    assert FLOORED.decide(flat, NO_EVIDENCE) is not None  # no evidence: its tangent decides
+    evidence = Evidence(curves=finished_curves(late, late, [*late[:8], 0.7, 0.88]))
+    assert FLOORED.decide(flat, evidence) is None
+
+
 # Evidence --------------------------------------------------------------------------------
 
 def test_incumbent_is_the_best_trial_that_trained_to_its_end():

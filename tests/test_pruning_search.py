@@ -134,3 +134,11 @@ def test_the_plot_marks_pruned_trials_where_they_stopped(
     assert f"{len(pruned)} pruned" in data.title and data.counts["pruned"] == len(pruned)
     assert data.trade_off.pruned_seconds == tuple(t.train_seconds for t in pruned)
     assert not {t.tid for t in pruned} & set(data.trade_off.tids)
+
+
+def test_a_search_whose_every_trial_was_pruned_says_so_and_where_they_are(tmp_path) -> None:
+    result = CliRunner().invoke(main, [
+        "search", "--store", str(tmp_path / "store"), "--objective",
+        "tests.objectives_for_tests:stays_flat", "--epochs", "10", "--max-evals", "3"])
+    assert result.exit_code == 0, result.output
+    assert "3 trial(s) were pruned" in result.output and "--include-pruned" in result.output

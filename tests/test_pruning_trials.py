@@ -123,6 +123,21 @@ def test_objective_that_swallows_the_stop_is_still_recorded_as_pruned():
     assert result["pruned"] is True and result["loss"] == 0.0 and result["epochs"] == 2
 
 
+def test_an_objective_that_never_times_its_training_fails_even_when_pruned():
+    # Pruned or not, the protocol's failure: a pruned result without training time would
+    # count as a finished trial that spent none of the budget.
+    def untimed(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+        for epoch in range(trial.epochs):
+            trial.report_epoch(CURVE[epoch])
+        return {"accuracy": CURVE[-1]}
+
+    objective = Objective(name="tests:untimed", description="", run=untimed)
+    for should in (stop_after(2), stop_after(99)):
+        result = run_trial(objective, {}, settings(), should_prune=should)
+        assert result["status"] == "fail" and "never entered" in result["error"], result
+        assert "pruned" not in result
+
+
 def test_a_failing_pruner_never_fails_the_trial():
     def broken(report: EpochReport) -> PruneDecision | None:
         raise ConnectionError("store unreachable")

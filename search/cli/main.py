@@ -151,8 +151,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
     """Run (or resume) a search and print the best trials.
 
     With a directory store the trials run in this process. With a mongodb:// store they are
-    queued for `hpsearch worker` processes on any number of machines. A search that ends
-    without one successful trial exits 1 and shows the last failure.
+    queued for `hpsearch worker` processes on any number of machines. A search whose every
+    finished trial failed exits 1 and shows the last failure.
     """
     with user_errors():
         options = SearchOptions(
@@ -185,7 +185,11 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                 sys.exit(128 + stop.signum if isinstance(stop, StopNow) else 130)
             except SearchFailed as error:
                 raise TrialsFailed(str(error)) from None
-    click.echo(render([configuration.row() for configuration in results.best(5)], "table"))
+    pruned = sum(trial.state == "pruned" for trial in results.trials)
+    click.echo(render([configuration.row() for configuration in results.best(5)], "table",
+                      empty=f"(no configuration with a score yet: {pruned} trial(s) were "
+                            "pruned, which `hpsearch best --include-pruned` ranks; `hpsearch "
+                            "trials` lists every run)"))
 
 
 def _warn_of_kept_choices(options: SearchOptions, given: dict[str, str]) -> None:

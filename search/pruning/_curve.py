@@ -11,10 +11,12 @@ and the trial goes on if any of them ended (plus ``tolerance``) at the accuracy 
 curve unlike any finished one is never stopped by them, so a new kind of learner (a late
 bloomer the search has not seen finish) trains to its end and becomes evidence itself.
 
-Without any evidence, a curve that is bending over (concave from here: its slope no steeper
-than before) is also stopped when even its current slope, kept to the end, falls short of
-what it needs: the tangent of a concave curve lies above it. A curve still speeding up is
-never stopped that way. The exact bound runs first, and its bound is what a decision records
+Without that evidence (fewer than ``min_neighbours`` similar finished curves), a curve that
+is bending over (concave from here: its slope no steeper than before) is stopped when even
+its current slope, kept to the end, falls short of what it needs: the tangent of a concave
+curve lies above it. A curve still speeding up is never stopped that way, and one whose
+similar finished curves got there (a plateau before a late rise) is never stopped by its
+shape. The exact bound runs first, and its bound is what a decision records
 as ``score_bound``.
 """
 
@@ -70,19 +72,17 @@ class CurvePruner:
         decision = self.bound.decide(report, evidence)
         if decision is not None:
             return dataclasses.replace(decision, pruner=self.name)
-        if self.tangent:
-            decision = self._tangent(report, evidence)
-            if decision is not None:
-                return decision
         stages = binned_curve(report.val_accuracy_per_epoch, report.epochs_planned)
-        if not stages or not evidence.curves:
-            return None
-        window = range(max(0, len(stages) - self.window), len(stages))
-        finals = [curve[-1] for curve in evidence.curves
-                  if all(abs(curve[s] - stages[s]) <= self.tolerance for s in window)]
+        finals = []
+        if stages and evidence.curves:
+            window = range(max(0, len(stages) - self.window), len(stages))
+            finals = [curve[-1] for curve in evidence.curves
+                      if all(abs(curve[s] - stages[s]) <= self.tolerance for s in window)]
+        if len(finals) < self.min_neighbours:  # too few like it to judge by: its own shape
+            return self._tangent(report, evidence) if self.tangent else None
         needed = self.needed_accuracy(report, evidence)
-        if len(finals) < self.min_neighbours or max(finals) + self.tolerance >= needed:
-            return None  # too few like it to judge by, or one like it got there
+        if max(finals) + self.tolerance >= needed:
+            return None  # one like it got there: its shape is no reason to stop
         return self.bound.stop(
             report, evidence, self.name,
             f"curve: needs accuracy {needed:.4g}; the {len(finals)} finished trials whose "
