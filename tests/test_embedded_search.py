@@ -6,6 +6,7 @@ import json
 import signal
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -151,3 +152,37 @@ def test_an_interrupted_search_hands_its_running_trial_back(tmp_path: Path, hpse
     assert completed.returncode == 0, completed.stderr
     jobs = finished_jobs(tmp_path / "store", "stopped")
     assert [job["result"]["status"] for job in jobs] == ["ok", "ok"], "not abandoned"
+
+
+# Runs `hpsearch` in this process, sending itself SIGTERM as the third reservation is made:
+# the moment between the store's write and the worker's learning of it.
+TERM_AS_THE_THIRD_JOB_IS_RESERVED = """
+import os, signal, sys
+from search.cli import main
+from search.store._embedded import EmbeddedStore
+
+original, made = EmbeddedStore.reserve_next_job, []
+
+def reserve(store, *args, **options):
+    reservation = original(store, *args, **options)
+    made.append(reservation)
+    if len(made) == 3:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return reservation
+
+EmbeddedStore.reserve_next_job = reserve
+main.main(sys.argv[1:], prog_name="hpsearch")
+"""
+
+
+def test_a_stop_as_a_job_is_reserved_hands_that_job_back(tmp_path: Path, hpsearch) -> None:
+    arguments = ["search", "--store", str(tmp_path / "store"), "--exp-key", "reserved",
+                 "--objective", "noop", "--max-evals", "5", "--max-attempts", "1"]
+    stopped = subprocess.run([sys.executable, "-c", TERM_AS_THE_THIRD_JOB_IS_RESERVED,
+                              *arguments], capture_output=True, text=True, timeout=300,
+                             env=hpsearch.environment)
+    assert stopped.returncode == 143, stopped.stderr
+    completed = hpsearch(*arguments)
+    assert completed.returncode == 0, completed.stderr
+    jobs = finished_jobs(tmp_path / "store", "reserved")
+    assert [job["result"]["status"] for job in jobs] == ["ok"] * 5, "none abandoned"

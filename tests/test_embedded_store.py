@@ -3,16 +3,18 @@ experiment.json is written durably, and a line that is not a job is reported, no
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from stored_trials import record_trials
 
+from search.store import StoreError, open_store
 from search.store import _embedded as embedded
-from search.store import open_store
 from search.store._embedded import EmbeddedStore
 
 KILLER = "tests.objectives_for_tests:kills_its_process"
@@ -83,7 +85,12 @@ def test_experiment_json_is_synced_and_rewritten_only_when_it_changes(
 
 @pytest.mark.parametrize("line", ['[1, 2]', '"text"', '{"no": "tid"}',
                                   '{"tid": "seven", "state": 0}', '{"tid": 3, "state": null}',
-                                  '{"tid": 3, "sta'])
+                                  '{"tid": 3, "sta', '{"tid": 7, "state": 0}',
+                                  '{"exp_key": "other", "tid": 7, "state": 0}',
+                                  '{"created": {"$oid": "zz"}, "tid": 7, "state": 2}',
+                                  '{"exp_key": "runs", "tid": 7, "x": {"$date": 1e400}}',
+                                  '{"exp_key": "runs", "tid": 7, "x": {"$binary": 1}}',
+                                  '{"exp_key": "runs", "tid": 7, "x": {"$numberDecimal": "x"}}'])
 def test_a_journal_line_that_is_not_a_job_is_reported_and_the_rest_loads(
         tmp_path: Path, line: str, caplog: pytest.LogCaptureFixture) -> None:
     root = journal_with_a_bad_third_line(tmp_path, line)
@@ -140,7 +147,8 @@ def test_a_reader_decodes_only_what_another_process_appended(
     decoded: list[int] = []
     real_latest = embedded._latest_jobs
     monkeypatch.setattr(embedded, "_latest_jobs",
-                        lambda lines: decoded.append(len(lines)) or real_latest(lines))
+                        lambda lines, exp_key: decoded.append(len(lines))
+                        or real_latest(lines, exp_key))
     assert [job["state"] for job in reader.jobs("runs")] == [2, 2, 0]
     assert decoded == [2]  # the two new lines (running, then done), not the whole journal
 
@@ -156,3 +164,47 @@ def test_a_reader_decodes_only_what_another_process_appended(
     assert [job["tid"] for job in reader.jobs("runs")] == [0, 1]  # cut: read it all again
     writer.close()
     reader.close()
+
+
+def test_a_damaged_experiment_file_hides_no_other_experiment(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    record_trials(str(root), "kept", [(0.9, 1.0)])
+    record_trials(str(root), "damaged", [(0.9, 1.0)])
+    path = root / "damaged" / "experiment.json"
+    path.write_text(path.read_text().replace('"epochs"', '"junk": {"$oid": "zz"}, "epochs"'))
+    assert [e.exp_key for e in EmbeddedStore(root).experiments()] == ["kept"]
+
+
+def test_an_experiment_directory_copied_under_a_new_name_is_refused_not_mixed(
+        tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    record_trials(str(root), "orig", [(0.9, 1.0)])
+    shutil.copytree(root / "orig", root / "branch")
+    store = EmbeddedStore(root)
+    with pytest.raises(StoreError, match="records experiment 'orig', not 'branch'"):
+        store.experiment("branch")
+    assert [e.exp_key for e in store.experiments()] == ["orig"]
+
+
+def test_a_full_disk_is_a_store_error_that_keeps_what_was_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "store"
+    record_trials(str(root), "full", [(0.9, 1.0)], queued=1)
+    store = EmbeddedStore(root)
+
+    def no_space(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(StoreError, match="No space left on device. Free space"):
+        store.reserve_next_job("w", ["full"])
+    monkeypatch.undo()
+    store.close()
+    reopened = EmbeddedStore(root)
+    assert [job["tid"] for job in reopened.jobs("full")] == [0, 1]
+    assert reopened.jobs("full")[0]["state"] == 2
+
+
+def test_an_experiment_key_with_a_final_newline_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="invalid experiment key"):
+        EmbeddedStore(tmp_path / "store").experiment("x\n")

@@ -10,10 +10,12 @@ wakes whoever waits.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
 from search.clock import SYSTEM_CLOCK, Clock
@@ -73,3 +75,19 @@ class StopRequest:
     def _wake_waiters(self, read_end: int) -> None:
         os.read(read_end, 1)
         self.request()
+
+
+@contextlib.contextmanager
+def stops_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait while the block runs, and are delivered as it ends: for a store
+    write whose outcome the caller must learn to undo it (a reservation, handed back on a
+    stop). A stop landing inside it, after the write, would leave a job no one holds.
+    Only the main thread receives signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -32,7 +32,7 @@ from search.farm.execution import PreparedExperiment, run_job
 from search.farm.lookahead import Lookahead
 from search.farm.reclaim import Reclaimer
 from search.farm.spool import Spool, SpooledResult
-from search.farm.stopping import StopNow, StopRequest
+from search.farm.stopping import StopNow, StopRequest, stops_held
 from search.policy import DEFAULT_STALE_AFTER
 from search.pruning import CachedEvidence
 from search.store import Reservation, Store, StoreError, WorkerStatus
@@ -141,25 +141,32 @@ class Worker:
     def run_next(self) -> dict[str, Any] | None:
         """Reserve and run one job; its result, or None when nothing was queued."""
         exp_keys = self._serving()
-        reservation = self._lookahead.take() if self._lookahead is not None else None
-        if reservation is None and exp_keys:
-            reservation = self._store.reserve_next_job(self.worker_id, exp_keys)
-        if reservation is None:
-            self._reclaim_if_due()  # an idle worker looks for jobs whose worker died
-            self._report("idle", throttle=self._last_state == "idle")
-            return None
+        reservation: Reservation | None = None
         spooled: list[SpooledResult] = []
         try:  # from the reservation to the result: a stop asked for now hands the job back
+            with stops_held():  # one that lands as the job is reserved, once it is ours
+                reservation = self._lookahead.take() if self._lookahead is not None else None
+                if reservation is None and exp_keys:
+                    reservation = self._store.reserve_next_job(self.worker_id, exp_keys)
+            if reservation is None:
+                self._reclaim_if_due()  # an idle worker looks for jobs whose worker died
+                self._report("idle", throttle=self._last_state == "idle")
+                return None
             result = self._run(reservation, exp_keys, spooled)
         except (StopNow, KeyboardInterrupt):  # a second signal, or Ctrl-C (embedded)
-            log.warning("putting trial %s of %s back in the queue", reservation.tid,
-                        reservation.exp_key)
-            self._store.release_job(reservation)
-            if self._lookahead is not None:
-                self._lookahead.release()
-            self._report("stopped")
+            if reservation is not None:
+                log.warning("putting trial %s of %s back in the queue", reservation.tid,
+                            reservation.exp_key)
+                self._store.release_job(reservation)
+                if self._lookahead is not None:
+                    self._lookahead.release()
+                self._report("stopped")
             raise
-        accepted, stop = self._submit(reservation, result, *spooled)
+        try:
+            accepted, stop = self._submit(reservation, result, *spooled)
+        except (StopNow, KeyboardInterrupt) as early:  # before its offer began: store it first
+            accepted, stop = self._submit(reservation, result, *spooled)
+            stop = stop or early
         self.jobs_done += 1
         self._count_failures(result)
         log.info("trial %s of %s: %s%s", reservation.tid, reservation.exp_key,

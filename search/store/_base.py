@@ -13,7 +13,7 @@ from objectives import Reason, failed_result
 from search.documents import JobDoc, utcnow
 from search.experiment import Experiment
 
-EXP_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+EXP_KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 # A worker silent this long is gone: stores forget it (status lists only the others).
 WORKERS_FORGOTTEN_AFTER = datetime.timedelta(days=1)
 
@@ -27,7 +27,7 @@ class StoreError(Exception):
 
 def check_exp_key(exp_key: str) -> str:
     """Experiment keys name directories and documents; keep them to a portable alphabet."""
-    if not EXP_KEY_PATTERN.match(exp_key):
+    if not EXP_KEY_PATTERN.fullmatch(exp_key):
         raise StoreError(
             f"invalid experiment key {exp_key!r}: use 1-100 letters, digits, '_', '-' or '.', "
             "starting with a letter or digit"

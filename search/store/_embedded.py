@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import IO, Any
 
 from bson import json_util
+from bson.errors import BSONError
 
 from search.documents import (
     JOB_STATE_DONE,
@@ -66,7 +67,13 @@ def _dumps(document: dict[str, Any]) -> str:
 
 
 def _loads(text: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(text, object_hook=_from_extended_json)
+    """A line or file decoded; ValueError for anything that is not ours to read, whatever
+    the decoder raised (a damaged `{"$oid": ...}` raises bson's own errors, a huge date an
+    OverflowError), so that every reader skips it as one bad line."""
+    try:
+        document: dict[str, Any] = json.loads(text, object_hook=_from_extended_json)
+    except (TypeError, OverflowError, ArithmeticError, BSONError) as error:
+        raise ValueError(f"{type(error).__name__}: {error}") from None
     return document
 
 
@@ -135,11 +142,18 @@ class EmbeddedStore(Store):
     def experiment(self, exp_key: str) -> Experiment | None:
         path = self._directory(exp_key) / "experiment.json"
         try:
-            return Experiment.from_document(_loads(path.read_text()))
+            experiment = Experiment.from_document(_loads(path.read_text()))
         except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, ValueError) as error:
             raise StoreError(f"cannot read {path}: {error}") from None
+        if experiment.exp_key != exp_key:  # a directory copied or renamed under a new name
+            raise StoreError(
+                f"{path} records experiment {experiment.exp_key!r}, not {exp_key!r} (a copied "
+                f"or renamed directory?): to keep it as {exp_key!r}, set its exp_key to "
+                f"{exp_key!r} in that file and in every line of jobs.jsonl; or copy it under "
+                "its own name into another store")
+        return experiment
 
     @property
     def absent(self) -> str | None:
@@ -310,7 +324,10 @@ class EmbeddedStore(Store):
 
     def close(self) -> None:
         for writer in self._writers.values():
-            writer.close()  # closing the file releases its flock
+            try:
+                writer.close()  # closing the file releases its flock
+            except OSError as error:  # a line _save already reported as not written
+                log.warning("closing %s: %s", writer.name, error.strerror or error)
         self._writers.clear()
 
     # -- files -----------------------------------------------------------------------------
@@ -347,7 +364,7 @@ class EmbeddedStore(Store):
                     data = reader.read()
                 lines = data.decode("utf-8").splitlines()
                 self._read_to[exp_key] = (status.st_dev, status.st_ino, data.rfind(b"\n") + 1)
-            jobs = _latest_jobs(lines)
+            jobs = _latest_jobs(lines, exp_key)
             if jobs is None:  # the fast path met a line it cannot vouch for: read each one
                 jobs = self._decode_every_line(path, lines)
             self._jobs[exp_key] = jobs
@@ -376,7 +393,7 @@ class EmbeddedStore(Store):
             self._jobs.pop(exp_key)
             return
         end = data.rfind(b"\n") + 1
-        appended = _latest_jobs(data[:end].decode("utf-8").splitlines())
+        appended = _latest_jobs(data[:end].decode("utf-8").splitlines(), exp_key)
         if appended is None:
             self._jobs.pop(exp_key)
             return
@@ -398,8 +415,8 @@ class EmbeddedStore(Store):
                 if number < len(lines):  # the last line may be torn by a crash
                     self._report_line(path, number, "not valid JSON")
                 continue
-            if not has_trial_identity(job):
-                self._report_line(path, number, f"not a job: {line[:80]}")
+            if not has_trial_identity(job) or job.get("exp_key") != path.parent.name:
+                self._report_line(path, number, f"not a job of {path.parent.name}: {line[:80]}")
                 continue
             jobs[job["tid"]] = job
         return jobs
@@ -412,9 +429,15 @@ class EmbeddedStore(Store):
 
     def _save(self, job: JobDoc) -> None:
         writer = self._writer(job["exp_key"])
-        writer.write(_dumps(job) + "\n")
-        writer.flush()
-        os.fsync(writer.fileno())
+        try:
+            writer.write(_dumps(job) + "\n")
+            writer.flush()
+            os.fsync(writer.fileno())
+        except OSError as error:  # a full disk: what is written stays, a torn line is cut
+            raise StoreError(
+                f"cannot write the store at {self.location}: {error.strerror or error}. Free "
+                "space (or fix its permissions), then rerun the search to resume it: finished "
+                "trials are kept") from None
         self._load(job["exp_key"])[job["tid"]] = job
         queued = self._queued[job["exp_key"]]
         if job["state"] == JOB_STATE_NEW:
@@ -474,7 +497,7 @@ def _write_durably(path: pathlib.Path, text: str) -> None:
         os.close(directory)
 
 
-def _latest_jobs(lines: list[str]) -> dict[int, JobDoc] | None:
+def _latest_jobs(lines: list[str], exp_key: str) -> dict[int, JobDoc] | None:
     """Each tid's last complete line, decoded. A journal holds about three lines per trial
     (queued, running, finished); only the last counts, so only the last is decoded. None when
     a line is torn or not a job, for the careful reader to report."""
@@ -490,7 +513,7 @@ def _latest_jobs(lines: list[str]) -> dict[int, JobDoc] | None:
             job = _loads(line)
         except ValueError:
             return None
-        if not has_trial_identity(job) or job["tid"] != tid:
+        if not has_trial_identity(job) or job["tid"] != tid or job.get("exp_key") != exp_key:
             return None
         jobs[tid] = job
     return jobs
