@@ -23,6 +23,7 @@ import importlib.resources
 import logging
 import re
 import socket
+import sys
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -145,6 +146,9 @@ class _Server(http.server.ThreadingHTTPServer):
     dashboard: Dashboard
 
     def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # the client went away first
+            log.debug("%s closed the connection before its answer", client_address)
+            return
         log.exception("the dashboard failed to answer a request")
 
 
