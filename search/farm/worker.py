@@ -14,6 +14,7 @@ experiment's own, read from the store.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -144,7 +145,9 @@ class Worker:
         reservation: Reservation | None = None
         spooled: list[SpooledResult] = []
         try:  # from the reservation to the result: a stop asked for now hands the job back
-            with stops_held():  # one that lands as the job is reserved, once it is ours
+            # A stop that lands as the job is reserved, once it is ours to hand back; where a
+            # reservation may wait out an outage, the stop must reach it there instead.
+            with stops_held() if self._store.answers_at_once else contextlib.nullcontext():
                 reservation = self._lookahead.take() if self._lookahead is not None else None
                 if reservation is None and exp_keys:
                     reservation = self._store.reserve_next_job(self.worker_id, exp_keys)

@@ -7,7 +7,7 @@ import dataclasses
 import datetime
 import re
 from collections.abc import Callable, Collection, Hashable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from objectives import Reason, failed_result
 from search.documents import JobDoc, utcnow
@@ -152,9 +152,15 @@ class UnfinishedJobs(JobChanges):
 
 
 class Store(abc.ABC):
-    """Where trials live. `location` is safe to print (no password)."""
+    """Where trials live. `location` is safe to print (no password).
+
+    `answers_at_once`: every call returns promptly (a local disk), so a caller may hold off a
+    stop signal for the length of one (see `search.farm.stopping.stops_held`). The MongoDB
+    store waits a database outage out, however long it lasts: a stop must reach its calls.
+    """
 
     location: str
+    answers_at_once: ClassVar[bool] = True
 
     @abc.abstractmethod
     def record_experiment(self, experiment: Experiment) -> Experiment:

@@ -43,6 +43,8 @@ class MongoStore(Store):
     """Hyperopt's `jobs` schema, reserved exactly on MongoDB and FerretDB alike (see the
     package's docstring)."""
 
+    answers_at_once = False  # every call waits a database outage out
+
     def __init__(self, url: str) -> None:
         self._connection = Connection(url)
         self.location = self._connection.location
