@@ -18,8 +18,8 @@ def params(lr: float, batch_size: int = 64, optimizer: str = "adamw") -> dict[st
 def run(tid: int, configuration: dict[str, Any], accuracy: float | None, seconds: float = 1.0,
         *, repeat_of: int | None = None, state: str = "ok", reason: str = "diverged",
         floor: float = FLOOR) -> Trial:
-    """One run: `ok` (scored, floored below `floor`), `failed` (for `reason`), `running` or
-    `queued`."""
+    """One run: `ok` (scored, floored below `floor`), `pruned` (at `accuracy` after `seconds`),
+    `failed` (for `reason`), `running` or `queued`."""
     job: dict[str, Any] = {"tid": tid, "misc": {"params": configuration}}
     if repeat_of is not None:
         job["repeat_of"] = repeat_of
@@ -29,6 +29,10 @@ def run(tid: int, configuration: dict[str, Any], accuracy: float | None, seconds
         job.update(state=JOB_STATE_DONE, result={
             "status": "ok", "loss": 0.0 if below else -accuracy / seconds,
             "accuracy": accuracy, "train_seconds": seconds, "below_accuracy_floor": below})
+    elif state == "pruned":
+        job.update(state=JOB_STATE_DONE, result={
+            "status": "ok", "pruned": True, "loss": 0.0, "accuracy": accuracy,
+            "train_seconds": seconds})
     elif state == "failed":
         job.update(state=JOB_STATE_DONE, result={"status": "fail", "reason": reason,
                                                  "loss": None, "accuracy": None})

@@ -51,6 +51,17 @@ def test_no_repeat_before_enough_configurations_have_finished() -> None:
     assert next_repeat(pending, FLOOR, SETTINGS) is None
 
 
+def test_pruned_configurations_count_toward_the_start() -> None:
+    # Under a pruner most trials are pruned: the lucky leader among the rest is repeated
+    # once enough configurations have finished, pruned ones included.
+    trials = [run(0, params(0.5), 0.9, 1.0),
+              *(run(tid, params(10.0 ** -(tid + 2)), 0.3, 0.5, state="pruned")
+                for tid in range(1, 4))]
+    repeat = next_repeat(trials, FLOOR, SETTINGS)
+    assert repeat is not None and repeat.tid == 0
+    assert next_repeat(trials[:3], FLOOR, SETTINGS) is None
+
+
 def test_a_pending_repeat_counts_as_a_run() -> None:
     settings = dataclasses.replace(SETTINGS, runs=2, leaders=1)
     trials = [*history(), run(6, params(0.5), None, state="running", repeat_of=5)]

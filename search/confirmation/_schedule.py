@@ -15,8 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from search.confirmation._settings import ConfirmationSettings
-from search.documents import REPEAT_OF
-from search.reports.evidence import Confidence, Configuration, measured_noise, pool, rank
+from search.documents import REPEAT_OF, is_finished
+from search.reports.evidence import (
+    Confidence,
+    Configuration,
+    configuration_key,
+    measured_noise,
+    pool,
+    rank,
+)
 from search.trial import Trial
 
 # The schedule judges the floor by 2 standard errors, the reports by 1.7: which configuration
@@ -48,20 +55,22 @@ def next_repeat(trials: Sequence[Trial], min_accuracy: float,
         settings: The experiment's confirmation settings.
 
     Returns:
-        When the budget allows a repeat, `settings.start_after` configurations have finished,
-        and the runs measured so far do not show the objective reproducing to within
-        `settings.negligible_spread`: the configuration the reports would show, once it has
-        two runs and until it has `settings.runs`; otherwise the one with the fewest runs of
-        the `settings.leaders` leading configurations (by pooled mean, above the floor) and
-        the reports' choice, while it has fewer than `settings.runs`.
+        When the budget allows a repeat, `settings.start_after` configurations have finished
+        (pruned or failed ones included), and the runs measured so far do not show the
+        objective reproducing to within `settings.negligible_spread`: the configuration the
+        reports would show, once it has two runs and until it has `settings.runs`; otherwise
+        the one with the fewest runs of the `settings.leaders` leading configurations (by
+        pooled mean, above the floor) and the reports' choice, while it has fewer than
+        `settings.runs`.
     """
     if not settings.enabled or repeat_budget(trials, settings) < 1:
         return None
-    configurations = pool(trials, min_accuracy, confidence=SCHEDULE_CONFIDENCE)
-    finished = sum(configuration.runs + configuration.failed > 0
-                   for configuration in configurations)
+    # Pruned runs count as finished configurations here, though the pool leaves them out:
+    # under a pruner most trials are pruned, and a lucky leader must still be repeated.
+    finished = len({configuration_key(trial) for trial in trials if is_finished(trial.job)})
     if finished < settings.start_after:
         return None
+    configurations = pool(trials, min_accuracy, confidence=SCHEDULE_CONFIDENCE)
     noise = measured_noise(configuration.trials for configuration in configurations)
     if noise is not None and noise.surely_below(settings.negligible_spread):
         return None
