@@ -13,7 +13,7 @@ from stored_trials import MIN_ACCURACY, finished_job, record_trials, stored_jobs
 
 import spaces
 from search.cli.reports import plot
-from search.reports import plots
+from search.reports import plots, queries
 from search.reports.plots import PlotData, draw_report, plot_data
 from search.trial import trials_of
 
@@ -231,3 +231,16 @@ def test_two_branches_parameters_of_one_name_get_a_panel_each(tmp_path: Path) ->
     assert (adam.title, adam.branches, adam.values, adam.failed_values) == (
         "opt/adam/m", (("opt", "adam"),), (5.5,), (5.9,))
     assert panel(data, "opt").title == "opt", "a column of its own keeps its name"
+
+
+def test_the_marked_best_is_the_one_best_ranks_a_diverged_repeat_counting_against_it() -> None:
+    lucky = adamw(3e-3, 64)
+    jobs = [finished_job(0, (0.90, 1.0), adamw(1e-3, 64)),   # score 0.9
+            finished_job(1, (0.95, 0.5), lucky),             # score 1.9, then diverged
+            {**finished_job(2, (0.95, 0.5), lucky), "repeat_of": 1,
+             "result": {"status": "fail", "reason": "diverged", "loss": None}}]
+    trials = trials_of(jobs)
+    (ranked,) = queries.best_configurations(trials, 1, MIN_ACCURACY)
+    data = plot_data(trials, DEFAULT_SPACE, exp_key="diverged", min_accuracy=MIN_ACCURACY)
+    assert ranked.tid == 0
+    assert data.best is not None and data.best.tid == ranked.tid

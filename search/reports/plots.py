@@ -174,7 +174,7 @@ def plot_data(trials: Iterable[Trial], space: SearchSpace, *, exp_key: str,
     pruned = [trial for trial in trials if trial.pruned and trial.is_scored]
     failed = [trial for trial in trials if trial.state == "failed"]
     floor = min_accuracy or 0.0
-    best = best_of(scored, floor)
+    best = best_of(trials, floor)  # every run, as `best` ranks: a diverged repeat counts
     return PlotData(
         title=_title(exp_key, len(trials), counts, best),
         counts=counts,
