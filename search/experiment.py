@@ -176,7 +176,7 @@ class ExperimentConflict(ValueError):
 def check_same_definition(recorded: Experiment, requested: Experiment) -> None:
     """Raise ExperimentConflict, showing each difference, unless the two definitions agree."""
     old, new = recorded.definition(), requested.definition()
-    changed = [key for key in old if old[key] != new[key]]
+    changed = [key for key in old if _typed(old[key]) != _typed(new[key])]
     if not changed:
         return
     lines = [
@@ -190,6 +190,17 @@ def check_same_definition(recorded: Experiment, requested: Experiment) -> None:
             lines.append(f"  {key}: recorded {_short(old[key])}, requested {_short(new[key])}")
     lines.append("Rerun with the recorded settings to resume it, or choose a new --exp-key.")
     raise ExperimentConflict("\n".join(lines))
+
+
+def _typed(value: Any) -> Any:
+    """`value` with each scalar paired with its type: Python's `1 == 1.0 == True` would let a
+    space whose `max: 4` became `max: 4.0` (integers to floats) or whose `[true, false]`
+    became `[1, 0]` pass for the same, though its trials draw other values."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_typed(item) for item in value]
+    return type(value).__name__, value
 
 
 def _difference(recorded: Any, requested: Any, most: int = 30) -> list[str]:

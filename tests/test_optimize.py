@@ -256,6 +256,24 @@ def test_a_resume_compares_what_the_space_means_and_shows_how_it_differs(tmp_pat
     assert "log_uniform_values" not in shown, "only what differs, with a line of context"
 
 
+@pytest.mark.parametrize(("before", "after"), [
+    ("{values: [true, false]}", "{values: [1, 0]}"),
+    ("{distribution: q_uniform, min: 32, max: 256, q: 32}",
+     "{distribution: q_uniform, min: 32, max: 256, q: 32.0}"),
+])
+def test_a_resume_tells_integers_from_floats_and_booleans(tmp_path: Path, before: str,
+                                                         after: str) -> None:
+    """Python's `1 == 1.0 == True` must not let a space whose trials draw other values pass
+    for the recorded one."""
+    space = tmp_path / "mine.yaml"
+    space.write_text(SPACE + f"  flag: {before}\n")
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=1, **QUICK)
+    search.optimize(peaked_at_lr_0_01, space, options)
+    space.write_text(SPACE + f"  flag: {after}\n")
+    with pytest.raises(search.ExperimentConflict, match="the parameters differ"):
+        search.optimize(peaked_at_lr_0_01, space, dataclasses.replace(options, max_evals=2))
+
+
 @pytest.mark.parametrize("where", ["reporting the trial busy", "storing its result"])
 def test_ctrl_c_at_any_point_of_a_trial_loses_nothing_and_leaves_nothing_running(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
