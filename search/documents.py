@@ -109,11 +109,12 @@ MAX_RESULT_BYTES = 15 * 1024 * 1024
 
 
 def unstorable_reason(document: Mapping[str, Any], limit: int = MAX_RESULT_BYTES) -> str | None:
-    """Why MongoDB could not store `document` (an int beyond 64 bits, a NUL in a key, too
-    large), or None. Checked before a write, so the value fails one trial, not the worker."""
+    """Why MongoDB could not store `document` (an int beyond 64 bits, a NUL in a key, a string
+    that is not valid Unicode, too large), or None. Checked before a write, so the value fails
+    one trial, not the worker."""
     try:
         size = len(bson.encode(document))
-    except (OverflowError, bson.errors.InvalidDocument) as error:
+    except (OverflowError, UnicodeEncodeError, bson.errors.InvalidDocument) as error:
         return str(error)
     if size > limit:
         return f"it encodes to {size} bytes, over the limit of {limit}"

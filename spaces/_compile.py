@@ -270,10 +270,18 @@ def _is_number(value: object) -> bool:
 def _plain(value: object, at: Location) -> object:
     """``value`` if it is the kind of value a space file may hold: JSON-like data that a
     trial's params can carry into the database (as ``objectives.plain_data`` will require):
-    64-bit integers, flat lists, mapping keys without "." or "$". Checked here, so that the
-    message names the file and key before any trial runs.
+    64-bit integers, valid Unicode, flat lists, mapping keys without ".", "$" or NUL. Checked
+    here, so that the message names the file and key before any trial runs.
     """
-    if value is None or isinstance(value, (bool, str)):
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise at.error(f"string {value!r} is not valid Unicode (a lone surrogate)",
+                           "write the character itself, or a pair of \\u escapes for it"
+                           ) from None
+        return value
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int) and not -LARGEST_STORED_INTEGER <= value < LARGEST_STORED_INTEGER:
         raise at.error(f"{value} is beyond the 64-bit integers the database stores",
@@ -293,10 +301,11 @@ def _plain(value: object, at: Location) -> object:
         for key in value:
             if not isinstance(key, str):
                 raise at.error(f"mapping key {key!r} is not a string", "quote the key")
-            if "." in key or "$" in key:
-                raise at.error(f"mapping key {key!r} contains '.' or '$', which database keys "
-                               "cannot hold", "use letters, digits, '_' or '-' instead")
-        return {key: _plain(element, at.key(key)) for key, element in value.items()}
+            if "." in key or "$" in key or "\0" in key:
+                raise at.error(f"mapping key {key!r} contains '.', '$' or a NUL byte, which "
+                               "database keys cannot hold", "use letters, digits, '_' or '-' "
+                               "instead")
+        return {_plain(key, at): _plain(element, at.key(key)) for key, element in value.items()}
     raise at.error(
         f"{_describe_value(value)} is not plain data",
         "use a number, string, boolean, null, or a list or mapping of those "

@@ -44,11 +44,11 @@ def _range(parameter: Parameter) -> str:
             return f"= {parameter.values[0]!r}"
         return "one of: " + ", ".join(repr(value) for value in parameter.values)
     if parameter.mu is not None:
-        text = f"mu {parameter.mu:g}, sigma {parameter.sigma:g}"
+        text = f"mu {_number(parameter.mu)}, sigma {_number(parameter.sigma)}"
     else:
-        text = f"[{parameter.low:g}, {parameter.high:g}]"
+        text = f"[{_number(parameter.low)}, {_number(parameter.high)}]"
     if parameter.q is not None:
-        text += f", step {parameter.q:g}"
+        text += f", step {_number(parameter.q)}"
         if parameter.distribution == "q_uniform":
             text += f" (values {_q_uniform_values(parameter)})"
     return text + (", log scale" if parameter.log else "")
@@ -60,4 +60,10 @@ def _q_uniform_values(parameter: Parameter) -> str:
     assert q is not None and low is not None and high is not None, "q_uniform has all three"
     first = math.floor(low / q + 0.5) * q
     last = math.ceil(high / q - 0.5) * q
-    return f"{first:g} to {last:g}"
+    return f"{_number(first)} to {_number(last)}"
+
+
+def _number(value: float | None) -> str:
+    """Every digit a bound was written with (`:g` shows 1000000 to 1000005 as 1e+06 to 1e+06),
+    but not the last digits of float arithmetic (3 * 0.1 shows as 0.3)."""
+    return str(value) if isinstance(value, int) else f"{value:.15g}"

@@ -187,12 +187,13 @@ UNSTORABLE_EXTRAS = [
     {"huge": 2**64},  # beyond BSON's 64-bit ints
     {"bad\x00key": 1},  # BSON keys end at a NUL
     {"blob": "x" * (17 * 1024 * 1024)},  # over MongoDB's 16 MiB per document
+    {"note": "lone \ud800"},  # not valid Unicode: BSON strings are UTF-8
     {},  # storable: the worker carries on to a good trial
 ]
 
 
 def returns_unstorable(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
-    """Trial t returns the extras UNSTORABLE_EXTRAS[t % 4] beside a good accuracy."""
+    """Trial t returns the extras UNSTORABLE_EXTRAS[t % 5] beside a good accuracy."""
     with trial.timed():
         pass
     return {"accuracy": 0.5, **UNSTORABLE_EXTRAS[trial.seed % len(UNSTORABLE_EXTRAS)]}

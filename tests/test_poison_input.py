@@ -116,11 +116,12 @@ def test_a_result_the_database_cannot_store_becomes_a_failed_trial(mongo_url, hp
     assert code == 0, output
     db = database(mongo_url)
     results = [job["result"] for job in db.jobs.find({"exp_key": "unstorable"}).sort("tid", 1)]
-    assert [result["reason"] for result in results[:3]] == ["unstorable result"] * 3
+    assert [result["reason"] for result in results[:4]] == ["unstorable result"] * 4
     assert "8-byte ints" in results[0]["error"]
     assert "NUL" in results[1]["error"]
     assert "over the limit" in results[2]["error"]
-    assert results[3]["status"] == "ok"
+    assert "surrogates not allowed" in results[3]["error"]
+    assert results[4]["status"] == "ok"
 
 
 def test_a_space_constant_the_database_cannot_store_is_refused_before_any_trial(

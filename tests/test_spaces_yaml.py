@@ -210,6 +210,17 @@ def test_describe_shows_every_distribution_kind(tmp_path):
     assert "[0.8, 0.99]" in text and "= 3" in text and "one of: 64, 128, 256" in text
 
 
+def test_describe_shows_bounds_with_every_digit_they_were_written_with(tmp_path):
+    text = describe_space(load(tmp_path, """\
+        parameters:
+          steps: {distribution: int_uniform, min: 1000000, max: 1000005}
+          lr: {distribution: uniform, min: 0.1234567, max: 0.1234569}
+          m: {distribution: q_uniform, min: 0.1, max: 0.9, q: 0.1}
+        """))
+    assert "[1000000, 1000005]" in text and "[0.1234567, 0.1234569]" in text
+    assert "(values 0.1 to 0.9)" in text
+
+
 # -- mistakes -----------------------------------------------------------------------------
 
 MOMENTUM = "parameters.optimizer.values[1].parameters.momentum"
@@ -310,6 +321,11 @@ def nested(momentum_spec):
          "beyond the 64-bit integers", "as a float (1.0e+20)"),
         (nested("{distribution: int_uniform, min: 0, max: 100000000000000000000}"), MOMENTUM,
          "draws integers up to about 1.0e+20", "decimal point"),
+        (nested("{distribution: int_uniform, min: 0, max: 9007199254740993}"), MOMENTUM,
+         "beyond 2**52", "decimal point"),
+        (nested('{value: "lone \\ud800"}'), MOMENTUM + ".value", "not valid Unicode",
+         "pair of \\u escapes"),
+        (nested('{value: {"a\\0b": 1}}'), MOMENTUM + ".value", "or a NUL byte", "use letters"),
         (nested("{distribution: log_uniform, min: -1000, max: -999}"), MOMENTUM + ".min",
          "is 0 in floating point", "natural logs"),
         (nested("{values: [on, off, yes]}"), MOMENTUM + ".values[2]",
