@@ -170,6 +170,27 @@ def test_a_deadline_stops_python_code() -> None:
             time.sleep(60)  # the trial's work, which the deadline must cut short
 
 
+def test_a_deadline_stops_python_code_in_a_thread_where_no_signal_can_go() -> None:
+    outcome: list[str] = []
+
+    def trial() -> None:
+        try:
+            with deadline(0.2, on_stuck=lambda: None):
+                while True:  # Python steps: the asynchronous raise lands between two
+                    time.sleep(0.01)
+        except TrialTimedOut:
+            outcome.append("timed out")
+        with deadline(60, on_stuck=lambda: None):  # one that does not expire
+            outcome.append("finished in time")
+        time.sleep(0.3)  # nothing lands after its block
+        outcome.append("nothing after")
+
+    thread = threading.Thread(target=trial)
+    thread.start()
+    thread.join(timeout=120)
+    assert outcome == ["timed out", "finished in time", "nothing after"]
+
+
 # A call stuck in native code runs no Python signal handler: SIGALRM blocked in every thread
 # (set before any thread starts) stands for it, and the GIL is free, as a CUDA wait leaves it.
 STUCK = """

@@ -315,6 +315,47 @@ def test_ctrl_c_at_any_point_of_a_trial_loses_nothing_and_leaves_nothing_running
     assert [t.state for t in resumed.trials] == ["ok", "ok"]
 
 
+def test_an_objective_that_exits_hands_its_trial_back(tmp_path: Path) -> None:
+    """`sys.exit` in an objective (argparse in a notebook) stops the search as Ctrl-C does: the
+    trial goes back to the queue, not left running for a resume to abandon."""
+    exited: list[bool] = []
+
+    def exits_once(params: dict[str, Any], trial: objectives.TrialContext) -> dict[str, Any]:
+        if not exited:
+            exited.append(True)
+            raise SystemExit(2)
+        return peaked_at_lr_0_01(params, trial)
+
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=2, **QUICK)
+    with pytest.raises(SystemExit):
+        search.optimize(exits_once, "default", options)
+    (trial,) = search.results(options.store, "default").trials
+    assert trial.state == "queued"
+    resumed = search.optimize(exits_once, "default", options)
+    assert [t.state for t in resumed.trials] == ["ok", "ok"]
+
+
+def test_a_search_run_from_a_thread_keeps_its_trial_timeout(tmp_path: Path) -> None:
+    """A notebook's or a web app's thread cannot take signals: the timeout still stops a
+    trial that runs past it, and the others run."""
+    def slow_first(params: dict[str, Any], trial: objectives.TrialContext) -> dict[str, Any]:
+        with trial.timed():
+            while trial.seed == 0:  # Python steps, until the timeout lands between two
+                threading.Event().wait(0.01)
+        return {"accuracy": 0.5}
+
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=2, trial_timeout=1.0,
+                            max_consecutive_failures=None, **QUICK)
+    outcome: list[Any] = []
+    thread = threading.Thread(target=lambda: outcome.append(
+        search.optimize(slow_first, "default", options)))
+    thread.start()
+    thread.join(timeout=300)
+    (results,) = outcome
+    assert [(t.state, t.reason) for t in results.trials] == [("failed", "timeout"),
+                                                             ("ok", None)]
+
+
 def test_a_resume_keeps_the_recorded_seed_and_startup_trials(tmp_path: Path) -> None:
     """Otherwise a resume that forgets --seed proposes what no uninterrupted search would."""
     straight = search.optimize("noop", "default", SearchOptions(

@@ -1,16 +1,19 @@
 """The experiment's `trial_timeout`: a trial that runs too long is stopped, and fails.
 
-The trial runs in the worker's main thread, so the deadline is a SIGALRM timer whose handler
-raises TrialTimedOut there: Python code (the training loop between two steps) stops at once,
-and a native call (one CUDA kernel, one data-loading call) stops as soon as it returns to
-Python. A trial stuck in native code that never returns cannot be stopped from inside the
-process: after a grace period a watchdog thread calls `on_stuck`, which records the failure
-and ends the process.
+In the main thread (a worker's trials run there) the deadline is a SIGALRM timer whose handler
+raises TrialTimedOut: Python code (the training loop between two steps) stops at once, and a
+native call (one CUDA kernel, one data-loading call, a sleep) stops as soon as it returns to
+Python. In another thread (an embedded search started from a notebook's or a web app's
+thread), where no signal can go, a timer raises it asynchronously at the thread's next Python
+step, which a blocking call delays until it returns. A trial stuck in native code that never
+returns cannot be stopped from inside the process: after a grace period a watchdog thread
+calls `on_stuck`, which records the failure and ends the process.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import signal
 import threading
@@ -30,7 +33,7 @@ class TrialTimedOut(BaseException):
 @contextlib.contextmanager
 def deadline(seconds: float | None, on_stuck: Callable[[], None],
              grace: float = STUCK_GRACE) -> Iterator[None]:
-    """Raise TrialTimedOut in this (the main) thread if the block runs past `seconds`.
+    """Raise TrialTimedOut in this thread if the block runs past `seconds`.
 
     `on_stuck` runs in a watchdog thread if the block is still running `grace` seconds after
     the deadline; it is expected to end the process. With `seconds` None, no limit.
@@ -38,12 +41,6 @@ def deadline(seconds: float | None, on_stuck: Callable[[], None],
     if seconds is None:
         yield
         return
-    armed = True
-
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        if armed:
-            raise TrialTimedOut(f"ran past its {seconds:g} s trial timeout")
-
     finished = threading.Event()
 
     def watch() -> None:
@@ -52,9 +49,30 @@ def deadline(seconds: float | None, on_stuck: Callable[[], None],
                       "code); ending this process", seconds, grace)
             on_stuck()
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
     watchdog = threading.Thread(target=watch, name="trial-watchdog", daemon=True)
     watchdog.start()
+    expiry = _alarm if threading.current_thread() is threading.main_thread() else _async_raise
+    try:
+        with expiry(seconds):
+            yield
+    finally:
+        finished.set()
+
+
+def _message(seconds: float) -> str:
+    return f"ran past its {seconds:g} s trial timeout"
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """The deadline as a SIGALRM timer: it also cuts a blocking call short (a sleep)."""
+    armed = True
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        if armed:
+            raise TrialTimedOut(_message(seconds))
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
@@ -62,4 +80,30 @@ def deadline(seconds: float | None, on_stuck: Callable[[], None],
         armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        finished.set()
+
+
+@contextlib.contextmanager
+def _async_raise(seconds: float) -> Iterator[None]:
+    """The deadline where no signal can go (a search run from a thread of a notebook or a web
+    app): a timer raises TrialTimedOut in this thread at its next Python step."""
+    thread = ctypes.c_ulong(threading.get_ident())
+    lock = threading.Lock()
+    state = {"armed": True, "raised": False}
+
+    def expire() -> None:
+        with lock:
+            if state["armed"]:
+                state["raised"] = True
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(thread, ctypes.py_object(TrialTimedOut))
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            state["armed"] = False
+            timer.cancel()
+            if state["raised"]:  # asked for, perhaps not raised yet: it must not land later
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(thread, None)

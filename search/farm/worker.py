@@ -156,7 +156,9 @@ class Worker:
                 self._report("idle", throttle=self._last_state == "idle")
                 return None
             result = self._run(reservation, exp_keys, spooled)
-        except (StopNow, KeyboardInterrupt):  # a second signal, or Ctrl-C (embedded)
+        except StoreError:
+            raise  # the database is away: the job's heartbeat lapses, and it is reclaimed
+        except BaseException:  # a second signal, Ctrl-C (embedded), an objective's SystemExit
             if reservation is not None:
                 log.warning("putting trial %s of %s back in the queue", reservation.tid,
                             reservation.exp_key)
