@@ -244,3 +244,19 @@ def test_the_marked_best_is_the_one_best_ranks_a_diverged_repeat_counting_agains
     data = plot_data(trials, DEFAULT_SPACE, exp_key="diverged", min_accuracy=MIN_ACCURACY)
     assert ranked.tid == 0
     assert data.best is not None and data.best.tid == ranked.tid
+
+
+@pytest.mark.parametrize("state", ["failed", "pruned"])
+def test_a_search_with_no_successful_trial_still_plots(tmp_path: Path, state: str) -> None:
+    """What a user asks for after a search exits 1 (every trial failed), or whose every trial
+    was pruned."""
+    if state == "failed":
+        jobs = [finished_job(tid, None, adamw(10.0 ** -(tid + 2), 64)) for tid in range(3)]
+    else:
+        jobs = [{**finished_job(tid, (0.3, 0.5 + tid), adamw(10.0 ** -(tid + 2), 64)),
+                 "result": {"status": "ok", "pruned": True, "loss": 0.0, "accuracy": 0.3,
+                            "train_seconds": 0.5 + tid}} for tid in range(3)]
+    data = plot_data(trials_of(jobs), DEFAULT_SPACE, exp_key="nothing", min_accuracy=0.5)
+    assert data.best is None
+    draw_report(data, tmp_path / "report.png")
+    assert (tmp_path / "report.png").read_bytes().startswith(PNG_SIGNATURE)

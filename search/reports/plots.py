@@ -427,8 +427,8 @@ def _draw_trade_off(axes: Axes, trade_off: TradeOff) -> None:
                      facecolors="none", edgecolors="tab:gray", s=28,
                      label="pruned (where it was stopped)")
     _mark_failed(axes, trade_off.failed_seconds)
-    log = all(seconds > 0 for seconds in (*trade_off.seconds, *trade_off.failed_seconds,
-                                          *trade_off.pruned_seconds))
+    every = (*trade_off.seconds, *trade_off.failed_seconds, *trade_off.pruned_seconds)
+    log = bool(every) and all(seconds > 0 for seconds in every)
     if log:
         _log_axis(axes)
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # seconds
@@ -499,6 +499,10 @@ def _mark_failed(axes: Axes, xs: Sequence[Any]) -> None:
     if xs:
         axes.scatter(xs, [0.0] * len(xs), transform=axes.get_xaxis_transform(),
                      label="failed", **FAILED_STYLE)
+        # Drawn in axes units upright, they leave the x limits alone: set those from them too,
+        # or a plot of failed trials only keeps the empty axes' 0 to 1.
+        axes.update_datalim([(x, 0.0) for x in xs], updatey=False)
+        axes.autoscale_view(scaley=False)
 
 
 def _jitter(count: int) -> list[float]:
