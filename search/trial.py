@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ from search.documents import (
     flatten,
     has_trial_identity,
     is_finished,
+    is_int,
     param_columns,
     trial_state,
 )
@@ -83,24 +85,25 @@ class Trial:
         result: Mapping[str, Any] = job["result"] if isinstance(job.get("result"), Mapping) else {}
         misc: Mapping[str, Any] = job["misc"] if isinstance(job.get("misc"), Mapping) else {}
         scored = state in ("ok", "pruned")
+        params = misc.get("params")
         return cls(
             tid=job["tid"],
             state=state,
-            params=dict(misc.get("params") or {}),
-            accuracy=result.get("accuracy") if scored else None,
-            test_accuracy=result.get("test_accuracy") if scored else None,
-            train_seconds=result.get("train_seconds"),
-            loss=result.get("loss") if scored else None,
+            params=dict(params) if isinstance(params, Mapping) else {},
+            accuracy=_number(result.get("accuracy")) if scored else None,
+            test_accuracy=_number(result.get("test_accuracy")) if scored else None,
+            train_seconds=_number(result.get("train_seconds")),
+            loss=_number(result.get("loss")) if scored else None,
             below_floor=(bool(result.get("below_accuracy_floor"))
                          or (scored and result.get("loss") == 0)),
-            reason=result.get("prune_reason") if state == "pruned" else result.get("reason"),
-            error=result.get("error"),
-            error_type=result.get("error_type"),
-            device=result.get("device"),
-            worker=result.get("worker") or job.get("owner"),
-            attempt=job.get("attempt", 0),
-            started=job.get("book_time"),
-            finished=job.get("refresh_time") if is_finished(job) else None,
+            reason=_text(result.get("prune_reason" if state == "pruned" else "reason")),
+            error=_text(result.get("error")),
+            error_type=_text(result.get("error_type")),
+            device=_text(result.get("device")),
+            worker=_text(result.get("worker")) or _text(job.get("owner")),
+            attempt=job["attempt"] if is_int(job.get("attempt")) else 0,
+            started=_time(job.get("book_time")),
+            finished=_time(job.get("refresh_time")) if is_finished(job) else None,
             job=dict(job),
         )
 
@@ -155,3 +158,22 @@ def trials_of(jobs: Iterable[Mapping[str, Any]]) -> list[Trial]:
     another program wrote into the database) is not a trial, and is left out."""
     return sorted((Trial.from_job(job) for job in jobs if has_trial_identity(job)),
                   key=lambda trial: trial.tid)
+
+
+# Jobs reach the reports from a shared database, where another program may have written any
+# value: one that is not what hpsearch writes reads as missing, so one bad document cannot
+# take every query down (its trial shows, without the value).
+
+def _number(value: Any) -> float | None:
+    """A finite number, or None."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _time(value: Any) -> datetime.datetime | None:
+    return value if isinstance(value, datetime.datetime) else None

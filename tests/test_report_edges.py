@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bson import ObjectId
 from click.testing import CliRunner
 from stored_trials import finished_job, record_trials
 
@@ -184,3 +185,28 @@ def test_the_pace_of_a_farm_gone_quiet_falls_instead_of_holding_its_last_value()
     rate, left = queries.pace(trials, 5, at(100))
     assert rate == pytest.approx(9 / 99 * 60) and left == pytest.approx(5 / rate * 60)
     assert queries.pace(trials, 0, at(100)) == (pytest.approx(60.0), 0.0), "done: as it went"
+
+
+@pytest.mark.parametrize(("where", "value"), [
+    ("misc.params", "notadict"), ("result.loss", "x"), ("result.accuracy", "high"),
+    ("result.train_seconds", "2"), ("result.loss", float("nan")), ("refresh_time", 5),
+    ("result.error", {"nested": 1}), ("attempt", "first"), ("misc.params.lr", ObjectId()),
+])
+def test_a_value_another_program_wrote_reads_as_missing(where: str, value: Any) -> None:
+    """One malformed job in a shared database must not take every query down."""
+    jobs = [finished_job(tid, (0.6 + tid / 10, 1.0), {"lr": 10.0 ** -tid}) for tid in range(3)]
+    for job in jobs:
+        job["refresh_time"] = utcnow()
+    document: dict[str, Any] = jobs[1]
+    *parents, field = where.split(".")
+    for parent in parents:
+        document = document[parent]
+    document[field] = value
+    trials = [Trial.from_job(job) for job in jobs]
+    best = queries.best_configurations(trials, 3, FLOOR)
+    assert best[0].tid == 2 and [trial.tid for trial in trials] == [0, 1, 2]
+    queries.configuration_front(trials, FLOOR)
+    queries.pace(trials, 1, utcnow())
+    for output_format in ("table", "json", "csv"):
+        render([t.row() for t in trials], output_format)
+    json.loads(render([t.row() for t in trials], "json"))  # NaN would not be JSON

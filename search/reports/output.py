@@ -92,9 +92,11 @@ def _csv_cell(value: Any) -> Any:
 
 
 def _json_default(value: Any) -> Any:
+    """Times as ISO text; anything else JSON has no type for (an ObjectId another program
+    stored in a trial's params) as its text, as a table shows it."""
     if isinstance(value, datetime.datetime):
         return value.isoformat()
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+    return str(value)
 
 
 def render_status(status: ExperimentStatus) -> str:
