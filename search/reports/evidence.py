@@ -241,7 +241,10 @@ class Configuration:
             **({"pruned_runs": pruned} if pruned else {}),
             "tids": ",".join(str(trial.tid) for trial in self.trials),
         }
-        return {**head, **param_columns(self.params, {*head, *tail, *taken}), **tail}
+        # pruned_runs is taken on every row, shown or not, so a hyperparameter of that name
+        # has one column on every row.
+        reserved = {*head, *tail, "pruned_runs", *taken}
+        return {**head, **param_columns(self.params, reserved), **tail}
 
     def value(self, ranking: str) -> float:
         """The number `ranking` sorts by (higher is better)."""
