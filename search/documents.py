@@ -51,6 +51,11 @@ def utcnow() -> datetime.datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+# Any other Hyperopt job state (JOB_STATE_CANCEL, which SparkTrials writes): not run, never
+# counted toward max_evals.
+CANCELLED = "cancelled"
+
+
 def trial_state(job: Mapping[str, Any]) -> str:
     """The state a user reads: queued, running, ok, pruned, or failed.
 
@@ -64,7 +69,7 @@ def trial_state(job: Mapping[str, Any]) -> str:
         if not isinstance(result, Mapping) or result.get("status") != STATUS_OK:
             return "failed"
         return "pruned" if result.get("pruned") is True else "ok"
-    return STATE_NAMES.get(job["state"], "cancelled")
+    return STATE_NAMES.get(job["state"], CANCELLED)
 
 
 def is_finished(job: Mapping[str, Any]) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 from click.testing import CliRunner
+from hyperopt.base import JOB_STATE_CANCEL
 from stored_trials import finished_job, record_trials
 
 import search
@@ -18,7 +19,7 @@ from search.cli import main
 from search.documents import utcnow
 from search.reports import queries
 from search.reports.evidence import pool
-from search.reports.output import render
+from search.reports.output import render, render_status
 from search.store import WorkerStatus, open_store
 from search.trial import Trial
 
@@ -44,6 +45,16 @@ def test_a_hyperparameter_named_like_a_column_keeps_both_values() -> None:
     (configuration,) = queries.configuration_rows([trial(0, (0.9, 1.0), clashing)], FLOOR)
     assert (configuration["rank"], configuration["params.rank"]) == (1, 32)
     assert (configuration["score"], configuration["params.score"]) == (0.9, 7)
+
+
+def test_a_hyperparameter_named_pruned_runs_has_one_column_on_every_row() -> None:
+    """The count shows only on rows with pruned runs; the hyperparameter must not take its
+    place on the others."""
+    runs = [trial(0, (0.9, 1.0), {"pruned_runs": 0.5}),
+            trial(1, (0.3, 0.5), {"pruned_runs": 0.7}, pruned=True, loss=0.0)]
+    rows = queries.configuration_rows(runs, FLOOR, include_pruned=True)
+    assert [row["params.pruned_runs"] for row in rows] == [0.5, 0.7]
+    assert [row.get("pruned_runs") for row in rows] == [None, 1]
 
 
 def test_a_failed_trials_message_and_exception_type_are_in_its_row() -> None:
@@ -210,3 +221,23 @@ def test_a_value_another_program_wrote_reads_as_missing(where: str, value: Any) 
     for output_format in ("table", "json", "csv"):
         render([t.row() for t in trials], output_format)
     json.loads(render([t.row() for t in trials], "json"))  # NaN would not be JSON
+
+
+def test_a_cancelled_job_is_counted_and_selectable(tmp_path: Path) -> None:
+    """Hyperopt's JOB_STATE_CANCEL (SparkTrials writes it): status's counts add up, and
+    `trials --state cancelled` lists it."""
+    jobs = [finished_job(0, (0.9, 1.0), {"lr": 0.1}),
+            {**finished_job(1, None, {"lr": 0.2}), "state": JOB_STATE_CANCEL}]
+    trials = [Trial.from_job(job) for job in jobs]
+    counts = queries.count_by_state(trials)
+    status = queries.ExperimentStatus(
+        exp_key="e", objective="noop", space="default", counts=counts, max_evals=2, best=None,
+        trials_per_minute=None, seconds_left=None, workers=[], stale_after=60.0,
+        late_results=0)
+    assert "1/2 finished (1 ok, 0 failed), 0 running, 0 queued, 1 cancelled" in \
+        render_status(status)
+    assert [trial.tid for trial in queries.select_trials(trials, ["cancelled"])] == [1]
+    location = str(tmp_path / "store")
+    record_trials(location, "e", [(0.9, 1.0)])
+    listed = invoke("trials", "--store", location, "--state", "cancelled")
+    assert (listed.exit_code, listed.output.strip()) == (0, "(no trials)")

@@ -383,7 +383,7 @@ def best(store: Store, exp_key: str | None, count: int, min_accuracy: float | No
 @with_store
 @exp_key_option
 @click.option("--state", "states", multiple=True,
-              type=click.Choice(queries.STATES),
+              type=click.Choice(queries.SELECTABLE_STATES),
               help="Only trials in this state (repeatable).")
 @click.option("--late", is_flag=True,
               help="List the late results instead: results that arrived after their trial "

@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from search.documents import utcnow
+from search.documents import CANCELLED, utcnow
 from search.reports.queries import ExperimentStatus, finished_count
 
 FORMATS = ("table", "json", "csv")
@@ -109,7 +109,8 @@ def render_status(status: ExperimentStatus) -> str:
         f"{status.exp_key}: {status.objective} on space {status.space}: {finished}{target} "
         f"finished ({counts['ok']} ok{pruned}, {counts['failed']} failed), "
         f"{counts['running']} running, "
-        f"{counts['queued']} queued",
+        f"{counts['queued']} queued"
+        + (f", {counts[CANCELLED]} cancelled" if counts.get(CANCELLED) else ""),
     ]
     if status.late_results:
         lines.append(f"  late results: {status.late_results} (kept, not counted; see "

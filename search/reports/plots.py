@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from search.documents import CANCELLED
 from search.reports.evidence import Configuration
 from search.reports.queries import best_configurations, configuration_front, count_by_state
 from search.trial import Trial
@@ -186,8 +187,8 @@ def plot_data(trials: Iterable[Trial], space: SearchSpace, *, exp_key: str,
 
 def _title(exp_key: str, total: int, counts: dict[str, int],
            best: BestConfiguration | None) -> str:
-    unfinished = ", ".join(f"{counts[state]} {state}" for state in ("running", "queued")
-                           if counts[state])
+    unfinished = ", ".join(f"{counts[state]} {state}"
+                           for state in ("running", "queued", CANCELLED) if counts.get(state))
     pruned = f", {counts['pruned']} pruned" if counts.get("pruned") else ""
     line = (f"{exp_key}: {total} trials ({counts['ok']} ok{pruned}, {counts['failed']} failed"
             f"{', ' + unfinished if unfinished else ''})")

@@ -12,13 +12,15 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from search.documents import utcnow
+from search.documents import CANCELLED, utcnow
 from search.reports.evidence import Configuration, pool, rank
 from search.store import LateResult, Store, StoreError, WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial, trials_of
 
 SORT_KEYS = ("score", "accuracy", "time")
 STATES = ("queued", "running", "ok", "pruned", "failed")  # as search.documents.trial_state
+# What `trials --state` selects: a cancelled job (only another program writes one) too.
+SELECTABLE_STATES = (*STATES, CANCELLED)
 FINISHED = ("ok", "pruned", "failed")  # the states that count toward max_evals
 
 
