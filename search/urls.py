@@ -13,8 +13,11 @@ import urllib.parse
 _CREDENTIALS = re.compile(
     r"(?P<prefix>\b[a-z][a-z0-9+.-]*:/+[^\n:@]*):(?P<password>[^\n]*)@", re.IGNORECASE
 )
-# URL options that carry a secret of their own (TLS options go in the URL).
-_SECRET_OPTIONS = re.compile(r"(?P<name>[?&;]tls\w*password=)[^&;\s'\"]*", re.IGNORECASE)
+# URL options that carry a secret of their own: TLS key passwords, and an AWS session token
+# among authMechanismProperties (comma-separated, its colon perhaps escaped).
+_SECRET_OPTIONS = re.compile(
+    r"(?P<name>[?&;]tls\w*password=|AWS_SESSION_TOKEN(?::|%3A))"
+    r"(?P<secret>(?<==)[^&;\s'\"]*|(?<!=)[^&;,\s'\"]*)", re.IGNORECASE)
 # `user:password@host…` without a scheme, at the start or after a `/` (`mongodb//u:pw@h`).
 _SCHEMELESS_CREDENTIALS = re.compile(r"(?P<prefix>(?:^|/)[^/\s:@]+):[^/\s]*@")
 
@@ -54,9 +57,8 @@ def secrets_of(location: str) -> list[str]:
     if match and match.group("password"):
         found.append(match.group("password"))
     for option in _SECRET_OPTIONS.finditer(location):
-        value = location[option.end("name"):option.end()]
-        if value:
-            found.append(value)
+        if option.group("secret"):
+            found.append(option.group("secret"))
     decoded = [urllib.parse.unquote_plus(secret) for secret in found]
     return sorted({*found, *decoded}, key=len, reverse=True)  # longest first: no partial scrub
 

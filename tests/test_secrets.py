@@ -101,6 +101,11 @@ def test_no_command_prints_a_password_for_any_url_shape(mongo_server, hpsearch,
     ("mongodb://u v:pw@h:1/db", "mongodb://u v:***@h:1/db", "pw"),
     ("mongodb://u/v:pw@h:1/db", "mongodb://u/v:***@h:1/db", "pw"),
     ("mongodb:/u:pw@h:1/db", "mongodb:/u:***@h:1/db", "pw"),
+    ("mongodb://h:1/db?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:t"
+     "ok,x:y", "mongodb://h:1/db?authMechanism=MONGODB-AWS&authMechanismProperties="
+     "AWS_SESSION_TOKEN:***,x:y", "tok"),
+    ("mongodb://h:1/db?authMechanismProperties=AWS_SESSION_TOKEN%3Atok", "mongodb://h:1/db"
+     "?authMechanismProperties=AWS_SESSION_TOKEN%3A***", "tok"),
 ])
 def test_redact_hides_the_password_of_every_url_shape(url: str, shown: str, secret: str) -> None:
     assert redact(url) == shown
