@@ -11,42 +11,11 @@ The public API fits on a screen:
 - `Worker(store, worker_id, options).run()`: the worker loop.
 - `search.tpe.suggest`: our TPE, a Hyperopt algo (`hyperopt.fmin(..., algo=search.tpe.suggest)`).
 
-Names load on first use, so `hpsearch --help` and the queries do not pay for torch or hyperopt.
+Names load on first use (PEP 562), so `hpsearch --help` and the queries do not pay for torch
+or hyperopt.
 """
 
-from __future__ import annotations
+import lazy_loader
 
-import importlib
-from typing import Any
-
-_EXPORTS = {
-    "Configuration": "search.reports.evidence",
-    "Experiment": "search.experiment",
-    "ExperimentConflict": "search.experiment",
-    "ExperimentResults": "search.reports.results",
-    "InvalidSearchOptions": "search.launch",
-    "SearchFailed": "search.launch",
-    "SearchOptions": "search.launch",
-    "SearchProgress": "search.farm.driver",
-    "Store": "search.store",
-    "StoreError": "search.store",
-    "Trial": "search.trial",
-    "Worker": "search.farm.worker",
-    "WorkerOptions": "search.farm.worker",
-    "open_store": "search.store",
-    "optimize": "search.launch",
-    "results": "search.reports.results",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'search' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-def __dir__() -> list[str]:
-    """The public names too, loaded or not: tab completion and help() show them."""
-    return sorted({*globals(), *_EXPORTS})
+# The names and their modules are listed once, in __init__.pyi, which type checkers read too.
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)
