@@ -4,7 +4,13 @@ load each name from its module on first use."""
 from .experiment import Experiment, ExperimentConflict
 from .farm.driver import SearchProgress
 from .farm.worker import Worker, WorkerOptions
-from .launch import InvalidSearchOptions, SearchFailed, SearchOptions, optimize
+from .launch import (
+    InvalidSearchOptions,
+    RecordedChoiceKept,
+    SearchFailed,
+    SearchOptions,
+    optimize,
+)
 from .reports.evidence import Configuration
 from .reports.results import ExperimentResults, results
 from .store import Store, StoreError, open_store
@@ -16,6 +22,7 @@ __all__ = [
     "ExperimentConflict",
     "ExperimentResults",
     "InvalidSearchOptions",
+    "RecordedChoiceKept",
     "SearchFailed",
     "SearchOptions",
     "SearchProgress",

@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,11 @@ ObjectiveFunction = Callable[[dict[str, Any], "objectives.TrialContext"], dict[s
 
 class InvalidSearchOptions(ValueError):
     """Options that no search can run with; the message says which and how to fix them."""
+
+
+class RecordedChoiceKept(UserWarning):
+    """A resume asked for another algo, pruner, confirmation, seed or number of startup trials
+    than its experiment recorded; it keeps the recorded ones, which its proposals follow."""
 
 
 class SearchFailed(Exception):
@@ -184,6 +190,24 @@ class SearchOptions:
                           policy=policy, confirmation=parse_confirm(self.confirm))
 
 
+def kept_choices(recorded: Experiment, options: SearchOptions) -> dict[str, str]:
+    """The choices a resume keeps (algo, pruner, confirm, seed, startup_trials) that `options`
+    names otherwise than `recorded`, each with the recorded one as text."""
+    kept = {"algo": (recorded.algo, options.algo), "pruner": (recorded.pruner, options.pruner),
+            "confirm": (recorded.confirmation, parse_confirm(options.confirm)),
+            "seed": (recorded.seed, options.seed),
+            "startup_trials": (recorded.startup_trials, options.startup_trials)}
+    return {name: _recorded_choice(name, recorded) for name, (was, asked) in kept.items()
+            if was is not None and was != asked}
+
+
+def _recorded_choice(name: str, experiment: Experiment) -> str:
+    if name != "confirm":
+        return str(getattr(experiment, name))
+    fraction = experiment.confirmation.fraction
+    return "none" if fraction == 0 else f"{fraction:g} of the trials"
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -218,6 +242,10 @@ def optimize(
         options: How the search runs (the defaults of `hpsearch search`).
         on_progress: Called after each change with the trials finished and the best so far.
 
+    Warns:
+        RecordedChoiceKept: a resume names another algo, pruner, confirm, seed or
+            startup_trials than recorded (the recorded ones are kept).
+
     Raises:
         InvalidSearchOptions: options no search can run with.
         StoreError: the store cannot be opened or written, or the key is invalid.
@@ -233,7 +261,12 @@ def optimize(
     if not options.is_farm:
         objectives.resolve_device(options.device)  # this process trains on it
     with opened_store(options.store) as store:
-        experiment = options.experiment(store.experiment(options.exp_key), loaded, chosen.name)
+        recorded = store.experiment(options.exp_key)
+        for name, was in (kept_choices(recorded, options) if recorded else {}).items():
+            warnings.warn(f"{name}={getattr(options, name)!r} is ignored: a resume of "
+                          f"{options.exp_key!r} keeps its recorded {name} ({was}); choose a "
+                          "new exp_key to search with another", RecordedChoiceKept, stacklevel=2)
+        experiment = options.experiment(recorded, loaded, chosen.name)
         _check(chosen, experiment, runs_here=not options.is_farm)
         local_worker = None if options.is_farm else _local_worker(store, chosen, options)
         _drive(store, experiment, loaded, options, local_worker, on_progress)

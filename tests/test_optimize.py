@@ -9,6 +9,7 @@ import math
 import os
 import subprocess
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -363,7 +364,26 @@ def test_a_resume_keeps_the_recorded_seed_and_startup_trials(tmp_path: Path) -> 
     first = SearchOptions(store=str(tmp_path / "resumed"), seed=3, startup_trials=10,
                           max_evals=3, **QUICK)
     search.optimize("noop", "default", first)
-    resumed = search.optimize("noop", "default", dataclasses.replace(
-        first, seed=9, startup_trials=2, max_evals=6))
+    with pytest.warns(search.RecordedChoiceKept) as warned:
+        resumed = search.optimize("noop", "default", dataclasses.replace(
+            first, seed=9, startup_trials=2, max_evals=6))
+    assert len(warned) == 2, "the seed and the startup trials"
     assert [t.params for t in resumed.trials] == [t.params for t in straight.trials]
     assert (resumed.experiment.seed, resumed.experiment.startup_trials) == (3, 10)
+
+
+def test_a_resume_from_python_warns_of_the_choices_it_keeps(tmp_path: Path) -> None:
+    """As the CLI does: a notebook's resume that names another pruner or algo is told."""
+    first = SearchOptions(store=str(tmp_path / "store"), max_evals=1, **QUICK)
+    search.optimize("noop", "default", first)
+    with pytest.warns(search.RecordedChoiceKept) as warned:
+        resumed = search.optimize("noop", "default", dataclasses.replace(
+            first, max_evals=2, pruner="none", algo="random"))
+    assert sorted(str(warning.message).split("=")[0] for warning in warned) == [
+        "algo", "pruner"]
+    assert "keeps its recorded pruner (curve)" in str(warned[1].message) + str(
+        warned[0].message)
+    assert (resumed.experiment.pruner, resumed.experiment.algo) == ("curve", "tpe")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", search.RecordedChoiceKept)
+        search.optimize("noop", "default", dataclasses.replace(first, max_evals=3))

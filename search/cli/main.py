@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -34,11 +35,16 @@ from search.cli.common import (
 )
 from search.cli.dashboard import dashboard
 from search.cli.reports import export, plot
-from search.confirmation import parse_confirm
 from search.farm.spool import check_spool_root, default_spool_root
 from search.farm.stopping import StopNow
 from search.farm.worker import WorkerOptions
-from search.launch import SearchFailed, SearchOptions, optimize
+from search.launch import (
+    RecordedChoiceKept,
+    SearchFailed,
+    SearchOptions,
+    kept_choices,
+    optimize,
+)
 from search.logs import configure_logging
 from search.policy import (
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -53,7 +59,6 @@ from search.store import Store, StoreError, open_store, opened_store
 from search.urls import is_mongodb_url, redact
 
 if TYPE_CHECKING:
-    from search.experiment import Experiment
     from search.farm.driver import SearchProgress
 
 # Every command's module is imported inside the command that needs it: `hpsearch --help` and
@@ -178,7 +183,10 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                        f"--store '{redact(store)}' --exp-key {shlex.quote(exp_key)}{allow}")
         with _progress_bar(header) as on_progress, _sigterm_stops_now():
             try:
-                results = optimize(objective_name, space_name, options, on_progress=on_progress)
+                with warnings.catch_warnings():  # said above, for the options given only
+                    warnings.simplefilter("ignore", RecordedChoiceKept)
+                    results = optimize(objective_name, space_name, options,
+                                       on_progress=on_progress)
             except (KeyboardInterrupt, StopNow) as stop:
                 click.echo("\ninterrupted: finished trials are saved, a running one goes back "
                            "to the queue; rerun the same command to resume", err=True)
@@ -194,31 +202,19 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
 
 def _warn_of_kept_choices(options: SearchOptions, given: dict[str, str]) -> None:
     """A resume keeps the recorded algo, pruner, confirmation, seed and startup trials; say
-    so when this run names others, rather than ignore them silently."""
+    so when this run names others on its command line, rather than ignore them silently."""
     if not given:
         return
     with opened_store(options.store) as store:
         recorded = store.experiment(options.exp_key)
     if recorded is None:
         return
-    kept = {"algo": (recorded.algo, options.algo), "pruner": (recorded.pruner, options.pruner),
-            "confirm": (recorded.confirmation, parse_confirm(options.confirm)),
-            "seed": (recorded.seed, options.seed),
-            "startup_trials": (recorded.startup_trials, options.startup_trials)}
-    for name in given:
-        was, asked = kept[name]
-        if was is not None and was != asked:
+    for name, was in kept_choices(recorded, options).items():
+        if name in given:
             flag = name.replace("_", "-")
             click.echo(f"warning: --{flag} {given[name]} is ignored: a resume keeps the "
-                       f"recorded {flag} ({_recorded_choice(name, recorded)}); choose a new "
-                       "--exp-key to search with another", err=True)
-
-
-def _recorded_choice(name: str, experiment: Experiment) -> str:
-    if name != "confirm":
-        return str(getattr(experiment, name))
-    fraction = experiment.confirmation.fraction
-    return "none" if fraction == 0 else f"{fraction:g} of the trials"
+                       f"recorded {flag} ({was}); choose a new --exp-key to search with "
+                       "another", err=True)
 
 
 @contextlib.contextmanager
