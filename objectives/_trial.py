@@ -9,6 +9,7 @@ import logging
 import math
 import numbers
 import random
+import sysconfig
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -118,7 +119,9 @@ def run_trial(
             Reason.OUT_OF_MEMORY, trial, settings, device_name, error, traceback.format_exc()
         )
     except Exception as error:
-        logger.warning("trial failed: %s: %s", type(error).__name__, error)
+        logger.warning("trial failed: %s: %s (%s; -vv or debug logging shows the traceback)",
+                       type(error).__name__, error, raised_at(error))
+        logger.debug("the trial's traceback:\n%s", traceback.format_exc().rstrip())
         return exception_result(
             Reason.EXCEPTION, trial, settings, device_name, error, traceback.format_exc()
         )
@@ -130,6 +133,21 @@ def run_trial(
     if torch.cuda.is_initialized():
         torch.cuda.empty_cache()
     return result
+
+
+def raised_at(error: BaseException) -> str:
+    """Where `error` was raised, as `file:line in function`: the innermost frame of code
+    outside the installed packages and the standard library (the objective's own, not the
+    torch internals it called), else the innermost frame."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "raised where no traceback shows"
+    libraries = tuple(str(Path(path).resolve()) for name, path in sysconfig.get_paths().items()
+                      if name in ("stdlib", "platstdlib", "purelib", "platlib"))
+    own = [frame for frame in frames
+           if not str(Path(frame.filename).resolve()).startswith(libraries)]
+    frame = (own or frames)[-1]
+    return f"at {frame.filename}:{frame.lineno} in {frame.name}"
 
 
 def _stopped_early(pruned: TrialPruned, trial: TrialContext, settings: TrialSettings,

@@ -95,6 +95,21 @@ def test_raising_objective_is_a_failed_result_with_error_and_traceback():
     assert_storable(result)
 
 
+def test_a_failed_trials_log_line_says_where_in_the_objective_it_raised(caplog):
+    def shapes_differ(params, trial):
+        with trial.timed():
+            torch.zeros(2, 3) @ torch.zeros(2, 3)  # raised inside torch, called from here
+        return {"accuracy": 0.5}
+
+    with caplog.at_level("DEBUG", logger="objectives"):
+        run_trial(objective_for(shapes_differ), PARAMS, CPU)
+    (warning,) = [record for record in caplog.records if record.levelname == "WARNING"]
+    line = shapes_differ.__code__.co_firstlineno + 2
+    assert f"at {__file__}:{line} in shapes_differ" in warning.getMessage()
+    assert any("Traceback (most recent call last)" in record.getMessage()
+               for record in caplog.records if record.levelname == "DEBUG")
+
+
 @pytest.mark.parametrize("objective, reason, error", [
     (objectives_for_tests.nan_accuracy, "diverged", "nan"),
     (objectives_for_tests.out_of_memory, "out of memory", "simulated"),
