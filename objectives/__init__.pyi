@@ -16,7 +16,7 @@ from ._registry import (
     resolve_objective,
 )
 from ._settings import TrialSettings
-from ._threads import configure_cpu_threads
+from ._threads import configure_cpu_threads, every_core_for_this_process
 from ._trial import epochs_for, run_trial
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "TrialSettings",
     "builtin_objective_names",
     "configure_cpu_threads",
+    "every_core_for_this_process",
     "device_description",
     "device_setting",
     "epochs_for",

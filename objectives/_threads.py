@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 
 import torch
 
@@ -46,3 +48,14 @@ def configure_cpu_threads(processes_per_machine: int, threads: int | None = None
     except RuntimeError:
         logger.debug("inter-op threads already fixed at %d", torch.get_num_interop_threads())
     return threads
+
+
+@contextlib.contextmanager
+def every_core_for_this_process() -> Iterator[int]:
+    """Every core for the trials this process runs (an embedded search), and the caller's
+    intra-op thread count back afterwards: a notebook that chose its own keeps it."""
+    before = torch.get_num_threads()
+    try:
+        yield configure_cpu_threads(1)
+    finally:
+        torch.set_num_threads(before)

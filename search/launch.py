@@ -268,8 +268,12 @@ def optimize(
                           "new exp_key to search with another", RecordedChoiceKept, stacklevel=2)
         experiment = options.experiment(recorded, loaded, chosen.name)
         _check(chosen, experiment, runs_here=not options.is_farm)
-        local_worker = None if options.is_farm else _local_worker(store, chosen, options)
-        _drive(store, experiment, loaded, options, local_worker, on_progress)
+        if options.is_farm:
+            _drive(store, experiment, loaded, options, None, on_progress)
+        else:
+            with objectives.every_core_for_this_process():
+                _drive(store, experiment, loaded, options,
+                       _local_worker(store, chosen, options), on_progress)
         results = ExperimentResults.read(store, options.exp_key)
     failed = [trial for trial in results.trials if trial.state == "failed"]
     if failed and not any(trial.state in ("ok", "pruned") for trial in results.trials):
@@ -358,7 +362,6 @@ def _local_worker(store: Store, objective: objectives.Objective, options: Search
     """The worker that runs an embedded search's trials in this process."""
     from search.farm.worker import Worker, WorkerOptions, worker_id
 
-    objectives.configure_cpu_threads(1)  # this one process has every core
     return Worker(store, worker_id(None),
                   WorkerOptions(exp_keys=(options.exp_key,), data_dir=options.data_dir,
                                 max_consecutive_failures=options.max_consecutive_failures),

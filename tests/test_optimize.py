@@ -387,3 +387,17 @@ def test_a_resume_from_python_warns_of_the_choices_it_keeps(tmp_path: Path) -> N
     with warnings.catch_warnings():
         warnings.simplefilter("error", search.RecordedChoiceKept)
         search.optimize("noop", "default", dataclasses.replace(first, max_evals=3))
+
+
+def test_an_embedded_search_gives_the_callers_torch_threads_back(tmp_path: Path) -> None:
+    """Its trials get every core; a notebook that chose its own thread count keeps it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        search.optimize("noop", "default", SearchOptions(store=str(tmp_path / "store"),
+                                                         max_evals=1, **QUICK))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
