@@ -130,6 +130,17 @@ def test_export_to_a_dash_writes_standard_output(tmp_path: Path, monkeypatch: An
     assert not (tmp_path / "-").exists()
 
 
+@pytest.mark.parametrize("command", ["export", "plot"])
+def test_an_empty_output_name_is_refused_not_a_hidden_file(tmp_path: Path, monkeypatch: Any,
+                                                           command: str) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "empty", [(0.9, 1.0)])
+    monkeypatch.chdir(tmp_path)
+    outcome = invoke(command, "--store", location, "-o", "")
+    assert outcome.exit_code == 2 and "the file name is empty" in outcome.output
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["store"]
+
+
 def test_status_of_one_experiment_leaves_out_workers_that_stopped_elsewhere(tmp_path: Path
                                                                            ) -> None:
     location = str(tmp_path / "store")

@@ -62,6 +62,9 @@ def export(store: Store, exp_key: str | None, output_format: str, unit: str,
     --by configuration, every configuration (rank, runs, mean accuracy and seconds with their
     spread, pooled score and lower bound, below the floor by mean accuracy, each
     hyperparameter, the tids of its runs)."""
+    if path == "":
+        raise click.BadParameter("the file name is empty: name one, or - for standard output",
+                                 param_hint="'-o' / '--output'")
     if include_pruned and unit == "trial":
         raise click.UsageError("--include-pruned goes with --by configuration (every trial, "
                                "pruned ones included, is exported --by trial)")

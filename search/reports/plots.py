@@ -343,6 +343,8 @@ def image_path(path: str | os.PathLike[str]) -> str:
     from matplotlib.backend_bases import FigureCanvasBase
 
     text = os.fspath(path)
+    if not text:
+        raise ValueError("the file name is empty: name the image, e.g. report.png")
     if text == "-":
         raise ValueError("a report is an image file, not text for standard output: name it, "
                          "e.g. report.png")
