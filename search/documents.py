@@ -87,7 +87,7 @@ def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in params.items():
         column = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and value:  # an empty one is a value of its own
             if "name" in value:
                 flat[column] = value["name"]
             flat.update(flatten({k: v for k, v in value.items() if k != "name"}, f"{column}/"))

@@ -47,6 +47,11 @@ def test_a_hyperparameter_named_like_a_column_keeps_both_values() -> None:
     assert (configuration["score"], configuration["params.score"]) == (0.9, 7)
 
 
+def test_an_empty_mapping_constant_keeps_its_column() -> None:
+    (row,) = [trial(0, (0.9, 1.0), {"lr": 0.1, "extra": {}, "opt": {"name": "sgd"}}).row()]
+    assert (row["extra"], row["opt"], row["lr"]) == ({}, "sgd", 0.1)
+
+
 def test_a_hyperparameter_named_pruned_runs_has_one_column_on_every_row() -> None:
     """The count shows only on rows with pruned runs; the hyperparameter must not take its
     place on the others."""
