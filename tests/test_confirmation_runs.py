@@ -58,8 +58,9 @@ def test_a_resume_keeps_the_recorded_schedule(tmp_path: Path) -> None:
                                 max_evals=12)
     search.optimize("noop", "default", first)
     # The resume asks for no confirmation: the experiment keeps what it recorded.
-    resumed = search.optimize("noop", "default",
-                              dataclasses.replace(first, max_evals=18, confirm="none"))
+    with pytest.warns(search.RecordedChoiceKept, match="keeps its recorded confirm"):
+        resumed = search.optimize("noop", "default",
+                                  dataclasses.replace(first, max_evals=18, confirm="none"))
     settings = resumed.experiment.confirmation
     assert settings == ConfirmationSettings(fraction=0.3)
     trials = list(resumed.trials)

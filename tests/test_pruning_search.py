@@ -103,8 +103,9 @@ def test_the_pruner_is_recorded_and_kept_on_resume_like_the_algorithm(tmp_path: 
     options = pruning_options(tmp_path, max_evals=2, epochs=1)
     first = search.optimize(OBJECTIVE, speed_space(tmp_path), options)
     assert first.experiment.pruner == "bound"
-    resumed = search.optimize(OBJECTIVE, speed_space(tmp_path),
-                              dataclasses.replace(options, max_evals=3, pruner="none"))
+    with pytest.warns(search.RecordedChoiceKept, match="keeps its recorded pruner"):
+        resumed = search.optimize(OBJECTIVE, speed_space(tmp_path),
+                                  dataclasses.replace(options, max_evals=3, pruner="none"))
     assert resumed.experiment.pruner == "bound" and len(resumed.trials) == 3
     assert SearchOptions().pruner == DEFAULT_PRUNER
 
