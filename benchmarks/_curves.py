@@ -25,16 +25,16 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from hyperopt import hp
 
+from benchmarks._surrogate import TASKS, surrogate_file
+
 Params = dict[str, Any]
 Curve = tuple[list[float], list[float]]  # accuracy per epoch, training seconds per epoch
 
-SURROGATE = Path(__file__).resolve().parents[2] / "shared" / "data" / "lcbench-surrogate"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,9 +91,7 @@ SAMPLE_PARAMETER_SECONDS = 3e-10  # forward and backward: ~6 flops per sample an
 
 
 def lcbench_tasks() -> list[str]:
-    space = json.loads((SURROGATE / "config_space.json").read_text())
-    (task,) = [h for h in space["hyperparameters"] if h["name"] == "OpenML_task_id"]
-    return list(task["choices"])
+    return list(TASKS)
 
 
 def _lcbench_row(params: Params) -> list[float]:
@@ -120,8 +118,8 @@ class LCBench:
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(SURROGATE / "model.onnx"), options)
-        self._codes = json.loads((SURROGATE / "encoding.json").read_text())["OpenML_task_id"]
+        self._session = onnxruntime.InferenceSession(str(surrogate_file("model.onnx")), options)
+        self._codes = json.loads(surrogate_file("encoding.json").read_text())["OpenML_task_id"]
 
     def curves(self, task: str, rows: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
         """(accuracy, cumulative seconds) per row and epoch, as the surrogate predicts."""

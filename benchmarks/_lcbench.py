@@ -1,6 +1,6 @@
 """Grid landscapes from LCBench: accuracy of real MLP training runs, through YAHPO Gym's surrogate.
 
-`/work/shared/data/lcbench-surrogate/` (see its README) models the validation accuracy of SGD
+`../shared/data/lcbench-surrogate/` (see its README) models the validation accuracy of SGD
 runs of funnel MLPs on 34 OpenML tasks. For each task this module builds a `Grid` over
 learning rate (13 values, 1e-4 to 1e-1) x batch size (16 to 512) x weight decay (1e-5 to 1e-1)
 x depth (1 to 5 layers) x width (64 to 1024 units), 9,750 cells, as a recorded grid of runs:
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,8 +32,8 @@ from benchmarks._grid_landscapes import (
     mesh,
     seconds_per_epoch,
 )
+from benchmarks._surrogate import TASKS, surrogate_file
 
-SURROGATE = Path("/work/shared/data/lcbench-surrogate")
 EPOCHS = 20
 FLOOR_MISSED_BY = 0.75
 AXES = (
@@ -46,13 +45,8 @@ AXES = (
 )
 
 
-def task_ids() -> list[str]:
-    config_space = json.loads((SURROGATE / "config_space.json").read_text())
-    return list(config_space["hyperparameters"][0]["choices"])
-
-
 def _split() -> tuple[list[str], list[str]]:
-    tasks = sorted(task_ids(), key=int)
+    tasks = sorted(TASKS, key=int)
     order = np.random.default_rng(21).permutation(len(tasks))
     shuffled = [tasks[i] for i in order]
     return sorted(shuffled[: len(tasks) // 2], key=int), sorted(shuffled[len(tasks) // 2:], key=int)
@@ -67,13 +61,13 @@ def _session() -> Any:
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(SURROGATE / "model.onnx"), options)
+    return onnxruntime.InferenceSession(str(surrogate_file("model.onnx")), options)
 
 
 def _surrogate(task: str, epoch: int, lr: np.ndarray, batch: np.ndarray, decay: np.ndarray,
                layers: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The surrogate's cumulative seconds and validation accuracy (fraction) at `epoch`."""
-    encoding = json.loads((SURROGATE / "encoding.json").read_text())["OpenML_task_id"]
+    encoding = json.loads(surrogate_file("encoding.json").read_text())["OpenML_task_id"]
     count = lr.size
     inputs = np.column_stack([np.full(count, epoch), batch.ravel(), lr.ravel(),
                               np.full(count, 0.9), decay.ravel(), layers.ravel(), units.ravel(),

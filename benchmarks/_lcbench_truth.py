@@ -12,16 +12,14 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from hyperopt import hp
 from hyperopt.pyll import scope
 
-SURROGATE_DIR = Path(os.environ.get(
-    "HPSEARCH_LCBENCH_DIR", Path(__file__).resolve().parents[2] / "shared/data/lcbench-surrogate"))
+from benchmarks._surrogate import surrogate_file
+
 EPOCHS = 52
 MIN_SECONDS = 1.0  # the surrogate's time can dip towards 0 at the edges of the space
 
@@ -45,12 +43,12 @@ class Surrogate:
     def __init__(self, task: str) -> None:
         import onnxruntime
 
-        encoding = json.loads((SURROGATE_DIR / "encoding.json").read_text())["OpenML_task_id"]
+        encoding = json.loads(surrogate_file("encoding.json").read_text())["OpenML_task_id"]
         self.task = task
         self._code = encoding[task]
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(SURROGATE_DIR / "model.onnx"), options)
+        self._session = onnxruntime.InferenceSession(str(surrogate_file("model.onnx")), options)
         self._cache: dict[tuple[float, ...], tuple[float, float]] = {}
 
     def truth(self, params: dict[str, Any]) -> tuple[float, float]:
