@@ -165,6 +165,13 @@ def _optuna_value(trial: Any, dimension: Any) -> Any:
     return trial.suggest_float(label, q * round(low / q + 1e-9), q * round(high / q - 1e-9), step=q)
 
 
+def commit_of(ref: str) -> str:
+    """The commit a git `ref` names now, abbreviated."""
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run(["git", "rev-parse", "--short=10", f"{ref}^{{commit}}"], cwd=root,
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
 def suggest_at(ref: str) -> Callable:
     """Our `suggest` as it was at git `ref`, loaded under another module name, so a benchmark
     can run it beside today's (nothing of it is written into the repository)."""

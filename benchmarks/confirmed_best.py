@@ -218,8 +218,9 @@ def main() -> None:
     parser.add_argument("--settings", type=json.loads, default={},
                         help="confirmation settings as JSON, e.g. '{\"fraction\": 0.2}'")
     parser.add_argument("--reports", type=Report.parse, nargs="+", default=[Report()],
-                        help="how confirm reports: 'mean' or 'lower_bound:Z:Z' (score and "
-                             "floor z); the first is 'confirm', the others extra rows")
+                        help="how confirm reports: 'mean', 'lower_bound' (the defaults) or "
+                             "'lower_bound:Z:Z:RUNS' (score z, floor z, runs that confirm); "
+                             "the first is 'confirm', the others extra rows")
     parser.add_argument("--no-tpe-pooling", action="store_true",
                         help="TPE sees only each configuration's first run")
     parser.add_argument("--epochs", type=int, default=1, help="digits only")
@@ -242,13 +243,16 @@ def main() -> None:
     for name in names:
         landscape: Any = (DigitsLandscape(arguments.epochs, arguments.digits_floor)
                           if name == "digits" else every[name])
+        # digits' runs depend on its options too: a cache must not hand one's to the other
+        identity = (name if name != "digits" else
+                    f"digits/epochs={arguments.epochs}/floor={arguments.digits_floor:g}")
         for in_flight in arguments.in_flight:
             started = time.monotonic()
             outcomes: dict[str, list[dict[str, Any]]] = {}
             for seed in range(arguments.first_seed, arguments.first_seed + arguments.seeds):
                 for algorithm in arguments.algorithms:
                     label = variant.label() if algorithm == "confirm" else algorithm
-                    key = json.dumps([name, in_flight, label, seed, arguments.budgets])
+                    key = json.dumps([identity, in_flight, label, seed, arguments.budgets])
                     if key not in cache:
                         cache[key] = run_search(algorithm, landscape, seed, arguments.budgets,
                                                 in_flight, variant)

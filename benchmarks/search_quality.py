@@ -73,6 +73,7 @@ from benchmarks import (  # noqa: E402
     _synthetic_grids,
 )
 from benchmarks._grid_landscapes import ENCODINGS, Grid  # noqa: E402
+from benchmarks._surrogate import TASKS  # noqa: E402
 
 GROUPS = {
     "landscapes": list(_landscapes.LANDSCAPES),
@@ -253,6 +254,36 @@ def run_jobs(jobs: list[Job], arguments: argparse.Namespace, cache: PeerCache
     return results
 
 
+def _check(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
+    """Refuse what no run can use, before any run starts."""
+    for name in ("seeds", "workers"):
+        if getattr(arguments, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if min(arguments.in_flight) < 1:
+        parser.error("--in-flight must be at least 1")
+    if min(arguments.budgets) <= _algorithms.STARTUP_TRIALS:
+        parser.error(f"--budgets must be above the {_algorithms.STARTUP_TRIALS} startup trials "
+                     "every algorithm shares (at or below them, every row is the same)")
+    unknown = sorted(set(arguments.algorithms) - set(_algorithms.ALGORITHMS))
+    if unknown:
+        parser.error(f"unknown --algorithms {', '.join(unknown)}; choose from "
+                     f"{', '.join(_algorithms.ALGORITHMS)}")
+    for function in arguments.functions:
+        for name in GROUPS.get(function, [function]):
+            if not _is_function(name):
+                parser.error(f"unknown function {name!r} in --functions (see --help)")
+
+
+def _is_function(name: str) -> bool:
+    """Whether `name` is a function `evaluate` knows, without building its grid."""
+    kind, _, which = name.partition("/")
+    if kind == "lcbench":
+        return which in TASKS
+    if kind in ("synthetic", "hpobench", "hpobench-mean"):
+        return which.isdigit()
+    return name == "digits" or name in _landscapes.LANDSCAPES
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--functions", nargs="+", default=list(_landscapes.TUNING),
@@ -279,14 +310,20 @@ def main() -> None:
     add_own_startup(parser)
     arguments = parser.parse_args()
     use_own_startup(arguments)
+    _check(parser, arguments)
     if arguments.settings:
-        settings = search.tpe.Settings.from_json(arguments.settings)
+        try:
+            settings = search.tpe.Settings.from_json(arguments.settings)
+        except (TypeError, ValueError) as error:
+            parser.error(f"--settings: {error}")
         _algorithms.ALGORITHMS["ours"] = _algorithms.hyperopt_algo(
             lambda *a: search.tpe.suggest(*a, settings=settings))
     if arguments.baseline:
-        name = f"ours@{arguments.baseline}"
-        _algorithms.ALGORITHMS[name] = _algorithms.hyperopt_algo(
-            _algorithms.suggest_at(arguments.baseline))
+        # Named by its commit, not the ref: a cached ours@main must not outlive main's move.
+        commit = _algorithms.commit_of(arguments.baseline)
+        name = f"ours@{commit}"
+        print(f"# {name} is {arguments.baseline}", flush=True)
+        _algorithms.ALGORITHMS[name] = _algorithms.hyperopt_algo(_algorithms.suggest_at(commit))
         arguments.algorithms.append(name)
     functions = [name for function in arguments.functions
                  for name in GROUPS.get(function, [function])]
