@@ -70,7 +70,10 @@ def main() -> None:
     print(f"\nall {len(pooled_ratios)} cells: geometric mean "
           f"{np.exp(np.mean(np.log(pooled_ratios))):.2f} [{low:.2f}, {high:.2f}]; cells whose "
           f"5 % bound is above 1: {worse} (chance alone gives {0.05 * len(draws):.1f})")
-    print(f"null (baseline against itself, 20 seeds each): geometric mean "
+    seeds = sorted({len(runs[arguments.baseline]) for runs in (*first.values(),
+                                                                   *second.values())})
+    print(f"null (baseline against itself, {'/'.join(map(str, seeds))} seeds each): "
+          "geometric mean "
           f"{np.exp(np.mean(null)):.2f}, cells from {np.exp(null.min()):.2f} to "
           f"{np.exp(null.max()):.2f}, standard deviation of the log ratio {null.std():.2f}")
 

@@ -104,9 +104,10 @@ def main() -> int:
         print(f"{median['trials']:>7.0f} {median['single']:>12.0f} {median['pooled']:>8.0f} "
               f"{median['pooled'] / median['single']:>5.1f}x {median['rows']:>9.0f} "
               f"{median['progress']:>14.0f}")
-    print("single runs / pooled: the dashboard reader's work per change of an experiment "
-          "(summary, front, and for pooled the configurations table); all rows: building "
-          "every trial's row (the first read); progress best: one pooling for the bar.")
+    print("single runs, pooled: the dashboard reader's work per change of an experiment "
+          "(summary, front, and for pooled the configurations table); ratio: pooled over "
+          "single runs; all rows: building every trial's row (the first read); progress best: "
+          "one pooling for the bar.")
     return 0
 
 
