@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import json
 import logging
 import os
@@ -158,6 +159,20 @@ def test_the_experiments_page_shows_the_counts_the_store_holds(tab: Tab, store_l
         assert card.locator('[data-count="total"] b').inner_text() == "9"
         best = card.locator('[data-fact="best"]').inner_text()
         assert "16 /s" in best and "trial 5 · 1 run" in best  # 0.8 in 0.05 s
+        pace = card.locator('[data-fact="pace"] .value').inner_text()
+        assert pace.endswith("/min") and pace[0].isdigit(), pace  # as `hpsearch status` has it
+
+
+def test_the_longest_experiment_key_wraps_instead_of_widening_the_page(tab: Tab,
+                                                                      tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    key = "Z" + "y" * 97 + ".-"  # 100 characters, the most a key may have, and no break
+    record_trials(location, key, OUTCOMES[:2])
+    with served(location) as dashboard:
+        for page in ("", f"#/experiments/{key}"):
+            tab.open(dashboard.url + page)
+            tab.page.wait_for_selector(f'text="{key}"', timeout=WAIT_MS)
+            assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page
 
 
 def test_each_plot_holds_one_point_per_finished_trial(tab: Tab, store_location: str) -> None:
@@ -703,6 +718,58 @@ def test_a_store_that_stops_answering_is_said_and_its_return_too(tmp_path: Path)
         assert "has not answered for 31 s" in live.overview(0, 0)["error"]
         hanging.answering.set()
         wait_until(lambda: live.overview(0, 0)["error"] is None, 60, "it answers again")
+    finally:
+        hanging.answering.set()
+        live.close()
+        store.close()
+
+
+def test_a_stalled_search_shows_its_pace_falling_with_no_trial_changing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As `hpsearch status` does: the summary's pace and time left follow the clock."""
+    import search.dashboard._live as live_module
+
+    location = str(tmp_path / "store")
+    record_trials(location, "stalled", OUTCOMES, running=1, queued=2)
+    now = [utcnow()]
+    monkeypatch.setattr(live_module, "utcnow", lambda: now[0])
+    store = open_store(location)
+    live = LiveStore(store)
+    try:
+        live.read_once()
+        (before,) = live.overview(0, 0)["experiments"]
+        now[0] += datetime.timedelta(minutes=10)
+        live.read_once()
+        (after,) = live.overview(0, 0)["experiments"]
+    finally:
+        live.close()
+        store.close()
+    assert before["trials_per_minute"] is not None and before["seconds_left"] is not None
+    assert after["trials_per_minute"] < before["trials_per_minute"] / 10
+    assert after["seconds_left"] > before["seconds_left"] * 10
+
+
+def test_after_an_outage_the_next_read_comes_at_the_interval(tmp_path: Path) -> None:
+    """A read that waited out an outage measured the outage, not what reading costs: the page
+    must not stay stale for twice the outage once the store is back."""
+    location = str(tmp_path / "store")
+    record_trials(location, "before", OUTCOMES[:1])
+    store = open_store(location)
+    hanging = HangingStore(store)
+    now = [0.0]
+    live = LiveStore(hanging, interval=0.01, clock=lambda: now[0])  # type: ignore[arg-type]
+    live.start()
+    try:
+        assert live.wait_until_read(60)
+        hanging.answering.clear()
+        hanging.asked.clear()
+        assert hanging.asked.wait(60)
+        now[0] += 10 * STALLED_AFTER  # the outage; waiting twice it would outlast the wait below
+        hanging.answering.set()
+        record_trials(location, "after", OUTCOMES[:1])
+        wait_until(lambda: any(summary["exp_key"] == "after"
+                               for summary in live.overview(0, 0).get("experiments", [])),
+                   120, "the experiment written after the outage shows")
     finally:
         hanging.answering.set()
         live.close()

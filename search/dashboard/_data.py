@@ -154,8 +154,6 @@ def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
     spent and the workers serving it now."""
     best = (found or evidence(experiment, trials)).best
     counts = count_by_state(trials)
-    finished = finished_count(counts)
-    rate, seconds_left = pace(trials, max(0, (experiment.max_evals or finished) - finished), now)
     return {
         "exp_key": experiment.exp_key,
         "objective": redact(experiment.objective),
@@ -168,13 +166,21 @@ def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
         "counts": counts,
         "total": len(trials),
         "best": None if best is None else configuration_row(best),
-        "pace": _number(rate),
-        "seconds_left": _number(seconds_left),
         "train_seconds": _number(math.fsum(trial.train_seconds for trial in trials
                                            if isinstance(trial.train_seconds, int | float)
                                            and math.isfinite(trial.train_seconds))),
-        "live_workers": live_workers(experiment, workers, now),
+        **timely_fields(experiment, trials, counts, workers, now),
     }
+
+
+def timely_fields(experiment: Experiment, trials: Sequence[Trial], counts: dict[str, int],
+                  workers: Iterable[WorkerStatus], now: datetime.datetime) -> dict[str, Any]:
+    """The summary's fields that change with the clock alone: a stalled search's pace falls
+    and its time left grows, and workers go quiet, with no trial changing."""
+    finished = finished_count(counts)
+    rate, seconds_left = pace(trials, max(0, (experiment.max_evals or finished) - finished), now)
+    return {"trials_per_minute": _number(rate), "seconds_left": _number(seconds_left),
+            "live_workers": live_workers(experiment, workers, now)}
 
 
 def live_workers(experiment: Experiment, workers: Iterable[WorkerStatus],

@@ -34,6 +34,7 @@ from ._data import (
     front_points,
     live_workers,
     parameter_axes,
+    timely_fields,
     trial_columns,
     trial_document,
     trial_row,
@@ -55,6 +56,9 @@ FIRST_READ_WAIT = 2.0
 # A read that has heard nothing from the store for this long is reported to the pages: the
 # MongoDB store waits an outage out instead of failing the read, so this is how one shows.
 STALLED_AFTER = 30.0
+# How often the pace and time left of an experiment whose trials did not change are worked
+# out again (as a stalled search's fall): often enough to see, not a new answer every read.
+PACE_REFRESH = 5.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +89,7 @@ class ExperimentView:
     configurations: dict[str, Any]  # the best configurations, ranked
     changed_at: int  # the version of its latest change
     reset_at: int  # the version at which rows vanished: a page older than it starts over
+    summarised_at: datetime.datetime  # when its pace and time left were last worked out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +137,7 @@ class LiveStore:
         self._read_seconds = 0.0
         self._error: str | None = None
         self._heard_at: float | None = None  # the store's last sign of life in a read under way
+        self._longest_silence = 0.0  # the read under way's longest wait for the store
         self._asked_at = clock()
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -147,7 +153,8 @@ class LiveStore:
         self._wake.set()
         with self._condition:
             self._condition.notify_all()
-        self._thread.join(timeout=10)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=10)
 
     def wait_until_read(self, timeout: float) -> bool:
         """Wait for the first read (or the first failure to read); True once it is done."""
@@ -177,7 +184,14 @@ class LiveStore:
 
     def _heard(self, exp_key: str, jobs: int) -> None:
         self._reading = (exp_key, jobs)
-        self._heard_at = self._clock()
+        self._note_silence()
+
+    def _note_silence(self) -> None:
+        """Keep the longest time the read under way went without a word from the store."""
+        now = self._clock()
+        if self._heard_at is not None:
+            self._longest_silence = max(self._longest_silence, now - self._heard_at)
+        self._heard_at = now
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -187,11 +201,16 @@ class LiveStore:
                 continue
             started = self._read_started = self._clock()
             self._reading = None
+            self._longest_silence = 0.0
             self.read_once()
             self._read_seconds = self._clock() - started
             for experiment in list(self._views.values()):  # ready before a page asks
                 self._axes_of(experiment.experiment)
-            following = self._read_seconds - self._reader.whole_seconds
+            # A read that waited out an outage measured the outage, not what reading costs
+            # the store: the next one comes at the interval, or the page stays stale for twice
+            # the outage after the store is back.
+            following = (0.0 if self._longest_silence >= STALLED_AFTER
+                         else self._read_seconds - self._reader.whole_seconds)
             self._stopping.wait(max(self.interval, READ_SHARE * following))
 
     def read_once(self) -> None:
@@ -207,6 +226,7 @@ class LiveStore:
             self._publish_error(f"reading the store failed: {type(error).__name__}: {error}")
             return
         finally:
+            self._note_silence()
             self._heard_at = None
         self._publish(reading)
 
@@ -261,11 +281,18 @@ class LiveStore:
                 changed.append(trial.tid)
         vanished = before.keys() - known.keys()
         if old is not None and not changed and not vanished and experiment == old.experiment:
-            count = live_workers(experiment, reading.workers, now)
-            if count == old.summary["live_workers"]:
-                return old
-            return dataclasses.replace(old, summary={**old.summary, "live_workers": count},
-                                       changed_at=version)
+            # No trial changed, but a stalled search's pace falls and its workers go quiet:
+            # the workers each read, the pace every PACE_REFRESH seconds.
+            timely = {"live_workers": live_workers(experiment, reading.workers, now)}
+            summarised_at = old.summarised_at
+            if (now - summarised_at).total_seconds() >= PACE_REFRESH:
+                timely = timely_fields(experiment, [entry.trial for entry in known.values()],
+                                       old.summary["counts"], reading.workers, now)
+                summarised_at = now
+            if all(old.summary[name] == value for name, value in timely.items()):
+                return dataclasses.replace(old, summarised_at=summarised_at)
+            return dataclasses.replace(old, summary={**old.summary, **timely},
+                                       changed_at=version, summarised_at=summarised_at)
         trials = [known[tid].trial for tid in sorted(known)]
         found = evidence(experiment, trials)  # pooled once per change, for all that shows it
         row_versions = dict.fromkeys(sorted(known), version)
@@ -277,7 +304,7 @@ class LiveStore:
             summary=experiment_summary(experiment, trials, reading.workers, now, found),
             front=front_points(found), configurations=configuration_table(found),
             changed_at=version,
-            reset_at=version if old is None or vanished else old.reset_at)
+            reset_at=version if old is None or vanished else old.reset_at, summarised_at=now)
 
     def _axes_of(self, experiment: Experiment) -> list[dict[str, Any]]:
         """How to draw the experiment's hyperparameters; built once (it builds the space)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import heapq
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -225,7 +226,8 @@ def pace(trials: Iterable[Trial], remaining: int, now: datetime.datetime
     the time since the last finish counts once it is longer than the usual gap between two,
     so a stalled search shows its pace falling instead of its last one.
     """
-    recent = sorted(trial.finished for trial in trials if trial.finished is not None)[-20:]
+    recent = sorted(heapq.nlargest(20, (trial.finished for trial in trials
+                                        if trial.finished is not None)))
     if len(recent) < 2:
         return None, (0.0 if not remaining else None)
     span = (recent[-1] - recent[0]).total_seconds()

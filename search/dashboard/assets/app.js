@@ -427,7 +427,7 @@
         el('td', {}, worker.device),
         el('td', {}, el('span', {class: `badge ${status}`}, status), ' ', worker.state),
         el('td', {class: 'age', dataset: {lastSeen: worker.last_seen}}, ''),
-        el('td', {}, worker.exp_key
+        el('td', {class: 'key'}, worker.exp_key
           ? el('a', {href: `#/experiments/${encodeURIComponent(worker.exp_key)}`}, worker.exp_key) : '–'),
         el('td', {}, trial),
         el('td', {class: 'num'}, count(worker.jobs_done)));
