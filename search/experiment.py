@@ -188,7 +188,8 @@ def check_same_definition(recorded: Experiment, requested: Experiment) -> None:
             lines += [f"    {line}" for line in _difference(old[key], new[key])]
         else:
             lines.append(f"  {key}: recorded {_short(old[key])}, requested {_short(new[key])}")
-    lines.append("Rerun with the recorded settings to resume it, or choose a new --exp-key.")
+    lines.append("Rerun with the recorded settings to resume it, or choose a new experiment key "
+                 "(--exp-key).")
     raise ExperimentConflict("\n".join(lines))
 
 

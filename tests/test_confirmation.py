@@ -183,7 +183,7 @@ def test_confirm_option_is_parsed(text: str, fraction: float) -> None:
 
 @pytest.mark.parametrize("text", ["all", "1.5", "-0.1", ""])
 def test_a_bad_confirm_option_says_what_is_accepted(text: str) -> None:
-    with pytest.raises(ValueError, match="--confirm takes 'none', 'default' or a fraction"):
+    with pytest.raises(ValueError, match="takes 'none', 'default' or a fraction"):
         parse_confirm(text)
 
 

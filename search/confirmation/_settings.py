@@ -90,6 +90,6 @@ def parse_confirm(choice: str | float) -> ConfirmationSettings:
         except ValueError:
             pass
     if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"--confirm takes {OFF!r}, {DEFAULT!r} or a fraction of the trials "
-                         f"in [0, 1) such as 0.15, not {choice!r}")
+        raise ValueError(f"confirm (--confirm) takes {OFF!r}, {DEFAULT!r} or a fraction of the "
+                         f"trials in [0, 1) such as 0.15, not {choice!r}")
     return dataclasses.replace(ConfirmationSettings(), fraction=fraction)
