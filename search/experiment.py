@@ -176,7 +176,9 @@ class ExperimentConflict(ValueError):
 def check_same_definition(recorded: Experiment, requested: Experiment) -> None:
     """Raise ExperimentConflict, showing each difference, unless the two definitions agree."""
     old, new = recorded.definition(), requested.definition()
-    changed = [key for key in old if _typed(old[key]) != _typed(new[key])]
+    # The space by type too; the other fields by value (a min_accuracy of 0 is 0.0).
+    changed = [key for key in old if (_typed(old[key]) != _typed(new[key]) if key == "space"
+                                      else old[key] != new[key])]
     if not changed:
         return
     lines = [
