@@ -231,3 +231,29 @@ def test_threads_of_one_process_never_race_each_other_for_a_claim(store: Store) 
     cost = store.operations - before
     assert sorted(reserved) == list(range(26))
     assert cost.operations.get("insert", 0) == 26, cost
+
+
+# From a thread, a trial blocked past its timeout and the grace delays the timeout; the
+# process, a notebook's or a web app's, must go on.
+BLOCKED_IN_A_THREAD = """
+import threading, time
+from search.farm.deadline import TrialTimedOut, deadline
+def trial():
+    try:
+        with deadline(0.05, on_stuck=lambda: print("ended", flush=True), grace=0.05):
+            time.sleep(0.5)  # blocking: the timeout lands as it returns
+            time.sleep(0)
+    except TrialTimedOut:
+        print("timed out", flush=True)
+thread = threading.Thread(target=trial)
+thread.start()
+thread.join()
+print("host survived", flush=True)
+"""
+
+
+def test_a_deadline_in_a_thread_never_ends_the_process() -> None:
+    completed = subprocess.run([sys.executable, "-c", BLOCKED_IN_A_THREAD], capture_output=True,
+                               text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
+    assert (completed.returncode, completed.stdout) == (0, "timed out\nhost survived\n"), \
+        completed.stderr

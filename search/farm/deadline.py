@@ -3,11 +3,12 @@
 In the main thread (a worker's trials run there) the deadline is a SIGALRM timer whose handler
 raises TrialTimedOut: Python code (the training loop between two steps) stops at once, and a
 native call (one CUDA kernel, one data-loading call, a sleep) stops as soon as it returns to
-Python. In another thread (an embedded search started from a notebook's or a web app's
-thread), where no signal can go, a timer raises it asynchronously at the thread's next Python
-step, which a blocking call delays until it returns. A trial stuck in native code that never
-returns cannot be stopped from inside the process: after a grace period a watchdog thread
-calls `on_stuck`, which records the failure and ends the process.
+Python. A trial stuck in native code that never returns cannot be stopped from inside the
+process: after a grace period a watchdog thread calls `on_stuck`, which records the failure
+and ends the process. In another thread (an embedded search started from a notebook's or a web
+app's thread), where no signal can go, a timer raises it asynchronously at the thread's next
+Python step, which a blocking call delays until it returns; and the process, the caller's, is
+never ended.
 """
 
 from __future__ import annotations
@@ -35,25 +36,31 @@ def deadline(seconds: float | None, on_stuck: Callable[[], None],
              grace: float = STUCK_GRACE) -> Iterator[None]:
     """Raise TrialTimedOut in this thread if the block runs past `seconds`.
 
-    `on_stuck` runs in a watchdog thread if the block is still running `grace` seconds after
-    the deadline; it is expected to end the process. With `seconds` None, no limit.
+    In the main thread, `on_stuck` runs in a watchdog thread if the block is still running
+    `grace` seconds after the deadline; it is expected to end the process. In another thread
+    the process is the caller's (a notebook, a web app), which a trial must never end: the
+    timeout lands when the blocking call returns. With `seconds` None, no limit.
     """
     if seconds is None:
         yield
         return
+    if threading.current_thread() is not threading.main_thread():
+        with _async_raise(seconds):
+            yield
+        return
     finished = threading.Event()
+    limit = seconds  # narrowed for the closure
 
     def watch() -> None:
-        if not finished.wait(seconds + grace):
+        if not finished.wait(limit + grace):
             log.error("the trial ignored its %g s timeout for %g s more (stuck in native "
                       "code); ending this process", seconds, grace)
             on_stuck()
 
     watchdog = threading.Thread(target=watch, name="trial-watchdog", daemon=True)
     watchdog.start()
-    expiry = _alarm if threading.current_thread() is threading.main_thread() else _async_raise
     try:
-        with expiry(seconds):
+        with _alarm(seconds):
             yield
     finally:
         finished.set()
