@@ -201,6 +201,13 @@ def kept_choices(recorded: Experiment, options: SearchOptions) -> dict[str, str]
             if was is not None and was != asked}
 
 
+def _is_default(options: SearchOptions, name: str) -> bool:
+    defaults = SearchOptions()
+    if name == "confirm":
+        return parse_confirm(options.confirm) == parse_confirm(defaults.confirm)
+    return bool(getattr(options, name) == getattr(defaults, name))
+
+
 def _recorded_choice(name: str, experiment: Experiment) -> str:
     if name != "confirm":
         return str(getattr(experiment, name))
@@ -244,7 +251,8 @@ def optimize(
 
     Warns:
         RecordedChoiceKept: a resume names another algo, pruner, confirm, seed or
-            startup_trials than recorded (the recorded ones are kept).
+            startup_trials than recorded (the recorded ones are kept); a default is taken
+            as naming nothing.
 
     Raises:
         InvalidSearchOptions: options no search can run with.
@@ -263,6 +271,8 @@ def optimize(
     with opened_store(options.store) as store:
         recorded = store.experiment(options.exp_key)
         for name, was in (kept_choices(recorded, options) if recorded else {}).items():
+            if _is_default(options, name):
+                continue  # not named: SearchOptions cannot tell a default from a choice
             warnings.warn(f"{name}={getattr(options, name)!r} is ignored: a resume of "
                           f"{options.exp_key!r} keeps its recorded {name} ({was}); choose a "
                           "new exp_key to search with another", RecordedChoiceKept, stacklevel=2)

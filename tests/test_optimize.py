@@ -275,6 +275,15 @@ def test_a_resume_tells_integers_from_floats_and_booleans(tmp_path: Path, before
         search.optimize(peaked_at_lr_0_01, space, dataclasses.replace(options, max_evals=2))
 
 
+def test_a_whole_number_floor_resumes_as_the_same_float(tmp_path: Path) -> None:
+    """The CLI passes --min-accuracy 0 as 0.0: a search started from Python with 0 resumes."""
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=1, epochs=1, min_accuracy=0)
+    search.optimize(peaked_at_lr_0_01, "default", options)
+    resumed = search.optimize(peaked_at_lr_0_01, "default", dataclasses.replace(
+        options, max_evals=2, min_accuracy=0.0))
+    assert len(resumed.trials) == 2
+
+
 @pytest.mark.parametrize("where", ["reporting the trial busy", "storing its result"])
 def test_ctrl_c_at_any_point_of_a_trial_loses_nothing_and_leaves_nothing_running(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
@@ -387,6 +396,12 @@ def test_a_resume_from_python_warns_of_the_choices_it_keeps(tmp_path: Path) -> N
     with warnings.catch_warnings():
         warnings.simplefilter("error", search.RecordedChoiceKept)
         search.optimize("noop", "default", dataclasses.replace(first, max_evals=3))
+        # A search recorded with other choices, resumed with the defaults: nothing is named.
+        other = dataclasses.replace(first, exp_key="other", pruner="none", algo="random",
+                                    seed=7, confirm="none")
+        search.optimize("noop", "default", other)
+        search.optimize("noop", "default", dataclasses.replace(first, exp_key="other",
+                                                               max_evals=2))
 
 
 def test_an_embedded_search_gives_the_callers_torch_threads_back(tmp_path: Path) -> None:
