@@ -166,9 +166,9 @@ def _optuna_value(trial: Any, dimension: Any) -> Any:
 
 
 def commit_of(ref: str) -> str:
-    """The commit a git `ref` names now, abbreviated."""
+    """The commit a git `ref` names now (its full hash)."""
     root = Path(__file__).resolve().parents[1]
-    return subprocess.run(["git", "rev-parse", "--short=10", f"{ref}^{{commit}}"], cwd=root,
+    return subprocess.run(["git", "rev-parse", f"{ref}^{{commit}}"], cwd=root,
                           check=True, capture_output=True, text=True).stdout.strip()
 
 

@@ -51,6 +51,7 @@ import json
 import multiprocessing
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -261,7 +262,7 @@ def _check(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> No
             parser.error(f"--{name} must be at least 1")
     if min(arguments.in_flight) < 1:
         parser.error("--in-flight must be at least 1")
-    if min(arguments.budgets) <= _algorithms.STARTUP_TRIALS:
+    if _algorithms.COMMON_STARTUP and min(arguments.budgets) <= _algorithms.STARTUP_TRIALS:
         parser.error(f"--budgets must be above the {_algorithms.STARTUP_TRIALS} startup trials "
                      "every algorithm shares (at or below them, every row is the same)")
     unknown = sorted(set(arguments.algorithms) - set(_algorithms.ALGORITHMS))
@@ -319,10 +320,15 @@ def main() -> None:
         _algorithms.ALGORITHMS["ours"] = _algorithms.hyperopt_algo(
             lambda *a: search.tpe.suggest(*a, settings=settings))
     if arguments.baseline:
-        # Named by its commit, not the ref: a cached ours@main must not outlive main's move.
-        commit = _algorithms.commit_of(arguments.baseline)
-        name = f"ours@{commit}"
-        print(f"# {name} is {arguments.baseline}", flush=True)
+        try:
+            commit = _algorithms.commit_of(arguments.baseline)
+        except subprocess.CalledProcessError:
+            parser.error(f"--baseline {arguments.baseline!r} names no commit of this repository")
+        if arguments.cache and not commit.startswith(arguments.baseline.lower()):
+            # Its runs are cached as ours@REF: a ref that moves (main) would outlive them.
+            parser.error(f"with --cache, give --baseline as a commit ({commit[:10]}), not a ref "
+                         f"that moves ({arguments.baseline})")
+        name = f"ours@{arguments.baseline}"
         _algorithms.ALGORITHMS[name] = _algorithms.hyperopt_algo(_algorithms.suggest_at(commit))
         arguments.algorithms.append(name)
     functions = [name for function in arguments.functions
