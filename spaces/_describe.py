@@ -64,6 +64,7 @@ def _q_uniform_values(parameter: Parameter) -> str:
 
 
 def _number(value: float | None) -> str:
-    """Every digit a bound was written with (`:g` shows 1000000 to 1000005 as 1e+06 to 1e+06),
-    but not the last digits of float arithmetic (3 * 0.1 shows as 0.3)."""
+    """A bound to 15 significant digits, every digit of an integer (`:g`'s six showed 1000000
+    to 1000005 as 1e+06 to 1e+06), but not the last digits of float arithmetic (3 * 0.1 shows
+    as 0.3)."""
     return str(value) if isinstance(value, int) else f"{value:.15g}"

@@ -78,12 +78,20 @@ class Distribution:
             raise at.key("q").error(
                 f"q={numbers['q']!r} is too small for the range", "use a larger q"
             )
-        if self.draws_integers(numbers) and self._largest_draw(numbers) >= LARGEST_DRAWN_INTEGER:
+        if self.draws_integers(numbers) and "min" in numbers \
+                and self._largest_draw(numbers) >= LARGEST_DRAWN_INTEGER:
             raise at.error(
                 f"{name} draws integers up to about {self._largest_draw(numbers):.1e}, beyond "
                 f"2**52 ({LARGEST_DRAWN_INTEGER}): draws are made in floating point, which "
                 "skips integers there and can leave the range",
                 "narrow the range, or write a bound with a decimal point (1.0e20) to draw floats",
+            )
+        if self.draws_integers(numbers) and self._largest_draw(numbers) >= LARGEST_STORED_INTEGER:
+            raise at.error(
+                f"{name} draws integers up to about {self._largest_draw(numbers):.1e}, beyond "
+                "the 64-bit integers the database stores",
+                "narrow the range, or write a number with a decimal point (1.0e20) to draw "
+                "floats",
             )
 
     def draws_integers(self, numbers: dict[str, float]) -> bool:
@@ -140,8 +148,9 @@ class Distribution:
 LARGEST_NUMBER = 1e300
 # MongoDB's (and BSON's) integers are 64-bit.
 LARGEST_STORED_INTEGER = 2**63
-# Integers are drawn as rounded floats (hyperopt's quniform), which stay exact, with the half
-# steps the rounding needs, below 2**52.
+# A range's integers are drawn as rounded floats (hyperopt's quniform), which stay exact, with
+# the half steps the rounding needs, below 2**52. (The normal family's draws are rarely near
+# their ten-sigma bound: for them only the database's limit holds.)
 LARGEST_DRAWN_INTEGER = 2**52
 _LARGEST_NATURAL_LOG = math.log(LARGEST_NUMBER)
 

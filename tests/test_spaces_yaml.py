@@ -210,6 +210,14 @@ def test_describe_shows_every_distribution_kind(tmp_path):
     assert "[0.8, 0.99]" in text and "= 3" in text and "one of: 64, 128, 256" in text
 
 
+def test_a_log_normal_of_integers_loads_though_its_ten_sigma_bound_is_past_2_to_52(tmp_path):
+    """Only a range's integers are held under 2**52; a normal family's draws are rarely near
+    their ten-sigma bound (e**37 here), and loaded before that limit came."""
+    space = load(tmp_path, "parameters: {hidden: {distribution: q_log_normal, mu: 7, sigma: 3, "
+                           "q: 1}}")
+    assert all(isinstance(draw["hidden"], int) for draw in sample_space(space, 200, seed=0))
+
+
 def test_describe_shows_bounds_with_every_digit_they_were_written_with(tmp_path):
     text = describe_space(load(tmp_path, """\
         parameters:
