@@ -78,3 +78,38 @@ def test_a_stop_while_the_result_is_stored_counts_the_trial_and_clears_the_spool
     finally:
         store.close()
     assert all(path.read_text() == "" for path in (tmp_path / "spool").glob("*/*.jsonl"))
+
+
+def test_a_stop_held_for_a_reservation_waits_even_when_another_thread_receives_it() -> None:
+    """The kernel hands a process's signal to any thread that does not block it, and Python
+    runs the handler in the main thread all the same: holding must not depend on which."""
+    import threading
+
+    from search.farm.stopping import stops_held
+
+    ran: list[str] = []
+    other_ready, done = threading.Event(), threading.Event()
+
+    def other() -> None:
+        other_ready.set()
+        done.wait(60)
+
+    def stop(signum: int, frame: Any) -> None:
+        ran.append("handler")
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    original = signal.signal(signal.SIGTERM, stop)
+    try:
+        assert other_ready.wait(60)
+        with stops_held():
+            signal.pthread_kill(thread.ident, signal.SIGTERM)  # delivered to the other thread
+            for _ in range(1000):  # bytecodes, where Python runs a pending handler
+                pass
+            ran.append("block")
+        ran.append("after")
+    finally:
+        done.set()
+        thread.join(60)
+        signal.signal(signal.SIGTERM, original)
+    assert ran == ["block", "handler", "after"]

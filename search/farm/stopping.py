@@ -86,8 +86,20 @@ def stops_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    # The handlers, not a signal mask: the kernel hands a process's signal to any thread that
+    # does not block it (a heartbeat's, a pipe reader's), and Python then runs the handler in
+    # the main thread all the same.
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    previous = {signum: signal.signal(signum, hold) for signum in (signal.SIGINT, signal.SIGTERM)
+                if signal.getsignal(signum) is not None}  # None: set outside Python, left so
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for number in held:  # to the handlers in force again, in the order they came
+            signal.raise_signal(number)
