@@ -201,6 +201,16 @@ def kept_choices(recorded: Experiment, options: SearchOptions) -> dict[str, str]
             if was is not None and was != asked}
 
 
+def _warn_of_kept_choices(recorded: Experiment, options: SearchOptions) -> None:
+    """Say which choices a resume keeps over those `options` names. A default names nothing:
+    `SearchOptions` cannot tell it from a value given."""
+    for name, was in kept_choices(recorded, options).items():
+        if not _is_default(options, name):
+            warnings.warn(f"{name}={getattr(options, name)!r} is ignored: a resume of "
+                          f"{options.exp_key!r} keeps its recorded {name} ({was}); choose a "
+                          "new exp_key to search with another", RecordedChoiceKept, stacklevel=3)
+
+
 def _is_default(options: SearchOptions, name: str) -> bool:
     defaults = SearchOptions()
     if name == "confirm":
@@ -270,12 +280,8 @@ def optimize(
         objectives.resolve_device(options.device)  # this process trains on it
     with opened_store(options.store) as store:
         recorded = store.experiment(options.exp_key)
-        for name, was in (kept_choices(recorded, options) if recorded else {}).items():
-            if _is_default(options, name):
-                continue  # not named: SearchOptions cannot tell a default from a choice
-            warnings.warn(f"{name}={getattr(options, name)!r} is ignored: a resume of "
-                          f"{options.exp_key!r} keeps its recorded {name} ({was}); choose a "
-                          "new exp_key to search with another", RecordedChoiceKept, stacklevel=2)
+        if recorded is not None:
+            _warn_of_kept_choices(recorded, options)
         experiment = options.experiment(recorded, loaded, chosen.name)
         _check(chosen, experiment, runs_here=not options.is_farm)
         if options.is_farm:
