@@ -262,7 +262,8 @@ class LiveStore:
 
     def _view(self, old: ExperimentView | None, experiment: Experiment, reading: StoreReading,
               version: int, now: datetime.datetime) -> ExperimentView:
-        """The experiment as this reading shows it; `old` itself when nothing changed."""
+        """The experiment as this reading shows it; with the same `changed_at` as `old` when
+        nothing a page shows changed."""
         before = old.known if old is not None else {}
         known: dict[int, KnownTrial] = {}
         changed_jobs = []
@@ -290,7 +291,8 @@ class LiveStore:
                                        old.summary["counts"], reading.workers, now)
                 summarised_at = now
             if all(old.summary[name] == value for name, value in timely.items()):
-                return dataclasses.replace(old, summarised_at=summarised_at)
+                return (old if summarised_at == old.summarised_at
+                        else dataclasses.replace(old, summarised_at=summarised_at))
             return dataclasses.replace(old, summary={**old.summary, **timely},
                                        changed_at=version, summarised_at=summarised_at)
         trials = [known[tid].trial for tid in sorted(known)]
