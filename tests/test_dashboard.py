@@ -699,9 +699,11 @@ class HangingStore:
         return getattr(self._store, name)
 
 
-def test_a_store_that_stops_answering_is_said_and_its_return_too(tmp_path: Path) -> None:
-    location = str(tmp_path / "store")
-    record_trials(location, "outage", OUTCOMES[:1])
+@contextlib.contextmanager
+def store_gone_silent(location: str) -> Iterator[tuple[LiveStore, HangingStore, list[float]]]:
+    """A live store on `location` (one experiment, read once) whose next read hears nothing
+    until `answering` is set, and the fake clock its reader goes by."""
+    record_trials(location, "before", OUTCOMES[:1])
     store = open_store(location)
     hanging = HangingStore(store)
     now = [0.0]
@@ -712,16 +714,21 @@ def test_a_store_that_stops_answering_is_said_and_its_return_too(tmp_path: Path)
         hanging.answering.clear()
         hanging.asked.clear()
         assert hanging.asked.wait(60)  # a read is under way, and hears nothing
+        yield live, hanging, now
+    finally:
+        hanging.answering.set()
+        live.close()
+        store.close()
+
+
+def test_a_store_that_stops_answering_is_said_and_its_return_too(tmp_path: Path) -> None:
+    with store_gone_silent(str(tmp_path / "store")) as (live, hanging, now):
         now[0] += STALLED_AFTER - 1
         assert live.overview(0, 0)["error"] is None
         now[0] += 2
         assert "has not answered for 31 s" in live.overview(0, 0)["error"]
         hanging.answering.set()
         wait_until(lambda: live.overview(0, 0)["error"] is None, 60, "it answers again")
-    finally:
-        hanging.answering.set()
-        live.close()
-        store.close()
 
 
 def test_a_stalled_search_shows_its_pace_falling_with_no_trial_changing(
@@ -753,27 +760,13 @@ def test_after_an_outage_the_next_read_comes_at_the_interval(tmp_path: Path) -> 
     """A read that waited out an outage measured the outage, not what reading costs: the page
     must not stay stale for twice the outage once the store is back."""
     location = str(tmp_path / "store")
-    record_trials(location, "before", OUTCOMES[:1])
-    store = open_store(location)
-    hanging = HangingStore(store)
-    now = [0.0]
-    live = LiveStore(hanging, interval=0.01, clock=lambda: now[0])  # type: ignore[arg-type]
-    live.start()
-    try:
-        assert live.wait_until_read(60)
-        hanging.answering.clear()
-        hanging.asked.clear()
-        assert hanging.asked.wait(60)
+    with store_gone_silent(location) as (live, hanging, now):
         now[0] += 10 * STALLED_AFTER  # the outage; waiting twice it would outlast the wait below
         hanging.answering.set()
         record_trials(location, "after", OUTCOMES[:1])
         wait_until(lambda: any(summary["exp_key"] == "after"
                                for summary in live.overview(0, 0).get("experiments", [])),
                    120, "the experiment written after the outage shows")
-    finally:
-        hanging.answering.set()
-        live.close()
-        store.close()
 
 
 def test_the_dashboard_only_reads(tmp_path: Path) -> None:
