@@ -13,12 +13,14 @@ def describe_space(space: SearchSpace) -> str:
     """One line per parameter; a branch's parameters are indented under a ``when`` line."""
     by_label = {parameter.label: parameter for parameter in space.parameters}
     rows: list[tuple[str, Parameter | None]] = []
-    previous_condition = None
+    opened: dict[int, str] = {}  # the branch whose `when` line heads each depth now
     for parameter in space.parameters:
         depth = _depth(parameter, by_label)
-        if parameter.condition and parameter.condition != previous_condition:
+        for deeper in [d for d in opened if d > depth]:  # a nested branch's lines have ended
+            del opened[deeper]
+        if parameter.condition and opened.get(depth) != parameter.condition:
             rows.append((f"{_INDENT * (depth - 1)}  when {parameter.condition}:", None))
-        previous_condition = parameter.condition
+            opened[depth] = parameter.condition
         rows.append((_INDENT * depth + parameter.label, parameter))
     width = max(len(text) for text, parameter in rows if parameter) + 2
     lines = [f"space {space.name!r}: {len(space.parameters)} parameters"]

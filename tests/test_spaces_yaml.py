@@ -195,6 +195,28 @@ def test_choices_nest_inside_branches_with_their_own_conditions(tmp_path):
     assert "when model/cnn/block=residual:" in describe_space(space)
 
 
+def test_describe_heads_a_branch_once_though_a_nested_branch_comes_between(tmp_path):
+    text = describe_space(load(tmp_path, """\
+        parameters:
+          opt:
+            values:
+              - name: sgd
+                parameters:
+                  momentum: {distribution: uniform, min: 0.8, max: 0.99}
+                  sched:
+                    values:
+                      - name: step
+                        parameters:
+                          step_size: {distribution: int_uniform, min: 1, max: 5}
+                      - name: none
+                  nesterov: {values: [true, false]}
+              - name: adam
+        """))
+    assert text.count("when opt=sgd:") == 1
+    lines = text.splitlines()
+    assert lines.index("  when opt=sgd:") < lines.index("      when opt/sgd/sched=step:")
+
+
 def test_file_record_rebuilds_the_same_space(tmp_path):
     space = load(tmp_path, WANDB_EXAMPLE)
     rebuilt = space_from_record(space.record)
