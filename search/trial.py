@@ -42,6 +42,8 @@ class Trial:
             finished, with the worst loss, its accuracy and seconds when it stopped) or
             `failed`.
         params: The hyperparameters as the objective received them (nested choices as dicts).
+            A job Hyperopt itself wrote has no `misc.params`: its `misc.vals` stand in, one
+            value per active label.
         accuracy: Validation accuracy in [0, 1], which the score uses; None unless the trial
             finished `ok`.
         test_accuracy: Accuracy on a test split that chose nothing, for objectives that
@@ -89,7 +91,7 @@ class Trial:
         return cls(
             tid=job["tid"],
             state=state,
-            params=dict(params) if isinstance(params, Mapping) else {},
+            params=dict(params) if isinstance(params, Mapping) else _hyperopt_values(misc),
             accuracy=_number(result.get("accuracy")) if scored else None,
             test_accuracy=_number(result.get("test_accuracy")) if scored else None,
             train_seconds=_number(result.get("train_seconds")),
@@ -169,6 +171,16 @@ def _number(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return value
     return None
+
+
+def _hyperopt_values(misc: Mapping[str, Any]) -> dict[str, Any]:
+    """`misc.vals` as one value per active label (Hyperopt writes `{label: [value]}`, `[]`
+    for a label its choice left inactive)."""
+    vals = misc.get("vals")
+    if not isinstance(vals, Mapping):
+        return {}
+    return {label: values[0] for label, values in vals.items()
+            if isinstance(label, str) and isinstance(values, list) and values}
 
 
 def _text(value: Any) -> str | None:

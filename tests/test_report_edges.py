@@ -3,7 +3,9 @@ column, failures' messages, pruned-only configurations, odd values, paths and em
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -237,6 +239,21 @@ def test_a_value_another_program_wrote_reads_as_missing(where: str, value: Any) 
     for output_format in ("table", "json", "csv"):
         render([t.row() for t in trials], output_format)
     json.loads(render([t.row() for t in trials], "json"))  # NaN would not be JSON
+
+
+def test_a_job_hyperopt_wrote_shows_and_pools_by_its_chosen_values() -> None:
+    """Hyperopt's own jobs carry `misc.vals`, not `misc.params`: their values are the
+    hyperparameters the queries show and pool by, an inactive label left out."""
+    jobs = []
+    for tid, lr in enumerate((0.1, 0.1, 0.2)):
+        job = finished_job(tid, (0.9, 1.0))
+        job["misc"] = {"vals": {"lr": [lr], "momentum": []}, "idxs": {"lr": [tid], "momentum": []}}
+        jobs.append(job)
+    trials = [Trial.from_job(job) for job in jobs]
+    assert [trial.params for trial in trials] == [{"lr": 0.1}, {"lr": 0.1}, {"lr": 0.2}]
+    exported = csv.DictReader(io.StringIO(render([t.row() for t in trials], "csv")))
+    assert [row["lr"] for row in exported] == ["0.1", "0.1", "0.2"]
+    assert [[t.tid for t in c.trials] for c in pool(trials, FLOOR)] == [[0, 1], [2]]
 
 
 def test_a_cancelled_job_is_counted_and_selectable(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from search.documents import param_columns
@@ -256,18 +256,10 @@ class Configuration:
 def configuration_key(trial: Trial) -> str:
     """The canonical form of a trial's hyperparameters: runs with equal keys are pooled.
 
-    The params the objective received, as sorted JSON (floats written exactly, so a repeat
-    that copies its original's values has its key and nothing else does). A trial without
-    stored params (the database could not store them) falls back to Hyperopt's `misc.vals`
-    when its document holds them.
+    The params the objective received (`Trial.params`), as sorted JSON (floats written
+    exactly, so a repeat that copies its original's values has its key and nothing else does).
     """
-    if trial.params:
-        return "params:" + _canonical(trial.params)
-    misc = trial.job.get("misc")
-    vals = misc.get("vals") if isinstance(misc, Mapping) else None
-    if isinstance(vals, Mapping):
-        return "vals:" + _canonical({label: values for label, values in vals.items() if values})
-    return "params:" + _canonical({})
+    return _canonical(trial.params)
 
 
 def _canonical(value: Any) -> str:
