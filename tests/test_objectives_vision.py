@@ -18,7 +18,7 @@ from stored_trials import stored_jobs
 
 import spaces
 from objectives import DataMissingError, TrialSettings, epochs_for, resolve_objective, run_trial
-from objectives._cifar_batches import CifarFormatError, read_batch
+from objectives._cifar_batches import CifarFormatError, read_batch, write_batch
 from objectives._idx import IdxFormatError, read_idx, write_idx
 from objectives._recipe import TrainingRecipe
 from objectives._vision import images_on_device
@@ -193,6 +193,62 @@ def test_cifar_batch_naming_any_other_global_is_refused_without_running_it(tmp_p
     with pytest.raises(CifarFormatError, match="refusing to load"):
         read_batch(path)
     assert not marker.exists()
+
+
+def test_every_damaged_byte_of_a_batchs_structure_is_refused_or_read_never_a_crash(
+        tmp_path: Path) -> None:
+    """numpy's own `__setstate__` trusts a pickled dtype's state: two changed bytes there
+    crashed the process. Every byte outside the pixels, changed three ways, gives a batch or
+    a CifarFormatError."""
+    path = tmp_path / "data_batch_1"
+    write_batch(path, np.zeros((1, 3, 32, 32), dtype=np.uint8), np.array([3]))
+    original = path.read_bytes()
+    pixels = original.index(bytes(3072))
+    structure = [*range(pixels), *range(pixels + 3072, len(original))]
+    outcomes = set()
+    for position in structure:
+        for value in {0x00, 0xFF, (original[position] + 1) % 256}:
+            damaged = bytearray(original)
+            damaged[position] = value
+            path.write_bytes(bytes(damaged))
+            try:
+                images, labels = read_batch(path)
+                outcomes.add("read")
+            except CifarFormatError as error:
+                assert str(path) in str(error)
+                outcomes.add("refused")
+    assert outcomes == {"read", "refused"}
+
+
+def test_a_batch_that_claims_more_pixels_than_it_holds_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({"data": _PickledArray((10**9, 3072), "u1", bytes(3072)),
+                                   "labels": [0]}, protocol=2))
+    with pytest.raises(CifarFormatError, match="holding 3072 bytes"):
+        read_batch(path)
+
+
+def test_a_python_2_batch_with_its_pixels_as_a_latin1_string_reads(tmp_path: Path) -> None:
+    """Toronto's files were pickled by Python 2: the pixels are a byte string, which
+    `encoding="latin1"` reads as text."""
+    pixels = bytes(range(256)) * 12
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({"data": _PickledArray((1, 3072), "u1", pixels.decode("latin1")),
+                                   "labels": [7]}, protocol=2))
+    images, labels = read_batch(path)
+    assert images.reshape(-1).tobytes() == pixels and labels.tolist() == [7]
+
+
+class _PickledArray:
+    """Pickles as numpy pickles an array, with the shape and bytes given (which numpy's own
+    arrays never disagree on)."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: str, raw: bytes | str) -> None:
+        self.state = (1, shape, np.dtype(dtype), False, raw)
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        rebuild, arguments = np.zeros(1).__reduce__()[:2]
+        return (rebuild, arguments, self.state)
 
 
 def test_cifar_batches_read_back_as_written(data_dir: Path) -> None:
