@@ -203,6 +203,15 @@ def test_every_connection_has_a_socket_timeout_unless_the_url_sets_one(mongo_url
             store.close()
 
 
+def test_a_database_name_with_a_dot_is_refused_not_cut_at_the_dot() -> None:
+    """pymongo reads `/team.p1` as database `team`: `team.p1` and `team.p2` would be one."""
+    for path in ("team.p1", "team%2Ep1"):
+        with pytest.raises(StoreError, match="(?s)database name 'team.p1' has a '.'.*'team_p1'"
+                           ) as refused:
+            open_store(f"mongodb://alice:dot-pw3@127.0.0.1:9/{path}?authSource=admin")
+        assert "dot-pw3" not in str(refused.value)
+
+
 def test_a_login_mechanism_this_machine_lacks_is_one_clear_message(mongo_url) -> None:
     # pymongo finds out only as it logs in, after the URL was accepted.
     address = urllib.parse.urlsplit(mongo_url).netloc.rpartition("@")[2]

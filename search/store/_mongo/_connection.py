@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import pymongo
 from pymongo.collection import Collection
@@ -104,6 +105,7 @@ class Connection:
                 "Expected mongodb://host[:port][/database][?options]; a login goes before the "
                 "host,\nas user:password@, each percent-escaped (urllib.parse.quote_plus)."
             ) from None
+        _check_database_name(url, self.location)
         self.database: Database[dict[str, Any]] = database
         self._check_reachable()
 
@@ -214,6 +216,18 @@ def _interrupted(error: OperationFailure) -> bool:
         return True
     message = (error.details or {}).get("errmsg", str(error))
     return error.code == _INTERNAL_ERROR and "context canceled" in str(message)
+
+
+def _check_database_name(url: str, location: str) -> None:
+    """Refuse a database name with a dot. MongoDB allows none, and pymongo reads `/team.p1` as
+    database `team`, collection `p1`, so `team.p1` and `team.p2` would silently be one store."""
+    name = unquote(url.partition("?")[0].split("/", 3)[3] if url.count("/") >= 3 else "")
+    if "." in name:
+        raise StoreError(
+            f"invalid MongoDB URL {location}: the database name {name!r} has a '.', which "
+            "MongoDB does not allow in a database name.\nName it without dots, such as "
+            f"{name.replace('.', '_')!r}."
+        )
 
 
 def _not_set_in(url: str, options: dict[str, Any]) -> dict[str, Any]:
