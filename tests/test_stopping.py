@@ -88,11 +88,12 @@ def test_a_stop_held_for_a_reservation_waits_even_when_another_thread_receives_i
     from search.farm.stopping import stops_held
 
     ran: list[str] = []
-    other_ready, done = threading.Event(), threading.Event()
+    send, sent = threading.Event(), threading.Event()
 
     def other() -> None:
-        other_ready.set()
-        done.wait(60)
+        if send.wait(60):
+            signal.raise_signal(signal.SIGTERM)  # delivered to this thread before it returns
+            sent.set()
 
     def stop(signum: int, frame: Any) -> None:
         ran.append("handler")
@@ -101,15 +102,13 @@ def test_a_stop_held_for_a_reservation_waits_even_when_another_thread_receives_i
     thread.start()
     original = signal.signal(signal.SIGTERM, stop)
     try:
-        assert other_ready.wait(60)
         with stops_held():
-            signal.pthread_kill(thread.ident, signal.SIGTERM)  # delivered to the other thread
-            for _ in range(1000):  # bytecodes, where Python runs a pending handler
-                pass
+            send.set()
+            assert sent.wait(60)  # the signal has arrived; Python runs handlers in this thread
             ran.append("block")
         ran.append("after")
     finally:
-        done.set()
+        send.set()
         thread.join(60)
         signal.signal(signal.SIGTERM, original)
     assert ran == ["block", "handler", "after"]
