@@ -81,6 +81,17 @@ def chosen_values(job: Mapping[str, Any]) -> dict[str, Any]:
     return {label: values[0] for label, values in job["misc"]["vals"].items() if values}
 
 
+def typed(value: Any) -> Any:
+    """`value` with each scalar paired with its type: Python's `1 == 1.0 == True` would let a
+    space whose `max: 4` became `max: 4.0` (integers to floats) or whose `[true, false]`
+    became `[1, 0]` pass for the same, though its trials draw other values."""
+    if isinstance(value, Mapping):
+        return {key: typed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [typed(item) for item in value]
+    return type(value).__name__, value
+
+
 def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested choices as flat columns: {"optimizer": {"name": "sgd", "momentum": 0.9}} becomes
     {"optimizer": "sgd", "optimizer/momentum": 0.9}, ready for a table or a CSV."""

@@ -20,6 +20,7 @@ import objectives
 import spaces
 from search.algorithms import ALGO_OF_OLD_EXPERIMENTS, ALGORITHMS, DEFAULT_ALGO
 from search.confirmation import DISABLED, ConfirmationSettings
+from search.documents import typed
 from search.policy import MalformedPolicy, Policy
 from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 
@@ -177,7 +178,7 @@ def check_same_definition(recorded: Experiment, requested: Experiment) -> None:
     """Raise ExperimentConflict, showing each difference, unless the two definitions agree."""
     old, new = recorded.definition(), requested.definition()
     # The space by type too; the other fields by value (a min_accuracy of 0 is 0.0).
-    changed = [key for key in old if (_typed(old[key]) != _typed(new[key]) if key == "space"
+    changed = [key for key in old if (typed(old[key]) != typed(new[key]) if key == "space"
                                       else old[key] != new[key])]
     if not changed:
         return
@@ -193,17 +194,6 @@ def check_same_definition(recorded: Experiment, requested: Experiment) -> None:
     lines.append("Rerun with the recorded settings to resume it, or choose a new experiment key "
                  "(--exp-key).")
     raise ExperimentConflict("\n".join(lines))
-
-
-def _typed(value: Any) -> Any:
-    """`value` with each scalar paired with its type: Python's `1 == 1.0 == True` would let a
-    space whose `max: 4` became `max: 4.0` (integers to floats) or whose `[true, false]`
-    became `[1, 0]` pass for the same, though its trials draw other values."""
-    if isinstance(value, dict):
-        return {key: _typed(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_typed(item) for item in value]
-    return type(value).__name__, value
 
 
 def _difference(recorded: Any, requested: Any, most: int = 30) -> list[str]:

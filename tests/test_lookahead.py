@@ -11,7 +11,7 @@ from hpsearch_processes import HpsearchProcesses
 
 import spaces
 from objectives import Objective, TrialContext
-from search.documents import JOB_STATE_RUNNING
+from search.documents import JOB_STATE_NEW, JOB_STATE_RUNNING
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
 from search.farm.worker import Worker, WorkerOptions
@@ -54,6 +54,40 @@ def test_a_job_taken_from_the_lookahead_counts_as_an_attempt_once_it_runs(
     assert exit.jobs_done == 2, exit
     # Begun before its objective ran: a trial that killed the worker there would be spent.
     assert decisions == ["none", "abandon"]
+
+
+def test_a_worker_whose_space_builds_other_params_than_recorded_leaves_them_queued(
+        tmp_path: pathlib.Path) -> None:
+    """The driver's release had a `lion` option first; this worker's has not, so the same
+    values would train `adamw` and `sgd` where the store shows `lion` and `adamw`."""
+    drivers = tmp_path / "drivers.yaml"
+    drivers.write_text("parameters:\n  optimizer: {values: [lion, adamw, sgd]}\n")
+    ours = tmp_path / "ours.yaml"
+    ours.write_text("parameters:\n  optimizer: {values: [adamw, sgd]}\n")
+    ran: list[dict[str, Any]] = []
+
+    def run(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+        ran.append(params)
+        with trial.timed():
+            pass
+        return {"accuracy": 0.5}
+
+    objective = Objective(name="tests:records_its_params", description="", run=run)
+    store = EmbeddedStore(tmp_path / "store")
+    store.record_experiment(Experiment(exp_key="e", space=spaces.load_space(str(ours)).record,
+                                       objective=objective.name, epochs=1, min_accuracy=0.0))
+    proposer = Proposer("e", spaces.load_space(str(drivers)).graph, seed=0, startup_trials=10)
+    jobs = [proposer.propose(tid) for tid in range(6)]
+    assert {job["misc"]["params"]["optimizer"] for job in jobs} == {"lion", "adamw", "sgd"}
+    store.queue_jobs(jobs)
+    worker = Worker(store, "w1", WorkerOptions(exp_keys=("e",), idle_timeout=0.0),
+                    given_objectives=(objective,))
+    exit = worker.run()
+    left = store.jobs("e", list(range(6)))
+    store.close()
+
+    assert exit.jobs_done == 0 and ran == []
+    assert [job["state"] for job in left] == [JOB_STATE_NEW] * 6  # handed back, for others
 
 
 def test_sigterm_hands_the_job_reserved_ahead_back_before_the_running_trial_ends(

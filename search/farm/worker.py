@@ -155,6 +155,8 @@ class Worker:
                 self._reclaim_if_due()  # an idle worker looks for jobs whose worker died
                 self._report("idle", throttle=self._last_state == "idle")
                 return None
+            if self._refuse_if_space_differs(reservation):
+                return None
             result = self._run(reservation, exp_keys, spooled)
         except StoreError:
             raise  # the database is away: the job's heartbeat lapses, and it is reclaimed
@@ -325,6 +327,25 @@ class Worker:
             return
         self.device = objectives.device_description(device)
         self._prepared[key] = prepared
+
+    def _refuse_if_space_differs(self, reservation: Reservation) -> bool:
+        """Hand the job back, and leave its experiment alone, when this machine's space turns
+        its values into other hyperparameters than the driver recorded: another worker, on
+        the driver's release, runs it as the store shows it."""
+        from search.farm.params import differs_from_recorded  # loads Hyperopt
+
+        key = reservation.exp_key
+        if key in self._prepared:
+            difference = differs_from_recorded(reservation.job, self._prepared[key].space.graph)
+            if difference is None:
+                return False
+            log.warning("leaving experiment %r alone: this machine's space differs from the "
+                        "driver's (%s); install the hpsearch release that started the search",
+                        key, difference)
+            del self._prepared[key]
+            self._refused.add(key)
+        self._store.release_job(reservation)  # reserved ahead before its experiment was left
+        return True
 
     def _may_run_another(self) -> bool:
         """Whether a job reserved ahead could run: not past --max-jobs, no stop requested."""
