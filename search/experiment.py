@@ -176,7 +176,14 @@ class ExperimentConflict(ValueError):
 
 def check_same_definition(recorded: Experiment, requested: Experiment) -> None:
     """Raise ExperimentConflict, showing each difference, unless the two definitions agree."""
-    old, new = recorded.definition(), requested.definition()
+    try:
+        old = recorded.definition()
+    except spaces.SpaceError as error:  # recorded by a release that accepted what this refuses
+        raise ExperimentConflict(
+            f"experiment {recorded.exp_key!r} was recorded with a space this hpsearch release "
+            f"does not accept:\n  {error}\nResume it with the release that started it, or "
+            "start a new experiment (--exp-key) with the space fixed.") from None
+    new = requested.definition()
     # The space by type too; the other fields by value (a min_accuracy of 0 is 0.0).
     changed = [key for key in old if (typed(old[key]) != typed(new[key]) if key == "space"
                                       else old[key] != new[key])]

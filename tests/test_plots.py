@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from PIL import Image
 from stored_trials import MIN_ACCURACY, finished_job, record_trials, stored_jobs
 
 import spaces
+from search.cli import main
 from search.cli.reports import plot
 from search.reports import plots, queries
 from search.reports.plots import PlotData, draw_report, plot_data
@@ -212,6 +214,30 @@ def test_plot_names_the_file_it_writes_and_refuses_a_format_it_cannot(tmp_path: 
         outcome = CliRunner().invoke(plot, ["--store", location, "-o", refused])
         assert outcome.exit_code == 2, outcome.output
         assert ".png" in outcome.stderr and "Traceback" not in outcome.output
+
+
+def test_a_space_an_older_release_accepted_still_plots_without_its_panels(
+        tmp_path: Path) -> None:
+    """Releases before 2026-12-07 accepted a choice listed twice; this one refuses to load
+    such a space, but its experiments' trials still plot, and a resume says what to do."""
+    location = tmp_path / "store"
+    record_trials(str(location), "old", [(0.9, 1.0)])
+    record = location / "old" / "experiment.json"
+    experiment = json.loads(record.read_text())
+    experiment["space"] = {"file": "dup.yaml", "yaml": "parameters:\n  lr: {values: [1, 2, 2]}\n"}
+    record.write_text(json.dumps(experiment))
+
+    outcome = CliRunner().invoke(plot, ["--store", str(location), "-o", str(tmp_path / "r.png")])
+    assert outcome.exit_code == 0, outcome.output
+    assert "cannot rebuild the recorded space" in outcome.stderr and "already a choice" in \
+        outcome.stderr
+    assert (tmp_path / "r.png").read_bytes().startswith(PNG_SIGNATURE)
+
+    resumed = CliRunner().invoke(main, ["search", "--store", str(location), "--exp-key", "old",
+                                        "--objective", "noop", "--max-evals", "2"])
+    assert resumed.exit_code == 2 and "Traceback" not in resumed.output
+    assert "recorded with a space this hpsearch release does not accept" in resumed.stderr
+    assert "start a new experiment (--exp-key)" in resumed.stderr
 
 
 def test_two_branches_parameters_of_one_name_get_a_panel_each(tmp_path: Path) -> None:

@@ -32,7 +32,12 @@ def plot(store: Store, exp_key: str | None, path: str) -> None:
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'-o' / '--output'") from None
     experiment, trials = experiment_trials(store, exp_key)
-    space = spaces.space_from_record(experiment.space)
+    try:
+        space: spaces.SearchSpace | None = spaces.space_from_record(experiment.space)
+    except spaces.SpaceError as error:  # recorded by a release that accepted what this refuses
+        click.echo("warning: this release cannot rebuild the recorded space, so the plot leaves "
+                   f"out the hyperparameter panels:\n  {error}", err=True)
+        space = None
     data = plot_data(trials, space, exp_key=experiment.exp_key,
                      min_accuracy=experiment.min_accuracy)
     try:

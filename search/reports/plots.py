@@ -164,11 +164,12 @@ class PlotData:
         return self.trade_off.best
 
 
-def plot_data(trials: Iterable[Trial], space: SearchSpace, *, exp_key: str,
+def plot_data(trials: Iterable[Trial], space: SearchSpace | None, *, exp_key: str,
               min_accuracy: float | None = None) -> PlotData:
     """The report's data for an experiment's trials, with the space that says which
-    hyperparameters are log-scaled or categorical (`spaces.space_from_record`), and the
-    experiment's accuracy floor (None: no floor)."""
+    hyperparameters are log-scaled or categorical (`spaces.space_from_record`; None, for one
+    this installation cannot rebuild: no hyperparameter panels), and the experiment's
+    accuracy floor (None: no floor)."""
     trials = sorted(trials, key=lambda trial: trial.tid)
     counts = count_by_state(trials)
     scored = [trial for trial in trials if trial.is_scored and not trial.pruned]
@@ -181,7 +182,7 @@ def plot_data(trials: Iterable[Trial], space: SearchSpace, *, exp_key: str,
         counts=counts,
         history=_history(scored, failed, best),
         trade_off=_trade_off(scored, failed, pruned, min_accuracy, best),
-        parameters=_parameter_panels(space, scored, failed),
+        parameters=_parameter_panels(space, scored, failed) if space is not None else (),
     )
 
 
