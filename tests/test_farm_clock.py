@@ -19,6 +19,7 @@ import pytest
 from fake_clock import FakeClock
 from stored_trials import MIN_ACCURACY, result_for
 
+import objectives
 import spaces
 from search.documents import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, utcnow
 from search.experiment import Experiment
@@ -297,6 +298,26 @@ def test_idle_worker_backs_off_runs_a_job_when_one_comes_and_exits_after_idle_ti
     after_the_job = list(accumulate(waits)).index(queued_at[0]) + 1
     assert 50 <= polls_of(waits[after_the_job:], 0.02) <= 52
     assert queued_at[0] + 30.0 <= clock.now() < queued_at[0] + 30.0 + 4.0
+
+
+def test_idle_timeout_counts_from_the_first_poll_not_from_the_start_up(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = EmbeddedStore(tmp_path)
+    queued_at: list[float] = []
+    clock = FakeClock(queue_a_job_at(1.0, store, queued_at))
+    resolve = objectives.resolve_objective
+
+    def imported_slowly(*args: Any, **kwargs: Any) -> objectives.Objective:
+        clock.advance(45.0)  # the first poll imports the objective, on a loaded machine
+        return resolve(*args, **kwargs)
+
+    monkeypatch.setattr(objectives, "resolve_objective", imported_slowly)
+    worker = Worker(store, "w1", WorkerOptions(idle_timeout=30.0), clock=clock)
+    exit = worker.run()
+
+    # Ready at 45 s, the worker waits there for the job queued meanwhile, and runs it.
+    assert (exit.jobs_done, exit.reason) == (1, "no job for --idle-timeout 30 s")
+    assert queued_at[0] >= 45.0
 
 
 def polls_of(waits: list[float], seconds: float) -> int:

@@ -278,7 +278,8 @@ def _progress_bar(header: str) -> Iterator[Callable[[SearchProgress], None]]:
 @click.option("--max-jobs", type=click.IntRange(min=1),
               help="Stop after this many trials (each worker process counts its own).")
 @click.option("--idle-timeout", type=FiniteFloatRange(min=0),
-              help="Stop after this many seconds without a job.")
+              help="Stop after this many seconds without a job, counted from its first poll "
+                   "(start-up is not idle time).")
 @click.option("--max-consecutive-failures", type=click.IntRange(min=1),
               help="Stop after this many failed trials in a row.")
 @click.option("--spool-dir", type=click.Path(file_okay=False, path_type=pathlib.Path),

@@ -115,7 +115,9 @@ class Worker:
     def run(self) -> WorkerExit:
         """Serve jobs until a limit is reached or a stop is requested."""
         options = self._options
-        idle_since = self._clock.now()
+        # Idle from the first poll that found nothing: the first poll prepares the experiments
+        # (imports the objectives), which is start-up, not a wait for a job.
+        idle_since: float | None = None
         idle_wait = _FIRST_IDLE_POLL
         try:
             self._offer_spooled_results()
@@ -124,6 +126,8 @@ class Worker:
                     return self._exit(f"finished --max-jobs {options.max_jobs} jobs")
                 result = self.run_next()
                 if result is None:
+                    if idle_since is None:
+                        idle_since = self._clock.now()
                     idle_for = self._clock.now() - idle_since
                     if options.idle_timeout is not None and idle_for >= options.idle_timeout:
                         return self._exit(f"no job for --idle-timeout {options.idle_timeout:g} s")
@@ -131,7 +135,7 @@ class Worker:
                     if idle_for >= _BACKOFF_AFTER:
                         idle_wait = min(idle_wait * 2, options.poll_interval)
                     continue
-                idle_since = self._clock.now()
+                idle_since = None
                 idle_wait = _FIRST_IDLE_POLL
                 if self.failing is not None:
                     return self._exit(self.failing, exit_code=1)
