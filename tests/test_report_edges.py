@@ -166,6 +166,25 @@ def test_status_of_one_experiment_leaves_out_workers_that_stopped_elsewhere(tmp_
     assert "stopped-elsewhere" not in output
 
 
+def test_status_of_one_experiment_leaves_out_idle_workers_that_may_not_take_it(tmp_path: Path
+                                                                              ) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "mine", [(0.9, 1.0)])
+    store = open_store(location)
+    try:
+        for worker_id, serves, refused in [("serves-others", ("other",), ()),
+                                           ("refused-mine", None, ("mine",)),
+                                           ("serves-mine", ("other", "mine"), ("third",))]:
+            store.report_worker(WorkerStatus(worker_id=worker_id, host="h", device="cpu",
+                                             state="idle", last_seen=utcnow(), serves=serves,
+                                             refused=refused))
+    finally:
+        store.close()
+    output = invoke("status", "--store", location, "--exp-key", "mine").output
+    assert "serves-mine" in output
+    assert "serves-others" not in output and "refused-mine" not in output
+
+
 def test_best_refuses_a_count_or_an_order_it_cannot_give() -> None:
     trials = [trial(0, (0.9, 1.0), {"lr": 0.1})]
     for count in (-1, 2.5, None):

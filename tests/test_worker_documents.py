@@ -1,14 +1,18 @@
-"""Worker documents of workers gone for long are forgotten, so `status` stays quick on a farm
-that has run for months."""
+"""Worker documents: what a worker says of itself, which experiments count it, and those of
+workers gone for long forgotten, so `status` stays quick on a farm that has run for months."""
 
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 
 from farm import database
+from stored_trials import record_trials
 
 from search.documents import utcnow
+from search.experiment import Experiment
+from search.farm.worker import Worker, WorkerOptions
 from search.store import WorkerStatus, open_store
 
 
@@ -44,5 +48,70 @@ def test_a_worker_seen_within_the_day_is_listed(store_location: str) -> None:
         store.report_worker(status("host:1:cpu", utcnow() - datetime.timedelta(hours=20)))
         store.report_worker(status("host:2:cpu", utcnow()))
         assert [worker.worker_id for worker in store.workers()] == ["host:2:cpu", "host:1:cpu"]
+    finally:
+        store.close()
+
+
+def test_an_idle_worker_counts_only_for_experiments_it_serves_and_did_not_refuse(
+        store_location: str) -> None:
+    now = utcnow()
+    store = open_store(store_location)
+    try:
+        for worker in [
+            WorkerStatus("any", "h", "cpu", "idle", now),
+            WorkerStatus("only-a", "h", "cpu", "idle", now, serves=("a",)),
+            WorkerStatus("refused-b", "h", "cpu", "idle", now, refused=("b",)),
+            WorkerStatus("busy-with-b", "h", "cpu", "busy", now, exp_key="b", tid=0,
+                         serves=("a", "b")),
+        ]:
+            store.report_worker(worker)
+        assert (store.live_workers("a", 60), store.live_workers("b", 60)) == (3, 2)
+        by_id = {worker.worker_id: worker for worker in store.workers()}
+        assert (by_id["only-a"].serves, by_id["only-a"].refused) == (("a",), ())
+        assert (by_id["refused-b"].serves, by_id["refused-b"].refused) == (None, ("b",))
+    finally:
+        store.close()
+
+
+def test_a_worker_record_from_before_restrictions_may_take_any_experiment(
+        store_location: str) -> None:
+    """Written by a worker that said neither which experiments it serves nor which it
+    refused."""
+    old = {"host": "h", "device": "cpu", "state": "idle", "last_seen": utcnow(),
+           "exp_key": None, "tid": None, "jobs_done": 2}
+    if store_location.startswith("mongodb://"):
+        database(store_location).workers.insert_one({"_id": "h:1:cpu", **old})
+    else:
+        workers = Path(store_location) / "workers"
+        workers.mkdir(parents=True)
+        (workers / "h:1:cpu.json").write_text(json.dumps(
+            {**old, "worker_id": "h:1:cpu", "last_seen": {"$date": old["last_seen"].isoformat()}}))
+    store = open_store(store_location)
+    try:
+        (worker,) = store.workers()
+        assert (worker.worker_id, worker.jobs_done, worker.serves, worker.refused) == (
+            "h:1:cpu", 2, None, ())
+        assert store.live_workers("any-experiment", 60) == 1
+    finally:
+        store.close()
+
+
+def test_a_worker_says_which_experiments_it_serves_and_which_it_refused(
+        store_location: str) -> None:
+    record_trials(store_location, "a", [], queued=0)
+    store = open_store(store_location)
+    try:
+        (recorded,) = store.experiments()
+        store.record_experiment(Experiment(
+            exp_key="b", space=recorded.space, objective="not_allowed.module:run", epochs=1,
+            min_accuracy=recorded.min_accuracy, max_evals=1))
+        restricted = Worker(store, "h:1:cpu", WorkerOptions(exp_keys=("a",)))
+        refusing = Worker(store, "h:2:cpu", WorkerOptions())
+        assert restricted.run_next() is None and refusing.run_next() is None
+
+        by_id = {worker.worker_id: worker for worker in store.workers()}
+        assert (by_id["h:1:cpu"].serves, by_id["h:1:cpu"].refused) == (("a",), ())
+        assert (by_id["h:2:cpu"].serves, by_id["h:2:cpu"].refused) == (None, ("b",))
+        assert (store.live_workers("a", 60), store.live_workers("b", 60)) == (2, 0)
     finally:
         store.close()

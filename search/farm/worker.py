@@ -383,13 +383,15 @@ class Worker:
         if reservation is not None:
             self._last_exp_key = reservation.exp_key
         # A stopped worker names the experiment it last ran, whose status lists it; an idle
-        # one names none: it may take any experiment's trials next.
+        # one names none: it may next take the trials of any experiment it serves and has
+        # not refused.
         exp_key = reservation.exp_key if reservation else (
             self._last_exp_key if state == "stopped" else None)
         self._store.report_worker(WorkerStatus(
             worker_id=self.worker_id, host=self.worker_id.split(":")[0], device=self.device,
             state=state, last_seen=utcnow(), exp_key=exp_key,
             tid=reservation.tid if reservation else None, jobs_done=self.jobs_done,
+            serves=self._options.exp_keys, refused=tuple(sorted(self._refused)),
         ))
 
     def _lookahead_retry(self) -> float:

@@ -208,10 +208,11 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
         best=next(iter(best_configurations(trials, 1, experiment.min_accuracy)), None),
         trials_per_minute=rate,
         seconds_left=seconds_left,
-        # Idle workers that serve every experiment may take this one's trials next; a stopped
+        # Idle workers free to take this experiment's trials may take them next; a stopped
         # one that last ran none of them has nothing to do with it.
         workers=[w for w in store.workers()
-                 if w.exp_key == exp_key or (w.exp_key is None and w.state != "stopped")],
+                 if w.exp_key == exp_key
+                 or (w.exp_key is None and w.state != "stopped" and w.may_take(exp_key))],
         stale_after=experiment.policy.stale_after,
         late_results=len(store.late_results(exp_key)),
     )

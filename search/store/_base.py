@@ -117,11 +117,20 @@ class WorkerStatus:
     exp_key: str | None = None
     tid: int | None = None
     jobs_done: int = 0
+    # The experiments it may serve (its --exp-key; None: every one), and those whose
+    # objective or space it refused: an idle worker takes no job of any other.
+    serves: tuple[str, ...] | None = None
+    refused: tuple[str, ...] = ()
 
     def is_live(self, stale_after: float, now: datetime.datetime) -> bool:
         """Still serving: it has not said it stopped, and it reported within `stale_after`."""
         return (self.state != "stopped"
                 and (now - self.last_seen).total_seconds() <= stale_after)
+
+    def may_take(self, exp_key: str) -> bool:
+        """Whether its restriction and refusals let it take `exp_key`'s jobs (a record written
+        before workers said either lets it take any experiment's)."""
+        return (self.serves is None or exp_key in self.serves) and exp_key not in self.refused
 
 
 class JobChanges(abc.ABC):
@@ -287,11 +296,13 @@ class Store(abc.ABC):
         """Every worker that reported within WORKERS_FORGOTTEN_AFTER, most recent first."""
 
     def live_workers(self, exp_key: str, stale_after: float) -> int:
-        """How many workers could take `exp_key`'s jobs: live (WorkerStatus.is_live) and not
-        busy with another experiment."""
+        """How many workers could take `exp_key`'s jobs: live (WorkerStatus.is_live), and busy
+        with it or idle and free to take it (WorkerStatus.may_take)."""
         now = utcnow()
         return sum(1 for worker in self.workers()
-                   if worker.is_live(stale_after, now) and worker.exp_key in (None, exp_key))
+                   if worker.is_live(stale_after, now) and (
+                       worker.exp_key == exp_key
+                       or worker.exp_key is None and worker.may_take(exp_key)))
 
     def close(self) -> None:  # noqa: B027 - optional: a store may hold nothing to release
         """Release connections and locks."""

@@ -90,6 +90,16 @@ def _from_extended_json(document: dict[str, Any]) -> Any:
     return document
 
 
+def _worker_status(document: dict[str, Any]) -> WorkerStatus:
+    """A worker's file as a WorkerStatus (JSON gives its tuples of experiment keys back as
+    lists).
+
+    Raises TypeError for a file that is not a worker's status."""
+    serves, refused = document.pop("serves", None), document.pop("refused", ())
+    return WorkerStatus(**document, serves=None if serves is None else tuple(serves),
+                        refused=tuple(refused))
+
+
 def _tid_of_line(line: str) -> int | None:
     """The tid of a journal line without decoding it: lines are written with sorted keys, so
     the top-level `"tid"` is the last one in the line. None when the line does not show one;
@@ -313,7 +323,7 @@ class EmbeddedStore(Store):
         forgotten = utcnow() - WORKERS_FORGOTTEN_AFTER
         for path in (self._root / "workers").glob("*.json"):
             try:
-                status = WorkerStatus(**_loads(path.read_text()))
+                status = _worker_status(_loads(path.read_text()))
             except (OSError, ValueError, TypeError):
                 continue  # replaced or removed while we read it
             if status.last_seen >= forgotten:

@@ -29,6 +29,8 @@ class WorkerRegistry:
             "host": status.host, "device": status.device, "state": status.state,
             "last_seen": status.last_seen, "exp_key": status.exp_key, "tid": status.tid,
             "jobs_done": status.jobs_done,
+            "serves": None if status.serves is None else list(status.serves),
+            "refused": list(status.refused),
         }
         if not self._pruned:
             # Once per worker process: a farm that has run for months keeps only the
@@ -49,9 +51,13 @@ class WorkerRegistry:
     def live(self, exp_key: str, stale_after: float) -> int:
         """How many workers reported within `stale_after`, not stopped, free for `exp_key`
         (see WorkerStatus.is_live): counted by the server, one number whatever the farm."""
+        # A record without `serves` or `refused` (an older worker's) matches as one that
+        # may take any experiment.
+        idle_and_free = {"exp_key": None, "serves": {"$in": [None, exp_key]},
+                         "refused": {"$ne": exp_key}}
         live = {"state": {"$ne": "stopped"},
                 "last_seen": {"$gte": utcnow() - datetime.timedelta(seconds=stale_after)},
-                "exp_key": {"$in": [None, exp_key]}}
+                "$or": [{"exp_key": exp_key}, idle_and_free]}
         return int(self._call(lambda: self._workers.count_documents(live)))
 
 
@@ -73,4 +79,13 @@ def _worker_status(document: dict[str, Any]) -> WorkerStatus | None:
         last_seen=last_seen, exp_key=exp_key if isinstance(exp_key, str) else None,
         tid=tid if is_int(tid) else None,
         jobs_done=done if isinstance(done, int) else 0,
+        serves=_keys(document.get("serves")), refused=_keys(document.get("refused")) or (),
     )
+
+
+def _keys(value: Any) -> tuple[str, ...] | None:
+    """A stored list of experiment keys; None when absent (a record from before workers
+    stored it) or not such a list."""
+    if isinstance(value, list) and all(isinstance(key, str) for key in value):
+        return tuple(value)
+    return None
