@@ -10,6 +10,7 @@ test_fault_tolerance.py and test_lookahead.py check the same paths end to end).
 
 from __future__ import annotations
 
+import logging
 import pathlib
 from collections.abc import Callable
 from itertools import accumulate, takewhile
@@ -318,6 +319,22 @@ def test_idle_timeout_counts_from_the_first_poll_not_from_the_start_up(
     # Ready at 45 s, the worker waits there for the job queued meanwhile, and runs it.
     assert (exit.jobs_done, exit.reason) == (1, "no job for --idle-timeout 30 s")
     assert queued_at[0] >= 45.0
+
+
+def test_a_worker_says_once_that_the_experiments_it_serves_are_not_in_the_store_yet(
+        tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = EmbeddedStore(tmp_path)
+    store.record_experiment(experiment(max_evals=1))
+    clock = FakeClock()
+    worker = Worker(store, "w1", WorkerOptions(exp_keys=("e", "later", "other"),
+                                               idle_timeout=30.0), clock=clock)
+    with caplog.at_level(logging.INFO, logger="search.farm.worker"):
+        worker.run()
+
+    assert len(clock.slept) > 50  # it polled on and on
+    waiting = [record.getMessage() for record in caplog.records if "waiting for" in
+               record.getMessage()]
+    assert waiting == [f"waiting for experiments not in {store.location} yet: 'later', 'other'"]
 
 
 def polls_of(waits: list[float], seconds: float) -> int:

@@ -96,6 +96,7 @@ class Worker:
         # second whatever the trials and epochs.
         self._evidence: dict[str, CachedEvidence] = {}
         self._refused: set[str] = set()
+        self._awaited: set[str] = set()  # experiments named by --exp-key, said to be missing
         self._experiments_seen_at = float("-inf")
         # The driver watches its experiment four times per stale_after; each idle worker is
         # a backup (for a driver that died, or jobs queued by another tool), and on FerretDB
@@ -306,13 +307,23 @@ class Worker:
         if not self._prepared or now - self._experiments_seen_at >= _EXPERIMENT_REFRESH_INTERVAL:
             self._experiments_seen_at = now
             wanted = self._options.exp_keys
-            experiments = (
-                [e for e in (self._store.experiment(k) for k in wanted) if e is not None]
-                if wanted is not None else self._store.experiments()
-            )
+            experiments = (self._named_experiments(wanted) if wanted is not None
+                           else self._store.experiments())
             for experiment in experiments:
                 self._prepare(experiment)
         return sorted(self._prepared)
+
+    def _named_experiments(self, exp_keys: tuple[str, ...]) -> list[Experiment]:
+        """The experiments of `exp_keys` in the store. Those missing are said once, so that a
+        mistyped --exp-key does not leave a worker idle in silence."""
+        found = {key: self._store.experiment(key) for key in exp_keys}
+        missing = [key for key, experiment in found.items()
+                   if experiment is None and key not in self._awaited]
+        if missing:
+            self._awaited.update(missing)
+            log.info("waiting for experiments not in %s yet: %s", self._store.location,
+                     ", ".join(map(repr, missing)))
+        return [experiment for experiment in found.values() if experiment is not None]
 
     def _prepare(self, experiment: Experiment) -> None:
         key = experiment.exp_key
