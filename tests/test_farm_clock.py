@@ -337,6 +337,18 @@ def test_a_worker_says_once_that_the_experiments_it_serves_are_not_in_the_store_
     assert waiting == [f"waiting for experiments not in {store.location} yet: 'later', 'other'"]
 
 
+def test_a_worker_stopped_while_idle_says_so_not_that_it_finished_a_trial(
+        tmp_path: pathlib.Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    store.record_experiment(experiment(max_evals=1))
+    stop = StopRequest()
+    clock = FakeClock(lambda now: stop.request() if now >= 2.0 else None)
+    worker = Worker(store, "w1", WorkerOptions(), stop=stop, clock=clock)
+    exit = worker.run()
+
+    assert (exit.jobs_done, exit.reason) == (0, "stopped by signal while waiting for a job")
+
+
 def polls_of(waits: list[float], seconds: float) -> int:
     """How many of the first waits last `seconds`."""
     return len(list(takewhile(lambda wait: wait == pytest.approx(seconds), waits)))

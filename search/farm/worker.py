@@ -120,6 +120,7 @@ class Worker:
         # (imports the objectives), which is start-up, not a wait for a job.
         idle_since: float | None = None
         idle_wait = _FIRST_IDLE_POLL
+        result: dict[str, Any] | None = None  # of the last poll: a trial's, or None when idle
         try:
             self._offer_spooled_results()
             while not self._stop.requested:
@@ -140,7 +141,8 @@ class Worker:
                 idle_wait = _FIRST_IDLE_POLL
                 if self.failing is not None:
                     return self._exit(self.failing, exit_code=1)
-            return self._exit("stopped by signal after finishing its trial")
+            return self._exit("stopped by signal after finishing its trial" if result is not None
+                              else "stopped by signal while waiting for a job")
         except StopNow as stop:
             return self._exit(str(stop), exit_code=128 + stop.signum)
 
