@@ -53,6 +53,21 @@ def test_a_repeat_carries_its_link_and_its_own_seed_and_counts_toward_max_evals(
     assert max(configuration.runs for configuration in configurations) >= 2
 
 
+def test_a_worker_never_reserves_ahead_the_repeat_it_should_leave_to_others(
+        mongo_url: str) -> None:
+    """Reserving ahead, a worker is busy: another may well take its trial's repeat. Idle, it
+    takes the repeat itself (a preference, never a wait)."""
+    record_trials(mongo_url, "avoid", [], queued=2)
+    database(mongo_url).jobs.update_many({"exp_key": "avoid"}, {"$set": {"avoid_worker": "w1"}})
+    store = open_store(mongo_url)
+    try:
+        assert store.reserve_next_job("w1", ["avoid"], ahead=True) is None
+        assert store.reserve_next_job("w2", ["avoid"], ahead=True) is not None
+        assert store.reserve_next_job("w1", ["avoid"]) is not None
+    finally:
+        store.close()
+
+
 def test_a_resume_keeps_the_recorded_schedule(tmp_path: Path) -> None:
     first = dataclasses.replace(CONFIRMING, store=str(tmp_path / "store"), exp_key="resume",
                                 max_evals=12)

@@ -62,14 +62,15 @@ class QueuedJobs:
         # Attempts a thread of this process is claiming, has claimed, or lost to a rival.
         self._tried: OrderedDict[Attempt, None] = OrderedDict()
 
-    def reserve(self, wanted: Set[str], claim: Claim, worker_id: str
+    def reserve(self, wanted: Set[str], claim: Claim, worker_id: str, ahead: bool = False
                 ) -> Reservation | None:
         """The first reservation `claim` grants: from a read of the queue when one is due
         (the candidates kept from the last read are stale by then: rivals took most of them,
         and each stale one would cost a refused insert), else from the kept candidates, then
         from probes past the last tids seen. A candidate whose `avoid_worker` is `worker_id`
-        (a confirmation run of this worker's trial) is tried last."""
-        claim_first = partial(self._claim_first, claim=claim, worker_id=worker_id)
+        (a confirmation run of this worker's trial) is tried last, and not at all `ahead`:
+        a worker reserving ahead is busy, so another worker may well take it."""
+        claim_first = partial(self._claim_first, claim=claim, worker_id=worker_id, ahead=ahead)
         with self._lock:
             leftovers = [job for job in self._candidates if job["exp_key"] in wanted]
             self._candidates = []
@@ -93,28 +94,35 @@ class QueuedJobs:
             self._next_read_at = float("-inf")
             self._read_wait = self._reading.read_wait
 
-    def _claim_first(self, candidates: list[JobDoc], claim: Claim, worker_id: str | None
-                     ) -> Reservation | None:
+    def _claim_first(self, candidates: list[JobDoc], claim: Claim, worker_id: str | None,
+                     ahead: bool = False) -> Reservation | None:
         """Claim the first candidate that no rival has claimed; keep the rest for next time.
 
         The oldest is tried first; once a rival has won it, the others are tried in random
         order, so that workers that read the queue together do not all race for the next
-        one (each lost race costs a refused insert)."""
+        one (each lost race costs a refused insert). Those to leave to other workers go last,
+        or, `ahead`, are not tried."""
         rest = list(range(1, len(candidates)))
         self._random.shuffle(rest)
         order = [0, *rest] if candidates else []
-        # Stable: the others keep their order, those to leave to other workers go last.
-        order.sort(key=lambda index: worker_id is not None
-                   and candidates[index].get(AVOID_WORKER) == worker_id)
-        for tried, index in enumerate(order, start=1):
-            reservation = self._claim_once(candidates[index], claim)
-            if reservation is not None:
-                untried = set(order[tried:])
-                with self._lock:
-                    self._candidates = [job for position, job in enumerate(candidates)
-                                        if position in untried] + self._candidates
-                return reservation
-        return None
+
+        def avoided(index: int) -> bool:
+            return worker_id is not None and candidates[index].get(AVOID_WORKER) == worker_id
+
+        order.sort(key=avoided)  # stable: the others keep their order
+        if ahead:
+            order = [index for index in order if not avoided(index)]
+        reservation = None
+        tried = 0
+        while reservation is None and tried < len(order):
+            reservation = self._claim_once(candidates[order[tried]], claim)
+            tried += 1
+        kept = set(range(len(candidates))) - set(order[:tried])  # left for another time
+        if reservation is not None or kept:
+            with self._lock:
+                self._candidates = [job for position, job in enumerate(candidates)
+                                    if position in kept] + self._candidates
+        return reservation
 
     def _claim_once(self, job: JobDoc, claim: Claim) -> Reservation | None:
         """`claim(job)`, unless a thread of this process has tried that attempt (None then).

@@ -106,7 +106,8 @@ class MongoStore(Store):
     ) -> Reservation | None:
         self._views.ensure_indexes()
         return self._queue.reserve(set(exp_keys),
-                                   lambda job: self._claim(worker_id, job, ahead), worker_id)
+                                   lambda job: self._claim(worker_id, job, ahead), worker_id,
+                                   ahead)
 
     def begin(self, reservation: Reservation) -> None:
         if reservation.ahead:
