@@ -33,7 +33,8 @@ of plain data (numbers, strings, booleans, None, flat lists, dicts; keys without
 hpsearch scores it as ``loss = -accuracy / train_seconds`` (see :func:`timing_definition`).
 If training diverges, stop and raise ``FloatingPointError`` (or return a NaN accuracy); the
 trial is then recorded as failed with reason "diverged". Any other exception, out of memory
-included, is recorded as a failed trial too; the worker carries on.
+included, is recorded as a failed trial too; the worker carries on. So is a ``sys.exit`` (an
+argparse given bad arguments, say): it fails the trial, saying where, and ends no process.
 
 Use your own objective as ``package.module:function`` (the worker must be started with
 ``--allow-objective package.module:function``) or install it under the entry-point group

@@ -78,11 +78,14 @@ def exception_result(
     device_name: str | None,
     error: BaseException,
     traceback_text: str | None = None,
+    message: str | None = None,
 ) -> dict[str, Any]:
     """A trial that ended in an exception: what `failed_result` holds, with the training time
-    so far, where it ran, the exception's type and (optionally) its traceback."""
+    so far, where it ran, the exception's type and (optionally) its traceback. The error is
+    `message`, else the exception's own."""
     seconds = trial.train_seconds if trial is not None and trial.entered_timed else None
-    result = failed_result(reason, str(error), train_seconds=seconds,
+    result = failed_result(reason, str(error) if message is None else message,
+                           train_seconds=seconds,
                            **_common(trial, settings, device_name),
                            error_type=type(error).__name__)
     if traceback_text is not None:

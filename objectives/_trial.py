@@ -67,12 +67,14 @@ def run_trial(
         ``device_type``, ``timing``, ``min_accuracy``, ``seed`` and the objective's extra keys.
         Failure: ``status`` "fail", ``loss`` and ``accuracy`` None, ``reason`` "diverged"
         (NaN or infinite loss or accuracy), "data missing" (the message says where the files
-        are expected), "out of memory" or "exception", with ``error``, ``error_type`` and, for
-        the last two, ``traceback``. Pruned (``should_prune`` stopped it): ``status`` "ok",
-        ``pruned`` True, ``loss`` 0.0 and the partial curve (see `pruned_result`).
+        are expected), "out of memory" or "exception" (a ``sys.exit`` in the objective
+        too), with ``error``, ``error_type`` and, for the last two, ``traceback``. Pruned
+        (``should_prune`` stopped it): ``status`` "ok", ``pruned`` True, ``loss`` 0.0 and the
+        partial curve (see `pruned_result`).
 
     Raises:
-        Nothing but BaseExceptions such as KeyboardInterrupt: the worker must carry on.
+        Nothing but BaseExceptions such as KeyboardInterrupt (a SystemExit the objective
+        raises is a failed trial): the worker must carry on.
     """
     trial: TrialContext | None = None
     device_name: str | None = None
@@ -125,6 +127,14 @@ def run_trial(
         return exception_result(
             Reason.EXCEPTION, trial, settings, device_name, error, traceback.format_exc()
         )
+    except SystemExit as error:
+        # The objective's own exit (argparse given bad arguments, a library's sys.exit):
+        # hpsearch raises none while a trial runs. Let through, it would end the search and
+        # hand the trial back, to be run again, and exit again, on every resume.
+        message = f"the objective called {_exit_call(error)} {raised_at(error)}"
+        logger.warning("trial failed: %s", message)
+        return exception_result(Reason.EXCEPTION, trial, settings, device_name, error,
+                                traceback.format_exc(), message=message)
     finally:
         callers.restore()
     # Only out-of-memory gets here, after the except block has dropped the exception, whose
@@ -148,6 +158,11 @@ def raised_at(error: BaseException) -> str:
            if not str(Path(frame.filename).resolve()).startswith(libraries)]
     frame = (own or frames)[-1]
     return f"at {frame.filename}:{frame.lineno} in {frame.name}"
+
+
+def _exit_call(error: SystemExit) -> str:
+    """`sys.exit(...)` as the objective called it."""
+    return "sys.exit()" if error.code is None else f"sys.exit({error.code!r})"
 
 
 def _stopped_early(pruned: TrialPruned, trial: TrialContext, settings: TrialSettings,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import time
 
 import numpy as np
@@ -108,6 +109,23 @@ def test_a_failed_trials_log_line_says_where_in_the_objective_it_raised(caplog):
     assert f"at {__file__}:{line} in shapes_differ" in warning.getMessage()
     assert any("Traceback (most recent call last)" in record.getMessage()
                for record in caplog.records if record.levelname == "DEBUG")
+
+
+@pytest.mark.parametrize("code, call", [
+    (3, "sys.exit(3)"), ("usage: ...", "sys.exit('usage: ...')"), (None, "sys.exit()"),
+])
+def test_an_objective_that_calls_sys_exit_is_a_failed_trial_that_says_where(code, call):
+    def exits(params, trial):
+        with trial.timed():
+            pass
+        sys.exit(code)
+
+    result = run_trial(objective_for(exits), PARAMS, CPU)
+    line = exits.__code__.co_firstlineno + 3
+    assert result["status"] == "fail" and result["reason"] == "exception"
+    assert result["error"] == f"the objective called {call} at {__file__}:{line} in exits"
+    assert result["error_type"] == "SystemExit" and result["train_seconds"] is not None
+    assert_storable(result)
 
 
 @pytest.mark.parametrize("objective, reason, error", [

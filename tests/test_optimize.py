@@ -8,6 +8,7 @@ import functools
 import math
 import os
 import subprocess
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -325,24 +326,22 @@ def test_ctrl_c_at_any_point_of_a_trial_loses_nothing_and_leaves_nothing_running
     assert [t.state for t in resumed.trials] == ["ok", "ok"]
 
 
-def test_an_objective_that_exits_hands_its_trial_back(tmp_path: Path) -> None:
-    """`sys.exit` in an objective (argparse in a notebook) stops the search as Ctrl-C does: the
-    trial goes back to the queue, not left running for a resume to abandon."""
-    exited: list[bool] = []
-
-    def exits_once(params: dict[str, Any], trial: objectives.TrialContext) -> dict[str, Any]:
-        if not exited:
-            exited.append(True)
-            raise SystemExit(2)
+def test_an_objective_that_exits_fails_its_trial_and_the_search_goes_on(tmp_path: Path
+                                                                         ) -> None:
+    """`sys.exit` in an objective (argparse in a notebook) is the objective's failure: handed
+    back, the trial would exit again on every resume, and no attempt limit would end it."""
+    def exits_first(params: dict[str, Any], trial: objectives.TrialContext) -> dict[str, Any]:
+        if trial.seed == 0:
+            sys.exit(2)
         return peaked_at_lr_0_01(params, trial)
 
     options = SearchOptions(store=str(tmp_path / "store"), max_evals=2, **QUICK)
-    with pytest.raises(SystemExit):
-        search.optimize(exits_once, "default", options)
-    (trial,) = search.results(options.store, "default").trials
-    assert trial.state == "queued"
-    resumed = search.optimize(exits_once, "default", options)
-    assert [t.state for t in resumed.trials] == ["ok", "ok"]
+    results = search.optimize(exits_first, "default", options)
+    assert [(t.state, t.reason) for t in results.trials] == [("failed", "exception"),
+                                                             ("ok", None)]
+    line = exits_first.__code__.co_firstlineno + 2
+    assert results.trials[0].job["result"]["error"] == (
+        f"the objective called sys.exit(2) at {__file__}:{line} in exits_first")
 
 
 def test_a_search_run_from_a_thread_keeps_its_trial_timeout(tmp_path: Path) -> None:

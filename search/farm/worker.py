@@ -167,7 +167,7 @@ class Worker:
             result = self._run(reservation, exp_keys, spooled)
         except StoreError:
             raise  # the database is away: the job's heartbeat lapses, and it is reclaimed
-        except BaseException:  # a second signal, Ctrl-C (embedded), an objective's SystemExit
+        except BaseException:  # a second signal; Ctrl-C or SIGTERM stopping an embedded search
             if reservation is not None:
                 log.warning("putting trial %s of %s back in the queue", reservation.tid,
                             reservation.exp_key)
