@@ -15,6 +15,7 @@ from ._registry import (
     list_objectives,
     resolve_objective,
 )
+from ._result import stopped_result
 from ._settings import TrialSettings
 from ._threads import configure_cpu_threads, every_core_for_this_process
 from ._trial import epochs_for, run_trial
@@ -47,5 +48,6 @@ __all__ = [
     "resolve_device",
     "resolve_objective",
     "run_trial",
+    "stopped_result",
     "timing_definition",
 ]

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from ._context import TrialContext, timing_definition
+from ._device import device_description
 from ._plain import plain_data
 from ._reasons import STATUS_OK, Reason, failed_result
 from ._settings import TrialSettings
@@ -80,17 +81,33 @@ def exception_result(
     traceback_text: str | None = None,
     message: str | None = None,
 ) -> dict[str, Any]:
-    """A trial that ended in an exception: what `failed_result` holds, with the training time
-    so far, where it ran, the exception's type and (optionally) its traceback. The error is
-    `message`, else the exception's own."""
-    seconds = trial.train_seconds if trial is not None and trial.entered_timed else None
-    result = failed_result(reason, str(error) if message is None else message,
-                           train_seconds=seconds,
-                           **_common(trial, settings, device_name),
-                           error_type=type(error).__name__)
+    """A trial that ended in an exception: what `_failed_so_far` holds, with the exception's
+    type and (optionally) its traceback. The error is `message`, else the exception's own."""
+    result = _failed_so_far(reason, str(error) if message is None else message, trial, settings,
+                            device_name)
+    result["error_type"] = type(error).__name__
     if traceback_text is not None:
         result["traceback"] = traceback_text
     return result
+
+
+def stopped_result(reason: Reason, error: str, trial: TrialContext | None,
+                   settings: TrialSettings) -> dict[str, Any]:
+    """A trial stopped from outside, as its timeout stops it: a failed result that keeps what
+    the trial did until then, as an exception's does (the training seconds count toward a
+    search's budget). `trial` is the context `run_trial` gave its `on_start`, None if the
+    trial was stopped before it had one."""
+    device_name = device_description(trial.device) if trial is not None else None
+    return _failed_so_far(reason, error, trial, settings, device_name)
+
+
+def _failed_so_far(reason: Reason, error: str, trial: TrialContext | None,
+                   settings: TrialSettings, device_name: str | None) -> dict[str, Any]:
+    """What `failed_result` holds, with the training time so far (None if the objective never
+    timed any), the curve reported so far and where the trial ran."""
+    seconds = trial.train_seconds if trial is not None and trial.entered_timed else None
+    return failed_result(reason, error, train_seconds=seconds,
+                         **_common(trial, settings, device_name))
 
 
 def _common(

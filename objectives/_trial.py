@@ -48,6 +48,7 @@ def run_trial(
     *,
     should_prune: ShouldPrune | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    on_start: Callable[[TrialContext], None] = lambda trial: None,
 ) -> dict[str, Any]:
     """Run one trial and build its result; every outcome, failure included, is a result.
 
@@ -57,7 +58,9 @@ def run_trial(
     ``objective.run(params, trial)``. The trial trains
     ``params["epochs"]`` epochs when the space searches ``epochs``, else ``settings.epochs``.
     ``should_prune`` and ``clock`` go to the `TrialContext` (the experiment's pruner, and the
-    timer's clock: a benchmark's virtual one, or ``time.perf_counter``).
+    timer's clock: a benchmark's virtual one, or ``time.perf_counter``). ``on_start`` gets the
+    context before the objective runs: a caller that stops trials from outside (a timeout)
+    builds a stopped one's result from it with `stopped_result`.
 
     Returns:
         Plain JSON data. Success: ``status`` "ok", ``loss`` = -accuracy / train_seconds (0.0
@@ -95,6 +98,7 @@ def run_trial(
             should_prune=should_prune,
             clock=clock,
         )
+        on_start(trial)
         returned = objective.run(copy.deepcopy(params), trial)
         if trial.pruned is not None:
             # The objective caught TrialPruned and returned anyway: the trial still stopped

@@ -365,6 +365,33 @@ def test_a_search_run_from_a_thread_keeps_its_trial_timeout(tmp_path: Path) -> N
                                                              ("ok", None)]
 
 
+def test_a_timed_out_trial_keeps_its_seconds_and_they_spend_the_budget(tmp_path: Path
+                                                                        ) -> None:
+    """Stopped at its timeout, a trial has trained until then: its seconds and curve are kept
+    as a failed trial's are, so max_train_seconds counts them."""
+    def hangs_in_its_second_epoch(params: dict[str, Any], trial: objectives.TrialContext
+                                  ) -> dict[str, Any]:
+        with trial.timed():
+            pass
+        trial.report_epoch(0.5)
+        with trial.timed():
+            while True:
+                threading.Event().wait(0.01)
+
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=10, trial_timeout=1.0,
+                            max_train_seconds=1.5, max_consecutive_failures=None,
+                            **{**QUICK, "epochs": 2})
+    with pytest.raises(search.SearchFailed, match="timeout"):
+        search.optimize(hangs_in_its_second_epoch, "default", options)
+    trials = search.results(options.store, "default").trials
+    assert len(trials) < 10 and all(t.reason == "timeout" for t in trials)
+    seconds = [t.train_seconds for t in trials]
+    assert sum(seconds) >= 1.5 > sum(seconds[:-1])  # one trial at a time: none after the budget
+    for trial in trials:
+        assert trial.job["result"]["val_accuracy_per_epoch"] == [0.5]
+        assert trial.job["result"]["device"] == "cpu"
+
+
 def test_a_resume_keeps_the_recorded_seed_and_startup_trials(tmp_path: Path) -> None:
     """Otherwise a resume that forgets --seed proposes what no uninterrupted search would."""
     straight = search.optimize("noop", "default", SearchOptions(

@@ -68,8 +68,9 @@ def run_job(
     A job this worker cannot trust or store never reaches the objective, and a result the
     database cannot store is not returned as is: each becomes a failed trial with its reason
     (`malformed job`, `unstorable parameters`, `unstorable result`). A trial that runs past
-    the experiment's `trial_timeout` is stopped and fails with reason `timeout`; one stuck in
-    native code past that is handed, as that failure, to `on_stuck`, which ends the process.
+    the experiment's `trial_timeout` is stopped and fails with reason `timeout`, keeping the
+    seconds it trained (they count toward the search's budget); one stuck in native code past
+    that is handed, as that failure, to `on_stuck`, which ends the process.
     `on_result` gets the result the moment the trial ends, before the heartbeat stops (the
     worker spools it there); `on_heartbeat` runs after each successful heartbeat (the worker
     refreshes its own status there). `data_dir`, this host's data directory, overrides the
@@ -82,13 +83,12 @@ def run_job(
 
     return labelled(_run(store, reservation, prepared, on_heartbeat,
                          lambda result: on_result(labelled(result)),
-                         lambda: on_stuck(labelled(_timed_out(prepared))), data_dir,
-                         should_prune))
+                         lambda result: on_stuck(labelled(result)), data_dir, should_prune))
 
 
 def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
          on_heartbeat: Callable[[], None], on_result: Callable[[dict[str, Any]], None],
-         on_stuck: Callable[[], None], data_dir: str | None,
+         on_stuck: Callable[[dict[str, Any]], None], data_dir: str | None,
          should_prune: objectives.ShouldPrune | None) -> dict[str, Any]:
     from hyperopt.fmin import space_eval  # Hyperopt loads only where trials run, not in --help
 
@@ -116,15 +116,24 @@ def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
     settings = experiment.trial_settings(seed=reservation.tid, data_dir=data_dir)
     log.info("trial %s of %s: %s", reservation.tid, experiment.exp_key, params)
     policy = experiment.policy
+    started: list[objectives.TrialContext] = []  # the trial's context, once run_trial has one
+
+    def timed_out() -> dict[str, Any]:
+        return objectives.stopped_result(
+            Reason.TIMEOUT, f"the trial ran past the experiment's trial timeout of "
+                            f"{policy.trial_timeout:g} s and was stopped",
+            started[0] if started else None, settings)
+
     with Heartbeat(store, reservation, policy.heartbeat_interval, on_heartbeat):
         try:
-            with deadline(policy.trial_timeout, on_stuck):
+            with deadline(policy.trial_timeout, lambda: on_stuck(timed_out())):
                 result = _storable(objectives.run_trial(prepared.objective, params, settings,
-                                                        should_prune=should_prune))
+                                                        should_prune=should_prune,
+                                                        on_start=started.append))
         except TrialTimedOut:
             log.warning("trial %s of %s ran past its %g s timeout; stopped", reservation.tid,
                         experiment.exp_key, policy.trial_timeout)
-            result = _timed_out(prepared)
+            result = timed_out()
         on_result(result)
     return result
 
@@ -142,9 +151,3 @@ def _storable(result: dict[str, Any]) -> dict[str, Any]:
 # What an unstorable result keeps: plain numbers and names the objective machinery set.
 _KEPT_FROM_UNSTORABLE = ("train_seconds", "epochs", "device", "device_type", "min_accuracy",
                          "seed")
-
-
-def _timed_out(prepared: PreparedExperiment) -> dict[str, Any]:
-    return objectives.failed_result(
-        Reason.TIMEOUT, f"the trial ran past the experiment's trial timeout of "
-                        f"{prepared.experiment.policy.trial_timeout:g} s and was stopped")
