@@ -29,6 +29,8 @@ never pruned.
 
 Return ``{"accuracy": fraction_correct_on_held_out_data}`` (in [0, 1]), plus any extra keys
 of plain data (numbers, strings, booleans, None, flat lists, dicts; keys without "." or "$").
+A key hpsearch writes itself (``loss``, ``train_seconds``, ``epochs``, ``worker``,
+``objective``, ``attempt``, ...) is refused: the trial fails, naming it.
 
 hpsearch scores it as ``loss = -accuracy / train_seconds`` (see :func:`timing_definition`).
 If training diverges, stop and raise ``FloatingPointError`` (or return a NaN accuracy); the

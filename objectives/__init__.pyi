@@ -15,7 +15,7 @@ from ._registry import (
     list_objectives,
     resolve_objective,
 )
-from ._result import stopped_result
+from ._result import labelled_result, stopped_result
 from ._settings import TrialSettings
 from ._threads import configure_cpu_threads, every_core_for_this_process
 from ._trial import epochs_for, run_trial
@@ -42,6 +42,7 @@ __all__ = [
     "describe_failure",
     "failed_result",
     "is_module_function",
+    "labelled_result",
     "list_objectives",
     "objective_from_function",
     "plain_data",

@@ -19,12 +19,15 @@ from ._settings import TrialSettings
 # finite. One microsecond is below anything a real training loop takes.
 MIN_TRAIN_SECONDS = 1e-6
 
+# Every key hpsearch writes into a result, here or in `labelled_result`: an objective that
+# returned one would have its value overwritten, or overwrite hpsearch's.
 RESERVED_KEYS = frozenset(
     {
         "status", "loss", "accuracy", "train_seconds", "epochs", "val_accuracy_per_epoch",
         "device", "device_type", "timing", "min_accuracy", "below_accuracy_floor", "seed",
         "reason", "error", "error_type", "traceback", "train_seconds_at_epoch",
         "pruned", "epochs_planned", "pruner", "prune_reason", "score_bound",
+        "objective", "worker", "attempt",
     }
 )
 
@@ -70,6 +73,13 @@ def success_result(
         **plain_data(extras, "result"),
     }
     return result
+
+
+def labelled_result(result: Mapping[str, Any], *, objective: str, worker: str,
+                    attempt: int) -> dict[str, Any]:
+    """`result` labelled with what produced it: the objective's name, the worker that ran it
+    and the attempt (keys an objective may not return)."""
+    return {**result, "objective": objective, "worker": worker, "attempt": attempt}
 
 
 def exception_result(

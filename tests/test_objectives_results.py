@@ -13,10 +13,14 @@ import torch
 
 from objectives import (
     Objective,
+    PruneDecision,
+    Reason,
     TrialSettings,
+    labelled_result,
     plain_data,
     resolve_objective,
     run_trial,
+    stopped_result,
     timing_definition,
 )
 from tests import objectives_for_tests
@@ -151,6 +155,38 @@ def test_objective_cannot_overwrite_reserved_keys():
     result = run_trial(objective_for(objectives_for_tests.returns_reserved_key), PARAMS, CPU)
     assert result["status"] == "fail"
     assert "train_seconds" in result["error"]
+
+
+def keys_hpsearch_writes() -> set[str]:
+    """Every key of the results hpsearch builds: scored, failed, pruned, stopped, labelled."""
+    def pruned_at_once(params, trial):
+        with trial.timed():
+            pass
+        trial.report_epoch(0.5)
+
+    stopped = PruneDecision(pruner="test", reason="told to", score_bound=0.0)
+    results = [
+        run_trial(objective_for(objectives_for_tests.sleeps_outside_timed), PARAMS, CPU),
+        run_trial(objective_for(objectives_for_tests.raises), PARAMS, CPU),
+        run_trial(objective_for(pruned_at_once), PARAMS, TrialSettings(epochs=2, device="cpu"),
+                  should_prune=lambda report: stopped),
+        stopped_result(Reason.TIMEOUT, "stopped", None, CPU),
+        labelled_result({}, objective="noop", worker="host:1:cpu", attempt=0),
+    ]
+    assert results[2]["pruned"]
+    return {key for result in results for key in result}
+
+
+@pytest.mark.parametrize("key", sorted(keys_hpsearch_writes() - {"accuracy"}))
+def test_an_objective_may_return_no_key_that_hpsearch_writes(key):
+    def returns_it(params, trial):
+        with trial.timed():
+            pass
+        return {"accuracy": 0.9, key: "mine"}
+
+    result = run_trial(objective_for(returns_it), PARAMS, CPU)
+    assert result["status"] == "fail"
+    assert f"keys that hpsearch sets itself: {key}; rename" in result["error"]
 
 
 def test_percentage_accuracy_is_rejected_with_a_hint():

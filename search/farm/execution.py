@@ -78,8 +78,8 @@ def run_job(
     (search.farm.evidence.trial_pruning). Returns the result.
     """
     def labelled(result: dict[str, Any]) -> dict[str, Any]:
-        return {**result, "objective": prepared.objective.name, "worker": worker_id,
-                "attempt": reservation.attempt}
+        return objectives.labelled_result(result, objective=prepared.objective.name,
+                                          worker=worker_id, attempt=reservation.attempt)
 
     return labelled(_run(store, reservation, prepared, on_heartbeat,
                          lambda result: on_result(labelled(result)),
