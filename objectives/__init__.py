@@ -24,8 +24,9 @@ the curve and lets the experiment's pruner stop a trial that cannot win. When it
 and the trial is recorded as pruned: a finished trial (``status`` "ok", ``pruned`` True,
 ``loss`` 0.0, the worst score) with its partial curve, last accuracy, ``train_seconds`` so
 far, ``epochs`` done, ``epochs_planned``, ``pruner``, ``prune_reason`` and ``score_bound``
-(the most accuracy per second it could have reached). An objective that never reports is
-never pruned.
+(the most accuracy per second it could have reached). Once the pruner has said stop, the
+trial is pruned whatever the objective does then: return, or raise another error (the
+``TrialPruned`` wrapped in its own, say). An objective that never reports is never pruned.
 
 Return ``{"accuracy": fraction_correct_on_held_out_data}`` (in [0, 1]), plus any extra keys
 of plain data (numbers, strings, booleans, None, flat lists, dicts; keys without "." or "$").

@@ -99,11 +99,22 @@ def run_trial(
             clock=clock,
         )
         on_start(trial)
-        returned = objective.run(copy.deepcopy(params), trial)
+        try:
+            returned = objective.run(copy.deepcopy(params), trial)
+        except (Exception, SystemExit) as error:
+            if trial.pruned is None:
+                raise
+            # Once the pruner said stop, the trial is pruned whatever the objective raises
+            # then (TrialPruned wrapped in an error of its own, its clean-up's failure): as a
+            # failure it would lose its curve and count toward the failures in a row.
+            if error is not trial.pruned:
+                logger.info("the objective raised %s: %s after it was pruned",
+                            type(error).__name__, error)
+            logger.info("trial %s", trial.pruned)
+            return _stopped_early(trial.pruned, trial, settings, device_name)
         if trial.pruned is not None:
             # The objective caught TrialPruned and returned anyway: the trial still stopped
             # early, and scoring its partial training as a success would reward that.
-            assert device_name is not None
             return _stopped_early(trial.pruned, trial, settings, device_name)
         return success_result(returned, trial, settings, device_name)
     except TrialPruned as pruned:

@@ -123,6 +123,26 @@ def test_objective_that_swallows_the_stop_is_still_recorded_as_pruned():
     assert result["pruned"] is True and result["loss"] == 0.0 and result["epochs"] == 2
 
 
+@pytest.mark.parametrize("raised", [RuntimeError("wrapped"), FloatingPointError("clean-up")])
+def test_objective_that_raises_another_error_once_stopped_is_still_recorded_as_pruned(
+        raised: Exception) -> None:
+    """Said stop, the trial is pruned whatever the objective raises then (the stop wrapped
+    in its own error, a failure of its clean-up): not failed, its curve and seconds kept."""
+    clock = VirtualClock()
+
+    def wraps(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+        try:
+            return user_objective(clock).run(params, trial)
+        except Exception as error:
+            raise raised from error
+
+    objective = Objective(name="tests:wraps", description="", run=wraps)
+    result = run_trial(objective, {}, settings(), should_prune=stop_after(2), clock=clock)
+    assert result["status"] == "ok" and result["pruned"] is True and result["loss"] == 0.0
+    assert result["val_accuracy_per_epoch"] == list(CURVE[:2])
+    assert result["train_seconds"] == 4.0 and result["epochs"] == 2
+
+
 def test_an_objective_that_never_times_its_training_fails_even_when_pruned():
     # Pruned or not, the protocol's failure: a pruned result without training time would
     # count as a finished trial that spent none of the budget.
