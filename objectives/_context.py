@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from ._device import synchronize
+from ._plain import real_number
 from ._pruning import EpochReport, PruneDecision, ShouldPrune, TrialPruned
 
 logger = logging.getLogger(__name__)
@@ -104,15 +105,15 @@ class TrialContext:
                 diverged. Let it propagate, which stops training early.
             ValueError: The value is outside [0, 1] (a percentage, say): pruning compares
                 it with fractions, so the trial fails with what to report instead.
-            TypeError: The value is not a number (None, say).
+            TypeError: The value is not a number (None, a bool or a string, say), as the
+                result's accuracy may not be.
             TrialPruned: The pruner stopped the trial; it is then recorded as pruned, with
                 the epochs reported so far. Let it propagate.
         """
-        try:
-            value = float(val_accuracy)
-        except (TypeError, ValueError):
-            raise TypeError(f"report_epoch takes the epoch's validation accuracy as a number, "
-                            f"not {type(val_accuracy).__name__} {val_accuracy!r}") from None
+        value = real_number(val_accuracy)  # what the result's accuracy may be, no more
+        if value is None:
+            raise TypeError(f"report_epoch takes the epoch's validation accuracy as a number "
+                            f"in [0, 1], not {type(val_accuracy).__name__} {val_accuracy!r}")
         if math.isfinite(value) and not 0.0 <= value <= 1.0:
             raise ValueError(
                 f"report_epoch's validation accuracy must be a fraction in [0, 1], got {value} "

@@ -15,6 +15,17 @@ import numpy as np
 import torch
 
 
+def real_number(value: Any) -> float | None:
+    """``value`` as a float when it is a real number (Python's, numpy's, or a one-element
+    tensor holding one); None when it is not: a bool (True is no accuracy of 1.0), a string,
+    None, a longer tensor."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
+
+
 def plain_data(value: Any, where: str) -> Any:
     """``value`` as JSON-able, MongoDB-safe data.
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 from typing import Any
 
-import torch
-
 from ._context import TrialContext, timing_definition
 from ._device import device_description
-from ._plain import plain_data
+from ._plain import plain_data, real_number
 from ._reasons import STATUS_OK, Reason, failed_result
 from ._settings import TrialSettings
 
@@ -138,11 +135,9 @@ def _common(
 
 
 def _accuracy_value(value: Any) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    accuracy = real_number(value)
+    if accuracy is None:
         raise TypeError(f"'accuracy' must be a number in [0, 1], got {_describe(value)}")
-    accuracy = float(value)
     if not math.isfinite(accuracy):
         raise FloatingPointError(f"the objective returned accuracy {accuracy}")
     if not 0.0 <= accuracy <= 1.0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -91,3 +92,20 @@ def test_non_finite_epoch_accuracy_stops_training():
     with pytest.raises(FloatingPointError):
         trial.report_epoch(float("nan"))
     assert trial.val_accuracy_per_epoch == [0.5, None]
+
+
+@pytest.mark.parametrize("value", [True, False, torch.tensor(True), "0.5", None])
+def test_epoch_accuracy_that_the_result_would_refuse_is_refused(value):
+    """A bool is no accuracy of 1.0 or 0.0, a string no number: the epoch's accuracy is held
+    to the result's own rule, so a curve never shows what the result would have refused."""
+    trial = TrialContext(device=torch.device("cpu"), epochs=2, seed=0)
+    with pytest.raises(TypeError, match=f"as a number in \\[0, 1\\], not {type(value).__name__}"):
+        trial.report_epoch(value)
+    assert trial.val_accuracy_per_epoch == []
+
+
+@pytest.mark.parametrize("value", [0.5, 1, np.float32(0.5), torch.tensor([0.5])])
+def test_epoch_accuracy_may_be_any_real_number_the_result_takes(value):
+    trial = TrialContext(device=torch.device("cpu"), epochs=2, seed=0)
+    trial.report_epoch(value)
+    assert trial.val_accuracy_per_epoch == [float(value)]
