@@ -189,6 +189,43 @@ def test_a_deadline_stops_python_code_in_a_thread_where_no_signal_can_go() -> No
     assert outcome == ["timed out", "finished in time"]
 
 
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_a_deadline_during_an_import_lands_once_the_import_ends(
+        where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raised inside an import, it would leave the package half imported: `slow_{where}.part`
+    loaded but never set on the package, and every later trial failing on it."""
+    package = tmp_path / f"slow_{where}"
+    package.mkdir()
+    (package / "__init__.py").write_text("from . import part\n")
+    # Busy for 0.5 s inside the import: the 0.1 s deadline falls there.
+    (package / "part.py").write_text("import time\nend = time.monotonic() + 0.5\n"
+                                     "while time.monotonic() < end:\n    pass\nVALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    outcome: list[str] = []
+
+    def trial() -> None:
+        try:
+            with deadline(0.1, on_stuck=lambda: None):
+                __import__(package.name)
+                while True:  # the rest of the trial, in Python steps, which the deadline cuts
+                    pass
+        except TrialTimedOut:
+            outcome.append("timed out")
+
+    if where == "main":
+        trial()
+    else:
+        thread = threading.Thread(target=trial)
+        thread.start()
+        thread.join(timeout=120)
+    try:
+        assert outcome == ["timed out"]
+        assert sys.modules[package.name].part.VALUE == 1
+    finally:
+        for name in (package.name, f"{package.name}.part"):
+            sys.modules.pop(name, None)
+
+
 # A call stuck in native code runs no Python signal handler: SIGALRM blocked in every thread
 # (set before any thread starts) stands for it, and the GIL is free, as a CUDA wait leaves it.
 STUCK = """

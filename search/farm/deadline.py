@@ -8,7 +8,7 @@ process: after a grace period a watchdog thread calls `on_stuck`, which records 
 and ends the process. In another thread (an embedded search started from a notebook's or a web
 app's thread), where no signal can go, a timer raises it asynchronously at the thread's next
 Python step, which a blocking call delays until it returns; and the process, the caller's, is
-never ended.
+never ended. Either way a deadline that falls during an import lands once the import ends.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -70,13 +71,31 @@ def _message(seconds: float) -> str:
     return f"ran past its {seconds:g} s trial timeout"
 
 
+# How long a deadline that falls during an import waits before it looks again.
+_IMPORT_RETRY = 0.05
+
+
+def _importing(frame: FrameType | None) -> bool:
+    """Whether `frame` runs inside an import. An exception raised there leaves the package
+    half imported in `sys.modules` (a submodule loaded, its attribute never set), and every
+    later trial in this process fails on it: a deadline waits for the import to end. One that
+    never ends is the watchdog's, as a stuck native call is."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 @contextlib.contextmanager
 def _alarm(seconds: float) -> Iterator[None]:
     """The deadline as a SIGALRM timer: it also cuts a blocking call short (a sleep)."""
     armed = True
 
     def on_alarm(signum: int, frame: FrameType | None) -> None:
-        if armed:
+        if armed and _importing(frame):
+            signal.setitimer(signal.ITIMER_REAL, _IMPORT_RETRY)
+        elif armed:
             raise TrialTimedOut(_message(seconds))
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
@@ -99,18 +118,27 @@ def _async_raise(seconds: float) -> Iterator[None]:
 
     def expire() -> None:
         with lock:
-            if state["armed"]:
-                state["raised"] = True
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(thread, ctypes.py_object(TrialTimedOut))
+            if not state["armed"]:
+                return
+            if _importing(sys._current_frames().get(thread.value)):
+                start(_IMPORT_RETRY)
+                return
+            state["raised"] = True
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(thread, ctypes.py_object(TrialTimedOut))
 
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
+    timer: list[threading.Timer] = []  # the one running: each retry replaces it
+
+    def start(delay: float) -> None:
+        timer[:] = [threading.Timer(delay, expire)]
+        timer[0].daemon = True
+        timer[0].start()
+
+    start(seconds)
     try:
         yield
     finally:
         with lock:
             state["armed"] = False
-            timer.cancel()
+            timer[0].cancel()
             if state["raised"]:  # asked for, perhaps not raised yet: it must not land later
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(thread, None)
