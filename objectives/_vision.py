@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ._context import TrialContext
+from ._errors import DataMissingError
 from ._objective import Objective
 from ._recipe import TrainingRecipe, warm_up_recipes
 from ._settings import TrialSettings
@@ -23,6 +24,7 @@ from ._vision_data import (
     MNIST,
     ImageArrays,
     VisionDataset,
+    data_root,
     load_arrays,
     synthetic_arrays,
 )
@@ -79,9 +81,15 @@ def vision_objective(task: VisionTask) -> Objective:
             train_and_score(task, recipe, data, TrialContext(device, 1, 0), 0.0, 1.0)
 
     def check(settings: TrialSettings) -> None:
-        # Read, not only found: a corrupt file must stop the search before its first trial,
-        # not fail every trial. The arrays are cached for this process's trials.
-        load_arrays(task.dataset, settings.data_dir)
+        # Read and split, not only found: a corrupt file, or training files too few to hold
+        # out a validation split, must stop the search before its first trial, not fail
+        # every trial. The arrays are cached for this process's trials.
+        arrays = load_arrays(task.dataset, settings.data_dir)
+        try:
+            validation_split(arrays.y_train)
+        except ValueError as error:
+            raise DataMissingError(f"{task.dataset.name} in {data_root(settings.data_dir)}: "
+                                   f"{error}") from None
 
     return Objective(name=task.dataset.name, description=task.description, run=run,
                      warm_up=warm_up, check=check)

@@ -351,13 +351,17 @@ def test_corrupt_file_is_a_failed_trial_naming_it(tmp_path: Path) -> None:
     assert "t10k-labels-idx1-ubyte" in result["error"] and "truncated" in result["error"]
 
 
-@pytest.mark.parametrize("damage", ["label 10", "no test images"])
+@pytest.mark.parametrize("damage", ["label 10", "no test images", "one training image"])
 def test_data_no_trial_could_use_is_refused_by_the_check_naming_the_files(
         tmp_path: Path, damage: str) -> None:
     raw = write_mnist_like(tmp_path, "MNIST", 20, 10)
     if damage == "label 10":
         write_idx(raw / "train-labels-idx1-ubyte", np.full(20, 10, dtype=np.uint8))
         expected = "train-labels-idx1-ubyte.*labels from 10 to 10"
+    elif damage == "one training image":  # none left to hold out a validation split
+        write_idx(raw / "train-images-idx3-ubyte", np.zeros((1, 28, 28), dtype=np.uint8))
+        write_idx(raw / "train-labels-idx1-ubyte", np.zeros(1, dtype=np.uint8))
+        expected = "hold 1 image.*at least 2 are needed"
     else:
         write_idx(raw / "t10k-images-idx3-ubyte", np.zeros((0, 28, 28), dtype=np.uint8))
         write_idx(raw / "t10k-labels-idx1-ubyte", np.zeros(0, dtype=np.uint8))
