@@ -1,10 +1,19 @@
-"""A `search.clock.Clock` that the test moves: timing logic runs at once, the same every run."""
+"""A `search.clock.Clock` that the test moves: timing logic runs at once, the same every run;
+and a wall clock set wrong, as on a host whose clock is off."""
 
 from __future__ import annotations
 
+import datetime
 import math
+import sys
 import threading
 from collections.abc import Callable
+
+import pytest
+
+import search.documents
+
+_TRUE_UTCNOW = search.documents.utcnow
 
 PARKED_FOR_AT_MOST = 60.0  # real seconds a parked waiter waits for its event before failing
 
@@ -56,3 +65,21 @@ class FakeClock:
         self._now += seconds
         if self._on_sleep is not None:
             self._on_sleep(self._now)
+
+
+def skew_wall_clock(monkeypatch: pytest.MonkeyPatch, offset: datetime.timedelta) -> None:
+    """Set this process's wall clock, as hpsearch reads it (`search.documents.utcnow`, in every
+    module that imported it), `offset` off the true time: a host whose clock is wrong. The
+    monotonic clock is left alone, as between real hosts. An offset of zero sets it right;
+    the test's end does too. Modules imported afterwards read the true time: import first.
+    """
+    def skewed() -> datetime.datetime:
+        return _TRUE_UTCNOW() + offset
+
+    skewed.skewed = True  # type: ignore[attr-defined]
+    for module in list(sys.modules.values()):
+        if not getattr(module, "__name__", "").startswith("search"):
+            continue
+        found = getattr(module, "utcnow", None)
+        if found is _TRUE_UTCNOW or getattr(found, "skewed", False):
+            monkeypatch.setattr(module, "utcnow", skewed)

@@ -733,14 +733,12 @@ def test_a_store_that_stops_answering_is_said_and_its_return_too(tmp_path: Path)
 
 def test_a_stalled_search_shows_its_pace_falling_with_no_trial_changing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """As `hpsearch status` does: the summary's pace and time left follow the clock."""
-    import search.dashboard._live as live_module
-
+    """As `hpsearch status` does: the summary's pace and time left follow the store's clock."""
     location = str(tmp_path / "store")
     record_trials(location, "stalled", OUTCOMES, running=1, queued=2)
     now = [utcnow()]
-    monkeypatch.setattr(live_module, "utcnow", lambda: now[0])
     store = open_store(location)
+    monkeypatch.setattr(store, "now", lambda: now[0])
     live = LiveStore(store)
     try:
         live.read_once()

@@ -285,7 +285,7 @@ def test_a_cancelled_job_is_counted_and_selectable(tmp_path: Path) -> None:
     status = queries.ExperimentStatus(
         exp_key="e", objective="noop", space="default", counts=counts, max_evals=2, best=None,
         trials_per_minute=None, seconds_left=None, workers=[], stale_after=60.0,
-        late_results=0)
+        late_results=0, read_at=utcnow())
     assert "1/2 finished (1 ok, 0 failed), 0 running, 0 queued, 1 cancelled" in \
         render_status(status)
     assert [trial.tid for trial in queries.select_trials(trials, ["cancelled"])] == [1]

@@ -13,7 +13,7 @@ from stored_trials import record_trials
 from search.documents import utcnow
 from search.experiment import Experiment
 from search.farm.worker import Worker, WorkerOptions
-from search.store import WorkerStatus, open_store
+from search.store import Store, WorkerStatus, open_store
 
 
 def status(worker_id: str, last_seen: datetime.datetime) -> WorkerStatus:
@@ -21,15 +21,28 @@ def status(worker_id: str, last_seen: datetime.datetime) -> WorkerStatus:
                         last_seen=last_seen)
 
 
+def report_long_ago(store_location: str, store: Store, worker_id: str,
+                    ago: datetime.timedelta) -> None:
+    """A report that reached the store `ago` by its clock, as if the worker fell silent then.
+    The MongoDB store stamps a report with the server's time, so the test writes it there."""
+    last_seen = store.now() - ago
+    if store_location.startswith("mongodb://"):
+        database(store_location).workers.insert_one(
+            {"_id": worker_id, "host": "host", "device": "cpu", "state": "idle",
+             "last_seen": last_seen, "exp_key": None, "tid": None, "jobs_done": 0})
+    else:
+        store.report_worker(status(worker_id, last_seen))
+
+
 def test_workers_silent_for_days_are_forgotten(store_location: str) -> None:
     first = open_store(store_location)
     try:
-        first.report_worker(status("host:1:cpu", utcnow() - datetime.timedelta(days=2)))
+        report_long_ago(store_location, first, "host:1:cpu", datetime.timedelta(days=2))
     finally:
         first.close()
     second = open_store(store_location)
     try:
-        second.report_worker(status("host:2:cpu", utcnow()))
+        second.report_worker(status("host:2:cpu", second.now()))
         assert [worker.worker_id for worker in second.workers()] == ["host:2:cpu"]
     finally:
         second.close()
@@ -45,8 +58,8 @@ def stored_worker_documents(store_location: str) -> int:
 def test_a_worker_seen_within_the_day_is_listed(store_location: str) -> None:
     store = open_store(store_location)
     try:
-        store.report_worker(status("host:1:cpu", utcnow() - datetime.timedelta(hours=20)))
-        store.report_worker(status("host:2:cpu", utcnow()))
+        report_long_ago(store_location, store, "host:1:cpu", datetime.timedelta(hours=20))
+        store.report_worker(status("host:2:cpu", store.now()))
         assert [worker.worker_id for worker in store.workers()] == ["host:2:cpu", "host:1:cpu"]
     finally:
         store.close()

@@ -132,6 +132,7 @@ class LiveStore:
         self._axes_lock = threading.Lock()
         self._encoded: dict[tuple[str, int], Encoded] = {}
         self._read_at: float | None = None
+        self._store_now: datetime.datetime | None = None  # Store.now at the last read's end
         self._reading: tuple[str, int] | None = None  # the read under way: experiment, jobs read
         self._read_started = clock()
         self._read_seconds = 0.0
@@ -238,7 +239,7 @@ class LiveStore:
             self._condition.notify_all()
 
     def _publish(self, reading: StoreReading) -> None:
-        now = utcnow()
+        now = reading.now
         version = self._version + 1
         views = {experiment.exp_key: self._view(self._views.get(experiment.exp_key), experiment,
                                                 reading, version, now)
@@ -257,6 +258,7 @@ class LiveStore:
             self._encoded = {key: value for key, value in self._encoded.items()
                              if key[0] in views and views[key[0]].changed_at == key[1]}
             self._read_at = self._clock()
+            self._store_now = now
             self._error = None
             self._condition.notify_all()
 
@@ -414,13 +416,20 @@ class LiveStore:
         return {
             "instance": self.instance,
             "version": self._version,
-            "now": utcnow().timestamp(),
+            "now": self._now().timestamp(),
             "store": self.store.location,
             "read_age": None if self._read_at is None else self._clock() - self._read_at,
             "read_seconds": self._read_seconds,
             "interval": self.interval,
             "error": self._error or self._stalled(),
         }
+
+    def _now(self) -> datetime.datetime:
+        """The store's time now (the workers' last reports are on it), carried forward from
+        the last read on this process's clock; called with the condition held."""
+        if self._store_now is None or self._read_at is None:
+            return utcnow()  # nothing read yet: no time of the store's to show
+        return self._store_now + datetime.timedelta(seconds=self._clock() - self._read_at)
 
     def _stalled(self) -> str | None:
         """Why the reading is stale while a read under way hears nothing from the store."""

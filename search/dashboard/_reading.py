@@ -14,6 +14,7 @@ finished jobs a read then takes 0.4 s on FerretDB and 5 ms on the embedded store
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import time
 from collections.abc import Callable
 from functools import partial
@@ -33,11 +34,13 @@ WHOLE_READ_SHARE = 10.0
 @dataclasses.dataclass(frozen=True)
 class StoreReading:
     """What one read found: every experiment, its jobs (only the fields the pages show), and
-    the workers."""
+    the workers; and the store's time when it was done (Store.now), which the times read are
+    judged against (the dashboard's own clock may be another machine's)."""
 
     experiments: list[Experiment]
     jobs: dict[str, list[JobDoc]]
     workers: list[WorkerStatus]
+    now: datetime.datetime
 
 
 @dataclasses.dataclass
@@ -77,7 +80,9 @@ class StoreReader:
         for experiment in experiments:
             heard = None if progress is None else partial(progress, experiment.exp_key)
             jobs[experiment.exp_key] = self._jobs(experiment.exp_key, heard)
-        return StoreReading(experiments=experiments, jobs=jobs, workers=self.store.workers())
+        workers = self.store.workers()
+        return StoreReading(experiments=experiments, jobs=jobs, workers=workers,
+                            now=self.store.now())
 
     def _jobs(self, exp_key: str, progress: Callable[[int], None] | None) -> list[JobDoc]:
         followed = self._followed.get(exp_key)

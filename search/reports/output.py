@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from search.documents import CANCELLED, utcnow
+from search.documents import CANCELLED
 from search.reports.queries import ExperimentStatus, finished_count
 
 FORMATS = ("table", "json", "csv")
@@ -126,10 +126,9 @@ def render_status(status: ExperimentStatus) -> str:
         left = (f", about {_duration(status.seconds_left)} left"
                 if status.seconds_left is not None else "")
         lines.append(f"  pace: {status.trials_per_minute:.1f} trials/min{left}")
-    now = utcnow()
     for worker in status.workers:
-        silent = (now - worker.last_seen).total_seconds()
-        live = worker.is_live(status.stale_after, now)
+        silent = worker.silent_for(status.read_at)
+        live = worker.is_live(status.stale_after, status.read_at)
         state = worker.state if live or worker.state == "stopped" else "lost"
         doing = f"trial {worker.tid}" if worker.state == "busy" and worker.tid is not None else "-"
         lines.append(f"  worker {worker.worker_id:28} {state:7} {doing:10} "

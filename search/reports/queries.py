@@ -13,7 +13,7 @@ import heapq
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from search.documents import CANCELLED, utcnow
+from search.documents import CANCELLED
 from search.reports.evidence import Configuration, pool, rank
 from search.store import LateResult, Store, StoreError, WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial, trials_of
@@ -187,6 +187,7 @@ class ExperimentStatus:
     workers: list[WorkerStatus]
     stale_after: float  # the experiment's: a worker silent this long is shown as lost
     late_results: int
+    read_at: datetime.datetime  # the store's time (Store.now) when read: workers age to it
 
 
 def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
@@ -195,10 +196,18 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     if experiment is None:
         raise unknown_experiment(store, exp_key)
     trials = trials_of(store.jobs(exp_key, fields=TRIAL_FIELDS))
+    # Idle workers free to take this experiment's trials may take them next; a stopped
+    # one that last ran none of them has nothing to do with it.
+    workers = [w for w in store.workers()
+               if w.exp_key == exp_key
+               or (w.exp_key is None and w.state != "stopped" and w.may_take(exp_key))]
+    # Times in a store are by its clock, which may not be this machine's: read after the
+    # workers, so that their ages are not negative.
+    now = store.now()
     counts = count_by_state(trials)
     finished = finished_count(counts)
     rate, seconds_left = pace(trials, max(0, (experiment.max_evals or finished) - finished),
-                              utcnow())
+                              now)
     return ExperimentStatus(
         exp_key=exp_key,
         objective=experiment.objective,
@@ -208,19 +217,17 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
         best=next(iter(best_configurations(trials, 1, experiment.min_accuracy)), None),
         trials_per_minute=rate,
         seconds_left=seconds_left,
-        # Idle workers free to take this experiment's trials may take them next; a stopped
-        # one that last ran none of them has nothing to do with it.
-        workers=[w for w in store.workers()
-                 if w.exp_key == exp_key
-                 or (w.exp_key is None and w.state != "stopped" and w.may_take(exp_key))],
+        workers=workers,
         stale_after=experiment.policy.stale_after,
         late_results=len(store.late_results(exp_key)),
+        read_at=now,
     )
 
 
 def pace(trials: Iterable[Trial], remaining: int, now: datetime.datetime
          ) -> tuple[float | None, float | None]:
     """Trials finished per minute, and the seconds left at that pace for `remaining` trials.
+    `now` is the time by the store's clock (Store.now), which the finish times are on.
 
     The rate is that of the last (up to) 20 trials, which follows workers coming and going
     better than the average since the start. While trials remain, a farm gone quiet slows it:

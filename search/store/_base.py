@@ -107,7 +107,11 @@ def is_replaceable(result: Any) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class WorkerStatus:
-    """What a worker last said about itself, for `hpsearch status`."""
+    """What a worker last said about itself, for `hpsearch status`.
+
+    `last_seen` is when it said so. As read from a store, that is by the store's clock
+    (Store.now), whatever the worker's own clock said: judge it against Store.now only.
+    """
 
     worker_id: str
     host: str
@@ -123,9 +127,15 @@ class WorkerStatus:
     refused: tuple[str, ...] = ()
 
     def is_live(self, stale_after: float, now: datetime.datetime) -> bool:
-        """Still serving: it has not said it stopped, and it reported within `stale_after`."""
-        return (self.state != "stopped"
-                and (now - self.last_seen).total_seconds() <= stale_after)
+        """Still serving: it has not said it stopped, and it reported within `stale_after`
+        before `now`, the time by the store's clock (Store.now) when it was read."""
+        return self.state != "stopped" and self.silent_for(now) <= stale_after
+
+    def silent_for(self, now: datetime.datetime) -> float:
+        """Seconds from its last report to `now` (Store.now when it was read); never less
+        than 0 (the store's clock read here may be a few milliseconds off the one that
+        stamped the report)."""
+        return max(0.0, (now - self.last_seen).total_seconds())
 
     def may_take(self, exp_key: str) -> bool:
         """Whether its restriction and refusals let it take `exp_key`'s jobs (a record written
@@ -289,16 +299,26 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def report_worker(self, status: WorkerStatus) -> None:
-        """Publish a worker's heartbeat and what it is doing."""
+        """Publish a worker's heartbeat and what it is doing. A store whose workers may run on
+        other machines stamps the report with its own clock (see `now`), not `last_seen`."""
 
     @abc.abstractmethod
     def workers(self) -> list[WorkerStatus]:
         """Every worker that reported within WORKERS_FORGOTTEN_AFTER, most recent first."""
 
+    def now(self) -> datetime.datetime:
+        """The time now by the clock this store's times are stamped with: a worker's report,
+        a trial's start and finish. Judge a stored time against this, never against this
+        process's own clock, which on another host may be minutes off. The machine's own
+        clock for a directory (every process that writes it runs there); the server's for
+        MongoDB.
+        """
+        return utcnow()
+
     def live_workers(self, exp_key: str, stale_after: float) -> int:
         """How many workers could take `exp_key`'s jobs: live (WorkerStatus.is_live), and busy
         with it or idle and free to take it (WorkerStatus.may_take)."""
-        now = utcnow()
+        now = self.now()
         return sum(1 for worker in self.workers()
                    if worker.is_live(stale_after, now) and (
                        worker.exp_key == exp_key

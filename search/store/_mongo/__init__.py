@@ -12,6 +12,7 @@ and the job document is a view of those claims. The modules, one concern each:
 - `_views`: the job documents, written after each decision and repaired from the claims;
 - `_queue`: finding a queued job to claim, with candidates kept between reservations;
 - `_dialect`: the server's cheap access paths (MongoDB proper or FerretDB), chosen once;
+- `_server_clock`: the server's time, which every time the store writes or judges is on;
 - `_experiments`, `_workers`, `_late_results`: the other collections;
 - `_store`: MongoStore, the Store interface over all of them.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
@@ -33,6 +34,7 @@ from search.store._mongo._late_results import LateResults
 from search.store._mongo._operations import OperationCounts
 from search.store._mongo._pruning import PruningEvidence
 from search.store._mongo._queue import QueuedJobs
+from search.store._mongo._server_clock import ServerClock
 from search.store._mongo._views import JobViews, may_lag_its_result, result_view
 from search.store._mongo._workers import WorkerRegistry
 
@@ -55,13 +57,14 @@ class MongoStore(Store):
             self._connection.close()
             raise
         log.info("%s: reading and writing as on %s", self.location, self.dialect.name)
+        self._clock = ServerClock(self._connection)
         self._experiments = Experiments(self._connection, database["experiments"],
                                         self.location)
         self._views = JobViews(self._connection, database["jobs"], self.dialect)
         self._claims = Claims(self._connection, database["claims"], self.dialect)
         self._queue = QueuedJobs(self._connection, database["jobs"], self.dialect.queue_reading)
         self._late_results = LateResults(self._connection, database["late_results"])
-        self._workers = WorkerRegistry(self._connection, database["workers"])
+        self._workers = WorkerRegistry(self._connection, database["workers"], self._clock)
         self._pruning = PruningEvidence(self._connection, database["pruning"], self.location)
 
     # -- experiments -----------------------------------------------------------------------
@@ -251,6 +254,10 @@ class MongoStore(Store):
 
     def live_workers(self, exp_key: str, stale_after: float) -> int:
         return self._workers.live(exp_key, stale_after)
+
+    def now(self) -> datetime.datetime:
+        """The database server's time (see _server_clock)."""
+        return self._clock.now()
 
     # -- costs -----------------------------------------------------------------------------
 

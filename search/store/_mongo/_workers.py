@@ -1,4 +1,10 @@
-"""The `workers` collection: what each worker last said about itself, for `hpsearch status`."""
+"""The `workers` collection: what each worker last said about itself, for `hpsearch status`.
+
+A report's `last_seen` is the server's time when it arrived (`$currentDate`), and its age is
+judged against the server's time now (ServerClock): workers and readers on hosts whose clocks
+disagree agree on which workers are live. A document an older hpsearch wrote holds the
+worker's own time, and reads as before.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,10 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.collection import Collection
 
-from search.documents import is_int, utcnow
+from search.documents import is_int
 from search.store._base import WORKERS_FORGOTTEN_AFTER, WorkerStatus
 from search.store._mongo._connection import Connection
+from search.store._mongo._server_clock import ServerClock
 
 log = logging.getLogger(__name__)
 
@@ -19,16 +26,19 @@ log = logging.getLogger(__name__)
 class WorkerRegistry:
     """Worker reports, one document per worker id, forgotten a day after the last."""
 
-    def __init__(self, connection: Connection, workers: Collection[dict[str, Any]]) -> None:
+    def __init__(self, connection: Connection, workers: Collection[dict[str, Any]],
+                 clock: ServerClock) -> None:
         self._call = connection.call
         self._workers = workers
+        self._clock = clock
         self._pruned = False
 
     def report(self, status: WorkerStatus) -> None:
+        """Record the report, stamped with the server's time (the worker's `last_seen`, by
+        its own clock, is not kept)."""
         document = {
             "host": status.host, "device": status.device, "state": status.state,
-            "last_seen": status.last_seen, "exp_key": status.exp_key, "tid": status.tid,
-            "jobs_done": status.jobs_done,
+            "exp_key": status.exp_key, "tid": status.tid, "jobs_done": status.jobs_done,
             "serves": None if status.serves is None else list(status.serves),
             "refused": list(status.refused),
         }
@@ -36,14 +46,15 @@ class WorkerRegistry:
             # Once per worker process: a farm that has run for months keeps only the
             # workers seen lately, so `status` reads a few documents, not thousands.
             self._pruned = True
-            forgotten = status.last_seen - WORKERS_FORGOTTEN_AFTER
+            forgotten = self._clock.now() - WORKERS_FORGOTTEN_AFTER
             self._call(lambda: self._workers.delete_many({"last_seen": {"$lt": forgotten}}))
         self._call(lambda: self._workers.update_one(
-            {"_id": status.worker_id}, {"$set": document}, upsert=True))
+            {"_id": status.worker_id},
+            {"$set": document, "$currentDate": {"last_seen": {"$type": "date"}}}, upsert=True))
 
     def recent(self) -> list[WorkerStatus]:
         """Every worker that reported within WORKERS_FORGOTTEN_AFTER, most recent first."""
-        recent = {"last_seen": {"$gte": utcnow() - WORKERS_FORGOTTEN_AFTER}}
+        recent = {"last_seen": {"$gte": self._clock.now() - WORKERS_FORGOTTEN_AFTER}}
         documents = self._call(
             lambda: list(self._workers.find(recent).sort("last_seen", DESCENDING)))
         return [status for status in map(_worker_status, documents) if status is not None]
@@ -55,8 +66,8 @@ class WorkerRegistry:
         # may take any experiment.
         idle_and_free = {"exp_key": None, "serves": {"$in": [None, exp_key]},
                          "refused": {"$ne": exp_key}}
-        live = {"state": {"$ne": "stopped"},
-                "last_seen": {"$gte": utcnow() - datetime.timedelta(seconds=stale_after)},
+        since = self._clock.now() - datetime.timedelta(seconds=stale_after)
+        live = {"state": {"$ne": "stopped"}, "last_seen": {"$gte": since},
                 "$or": [{"exp_key": exp_key}, idle_and_free]}
         return int(self._call(lambda: self._workers.count_documents(live)))
 
