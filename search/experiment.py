@@ -20,7 +20,7 @@ import objectives
 import spaces
 from search.algorithms import ALGO_OF_OLD_EXPERIMENTS, ALGORITHMS, DEFAULT_ALGO
 from search.confirmation import DISABLED, ConfirmationSettings
-from search.documents import typed
+from search.documents import typed, utcnow
 from search.policy import MalformedPolicy, Policy
 from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 
@@ -63,9 +63,8 @@ class Experiment:
     confirmation: ConfirmationSettings = DISABLED
     metric: str = METRIC
     version: str = dataclasses.field(default_factory=hpsearch_version)
-    created: datetime.datetime = dataclasses.field(
-        default_factory=lambda: datetime.datetime.now(datetime.UTC)
-    )
+    # By the recording process's clock; the MongoDB store records the server's instead.
+    created: datetime.datetime = dataclasses.field(default_factory=lambda: utcnow())
 
     # What a resumed search may change: the target number of trials and the policy.
     RESUMABLE: ClassVar[tuple[str, ...]] = ("max_evals", "policy", "data_dir")

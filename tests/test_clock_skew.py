@@ -8,12 +8,14 @@ Each worker here is played in this process with its wall clock set minutes or a 
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fake_clock import FakeClock, skew_wall_clock
 from farm import queue_experiment, wait_until
+from stored_trials import result_for
 
 import search.documents
 import search.farm.worker  # noqa: F401 - imported before clocks are skewed (skew_wall_clock)
@@ -23,6 +25,7 @@ from search.reports import queries
 from search.reports.output import render_status
 from search.store import Store, WorkerStatus, open_store
 from search.store._mongo._server_clock import REREAD_AFTER, ServerClock
+from search.trial import trials_of
 
 FIVE_MINUTES = datetime.timedelta(minutes=5)
 # Longer than a report takes to be read back on a loaded machine, shorter than the skew.
@@ -115,6 +118,46 @@ def test_a_worker_a_day_off_neither_forgets_nor_is_forgotten(
         off.close()
     skew_wall_clock(monkeypatch, datetime.timedelta(0))
     assert sorted(worker.worker_id for worker in store.workers()) == ["a-day-off", "on-time"]
+
+
+def test_the_pace_of_workers_whose_clocks_disagree_is_their_pace(
+        mongo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    queue_experiment(mongo_url, "pace", "noop", 4)
+    store = open_store(mongo_url)
+    try:
+        started = time.monotonic()
+        for tid, offset in enumerate([-FIVE_MINUTES, FIVE_MINUTES] * 2):
+            skew_wall_clock(monkeypatch, offset)
+            reservation = store.reserve_next_job(f"worker-{tid}", ["pace"])
+            assert reservation is not None
+            assert store.finish_job(reservation, result_for((0.9, 1.0), f"worker-{tid}"))
+        took = time.monotonic() - started
+        skew_wall_clock(monkeypatch, datetime.timedelta(0))
+        status = queries.experiment_status(store, "pace")
+        finished = sorted(trial.finished for trial in trials_of(store.jobs("pace"))
+                          if trial.finished is not None)
+    finally:
+        store.close()
+    assert len(finished) == 4
+    # Four results in `took` seconds of this process's clock; the server's clock, read here
+    # within a round trip, may be a little off at each end.
+    spread = (finished[-1] - finished[0]).total_seconds()
+    assert spread <= took + 1.0, (spread, took)
+    assert status.trials_per_minute is not None
+    assert status.trials_per_minute >= 3 / (took + 1.0) * 60
+
+
+def test_experiments_list_in_the_order_they_were_recorded(
+        mongo_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    skew_wall_clock(monkeypatch, FIVE_MINUTES)  # the first driver's host runs ahead
+    queue_experiment(mongo_url, "first", "noop", 0)
+    skew_wall_clock(monkeypatch, datetime.timedelta(0))
+    queue_experiment(mongo_url, "second", "noop", 0)
+    store = open_store(mongo_url)
+    try:
+        assert [experiment.exp_key for experiment in store.experiments()] == ["first", "second"]
+    finally:
+        store.close()
 
 
 class _Server:

@@ -10,6 +10,9 @@
 - result claim `<job>/result`: the result, committed once. A result from a worker presumed
   dead is the trial's if it comes first. An abandoned trial has no result claim, so a real
   result that arrives later still takes it.
+
+A claim's `time` is the server's (ServerClock), whatever the clock of the host that made it:
+the result claim's is when the trial finished, which the pace of a search is measured by.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from typing import Any
 
 from pymongo.collection import Collection
 
-from search.documents import utcnow
 from search.store._mongo._connection import Connection
 from search.store._mongo._dialect import Dialect
 from search.store._mongo._ids import (
@@ -27,6 +29,7 @@ from search.store._mongo._ids import (
     run_claim_id,
     start_claim_id,
 )
+from search.store._mongo._server_clock import ServerClock
 
 Claim = dict[str, Any]
 
@@ -34,18 +37,19 @@ Claim = dict[str, Any]
 class Claims:
     """Inserts and reads claims; the job views follow what they decide."""
 
-    def __init__(self, connection: Connection, claims: Collection[Claim], dialect: Dialect
-                 ) -> None:
+    def __init__(self, connection: Connection, claims: Collection[Claim], dialect: Dialect,
+                 clock: ServerClock) -> None:
         self._connection = connection
         self._call = connection.call
         self._claims = claims
         self._dialect = dialect
+        self._clock = clock
 
     def claim_run(self, job: Any, attempt: int, worker_id: str, ahead: bool = False) -> bool:
         """Claim `attempt` of the job for `worker_id` (`ahead`: it starts only at its start
         claim); whether this call won it."""
         claim = {"_id": run_claim_id(job, attempt), "job": job, "owner": worker_id,
-                 "time": utcnow()}
+                 "time": self._clock.now()}
         if ahead:
             claim["ahead"] = True
         return self._connection.insert_once(self._claims, claim)
@@ -53,7 +57,7 @@ class Claims:
     def claim_start(self, job: Any, attempt: int) -> None:
         """Record that `attempt` of the job, claimed ahead, started running (once)."""
         self._connection.insert_once(self._claims, {
-            "_id": start_claim_id(job, attempt), "job": job, "time": utcnow()})
+            "_id": start_claim_id(job, attempt), "job": job, "time": self._clock.now()})
 
     def started_attempts(self, job: Any, last: int) -> list[int]:
         """Which of the attempts 0..`last` of the job started running: one claimed ahead once
@@ -80,7 +84,7 @@ class Claims:
         """Commit the result of `attempt`, unless the job has one: whether this call did, and
         the committed claim (ours, or the one that came first)."""
         claim = {"_id": result_claim_id(job), "job": job, "owner": worker_id,
-                 "attempt": attempt, "result": result, "time": utcnow()}
+                 "attempt": attempt, "result": result, "time": self._clock.now()}
         if self._connection.insert_once(self._claims, claim):
             return True, claim
         return False, self.result(job)
@@ -105,7 +109,7 @@ class Claims:
         claim_id = requeue_claim_id(job, attempt)
         if self._connection.insert_once(self._claims, {
                 "_id": claim_id, "job": job, "reason": reason, "decision": decision,
-                "time": utcnow()}):
+                "time": self._clock.now()}):
             return decision, reason
         recorded = self._call(lambda: self._claims.find_one({"_id": claim_id}))
         if recorded is None:

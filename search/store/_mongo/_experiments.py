@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -11,6 +12,7 @@ from pymongo.collection import Collection
 from search.experiment import Experiment, MalformedExperiment, check_same_definition
 from search.store._base import StoreError, check_exp_key
 from search.store._mongo._connection import Connection
+from search.store._mongo._server_clock import ServerClock
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +21,18 @@ class Experiments:
     """Records experiments and reads them back."""
 
     def __init__(self, connection: Connection, experiments: Collection[dict[str, Any]],
-                 location: str) -> None:
+                 location: str, clock: ServerClock) -> None:
         self._connection = connection
         self._experiments = experiments
         self._location = location
+        self._clock = clock
 
     def record(self, experiment: Experiment) -> Experiment:
-        """Record a new experiment, or resume the recorded one (see Store.record_experiment)."""
+        """Record a new experiment, or resume the recorded one (see Store.record_experiment).
+        A new one is `created` by the server's clock: experiments list oldest first, whichever
+        hosts their drivers ran on."""
         check_exp_key(experiment.exp_key)
+        experiment = dataclasses.replace(experiment, created=self._clock.now())
         document = {"_id": experiment.exp_key, **experiment.to_document()}
         if self._connection.insert_once(self._experiments, document):
             return experiment

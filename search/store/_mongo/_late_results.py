@@ -7,19 +7,21 @@ from typing import Any
 
 from pymongo.collection import Collection
 
-from search.documents import is_int, utcnow
+from search.documents import is_int
 from search.store._base import LateResult, Reservation
 from search.store._mongo._connection import Connection
 from search.store._mongo._ids import late_result_id
+from search.store._mongo._server_clock import ServerClock
 
 
 class LateResults:
     """Keeps late results, one per attempt, and lists them."""
 
-    def __init__(self, connection: Connection, late_results: Collection[dict[str, Any]]
-                 ) -> None:
+    def __init__(self, connection: Connection, late_results: Collection[dict[str, Any]],
+                 clock: ServerClock) -> None:
         self._connection = connection
         self._late_results = late_results
+        self._clock = clock  # a late result's `time` is when it arrived, by the server's clock
 
     def keep(self, reservation: Reservation, result: dict[str, Any]) -> None:
         """Keep the result of `reservation`'s attempt (once: a resubmission is refused)."""
@@ -27,7 +29,7 @@ class LateResults:
             "_id": late_result_id(reservation.job["_id"], reservation.attempt),
             "exp_key": reservation.exp_key, "tid": reservation.tid,
             "attempt": reservation.attempt, "worker": reservation.worker_id,
-            "result": result, "time": utcnow()})
+            "result": result, "time": self._clock.now()})
 
     def of(self, exp_key: str) -> list[LateResult]:
         """The experiment's late results, by tid then attempt; malformed documents left out."""

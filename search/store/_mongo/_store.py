@@ -59,11 +59,12 @@ class MongoStore(Store):
         log.info("%s: reading and writing as on %s", self.location, self.dialect.name)
         self._clock = ServerClock(self._connection)
         self._experiments = Experiments(self._connection, database["experiments"],
-                                        self.location)
-        self._views = JobViews(self._connection, database["jobs"], self.dialect)
-        self._claims = Claims(self._connection, database["claims"], self.dialect)
+                                        self.location, self._clock)
+        self._views = JobViews(self._connection, database["jobs"], self.dialect, self._clock)
+        self._claims = Claims(self._connection, database["claims"], self.dialect, self._clock)
         self._queue = QueuedJobs(self._connection, database["jobs"], self.dialect.queue_reading)
-        self._late_results = LateResults(self._connection, database["late_results"])
+        self._late_results = LateResults(self._connection, database["late_results"],
+                                         self._clock)
         self._workers = WorkerRegistry(self._connection, database["workers"], self._clock)
         self._pruning = PruningEvidence(self._connection, database["pruning"], self.location)
 

@@ -10,6 +10,9 @@ heartbeat) also sets the view's change marker, `changed`: a BSON timestamp the s
 (`$currentDate`), so a reader can ask for what changed since it last looked (see _changes).
 It also adds one to the view's `version`, as Hyperopt's workers do: Hyperopt's
 `MongoTrials.refresh()` re-reads a job it holds only when its version went up.
+
+The times a view shows (`book_time`, `refresh_time`) are the server's (ServerClock), whichever
+host wrote them; a finished job's `refresh_time` is its result claim's.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError
 
-from search.documents import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc, utcnow
+from search.documents import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, JobDoc
 from search.store._base import is_replaceable
 from search.store._mongo._claims import Claim
 from search.store._mongo._connection import Connection
 from search.store._mongo._dialect import Dialect
 from search.store._mongo._ids import job_id
+from search.store._mongo._server_clock import ServerClock
 
 _UNFINISHED = {"$in": [JOB_STATE_NEW, JOB_STATE_RUNNING]}
 MARKER = "changed"  # the change marker's field
@@ -43,11 +47,12 @@ def _marked(update: dict[str, Any]) -> dict[str, Any]:
 class JobViews:
     """Reads and writes of the job views."""
 
-    def __init__(self, connection: Connection, jobs: Collection[JobDoc], dialect: Dialect
-                 ) -> None:
+    def __init__(self, connection: Connection, jobs: Collection[JobDoc], dialect: Dialect,
+                 clock: ServerClock) -> None:
         self._call = connection.call
         self._jobs = jobs
         self._dialect = dialect
+        self._clock = clock
         self._indexed = False
 
     def ensure_indexes(self) -> None:
@@ -93,7 +98,7 @@ class JobViews:
         """Show `job`'s current attempt, whose run claim `worker_id` won, as running; the view
         as it now stands."""
         attempt = job.get("attempt", 0)
-        now = utcnow()
+        now = self._clock.now()
         started = {"state": JOB_STATE_RUNNING, "owner": worker_id, "book_time": now,
                    "refresh_time": now, "attempt": attempt}
         # Hyperopt's own jobs have no attempt field: this write gives them one.
@@ -106,7 +111,8 @@ class JobViews:
         """Renew the heartbeat of `attempt`, if the view shows it; whether it did. `repair`
         writes the attempt back into a view that lost it (the claims still give it to us)."""
         beat: dict[str, dict[str, Any]] = {
-            "$set": {"state": JOB_STATE_RUNNING, "owner": worker_id, "refresh_time": utcnow()},
+            "$set": {"state": JOB_STATE_RUNNING, "owner": worker_id,
+                     "refresh_time": self._clock.now()},
             "$inc": {"beats": 1},
         }
         if repair:
@@ -121,14 +127,15 @@ class JobViews:
         self._dialect.update_if(self._jobs, key, {"attempt": attempt, "state": _UNFINISHED},
                                 _marked({"$set": {"state": JOB_STATE_NEW, "attempt": attempt + 1,
                                                   "owner": None, "book_time": None,
-                                                  "refresh_time": utcnow(),
+                                                  "refresh_time": self._clock.now(),
                                                   "requeued_because": reason}}))
 
     def abandon(self, key: Any, attempt: int, result: dict[str, Any]) -> None:
         """Show the job failed with `result`, if the view still shows `attempt`."""
         self._dialect.update_if(self._jobs, key, {"attempt": attempt, "state": _UNFINISHED},
                                 _marked({"$set": {"state": JOB_STATE_DONE, "owner": None,
-                                                  "refresh_time": utcnow(), "result": result}}))
+                                                  "refresh_time": self._clock.now(),
+                                                  "result": result}}))
 
     def show_result(self, key: Any, claim: Claim) -> None:
         """Write a committed result into the job's view."""
