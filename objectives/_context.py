@@ -104,7 +104,9 @@ class TrialContext:
             FloatingPointError: The value is NaN or infinite; the trial is then recorded as
                 diverged. Let it propagate, which stops training early.
             ValueError: The value is outside [0, 1] (a percentage, say): pruning compares
-                it with fractions, so the trial fails with what to report instead.
+                it with fractions, so the trial fails with what to report instead. Or this
+                is a report past the `epochs` planned: the stored curve, the epochs and the
+                pruner's evidence would disagree.
             TypeError: The value is not a number (None, a bool or a string, say), as the
                 result's accuracy may not be.
             TrialPruned: The pruner stopped the trial; it is then recorded as pruned, with
@@ -119,6 +121,11 @@ class TrialContext:
                 f"report_epoch's validation accuracy must be a fraction in [0, 1], got {value} "
                 f"at epoch {len(self._val_accuracy_per_epoch) + 1} "
                 "(report correct / total, not a percentage)")
+        if len(self._val_accuracy_per_epoch) >= self.epochs:
+            raise ValueError(
+                f"report_epoch was called for epoch {len(self._val_accuracy_per_epoch) + 1} "
+                f"of a trial planned for {self.epochs} (trial.epochs): train trial.epochs "
+                "epochs, and report each once")
         self._train_seconds_at_epoch.append(self.train_seconds)
         if not math.isfinite(value):
             self._val_accuracy_per_epoch.append(None)

@@ -202,6 +202,22 @@ def test_percentage_epoch_accuracy_is_rejected_with_a_hint():
     assert "report_epoch" in result["error"] and "not a percentage" in result["error"]
 
 
+def test_a_report_past_the_planned_epochs_fails_the_trial_saying_so():
+    """Reported twice per epoch, or trained past `trial.epochs`: the stored epochs, curve and
+    the pruner's evidence would disagree."""
+    def reports_twice(params, trial):
+        for _ in range(trial.epochs):
+            with trial.timed():
+                pass
+            trial.report_epoch(0.5)
+            trial.report_epoch(0.5)
+        return {"accuracy": 0.5}
+
+    result = run_trial(objective_for(reports_twice), PARAMS, TrialSettings(epochs=3, device="cpu"))
+    assert result["status"] == "fail"
+    assert "epoch 4 of a trial planned for 3 (trial.epochs)" in result["error"]
+
+
 def test_numpy_and_torch_extras_become_plain_data():
     objective = objective_for(objectives_for_tests.returns_numpy_and_torch_extras)
     result = run_trial(objective, PARAMS, CPU)
