@@ -89,6 +89,10 @@ def typed(value: Any) -> Any:
         return {key: typed(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [typed(item) for item in value]
+    # By kind, not by class: pymongo reads a 64-bit integer back as bson.Int64, an int.
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind.__name__, value
     return type(value).__name__, value
 
 
