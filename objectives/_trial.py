@@ -9,6 +9,7 @@ import logging
 import math
 import numbers
 import random
+import signal
 import sysconfig
 import time
 import traceback
@@ -102,7 +103,7 @@ def run_trial(
         try:
             returned = objective.run(copy.deepcopy(params), trial)
         except (Exception, SystemExit) as error:
-            if trial.pruned is None:
+            if trial.pruned is None or _from_signal_handler(error):
                 raise
             # Once the pruner said stop, the trial is pruned whatever the objective raises
             # then (TrialPruned wrapped in an error of its own, its clean-up's failure): as a
@@ -143,6 +144,8 @@ def run_trial(
             Reason.EXCEPTION, trial, settings, device_name, error, traceback.format_exc()
         )
     except SystemExit as error:
+        if _from_signal_handler(error):
+            raise  # the caller's stop (a SIGTERM handler that exits): the trial goes back
         # The objective's own exit (argparse given bad arguments, a library's sys.exit):
         # hpsearch raises none while a trial runs. Let through, it would end the search and
         # hand the trial back, to be run again, and exit again, on every resume.
@@ -173,6 +176,22 @@ def raised_at(error: BaseException) -> str:
            if not str(Path(frame.filename).resolve()).startswith(libraries)]
     frame = (own or frames)[-1]
     return f"at {frame.filename}:{frame.lineno} in {frame.name}"
+
+
+def _from_signal_handler(error: BaseException) -> bool:
+    """Whether `error` was raised in a signal handler installed now (a program's
+    `signal.signal(SIGTERM, lambda *_: sys.exit(143))`): a stop from outside, not the
+    objective's own exit."""
+    handlers = set()
+    for signum in signal.valid_signals():
+        try:
+            handler = signal.getsignal(signum)
+        except (OSError, ValueError):
+            continue
+        code = getattr(getattr(handler, "__func__", handler), "__code__", None)
+        if code is not None:
+            handlers.add(code)
+    return any(frame.f_code in handlers for frame, _ in traceback.walk_tb(error.__traceback__))
 
 
 def _exit_call(error: SystemExit) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import sys
 import time
 
@@ -216,6 +217,24 @@ def test_a_report_past_the_planned_epochs_fails_the_trial_saying_so():
     result = run_trial(objective_for(reports_twice), PARAMS, TrialSettings(epochs=3, device="cpu"))
     assert result["status"] == "fail"
     assert "epoch 4 of a trial planned for 3 (trial.epochs)" in result["error"]
+
+
+def test_a_sigterm_handler_that_exits_stops_the_search_not_the_trial():
+    """A program's own `signal.signal(SIGTERM, ... sys.exit(143))`: a stop from outside,
+    which must reach the caller (the trial goes back to the queue), unlike the objective's
+    own sys.exit."""
+    def signalled(params, trial):
+        with trial.timed():
+            signal.raise_signal(signal.SIGTERM)
+        return {"accuracy": 0.5}
+
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            run_trial(objective_for(signalled), PARAMS, CPU)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert stopped.value.code == 143
 
 
 def test_numpy_and_torch_extras_become_plain_data():
