@@ -226,6 +226,29 @@ def test_a_deadline_during_an_import_lands_once_the_import_ends(
             sys.modules.pop(name, None)
 
 
+def test_a_search_started_by_an_import_still_times_its_trials_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`import my_experiment` whose module runs the search: the import the caller is in is
+    not one the trial began, so the deadline does not wait for it to end."""
+    (tmp_path / "starts_a_trial.py").write_text(
+        "import time\n"
+        "from search.farm.deadline import TrialTimedOut, deadline\n"
+        "outcome = []\n"
+        "try:\n"
+        "    with deadline(0.1, on_stuck=lambda: None):\n"
+        "        end = time.monotonic() + 30  # the trial, in Python steps\n"
+        "        while time.monotonic() < end:\n"
+        "            pass\n"
+        "        outcome.append('ran to its end')\n"
+        "except TrialTimedOut:\n"
+        "    outcome.append('timed out')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        assert __import__("starts_a_trial").outcome == ["timed out"]
+    finally:
+        sys.modules.pop("starts_a_trial", None)
+
+
 # A call stuck in native code runs no Python signal handler: SIGALRM blocked in every thread
 # (set before any thread starts) stands for it, and the GIL is free, as a CUDA wait leaves it.
 STUCK = """

@@ -75,16 +75,27 @@ def _message(seconds: float) -> str:
 _IMPORT_RETRY = 0.05
 
 
-def _importing(frame: FrameType | None) -> bool:
-    """Whether `frame` runs inside an import. An exception raised there leaves the package
-    half imported in `sys.modules` (a submodule loaded, its attribute never set), and every
-    later trial in this process fails on it: a deadline waits for the import to end. One that
-    never ends is the watchdog's, as a stuck native call is."""
+def _imports(frame: FrameType | None) -> int:
+    """How many imports `frame` runs inside (importlib's frames on its stack)."""
+    count = 0
     while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib"):
-            return True
+        count += frame.f_code.co_filename.startswith("<frozen importlib._bootstrap>")
         frame = frame.f_back
-    return False
+    return count
+
+
+class _Imports:
+    """Whether the trial is inside an import it began. An exception raised there leaves the
+    package half imported in `sys.modules` (a submodule loaded, its attribute never set), and
+    every later trial in this process fails on it: a deadline waits for the import to end.
+    One that never ends is the watchdog's, as a stuck native call is. Imports the caller was
+    already in (a search started by importing a module) do not count."""
+
+    def __init__(self) -> None:
+        self._below = _imports(sys._getframe(1))
+
+    def begun_in(self, frame: FrameType | None) -> bool:
+        return _imports(frame) > self._below
 
 
 @contextlib.contextmanager
@@ -92,8 +103,10 @@ def _alarm(seconds: float) -> Iterator[None]:
     """The deadline as a SIGALRM timer: it also cuts a blocking call short (a sleep)."""
     armed = True
 
+    imports = _Imports()
+
     def on_alarm(signum: int, frame: FrameType | None) -> None:
-        if armed and _importing(frame):
+        if armed and imports.begun_in(frame):
             signal.setitimer(signal.ITIMER_REAL, _IMPORT_RETRY)
         elif armed:
             raise TrialTimedOut(_message(seconds))
@@ -115,12 +128,13 @@ def _async_raise(seconds: float) -> Iterator[None]:
     thread = ctypes.c_ulong(threading.get_ident())
     lock = threading.Lock()
     state = {"armed": True, "raised": False}
+    imports = _Imports()
 
     def expire() -> None:
         with lock:
             if not state["armed"]:
                 return
-            if _importing(sys._current_frames().get(thread.value)):
+            if imports.begun_in(sys._current_frames().get(thread.value)):
                 start(_IMPORT_RETRY)
                 return
             state["raised"] = True
