@@ -53,8 +53,10 @@ class _Dtype:
 class _Array:
     """A pickled array's shape, dtype and bytes, checked before numpy sees them."""
 
+    array: np.ndarray | None = None  # also for one a pickle made without calling __init__
+
     def __init__(self, *_: Any) -> None:
-        self.array: np.ndarray | None = None
+        pass
 
     def __setstate__(self, state: Any) -> None:
         if not isinstance(state, tuple) or len(state) != 5:

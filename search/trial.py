@@ -42,8 +42,9 @@ class Trial:
             finished, with the worst loss, its accuracy and seconds when it stopped) or
             `failed`.
         params: The hyperparameters as the objective received them (nested choices as dicts).
-            A job Hyperopt itself wrote has no `misc.params`: its `misc.vals` stand in, one
-            value per active label.
+            A job Hyperopt itself wrote has no `misc.params`, and one whose params the
+            database could not store has none: its `misc.vals` stand in, one value per
+            active label.
         accuracy: Validation accuracy in [0, 1], which the score uses; None unless the trial
             finished `ok`.
         test_accuracy: Accuracy on a test split that chose nothing, for objectives that
@@ -91,7 +92,8 @@ class Trial:
         return cls(
             tid=job["tid"],
             state=state,
-            params=dict(params) if isinstance(params, Mapping) else _hyperopt_values(misc),
+            params=dict(params) if isinstance(params, Mapping) and params
+            else _hyperopt_values(misc),
             accuracy=_number(result.get("accuracy")) if scored else None,
             test_accuracy=_number(result.get("test_accuracy")) if scored else None,
             train_seconds=_number(result.get("train_seconds")),

@@ -228,6 +228,19 @@ def test_a_batch_that_claims_more_pixels_than_it_holds_is_refused(tmp_path: Path
         read_batch(path)
 
 
+def test_an_array_the_pickle_never_filled_in_is_refused(tmp_path: Path) -> None:
+    """NEWOBJ makes the array's stand-in without calling it, and no BUILD follows."""
+    def text(value: bytes) -> bytes:
+        return b"U" + bytes([len(value)]) + value
+
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(b"\x80\x02}(" + text(b"data")
+                     + b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85"
+                     + text(b"b") + b"\x87\x81" + text(b"labels") + b"](K\x00eu.")
+    with pytest.raises(CifarFormatError, match="'data' is not an array of integers"):
+        read_batch(path)
+
+
 def test_a_python_2_batch_with_its_pixels_as_a_latin1_string_reads(tmp_path: Path) -> None:
     """Toronto's files were pickled by Python 2: the pixels are a byte string, which
     `encoding="latin1"` reads as text."""
