@@ -67,19 +67,26 @@ class FakeClock:
             self._on_sleep(self._now)
 
 
+class _Skew:
+    """How far the wall clock is set off now: every skewed binding reads it, so the test's
+    end (monkeypatch's undo) sets every one right, those a lazy import made meanwhile too."""
+
+    offset = datetime.timedelta(0)
+
+
+def _skewed_utcnow() -> datetime.datetime:
+    return _TRUE_UTCNOW() + _Skew.offset
+
+
 def skew_wall_clock(monkeypatch: pytest.MonkeyPatch, offset: datetime.timedelta) -> None:
     """Set this process's wall clock, as hpsearch reads it (`search.documents.utcnow`, in every
     module that imported it), `offset` off the true time: a host whose clock is wrong. The
     monotonic clock is left alone, as between real hosts. An offset of zero sets it right;
-    the test's end does too. Modules imported afterwards read the true time: import first.
+    the test's end does too, for every module (one imported meanwhile binds the skewed
+    function, which reads the true time again then).
     """
-    def skewed() -> datetime.datetime:
-        return _TRUE_UTCNOW() + offset
-
-    skewed.skewed = True  # type: ignore[attr-defined]
+    monkeypatch.setattr(_Skew, "offset", offset)
     for module in list(sys.modules.values()):
-        if not getattr(module, "__name__", "").startswith("search"):
-            continue
-        found = getattr(module, "utcnow", None)
-        if found is _TRUE_UTCNOW or getattr(found, "skewed", False):
-            monkeypatch.setattr(module, "utcnow", skewed)
+        if getattr(module, "__name__", "").startswith("search") and \
+                getattr(module, "utcnow", None) is _TRUE_UTCNOW:
+            monkeypatch.setattr(module, "utcnow", _skewed_utcnow)

@@ -2,7 +2,8 @@
 judges are the database server's, so no decision or display compares two machines' clocks.
 
 Each worker here is played in this process with its wall clock set minutes or a day off
-(`skew_wall_clock`), as `faketime` sets a real worker's; the reader's clock is the true one.
+(`skew_wall_clock`), as `faketime` sets a real worker's; the reader's clock is the true one,
+but where the reader's is set off.
 """
 
 from __future__ import annotations
@@ -104,6 +105,35 @@ def test_the_dashboard_shows_a_worker_whose_clock_runs_behind_as_live(
     assert overview["now"] - row["last_seen"] < GENEROUS_STALE_AFTER
 
 
+@pytest.mark.parametrize("reader_off", [FIVE_MINUTES, -FIVE_MINUTES])
+def test_a_reader_whose_clock_is_off_sees_a_live_worker_live(
+        mongo_url: str, monkeypatch: pytest.MonkeyPatch, reader_off: datetime.timedelta) -> None:
+    """The other half: `status`, the driver's count and the dashboard on a host whose clock
+    is off judge a worker that just reported by the server's time, not their own."""
+    queue_experiment(mongo_url, "reader", "noop", 0,
+                     policy=Policy(heartbeat_interval=1.0, stale_after=GENEROUS_STALE_AFTER))
+    worker = open_store(mongo_url)
+    try:
+        report(worker, "true-clock")
+    finally:
+        worker.close()
+    skew_wall_clock(monkeypatch, reader_off)
+    reader = open_store(mongo_url)  # its own reading of the server's time
+    try:
+        assert reader.live_workers("reader", GENEROUS_STALE_AFTER) == 1
+        line = status_line(reader, "reader", "true-clock")
+        assert " idle " in line and " lost " not in line, line
+        live = LiveStore(reader)
+        try:
+            live.read_once()
+            (row,) = live.overview(0, 0)["workers"]
+        finally:
+            live.close()
+        assert row["live"], row
+    finally:
+        reader.close()
+
+
 @pytest.mark.parametrize("offset", [datetime.timedelta(hours=25), -datetime.timedelta(hours=25)],
                          ids=["a day ahead", "a day behind"])
 def test_a_worker_a_day_off_neither_forgets_nor_is_forgotten(
@@ -190,7 +220,13 @@ def test_the_servers_time_is_read_once_a_minute_and_again_after_an_outage() -> N
     clock = FakeClock()
     epoch = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
     server = _Server(clock, epoch, round_trip=0.2)
-    server_clock = ServerClock(server, monotonic=clock.now)  # type: ignore[arg-type]
+    suspended = datetime.timedelta(0)  # the time this host slept: its monotonic clock stopped
+
+    def wall() -> datetime.datetime:
+        return epoch + datetime.timedelta(seconds=clock.now()) + suspended
+
+    server_clock = ServerClock(server, monotonic=clock.now,  # type: ignore[arg-type]
+                               wall=wall)
 
     def at(seconds: float) -> datetime.datetime:
         return epoch + datetime.timedelta(seconds=seconds)
@@ -204,3 +240,6 @@ def test_the_servers_time_is_read_once_a_minute_and_again_after_an_outage() -> N
     server.outages += 1  # perhaps another server now (a replica set's new primary)
     server.epoch -= datetime.timedelta(seconds=7)
     assert (server_clock.now(), server.reads) == (at(REREAD_AFTER + 0.6), 3)
+    suspended = datetime.timedelta(minutes=10)  # a laptop's lid closed, then opened
+    server.epoch += suspended  # the server's time went on meanwhile
+    assert server_clock.now() == at(REREAD_AFTER + 600.8) and server.reads == 4

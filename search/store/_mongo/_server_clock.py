@@ -33,6 +33,9 @@ from search.store._mongo._connection import Connection
 log = logging.getLogger(__name__)
 
 REREAD_AFTER = 60.0  # seconds between two reads of the server's clock
+# Seconds the wall clock may run apart from the monotonic one between two reads (NTP slews it
+# far less) before this process is taken to have been suspended meanwhile.
+_SUSPENDED_AFTER = 1.0
 _COMMAND_NOT_FOUND = 59
 
 
@@ -40,6 +43,7 @@ _COMMAND_NOT_FOUND = 59
 class _Reading:
     server_time: datetime.datetime  # the server's time at `monotonic`
     monotonic: float  # this process's monotonic clock when it was read
+    wall: datetime.datetime  # and its wall clock, to notice a suspend (see `_is_fresh`)
     outages: int  # the connection's outages then: after another one, it is read again
 
 
@@ -47,9 +51,11 @@ class ServerClock:
     """The database server's time now, as the MongoDB store stamps and judges its times."""
 
     def __init__(self, connection: Connection,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], datetime.datetime] = utcnow) -> None:
         self._connection = connection
         self._monotonic = monotonic
+        self._wall = wall
         self._reading: _Reading | None = None
         self._told_no_time = False
 
@@ -67,7 +73,12 @@ class ServerClock:
         return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
     def _is_fresh(self, reading: _Reading) -> bool:
-        return (0 <= self._monotonic() - reading.monotonic < REREAD_AFTER
+        """Read within the minute, before the last outage, and with no suspend since: the
+        monotonic clock stops while a laptop or a VM sleeps, the wall clock does not, so
+        when the two have gone apart the reading is carried forward no further."""
+        elapsed = self._monotonic() - reading.monotonic
+        walked = (self._wall() - reading.wall).total_seconds()
+        return (0 <= elapsed < REREAD_AFTER and abs(walked - elapsed) < _SUSPENDED_AFTER
                 and reading.outages == self._connection.outages)
 
     def _read(self) -> _Reading:
@@ -88,7 +99,7 @@ class ServerClock:
         # off. (The try that answered: the retries of an outage before it do not count.)
         half_round_trip = datetime.timedelta(seconds=(after - before) / 2)
         reading = _Reading(server_time=local_time + half_round_trip, monotonic=after,
-                           outages=outages)
+                           wall=self._wall(), outages=outages)
         self._reading = reading
         return reading
 
