@@ -240,6 +240,7 @@ class LiveStore:
 
     def _publish(self, reading: StoreReading) -> None:
         now = reading.now
+        read_at = self._clock()  # when the store's time was `now`: building the views takes a while
         version = self._version + 1
         views = {experiment.exp_key: self._view(self._views.get(experiment.exp_key), experiment,
                                                 reading, version, now)
@@ -257,7 +258,7 @@ class LiveStore:
             self._views = views
             self._encoded = {key: value for key, value in self._encoded.items()
                              if key[0] in views and views[key[0]].changed_at == key[1]}
-            self._read_at = self._clock()
+            self._read_at = read_at
             self._store_now = now
             self._error = None
             self._condition.notify_all()
