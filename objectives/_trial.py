@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import gc
 import logging
 import math
@@ -188,6 +189,11 @@ def _from_signal_handler(error: BaseException) -> bool:
             handler = signal.getsignal(signum)
         except (OSError, ValueError):
             continue
+        while isinstance(handler, functools.partial):
+            handler = handler.func
+        if callable(handler) and not hasattr(handler, "__code__") \
+                and not hasattr(handler, "__func__"):
+            handler = type(handler).__call__  # an object called as a function
         code = getattr(getattr(handler, "__func__", handler), "__code__", None)
         if code is not None:
             handlers.add(code)

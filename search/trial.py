@@ -25,6 +25,7 @@ from search.documents import (
 
 # What the view reads of a job document: the queries ask a store for no more.
 TRIAL_FIELDS = ("tid", "state", "owner", "attempt", "book_time", "refresh_time", "misc.params",
+                "misc.vals",  # where params are missing or empty (Trial.params)
                 "result.status", "result.loss", "result.accuracy", "result.test_accuracy",
                 "result.train_seconds",
                 "result.below_accuracy_floor", "result.reason", "result.error", "result.error_type",

@@ -92,6 +92,36 @@ def test_a_worker_whose_space_builds_other_params_than_recorded_leaves_them_queu
     assert [job["state"] for job in left] == [JOB_STATE_NEW] * 6  # handed back, for others
 
 
+def test_values_of_an_option_this_worker_lacks_fail_naming_what_the_driver_built(
+        tmp_path: pathlib.Path) -> None:
+    """The driver's release added `lion` at the end: its trials cannot be built here, and
+    fail saying so; the others build as recorded, and run."""
+    drivers = tmp_path / "drivers.yaml"
+    drivers.write_text("parameters:\n  optimizer: {values: [adamw, sgd, lion]}\n")
+    ours = tmp_path / "ours.yaml"
+    ours.write_text("parameters:\n  optimizer: {values: [adamw, sgd]}\n")
+    def run(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+        with trial.timed():
+            pass
+        return {"accuracy": 0.5}
+
+    objective = Objective(name="tests:trains_nothing", description="", run=run)
+    store = EmbeddedStore(tmp_path / "store")
+    store.record_experiment(Experiment(exp_key="e", space=spaces.load_space(str(ours)).record,
+                                       objective=objective.name, epochs=1, min_accuracy=0.0))
+    proposer = Proposer("e", spaces.load_space(str(drivers)).graph, seed=0, startup_trials=10)
+    jobs = [proposer.propose(tid) for tid in range(8)]
+    store.queue_jobs(jobs)
+    Worker(store, "w1", WorkerOptions(exp_keys=("e",), idle_timeout=0.0),
+           given_objectives=(objective,)).run()
+    done = store.jobs("e", list(range(8)))
+    store.close()
+    lion = [job for job in done if job["misc"]["params"]["optimizer"] == "lion"]
+    assert lion and all("install that one on this worker" in job["result"]["error"]
+                        for job in lion)
+    assert all(job["result"]["status"] == "ok" for job in done if job not in lion)
+
+
 def test_params_read_back_from_mongodb_agree_with_those_built_here() -> None:
     """pymongo reads an integer of 2**31 or more back as bson.Int64: the same value. A job
     whose values do not build here is malformed, for run_job to fail, not a space apart."""

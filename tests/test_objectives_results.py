@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import signal
@@ -219,7 +220,19 @@ def test_a_report_past_the_planned_epochs_fails_the_trial_saying_so():
     assert "epoch 4 of a trial planned for 3 (trial.epochs)" in result["error"]
 
 
-def test_a_sigterm_handler_that_exits_stops_the_search_not_the_trial():
+def _exits(code, signum, frame):
+    sys.exit(code)
+
+
+class _ExitsOnSignal:
+    def __call__(self, signum, frame):
+        sys.exit(143)
+
+
+@pytest.mark.parametrize("handler", [lambda signum, frame: sys.exit(143),
+                                     functools.partial(_exits, 143), _ExitsOnSignal()],
+                         ids=["function", "partial", "callable object"])
+def test_a_sigterm_handler_that_exits_stops_the_search_not_the_trial(handler):
     """A program's own `signal.signal(SIGTERM, ... sys.exit(143))`: a stop from outside,
     which must reach the caller (the trial goes back to the queue), unlike the objective's
     own sys.exit."""
@@ -228,7 +241,7 @@ def test_a_sigterm_handler_that_exits_stops_the_search_not_the_trial():
             signal.raise_signal(signal.SIGTERM)
         return {"accuracy": 0.5}
 
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
+    previous = signal.signal(signal.SIGTERM, handler)
     try:
         with pytest.raises(SystemExit) as stopped:
             run_trial(objective_for(signalled), PARAMS, CPU)

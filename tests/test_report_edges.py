@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from bson import ObjectId
 from click.testing import CliRunner
+from farm import database
 from hyperopt.base import JOB_STATE_CANCEL
 from stored_trials import finished_job, record_trials
 
@@ -23,7 +24,7 @@ from search.reports import queries
 from search.reports.evidence import pool
 from search.reports.output import render, render_status
 from search.store import WorkerStatus, open_store
-from search.trial import Trial
+from search.trial import TRIAL_FIELDS, Trial, trials_of
 
 FLOOR = 0.5
 
@@ -275,6 +276,22 @@ def test_a_job_hyperopt_wrote_shows_and_pools_by_its_chosen_values() -> None:
     exported = csv.DictReader(io.StringIO(render([t.row() for t in trials], "csv")))
     assert [row["lr"] for row in exported] == ["0.1", "0.1", "0.2"]
     assert [[t.tid for t in c.trials] for c in pool(trials, FLOOR)] == [[0, 1], [2]]
+
+
+def test_a_query_of_the_database_reads_the_values_that_stand_in_for_params(
+        mongo_url: str) -> None:
+    """The queries ask MongoDB for TRIAL_FIELDS only: those must hold `misc.vals` too."""
+    record_trials(mongo_url, "stand-in", [(0.9, 1.0), (0.8, 1.0)])
+    database(mongo_url).jobs.update_one({"exp_key": "stand-in", "tid": 0},
+                                        {"$set": {"misc.params": {}}})
+    store = open_store(mongo_url)
+    try:
+        whole, read = (trials_of(store.jobs("stand-in", fields=fields))
+                       for fields in (None, TRIAL_FIELDS))
+    finally:
+        store.close()
+    assert read[0].params and read[0].params == {
+        label: values[0] for label, values in whole[0].job["misc"]["vals"].items() if values}
 
 
 def test_a_cancelled_job_is_counted_and_selectable(tmp_path: Path) -> None:

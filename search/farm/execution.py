@@ -99,6 +99,10 @@ def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
             evaluated = space_eval(prepared.space.graph, chosen_values(reservation.job))
         except (KeyError, IndexError, TypeError, ValueError) as error:
             problem = f"its misc.vals do not fit the space: {type(error).__name__}: {error}"
+            recorded = reservation.job["misc"].get("params")
+            if recorded:  # the driver's space built them: perhaps another release's
+                problem += (f"; the driver built {recorded} from them: if it runs another "
+                            "hpsearch release, install that one on this worker")
     if problem is not None:
         log.warning("trial %r of %s is malformed: %s", reservation.tid, experiment.exp_key,
                     problem)

@@ -223,7 +223,7 @@ def _check_database_name(url: str, location: str) -> None:
     database `team`, collection `p1`, so `team.p1` and `team.p2` would silently be one store."""
     name = unquote(url.partition("?")[0].split("/", 3)[3] if url.count("/") >= 3 else "")
     if "." in name:
-        before = name.partition(".")[0]
+        before = name.partition(".")[0] or DEFAULT_DATABASE
         raise StoreError(
             f"invalid MongoDB URL {location}: the database name {name!r} has a '.', which "
             "MongoDB does not allow in a database name.\nName it without dots, such as "
