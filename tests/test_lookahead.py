@@ -58,14 +58,11 @@ def test_a_job_taken_from_the_lookahead_counts_as_an_attempt_once_it_runs(
     assert decisions == ["none", "abandon"]
 
 
-def test_a_worker_whose_space_builds_other_params_than_recorded_leaves_them_queued(
-        tmp_path: pathlib.Path) -> None:
-    """The driver's release had a `lion` option first; this worker's has not, so the same
-    values would train `adamw` and `sgd` where the store shows `lion` and `adamw`."""
-    drivers = tmp_path / "drivers.yaml"
-    drivers.write_text("parameters:\n  optimizer: {values: [lion, adamw]}\n")
-    ours = tmp_path / "ours.yaml"
-    ours.write_text("parameters:\n  optimizer: {values: [adamw, sgd]}\n")
+def worker_on_other_options(tmp_path: pathlib.Path, drivers: str, ours: str, count: int
+                            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """`count` trials proposed by a driver whose space offers the optimizers `drivers`, run
+    by a worker whose space, by the same name, offers `ours`: the jobs as the worker left
+    them, the params it trained, and how many jobs it did."""
     ran: list[dict[str, Any]] = []
 
     def run(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
@@ -74,21 +71,30 @@ def test_a_worker_whose_space_builds_other_params_than_recorded_leaves_them_queu
             pass
         return {"accuracy": 0.5}
 
+    spaces_of = {}
+    for name, values in (("drivers", drivers), ("ours", ours)):
+        (tmp_path / f"{name}.yaml").write_text(f"parameters:\n  optimizer: {{values: {values}}}\n")
+        spaces_of[name] = spaces.load_space(str(tmp_path / f"{name}.yaml"))
     objective = Objective(name="tests:records_its_params", description="", run=run)
     store = EmbeddedStore(tmp_path / "store")
-    store.record_experiment(Experiment(exp_key="e", space=spaces.load_space(str(ours)).record,
+    store.record_experiment(Experiment(exp_key="e", space=spaces_of["ours"].record,
                                        objective=objective.name, epochs=1, min_accuracy=0.0))
-    proposer = Proposer("e", spaces.load_space(str(drivers)).graph, seed=0, startup_trials=10)
-    jobs = [proposer.propose(tid) for tid in range(6)]
-    assert {job["misc"]["params"]["optimizer"] for job in jobs} == {"lion", "adamw"}
-    store.queue_jobs(jobs)
-    worker = Worker(store, "w1", WorkerOptions(exp_keys=("e",), idle_timeout=0.0),
-                    given_objectives=(objective,))
-    exit = worker.run()
-    left = store.jobs("e", list(range(6)))
+    proposer = Proposer("e", spaces_of["drivers"].graph, seed=0, startup_trials=10)
+    store.queue_jobs([proposer.propose(tid) for tid in range(count)])
+    exit = Worker(store, "w1", WorkerOptions(exp_keys=("e",), idle_timeout=0.0),
+                  given_objectives=(objective,)).run()
+    left = store.jobs("e", list(range(count)))
     store.close()
+    return left, ran, exit.jobs_done
 
-    assert exit.jobs_done == 0 and ran == []
+
+def test_a_worker_whose_space_builds_other_params_than_recorded_leaves_them_queued(
+        tmp_path: pathlib.Path) -> None:
+    """The driver's release had a `lion` option first; this worker's has not, so the same
+    values would train `adamw` and `sgd` where the store shows `lion` and `adamw`."""
+    left, ran, jobs_done = worker_on_other_options(tmp_path, "[lion, adamw]", "[adamw, sgd]", 6)
+    assert {job["misc"]["params"]["optimizer"] for job in left} == {"lion", "adamw"}
+    assert jobs_done == 0 and ran == []
     assert [job["state"] for job in left] == [JOB_STATE_NEW] * 6  # handed back, for others
 
 
@@ -96,30 +102,13 @@ def test_values_of_an_option_this_worker_lacks_fail_naming_what_the_driver_built
         tmp_path: pathlib.Path) -> None:
     """The driver's release added `lion` at the end: its trials cannot be built here, and
     fail saying so; the others build as recorded, and run."""
-    drivers = tmp_path / "drivers.yaml"
-    drivers.write_text("parameters:\n  optimizer: {values: [adamw, sgd, lion]}\n")
-    ours = tmp_path / "ours.yaml"
-    ours.write_text("parameters:\n  optimizer: {values: [adamw, sgd]}\n")
-    def run(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
-        with trial.timed():
-            pass
-        return {"accuracy": 0.5}
-
-    objective = Objective(name="tests:trains_nothing", description="", run=run)
-    store = EmbeddedStore(tmp_path / "store")
-    store.record_experiment(Experiment(exp_key="e", space=spaces.load_space(str(ours)).record,
-                                       objective=objective.name, epochs=1, min_accuracy=0.0))
-    proposer = Proposer("e", spaces.load_space(str(drivers)).graph, seed=0, startup_trials=10)
-    jobs = [proposer.propose(tid) for tid in range(8)]
-    store.queue_jobs(jobs)
-    Worker(store, "w1", WorkerOptions(exp_keys=("e",), idle_timeout=0.0),
-           given_objectives=(objective,)).run()
-    done = store.jobs("e", list(range(8)))
-    store.close()
+    done, ran, _ = worker_on_other_options(tmp_path, "[adamw, sgd, lion]", "[adamw, sgd]", 8)
     lion = [job for job in done if job["misc"]["params"]["optimizer"] == "lion"]
     assert lion and all("install that one on this worker" in job["result"]["error"]
                         for job in lion)
     assert all(job["result"]["status"] == "ok" for job in done if job not in lion)
+    assert [params["optimizer"] for params in ran] == [
+        job["misc"]["params"]["optimizer"] for job in done if job not in lion]
 
 
 def test_params_read_back_from_mongodb_agree_with_those_built_here() -> None:
