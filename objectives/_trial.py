@@ -164,18 +164,28 @@ def run_trial(
     return result
 
 
+# The objective protocol's own code: an error raised there is about what the objective gave
+# it (a result, an epoch's report), whose place in the objective's code is the one to name.
+_PROTOCOL_FILES = frozenset(str(Path(__file__).resolve().parent / name)
+                            for name in ("_context.py", "_plain.py", "_result.py", "_trial.py"))
+
+
 def raised_at(error: BaseException) -> str:
     """Where `error` was raised, as `file:line in function`: the innermost frame of code
-    outside the installed packages and the standard library (the objective's own, not the
-    torch internals it called), else the innermost frame."""
+    outside the installed packages, the standard library and the objective protocol (the
+    objective's own, not the torch internals it called, nor the check of what it returned);
+    where none is, the check's."""
     frames = traceback.extract_tb(error.__traceback__)
     if not frames:
         return "raised where no traceback shows"
     libraries = tuple(str(Path(path).resolve()) for name, path in sysconfig.get_paths().items()
                       if name in ("stdlib", "platstdlib", "purelib", "platlib"))
     own = [frame for frame in frames
-           if not str(Path(frame.filename).resolve()).startswith(libraries)]
-    frame = (own or frames)[-1]
+           if not (path := str(Path(frame.filename).resolve())).startswith(libraries)
+           and path not in _PROTOCOL_FILES]
+    if not own:
+        return "in what the objective returned"
+    frame = own[-1]
     return f"at {frame.filename}:{frame.lineno} in {frame.name}"
 
 

@@ -250,6 +250,30 @@ def test_a_sigterm_handler_that_exits_stops_the_search_not_the_trial(handler):
     assert stopped.value.code == 143
 
 
+def test_a_failure_is_placed_in_the_objectives_code_never_in_the_protocols(caplog):
+    """A bad epoch report is where the objective called report_epoch; a bad result, in what
+    the objective returned: never a line of hpsearch's checks."""
+    def reports_a_percentage(params, trial):
+        with trial.timed():
+            pass
+        trial.report_epoch(97.0)
+        return {"accuracy": 0.97}
+
+    def returns_too_much(params, trial):
+        with trial.timed():
+            pass
+        return {"accuracy": 1.5}
+
+    with caplog.at_level("WARNING", logger="objectives"):
+        run_trial(objective_for(reports_a_percentage), PARAMS, CPU)
+        run_trial(objective_for(returns_too_much), PARAMS, CPU)
+    reported, returned = (record.getMessage() for record in caplog.records
+                          if "trial failed" in record.getMessage())
+    line = reports_a_percentage.__code__.co_firstlineno + 3
+    assert f"at {__file__}:{line} in reports_a_percentage" in reported
+    assert "in what the objective returned" in returned and "_result.py" not in returned
+
+
 def test_numpy_and_torch_extras_become_plain_data():
     objective = objective_for(objectives_for_tests.returns_numpy_and_torch_extras)
     result = run_trial(objective, PARAMS, CPU)
