@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from stored_trials import MIN_ACCURACY, Outcome, record_repeat, record_trials, result_for
 
 import spaces
-from search.dashboard import Dashboard, DashboardError
+from search.dashboard import Dashboard, DashboardError, _live
 from search.dashboard._live import STALLED_AFTER, LiveStore
 from search.dashboard._reading import WHOLE_READ_INTERVAL, StoreReader
 from search.dashboard._server import _Handler
@@ -678,6 +678,28 @@ def test_a_client_that_never_finishes_its_request_is_let_go(
             ("127.0.0.1", dashboard.port), timeout=60) as connection:
         connection.sendall(b"GET / HTTP/1.1\r\n")  # and never the rest of its headers
         assert connection.recv(1) == b""  # the server closed it
+
+
+def test_a_request_after_nobody_asked_for_a_while_gets_a_fresh_reading(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nobody looking, the reader stops; the first request after that must not be answered
+    with the reading from before (a `curl` ten minutes on showed ten-minute-old workers)."""
+    monkeypatch.setattr(_live, "FIRST_READ_WAIT", 60.0)  # however loaded the machine
+    location = str(tmp_path / "store")
+    record_trials(location, "before", OUTCOMES[:1])
+    store = open_store(location)
+    now = [0.0]
+    live = LiveStore(store, interval=0.01, clock=lambda: now[0])
+    try:
+        live.read_once()
+        record_trials(location, "meanwhile", OUTCOMES[:1])
+        now[0] = _live.IDLE_AFTER + 1  # nobody asked: the reader stays idle once started
+        live.start()
+        overview = live.overview(0, 0)
+    finally:
+        live.close()
+        store.close()
+    assert [summary["exp_key"] for summary in overview["experiments"]] == ["before", "meanwhile"]
 
 
 class HangingStore:

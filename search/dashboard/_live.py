@@ -140,6 +140,7 @@ class LiveStore:
         self._heard_at: float | None = None  # the store's last sign of life in a read under way
         self._longest_silence = 0.0  # the read under way's longest wait for the store
         self._asked_at = clock()
+        self._fresh_from: float | None = None  # a request after an idle spell waits for a read
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dashboard-reader", daemon=True)
@@ -167,13 +168,20 @@ class LiveStore:
             lambda: self._read_at is not None or self._error is not None, timeout)
 
     def _first_read(self) -> None:
-        """Wait (a while) for the first read; called with the condition held.
+        """Wait (a while) for the first read, and for a fresh one when nobody had asked for
+        IDLE_AFTER (the reader had stopped: the last reading is as old as the idle spell);
+        called with the condition held. A fresh read that takes longer answers with the last
+        reading, its `read_age` saying how old.
 
         Raises:
-            NotReadYet: it is still under way.
+            NotReadYet: the first read is still under way.
         """
         if not self._wait_for_first_read(FIRST_READ_WAIT) or self._read_at is None:
             raise NotReadYet(self._error or self._first_read_progress())
+        fresh_from = self._fresh_from
+        if fresh_from is not None:
+            self._condition.wait_for(lambda: self._read_at is not None
+                                     and self._read_at >= fresh_from, FIRST_READ_WAIT)
 
     def _first_read_progress(self) -> str:
         seconds = self._clock() - self._read_started
@@ -409,7 +417,10 @@ class LiveStore:
                 "params": dict(trial_row(trial).params)}
 
     def _asked(self) -> None:
-        self._asked_at = self._clock()
+        now = self._clock()
+        if now - self._asked_at > IDLE_AFTER:  # the reader stopped: its reading is old
+            self._fresh_from = now
+        self._asked_at = now
         self._wake.set()
 
     def _status(self) -> dict[str, Any]:
