@@ -44,7 +44,8 @@ Use your own objective as ``package.module:function`` (the worker must be starte
 ``hpsearch.objectives``; either may point at a function or at an :class:`Objective` (which
 can also carry a ``warm_up(device)`` run once per process before its first timed trial, and a
 ``check(settings)`` that ``hpsearch search`` calls before any trial, raising ObjectiveError,
-e.g. DataMissingError, when no trial could run)::
+e.g. DataMissingError, when no trial could run, and a ``check_params(params)`` it calls on
+draws of the space, raising ValueError for params the objective could not read)::
 
     def objective(params, trial):
         data, model, optimizer = build(params, trial.device)

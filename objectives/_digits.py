@@ -115,4 +115,5 @@ DIGITS = Objective(
     ),
     run=run_digits,
     warm_up=warm_up_digits,
+    check_params=TrainingRecipe.from_params,
 )

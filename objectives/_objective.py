@@ -27,6 +27,10 @@ class Objective:
             by ``run_trial`` before warming up; raises ObjectiveError (e.g.
             DataMissingError) when trials could not run, so the user hears it once, up
             front, and a worker fails such a trial fast. None: nothing to check.
+        check_params: Called by ``hpsearch search`` with draws of the search's space before
+            any trial; raises ValueError when the objective could not read such params (a
+            misspelt or missing hyperparameter, a value out of range), so a search on a space
+            that does not fit stops at once instead of failing every trial. None: reads any.
     """
 
     name: str
@@ -34,6 +38,7 @@ class Objective:
     run: Callable[[dict[str, Any], TrialContext], dict[str, Any]]
     warm_up: Callable[[torch.device], None] | None = None
     check: Callable[[TrialSettings], None] | None = None
+    check_params: Callable[[dict[str, Any]], object] | None = None
 
 
 def objective_from_function(name: str, function: Callable[..., Any]) -> Objective:

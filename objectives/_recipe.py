@@ -44,13 +44,13 @@ class TrainingRecipe:
             ValueError: A key is missing or unknown, or a value is out of range (the trial
                 then fails with this message).
         """
+        _refuse_unread(params, (*_READ, *also_reads), "hyperparameter")  # a typo, named first
         missing = [key for key in ("lr", "batch_size", "optimizer") if key not in params]
         if missing:
             raise ValueError(
                 f"params lack {', '.join(missing)}; this objective expects lr, batch_size, "
                 f"weight_decay, optimizer and scheduler (got {sorted(params)})"
             )
-        _refuse_unread(params, (*_READ, *also_reads), "hyperparameter")
         optimizer = _as_choice(params["optimizer"], "optimizer")
         scheduler = _as_choice(params.get("scheduler", "none"), "scheduler")
         for choice, what in ((optimizer, "optimizer"), (scheduler, "scheduler")):

@@ -60,14 +60,7 @@ def vision_objective(task: VisionTask) -> Objective:
     """
 
     def run(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
-        recipe = TrainingRecipe.from_params(params, also_reads=("label_smoothing", "width"))
-        label_smoothing = float(params.get("label_smoothing", 0.0))
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-        width = float(params.get("width", 1.0))
-        if not 0.0 < width < math.inf:  # the recorded width must be the one trained
-            raise ValueError(f"width (a multiple of the model's channels) must be above 0, "
-                             f"got {width}")
+        recipe, label_smoothing, width = _read_params(params)
         data = device_images(task.dataset, trial.data_dir, trial.device)
         return train_and_score(task, recipe, data, trial, label_smoothing, width)
 
@@ -92,7 +85,24 @@ def vision_objective(task: VisionTask) -> Objective:
                                    f"{error}") from None
 
     return Objective(name=task.dataset.name, description=task.description, run=run,
-                     warm_up=warm_up, check=check)
+                     warm_up=warm_up, check=check, check_params=_read_params)
+
+
+def _read_params(params: dict[str, Any]) -> tuple[TrainingRecipe, float, float]:
+    """The recipe, label smoothing and width a trial's params ask for.
+
+    Raises:
+        ValueError: A key is missing or unknown, or a value is out of range.
+    """
+    recipe = TrainingRecipe.from_params(params, also_reads=("label_smoothing", "width"))
+    label_smoothing = float(params.get("label_smoothing", 0.0))
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+    width = float(params.get("width", 1.0))
+    if not 0.0 < width < math.inf:  # the recorded width must be the one trained
+        raise ValueError(f"width (a multiple of the model's channels) must be above 0, "
+                         f"got {width}")
+    return recipe, label_smoothing, width
 
 
 def train_and_score(

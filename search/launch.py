@@ -268,7 +268,8 @@ def optimize(
         InvalidSearchOptions: options no search can run with.
         StoreError: the store cannot be opened or written, or the key is invalid.
         ExperimentConflict: the key names an experiment with another definition.
-        SpaceError: the space cannot be loaded.
+        SpaceError: the space cannot be loaded, or the objective cannot read what it
+            proposes (a misspelt hyperparameter).
         ObjectiveError: the objective is unknown, given as a function to a farm, or cannot
             run here (its data is missing; a farm only logs that, its workers have their own).
         SearchFailed: no trial succeeded, or (embedded) too many failed in a row.
@@ -276,6 +277,7 @@ def optimize(
     options = options or SearchOptions()
     chosen = _objective(objective, options.is_farm)
     loaded = _space(space)
+    _check_params(chosen, loaded)
     if not options.is_farm:
         objectives.resolve_device(options.device)  # this process trains on it
     with opened_store(options.store) as store:
@@ -371,6 +373,28 @@ def _check(objective: objectives.Objective, experiment: Experiment, runs_here: b
             raise
         log.warning("not found on this machine, which is fine if the workers have it (each "
                     "worker reads its own HPSEARCH_DATA_DIR): %s", error)
+
+
+SPACE_DRAWS_CHECKED = 32  # enough to reach every branch of a space a person writes
+
+
+def _check_params(objective: objectives.Objective, space: spaces.SearchSpace) -> None:
+    """Ask the objective whether it can read what the space proposes, before any trial.
+
+    A misspelt hyperparameter would otherwise fail every trial (on a farm, every worker's),
+    or be searched and recorded while training ignored it. The draws are the prior's, from
+    their own generator, so the search's proposals are unchanged.
+    """
+    if objective.check_params is None:
+        return
+    for params in spaces.sample_space(space, SPACE_DRAWS_CHECKED, seed=0):
+        plain = objectives.plain_data(params, "params")
+        try:
+            objective.check_params(plain)
+        except ValueError as error:
+            raise spaces.SpaceError(
+                f"the space {space.name} does not fit the objective {objective.name}: "
+                f"{error}\n  a draw of the space: {plain}") from None
 
 
 def _local_worker(store: Store, objective: objectives.Objective, options: SearchOptions

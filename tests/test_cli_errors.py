@@ -121,3 +121,15 @@ def test_gpus_all_in_any_case_falls_back_to_cpu_where_no_gpu_is_visible(mongo_ur
     result = run("worker", "--store", mongo_url, "--gpus", " ALL", "--idle-timeout", "0")
     assert result.exit_code == 0, result.output
     assert "worker stopped after 0 trials" in result.output
+
+
+def test_a_space_the_objective_cannot_read_is_refused_before_any_trial(tmp_path: Path) -> None:
+    space = write_space(tmp_path, "parameters:\n"
+                                  "  lr: {distribution: uniform, min: 0.001, max: 0.1}\n"
+                                  "  batch_sz: {distribution: categorical, values: [32, 64]}\n"
+                                  "  optimizer: {values: [adamw]}\n")
+    store = tmp_path / "store"
+    assert_user_error(run("search", "--store", str(store), "--space", space),
+                      "does not fit the objective digits", "'batch_sz'",
+                      "did you mean 'batch_size'", "a draw of the space")
+    assert not store.exists()  # nothing recorded, no trial queued
