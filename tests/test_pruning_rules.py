@@ -9,9 +9,11 @@ import itertools
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stored_trials import finished_job
 
 from objectives import EpochReport
-from search.farm.evidence import trial_pruning
+from search.experiment import Experiment
+from search.farm.evidence import EvidencePublisher, trial_pruning
 from search.pruning import (
     DEFAULT_MARGIN,
     NO_EVIDENCE,
@@ -30,6 +32,7 @@ from search.pruning import (
 )
 from search.pruning._bound import TIMED_TRIALS
 from search.pruning._evidence import binned_curve
+from search.store._embedded import EmbeddedStore
 
 
 def report(epoch_seconds: list[float], curve: list[float], planned: int) -> EpochReport:
@@ -316,6 +319,37 @@ def test_finished_curves_are_kept_by_stage_and_pruned_ones_left_out():
     assert evidence.curves == (tuple(twenty), tuple(twenty))
 
 
+def test_the_incumbent_is_a_configuration_pooled_as_best_pools_it():
+    lucky = result([0.5, 0.5], [0.8, 0.9])  # 0.9 accuracy/s on its first run
+    builder = EvidenceBuilder(grid=None, min_accuracy=0.5)
+    builder.add(lucky, "a")
+    builder.add(result([1.0, 1.0], [0.7, 0.8]), "b")  # 0.4 accuracy/s
+    # At most 1.0 / (1 + 4 x 0.25 x 0.5) = 0.667 accuracy/s: below the lucky run, above the
+    # configuration's pooled score once its repeat lands.
+    challenger = report([0.5, 0.5], [0.5, 0.6], planned=6)
+    assert builder.evidence().incumbent == pytest.approx(0.9)
+    assert BoundPruner().decide(challenger, builder.evidence()) is not None
+    builder.add(result([1.5, 1.5], [0.8, 0.9]), "a")  # its repeat: 1.8 / 4 s together
+    assert builder.evidence().incumbent == pytest.approx(0.45)
+    assert BoundPruner().decide(challenger, builder.evidence()) is None
+    # A mean accuracy below the floor leaves the configuration out, whatever its best run did.
+    builder.add(result([0.5, 0.5], [0.1, 0.0]), "a")  # mean (0.9 + 0.9 + 0) / 3 = 0.6
+    builder.add(result([0.5, 0.5], [0.1, 0.0]), "a")  # mean 0.45
+    assert builder.evidence().incumbent == pytest.approx(0.4)
+
+
+def test_pooled_runs_give_the_same_incumbent_in_any_order():
+    runs = [(result([0.3, 0.4], [0.6, 0.7]), "a"), (result([0.1, 0.2], [0.5, 0.55]), "a"),
+            (result([0.7, 0.1], [0.9, 0.61]), "a"), (result([1.0, 0.9], [0.6, 0.9]), "b")]
+    incumbents = set()
+    for order in itertools.permutations(runs):
+        builder = EvidenceBuilder(grid=None)
+        for item, key in order:
+            builder.add(item, key)
+        incumbents.add(builder.evidence().incumbent)
+    assert len(incumbents) == 1
+
+
 def test_records_folded_from_the_store_give_the_same_evidence_as_the_results():
     results = [result(AT_RUNG_2, [0.2, 0.4, 0.6]), result([1.0] * 4, [0.1, 0.2, 0.3, 0.4]),
                result([5.0, 5.0], [0.5, 0.6], planned=10, pruned=True),
@@ -431,3 +465,16 @@ def test_a_confirmation_run_is_never_pruned():
     assert decide is not None and decide(slow) is not None
     assert trial_pruning(BoundPruner(), evidence, {"tid": 4, "repeat_of": 3}) is None
     assert trial_pruning(None, evidence, {"tid": 3}) is None
+
+
+def test_the_driver_publishes_an_incumbent_pooled_over_runs_of_the_same_params(tmp_path):
+    store = EmbeddedStore(tmp_path / "store")
+    experiment = Experiment(exp_key="e", space={"builtin": "default"}, objective="noop",
+                            epochs=1, min_accuracy=0.5, pruner="bound")
+    publisher = EvidencePublisher(store, experiment, min_interval=0.0)
+    publisher.record([finished_job(0, (0.9, 1.0), {"lr": 0.1}),   # lucky: 0.9 accuracy/s
+                      finished_job(1, (0.8, 2.0), {"lr": 0.2}),   # 0.4
+                      finished_job(2, (0.9, 3.0), {"lr": 0.1})])  # the repeat: 1.8 / 4 s
+    publisher.flush()
+    assert store.pruning_evidence("e")["incumbent"] == pytest.approx(0.45)
+    store.close()

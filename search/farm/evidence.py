@@ -5,8 +5,9 @@ publishes it as one document; each worker reads that document by key when a tria
 then at most about once a second (`evidence_for`), and decides pruning locally from it. So a
 farm decides as one process would, with evidence older by at most the driver's publishing
 interval, its poll, and the worker's refresh period: about two seconds. Stale evidence holds
-fewer results and a lower incumbent, so the exact bound prunes less, never more. A worker
-that cannot read the store does not prune; the trial goes on.
+fewer results and a lower incumbent, so the exact bound prunes less, save in the seconds after
+a confirmation run pulled the leader's pooled score down. A worker that cannot read the store
+does not prune; the trial goes on.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from search.pruning import (
     make_pruner,
     should_prune,
 )
+from search.reports.evidence import configuration_key
 from search.store import Store
+from search.trial import Trial
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,8 @@ class EvidencePublisher:
         self._clock = clock
         self._exp_key = experiment.exp_key
         pruner = experiment_pruner(experiment)
-        self._builder = EvidenceBuilder(pruner.grid) if pruner is not None else None
+        self._builder = (EvidenceBuilder(pruner.grid, experiment.min_accuracy)
+                         if pruner is not None else None)
         self._folded: set[int] = set()
         self._min_interval = min_interval
         self._changed = False
@@ -58,7 +62,8 @@ class EvidencePublisher:
 
     def record(self, jobs: Iterable[JobDoc]) -> None:
         """Fold the results of jobs that finished ok (final: each is folded once; a failed
-        trial's result may still be replaced by a late one, and adds no evidence anyway)."""
+        trial's result may still be replaced by a late one, and adds no evidence anyway),
+        the runs of one configuration pooled as `best` pools them."""
         if self._builder is None:
             return
         for job in jobs:
@@ -66,7 +71,7 @@ class EvidencePublisher:
             if (is_finished(job) and job["tid"] not in self._folded
                     and isinstance(result, dict) and result.get("status") == "ok"):
                 self._folded.add(job["tid"])
-                self._builder.add(result)
+                self._builder.add(result, configuration_key(Trial.from_job(job)))
                 self._changed = True
 
     def publish_if_due(self) -> None:

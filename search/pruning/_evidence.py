@@ -90,8 +90,10 @@ class Evidence:
     """The incumbent and the rung records, as of one read.
 
     Attributes:
-        incumbent: The best score (accuracy per second) of a trial that trained to its end,
-            or None before any did. A stale one is lower, so the bound prunes less.
+        incumbent: The best pooled score (accuracy per second) of a configuration, over the
+            runs that trained to their end, or None before any did (`EvidenceBuilder`). A
+            stale one is lower, so the bound prunes less, save in the moment after a repeat
+            showed the leader lucky.
         rung_values: Rung index k -> the values recorded there, highest first.
         grid: The grid they were recorded on (None: no rung records).
         curves: The `binned_curve` of each trial that trained to its end.
@@ -212,18 +214,24 @@ class TrialEvidence:
         rung_values: (rung index, value) for each rung it crossed.
         curve: Its `binned_curve` if it trained to its end, else None.
         speedup: Its `speedup_ratio` if it trained to its end, else None.
+        configuration: The key of its hyperparameters, whose runs are pooled for the
+            incumbent; None: a configuration of its own.
+        run: (accuracy, training seconds) if it trained to its end, for that pooling.
     """
 
     score: float | None
     rung_values: tuple[tuple[int, float], ...]
     curve: tuple[float, ...] | None
     speedup: float | None = None
+    configuration: str | None = None
+    run: tuple[float, float] | None = None
 
     def to_document(self) -> dict[str, Any]:
         """Plain data for the store."""
         return {"score": self.score, "rung_values": [list(pair) for pair in self.rung_values],
                 "curve": None if self.curve is None else list(self.curve),
-                "speedup": self.speedup}
+                "speedup": self.speedup, "configuration": self.configuration,
+                "run": None if self.run is None else list(self.run)}
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> TrialEvidence:
@@ -233,17 +241,22 @@ class TrialEvidence:
             ValueError: The document is not one `to_document` wrote.
         """
         with _reading("trial evidence"):
-            curve = document["curve"]
+            curve, run = document["curve"], document.get("run")
+            configuration = document.get("configuration")
             return cls(
                 score=_optional_float(document["score"]),
                 rung_values=tuple((int(k), float(v)) for k, v in document["rung_values"]),
                 curve=None if curve is None else tuple(float(v) for v in curve),
                 speedup=_optional_float(document["speedup"]),
+                configuration=None if configuration is None else str(configuration),
+                run=None if run is None else (float(run[0]), float(run[1])),
             )
 
 
-def trial_evidence(result: Mapping[str, Any], grid: RungGrid | None) -> TrialEvidence | None:
-    """The record a finished trial's result adds (None for a failed trial: it adds none)."""
+def trial_evidence(result: Mapping[str, Any], grid: RungGrid | None,
+                   configuration: str | None = None) -> TrialEvidence | None:
+    """The record a finished trial's result adds (None for a failed trial: it adds none);
+    ``configuration`` keys its hyperparameters, so that its runs pool (None: it is alone)."""
     if result.get("status") != "ok":
         return None
     reports = reports_of(result)
@@ -258,17 +271,37 @@ def trial_evidence(result: Mapping[str, Any], grid: RungGrid | None) -> TrialEvi
         last = reports[-1]
         curve = binned_curve(last.val_accuracy_per_epoch, last.epochs_planned)
         speedup = speedup_ratio(last.train_seconds_at_epoch, MIN_EPOCHS)
-    return TrialEvidence(trial_score(result), tuple(rung_values), curve, speedup)
+    return TrialEvidence(trial_score(result), tuple(rung_values), curve, speedup,
+                         configuration, _full_run(result))
+
+
+def _full_run(result: Mapping[str, Any]) -> tuple[float, float] | None:
+    """(accuracy, training seconds) of a run that trained to its end, else None."""
+    accuracy, seconds = result.get("accuracy"), result.get("train_seconds")
+    if (result.get("pruned") or isinstance(accuracy, bool)
+            or not isinstance(accuracy, int | float) or not isinstance(seconds, int | float)
+            or not math.isfinite(accuracy) or not 0.0 < seconds < math.inf):
+        return None
+    return float(accuracy), float(seconds)
 
 
 class EvidenceBuilder:
     """Evidence kept up to date one finished trial at a time (results are final, so each is
     added once), for a driver or a benchmark that sees results arrive, or a worker folding
-    the records a driver stored."""
+    the records a driver stored.
 
-    def __init__(self, grid: RungGrid | None) -> None:
+    The incumbent pools the runs of one configuration as `hpsearch best` does: mean accuracy
+    over mean seconds, none when the mean accuracy is below ``min_accuracy``. So once a
+    confirmation run shows the leader's first run lucky, trials are judged against what the
+    leader holds up to, not against its luckiest draw. Without repeats it is the best score.
+    """
+
+    def __init__(self, grid: RungGrid | None, min_accuracy: float = 0.0) -> None:
         self.grid = grid
-        self._incumbent: float | None = None
+        self._min_accuracy = min_accuracy
+        self._alone: float | None = None  # the best score of runs with no configuration key
+        self._runs: dict[str, list[tuple[float, float]]] = {}  # key -> (accuracy, seconds)
+        self._pooled: dict[str, float] = {}  # key -> pooled score, if above the floor
         self._rung_values: dict[int, list[float]] = {}  # ascending
         self._curves: list[tuple[float, ...]] = []
         self._speedup: float | None = None
@@ -276,9 +309,10 @@ class EvidenceBuilder:
         self._finished = 0
         self._evidence: Evidence | None = None
 
-    def add(self, result: Mapping[str, Any]) -> None:
-        """Count one finished trial's result (failed ones give no evidence)."""
-        record = trial_evidence(result, self.grid)
+    def add(self, result: Mapping[str, Any], configuration: str | None = None) -> None:
+        """Count one finished trial's result (failed ones give no evidence); runs with the
+        same ``configuration`` key pool for the incumbent."""
+        record = trial_evidence(result, self.grid, configuration)
         if record is not None:
             self.add_record(record)
 
@@ -286,9 +320,12 @@ class EvidenceBuilder:
         """Count one finished trial's record (built on this builder's grid)."""
         self._finished += 1
         self._evidence = None
-        if record.score is not None and (self._incumbent is None
-                                         or record.score > self._incumbent):
-            self._incumbent = record.score
+        if record.configuration is not None and record.run is not None:
+            runs = self._runs.setdefault(record.configuration, [])
+            runs.append(record.run)
+            self._pool(record.configuration, runs)
+        elif record.score is not None and (self._alone is None or record.score > self._alone):
+            self._alone = record.score
         for k, value in record.rung_values:
             bisect.insort(self._rung_values.setdefault(k, []), value)
         if record.curve is not None:
@@ -301,7 +338,7 @@ class EvidenceBuilder:
         """The evidence of every result added so far."""
         if self._evidence is None:
             self._evidence = Evidence(
-                incumbent=self._incumbent,
+                incumbent=self._incumbent(),
                 rung_values={k: tuple(reversed(values)) for k, values in self._rung_values.items()},
                 grid=self.grid,
                 curves=tuple(sorted(self._curves)),
@@ -310,6 +347,18 @@ class EvidenceBuilder:
                 finished=self._finished,
             )
         return self._evidence
+
+    def _pool(self, key: str, runs: list[tuple[float, float]]) -> None:
+        """Pool one configuration's runs again; exact sums, so any order pools alike."""
+        accuracy, seconds = (math.fsum(column) for column in zip(*runs, strict=True))
+        if accuracy > 0.0 and accuracy / len(runs) >= self._min_accuracy:
+            self._pooled[key] = accuracy / seconds
+        else:
+            self._pooled.pop(key, None)
+
+    def _incumbent(self) -> float | None:
+        alone = () if self._alone is None else (self._alone,)
+        return max((*self._pooled.values(), *alone), default=None)
 
 
 def evidence_from_results(
