@@ -312,3 +312,13 @@ def test_a_cancelled_job_is_counted_and_selectable(tmp_path: Path) -> None:
     record_trials(location, "e", [(0.9, 1.0)])
     listed = invoke("trials", "--store", location, "--state", "cancelled")
     assert (listed.exit_code, listed.output.strip()) == (0, "(no trials)")
+
+
+def test_status_after_a_resume_lowered_max_evals_says_so_rather_than_36_of_10() -> None:
+    trials = [Trial.from_job(finished_job(tid, (0.9, 1.0), {"lr": tid})) for tid in range(3)]
+    status = queries.ExperimentStatus(
+        exp_key="e", objective="noop", space="default", counts=queries.count_by_state(trials),
+        max_evals=2, best=None, trials_per_minute=None, seconds_left=None, workers=[],
+        stale_after=60.0, late_results=0, read_at=utcnow())
+    assert "e: noop on space default: 3 finished (over --max-evals 2) (3 ok, 0 failed)" in \
+        render_status(status)

@@ -103,11 +103,14 @@ def render_status(status: ExperimentStatus) -> str:
     """A few lines a person reads at a glance: progress, best, pace, workers."""
     counts = status.counts
     finished = finished_count(counts)
-    target = f"/{status.max_evals}" if status.max_evals else ""
+    progress = f"{finished}/{status.max_evals} finished" if status.max_evals else \
+        f"{finished} finished"
+    if status.max_evals and finished > status.max_evals:  # a resume lowered --max-evals
+        progress = f"{finished} finished (over --max-evals {status.max_evals})"
     pruned = f", {counts['pruned']} pruned" if counts["pruned"] else ""
     lines = [
-        f"{status.exp_key}: {status.objective} on space {status.space}: {finished}{target} "
-        f"finished ({counts['ok']} ok{pruned}, {counts['failed']} failed), "
+        f"{status.exp_key}: {status.objective} on space {status.space}: {progress} "
+        f"({counts['ok']} ok{pruned}, {counts['failed']} failed), "
         f"{counts['running']} running, "
         f"{counts['queued']} queued"
         + (f", {counts[CANCELLED]} cancelled" if counts.get(CANCELLED) else ""),
