@@ -69,7 +69,7 @@ class TrialContext:
         self._block_started = 0.0
         self._val_accuracy_per_epoch: list[float | None] = []
         self._train_seconds_at_epoch: list[float] = []
-        self._pruned: TrialPruned | None = None
+        self._pruned_at: tuple[PruneDecision, int] | None = None
 
     @contextlib.contextmanager
     def timed(self) -> Iterator[None]:
@@ -138,8 +138,8 @@ class TrialContext:
             return  # after the last planned epoch the time is spent: nothing left to save
         decision = self._ask_pruner(epoch)
         if decision is not None:
-            self._pruned = TrialPruned(decision, epoch)
-            raise self._pruned
+            self._pruned_at = (decision, epoch)
+            raise TrialPruned(decision, epoch)
 
     def _ask_pruner(self, epoch: int) -> PruneDecision | None:
         assert self._should_prune is not None
@@ -169,8 +169,11 @@ class TrialContext:
 
     @property
     def pruned(self) -> TrialPruned | None:
-        """The `TrialPruned` that ``report_epoch`` raised, or None."""
-        return self._pruned
+        """Why ``report_epoch`` stopped the trial, as a `TrialPruned` like the one it raised,
+        or None. Not that one: its traceback's frames hold the objective's model, optimizer
+        and data, and through this context they would wait for the cycle collector, after
+        every pruned trial, keeping their device memory."""
+        return None if self._pruned_at is None else TrialPruned(*self._pruned_at)
 
     @property
     def entered_timed(self) -> bool:

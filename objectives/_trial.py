@@ -109,7 +109,7 @@ def run_trial(
             # Once the pruner said stop, the trial is pruned whatever the objective raises
             # then (TrialPruned wrapped in an error of its own, its clean-up's failure): as a
             # failure it would lose its curve and count toward the failures in a row.
-            if error is not trial.pruned:
+            if not isinstance(error, TrialPruned):
                 logger.info("the objective raised %s: %s after it was pruned",
                             type(error).__name__, error)
             logger.info("trial %s", trial.pruned)

@@ -3,7 +3,9 @@ records a pruned trial as a finished one with its partial curve."""
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from typing import Any
 
 import pytest
@@ -141,6 +143,30 @@ def test_objective_that_raises_another_error_once_stopped_is_still_recorded_as_p
     assert result["status"] == "ok" and result["pruned"] is True and result["loss"] == 0.0
     assert result["val_accuracy_per_epoch"] == list(CURVE[:2])
     assert result["train_seconds"] == 4.0 and result["epochs"] == 2
+
+
+def test_a_pruned_trial_frees_its_model_when_it_returns_not_at_the_next_collection() -> None:
+    """On a GPU a pruned trial's model, optimizer and data would hold device memory until
+    Python's cycle collector ran; the default pruner stops many trials."""
+    alive: list[weakref.ref[torch.Tensor]] = []
+
+    def trains(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+        weights = torch.zeros(64, 64)
+        alive.append(weakref.ref(weights))
+        for epoch in range(trial.epochs):
+            with trial.timed():
+                weights += 1.0
+            trial.report_epoch(CURVE[epoch])
+        return {"accuracy": CURVE[-1]}
+
+    objective = Objective(name="tests:trains", description="", run=trains)
+    gc.disable()
+    try:
+        result = run_trial(objective, {}, settings(), should_prune=stop_after(2))
+        assert result["pruned"] is True
+        assert alive[0]() is None
+    finally:
+        gc.enable()
 
 
 def test_an_objective_that_never_times_its_training_fails_even_when_pruned():
