@@ -170,6 +170,35 @@ def test_a_deadline_stops_python_code() -> None:
             time.sleep(60)  # the trial's work, which the deadline must cut short
 
 
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_a_deadline_whose_raise_was_lost_raises_again(where: str) -> None:
+    """A raise can be lost (a handler run in logging's at-fork hook only prints "Exception
+    ignored"); here the block itself swallows the first, as such a hook would."""
+    outcome: list[int] = []
+
+    def trial() -> None:
+        swallowed = 0
+        try:
+            with deadline(0.2, on_stuck=lambda: None):
+                for _ in range(6000):  # a minute of work, far past the deadline
+                    try:
+                        time.sleep(0.01)
+                    except TrialTimedOut:
+                        swallowed += 1
+                        if swallowed > 1:
+                            raise
+        except TrialTimedOut:
+            outcome.append(swallowed)
+
+    if where == "main":
+        trial()
+    else:
+        thread = threading.Thread(target=trial)
+        thread.start()
+        thread.join(timeout=120)
+    assert outcome == [2]
+
+
 def test_a_deadline_stops_python_code_in_a_thread_where_no_signal_can_go() -> None:
     outcome: list[str] = []
 

@@ -8,7 +8,8 @@ process: after a grace period a watchdog thread calls `on_stuck`, which records 
 and ends the process. In another thread (an embedded search started from a notebook's or a web
 app's thread), where no signal can go, a timer raises it asynchronously at the thread's next
 Python step, which a blocking call delays until it returns; and the process, the caller's, is
-never ended. Either way a deadline that falls during an import lands once the import ends.
+never ended. Either way a deadline that falls during an import lands once the import ends,
+and one whose raise was lost is raised again.
 """
 
 from __future__ import annotations
@@ -74,6 +75,13 @@ def _message(seconds: float) -> str:
 # How long a deadline that falls during an import waits before it looks again.
 _IMPORT_RETRY = 0.05
 
+# How long after raising TrialTimedOut the deadline raises it again if the block is still
+# running. A raise can be lost: a signal handler that runs inside a callback whose exceptions
+# Python ignores (logging's at-fork hook, on every fork a DataLoader makes) only prints
+# "Exception ignored", and one timer would then leave the trial to the watchdog. Long enough
+# that a trial's clean-up, once the first raise landed, is seldom cut short.
+_RAISE_AGAIN = 2.0
+
 
 def _imports(frame: FrameType | None) -> int:
     """How many imports `frame` runs inside (importlib's frames on its stack)."""
@@ -109,6 +117,7 @@ def _alarm(seconds: float) -> Iterator[None]:
         if armed and imports.begun_in(frame):
             signal.setitimer(signal.ITIMER_REAL, _IMPORT_RETRY)
         elif armed:
+            signal.setitimer(signal.ITIMER_REAL, _RAISE_AGAIN)
             raise TrialTimedOut(_message(seconds))
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
@@ -139,6 +148,7 @@ def _async_raise(seconds: float) -> Iterator[None]:
                 return
             state["raised"] = True
             ctypes.pythonapi.PyThreadState_SetAsyncExc(thread, ctypes.py_object(TrialTimedOut))
+            start(_RAISE_AGAIN)
 
     timer: list[threading.Timer] = []  # the one running: each retry replaces it
 
