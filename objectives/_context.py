@@ -22,8 +22,9 @@ def timing_definition() -> str:
     """The one-sentence definition of ``train_seconds`` that every result records."""
     return (
         "train_seconds is the wall-clock time spent inside the objective's `with trial.timed():` "
-        "blocks, with the device synchronized on entry and exit, after a once-per-process "
-        "warm-up, excluding data loading, model construction and final evaluation but "
+        "blocks, with the device synchronized on entry and exit, after the objective's "
+        "once-per-process warm-up if it has one (the built-in objectives do), excluding data "
+        "loading, model construction and final evaluation but "
         "including evaluation that steers training (such as ReduceLROnPlateau's)."
     )
 
