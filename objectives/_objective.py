@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ class Objective:
 
     name: str
     description: str
-    run: Callable[[dict[str, Any], TrialContext], dict[str, Any]]
+    run: Callable[[dict[str, Any], TrialContext], Mapping[str, Any]]
     warm_up: Callable[[torch.device], None] | None = None
     check: Callable[[TrialSettings], None] | None = None
     check_params: Callable[[dict[str, Any]], object] | None = None

@@ -68,3 +68,8 @@ class TrialPruned(Exception):
         super().__init__(f"pruned after epoch {epoch}: {decision.reason}")
         self.decision = decision
         self.epoch = epoch
+
+    def __reduce__(self) -> tuple[type[TrialPruned], tuple[PruneDecision, int]]:
+        """Pickled and copied by what it was made of (an objective's worker processes, a
+        copy.copy), not by its message, which __init__ does not take."""
+        return type(self), (self.decision, self.epoch)

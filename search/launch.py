@@ -19,7 +19,7 @@ import functools
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import objectives
@@ -27,7 +27,7 @@ import spaces
 from search.algorithms import ALGORITHMS, DEFAULT_ALGO
 from search.confirmation import DEFAULT, parse_confirm
 from search.experiment import Experiment
-from search.policy import MIN_HEARTBEAT_INTERVAL, MalformedPolicy, policy_for_run
+from search.policy import MAX_SECONDS, MIN_HEARTBEAT_INTERVAL, MalformedPolicy, policy_for_run
 from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 from search.reports.results import ExperimentResults
 from search.store import DEFAULT_LOCATION, Store, opened_store
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ObjectiveFunction = Callable[[dict[str, Any], "objectives.TrialContext"], dict[str, Any]]
+ObjectiveFunction = Callable[[dict[str, Any], "objectives.TrialContext"], Mapping[str, Any]]
 
 
 class InvalidSearchOptions(ValueError):
@@ -92,7 +92,7 @@ class SearchOptions:
             resume keeps it.
     """
 
-    store: str = DEFAULT_LOCATION
+    store: str | os.PathLike[str] = DEFAULT_LOCATION
     exp_key: str = "default"
     max_evals: int = 20
     epochs: int = 20
@@ -109,13 +109,13 @@ class SearchOptions:
     max_attempts: int | None = None
     trial_timeout: float | None = None
     max_consecutive_failures: int | None = 5
-    data_dir: str | None = None
+    data_dir: str | os.PathLike[str] | None = None
     torch_compile: bool = False
     confirm: str | float = DEFAULT
 
     def __post_init__(self) -> None:
         # Every field is checked here, before anything is written: a value the store would
-        # refuse to read back must never reach an experiment's record.
+        # refuse to read back must never reach an experiment's record. Paths become text.
         for name in ("store", "data_dir"):
             value = getattr(self, name)
             if isinstance(value, os.PathLike):
@@ -131,11 +131,11 @@ class SearchOptions:
             object.__setattr__(self, "device", objectives.device_setting(self.device))
         except objectives.ObjectiveError as error:
             raise InvalidSearchOptions(str(error)) from None
-        for name in ("max_evals", "epochs", "startup_trials"):
-            _check_whole(name, getattr(self, name), least=1)
+        for name in ("max_evals", "epochs", "startup_trials"):  # recorded: 64-bit integers
+            _check_whole(name, getattr(self, name), least=1, below=2**63)
         for name in ("max_queue", "max_consecutive_failures", "max_attempts"):
             if getattr(self, name) is not None:
-                _check_whole(name, getattr(self, name), least=1)
+                _check_whole(name, getattr(self, name), least=1, below=2**63)
         _check_whole("seed", self.seed, least=0, below=2**63)  # recorded: a 64-bit integer
         if not _is_number(self.min_accuracy) or not 0.0 <= self.min_accuracy <= 1.0:
             _refuse("min_accuracy", self.min_accuracy, "a fraction in [0, 1], such as 0.5")
@@ -143,6 +143,10 @@ class SearchOptions:
             value = getattr(self, name)
             if value is not None and (not _is_number(value) or not value > 0):
                 _refuse(name, value, "a number of seconds above 0, or None")
+        for name in ("heartbeat_interval", "stale_after", "trial_timeout"):
+            value = getattr(self, name)
+            if value is not None and not value <= MAX_SECONDS:
+                _refuse(name, value, f"at most {MAX_SECONDS:g} s (about 31 years), or None")
         if self.heartbeat_interval is not None and self.heartbeat_interval < MIN_HEARTBEAT_INTERVAL:
             _refuse("heartbeat_interval", self.heartbeat_interval,
                     f"at least {MIN_HEARTBEAT_INTERVAL} s (as --heartbeat-interval), or None")
@@ -162,7 +166,7 @@ class SearchOptions:
     @property
     def is_farm(self) -> bool:
         """Whether workers elsewhere run the trials (a `mongodb://` store)."""
-        return is_mongodb_url(self.store)
+        return is_mongodb_url(os.fspath(self.store))
 
     def experiment(self, recorded: Experiment | None, space: spaces.SearchSpace,
                    objective: str) -> Experiment:
@@ -184,8 +188,8 @@ class SearchOptions:
                           device=self.device, algo=self.algo, pruner=self.pruner,
                           seed=self.seed, startup_trials=self.startup_trials,
                           # Where the data is may move; left out, it stays where recorded.
-                          data_dir=self.data_dir if self.data_dir is not None or not recorded
-                          else recorded.data_dir,
+                          data_dir=_text(self.data_dir) if self.data_dir is not None
+                          or not recorded else recorded.data_dir,
                           torch_compile=self.torch_compile, max_evals=self.max_evals,
                           policy=policy, confirmation=parse_confirm(self.confirm))
 
@@ -223,6 +227,11 @@ def _recorded_choice(name: str, experiment: Experiment) -> str:
         return str(getattr(experiment, name))
     fraction = experiment.confirmation.fraction
     return "none" if fraction == 0 else f"{fraction:g} of the trials"
+
+
+def _text(path: str | os.PathLike[str] | None) -> str | None:
+    """A path field as the text `__post_init__` made it (typed as given, so a Path type-checks)."""
+    return None if path is None else os.fspath(path)
 
 
 def _is_number(value: object) -> bool:
@@ -274,7 +283,11 @@ def optimize(
             run here (its data is missing; a farm only logs that, its workers have their own).
         SearchFailed: no trial succeeded, or (embedded) too many failed in a row.
     """
-    options = options or SearchOptions()
+    options = SearchOptions() if options is None else options
+    if not isinstance(options, SearchOptions):
+        raise InvalidSearchOptions(f"options must be a search.SearchOptions, not "
+                                   f"{type(options).__name__} {options!r}: write "
+                                   "SearchOptions(max_evals=..., ...)")
     chosen = _objective(objective, options.is_farm)
     loaded = _space(space)
     _check_params(chosen, loaded)
@@ -403,6 +416,6 @@ def _local_worker(store: Store, objective: objectives.Objective, options: Search
     from search.farm.worker import Worker, WorkerOptions, worker_id
 
     return Worker(store, worker_id(None),
-                  WorkerOptions(exp_keys=(options.exp_key,), data_dir=options.data_dir,
+                  WorkerOptions(exp_keys=(options.exp_key,), data_dir=_text(options.data_dir),
                                 max_consecutive_failures=options.max_consecutive_failures),
                   given_objectives=(objective,))

@@ -97,7 +97,8 @@ def test_options_no_search_can_run_with_are_refused(tmp_path: Path) -> None:
     ("min_accuracy", "0.5"), ("data_dir", 5), ("torch_compile", "yes"), ("exp_key", 5),
     ("store", 5), ("store", ""), ("max_attempts", 0), ("trial_timeout", 0),
     ("heartbeat_interval", -1.0), ("heartbeat_interval", 0.001), ("confirm", 1.5),
-    ("confirm", "sometimes"), ("device", "tpu"),
+    ("confirm", "sometimes"), ("device", "tpu"), ("trial_timeout", math.inf),
+    ("trial_timeout", 1e10), ("stale_after", 1e300), ("epochs", 2**63), ("max_attempts", 2**70),
 ])
 def test_each_option_is_checked_before_anything_is_written(tmp_path: Path, field: str,
                                                            value: object) -> None:
@@ -108,8 +109,18 @@ def test_each_option_is_checked_before_anything_is_written(tmp_path: Path, field
     assert not (tmp_path / "store").exists()
 
 
+def test_options_given_as_a_dict_are_refused_with_what_to_write(tmp_path: Path) -> None:
+    with pytest.raises(InvalidSearchOptions, match="must be a search.SearchOptions, not dict"):
+        search.optimize("noop", "default", {"max_evals": 3})  # type: ignore[arg-type]
+
+
+def test_results_read_as_one_line_in_a_notebook(tmp_path: Path) -> None:
+    results = search.optimize("noop", "default", SearchOptions(store=str(tmp_path), max_evals=3))
+    assert repr(results) == "ExperimentResults(exp_key='default', trials=3 (3 ok))"
+
+
 def test_paths_and_a_numeric_confirmation_fraction_are_taken_as_given(tmp_path: Path) -> None:
-    options = SearchOptions(store=tmp_path / "store", data_dir=tmp_path / "data",  # type: ignore[arg-type]
+    options = SearchOptions(store=tmp_path / "store", data_dir=tmp_path / "data",
                             confirm=0.2, max_evals=1, **QUICK)
     assert options.store == str(tmp_path / "store") and options.data_dir == str(tmp_path / "data")
     results = search.optimize("noop", "default", options)

@@ -3,8 +3,10 @@ records a pruned trial as a finished one with its partial curve."""
 
 from __future__ import annotations
 
+import copy
 import gc
 import json
+import pickle
 import weakref
 from typing import Any
 
@@ -197,6 +199,8 @@ def test_a_failing_pruner_never_fails_the_trial():
 def test_trial_pruned_names_the_epoch_and_reason():
     error = TrialPruned(PruneDecision(pruner="bound", reason="cannot win", score_bound=0.1), 4)
     assert "epoch 4" in str(error) and "cannot win" in str(error)
+    for again in (pickle.loads(pickle.dumps(error)), copy.copy(error)):  # a worker process's
+        assert (again.decision, again.epoch, str(again)) == (error.decision, 4, str(error))
 
 
 def test_open_timed_block_counts_in_train_seconds():

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 from pathlib import Path
 
+import pytest
 from farm import database
 from stored_trials import record_trials
 
@@ -128,3 +130,16 @@ def test_a_worker_says_which_experiments_it_serves_and_which_it_refused(
         assert (store.live_workers("a", 60), store.live_workers("b", 60)) == (2, 0)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("exp_keys", "mx"), ("exp_keys", (1,)), ("allowed_objectives", "pkg.mod:run"),
+    ("max_jobs", 0), ("max_jobs", "3"), ("max_consecutive_failures", True),
+    ("idle_timeout", -5), ("idle_timeout", math.nan), ("poll_interval", 0),
+])
+def test_worker_options_a_worker_could_not_run_with_are_refused_by_name(field: str,
+                                                                        value: object) -> None:
+    """A string of keys would serve the experiments named by its letters."""
+    with pytest.raises(ValueError, match=f"WorkerOptions.{field}"):
+        WorkerOptions(**{field: value})  # type: ignore[arg-type]
+    assert WorkerOptions(exp_keys=["a"]).exp_keys == ("a",)  # type: ignore[arg-type]

@@ -121,8 +121,8 @@ def _alarm(seconds: float) -> Iterator[None]:
             raise TrialTimedOut(_message(seconds))
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
+    try:  # from here: a timer the system refuses must still give the handler back
+        signal.setitimer(signal.ITIMER_REAL, seconds)
         yield
     finally:
         armed = False

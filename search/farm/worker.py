@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
 import os
 import pathlib
 import socket
@@ -62,6 +63,41 @@ class WorkerOptions:
     poll_interval: float = 1.0  # the longest wait between polls of an idle worker
     lookahead: bool = False  # reserve the next job while one runs (needs a thread-safe store)
     spool_root: pathlib.Path | None = None  # None: no spool (the embedded store is on disk)
+
+    def __post_init__(self) -> None:
+        """Check each field as `hpsearch worker` checks its option, naming the one that is
+        wrong: a string of keys would otherwise serve experiments named by its letters."""
+        if self.exp_keys is not None:
+            object.__setattr__(self, "exp_keys", _names("exp_keys", self.exp_keys))
+        object.__setattr__(self, "allowed_objectives",
+                           _names("allowed_objectives", self.allowed_objectives))
+        for name in ("max_jobs", "max_consecutive_failures"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise ValueError(f"WorkerOptions.{name} must be a whole number of at least 1, "
+                                 f"or None, not {value!r}")
+        if self.idle_timeout is not None and not _seconds(self.idle_timeout) >= 0:
+            raise ValueError(f"WorkerOptions.idle_timeout must be a number of seconds, 0 or "
+                             f"more, or None, not {self.idle_timeout!r}")
+        if not _seconds(self.poll_interval) > 0:
+            raise ValueError(f"WorkerOptions.poll_interval must be a number of seconds above "
+                             f"0, not {self.poll_interval!r}")
+
+
+def _names(field: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, tuple | list) or not all(
+            isinstance(item, str) for item in value):
+        hint = f" (write ({value!r},))" if isinstance(value, str) else ""
+        raise ValueError(f"WorkerOptions.{field} must be a tuple of strings, not {value!r}{hint}")
+    return tuple(value)
+
+
+def _seconds(value: object) -> float:
+    """A finite number as a float; NaN for anything else, which every comparison refuses."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return math.nan
+    return float(value)
 
 
 @dataclasses.dataclass(frozen=True)

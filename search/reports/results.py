@@ -44,6 +44,13 @@ class ExperimentResults:
             raise queries.unknown_experiment(store, exp_key)
         return cls(experiment, tuple(trials_of(store.jobs(exp_key))))
 
+    def __repr__(self) -> str:
+        """One line, as a notebook shows it: every trial's fields would run to a megabyte."""
+        counts = queries.count_by_state(self.trials)
+        states = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
+        return (f"ExperimentResults(exp_key={self.experiment.exp_key!r}, "
+                f"trials={len(self.trials)}{f' ({states})' if states else ''})")
+
     def best(self, n: int = 5, *, min_accuracy: float | None = None,
              sort: str = "score", include_pruned: bool = False) -> list[Configuration]:
         """The `n` best configurations (every run of the same hyperparameters pooled) by
