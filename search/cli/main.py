@@ -11,9 +11,8 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from types import FrameType
-from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -34,6 +33,7 @@ from search.cli.common import (
     with_store,
 )
 from search.cli.dashboard import dashboard
+from search.cli.progress import progress_on_stderr
 from search.cli.reports import export, plot
 from search.farm.spool import check_spool_root, default_spool_root
 from search.farm.stopping import StopNow
@@ -57,9 +57,6 @@ from search.reports import queries
 from search.reports.output import render, render_status
 from search.store import Store, StoreError, open_store, opened_store
 from search.urls import is_mongodb_url, redact
-
-if TYPE_CHECKING:
-    from search.farm.driver import SearchProgress
 
 # Every command's module is imported inside the command that needs it: `hpsearch --help` and
 # the queries must not pay for torch, Hyperopt or matplotlib (tests/test_cli_imports.py).
@@ -181,14 +178,15 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                      if objectives.is_module_function(objective_name) else "")
             header += (f"\ntrials are queued for workers; attach some with: hpsearch worker "
                        f"--store '{redact(store)}' --exp-key {shlex.quote(exp_key)}{allow}")
-        with _progress_bar(header) as on_progress, _sigterm_stops_now():
+        with _sigterm_stops_now():
             try:
-                with warnings.catch_warnings():  # said above, for the options given only
+                with (progress_on_stderr(header) as on_progress,
+                      warnings.catch_warnings()):  # said above, for the options given only
                     warnings.simplefilter("ignore", RecordedChoiceKept)
                     results = optimize(objective_name, space_name, options,
                                        on_progress=on_progress)
             except (KeyboardInterrupt, StopNow) as stop:
-                click.echo("\ninterrupted: finished trials are saved, a running one goes back "
+                click.echo("interrupted: finished trials are saved, a running one goes back "
                            "to the queue; rerun the same command to resume", err=True)
                 sys.exit(128 + stop.signum if isinstance(stop, StopNow) else 130)
             except SearchFailed as error:
@@ -232,33 +230,6 @@ def _sigterm_stops_now() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _progress_bar(header: str) -> Iterator[Callable[[SearchProgress], None]]:
-    """A progress callback that prints `header` once the search has started (its store
-    opened and its experiment recorded), then a bar of the finished trials and the best
-    configuration (its runs pooled, as the final table ranks)."""
-    with contextlib.ExitStack() as stack:
-        bars: list[Any] = []
-
-        def on_progress(progress: SearchProgress) -> None:
-            if not bars:
-                click.echo(header, err=True)
-                bars.append(stack.enter_context(click.progressbar(
-                    length=progress.max_evals, label="trials", show_pos=True, show_eta=True,
-                    item_show_func=lambda text: text, file=sys.stderr)))
-            best = progress.best
-            text = "no score yet" if best is None else (
-                f"best {best.score:.3g} acc/s (trial {best.tid}, {best.runs} "
-                f"run{'s' if best.runs > 1 else ''}: accuracy {best.accuracy:.3f} "
-                f"in {best.train_seconds:.3f} s)")
-            if progress.max_train_seconds is not None:
-                text += (f"; trained {progress.train_seconds:.1f} of "
-                         f"{progress.max_train_seconds:g} s")
-            bars[0].update(progress.finished - bars[0].pos, text)
-
-        yield on_progress
 
 
 # -- worker -------------------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""The search's progress on stderr: a line cut to a terminal's width and cleared for a log
+record, or a line now and then in a file."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+
+import pytest
+
+from search.cli.progress import CLEAR_LINE, ProgressLine, progress_on_stderr
+from search.farm.driver import SearchProgress
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def lines_drawn(text: str) -> list[str]:
+    return [line for line in text.replace("\n", CLEAR_LINE).split(CLEAR_LINE) if line]
+
+
+def test_on_a_terminal_each_update_is_cut_to_its_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    terminal, clock = Terminal(), Clock()
+    line = ProgressLine(terminal, "search 'x'", clock)
+    for finished in range(5):
+        clock.now += 1.0
+        line.update(SearchProgress(finished, 4, None, max_train_seconds=3600.0))
+    line.close()
+    drawn = lines_drawn(terminal.getvalue())
+    assert drawn[0] == "search 'x'" and len(drawn) == 6
+    assert all(len(text) <= 79 for text in drawn)
+    assert "trials 1/4" in drawn[2] and "00:03 left" in drawn[2]
+    assert terminal.getvalue().endswith("\n")
+
+
+def test_a_log_record_clears_the_line_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    handler = logging.StreamHandler(sys.stderr)
+    logging.getLogger().addHandler(handler)
+    try:
+        with progress_on_stderr("search 'x'") as on_progress:
+            on_progress(SearchProgress(1, 4, None))
+            logging.getLogger("tests").warning("trial failed")
+        logging.getLogger("tests").warning("after the search")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    text = terminal.getvalue()
+    assert f"no score yet{CLEAR_LINE}trial failed\n" in text
+    assert text.endswith("no score yet\nafter the search\n")  # drawn again at its end
+
+
+def test_in_a_file_a_line_is_written_now_and_then_and_at_the_end() -> None:
+    log, clock = io.StringIO(), Clock()
+    line = ProgressLine(log, "search 'x'", clock)
+    for finished in range(0, 31):
+        clock.now = finished * 1.0  # a trial a second
+        line.update(SearchProgress(finished, 30, None))
+    line.close()
+    written = log.getvalue().splitlines()
+    assert written[0] == "search 'x'"
+    assert [text.split()[1] for text in written[1:]] == ["0/30", "10/30", "20/30", "30/30"]
+    assert "\r" not in log.getvalue()
