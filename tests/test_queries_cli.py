@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from farm import OutputWatcher
 from stored_trials import record_trials
 
+import spaces
 from search.cli import main
 from search.documents import utcnow
 from search.store import WorkerStatus, open_store
@@ -109,3 +110,14 @@ def test_rerun_with_another_definition_is_refused_showing_the_difference(store_l
     assert result.exit_code == 2
     assert "epochs: recorded 1, requested 3" in result.output
     assert "min_accuracy" not in result.output  # only what differs is shown (both 0.5)
+
+
+def test_a_terminal_that_cannot_show_a_value_gets_it_escaped_not_a_traceback(tmp_path) -> None:
+    space = tmp_path / "odd.yaml"
+    space.write_text("parameters:\n  k: {values: ['日本']}\n", encoding="utf-8")
+    store = str(tmp_path / "store")
+    record_trials(store, "odd", [(0.9, 1.0)], space=spaces.load_space(str(space)))
+    result = CliRunner(charset="latin-1").invoke(main, ["trials", "--store", store,
+                                                        "--exp-key", "odd"])
+    assert result.exit_code == 0, result.output
+    assert "\\u65e5\\u672c" in result.output

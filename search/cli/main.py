@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import pathlib
 import shlex
@@ -72,6 +73,9 @@ def main(verbose: int) -> None:
     sharing a MongoDB store.
     """
     configure_logging([logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)])
+    for stream in (sys.stdout, sys.stderr):  # a latin-1 terminal still gets every table
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
 
 
 # -- search -------------------------------------------------------------------------------------
