@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
+import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -82,6 +84,14 @@ class Trial:
     started: datetime.datetime | None
     finished: datetime.datetime | None
     job: JobDoc = dataclasses.field(repr=False, compare=False)
+
+    @functools.cached_property
+    def configuration_key(self) -> str:
+        """The canonical form of its params, as sorted JSON (floats written exactly, so a
+        repeat that copies its original's values has its key and nothing else does): runs
+        with equal keys are one configuration. Kept once made: pooling a growing history
+        asks it of every trial again and again."""
+        return json.dumps(self.params, sort_keys=True, separators=(",", ":"), default=str)
 
     @classmethod
     def from_job(cls, job: Mapping[str, Any]) -> Trial:

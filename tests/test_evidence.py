@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from search.reports.evidence import (
@@ -12,6 +13,7 @@ from search.reports.evidence import (
     PRIOR_NOISE,
     Confidence,
     NoiseLevel,
+    PoolCache,
     best_configuration,
     blended_noise,
     configuration_key,
@@ -20,6 +22,7 @@ from search.reports.evidence import (
     population,
     rank,
 )
+from search.trial import Trial
 from tests.evidence_trials import FLOOR, params, run
 
 SLOW, FAST = params(1e-3), params(1e-2, batch_size=512)
@@ -256,3 +259,22 @@ def test_without_noise_nothing_shrinks() -> None:
     configurations = pool(trials, FLOOR)
     assert all(c.posterior_accuracy == c.accuracy for c in configurations)
     assert configurations[0].accuracy_lower_bound == 0.83
+
+
+def test_pooling_a_growing_history_through_a_cache_gives_what_pooling_afresh_gives() -> None:
+    """The confirmation schedule pools before each proposal; its cache must never change
+    an answer: runs added, repeats landing, a queued run starting, the population moving."""
+    random = np.random.default_rng(3)
+    history: list[Trial] = []
+    cache = PoolCache()
+    for tid in range(120):
+        if tid % 10 == 9:  # a repeat of an earlier configuration, queued then run
+            original = history[int(random.integers(len(history)))]
+            history.append(run(tid, original.params, None, state="queued"))
+            assert pool(history, FLOOR, cache=cache) == pool(history, FLOOR)
+            history[-1] = run(tid, original.params, float(random.uniform(0.7, 1.0)),
+                              float(random.uniform(0.5, 2.0)))
+        else:
+            history.append(run(tid, params(float(random.uniform(1e-4, 1e-1))),
+                               float(random.uniform(0.6, 1.0)), float(random.uniform(0.5, 2.0))))
+        assert pool(history, FLOOR, cache=cache) == pool(history, FLOOR)

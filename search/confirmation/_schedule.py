@@ -19,6 +19,7 @@ from search.documents import REPEAT_OF, is_finished
 from search.reports.evidence import (
     Confidence,
     Configuration,
+    PoolCache,
     configuration_key,
     measured_noise,
     pool,
@@ -45,7 +46,8 @@ def repeat_budget(trials: Sequence[Trial], settings: ConfirmationSettings) -> in
 
 
 def next_repeat(trials: Sequence[Trial], min_accuracy: float,
-                settings: ConfirmationSettings) -> Configuration | None:
+                settings: ConfirmationSettings,
+                cache: PoolCache | None = None) -> Configuration | None:
     """The configuration the next trial should run again, or None for a new proposal.
 
     Args:
@@ -53,6 +55,8 @@ def next_repeat(trials: Sequence[Trial], min_accuracy: float,
             runs, so parallel proposals do not repeat one configuration twice over).
         min_accuracy: The experiment's accuracy floor.
         settings: The experiment's confirmation settings.
+        cache: What pooling worked out for the same experiment before: a search asks
+            before each proposal, and its history only grows.
 
     Returns:
         When the budget allows a repeat, `settings.start_after` configurations have finished
@@ -70,8 +74,9 @@ def next_repeat(trials: Sequence[Trial], min_accuracy: float,
     finished = len({configuration_key(trial) for trial in trials if is_finished(trial.job)})
     if finished < settings.start_after:
         return None
-    configurations = pool(trials, min_accuracy, confidence=SCHEDULE_CONFIDENCE)
-    noise = measured_noise(configuration.trials for configuration in configurations)
+    configurations = pool(trials, min_accuracy, confidence=SCHEDULE_CONFIDENCE, cache=cache)
+    noise = measured_noise(configuration.trials for configuration in configurations
+                           if len(configuration.trials) > 1)
     if noise is not None and noise.surely_below(settings.negligible_spread):
         return None
     # The optimistic leaders (by pooled mean, where a lucky run sits) and the one the reports

@@ -187,7 +187,7 @@ def _repeat(ledger: SearchLedger, experiment: Experiment, tid: int) -> JobDoc | 
     if not experiment.confirmation.enabled:
         return None
     leader = next_repeat(list(ledger.trials.values()), experiment.min_accuracy,
-                         experiment.confirmation)
+                         experiment.confirmation, ledger.schedule_pooled)
     return None if leader is None else repeat_job(ledger.jobs[leader.tid], tid)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from search.clock import SYSTEM_CLOCK, Clock
 from search.documents import JOB_STATE_NEW, JobDoc, is_finished, malformed_reason
-from search.reports.evidence import Configuration, best_configuration
+from search.reports.evidence import Configuration, PoolCache, best_configuration
 from search.trial import Trial
 
 BEST_SHARE = 0.1  # the most of the driver's time that pooling the progress bar's best takes
@@ -54,6 +54,8 @@ class SearchLedger:
         self._best: Configuration | None = None
         self._best_at = -math.inf
         self._best_cost = 0.0
+        self._best_pooled = PoolCache()
+        self.schedule_pooled = PoolCache()  # the confirmation schedule's, before each proposal
 
     @property
     def finished(self) -> int:
@@ -111,7 +113,8 @@ class SearchLedger:
         now = self._clock.now()
         due = now - self._best_at >= self._best_cost / BEST_SHARE
         if self._results_changed and (fresh or due):
-            self._best = best_configuration(self.trials.values(), min_accuracy)
+            self._best = best_configuration(self.trials.values(), min_accuracy,
+                                            cache=self._best_pooled)
             self._best_cost = self._clock.now() - now
             self._best_at = now
             self._results_changed = False

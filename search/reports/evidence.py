@@ -27,7 +27,6 @@ benchmarks pool alike.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
@@ -254,21 +253,39 @@ class Configuration:
 
 
 def configuration_key(trial: Trial) -> str:
-    """The canonical form of a trial's hyperparameters: runs with equal keys are pooled.
-
-    The params the objective received (`Trial.params`), as sorted JSON (floats written
-    exactly, so a repeat that copies its original's values has its key and nothing else does).
-    """
-    return _canonical(trial.params)
+    """The canonical form of a trial's hyperparameters (`Trial.configuration_key`): runs with
+    equal keys are pooled."""
+    return trial.configuration_key
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+class PoolCache:
+    """What `pool` worked out for each configuration, kept while its runs, and the noise and
+    population every configuration is judged with, stay as they were. A search pools its
+    growing history again before each proposal (the confirmation schedule); with this, that
+    costs a pass over the trials, not their statistics again. The answers are the same."""
+
+    def __init__(self) -> None:
+        self._summaries: dict[str, tuple[tuple[Trial, ...], _Summary | None]] = {}
+        self._configurations: dict[str, tuple[tuple[Any, ...], Configuration]] = {}
+
+    def summary(self, key: str, runs: Sequence[Trial]) -> _Summary | None:
+        seen = tuple(runs)  # equal runs compare by identity first: the ledger keeps them
+        kept = self._summaries.get(key)
+        if kept is None or kept[0] != seen:
+            kept = self._summaries[key] = (seen, _summary(runs))
+        return kept[1]
+
+    def configuration(self, key: str, runs: list[Trial], *judged: Any) -> Configuration:
+        seen = (tuple(runs), *judged)
+        kept = self._configurations.get(key)
+        if kept is None or kept[0] != seen:
+            kept = self._configurations[key] = (seen, _configuration(key, runs, *judged))
+        return kept[1]
 
 
 def pool(trials: Iterable[Trial], min_accuracy: float, *,
          confidence: Confidence = DEFAULT_CONFIDENCE,
-         include_pruned: bool = False) -> list[Configuration]:
+         include_pruned: bool = False, cache: PoolCache | None = None) -> list[Configuration]:
     """Every configuration among `trials`, in the order of their first run.
 
     Args:
@@ -278,16 +295,19 @@ def pool(trials: Iterable[Trial], min_accuracy: float, *,
         include_pruned: Count pruned runs as runs. By default they are left out: a pruned
             run's accuracy and seconds are those of training cut short, not of the
             configuration trained as asked. The noise is measured without them either way.
+        cache: What an earlier pooling of the same experiment worked out, to reuse.
     """
     groups: dict[str, list[Trial]] = {}
     for trial in sorted(trials, key=lambda trial: trial.tid):
         if include_pruned or not trial.pruned:
             groups.setdefault(configuration_key(trial), []).append(trial)
     measured = measured_noise([trial for trial in runs if not trial.pruned]
-                              for runs in groups.values())
+                              for runs in groups.values() if len(runs) > 1)
     noise = NO_NOISE if reproduces(measured) else blended_noise(measured)
-    competing = population(groups.values(), noise)
-    return [_configuration(key, runs, min_accuracy, noise, confidence, competing)
+    cache = PoolCache() if cache is None else cache
+    competing = _population([cache.summary(key, runs) for key, runs in groups.items()], noise,
+                            POPULATION_SIZE)
+    return [cache.configuration(key, runs, min_accuracy, noise, confidence, competing)
             for key, runs in groups.items()]
 
 
@@ -300,16 +320,28 @@ def population(groups: Iterable[Sequence[Trial]], noise: NoiseLevel,
     of a mean of their runs (`noise.accuracy`**2 / runs), at least `MIN_POPULATION_VARIANCE`
     of the latter.
     """
+    return _population([_summary(runs) for runs in groups], noise, size)
+
+
+_Summary = tuple[float, float, int]  # a configuration's pooled score, mean accuracy, runs
+
+
+def _summary(runs: Sequence[Trial]) -> _Summary | None:
+    """What `population` reads of a configuration (None: no scored run)."""
+    scored = [trial for trial in runs if _is_pooled(trial)]
+    if not scored:
+        return None
+    accuracy = _mean([_accuracy(trial) for trial in scored])
+    seconds = _mean([_seconds(trial) for trial in scored])
+    return accuracy / seconds, accuracy, len(scored)
+
+
+def _population(summaries: Iterable[_Summary | None], noise: NoiseLevel,
+                size: int) -> Population | None:
     if noise.accuracy == 0:
         return None
-    summaries = []
-    for runs in groups:
-        scored = [trial for trial in runs if _is_pooled(trial)]
-        if scored:
-            accuracy = _mean([_accuracy(trial) for trial in scored])
-            seconds = _mean([_seconds(trial) for trial in scored])
-            summaries.append((accuracy / seconds, accuracy, len(scored)))
-    competing = sorted(summaries, key=lambda summary: -summary[0])[:size]
+    competing = sorted((summary for summary in summaries if summary is not None),
+                       key=lambda summary: -summary[0])[:size]
     if len(competing) < MIN_POPULATION:
         return None
     accuracies = [accuracy for _, accuracy, _ in competing]
@@ -360,9 +392,11 @@ def _rank_key(configuration: Configuration, ranking: str,
 
 def best_configuration(trials: Iterable[Trial], min_accuracy: float, *,
                        ranking: str = DEFAULT_RANKING,
-                       confidence: Confidence = DEFAULT_CONFIDENCE) -> Configuration | None:
+                       confidence: Confidence = DEFAULT_CONFIDENCE,
+                       cache: PoolCache | None = None) -> Configuration | None:
     """The configuration the evidence supports best, or None before the first score."""
-    ranked = rank(pool(trials, min_accuracy, confidence=confidence), ranking, confidence)
+    ranked = rank(pool(trials, min_accuracy, confidence=confidence, cache=cache), ranking,
+                  confidence)
     return ranked[0] if ranked else None
 
 
