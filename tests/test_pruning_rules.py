@@ -32,6 +32,7 @@ from search.pruning import (
 )
 from search.pruning._bound import TIMED_TRIALS
 from search.pruning._evidence import binned_curve
+from search.store import StoreError
 from search.store._embedded import EmbeddedStore
 
 
@@ -477,4 +478,25 @@ def test_the_driver_publishes_an_incumbent_pooled_over_runs_of_the_same_params(t
                       finished_job(2, (0.9, 3.0), {"lr": 0.1})])  # the repeat: 1.8 / 4 s
     publisher.flush()
     assert store.pruning_evidence("e")["incumbent"] == pytest.approx(0.45)
+    store.close()
+
+
+def test_evidence_the_store_refuses_leaves_the_search_going(tmp_path, caplog) -> None:
+    """At tens of thousands of finished curves the document passes MongoDB's 16 MB: the
+    driver must go on (its workers prune by the evidence published last), not end."""
+    tries = []
+
+    class Full(EmbeddedStore):
+        def publish_pruning_evidence(self, exp_key, document) -> None:  # type: ignore[no-untyped-def]
+            tries.append(exp_key)
+            raise StoreError("the pruning evidence of 'e' is more than one document can hold")
+
+    store = Full(tmp_path / "store")
+    experiment = Experiment(exp_key="e", space={"builtin": "default"}, objective="noop",
+                            epochs=1, min_accuracy=0.5, pruner="bound")
+    publisher = EvidencePublisher(store, experiment, min_interval=0.0)
+    for tid in range(2):
+        publisher.record([finished_job(tid, (0.9, 1.0 + tid), {"lr": tid})])
+        publisher.flush()
+    assert tries == ["e"] and "search goes on" in caplog.text
     store.close()

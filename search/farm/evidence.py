@@ -29,7 +29,7 @@ from search.pruning import (
     should_prune,
 )
 from search.reports.evidence import configuration_key
-from search.store import Store
+from search.store import Store, StoreError
 from search.trial import Trial
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class EvidencePublisher:
         self._min_interval = min_interval
         self._changed = False
         self._published_at = float("-inf")
+        self._refused = False  # the store refused it once: it is not sent again
 
     def record(self, jobs: Iterable[JobDoc]) -> None:
         """Fold the results of jobs that finished ok (final: each is folded once; a failed
@@ -82,11 +83,16 @@ class EvidencePublisher:
     def flush(self) -> None:
         """Publish the evidence now if it changed: when a search ends, so that what it leaves
         in the store holds every result (a later search or worker starts from all of them)."""
-        if self._builder is None or not self._changed:
+        if self._builder is None or not self._changed or self._refused:
             return
         now = self._clock.now()
-        self._store.publish_pruning_evidence(self._exp_key,
-                                             self._builder.evidence().to_document())
+        try:
+            self._store.publish_pruning_evidence(self._exp_key,
+                                                 self._builder.evidence().to_document())
+        except StoreError as error:  # pruning is a saving: the search goes on without it
+            log.warning("%s; workers now prune by the evidence published last (stale evidence "
+                        "prunes less), and the search goes on", error)
+            self._refused = True
         self._published_at = now
         self._changed = False
 

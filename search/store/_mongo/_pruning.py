@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from pymongo.collection import Collection
-from pymongo.errors import PyMongoError
+from pymongo.errors import DocumentTooLarge, PyMongoError
 
 from search.store._base import StoreError
 from search.store._mongo._connection import Connection
@@ -29,9 +29,19 @@ class PruningEvidence:
         self._location = location
 
     def publish(self, exp_key: str, document: dict[str, Any]) -> None:
+        """Replace the experiment's evidence (an outage is waited out).
+
+        Raises:
+            StoreError: the evidence is more than one document can hold (tens of thousands
+                of finished curves).
+        """
         stored = {"evidence": _wrapped(document)}
-        self._connection.call(lambda: self._collection.replace_one(
-            {"_id": exp_key}, stored, upsert=True))
+        try:
+            self._connection.call(lambda: self._collection.replace_one(
+                {"_id": exp_key}, stored, upsert=True))
+        except DocumentTooLarge as error:
+            raise StoreError(f"the pruning evidence of {exp_key!r} is more than one document "
+                             f"of {self._location} can hold: {error}") from None
 
     def read(self, exp_key: str) -> dict[str, Any] | None:
         try:
