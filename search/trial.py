@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from search.documents import (
+    JOB_STATE_NEW,
     JobDoc,
     flatten,
     has_trial_identity,
@@ -166,6 +167,12 @@ class Trial:
             "finished": self.finished,
         }
         return {**head, **param_columns(self.params, {*head, *tail}), **tail}
+
+
+def trial_columns() -> list[str]:
+    """The columns of every trial's row, hyperparameters aside: a table of no trials names
+    them, so that a script reading the CSV finds its columns."""
+    return list(Trial.from_job({"tid": 0, "state": JOB_STATE_NEW}).row())
 
 
 def trials_of(jobs: Iterable[Mapping[str, Any]]) -> list[Trial]:

@@ -322,3 +322,15 @@ def test_status_after_a_resume_lowered_max_evals_says_so_rather_than_36_of_10() 
         stale_after=60.0, late_results=0, read_at=utcnow())
     assert "e: noop on space default: 3 finished (over --max-evals 2) (3 ok, 0 failed)" in \
         render_status(status)
+
+
+def test_a_csv_of_no_rows_still_names_its_columns(tmp_path: Path) -> None:
+    """`pandas.read_csv` refuses a file with no header ("No columns to parse")."""
+    location = str(tmp_path / "store")
+    record_trials(location, "e", [], queued=1)
+    for command, first in ((["trials", "--state", "failed"], "tid,state,score,accuracy"),
+                           (["best"], "tid,runs,score,lower_bound"),
+                           (["pareto"], "tid,runs,score,lower_bound")):
+        result = invoke(*command, "--store", location, "--exp-key", "e", "--format", "csv")
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith(first) and result.output.count("\n") == 1, command

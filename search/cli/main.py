@@ -55,8 +55,10 @@ from search.policy import (
 )
 from search.pruning import PRUNER_NAMES
 from search.reports import queries
+from search.reports.evidence import configuration_columns
 from search.reports.output import render, render_status
 from search.store import Store, StoreError, open_store, opened_store
+from search.trial import trial_columns
 from search.urls import is_mongodb_url, redact
 
 # Every command's module is imported inside the command that needs it: `hpsearch --help` and
@@ -348,7 +350,7 @@ def best(store: Store, exp_key: str | None, count: int, min_accuracy: float | No
     wanted = "" if min_accuracy is None else f" reaching accuracy {min_accuracy:g}"
     click.echo(render([configuration.row() for configuration in chosen], output_format,
                       empty=f"(no configuration{wanted} with a score yet: `hpsearch trials` "
-                            "lists every run)"))
+                            "lists every run)", header=configuration_columns()))
 
 
 @main.command()
@@ -371,7 +373,7 @@ def trials(store: Store, exp_key: str | None, states: Sequence[str], late: bool,
                           output_format))
         return
     rows = [trial.row() for trial in queries.select_trials(found, states)]
-    click.echo(render(rows, output_format))
+    click.echo(render(rows, output_format, header=trial_columns()))
     if late_results and output_format == "table":
         click.echo(f"({len(late_results)} late results kept, not counted: "
                    f"hpsearch trials --late)", err=True)
@@ -397,7 +399,8 @@ def pareto(store: Store, exp_key: str | None, below_floor: bool, include_pruned:
     click.echo(render([configuration.row() for configuration in front], output_format,
                       empty="(no configuration with a score"
                             + ("" if below_floor else " above the accuracy floor (--below-floor "
-                               "takes the rest)") + " yet: `hpsearch trials` lists every run)"))
+                               "takes the rest)") + " yet: `hpsearch trials` lists every run)",
+                      header=configuration_columns()))
 
 
 # -- spaces and objectives ---------------------------------------------------------------------

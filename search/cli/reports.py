@@ -15,6 +15,7 @@ from search.cli.common import (
 from search.reports import queries
 from search.reports.output import render
 from search.store import Store
+from search.trial import trial_columns
 
 
 @click.command()
@@ -77,9 +78,11 @@ def export(store: Store, exp_key: str | None, output_format: str, unit: str,
     if unit == "configuration":
         rows = queries.configuration_rows(trials, experiment.min_accuracy,
                                           include_pruned=include_pruned)
+        header = queries.configuration_row_columns()
     else:
         rows = [trial.row() for trial in trials]
-    text = render(rows, output_format)
+        header = trial_columns()
+    text = render(rows, output_format, header=header)
     if path is None or path == "-":
         click.echo(text)
         return

@@ -31,7 +31,7 @@ import math
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from search.documents import param_columns
+from search.documents import JOB_STATE_NEW, param_columns
 from search.trial import Trial
 
 RANKINGS = ("lower_bound", "mean")
@@ -250,6 +250,13 @@ class Configuration:
         value = self.lower_bound if ranking == "lower_bound" else self.score
         assert value is not None, "only scored configurations are ranked"
         return value
+
+
+def configuration_columns() -> list[str]:
+    """The columns of every configuration's row, hyperparameters aside: a table of none
+    names them, so that a script reading the CSV finds its columns."""
+    blank = Trial.from_job({"tid": 0, "state": JOB_STATE_NEW})
+    return list(_configuration("", [blank], 0.0, NO_NOISE, DEFAULT_CONFIDENCE, None).row())
 
 
 def configuration_key(trial: Trial) -> str:

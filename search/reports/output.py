@@ -20,11 +20,14 @@ _TABLE_HIDDEN = {"worker", "attempt", "started", "finished", "error", "error_typ
 
 
 def render(rows: Sequence[dict[str, Any]], output_format: str,
-           columns: Sequence[str] | None = None, *, empty: str = "(no trials)") -> str:
-    """Rows as text. Columns default to every key seen, in first-seen order; a table of no
-    rows is the `empty` line."""
+           columns: Sequence[str] | None = None, *, empty: str = "(no trials)",
+           header: Sequence[str] = ()) -> str:
+    """Rows as text. Columns default to every key seen, in first-seen order, or to `header`
+    when there are no rows (a CSV of no rows still names its columns); a table of no rows is
+    the `empty` line."""
     if columns is None:
-        columns = [c for c in _columns(rows) if output_format != "table" or c not in _TABLE_HIDDEN]
+        columns = [c for c in _columns(rows) or header
+                   if output_format != "table" or c not in _TABLE_HIDDEN]
     if output_format == "json":
         return json.dumps([{c: row.get(c) for c in columns} for row in rows], indent=2,
                           default=_json_default)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from search.documents import CANCELLED
-from search.reports.evidence import Configuration, pool, rank
+from search.reports.evidence import Configuration, configuration_columns, pool, rank
 from search.store import LateResult, Store, StoreError, WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial, trials_of
 
@@ -92,13 +92,20 @@ def configuration_rows(trials: Iterable[Trial], floor: float, *,
     only_pruned = [] if include_pruned else [
         configuration for configuration in pool(trials, floor, include_pruned=True)
         if configuration.key not in kept]
-    extra = ("rank", "score_spread", "pending", "pruned")
     listed = [*((index + 1, configuration) for index, configuration in enumerate(ranked)),
               *((None, configuration) for configuration in [*unscored, *only_pruned])]
-    return [{"rank": position, **configuration.row(taken=extra),
+    return [{"rank": position, **configuration.row(taken=_RANKED_EXTRA),
              "score_spread": configuration.score_spread, "pending": configuration.pending,
              "pruned": configuration.pruned or configuration.key not in kept}
             for position, configuration in listed]
+
+
+_RANKED_EXTRA = ("rank", "score_spread", "pending", "pruned")
+
+
+def configuration_row_columns() -> list[str]:
+    """The columns of `configuration_rows`, hyperparameters aside (an empty export's)."""
+    return [_RANKED_EXTRA[0], *configuration_columns(), *_RANKED_EXTRA[1:]]
 
 
 def count_by_state(trials: Iterable[Trial]) -> dict[str, int]:
