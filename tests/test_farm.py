@@ -131,3 +131,4 @@ def test_worker_command_fails_when_one_of_its_processes_is_killed(mongo_url, hps
     os.kill(victim, signal.SIGKILL)
     code, output = stop(worker)  # the survivor stops cleanly and exits 0
     assert code == 128 + signal.SIGKILL, output
+    assert f"(pid {victim}) was killed by SIGKILL" in output  # said, not only counted

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 from types import FrameType
@@ -119,10 +120,28 @@ def run_processes(store_location: str, options: WorkerOptions, plans: list[Proce
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    for child in children:
-        child.join()
+    running = list(children)
+    while running:  # each as it ends, so that one killed (by the OOM killer) is said at once
+        for sentinel in multiprocessing.connection.wait([child.sentinel for child in running]):
+            child = next(child for child in running if child.sentinel == sentinel)
+            child.join()
+            running.remove(child)
+            _say_how_it_ended(child, others=len(running))
     return max(_exit_status(child.exitcode) for child in children)
 
+
+def _say_how_it_ended(child: multiprocessing.process.BaseProcess, others: int) -> None:
+    """Log a worker process killed by a signal (the OOM killer's SIGKILL, a segfault): it
+    could not say so itself. One that ended by itself has logged why."""
+    code = child.exitcode
+    if code is None or code >= 0:
+        return
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    log.warning("worker process %s (pid %s) was killed by %s; %d other worker process(es) "
+                "go on", child.name, child.pid, name, others)
 
 def _exit_status(exitcode: int | None) -> int:
     """A child's exit code as a shell reports it: killed by signal N is 128 + N, so that a
