@@ -266,13 +266,15 @@ def configuration_key(trial: Trial) -> str:
 
 
 class PoolCache:
-    """What `pool` worked out for each configuration, kept while its runs, and the noise and
-    population every configuration is judged with, stay as they were. A search pools its
-    growing history again before each proposal (the confirmation schedule); with this, that
-    costs a pass over the trials, not their statistics again. The answers are the same."""
+    """What `pool` worked out for each configuration, kept while its runs and the noise stay
+    as they were (and its bounds while the population it is judged against does too). A
+    search pools its growing history again before each proposal (the confirmation
+    schedule); with this, that costs a pass over the trials, not their statistics again. The
+    answers are the same."""
 
     def __init__(self) -> None:
         self._summaries: dict[str, tuple[tuple[Trial, ...], _Summary | None]] = {}
+        self._measured: dict[str, tuple[tuple[Any, ...], _Measured]] = {}  # by runs
         self._configurations: dict[str, tuple[tuple[Any, ...], Configuration]] = {}
 
     def summary(self, key: str, runs: Sequence[Trial]) -> _Summary | None:
@@ -282,11 +284,18 @@ class PoolCache:
             kept = self._summaries[key] = (seen, _summary(runs))
         return kept[1]
 
-    def configuration(self, key: str, runs: list[Trial], *judged: Any) -> Configuration:
-        seen = (tuple(runs), *judged)
+    def configuration(self, key: str, runs: list[Trial], min_accuracy: float,
+                      noise: NoiseLevel, confidence: Confidence,
+                      competing: Population | None) -> Configuration:
+        seen = (tuple(runs), min_accuracy)  # equal runs compare by identity first
+        measured = self._measured.get(key)
+        if measured is None or measured[0] != seen:
+            measured = self._measured[key] = (seen, _measured(key, runs, min_accuracy))
+        judged = (measured[1], noise, confidence, competing)
         kept = self._configurations.get(key)
-        if kept is None or kept[0] != seen:
-            kept = self._configurations[key] = (seen, _configuration(key, runs, *judged))
+        if kept is None or kept[0][0] is not measured[1] or kept[0][1:] != judged[1:]:
+            kept = self._configurations[key] = (judged, _judged(measured[1], min_accuracy,
+                                                                 noise, confidence, competing))
         return kept[1]
 
 
@@ -464,35 +473,32 @@ def blended_noise(measured: NoiseLevel | None, prior: NoiseLevel = PRIOR_NOISE,
 
 def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: NoiseLevel,
                    confidence: Confidence, competing: Population | None) -> Configuration:
+    return _judged(_measured(key, trials, min_accuracy), min_accuracy, noise, confidence,
+                   competing)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Measured:
+    """What a configuration's own runs show, before the experiment's noise and population
+    judge it: a run of another configuration moves those, not this."""
+
+    configuration: Configuration  # its bounds not yet set
+    accuracy_squares: float = 0.0  # the sums of squared deviations from the runs' means
+    log_seconds_squares: float = 0.0
+
+
+def _measured(key: str, trials: list[Trial], min_accuracy: float) -> _Measured:
     scored = [trial for trial in trials if _is_pooled(trial)]
     failed = [trial for trial in trials if trial.state == "failed"]
     accuracies = [_accuracy(trial) for trial in scored]
     seconds = [_seconds(trial) for trial in scored]
-    accuracy = posterior_accuracy = train_seconds = score = lower_bound = None
-    accuracy_lower_bound = None
+    accuracy = train_seconds = score = None
     below_floor = False
     if scored:
         accuracy, train_seconds = _mean(accuracies), _mean(seconds)
         below_floor = accuracy < min_accuracy
         score = 0.0 if below_floor else accuracy / train_seconds
-        # Each configuration's spread is its own runs' shrunk towards the experiment's: two
-        # runs cannot show a configuration to be reliable, several can show it to be erratic.
-        accuracy_error = _shrunk(noise.accuracy, accuracies) / math.sqrt(len(scored))
-        log_seconds_error = _shrunk(noise.log_seconds, [math.log(s) for s in seconds]) / \
-            math.sqrt(len(scored))
-        # The floor test goes further: a few runs never make a configuration's accuracy less
-        # noisy than the experiment's. A bad seed now and then drags a mean down, and two or
-        # three runs that all missed it look steadier than the configuration is.
-        floor_error = max(accuracy_error, noise.accuracy / math.sqrt(len(scored)))
-        # And the best-looking of many configurations near the floor is the luckiest: the
-        # population of those that compete says how far its runs flatter it.
-        posterior_accuracy, posterior_error = (accuracy, floor_error) if competing is None \
-            else competing.posterior(accuracy, floor_error)
-        accuracy_lower_bound = posterior_accuracy - confidence.floor * posterior_error
-        relative_error = math.hypot(accuracy_error / max(accuracy, 1e-9), log_seconds_error)
-        lower_bound = 0.0 if accuracy_lower_bound < min_accuracy else \
-            score * math.exp(-confidence.score * relative_error)
-    return Configuration(
+    configuration = Configuration(
         key=key,
         params=trials[0].params,
         trials=tuple(trials),
@@ -501,24 +507,67 @@ def _configuration(key: str, trials: list[Trial], min_accuracy: float, noise: No
         pending=sum(trial.state in ("queued", "running") for trial in trials),
         unstable=bool(scored) and any(trial.reason in UNSTABLE_REASONS for trial in failed),
         accuracy=accuracy,
-        posterior_accuracy=posterior_accuracy,
+        posterior_accuracy=None,
         train_seconds=train_seconds,
         accuracy_spread=_spread(accuracies),
         seconds_spread=_spread(seconds),
         score_spread=_spread([a / s for a, s in zip(accuracies, seconds, strict=True)]),
         below_floor=below_floor,
         score=score,
-        lower_bound=lower_bound,
-        accuracy_lower_bound=accuracy_lower_bound,
+        lower_bound=None,
+        accuracy_lower_bound=None,
     )
+    if not scored:
+        return _Measured(configuration)
+    return _Measured(configuration, _sum_of_squares(accuracies),
+                     _sum_of_squares([math.log(s) for s in seconds]))
 
 
-def _shrunk(experiment_sd: float, values: list[float]) -> float:
-    """The spread of `values` with the experiment's counted as `CONFIGURATION_PRIOR_WEIGHT`
-    differences."""
+def _judged(measured: _Measured, min_accuracy: float, noise: NoiseLevel,
+            confidence: Confidence, competing: Population | None) -> Configuration:
+    """The configuration with its bounds, from its runs and the experiment's noise and
+    population."""
+    configuration = measured.configuration
+    if configuration.accuracy is None or configuration.score is None:
+        return configuration
+    runs = configuration.runs
+    # Each configuration's spread is its own runs' shrunk towards the experiment's: two runs
+    # cannot show a configuration to be reliable, several can show it to be erratic.
+    accuracy_error = _shrunk(noise.accuracy, measured.accuracy_squares, runs) / math.sqrt(runs)
+    log_seconds_error = _shrunk(noise.log_seconds, measured.log_seconds_squares, runs) / \
+        math.sqrt(runs)
+    # The floor test goes further: a few runs never make a configuration's accuracy less
+    # noisy than the experiment's. A bad seed now and then drags a mean down, and two or
+    # three runs that all missed it look steadier than the configuration is.
+    floor_error = max(accuracy_error, noise.accuracy / math.sqrt(runs))
+    # And the best-looking of many configurations near the floor is the luckiest: the
+    # population of those that compete says how far its runs flatter it.
+    posterior_accuracy, posterior_error = (configuration.accuracy, floor_error) \
+        if competing is None else competing.posterior(configuration.accuracy, floor_error)
+    accuracy_lower_bound = posterior_accuracy - confidence.floor * posterior_error
+    relative_error = math.hypot(accuracy_error / max(configuration.accuracy, 1e-9),
+                                log_seconds_error)
+    lower_bound = 0.0 if accuracy_lower_bound < min_accuracy else \
+        configuration.score * math.exp(-confidence.score * relative_error)
+    return _with_bounds(configuration, posterior_accuracy=posterior_accuracy,
+                        accuracy_lower_bound=accuracy_lower_bound, lower_bound=lower_bound)
+
+
+def _with_bounds(configuration: Configuration, **bounds: float) -> Configuration:
+    """`dataclasses.replace(configuration, **bounds)`, a fifth of its cost: every proposal
+    judges every configuration again once the population moved, and a frozen dataclass's
+    __init__ sets each of its fields through object.__setattr__."""
+    judged = object.__new__(Configuration)
+    judged.__dict__.update(configuration.__dict__, **bounds)
+    return judged
+
+
+def _shrunk(experiment_sd: float, sum_of_squares: float, runs: int) -> float:
+    """The spread of `runs` values whose squared deviations sum to `sum_of_squares`, with the
+    experiment's counted as `CONFIGURATION_PRIOR_WEIGHT` differences."""
     weight = CONFIGURATION_PRIOR_WEIGHT
-    variance = weight * experiment_sd**2 + _sum_of_squares(values)
-    return math.sqrt(variance / (weight + len(values) - 1))
+    variance = weight * experiment_sd**2 + sum_of_squares
+    return math.sqrt(variance / (weight + runs - 1))
 
 
 def _is_pooled(trial: Trial) -> bool:
