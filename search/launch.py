@@ -404,7 +404,7 @@ def _check_params(objective: objectives.Objective, space: spaces.SearchSpace) ->
         plain = objectives.plain_data(params, "params")
         try:
             objective.check_params(plain)
-        except ValueError as error:
+        except (ValueError, TypeError) as error:  # float(None): a null the space offers
             raise spaces.SpaceError(
                 f"the space {space.name} does not fit the objective {objective.name}: "
                 f"{error}\n  a draw of the space: {plain}") from None

@@ -18,9 +18,10 @@ DEFAULT_MAX_ATTEMPTS = 3
 # The shortest heartbeat interval a search may ask for: each busy worker writes one per
 # interval, so shorter would load the database for nothing a user can see.
 MIN_HEARTBEAT_INTERVAL = 0.05
-# The longest any of its durations may be, about 31 years: the timers and waits they become
-# take no more (threading.TIMEOUT_MAX, setitimer's), and a longer one means "no limit", which
-# leaving trial_timeout out says.
+# The longest duration a search may now ask for, about 31 years: the timers and waits they
+# become take no more (threading.TIMEOUT_MAX, setitimer's), and a longer one means "no
+# limit", which leaving trial_timeout out says. A record an older release wrote with more
+# still reads, and its trial timeout counts as none.
 MAX_SECONDS = 1e9
 
 
@@ -49,12 +50,6 @@ class Policy:
             raise MalformedPolicy(f"max_attempts must be at least 1, not {self.max_attempts!r}")
         if self.trial_timeout is not None and not self.trial_timeout > 0:
             raise MalformedPolicy(f"trial_timeout must be positive, not {self.trial_timeout!r}")
-        for name in ("heartbeat_interval", "stale_after", "trial_timeout"):
-            value = getattr(self, name)
-            if value is not None and not value <= MAX_SECONDS:
-                raise MalformedPolicy(f"{name} must be at most {MAX_SECONDS:g} s, not {value!r}"
-                                      + (" (leave it out for no limit)"
-                                         if name == "trial_timeout" else ""))
 
     def to_document(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -133,3 +133,10 @@ def test_a_space_the_objective_cannot_read_is_refused_before_any_trial(tmp_path:
                       "does not fit the objective digits", "'batch_sz'",
                       "did you mean 'batch_size'", "a draw of the space")
     assert not store.exists()  # nothing recorded, no trial queued
+
+
+def test_a_value_the_objective_cannot_take_is_refused_not_a_traceback(tmp_path: Path) -> None:
+    space = write_space(tmp_path, "parameters:\n  lr: {values: [null, 0.01]}\n"
+                                  "  batch_size: {values: [32]}\n  optimizer: {values: [adamw]}\n")
+    assert_user_error(run("search", "--store", str(tmp_path / "store"), "--space", space),
+                      "does not fit the objective digits", "'lr': None")

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +170,17 @@ def test_a_deadline_stops_python_code() -> None:
             time.sleep(60)  # the trial's work, which the deadline must cut short
 
 
+def run_in(where: str, trial: Callable[[], None]) -> None:
+    """Run `trial` in the main thread (the deadline is a SIGALRM there) or another one (an
+    asynchronous raise)."""
+    if where == "main":
+        trial()
+        return
+    thread = threading.Thread(target=trial)
+    thread.start()
+    thread.join(timeout=120)
+
+
 @pytest.mark.parametrize("where", ["main", "thread"])
 def test_a_deadline_whose_raise_was_lost_raises_again(where: str) -> None:
     """A raise can be lost (a handler run in logging's at-fork hook only prints "Exception
@@ -190,13 +201,28 @@ def test_a_deadline_whose_raise_was_lost_raises_again(where: str) -> None:
         except TrialTimedOut:
             outcome.append(swallowed)
 
-    if where == "main":
-        trial()
-    else:
-        thread = threading.Thread(target=trial)
-        thread.start()
-        thread.join(timeout=120)
+    run_in(where, trial)
     assert outcome == [2]
+
+
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_a_block_that_ends_after_its_deadline_raise_was_lost_still_timed_out(where: str) -> None:
+    outcome: list[str] = []
+
+    def trial() -> None:
+        try:
+            with deadline(0.2, on_stuck=lambda: None):
+                for _ in range(6000):  # until the deadline's raise, which is lost here
+                    try:
+                        time.sleep(0.01)
+                    except TrialTimedOut:
+                        break
+                outcome.append("ended")
+        except TrialTimedOut:
+            outcome.append("timed out")
+
+    run_in(where, trial)
+    assert outcome == ["ended", "timed out"]
 
 
 def test_a_deadline_stops_python_code_in_a_thread_where_no_signal_can_go() -> None:
@@ -241,12 +267,7 @@ def test_a_deadline_during_an_import_lands_once_the_import_ends(
         except TrialTimedOut:
             outcome.append("timed out")
 
-    if where == "main":
-        trial()
-    else:
-        thread = threading.Thread(target=trial)
-        thread.start()
-        thread.join(timeout=120)
+    run_in(where, trial)
     try:
         assert outcome == ["timed out"]
         assert sys.modules[package.name].part.VALUE == 1

@@ -21,6 +21,8 @@ import objectives
 import search
 import spaces
 from search import InvalidSearchOptions, SearchOptions
+from search.farm.deadline import deadline
+from search.policy import Policy
 
 QUICK = {"epochs": 1, "min_accuracy": 0.0}
 
@@ -453,3 +455,12 @@ def test_an_embedded_search_gives_the_callers_torch_threads_back(tmp_path: Path)
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_policy_an_older_release_recorded_past_the_bound_still_reads(tmp_path: Path) -> None:
+    """Options are bounded as the runtime needs them; a record is read as it was written,
+    and a trial timeout beyond any timer is no limit."""
+    policy = Policy.from_document({"stale_after": 5e9, "trial_timeout": 2e10})
+    assert policy.trial_timeout == 2e10
+    with deadline(policy.trial_timeout, on_stuck=lambda: None):
+        pass  # setitimer would refuse 2e10 s

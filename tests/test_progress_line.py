@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+import warnings
 
 import pytest
 
@@ -51,14 +52,19 @@ def test_a_log_record_clears_the_line_first(monkeypatch: pytest.MonkeyPatch) -> 
     handler = logging.StreamHandler(sys.stderr)
     logging.getLogger().addHandler(handler)
     try:
-        with progress_on_stderr("search 'x'") as on_progress:
+        with progress_on_stderr("search 'x'") as on_progress, warnings.catch_warnings():
+            warnings.simplefilter("always")
             on_progress(SearchProgress(1, 4, None))
             logging.getLogger("tests").warning("trial failed")
+            on_progress(SearchProgress(2, 4, None))
+            warnings.warn("a library's warning", UserWarning, stacklevel=1)
         logging.getLogger("tests").warning("after the search")
     finally:
         logging.getLogger().removeHandler(handler)
     text = terminal.getvalue()
     assert f"no score yet{CLEAR_LINE}trial failed\n" in text
+    assert f"no score yet{CLEAR_LINE}" in text.split("trial failed")[1]
+    assert "UserWarning: a library's warning" in text.split("trial failed")[1]
     assert text.endswith("no score yet\nafter the search\n")  # drawn again at its end
 
 

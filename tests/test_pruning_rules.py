@@ -337,6 +337,11 @@ def test_the_incumbent_is_a_configuration_pooled_as_best_pools_it():
     builder.add(result([0.5, 0.5], [0.1, 0.0]), "a")  # mean (0.9 + 0.9 + 0) / 3 = 0.6
     builder.add(result([0.5, 0.5], [0.1, 0.0]), "a")  # mean 0.45
     assert builder.evidence().incumbent == pytest.approx(0.4)
+    # Equal runs exactly on the floor are on it, as best has them (342 of digits' 360).
+    on_floor = EvidenceBuilder(grid=None, min_accuracy=342 / 360)
+    for _ in range(3):
+        on_floor.add(result([1.0, 1.0], [0.9, 342 / 360]), "c")
+    assert on_floor.evidence().incumbent == pytest.approx(342 / 360 / 2)
 
 
 def test_pooled_runs_give_the_same_incumbent_in_any_order():

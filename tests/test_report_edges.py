@@ -320,8 +320,8 @@ def test_status_after_a_resume_lowered_max_evals_says_so_rather_than_36_of_10() 
         exp_key="e", objective="noop", space="default", counts=queries.count_by_state(trials),
         max_evals=2, best=None, trials_per_minute=None, seconds_left=None, workers=[],
         stale_after=60.0, late_results=0, read_at=utcnow())
-    assert "e: noop on space default: 3 finished (over --max-evals 2) (3 ok, 0 failed)" in \
-        render_status(status)
+    assert render_status(status) == "e: noop on space default: 3 finished (3 ok, 0 failed), " \
+        "0 running, 0 queued; more than --max-evals 2, which a resume lowered"
 
 
 def test_a_csv_of_no_rows_still_names_its_columns(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ warning never runs on from the end of the bar; the next update draws the line ag
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import os
 import shutil
 import sys
 import time
@@ -94,9 +96,15 @@ class ProgressLine:
         done = min(1.0, progress.finished / max(progress.max_evals, 1))
         filled = round(done * BAR_WIDTH)
         line = f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {self.text(progress, now)}"
-        width = shutil.get_terminal_size().columns
-        self._write(CLEAR_LINE + line[:max(width - 1, 1)])
+        self._write(CLEAR_LINE + line[:max(self._width() - 1, 1)])
         self._drawn = True
+
+    def _width(self) -> int:
+        """The terminal's columns, the one this line is drawn on (stdout may be a file)."""
+        try:
+            return os.get_terminal_size(self._stream.fileno()).columns
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return shutil.get_terminal_size().columns
 
     def _seconds_left(self, progress: SearchProgress, now: float) -> float | None:
         assert self._start is not None
@@ -143,9 +151,11 @@ def progress_on_stderr(header: str) -> Iterator[Callable[[SearchProgress], None]
     clears = _ClearsTheLine(line)
     for handler in beside:
         handler.addFilter(clears)
+    logging.captureWarnings(True)  # a library's warning, too, clears the line first
     try:
         yield line.update
     finally:
+        logging.captureWarnings(False)
         for handler in beside:
             handler.removeFilter(clears)
         line.close()

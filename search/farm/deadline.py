@@ -23,6 +23,8 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
+from search.policy import MAX_SECONDS
+
 log = logging.getLogger(__name__)
 
 STUCK_GRACE = 30.0  # seconds past the deadline before a trial that ignores it is declared stuck
@@ -41,9 +43,10 @@ def deadline(seconds: float | None, on_stuck: Callable[[], None],
     In the main thread, `on_stuck` runs in a watchdog thread if the block is still running
     `grace` seconds after the deadline; it is expected to end the process. In another thread
     the process is the caller's (a notebook, a web app), which a trial must never end: the
-    timeout lands when the blocking call returns. With `seconds` None, no limit.
+    timeout lands when the blocking call returns. With `seconds` None, or beyond what timers
+    take (MAX_SECONDS: an older release recorded such), no limit.
     """
-    if seconds is None:
+    if seconds is None or seconds > MAX_SECONDS:
         yield
         return
     if threading.current_thread() is not threading.main_thread():
@@ -110,20 +113,24 @@ class _Imports:
 def _alarm(seconds: float) -> Iterator[None]:
     """The deadline as a SIGALRM timer: it also cuts a blocking call short (a sleep)."""
     armed = True
-
+    raised = False
     imports = _Imports()
 
     def on_alarm(signum: int, frame: FrameType | None) -> None:
+        nonlocal raised
         if armed and imports.begun_in(frame):
             signal.setitimer(signal.ITIMER_REAL, _IMPORT_RETRY)
         elif armed:
             signal.setitimer(signal.ITIMER_REAL, _RAISE_AGAIN)
+            raised = True
             raise TrialTimedOut(_message(seconds))
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     try:  # from here: a timer the system refuses must still give the handler back
         signal.setitimer(signal.ITIMER_REAL, seconds)
         yield
+        if raised:  # lost, and the block ended before the next: it still ran too long
+            raise TrialTimedOut(_message(seconds))
     finally:
         armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -160,6 +167,8 @@ def _async_raise(seconds: float) -> Iterator[None]:
     start(seconds)
     try:
         yield
+        if state["raised"]:  # asked for and lost, or not landed yet: it still ran too long
+            raise TrialTimedOut(_message(seconds))
     finally:
         with lock:
             state["armed"] = False

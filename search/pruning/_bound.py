@@ -4,7 +4,8 @@ Accuracy is at most ``ceiling`` (1.0, or what the user knows the task allows), s
 that will have trained T seconds at its last planned epoch scores at most ``ceiling / T``,
 whatever its learning curve does. T is projected from the fastest epoch so far, less a
 margin; when even that lower projection makes the bound fall below the incumbent, the trial
-cannot win. A stale incumbent is lower, so it prunes less, never more.
+cannot win. A stale incumbent is lower, so it prunes less, save where a confirmation run
+since pulled the leader's pooled score down (`EvidenceBuilder`).
 
 The margin is measured on the experiment itself: once `TIMED_TRIALS` trials have trained to
 their end, the epochs left are assumed to undercut the fastest epoch so far by no more than

@@ -106,17 +106,18 @@ def render_status(status: ExperimentStatus) -> str:
     """A few lines a person reads at a glance: progress, best, pace, workers."""
     counts = status.counts
     finished = finished_count(counts)
-    progress = f"{finished}/{status.max_evals} finished" if status.max_evals else \
-        f"{finished} finished"
-    if status.max_evals and finished > status.max_evals:  # a resume lowered --max-evals
-        progress = f"{finished} finished (over --max-evals {status.max_evals})"
+    over = status.max_evals is not None and finished > status.max_evals  # a resume lowered it
+    progress = f"{finished}/{status.max_evals}" if status.max_evals and not over else \
+        f"{finished}"
     pruned = f", {counts['pruned']} pruned" if counts["pruned"] else ""
     lines = [
         f"{status.exp_key}: {status.objective} on space {status.space}: {progress} "
-        f"({counts['ok']} ok{pruned}, {counts['failed']} failed), "
+        f"finished ({counts['ok']} ok{pruned}, {counts['failed']} failed), "
         f"{counts['running']} running, "
         f"{counts['queued']} queued"
-        + (f", {counts[CANCELLED]} cancelled" if counts.get(CANCELLED) else ""),
+        + (f", {counts[CANCELLED]} cancelled" if counts.get(CANCELLED) else "")
+        + (f"; more than --max-evals {status.max_evals}, which a resume lowered" if over
+           else ""),
     ]
     if status.late_results:
         lines.append(f"  late results: {status.late_results} (kept, not counted; see "
