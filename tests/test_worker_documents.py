@@ -6,12 +6,15 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import socket
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from farm import database
 from stored_trials import record_trials
 
+from search.cli import main
 from search.documents import utcnow
 from search.experiment import Experiment
 from search.farm.worker import Worker, WorkerOptions
@@ -143,3 +146,19 @@ def test_worker_options_a_worker_could_not_run_with_are_refused_by_name(field: s
     with pytest.raises(ValueError, match=f"WorkerOptions.{field}"):
         WorkerOptions(**{field: value})  # type: ignore[arg-type]
     assert WorkerOptions(exp_keys=["a"]).exp_keys == ("a",)  # type: ignore[arg-type]
+
+
+def test_a_cpu_worker_command_beside_another_on_this_host_says_they_oversubscribe(
+        mongo_url: str, tmp_path: Path) -> None:
+    """Each command shares out every core among its own processes: two commands on one
+    box each take them all, and every trial's seconds then grow with what else runs."""
+    host = socket.gethostname()
+    store = open_store(mongo_url)
+    store.report_worker(WorkerStatus(worker_id=f"{host}:1:cpu", host=host, device="cpu",
+                                     state="idle", last_seen=utcnow()))
+    store.close()
+    result = CliRunner().invoke(main, ["worker", "--store", mongo_url, "--gpus", "none",
+                                       "--idle-timeout", "0", "--spool-dir", str(tmp_path)])
+    assert "1 CPU worker process(es) of another command already run on this host" in \
+        result.output, result.output
+    assert "--cpu-workers 2" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import pathlib
 import shlex
 import signal
@@ -57,7 +58,7 @@ from search.pruning import PRUNER_NAMES
 from search.reports import queries
 from search.reports.evidence import configuration_columns
 from search.reports.output import render, render_status
-from search.store import Store, StoreError, open_store, opened_store
+from search.store import Store, StoreError, opened_store
 from search.trial import trial_columns
 from search.urls import is_mongodb_url, redact
 
@@ -281,7 +282,13 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
     How trials heartbeat, when they count as dead and how long they may run is each
     experiment's policy, set by `hpsearch search`.
     """
-    from search.farm.processes import parse_gpus, plan_processes, run_processes, serve
+    from search.farm.processes import (
+        cpu_workers_on_this_host,
+        parse_gpus,
+        plan_processes,
+        run_processes,
+        serve,
+    )
 
     with user_errors():
         if not is_mongodb_url(store):
@@ -309,7 +316,17 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
             raise UserError(f"cannot spool results in --spool-dir {spool_dir}: "
                             f"{error.strerror or error}; give a directory this user can write "
                             "(env HPSEARCH_SPOOL_DIR)") from None
-        open_store(store).close()  # a wrong URL fails here, once, before any process starts
+        with opened_store(store) as opened:  # a wrong URL fails here, before any process
+            sharing = cpu_workers_on_this_host(opened) \
+                if plans[0].gpu is None and threads_per_worker is None else 0
+        if sharing:
+            click.echo(f"warning: {sharing} CPU worker process(es) of another command already "
+                       f"run on this host; each command shares out all {os.cpu_count()} cores "
+                       "among its own processes, so together they oversubscribe them, and "
+                       "every trial's training seconds grow and vary with what else runs: "
+                       "start one command with --cpu-workers "
+                       f"{sharing + len(plans)} instead, or give each --threads-per-worker",
+                       err=True)
         if len(plans) == 1 and plans[0].gpu is None:
             outcome = serve(store, options, plans[0])
             click.echo(f"worker stopped after {outcome.jobs_done} trials: {outcome.reason}",

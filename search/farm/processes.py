@@ -10,13 +10,15 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
 from types import FrameType
 
 import objectives
 from search.farm.stopping import StopRequest
 from search.farm.worker import Worker, WorkerExit, WorkerOptions, worker_id
 from search.logs import configure_logging
-from search.store import open_store
+from search.policy import DEFAULT_STALE_AFTER
+from search.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,14 @@ class ProcessPlan:
     gpu: str | None
     processes_on_machine: int
     threads: int | None = None  # overrides the even share of the cores
+
+
+def cpu_workers_on_this_host(store: Store) -> int:
+    """Live CPU worker processes on this host, as the store last heard of them: each worker
+    command shares out all the cores among its own processes only."""
+    host, now = socket.gethostname(), store.now()
+    return sum(status.host == host and status.worker_id.endswith(":cpu")
+               and status.is_live(DEFAULT_STALE_AFTER, now) for status in store.workers())
 
 
 def plan_processes(gpus: list[str], cpu_workers: int, threads_per_worker: int | None
