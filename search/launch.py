@@ -290,11 +290,11 @@ def optimize(
                                    "SearchOptions(max_evals=..., ...)")
     chosen = _objective(objective, options.is_farm)
     loaded = _space(space)
-    _check_params(chosen, loaded)
     if not options.is_farm:
         objectives.resolve_device(options.device)  # this process trains on it
     with opened_store(options.store) as store:
         recorded = store.experiment(options.exp_key)
+        _check_params(chosen, loaded, resumed=recorded is not None)
         if recorded is not None:
             _warn_of_kept_choices(recorded, options)
         experiment = options.experiment(recorded, loaded, chosen.name)
@@ -391,12 +391,15 @@ def _check(objective: objectives.Objective, experiment: Experiment, runs_here: b
 SPACE_DRAWS_CHECKED = 32  # enough to reach every branch of a space a person writes
 
 
-def _check_params(objective: objectives.Objective, space: spaces.SearchSpace) -> None:
+def _check_params(objective: objectives.Objective, space: spaces.SearchSpace, *,
+                  resumed: bool) -> None:
     """Ask the objective whether it can read what the space proposes, before any trial.
 
     A misspelt hyperparameter would otherwise fail every trial (on a farm, every worker's),
     or be searched and recorded while training ignored it. The draws are the prior's, from
-    their own generator, so the search's proposals are unchanged.
+    their own generator, so the search's proposals are unchanged. A new search is refused;
+    a resumed one (an older release recorded it, its other trials may run) is warned: its
+    recorded space is kept, so the fix is a new key.
     """
     if objective.check_params is None:
         return
@@ -405,9 +408,14 @@ def _check_params(objective: objectives.Objective, space: spaces.SearchSpace) ->
         try:
             objective.check_params(plain)
         except (ValueError, TypeError) as error:  # float(None): a null the space offers
-            raise spaces.SpaceError(
-                f"the space {space.name} does not fit the objective {objective.name}: "
-                f"{error}\n  a draw of the space: {plain}") from None
+            misfit = (f"the space {space.name} does not fit the objective {objective.name}: "
+                      f"{error}\n  a draw of the space: {plain}")
+            if not resumed:
+                raise spaces.SpaceError(misfit) from None
+            log.warning("%s\n  this resume goes on, and the trials that draw such params fail; "
+                        "a resume keeps the recorded space, so search a corrected one under a "
+                        "new exp_key", misfit)
+            return
 
 
 def _local_worker(store: Store, objective: objectives.Objective, options: SearchOptions

@@ -132,7 +132,7 @@ def test_a_space_the_objective_cannot_read_is_refused_before_any_trial(tmp_path:
     assert_user_error(run("search", "--store", str(store), "--space", space),
                       "does not fit the objective digits", "'batch_sz'",
                       "did you mean 'batch_size'", "a draw of the space")
-    assert not store.exists()  # nothing recorded, no trial queued
+    assert not list(store.glob("*/experiment.json"))  # nothing recorded, no trial queued
 
 
 def test_a_value_the_objective_cannot_take_is_refused_not_a_traceback(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ import spaces
 from search import InvalidSearchOptions, SearchOptions
 from search.farm.deadline import deadline
 from search.policy import Policy
+from search.store import open_store
 
 QUICK = {"epochs": 1, "min_accuracy": 0.0}
 
@@ -464,3 +465,22 @@ def test_a_policy_an_older_release_recorded_past_the_bound_still_reads(tmp_path:
     assert policy.trial_timeout == 2e10
     with deadline(policy.trial_timeout, on_stuck=lambda: None):
         pass  # setitimer would refuse 2e10 s
+
+
+def test_a_resume_of_a_space_the_objective_cannot_fully_read_is_warned_not_refused(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An older release recorded it and ran its other trials; a resume keeps the recorded
+    space, so refusing it would leave no way on but a new key."""
+    space = tmp_path / "extra.yaml"
+    space.write_text("parameters:\n  lr: {values: [0.01]}\n  batch_size: {values: [64]}\n"
+                     "  optimizer: {values: [adamw, rmsprop]}\n")
+    loaded = spaces.load_space(str(space))
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=6, epochs=1, seed=1)
+    store = open_store(options.store)
+    store.record_experiment(options.experiment(None, loaded, "digits"))
+    store.close()
+    results = search.optimize("digits", space, options)
+    assert "this resume goes on" in caplog.text and "unknown optimizer 'rmsprop'" in caplog.text
+    assert {trial.state for trial in results.trials} == {"ok", "failed"}
+    with pytest.raises(spaces.SpaceError, match="unknown optimizer 'rmsprop'"):
+        search.optimize("digits", space, dataclasses.replace(options, exp_key="new"))

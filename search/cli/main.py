@@ -387,7 +387,7 @@ def trials(store: Store, exp_key: str | None, states: Sequence[str], late: bool,
     late_results = store.late_results(experiment.exp_key)
     if late:
         click.echo(render([queries.late_result_row(result) for result in late_results],
-                          output_format))
+                          output_format, header=queries.LATE_RESULT_COLUMNS))
         return
     rows = [trial.row() for trial in queries.select_trials(found, states)]
     click.echo(render(rows, output_format, header=trial_columns()))

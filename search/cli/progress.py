@@ -78,7 +78,9 @@ class ProgressLine:
 
     def text(self, progress: SearchProgress, now: float) -> str:
         """The progress as words: trials finished, the time left, the best so far."""
-        parts = [f"trials {progress.finished}/{progress.max_evals}"]
+        over = progress.finished > progress.max_evals  # a resume lowered --max-evals
+        parts = [f"trials {progress.finished}" + (f", more than --max-evals {progress.max_evals}"
+                                                  if over else f"/{progress.max_evals}")]
         left = self._seconds_left(progress, now)
         if left is not None:
             parts.append(f"{_clock_time(left)} left")

@@ -255,13 +255,17 @@ def pace(trials: Iterable[Trial], remaining: int, now: datetime.datetime
     return rate, remaining / rate * 60
 
 
+LATE_RESULT_COLUMNS = ("tid", "attempt", "worker", "status", "reason", "accuracy",
+                       "train_seconds", "arrived")
+
+
 def late_result_row(late: LateResult) -> dict[str, Any]:
-    """A late result as a row of `hpsearch trials --late`."""
+    """A late result as a row of `hpsearch trials --late`, in LATE_RESULT_COLUMNS."""
     result = late.result
-    return {"tid": late.tid, "attempt": late.attempt, "worker": late.worker,
-            "status": result.get("status"), "reason": result.get("reason"),
-            "accuracy": result.get("accuracy"), "train_seconds": result.get("train_seconds"),
-            "arrived": late.arrived.isoformat(timespec="seconds")}
+    return dict(zip(LATE_RESULT_COLUMNS, (
+        late.tid, late.attempt, late.worker, result.get("status"), result.get("reason"),
+        result.get("accuracy"), result.get("train_seconds"),
+        late.arrived.isoformat(timespec="seconds")), strict=True))
 
 
 def space_name(record: dict[str, Any]) -> str:
