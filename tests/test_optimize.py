@@ -475,7 +475,7 @@ def test_a_resume_of_a_space_the_objective_cannot_fully_read_is_warned_not_refus
     space.write_text("parameters:\n  lr: {values: [0.01]}\n  batch_size: {values: [64]}\n"
                      "  optimizer: {values: [adamw, rmsprop]}\n")
     loaded = spaces.load_space(str(space))
-    options = SearchOptions(store=str(tmp_path / "store"), max_evals=6, epochs=1, seed=1)
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=3, epochs=1, seed=1)
     store = open_store(options.store)
     store.record_experiment(options.experiment(None, loaded, "digits"))
     store.close()
