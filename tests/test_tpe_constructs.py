@@ -191,3 +191,29 @@ def test_labels_it_cannot_model_are_drawn_from_their_prior_given_their_parents()
         assert 0 <= vals["below_limit"] <= vals["limit"] <= 2
         assert vals["count"] in range(int(vals["limit"]) + 3)
         assert vals["unknown"] in (0, 1)
+
+
+def test_trials_of_one_tid_merged_from_two_searches_are_two_trials_not_a_crash():
+    """Two Trials merged (insert_trial_docs) repeat tids; stock TPE takes them as they come."""
+    def loss(params):
+        return (params["x"] - 1) ** 2
+
+    space = {"x": hp.uniform("x", -5, 5)}
+    first, second, merged = Trials(), Trials(), Trials()
+    for trials, seed in ((first, 1), (second, 2)):
+        fmin(loss, space, algo=search.tpe.suggest, max_evals=10, trials=trials,
+             rstate=np.random.default_rng(seed), show_progressbar=False)
+    merged.insert_trial_docs([*first.trials, *second.trials])
+    merged.refresh()
+    fmin(loss, space, algo=search.tpe.suggest, max_evals=25, trials=merged,
+         rstate=np.random.default_rng(3), show_progressbar=False)
+    assert len(merged.trials) == 25
+
+
+def test_a_loss_of_minus_infinity_is_the_best_there_is_as_stock_tpe_ranks_it():
+    def loss(params):
+        return -np.inf if -3 <= params["x"] < -2 else (params["x"] - 1) ** 2
+
+    trials = search_with_ours(loss, {"x": hp.uniform("x", -5, 5)}, max_evals=40)
+    modelled = [trial["misc"]["vals"]["x"][0] for trial in trials.trials[20:]]
+    assert sum(-3 <= x < -2 for x in modelled) >= 3

@@ -26,9 +26,9 @@ from search.pruning import pruned_estimate
 from search.tpe._space import SearchSpace, read_space
 
 # What a trial tells TPE, beside its coordinates.
-GOOD_CANDIDATE = 0  # finished with a finite loss: ranked by it
+GOOD_CANDIDATE = 0  # finished with a loss below +inf: ranked by it
 PENDING = 1  # queued or running: a constant liar, worse than every finished trial
-FAILED = 2  # failed, or NaN or missing loss: bad, never good
+FAILED = 2  # failed, or a NaN, +inf or missing loss: bad, never good
 IGNORED = 3  # cancelled, or without parameters: not part of the model
 BELOW_FLOOR = 4  # finished below the accuracy floor: bad, its loss is -accuracy (NaN unknown)
 # A pruned trial above the floor is a GOOD_CANDIDATE ranked by its projected score when it
@@ -46,7 +46,7 @@ class History:
 
     def _reset(self) -> None:
         space = self.space
-        self._rows: dict[int, int] = {}
+        self._rows: dict[tuple[int, int], int] = {}  # (tid, its nth document of that tid)
         self._signatures: list[tuple[Any, ...]] = []
         self._final_results: list[Any] = []
         self._coordinates = np.empty((64, len(space.dimensions)))
@@ -57,24 +57,27 @@ class History:
         self._repeated: set[int] = set()  # originals with more than one row
 
     def update(self, documents: Iterable[dict[str, Any]]) -> None:
-        """Bring the arrays in line with `documents`, converting only what changed."""
-        seen = 0
+        """Bring the arrays in line with `documents`, converting only what changed. Two
+        documents of one tid (two Trials merged) are two trials, as stock TPE takes them."""
+        seen: dict[int, int] = {}
         for document in documents:
-            seen += 1
-            row = self._rows.get(document["tid"])
+            tid = document["tid"]
+            key = (tid, seen.get(tid, 0))
+            seen[tid] = key[1] + 1
+            row = self._rows.get(key)
             # A finished trial's result is final: while it is the same object, skip the rest.
             if row is not None and self._final_results[row] is document["result"]:
                 continue
             signature = _signature(document)
             if row is None:
-                row = self._append(document["tid"])
+                row = self._append(key)
             elif self._signatures[row] == signature:
                 continue
             self._signatures[row] = signature
             self._final_results[row] = document["result"] if document.get("state") in (
                 JOB_STATE_DONE, JOB_STATE_ERROR) else None
             self._convert(row, document)
-        if seen != len(self._rows):  # documents were removed: start again from what is left
+        if sum(seen.values()) != len(self._rows):  # documents were removed: start again
             self._reset()
             self.update(documents)
 
@@ -120,14 +123,14 @@ class History:
             outcomes[rows[1:]] = IGNORED
         return losses, outcomes
 
-    def _append(self, tid: int) -> int:
+    def _append(self, key: tuple[int, int]) -> int:
         row = len(self._rows)
         if row == len(self._losses):
             self._coordinates = np.concatenate([self._coordinates,
                                                 np.empty_like(self._coordinates)])
             self._losses = np.concatenate([self._losses, np.empty_like(self._losses)])
             self._outcomes = np.concatenate([self._outcomes, np.empty_like(self._outcomes)])
-        self._rows[tid] = row
+        self._rows[key] = row
         self._signatures.append(())
         self._final_results.append(None)
         self._row_keys.append(None)
@@ -216,8 +219,8 @@ def _outcome(document: dict[str, Any], has_values: bool) -> tuple[int, float]:
         if estimate is not None:  # not its stored worst score: see search.pruning
             return GOOD_CANDIDATE, -estimate
     if state == JOB_STATE_DONE and result.get("status") == STATUS_OK and isinstance(
-            loss, int | float) and math.isfinite(loss):
-        return GOOD_CANDIDATE, float(loss)
+            loss, int | float) and (math.isfinite(loss) or loss == -math.inf):
+        return GOOD_CANDIDATE, float(loss)  # -inf is the best there is, as stock TPE ranks it
     if state in (JOB_STATE_DONE, JOB_STATE_ERROR):
         return FAILED, math.inf
     return IGNORED, math.inf
