@@ -32,8 +32,10 @@ from search.pruning import (
 )
 from search.pruning._bound import TIMED_TRIALS
 from search.pruning._evidence import binned_curve
+from search.reports.evidence import pool
 from search.store import StoreError
 from search.store._embedded import EmbeddedStore
+from tests.evidence_trials import params, run
 
 
 def report(epoch_seconds: list[float], curve: list[float], planned: int) -> EpochReport:
@@ -505,3 +507,16 @@ def test_evidence_the_store_refuses_leaves_the_search_going(tmp_path, caplog) ->
         publisher.flush()
     assert tries == ["e"] and "search goes on" in caplog.text
     store.close()
+
+
+def test_the_incumbent_puts_a_configuration_on_the_side_of_the_floor_best_does() -> None:
+    """Runs 0.95, 0.95, 0.5 mean 0.8 against a floor of 0.8; taken from the first run by tid
+    the mean rounded to 0.7999999999999999 in one order and not in another."""
+    for order in itertools.permutations([0.95, 0.95, 0.5]):
+        configuration = pool([run(tid, params(0.1), accuracy, 1.0, floor=0.8)
+                              for tid, accuracy in enumerate(order)], 0.8)[0]
+        builder = EvidenceBuilder(grid=None, min_accuracy=0.8)
+        for accuracy in order:
+            builder.add(result([0.5, 0.5], [0.1, accuracy]), "k")
+        assert configuration.below_floor is (builder.evidence().incumbent is None)
+        assert configuration.score == builder.evidence().incumbent

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from objectives import EpochReport
+from search.means import pooled_mean
 
 from ._projection import projected_seconds, speedup_ratio
 
@@ -350,9 +351,8 @@ class EvidenceBuilder:
 
     def _pool(self, key: str, runs: list[tuple[float, float]]) -> None:
         """Pool one configuration's runs again, its means taken as `best` takes them (equal
-        runs mean exactly their value, on the floor's side each is on)."""
-        runs.sort()  # the same runs in any order pool alike
-        accuracy, seconds = (_mean(column) for column in zip(*runs, strict=True))
+        runs mean exactly their value, on the floor's side each is on; any order alike)."""
+        accuracy, seconds = (pooled_mean(column) for column in zip(*runs, strict=True))
         if accuracy > 0.0 and accuracy >= self._min_accuracy:
             self._pooled[key] = accuracy / seconds
         else:
@@ -361,12 +361,6 @@ class EvidenceBuilder:
     def _incumbent(self) -> float | None:
         alone = () if self._alone is None else (self._alone,)
         return max((*self._pooled.values(), *alone), default=None)
-
-
-def _mean(values: tuple[float, ...]) -> float:
-    """search.reports.evidence's mean (exactly the value when all are equal)."""
-    base = values[0]
-    return base + math.fsum(value - base for value in values) / len(values)
 
 
 def evidence_from_results(

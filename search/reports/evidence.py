@@ -32,6 +32,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from search.documents import JOB_STATE_NEW, param_columns
+from search.means import pooled_mean
 from search.trial import Trial
 
 RANKINGS = ("lower_bound", "mean")
@@ -228,7 +229,7 @@ class Configuration:
             "lower_bound": self.lower_bound,
             "accuracy": self.accuracy,
             "accuracy_spread": self.accuracy_spread,
-            "test_accuracy": _mean(tested) if tested else None,
+            "test_accuracy": pooled_mean(tested) if tested else None,
             "train_seconds": self.train_seconds,
             "seconds_spread": self.seconds_spread,
             "below_floor": self.below_floor,
@@ -347,8 +348,8 @@ def _summary(runs: Sequence[Trial]) -> _Summary | None:
     scored = [trial for trial in runs if _is_pooled(trial)]
     if not scored:
         return None
-    accuracy = _mean([_accuracy(trial) for trial in scored])
-    seconds = _mean([_seconds(trial) for trial in scored])
+    accuracy = pooled_mean([_accuracy(trial) for trial in scored])
+    seconds = pooled_mean([_seconds(trial) for trial in scored])
     return accuracy / seconds, accuracy, len(scored)
 
 
@@ -362,8 +363,8 @@ def _population(summaries: Iterable[_Summary | None], noise: NoiseLevel,
         return None
     accuracies = [accuracy for _, accuracy, _ in competing]
     spread = _sum_of_squares(accuracies) / (len(accuracies) - 1)
-    noise_variance = _mean([noise.accuracy**2 / runs for _, _, runs in competing])
-    return Population(_mean(accuracies), max(spread - noise_variance,
+    noise_variance = pooled_mean([noise.accuracy**2 / runs for _, _, runs in competing])
+    return Population(pooled_mean(accuracies), max(spread - noise_variance,
                                              MIN_POPULATION_VARIANCE * noise_variance))
 
 
@@ -495,7 +496,7 @@ def _measured(key: str, trials: list[Trial], min_accuracy: float) -> _Measured:
     accuracy = train_seconds = score = None
     below_floor = False
     if scored:
-        accuracy, train_seconds = _mean(accuracies), _mean(seconds)
+        accuracy, train_seconds = pooled_mean(accuracies), pooled_mean(seconds)
         below_floor = accuracy < min_accuracy
         score = 0.0 if below_floor else accuracy / train_seconds
     configuration = Configuration(
@@ -585,15 +586,8 @@ def _seconds(trial: Trial) -> float:
     return trial.train_seconds
 
 
-def _mean(values: Sequence[float]) -> float:
-    """The mean, exactly the value when all are equal (so one run, or equal runs, sit on the
-    same side of the floor as each run does)."""
-    base = values[0]
-    return base + math.fsum(value - base for value in values) / len(values)
-
-
 def _sum_of_squares(values: Sequence[float]) -> float:
-    mean = _mean(values)
+    mean = pooled_mean(values)
     return math.fsum((value - mean) ** 2 for value in values)
 
 
