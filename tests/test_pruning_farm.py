@@ -12,7 +12,7 @@ from farm import database, done_jobs, queue_experiment, start_worker, stop, wait
 from objectives_for_tests import RUN_LOG_ENV_VAR, SLEEP_ENV_VAR, SLOW_EPOCH_ENV_VAR, SPEED_SPACE
 
 from search.pruning import Evidence
-from search.store import open_store
+from search.store import StoreError, open_store
 
 SPEEDY = "tests.objectives_for_tests:epochs_by_speed"
 SLOW_REPORTER = "tests.objectives_for_tests:records_run_then_reports_slow_epochs"
@@ -94,3 +94,16 @@ def _spooled(hpsearch) -> str:  # type: ignore[no-untyped-def]
     root = Path(hpsearch.environment["HPSEARCH_SPOOL_DIR"])
     texts = (path.read_text() for path in root.glob("*/*.jsonl"))
     return "".join(text for text in texts if '"pruning-outage"' in text)
+
+
+def test_evidence_past_what_one_document_holds_is_refused_before_it_is_sent(
+        mongo_url: str) -> None:
+    """pymongo sends up to 16 KiB past the 16 MiB a server takes; the store refuses it first,
+    as a StoreError the driver goes on after (tests/test_pruning_rules.py)."""
+    store = open_store(mongo_url)
+    try:
+        with pytest.raises(StoreError, match="more than one document"):
+            store.publish_pruning_evidence("e", {"curves": [[0.5] * 20] * 100_000})
+        assert store.pruning_evidence("e") is None
+    finally:
+        store.close()

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import bson
 from pymongo.collection import Collection
-from pymongo.errors import DocumentTooLarge, PyMongoError
+from pymongo.errors import DocumentTooLarge, OperationFailure, PyMongoError
 
 from search.store._base import StoreError
 from search.store._mongo._connection import Connection
+
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024  # MongoDB's maxBsonObjectSize
 
 
 class PruningEvidence:
@@ -36,12 +39,16 @@ class PruningEvidence:
                 of finished curves).
         """
         stored = {"evidence": _wrapped(document)}
+        size = len(bson.encode(stored))
+        if size > MAX_DOCUMENT_BYTES:  # pymongo sends up to 16 KiB more, which a server refuses
+            raise StoreError(f"the pruning evidence of {exp_key!r} is {size:,} bytes, more than "
+                             f"one document of {self._location} holds ({MAX_DOCUMENT_BYTES:,})")
         try:
             self._connection.call(lambda: self._collection.replace_one(
                 {"_id": exp_key}, stored, upsert=True))
-        except DocumentTooLarge as error:
-            raise StoreError(f"the pruning evidence of {exp_key!r} is more than one document "
-                             f"of {self._location} can hold: {error}") from None
+        except (DocumentTooLarge, OperationFailure) as error:  # a server's own, lower limit
+            raise StoreError(f"the pruning evidence of {exp_key!r} could not be stored in "
+                             f"{self._location}: {error}") from None
 
     def read(self, exp_key: str) -> dict[str, Any] | None:
         try:
