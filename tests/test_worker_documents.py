@@ -7,6 +7,7 @@ import datetime
 import json
 import math
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from stored_trials import record_trials
 from search.cli import main
 from search.documents import utcnow
 from search.experiment import Experiment
+from search.farm.processes import cpu_workers_on_this_host
 from search.farm.worker import Worker, WorkerOptions
 from search.store import Store, WorkerStatus, open_store
 
@@ -153,12 +155,19 @@ def test_a_cpu_worker_command_beside_another_on_this_host_says_they_oversubscrib
     """Each command shares out every core among its own processes: two commands on one
     box each take them all, and every trial's seconds then grow with what else runs."""
     host = socket.gethostname()
+    other = subprocess.Popen(["sleep", "600"])  # the other command's process
     store = open_store(mongo_url)
-    store.report_worker(WorkerStatus(worker_id=f"{host}:1:cpu", host=host, device="cpu",
-                                     state="idle", last_seen=utcnow()))
-    store.close()
-    result = CliRunner().invoke(main, ["worker", "--store", mongo_url, "--gpus", "none",
-                                       "--idle-timeout", "0", "--spool-dir", str(tmp_path)])
-    assert "1 CPU worker process(es) of another command already run on this host" in \
-        result.output, result.output
-    assert "--cpu-workers 2" in result.output
+    try:
+        store.report_worker(WorkerStatus(worker_id=f"{host}:{other.pid}:cpu", host=host,
+                                         device="cpu", state="idle", last_seen=utcnow()))
+        result = CliRunner().invoke(main, ["worker", "--store", mongo_url, "--gpus", "none",
+                                           "--idle-timeout", "0", "--spool-dir", str(tmp_path)])
+        assert "1 CPU worker process(es) of another command already run on this host" in \
+            result.output, result.output
+        assert "--cpu-workers 2" in result.output
+        other.kill()
+        other.wait()  # killed a moment ago, as a restarted container's predecessor was
+        assert cpu_workers_on_this_host(store) == 0
+    finally:
+        other.kill()
+        store.close()

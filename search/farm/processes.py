@@ -61,11 +61,34 @@ class ProcessPlan:
 
 
 def cpu_workers_on_this_host(store: Store) -> int:
-    """Live CPU worker processes on this host, as the store last heard of them: each worker
-    command shares out all the cores among its own processes only."""
+    """Live CPU worker processes on this host: each worker command shares out all the cores
+    among its own processes only. Live as `status` judges it (by the longest stale_after of
+    the store's experiments, a worker reporting a third as often), and its process still
+    there: a predecessor killed a moment ago (a restarted container keeps its host name, and
+    its pid) is not."""
     host, now = socket.gethostname(), store.now()
+    stale_after = max([experiment.policy.stale_after for experiment in store.experiments()],
+                      default=DEFAULT_STALE_AFTER)
     return sum(status.host == host and status.worker_id.endswith(":cpu")
-               and status.is_live(DEFAULT_STALE_AFTER, now) for status in store.workers())
+               and status.is_live(stale_after, now) and _running_here(status.worker_id)
+               for status in store.workers())
+
+
+def _running_here(worker_id: str) -> bool:
+    """Whether the process a worker id of this host names (`host:pid:device`) still runs."""
+    try:
+        pid = int(worker_id.split(":")[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: it runs
+        return True
+    return True
 
 
 def plan_processes(gpus: list[str], cpu_workers: int, threads_per_worker: int | None
@@ -120,9 +143,12 @@ def run_processes(store_location: str, options: WorkerOptions, plans: list[Proce
                     os.environ[key] = value
         children.append(child)
 
+    forwarded: set[int] = set()
+
     def forward(signum: int, frame: FrameType | None) -> None:
         # System calls only (waitpid, kill): a handler may run while the main thread holds a
         # lock. A child already reaped is skipped, so its reused pid is never signalled.
+        forwarded.add(signum)
         for child in children:
             if child.exitcode is None and child.pid is not None:
                 with contextlib.suppress(ProcessLookupError):
@@ -136,15 +162,17 @@ def run_processes(store_location: str, options: WorkerOptions, plans: list[Proce
             child = next(child for child in running if child.sentinel == sentinel)
             child.join()
             running.remove(child)
-            _say_how_it_ended(child, others=len(running))
+            _say_how_it_ended(child, len(running), forwarded)
     return max(_exit_status(child.exitcode) for child in children)
 
 
-def _say_how_it_ended(child: multiprocessing.process.BaseProcess, others: int) -> None:
+def _say_how_it_ended(child: multiprocessing.process.BaseProcess, others: int,
+                      forwarded: set[int]) -> None:
     """Log a worker process killed by a signal (the OOM killer's SIGKILL, a segfault): it
-    could not say so itself. One that ended by itself has logged why."""
+    could not say so itself. One that ended by itself has logged why, and one the stop this
+    command forwarded ended before its handlers were in place was only stopped."""
     code = child.exitcode
-    if code is None or code >= 0:
+    if code is None or code >= 0 or -code in forwarded:
         return
     try:
         name = signal.Signals(-code).name
@@ -152,6 +180,7 @@ def _say_how_it_ended(child: multiprocessing.process.BaseProcess, others: int) -
         name = f"signal {-code}"
     log.warning("worker process %s (pid %s) was killed by %s; %d other worker process(es) "
                 "go on", child.name, child.pid, name, others)
+
 
 def _exit_status(exitcode: int | None) -> int:
     """A child's exit code as a shell reports it: killed by signal N is 128 + N, so that a
