@@ -26,7 +26,7 @@ import objectives
 import spaces
 from search.algorithms import ALGORITHMS, DEFAULT_ALGO
 from search.confirmation import DEFAULT, parse_confirm
-from search.experiment import Experiment
+from search.experiment import Experiment, ExperimentConflict
 from search.policy import MAX_SECONDS, MIN_HEARTBEAT_INTERVAL, MalformedPolicy, policy_for_run
 from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 from search.reports.results import ExperimentResults
@@ -276,7 +276,8 @@ def optimize(
     Raises:
         InvalidSearchOptions: options no search can run with.
         StoreError: the store cannot be opened or written, or the key is invalid.
-        ExperimentConflict: the key names an experiment with another definition.
+        ExperimentConflict: the key names an experiment with another definition, or jobs
+            that no hpsearch experiment recorded (Hyperopt's own MongoTrials wrote them).
         SpaceError: the space cannot be loaded, or the objective cannot read what it
             proposes (a misspelt hyperparameter).
         ObjectiveError: the objective is unknown, given as a function to a farm, or cannot
@@ -294,6 +295,8 @@ def optimize(
         objectives.resolve_device(options.device)  # this process trains on it
     with opened_store(options.store) as store:
         recorded = store.experiment(options.exp_key)
+        if recorded is None:
+            _refuse_foreign_jobs(store, options.exp_key)
         _check_params(chosen, loaded, resumed=recorded is not None)
         if recorded is not None:
             _warn_of_kept_choices(recorded, options)
@@ -386,6 +389,18 @@ def _check(objective: objectives.Objective, experiment: Experiment, runs_here: b
             raise
         log.warning("not found on this machine, which is fine if the workers have it (each "
                     "worker reads its own HPSEARCH_DATA_DIR): %s", error)
+
+
+def _refuse_foreign_jobs(store: Store, exp_key: str) -> None:
+    """A new search must not take over jobs another program filed under its key (Hyperopt's
+    own fmin with MongoTrials writes such, and no experiment record): they would count
+    toward its max_evals and mix into its tables."""
+    foreign = store.jobs(exp_key, fields=("tid",))
+    if foreign:
+        raise ExperimentConflict(
+            f"{store.location} holds {len(foreign)} jobs under the key {exp_key!r} but no "
+            "hpsearch experiment of that name (Hyperopt's own fmin with MongoTrials writes "
+            "such): choose another exp_key (--exp-key), or remove those jobs")
 
 
 SPACE_DRAWS_CHECKED = 32  # enough to reach every branch of a space a person writes

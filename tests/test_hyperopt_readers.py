@@ -6,11 +6,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from farm import database
 from hyperopt import JOB_STATE_DONE, JOB_STATE_NEW, JOB_STATE_RUNNING, Trials
 from hyperopt.mongoexp import MongoTrials
 
+import search
 import spaces
-from search.experiment import Experiment
+from search import SearchOptions
+from search.experiment import Experiment, ExperimentConflict
 from search.farm.proposals import Proposer
 from search.policy import Policy
 from search.store import open_store
@@ -72,3 +75,13 @@ def test_a_farms_trials_copy_into_a_plain_trials_as_the_docs_say(mongo_url: str)
                               for doc in farm.trials])
     copied.refresh()
     assert len(copied.trials) == 2 and -0.5 in copied.losses()
+
+
+def test_a_search_does_not_take_over_jobs_hyperopt_filed_under_its_key(mongo_url: str) -> None:
+    """Hyperopt's fmin with MongoTrials writes jobs and no experiment record: counted as a
+    new search's trials, they would eat its max_evals and mix into its tables."""
+    database(mongo_url).jobs.insert_one({"exp_key": "stock", "tid": 0, "state": 2,
+                                         "misc": {"vals": {"x": [0.5]}},
+                                         "result": {"status": "ok", "loss": 0.25}})
+    with pytest.raises(ExperimentConflict, match="1 jobs under the key 'stock'"):
+        search.optimize("noop", "default", SearchOptions(store=mongo_url, exp_key="stock"))
