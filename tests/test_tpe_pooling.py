@@ -112,3 +112,17 @@ def test_a_pruned_trial_is_read_at_its_projected_score_not_the_worst_it_stores()
     # Below the floor it stays below the floor, whatever its projection.
     assert history.outcomes[1] == BELOW_FLOOR and math.isclose(history.losses[1], -0.2)
     assert history.outcomes[2] == GOOD_CANDIDATE and history.losses[2] == -0.9
+
+
+def test_two_documents_of_one_tid_are_two_points_not_a_configuration_and_its_repeat() -> None:
+    """Two Trials merged (insert_trial_docs) repeat tids: no repeat_of links them."""
+    def document(tid: int, x: float, loss: float) -> dict[str, Any]:
+        return {"tid": tid, "misc": {"vals": {"x": [x]}, "idxs": {"x": [tid]}},
+                "state": JOB_STATE_DONE, "result": {"status": "ok", "loss": loss}}
+
+    documents = [document(0, 0.1, 0.0), document(1, 0.2, 1.0), document(0, 0.9, 25.0)]
+    history = history_of(documents)
+    assert list(history.outcomes) == [GOOD_CANDIDATE] * 3
+    assert list(history.losses) == [0.0, 1.0, 25.0]
+    history.update(documents[::-1])  # reordered: rebuilt, each still a point of its own
+    assert sorted(history.losses) == [0.0, 1.0, 25.0]

@@ -22,6 +22,7 @@ from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_R
 from hyperopt.base import Domain
 
 from search.documents import REPEAT_OF
+from search.means import pooled_mean
 from search.pruning import pruned_estimate
 from search.tpe._space import SearchSpace, read_space
 
@@ -46,24 +47,33 @@ class History:
 
     def _reset(self) -> None:
         space = self.space
-        self._rows: dict[tuple[int, int], int] = {}  # (tid, its nth document of that tid)
+        # A tid's row; a second document of one tid (two Trials merged) is (tid, n).
+        self._rows: dict[int | tuple[int, int], int] = {}
         self._signatures: list[tuple[Any, ...]] = []
         self._final_results: list[Any] = []
         self._coordinates = np.empty((64, len(space.dimensions)))
         self._losses = np.empty(64)
         self._outcomes = np.empty(64, dtype=np.int8)
-        self._row_keys: list[int | None] = []  # the tid of the original each row runs
-        self._rows_of_key: dict[int, list[int]] = {}
-        self._repeated: set[int] = set()  # originals with more than one row
+        self._keys: list[int | tuple[int, int]] = []  # each row's key in _rows
+        self._row_keys: list[int | tuple[int, int] | None] = []  # the original each row runs
+        self._rows_of_key: dict[int | tuple[int, int], list[int]] = {}
+        self._repeated: set[int | tuple[int, int]] = set()  # originals with more than one row
 
     def update(self, documents: Iterable[dict[str, Any]]) -> None:
         """Bring the arrays in line with `documents`, converting only what changed. Two
         documents of one tid (two Trials merged) are two trials, as stock TPE takes them."""
-        seen: dict[int, int] = {}
+        seen: set[int] = set()
+        repeats: dict[int, int] = {}  # tid -> documents of it past the first
+        count = 0
         for document in documents:
+            count += 1
             tid = document["tid"]
-            key = (tid, seen.get(tid, 0))
-            seen[tid] = key[1] + 1
+            key: int | tuple[int, int] = tid
+            if tid in seen:
+                repeats[tid] = repeats.get(tid, 0) + 1
+                key = (tid, repeats[tid])
+            else:
+                seen.add(tid)
             row = self._rows.get(key)
             # A finished trial's result is final: while it is the same object, skip the rest.
             if row is not None and self._final_results[row] is document["result"]:
@@ -77,7 +87,7 @@ class History:
             self._final_results[row] = document["result"] if document.get("state") in (
                 JOB_STATE_DONE, JOB_STATE_ERROR) else None
             self._convert(row, document)
-        if sum(seen.values()) != len(self._rows):  # documents were removed: start again
+        if count != len(self._rows):  # documents were removed: start again
             self._reset()
             self.update(documents)
 
@@ -123,7 +133,7 @@ class History:
             outcomes[rows[1:]] = IGNORED
         return losses, outcomes
 
-    def _append(self, key: tuple[int, int]) -> int:
+    def _append(self, key: int | tuple[int, int]) -> int:
         row = len(self._rows)
         if row == len(self._losses):
             self._coordinates = np.concatenate([self._coordinates,
@@ -131,6 +141,7 @@ class History:
             self._losses = np.concatenate([self._losses, np.empty_like(self._losses)])
             self._outcomes = np.concatenate([self._outcomes, np.empty_like(self._outcomes)])
         self._rows[key] = row
+        self._keys.append(key)
         self._signatures.append(())
         self._final_results.append(None)
         self._row_keys.append(None)
@@ -147,9 +158,10 @@ class History:
 
 
     def _group(self, row: int, document: dict[str, Any]) -> None:
-        """File the row under the trial it repeats (its own tid for an original)."""
+        """File the row under the trial it repeats (its own key for an original: a second
+        document of one tid is a trial of its own, not a repeat)."""
         link = document.get(REPEAT_OF)
-        key = link if isinstance(link, int) and not isinstance(link, bool) else document["tid"]
+        key = link if isinstance(link, int) and not isinstance(link, bool) else self._keys[row]
         self._row_keys[row] = key
         rows = self._rows_of_key.setdefault(key, [])
         rows.append(row)
@@ -179,7 +191,7 @@ def _pooled_evidence(results: list[Any]) -> tuple[int, float] | None:
         seconds.append(run_seconds)
     if not accuracies:
         return FAILED, math.inf
-    accuracy, mean_seconds = float(np.mean(accuracies)), float(np.mean(seconds))
+    accuracy, mean_seconds = pooled_mean(accuracies), pooled_mean(seconds)
     if accuracy < floor:
         return BELOW_FLOOR, -accuracy
     if mean_seconds <= 0:
