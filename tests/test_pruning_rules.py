@@ -33,7 +33,7 @@ from search.pruning import (
 from search.pruning._bound import TIMED_TRIALS
 from search.pruning._evidence import binned_curve
 from search.reports.evidence import pool
-from search.store import StoreError
+from search.store import EvidenceTooLarge, StoreError
 from search.store._embedded import EmbeddedStore
 from tests.evidence_trials import params, run
 
@@ -488,24 +488,33 @@ def test_the_driver_publishes_an_incumbent_pooled_over_runs_of_the_same_params(t
     store.close()
 
 
-def test_evidence_the_store_refuses_leaves_the_search_going(tmp_path, caplog) -> None:
+@pytest.mark.parametrize("refusal", [EvidenceTooLarge, StoreError])
+def test_evidence_the_store_refuses_leaves_the_search_going(tmp_path, caplog,
+                                                            refusal) -> None:
     """At tens of thousands of finished curves the document passes MongoDB's 16 MB: the
-    driver must go on (its workers prune by the evidence published last), not end."""
+    driver must go on (its workers prune by the evidence published last), not end, and not
+    send it again. A refusal of another kind (a write concern's timeout) is sent again."""
     tries = []
 
-    class Full(EmbeddedStore):
+    class Refusing(EmbeddedStore):
         def publish_pruning_evidence(self, exp_key, document) -> None:  # type: ignore[no-untyped-def]
             tries.append(exp_key)
-            raise StoreError("the pruning evidence of 'e' is more than one document can hold")
+            if len(tries) == 1:
+                raise refusal("the pruning evidence of 'e' could not be stored")
+            super().publish_pruning_evidence(exp_key, document)
 
-    store = Full(tmp_path / "store")
+    store = Refusing(tmp_path / "store")
     experiment = Experiment(exp_key="e", space={"builtin": "default"}, objective="noop",
                             epochs=1, min_accuracy=0.5, pruner="bound")
     publisher = EvidencePublisher(store, experiment, min_interval=0.0)
     for tid in range(2):
         publisher.record([finished_job(tid, (0.9, 1.0 + tid), {"lr": tid})])
         publisher.flush()
-    assert tries == ["e"] and "search goes on" in caplog.text
+    assert "search goes on" in caplog.text or "sent again" in caplog.text
+    if refusal is EvidenceTooLarge:
+        assert tries == ["e"] and store.pruning_evidence("e") is None
+    else:
+        assert tries == ["e", "e"] and store.pruning_evidence("e")["finished"] == 2
     store.close()
 
 

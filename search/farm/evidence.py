@@ -29,7 +29,7 @@ from search.pruning import (
     should_prune,
 )
 from search.reports.evidence import configuration_key
-from search.store import Store, StoreError
+from search.store import EvidenceTooLarge, Store, StoreError
 from search.trial import Trial
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,8 @@ class EvidencePublisher:
         self._min_interval = min_interval
         self._changed = False
         self._published_at = float("-inf")
-        self._refused = False  # the store refused it once: it is not sent again
+        self._refused = False  # too large for the store: it is not sent again
+        self._failing = False  # the last publication was refused (said once)
 
     def record(self, jobs: Iterable[JobDoc]) -> None:
         """Fold the results of jobs that finished ok (final: each is folded once; a failed
@@ -86,14 +87,21 @@ class EvidencePublisher:
         if self._builder is None or not self._changed or self._refused:
             return
         now = self._clock.now()
+        self._published_at = now
         try:
             self._store.publish_pruning_evidence(self._exp_key,
                                                  self._builder.evidence().to_document())
-        except StoreError as error:  # pruning is a saving: the search goes on without it
+        except EvidenceTooLarge as error:  # pruning is a saving: the search goes on without it
             log.warning("%s; workers now prune by the evidence published last (stale evidence "
                         "prunes less), and the search goes on", error)
             self._refused = True
-        self._published_at = now
+        except StoreError as error:  # refused this once: sent again at the next interval
+            if not self._failing:
+                log.warning("%s; it is sent again until it is taken, and workers prune by "
+                            "the evidence published last meanwhile", error)
+            self._failing = True
+            return
+        self._failing = False
         self._changed = False
 
 

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 
 from search.store._base import (
+    EvidenceTooLarge,
     JobChanges,
     LateResult,
     Reservation,
@@ -18,8 +19,8 @@ from search.store._base import (
 )
 from search.urls import is_mongodb_url, looks_like_credentials, redact, redact_location
 
-__all__ = ["JobChanges", "LateResult", "Reservation", "RunningAttempt", "Store", "StoreError",
-           "WorkerStatus", "check_exp_key", "open_store", "opened_store"]
+__all__ = ["EvidenceTooLarge", "JobChanges", "LateResult", "Reservation", "RunningAttempt",
+           "Store", "StoreError", "WorkerStatus", "check_exp_key", "open_store", "opened_store"]
 
 DEFAULT_LOCATION = "./hpsearch-runs"
 

@@ -25,6 +25,10 @@ class StoreError(Exception):
     """
 
 
+class EvidenceTooLarge(StoreError):
+    """Pruning evidence larger than one document holds: sending it again cannot help."""
+
+
 def check_exp_key(exp_key: str) -> str:
     """Experiment keys name directories and documents; keep them to a portable alphabet."""
     if not EXP_KEY_PATTERN.fullmatch(exp_key):

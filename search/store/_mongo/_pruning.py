@@ -16,10 +16,11 @@ import bson
 from pymongo.collection import Collection
 from pymongo.errors import DocumentTooLarge, OperationFailure, PyMongoError
 
-from search.store._base import StoreError
+from search.store._base import EvidenceTooLarge, StoreError
 from search.store._mongo._connection import Connection
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024  # MongoDB's maxBsonObjectSize
+_TOO_LARGE_CODES = frozenset({10334, 17419, 17420})  # a server's "document too large" errors
 
 
 class PruningEvidence:
@@ -41,14 +42,20 @@ class PruningEvidence:
         stored = {"evidence": _wrapped(document)}
         size = len(bson.encode(stored))
         if size > MAX_DOCUMENT_BYTES:  # pymongo sends up to 16 KiB more, which a server refuses
-            raise StoreError(f"the pruning evidence of {exp_key!r} is {size:,} bytes, more than "
-                             f"one document of {self._location} holds ({MAX_DOCUMENT_BYTES:,})")
+            raise EvidenceTooLarge(f"the pruning evidence of {exp_key!r} is {size:,} bytes, "
+                                   f"more than one document of {self._location} holds "
+                                   f"({MAX_DOCUMENT_BYTES:,})")
         try:
             self._connection.call(lambda: self._collection.replace_one(
                 {"_id": exp_key}, stored, upsert=True))
-        except (DocumentTooLarge, OperationFailure) as error:  # a server's own, lower limit
-            raise StoreError(f"the pruning evidence of {exp_key!r} could not be stored in "
-                             f"{self._location}: {error}") from None
+        except DocumentTooLarge as error:
+            raise EvidenceTooLarge(f"the pruning evidence of {exp_key!r} is more than one "
+                                   f"document of {self._location} holds: {error}") from None
+        except OperationFailure as error:  # a server's own limit, or a write it refused now
+            too_large = error.code in _TOO_LARGE_CODES
+            raise (EvidenceTooLarge if too_large else StoreError)(
+                f"the pruning evidence of {exp_key!r} could not be stored in "
+                f"{self._location}: {error}") from None
 
     def read(self, exp_key: str) -> dict[str, Any] | None:
         try:
