@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import logging
 import os
 import warnings
@@ -396,11 +397,12 @@ def _refuse_foreign_jobs(store: Store, exp_key: str) -> None:
     own fmin with MongoTrials writes such, and no experiment record): they would count
     toward its max_evals and mix into its tables."""
     foreign = store.jobs(exp_key, fields=("tid",))
-    if foreign:
+    if foreign and store.experiment(exp_key) is None:  # not a driver started beside this one
         raise ExperimentConflict(
             f"{store.location} holds {len(foreign)} jobs under the key {exp_key!r} but no "
             "hpsearch experiment of that name (Hyperopt's own fmin with MongoTrials writes "
-            "such): choose another exp_key (--exp-key), or remove those jobs")
+            "such): choose another exp_key (--exp-key), or delete those jobs (in mongosh: "
+            f"db.jobs.deleteMany({{exp_key: {json.dumps(exp_key)}}}))")
 
 
 SPACE_DRAWS_CHECKED = 32  # enough to reach every branch of a space a person writes
