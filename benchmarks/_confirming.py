@@ -1,8 +1,9 @@
 """Our TPE with the confirmation schedule, behind the ask/tell interface of `_algorithms`, and
 the configuration each search reports as best.
 
-`ConfirmingSearch` keeps the search's trials as job documents, as the driver does: before each
-new trial it asks `search.confirmation.next_repeat` whether to run a leading configuration
+`ConfirmingSearch` keeps the search's trials as job documents and their standings, as the
+driver does: before each new trial it asks `search.confirmation.next_repeat` whether to run a
+leading configuration
 again; a repeat copies the original's values, gets its own tid (and so its own noise draw)
 and links to the original with `repeat_of`. Otherwise the inner algorithm proposes.
 
@@ -19,7 +20,7 @@ from typing import Any
 import hyperopt
 
 from benchmarks._algorithms import Vals
-from search.confirmation import DISABLED, REPEAT_OF, ConfirmationSettings, next_repeat
+from search.confirmation import DISABLED, REPEAT_OF, ConfirmationSettings, next_repeat, standings
 from search.documents import JOB_STATE_DONE, JOB_STATE_RUNNING
 from search.reports.evidence import Confidence, Configuration, configuration_key, pool, rank
 from search.trial import Trial
@@ -39,13 +40,14 @@ class ConfirmingSearch:
         self._graph = space_graph
         self.jobs: list[dict[str, Any]] = []
         self.trials: list[Trial] = []
+        self._standings = standings((), min_accuracy)
         self._vals: list[Vals] = []
         self._keys: list[str] = []
         self._inner_tid: dict[int, int] = {}  # tid of a proposed (not repeated) trial -> inner
 
     def ask(self) -> tuple[int, Vals]:
         tid = len(self.jobs)
-        repeat = next_repeat(self.trials, self.min_accuracy, self.settings)
+        repeat = next_repeat(self._standings, self.min_accuracy, self.settings)
         job: dict[str, Any] = {"tid": tid, "state": JOB_STATE_RUNNING}
         if repeat is not None:
             vals = self._vals[repeat.tid]
@@ -57,6 +59,7 @@ class ConfirmingSearch:
         self.jobs.append(job)
         self._vals.append(vals)
         self.trials.append(Trial.from_job(job))
+        self._standings.update(self.trials[tid])
         self._keys.append(configuration_key(self.trials[tid]))
         return tid, vals
 
@@ -64,6 +67,7 @@ class ConfirmingSearch:
         job = self.jobs[tid]
         job.update(state=JOB_STATE_DONE, result=result)
         self.trials[tid] = Trial.from_job(job)
+        self._standings.update(self.trials[tid])
         if not self.pool_in_tpe:
             if tid in self._inner_tid:
                 self.inner.tell(self._inner_tid[tid], result)

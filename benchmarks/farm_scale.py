@@ -23,11 +23,12 @@ A farm that does not reach its window in `--timeout` is reported as stalled, wit
 breakdown over its last minute. `--pool N` caps each process's connections (maxPoolSize).
 
 `driver`: the driver's own work per result at 1,000 and 10,000 finished trials (proposal,
-account, feed), with the embedded store and an in-process noop worker, the same driver loop.
+account, feed), with the embedded store and an in-process noop worker, the same driver loop,
+with confirmation runs on (the default) and off.
 
     nice -n 10 python benchmarks/farm_scale.py protocol
     nice -n 10 python benchmarks/farm_scale.py farm --workers 10,100,300 --out farm.jsonl
-    nice -n 10 python benchmarks/farm_scale.py driver --finished 1000,10000
+    nice -n 10 python benchmarks/farm_scale.py driver --finished 1000,10000 [--confirm default,none]
     python benchmarks/farm_scale.py report --out farm.jsonl
 """
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import json
 import math
 import os
@@ -53,6 +55,7 @@ from pymongo import monitoring
 
 import objectives  # noqa: E402
 import spaces  # noqa: E402
+from search.confirmation import REPEAT_OF, parse_confirm  # noqa: E402
 from search.documents import JOB_STATE_DONE, utcnow  # noqa: E402
 from search.experiment import Experiment  # noqa: E402
 from search.farm import driver as driver_module  # noqa: E402
@@ -83,9 +86,10 @@ KINDS = (*WRITES, *READS)
 # -- the protocol, counted ----------------------------------------------------------------------
 
 def experiment(exp_key: str, policy: Policy, max_evals: int | None = None,
-               objective: str = "noop") -> Experiment:
+               objective: str = "noop", confirm: str = "none") -> Experiment:
     return Experiment(exp_key=exp_key, space=SPACE.record, objective=objective, epochs=1,
-                      min_accuracy=0.0, device="cpu", policy=policy, max_evals=max_evals)
+                      min_accuracy=0.0, device="cpu", policy=policy, max_evals=max_evals,
+                      confirmation=parse_confirm(confirm))
 
 
 def counted(store: MongoStore, action: Any) -> tuple[Any, OperationCounts]:
@@ -690,18 +694,23 @@ def figure(value: float | None) -> str:
 
 # -- the driver alone, at 1,000 and 10,000 finished trials ---------------------------------------
 
-def driver_alone(finished: int, results: int, root: Path) -> dict[str, Any]:
+def driver_alone(finished: int, results: int, root: Path, confirm: str) -> dict[str, Any]:
     """The driver loop over an embedded store holding `finished` trials, running `results`
-    noop trials in this process: CPU per result and proposal latency."""
+    noop trials in this process: CPU per result and proposal latency. The finished trials
+    are distinct configurations, a tenth of them repeats of earlier ones whose results
+    differ (so that, with `confirm` on, the schedule measures noise and ranks leaders before
+    each proposal, as on a real search)."""
     from search.farm.worker import worker_id
     from search.store._embedded import _dumps as journal_dumps
 
     def journal_line(job: dict[str, Any]) -> str:
         return journal_dumps(job) + "\n"
 
-    store = open_store(str(root / f"driver{finished}"))
+    location = root / f"driver{finished}-{confirm}"
+    store = open_store(str(location))
     exp_key = "alone"
-    store.record_experiment(experiment(exp_key, Policy(), finished + results))
+    store.record_experiment(experiment(exp_key, Policy(), finished + results,
+                                       confirm=confirm))
     store.close()
     proposer = Proposer(exp_key, SPACE.graph, seed=5, startup_trials=10**9)
     templates = [proposer.propose(tid) for tid in range(200)]
@@ -709,12 +718,17 @@ def driver_alone(finished: int, results: int, root: Path) -> dict[str, Any]:
     for tid in range(finished):  # the journal a search with `finished` trials leaves
         accuracy = 0.5 + 0.4 * ((tid * 7919) % 1000) / 1000
         seconds = 1.0 + (tid * 104729) % 100 / 10
+        original = tid - 1 - tid % 97 if tid % 10 == 9 else None  # a repeat of an earlier one
+        job = copy.deepcopy(templates[(tid if original is None else original) % 200])
+        lr = 1e-4 * (1 + (tid if original is None else original) / finished)
+        job["misc"]["params"]["lr"], job["misc"]["vals"]["lr"] = lr, [lr]
         lines.append(journal_line({
-            **templates[tid % 200], "tid": tid, "exp_key": exp_key, "state": JOB_STATE_DONE,
-            "owner": "prefill", "result": {"status": "ok", "loss": -accuracy / seconds,
-                                           "accuracy": accuracy, "train_seconds": seconds}}))
-    (root / f"driver{finished}" / exp_key / "jobs.jsonl").write_text("".join(lines))
-    store = open_store(str(root / f"driver{finished}"))
+            **job, "tid": tid, "exp_key": exp_key, "state": JOB_STATE_DONE,
+            "owner": "prefill", REPEAT_OF: original,
+            "result": {"status": "ok", "loss": -accuracy / seconds, "accuracy": accuracy,
+                       "train_seconds": seconds}}))
+    (location / exp_key / "jobs.jsonl").write_text("".join(lines))
+    store = open_store(str(location))
     recorded = store.experiment(exp_key)
     assert recorded is not None
     worker = Worker(store, worker_id(None), WorkerOptions(exp_keys=(exp_key,)))
@@ -736,7 +750,8 @@ def driver_alone(finished: int, results: int, root: Path) -> dict[str, Any]:
     store.close()
     proposals = [seconds for _, seconds, _ in TimedProposer.timings]
     proposal_cpu = sum(cpu for _, _, cpu in TimedProposer.timings)
-    return {"finished": finished, "results": results, "cpu_ms_per_result": 1000 * cpu / results,
+    return {"finished": finished, "confirm": confirm, "results": results,
+            "cpu_ms_per_result": 1000 * cpu / results,
             "other_cpu_ms_per_result": 1000 * (cpu - proposal_cpu) / results,
             "proposal_cpu_ms": 1000 * proposal_cpu / len(proposals),
             "proposal_ms_p50": 1000 * statistics.median(proposals),
@@ -747,14 +762,16 @@ def run_driver(args: argparse.Namespace) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="hpsearch-driver-") as root:
         for finished in [int(part) for part in args.finished.split(",")]:
-            print(f"... {finished} finished trials", flush=True)
-            rows.append(driver_alone(finished, args.results, Path(root)))
+            for confirm in args.confirm.split(","):
+                print(f"... {finished} finished trials, --confirm {confirm}", flush=True)
+                rows.append(driver_alone(finished, args.results, Path(root), confirm))
     print(f"\nload average {os.getloadavg()[0]:.1f}; embedded store, noop trials run in the "
           "driver's process (their CPU included)")
-    print(f"{'finished':>8} {'results':>7} {'CPU ms/result':>13} {'less proposals':>14} "
-          f"{'proposal CPU ms':>15} {'wall p50 ms':>11} {'p95 ms':>7}")
+    print(f"{'finished':>8} {'confirm':>7} {'results':>7} {'CPU ms/result':>13} "
+          f"{'less proposals':>14} {'proposal CPU ms':>15} {'wall p50 ms':>11} {'p95 ms':>7}")
     for r in rows:
-        print(f"{r['finished']:>8} {r['results']:>7} {r['cpu_ms_per_result']:>13.1f} "
+        print(f"{r['finished']:>8} {r['confirm']:>7} {r['results']:>7} "
+              f"{r['cpu_ms_per_result']:>13.1f} "
               f"{r['other_cpu_ms_per_result']:>14.1f} {r['proposal_cpu_ms']:>15.1f} "
               f"{r['proposal_ms_p50']:>11.1f} {r['proposal_ms_p95']:>7.1f}")
     return 0
@@ -781,6 +798,8 @@ def main() -> int:
     driver_parser = commands.add_parser("driver")
     driver_parser.add_argument("--finished", default="1000,10000")
     driver_parser.add_argument("--results", type=int, default=100)
+    driver_parser.add_argument("--confirm", default="default,none",
+                               help="confirmation settings to run, comma-separated")
     report_parser = commands.add_parser("report")
     report_parser.add_argument("--out", default="farm_scale.jsonl")
     for sub in (protocol_parser, farm_parser):

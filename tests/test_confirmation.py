@@ -211,7 +211,7 @@ class TickingClock(FakeClock):
 
 
 def test_the_progress_bar_shows_the_best_configuration_pooled_at_most_so_often() -> None:
-    ledger = SearchLedger(clock=TickingClock())  # pooling takes one tick
+    ledger = SearchLedger(FLOOR, clock=TickingClock())  # pooling takes one tick
     lucky = params(0.5)
     ledger.record([ledger_job(run(0, params(1e-3), 0.86, 10.0)),
                    ledger_job(run(1, lucky, 0.85, 0.5))])

@@ -9,8 +9,8 @@ gives the same schedule, on a resume too. The reports rank what the runs show to
 (`search.reports.evidence`).
 """
 
-from search.confirmation._jobs import repeat_job
-from search.confirmation._schedule import is_repeat, next_repeat, repeat_budget
+from search.confirmation._jobs import is_repeat, repeat_job
+from search.confirmation._schedule import next_repeat, repeat_budget, standings
 from search.confirmation._settings import (
     DEFAULT,
     DISABLED,
@@ -18,7 +18,9 @@ from search.confirmation._settings import (
     ConfirmationSettings,
     parse_confirm,
 )
+from search.confirmation._standings import Standings
 from search.documents import REPEAT_OF
 
-__all__ = ["DEFAULT", "DISABLED", "OFF", "REPEAT_OF", "ConfirmationSettings", "is_repeat",
-           "next_repeat", "parse_confirm", "repeat_budget", "repeat_job"]
+__all__ = ["DEFAULT", "DISABLED", "OFF", "REPEAT_OF", "ConfirmationSettings", "Standings",
+           "is_repeat", "next_repeat", "parse_confirm", "repeat_budget", "repeat_job",
+           "standings"]

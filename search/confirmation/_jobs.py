@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 
 from search.documents import AVOID_WORKER, JOB_STATE_NEW, REPEAT_OF, JobDoc, utcnow
+from search.trial import Trial
 
 # What a repeat copies of its original's `misc`: how Hyperopt drew the values, and the values.
 _COPIED_MISC = ("cmd", "workdir", "vals", "params")
@@ -31,3 +32,8 @@ def repeat_job(original: JobDoc, tid: int) -> JobDoc:
             "version": 0, "book_time": None, "refresh_time": None, "attempt": 0,
             "created": utcnow(), REPEAT_OF: original["tid"],
             AVOID_WORKER: worker if isinstance(worker, str) else None}
+
+
+def is_repeat(trial: Trial) -> bool:
+    """The trial was scheduled to confirm another (its job links to the original)."""
+    return isinstance(trial.job.get(REPEAT_OF), int)

@@ -12,19 +12,12 @@ keeps its schedule, and nothing but the trials needs storing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from search.confirmation._jobs import is_repeat
 from search.confirmation._settings import ConfirmationSettings
-from search.documents import REPEAT_OF, is_finished
-from search.reports.evidence import (
-    Confidence,
-    Configuration,
-    PoolCache,
-    configuration_key,
-    measured_noise,
-    pool,
-    rank,
-)
+from search.confirmation._standings import Standings
+from search.reports.evidence import Confidence, Configuration
 from search.trial import Trial
 
 # The schedule judges the floor by 2 standard errors, the reports by 1.7: which configuration
@@ -32,31 +25,31 @@ from search.trial import Trial
 SCHEDULE_CONFIDENCE = Confidence(floor=2.0)
 
 
-def is_repeat(trial: Trial) -> bool:
-    """The trial was scheduled to confirm another (its job links to the original)."""
-    return isinstance(trial.job.get(REPEAT_OF), int)
+def standings(trials: Iterable[Trial], min_accuracy: float) -> Standings:
+    """The trials' configurations as the schedule judges them; a search keeps one and
+    `update`s it with each trial that changes, rather than pool its history again."""
+    return Standings.of(trials, min_accuracy, SCHEDULE_CONFIDENCE)
 
 
-def repeat_budget(trials: Sequence[Trial], settings: ConfirmationSettings) -> int:
+def repeat_budget(trials: Sequence[Trial] | Standings, settings: ConfirmationSettings) -> int:
     """How many more repeats the budget allows now: repeats, the next trial included, stay at
     most `settings.fraction` of the trials, at every point of the search."""
-    repeats = sum(is_repeat(trial) for trial in trials)
+    repeats = trials.repeats if isinstance(trials, Standings) else \
+        sum(is_repeat(trial) for trial in trials)
     allowed = int(settings.fraction * (len(trials) + 1) + 1e-9)
     return max(0, allowed - repeats)
 
 
-def next_repeat(trials: Sequence[Trial], min_accuracy: float,
-                settings: ConfirmationSettings,
-                cache: PoolCache | None = None) -> Configuration | None:
+def next_repeat(trials: Sequence[Trial] | Standings, min_accuracy: float,
+                settings: ConfirmationSettings) -> Configuration | None:
     """The configuration the next trial should run again, or None for a new proposal.
 
     Args:
         trials: Every trial of the experiment so far, in any state (pending ones count as
-            runs, so parallel proposals do not repeat one configuration twice over).
-        min_accuracy: The experiment's accuracy floor.
+            runs, so parallel proposals do not repeat one configuration twice over), or their
+            `standings`, which a search keeps up to date as trials change.
+        min_accuracy: The experiment's accuracy floor (that of the standings, if given).
         settings: The experiment's confirmation settings.
-        cache: What pooling worked out for the same experiment before: a search asks
-            before each proposal, and its history only grows.
 
     Returns:
         When the budget allows a repeat, `settings.start_after` configurations have finished
@@ -69,25 +62,23 @@ def next_repeat(trials: Sequence[Trial], min_accuracy: float,
     """
     if not settings.enabled or repeat_budget(trials, settings) < 1:
         return None
+    judged = trials if isinstance(trials, Standings) else standings(trials, min_accuracy)
     # Pruned runs count as finished configurations here, though the pool leaves them out:
     # under a pruner most trials are pruned, and a lucky leader must still be repeated.
-    finished = len({configuration_key(trial) for trial in trials if is_finished(trial.job)})
-    if finished < settings.start_after:
+    if judged.finished_configurations < settings.start_after:
         return None
-    configurations = pool(trials, min_accuracy, confidence=SCHEDULE_CONFIDENCE, cache=cache)
-    noise = measured_noise(configuration.trials for configuration in configurations
-                           if len(configuration.trials) > 1)
+    noise = judged.measured_noise()
     if noise is not None and noise.surely_below(settings.negligible_spread):
         return None
     # The optimistic leaders (by pooled mean, where a lucky run sits) and the one the reports
     # would show (by lower bound): the one with the fewest runs goes first, except that what
     # the reports would show gets its last runs before any challenger its second.
-    reported = rank(configurations, "lower_bound", SCHEDULE_CONFIDENCE)[:1]
-    if reported and _is_open(reported[0], settings) and _runs(reported[0]) >= 2:
+    reported = judged.reported()
+    if reported is not None and _is_open(reported, settings) and _runs(reported) >= 2:
         # What the reports would show, once repeated: its next run decides the report more
         # than a challenger's second does, so it goes first.
-        return reported[0]
-    candidates = rank(configurations, "mean")[: settings.leaders] + reported
+        return reported
+    candidates = judged.leaders(settings.leaders) + ([] if reported is None else [reported])
     eligible = [configuration for configuration in candidates
                 if _is_open(configuration, settings)]
     if not eligible:

@@ -114,7 +114,7 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
             store.give_up(attempt, policy.max_attempts,
                           "its process died (found running when the search resumed)")
     changes = store.job_changes(experiment.exp_key)  # before the whole read: nothing slips
-    ledger = SearchLedger(clock)
+    ledger = SearchLedger(experiment.min_accuracy, clock)
     evidence = EvidencePublisher(store, experiment,
                                  0.0 if local_worker is not None else FARM_PUBLISH_INTERVAL,
                                  clock)
@@ -186,8 +186,7 @@ def _repeat(ledger: SearchLedger, experiment: Experiment, tid: int) -> JobDoc | 
     """Trial `tid` as a repeat of a leading configuration, if the schedule asks for one."""
     if not experiment.confirmation.enabled:
         return None
-    leader = next_repeat(list(ledger.trials.values()), experiment.min_accuracy,
-                         experiment.confirmation, ledger.schedule_pooled)
+    leader = next_repeat(ledger.standings, experiment.min_accuracy, experiment.confirmation)
     return None if leader is None else repeat_job(ledger.jobs[leader.tid], tid)
 
 

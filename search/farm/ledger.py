@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from search.clock import SYSTEM_CLOCK, Clock
+from search.confirmation import Standings, standings
 from search.documents import JOB_STATE_NEW, JobDoc, is_finished, malformed_reason
 from search.reports.evidence import Configuration, PoolCache, best_configuration
 from search.trial import Trial
@@ -38,10 +39,11 @@ class SearchLedger:
         unfinished: The tids not finished (queued, running, or held ahead by a worker).
         queued: The tids waiting in the queue for a worker.
         train_seconds: The training seconds of the finished trials, failed ones included.
-        trials: Every well-formed job as a Trial, by tid (what confirmation runs decide by).
+        trials: Every well-formed job as a Trial, by tid.
+        standings: The trials' configurations, as confirmation runs are decided by.
     """
 
-    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, min_accuracy: float, clock: Clock = SYSTEM_CLOCK) -> None:
         self.jobs: dict[int, JobDoc] = {}
         self.unfinished: set[int] = set()
         self.queued: set[int] = set()
@@ -55,7 +57,7 @@ class SearchLedger:
         self._best_at = -math.inf
         self._best_cost = 0.0
         self._best_pooled = PoolCache()
-        self.schedule_pooled = PoolCache()  # the confirmation schedule's, before each proposal
+        self.standings: Standings = standings((), min_accuracy)
 
     @property
     def finished(self) -> int:
@@ -102,6 +104,7 @@ class SearchLedger:
             self._seconds[tid] = _train_seconds(job)
         previous = self.trials.get(tid)
         self.trials[tid] = Trial.from_job(job)
+        self.standings.update(self.trials[tid])
         # A result that came (a score, or a failure: a diverged run ranks its configuration
         # down), or a score that went (a late result replaced it): the best may have changed.
         self._results_changed |= is_finished(job) or (previous is not None and previous.is_scored)

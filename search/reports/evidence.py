@@ -274,29 +274,37 @@ class PoolCache:
     answers are the same."""
 
     def __init__(self) -> None:
-        self._summaries: dict[str, tuple[tuple[Trial, ...], _Summary | None]] = {}
+        self._summaries: dict[str, tuple[tuple[Trial, ...], Summary | None]] = {}
         self._measured: dict[str, tuple[tuple[Any, ...], _Measured]] = {}  # by runs
         self._configurations: dict[str, tuple[tuple[Any, ...], Configuration]] = {}
 
-    def summary(self, key: str, runs: Sequence[Trial]) -> _Summary | None:
+    def summary(self, key: str, runs: Sequence[Trial]) -> Summary | None:
         seen = tuple(runs)  # equal runs compare by identity first: the ledger keeps them
         kept = self._summaries.get(key)
         if kept is None or kept[0] != seen:
-            kept = self._summaries[key] = (seen, _summary(runs))
+            kept = self._summaries[key] = (seen, summary(runs))
         return kept[1]
 
-    def configuration(self, key: str, runs: list[Trial], min_accuracy: float,
+    def measured(self, key: str, runs: Sequence[Trial], min_accuracy: float) -> Configuration:
+        """The configuration as its own runs show it, its bounds not yet set (None)."""
+        return self._measurement(key, runs, min_accuracy).configuration
+
+    def configuration(self, key: str, runs: Sequence[Trial], min_accuracy: float,
                       noise: NoiseLevel, confidence: Confidence,
                       competing: Population | None) -> Configuration:
-        seen = (tuple(runs), min_accuracy)  # equal runs compare by identity first
-        measured = self._measured.get(key)
-        if measured is None or measured[0] != seen:
-            measured = self._measured[key] = (seen, _measured(key, runs, min_accuracy))
-        judged = (measured[1], noise, confidence, competing)
+        measured = self._measurement(key, runs, min_accuracy)
+        judged = (measured, noise, confidence, competing)
         kept = self._configurations.get(key)
-        if kept is None or kept[0][0] is not measured[1] or kept[0][1:] != judged[1:]:
-            kept = self._configurations[key] = (judged, _judged(measured[1], min_accuracy,
+        if kept is None or kept[0][0] is not measured or kept[0][1:] != judged[1:]:
+            kept = self._configurations[key] = (judged, _judged(measured, min_accuracy,
                                                                  noise, confidence, competing))
+        return kept[1]
+
+    def _measurement(self, key: str, runs: Sequence[Trial], min_accuracy: float) -> _Measured:
+        seen = (tuple(runs), min_accuracy)  # equal runs compare by identity first
+        kept = self._measured.get(key)
+        if kept is None or kept[0] != seen:
+            kept = self._measured[key] = (seen, _measured(key, runs, min_accuracy))
         return kept[1]
 
 
@@ -320,10 +328,10 @@ def pool(trials: Iterable[Trial], min_accuracy: float, *,
             groups.setdefault(configuration_key(trial), []).append(trial)
     measured = measured_noise([trial for trial in runs if not trial.pruned]
                               for runs in groups.values() if len(runs) > 1)
-    noise = NO_NOISE if reproduces(measured) else blended_noise(measured)
+    noise = judging_noise(measured)
     cache = PoolCache() if cache is None else cache
-    competing = _population([cache.summary(key, runs) for key, runs in groups.items()], noise,
-                            POPULATION_SIZE)
+    competing = competing_population([cache.summary(key, runs) for key, runs in groups.items()],
+                                     noise)
     return [cache.configuration(key, runs, min_accuracy, noise, confidence, competing)
             for key, runs in groups.items()]
 
@@ -337,13 +345,13 @@ def population(groups: Iterable[Sequence[Trial]], noise: NoiseLevel,
     of a mean of their runs (`noise.accuracy`**2 / runs), at least `MIN_POPULATION_VARIANCE`
     of the latter.
     """
-    return _population([_summary(runs) for runs in groups], noise, size)
+    return competing_population([summary(runs) for runs in groups], noise, size)
 
 
-_Summary = tuple[float, float, int]  # a configuration's pooled score, mean accuracy, runs
+Summary = tuple[float, float, int]  # a configuration's pooled score, mean accuracy, runs
 
 
-def _summary(runs: Sequence[Trial]) -> _Summary | None:
+def summary(runs: Sequence[Trial]) -> Summary | None:
     """What `population` reads of a configuration (None: no scored run)."""
     scored = [trial for trial in runs if _is_pooled(trial)]
     if not scored:
@@ -353,8 +361,9 @@ def _summary(runs: Sequence[Trial]) -> _Summary | None:
     return accuracy / seconds, accuracy, len(scored)
 
 
-def _population(summaries: Iterable[_Summary | None], noise: NoiseLevel,
-                size: int) -> Population | None:
+def competing_population(summaries: Iterable[Summary | None], noise: NoiseLevel,
+                         size: int = POPULATION_SIZE) -> Population | None:
+    """`population` from the configurations' summaries."""
     if noise.accuracy == 0:
         return None
     competing = sorted((summary for summary in summaries if summary is not None),
@@ -385,12 +394,14 @@ def rank(configurations: Iterable[Configuration], ranking: str = DEFAULT_RANKING
     if ranking not in RANKINGS:
         raise ValueError(f"unknown ranking {ranking!r}; known: {', '.join(RANKINGS)}")
     scored = [configuration for configuration in configurations if configuration.is_scored]
-    return sorted(scored, key=lambda configuration: _rank_key(configuration, ranking,
-                                                              confidence))
+    return sorted(scored, key=lambda configuration: rank_key(configuration, ranking,
+                                                             confidence))
 
 
-def _rank_key(configuration: Configuration, ranking: str,
-              confidence: Confidence) -> tuple[float, ...]:
+def rank_key(configuration: Configuration, ranking: str,
+             confidence: Confidence = DEFAULT_CONFIDENCE) -> tuple[float, ...]:
+    """What `rank` sorts a scored configuration by (smaller first). By mean it needs only the
+    configuration's own runs (`PoolCache.measured`); by lower bound, its bounds too."""
     assert configuration.accuracy is not None and configuration.score is not None
     if configuration.below_floor:
         return (4, -configuration.accuracy, configuration.tid)
@@ -421,26 +432,42 @@ def measured_noise(groups: Iterable[Sequence[Trial]]) -> NoiseLevel | None:
     """The spread of one run, pooled over every configuration with two or more scored runs
     (the within-configuration variance, weighted by its degrees of freedom); None without
     such a configuration."""
-    accuracy_squares = seconds_squares = 0.0
-    freedom = 0
-    for runs in groups:
-        scored = [trial for trial in runs if _is_pooled(trial)]
-        if len(scored) < 2:
-            continue
-        accuracies = [_accuracy(trial) for trial in scored]
-        log_seconds = [math.log(_seconds(trial)) for trial in scored]
-        accuracy_squares += _sum_of_squares(accuracies)
-        seconds_squares += _sum_of_squares(log_seconds)
-        freedom += len(scored) - 1
+    return noise_from(parts for runs in groups if (parts := noise_parts(runs)) is not None)
+
+
+NoiseParts = tuple[float, float, int]  # squared deviations of accuracy, of log seconds; freedom
+
+
+def noise_parts(runs: Sequence[Trial]) -> NoiseParts | None:
+    """What one configuration's runs add to `measured_noise` (None: fewer than two scored)."""
+    scored = [trial for trial in runs if _is_pooled(trial)]
+    if len(scored) < 2:
+        return None
+    return (_sum_of_squares([_accuracy(trial) for trial in scored]),
+            _sum_of_squares([math.log(_seconds(trial)) for trial in scored]), len(scored) - 1)
+
+
+def noise_from(parts: Iterable[NoiseParts]) -> NoiseLevel | None:
+    """`measured_noise` from every configuration's parts, the same in any order (the sums are
+    exact before their one rounding), so a history kept piece by piece measures what one
+    read whole does."""
+    listed = list(parts)
+    freedom = sum(part[2] for part in listed)
     if not freedom:
         return None
-    return NoiseLevel(math.sqrt(accuracy_squares / freedom),
-                      math.sqrt(seconds_squares / freedom), freedom)
+    return NoiseLevel(math.sqrt(math.fsum(part[0] for part in listed) / freedom),
+                      math.sqrt(math.fsum(part[1] for part in listed) / freedom), freedom)
 
 
 def reproduces(measured: NoiseLevel | None) -> bool:
     """Whether the repeats measured show the objective reproducing (REPRODUCIBLE_SPREAD)."""
     return measured is not None and measured.surely_below(REPRODUCIBLE_SPREAD)
+
+
+def judging_noise(measured: NoiseLevel | None) -> NoiseLevel:
+    """The noise configurations are judged by: none once the repeats show the objective
+    reproducing, else the measured spread blended with the prior."""
+    return NO_NOISE if reproduces(measured) else blended_noise(measured)
 
 
 # The 10% quantile of the chi-square distribution with 1 to 10 degrees of freedom.
@@ -488,7 +515,7 @@ class _Measured:
     log_seconds_squares: float = 0.0
 
 
-def _measured(key: str, trials: list[Trial], min_accuracy: float) -> _Measured:
+def _measured(key: str, trials: Sequence[Trial], min_accuracy: float) -> _Measured:
     scored = [trial for trial in trials if _is_pooled(trial)]
     failed = [trial for trial in trials if trial.state == "failed"]
     accuracies = [_accuracy(trial) for trial in scored]
