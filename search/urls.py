@@ -5,18 +5,20 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-# Any `scheme://user:password@` in a text, a slash missing or not. The user name runs to its
-# `:` (it may hold a space or a `/` the user did not escape), and the password to the last
-# `@` of its line (it may hold `/`, `@`, `:`, a quote or a space, and the driver may accept
-# it), so a line with a stray `@` later on is redacted too far rather than not far enough:
-# messages put whatever follows a URL and holds an `@` on a line of its own.
-_CREDENTIALS = re.compile(
-    r"(?P<prefix>\b[a-z][a-z0-9+.-]*:/+[^\n:@]*):(?P<password>[^\n]*)@", re.IGNORECASE
-)
-# URL options that carry a secret of their own: TLS key passwords, and an AWS session token
-# among authMechanismProperties (comma-separated, its colon perhaps escaped).
+# Any `scheme://` (a slash missing or not) and the login after it, which runs to the last `@`
+# of its line: a password may hold `/`, `@`, `:`, a quote or a space (the driver may accept
+# it), and a user name an `@` or a `/` of its own (`alice@corp.example`, typed unescaped). So
+# a line with a stray `@` later on is redacted too far rather than not far enough: messages
+# put whatever follows a URL and holds an `@` on a line of its own.
+_LOGIN = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*:/+)(?P<login>[^\n]*)@", re.IGNORECASE)
+# Where a login's user name ends and its password starts: its first `:`, or in a login
+# escaped whole (`alice%3Apassword`, as `quote_plus` of `user:password` gives), the first
+# escaped one. A login with neither is a user name alone.
+_PASSWORD_START = re.compile(r":|%3A", re.IGNORECASE)
+# URL options that carry a secret of their own: TLS key and proxy passwords, and an AWS
+# session token among authMechanismProperties (comma-separated, its colon perhaps escaped).
 _SECRET_OPTIONS = re.compile(
-    r"(?P<name>[?&;]tls\w*password=|AWS_SESSION_TOKEN(?::|%3A))"
+    r"(?P<name>[?&;](?:tls\w*password|proxyPassword)=|AWS_SESSION_TOKEN(?::|%3A))"
     r"(?P<secret>(?<==)[^&;\s'\"]*|(?<!=)[^&;,\s'\"]*)", re.IGNORECASE)
 # `user:password@host…` without a scheme, at the start or after a `/` (`mongodb//u:pw@h`).
 _SCHEMELESS_CREDENTIALS = re.compile(r"(?P<prefix>(?:^|/)[^/\s:@]+):[^/\s]*@")
@@ -31,7 +33,8 @@ def looks_like_credentials(location: str) -> bool:
     """True for a location holding `user:password@host` that is no URL (`u:pw@host/db`,
     `mongodb:/u:pw@host`): a MongoDB URL with its `mongodb://` mistyped, never a directory."""
     return not is_mongodb_url(location) and bool(
-        _SCHEMELESS_CREDENTIALS.search(location) or _CREDENTIALS.search(location))
+        _SCHEMELESS_CREDENTIALS.search(location) or any(
+            _password(login) is not None for login in _LOGIN.finditer(location)))
 
 
 def redact_location(location: str) -> str:
@@ -45,7 +48,7 @@ def redact(text: str) -> str:
     Applied to every location before it reaches a log line, an error message, `status` output
     or a stored document, so that a password typed on a command line never leaves it.
     """
-    text = _CREDENTIALS.sub(r"\g<prefix>:***@", text)
+    text = _LOGIN.sub(_hide_password, text)
     return _SECRET_OPTIONS.sub(r"\g<name>***", text)
 
 
@@ -53,9 +56,10 @@ def secrets_of(location: str) -> list[str]:
     """The secrets in a URL as typed and as decoded, so callers can scrub them from messages
     of other libraries that quote them without the URL around them."""
     found = []
-    match = _CREDENTIALS.match(location)
-    if match and match.group("password"):
-        found.append(match.group("password"))
+    login = _LOGIN.match(location)
+    password = None if login is None else _password(login)
+    if password:
+        found.append(password)
     for option in _SECRET_OPTIONS.finditer(location):
         if option.group("secret"):
             found.append(option.group("secret"))
@@ -68,3 +72,16 @@ def scrub(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "***")
     return redact(text)
+
+
+def _password(login: re.Match[str]) -> str | None:
+    """The password of a `_LOGIN` match (None: a user name alone)."""
+    start = _PASSWORD_START.search(login["login"])
+    return None if start is None else login["login"][start.end():]
+
+
+def _hide_password(login: re.Match[str]) -> str:
+    password = _password(login)
+    if password is None:
+        return login[0]
+    return f"{login[0][:len(login[0]) - len(password) - 1]}***@"

@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from search.cli import main
 from search.store import StoreError, open_store
 from search.urls import redact, scrub, secrets_of
 
@@ -48,6 +50,12 @@ def url_table(port: str) -> list[tuple[str, list[str]]]:
         (f"mongodb://al ice:user-space-pw7@127.0.0.1:{port}/hpsearch", ["user-space-pw7"]),
         (f"mongodb:/alice:one-slash-pw7@127.0.0.1:{port}/hpsearch", ["one-slash-pw7"]),
         (f"mongodb//alice:no-colon-pw7@127.0.0.1:{port}/hpsearch", ["no-colon-pw7"]),
+        (f"mongodb://alice@corp.example:user-at-pw7@127.0.0.1:{port}/hpsearch",
+         ["user-at-pw7"]),
+        (f"mongodb://alice%3Aescaped-login-pw7@127.0.0.1:{port}/hpsearch",
+         ["escaped-login-pw7"]),
+        (f"mongodb://alice:proxied-pw7@127.0.0.1:{port}/hpsearch?proxyHost=127.0.0.1"
+         "&proxyPassword=proxy-pw7", ["proxied-pw7", "proxy-pw7"]),
     ]
 
 
@@ -84,6 +92,21 @@ def test_no_command_prints_a_password_for_any_url_shape(mongo_server, hpsearch,
             assert secret not in output, f"{secret!r} leaked for {redact(url)}:\n{output}"
 
 
+@pytest.mark.parametrize("arguments", [
+    ["status", "{url}"],  # --store forgotten: an unexpected argument
+    ["{url}"],  # no such command
+    ["export", "--store", "{store}", "--format", "{url}"],  # not one of the choices
+    ["status", "--store", "{store}", "--interval", "{url}"],  # not a number
+])
+def test_a_usage_error_hides_a_password_typed_in_the_wrong_place(arguments: list[str],
+                                                                 tmp_path: Path) -> None:
+    url = "mongodb://alice:wrong-place-pw7@127.0.0.1:1/hpsearch"
+    outcome = CliRunner().invoke(main, [argument.format(url=url, store=str(tmp_path))
+                                        for argument in arguments])
+    assert outcome.exit_code == 2, outcome.output
+    assert "alice:***@" in outcome.output and "wrong-place-pw7" not in outcome.output
+
+
 @pytest.mark.parametrize("url, shown, secret", [
     ("mongodb://u:pa/ss@h:1/db", "mongodb://u:***@h:1/db", "pa/ss"),
     ("mongodb://u:p@ss@h:1/db", "mongodb://u:***@h:1/db", "p@ss"),
@@ -101,6 +124,13 @@ def test_no_command_prints_a_password_for_any_url_shape(mongo_server, hpsearch,
     ("mongodb://u v:pw@h:1/db", "mongodb://u v:***@h:1/db", "pw"),
     ("mongodb://u/v:pw@h:1/db", "mongodb://u/v:***@h:1/db", "pw"),
     ("mongodb:/u:pw@h:1/db", "mongodb:/u:***@h:1/db", "pw"),
+    # A user name with an `@` of its own, typed unescaped; a login escaped as a whole.
+    ("mongodb://alice@corp.example:pw@h:1/db", "mongodb://alice@corp.example:***@h:1/db", "pw"),
+    ("mongodb+srv://a@b.c:pw@c.example.com/db", "mongodb+srv://a@b.c:***@c.example.com/db",
+     "pw"),
+    ("mongodb://alice%3Apw@h:1/db", "mongodb://alice%3A***@h:1/db", "pw"),
+    ("mongodb://u:pw@h/db?proxyHost=p&proxyPassword=ppw&x=1",
+     "mongodb://u:***@h/db?proxyHost=p&proxyPassword=***&x=1", "ppw"),
     ("mongodb://h:1/db?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:t"
      "ok,x:y", "mongodb://h:1/db?authMechanism=MONGODB-AWS&authMechanismProperties="
      "AWS_SESSION_TOKEN:***,x:y", "tok"),
@@ -111,6 +141,12 @@ def test_redact_hides_the_password_of_every_url_shape(url: str, shown: str, secr
     assert redact(url) == shown
     assert redact(f"error: '{url}' (and more)") == f"error: '{shown}' (and more)"
     assert secret in secrets_of(url)
+
+
+@pytest.mark.parametrize("url", ["mongodb://alice@h:1/db", "mongodb://a@corp.example@h/db",
+                                 "mongodb://h:1/db?replicaSet=rs"])
+def test_redact_keeps_a_url_without_a_password_as_it_is(url: str) -> None:
+    assert redact(url) == url and secrets_of(url) == []
 
 
 def test_scrub_removes_a_password_quoted_without_its_url() -> None:

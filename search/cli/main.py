@@ -15,6 +15,7 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -60,13 +61,37 @@ from search.reports.evidence import configuration_columns
 from search.reports.output import render, render_status
 from search.store import Store, StoreError, opened_store
 from search.trial import trial_columns
-from search.urls import is_mongodb_url, redact
+from search.urls import is_mongodb_url, redact, redact_location
 
 # Every command's module is imported inside the command that needs it: `hpsearch --help` and
 # the queries must not pay for torch, Hyperopt or matplotlib (tests/test_cli_imports.py).
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group, whose usage errors (click's own: an unexpected argument, a value not
+    among the choices) hide a password as every other message does: a URL typed in the wrong
+    place comes back in them."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _redacted_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _redacted_usage_errors():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _redacted_usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except click.ClickException as error:
+        # click declares `message` final: it sets it once, as this rewrites it once.
+        setattr(error, "message", redact_location(error.message))  # noqa: B010
+        raise
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.version_option(package_name="hpsearch")
 def main(verbose: int) -> None:
