@@ -208,7 +208,7 @@ def test_plot_names_the_file_it_writes_and_refuses_a_format_it_cannot(tmp_path: 
     record_trials(location, "plotted", [(0.9, 1.0)])
     outcome = CliRunner().invoke(plot, ["--store", location, "-o", str(tmp_path / "report")])
     assert outcome.exit_code == 0, outcome.output
-    assert f"wrote {tmp_path / 'report.png'}:" in outcome.output
+    assert f"wrote {tmp_path / 'report.png'}:" in outcome.stderr and not outcome.stdout
     assert (tmp_path / "report.png").read_bytes().startswith(PNG_SIGNATURE)
     for refused in ("report.txt", "-"):
         outcome = CliRunner().invoke(plot, ["--store", location, "-o", refused])

@@ -45,7 +45,7 @@ def plot(store: Store, exp_key: str | None, path: str) -> None:
         draw_report(data, path)
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}") from None
-    click.echo(f"wrote {path}: {data.title}")
+    click.echo(f"wrote {path}: {data.title}", err=True)
 
 
 @click.command()
