@@ -32,7 +32,7 @@ from search.policy import MAX_SECONDS, MIN_HEARTBEAT_INTERVAL, MalformedPolicy, 
 from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 from search.reports.results import ExperimentResults
 from search.store import DEFAULT_LOCATION, Store, opened_store
-from search.urls import is_mongodb_url
+from search.urls import is_mongodb_url, redact_location
 
 if TYPE_CHECKING:
     from search.farm.driver import SearchProgress
@@ -113,6 +113,12 @@ class SearchOptions:
     data_dir: str | os.PathLike[str] | None = None
     torch_compile: bool = False
     confirm: str | float = DEFAULT
+
+    def __repr__(self) -> str:
+        # Options are shown in notebooks, logs and error trackers: the store's password is not.
+        shown = ", ".join(f"{field.name}={getattr(self, field.name)!r}"
+                          for field in dataclasses.fields(self))
+        return redact_location(f"{type(self).__name__}({shown})")
 
     def __post_init__(self) -> None:
         # Every field is checked here, before anything is written: a value the store would
@@ -247,7 +253,7 @@ def _check_whole(name: str, value: object, *, least: int, below: int | None = No
 
 
 def _refuse(name: str, value: object, expected: str) -> None:
-    raise InvalidSearchOptions(f"{name} must be {expected}, not {value!r}")
+    raise InvalidSearchOptions(redact_location(f"{name} must be {expected}, not {value!r}"))
 
 
 def optimize(
@@ -287,9 +293,9 @@ def optimize(
     """
     options = SearchOptions() if options is None else options
     if not isinstance(options, SearchOptions):
-        raise InvalidSearchOptions(f"options must be a search.SearchOptions, not "
-                                   f"{type(options).__name__} {options!r}: write "
-                                   "SearchOptions(max_evals=..., ...)")
+        raise InvalidSearchOptions(redact_location(
+            f"options must be a search.SearchOptions, not {type(options).__name__} "
+            f"{options!r}: write SearchOptions(max_evals=..., ...)"))
     chosen = _objective(objective, options.is_farm)
     loaded = _space(space)
     if not options.is_farm:

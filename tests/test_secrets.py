@@ -178,3 +178,17 @@ def test_an_invalid_url_keeps_its_reason_once_redacted() -> None:
 def test_a_url_without_a_password_is_left_alone() -> None:
     for url in ("mongodb://h:27017/db", "mongodb://user@h/db", "/runs/a:b/store"):
         assert redact(url) == url
+
+
+def test_the_python_api_shows_no_password_in_options_or_their_errors() -> None:
+    import search
+
+    url = "mongodb://alice:api-pw7@127.0.0.1:1/hpsearch"
+    assert "alice:***@" in repr(search.SearchOptions(store=url))
+    refusals = [lambda: search.optimize("noop", "default", {"store": url}),  # type: ignore[arg-type]
+                lambda: search.SearchOptions(store=url.encode()),  # type: ignore[arg-type]
+                lambda: search.open_store(url.encode())]  # type: ignore[arg-type]
+    for refused in refusals:
+        with pytest.raises(Exception) as raised:
+            refused()
+        assert "***" in str(raised.value) and "api-pw7" not in str(raised.value)

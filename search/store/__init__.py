@@ -34,7 +34,8 @@ def open_store(location: str | os.PathLike[str]) -> Store:
     if isinstance(location, os.PathLike):
         location = os.fspath(location)
     if not isinstance(location, str) or not location:
-        raise StoreError(f"a store is a directory path or a mongodb:// URL, not {location!r}")
+        raise StoreError(redact_location(
+            f"a store is a directory path or a mongodb:// URL, not {location!r}"))
     # Each backend is imported only when chosen: pymongo costs a query on a directory store
     # a tenth of a second for nothing.
     if is_mongodb_url(location):
