@@ -287,3 +287,12 @@ def test_an_operation_the_server_refuses_is_not_retried(mongo_url) -> None:
         assert len(tries) == 1
     finally:
         store.close()
+
+
+def test_a_tls_file_that_cannot_be_read_is_one_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "missing-ca.pem"
+    with pytest.raises(StoreError) as refused:
+        open_store(f"mongodb://u:tls-pw7@127.0.0.1:1/hpsearch?tls=true&tlsCAFile={missing}")
+    message = str(refused.value)
+    assert "not readable" in message and "tls options" in message
+    assert "u:***@" in message and "tls-pw7" not in message

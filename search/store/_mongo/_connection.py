@@ -105,6 +105,9 @@ class Connection:
                 "Expected mongodb://host[:port][/database][?options]; a login goes before the "
                 "host,\nas user:password@, each percent-escaped (urllib.parse.quote_plus)."
             ) from None
+        except OSError as error:  # a file the URL's TLS options name, missing or unreadable
+            raise StoreError(f"cannot use the MongoDB URL {self.location}: "
+                             f"{self._scrub(error)} (a file named in its tls options)") from None
         _check_database_name(url, self.location)
         self.database: Database[dict[str, Any]] = database
         self._check_reachable()
