@@ -4,8 +4,10 @@ real workers and drivers against the test database."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,6 +23,10 @@ from farm import (
     start_worker,
     wait_until,
 )
+
+from search.farm.processes import _open_through_outage
+from search.farm.stopping import StopRequest
+from search.store import Store
 
 LONG = "tests.objectives_for_tests:records_run_then_sleeps"
 SLEEPY = "tests.objectives_for_tests:sleeps"
@@ -170,3 +176,34 @@ def test_an_embedded_search_fails_a_trial_past_its_timeout(hpsearch, tmp_path: P
     assert completed.returncode == 1
     assert "timeout: the trial ran past the experiment's trial timeout of 1 s" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_a_worker_process_that_starts_in_an_outage_waits_for_the_database(
+        mongo_server, mongo_url, caplog: pytest.LogCaptureFixture) -> None:
+    """The worker command reached the database before starting its processes: one that
+    finds it gone waits, as a serving worker does, rather than end the command."""
+    mongo_server.require_restartable()
+    opened: list[Store | None] = []
+    stopped: list[Store | None] = []
+    stop_waiting = StopRequest()
+    mongo_server.stop()
+    try:
+        with caplog.at_level(logging.WARNING, logger="search.farm.processes"):
+            waiting = threading.Thread(
+                target=lambda: opened.append(_open_through_outage(mongo_url, StopRequest())))
+            given_up = threading.Thread(
+                target=lambda: stopped.append(_open_through_outage(mongo_url, stop_waiting)))
+            waiting.start()
+            given_up.start()
+            wait_until(lambda: caplog.text.count("waiting for it") == 2, 120,
+                       "both processes say they wait for the database")
+            stop_waiting.request()
+            given_up.join(timeout=120)
+            mongo_server.start()
+            waiting.join(timeout=120)
+    finally:
+        mongo_server.ensure_running()
+    assert stopped == [None], "a stop ends the wait"
+    assert opened and opened[0] is not None, "the database came back: the store is open"
+    opened[0].close()
+    assert "reachable again" in caplog.text and "Traceback" not in caplog.text

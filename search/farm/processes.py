@@ -11,6 +11,7 @@ import multiprocessing.connection
 import os
 import signal
 import socket
+import time
 from types import FrameType
 
 import objectives
@@ -18,9 +19,12 @@ from search.farm.stopping import StopRequest
 from search.farm.worker import Worker, WorkerExit, WorkerOptions, worker_id
 from search.logs import configure_logging
 from search.policy import DEFAULT_STALE_AFTER
-from search.store import Store, open_store
+from search.store import Store, StoreUnreachable, open_store
 
 log = logging.getLogger(__name__)
+
+# How often a worker process starting in an outage tries its database again.
+OUTAGE_RETRY_SECONDS = 2.0
 
 
 class GpuSpecError(ValueError):
@@ -104,13 +108,36 @@ def serve(store_location: str, options: WorkerOptions, plan: ProcessPlan) -> Wor
     objectives.configure_cpu_threads(plan.processes_on_machine, plan.threads)
     stop = StopRequest()
     stop.install_signal_handlers()
-    store = open_store(store_location)
+    store = _open_through_outage(store_location, stop)
+    if store is None:
+        return WorkerExit(0, "stopped by signal while waiting for the database")
     try:
         worker = Worker(store, worker_id(plan.gpu), options, stop)
         log.info("worker %s serving %s", worker.worker_id, store.location)
         return worker.run()
     finally:
         store.close()
+
+
+def _open_through_outage(location: str, stop: StopRequest) -> Store | None:
+    """The store, once its database answers. The command reached it before starting this
+    process, so a database that does not answer now is an outage, which a worker waits out
+    as it does one while serving; None if told to stop meanwhile."""
+    started = None
+    while True:
+        try:
+            store = open_store(location)
+        except StoreUnreachable as error:
+            if started is None:
+                started = time.monotonic()
+                log.warning("%s; waiting for it", error)
+            if stop.wait(OUTAGE_RETRY_SECONDS):
+                return None
+            continue
+        if started is not None:
+            log.warning("database %s reachable again after %.1f s", store.location,
+                        time.monotonic() - started)
+        return store
 
 
 def _child(store_location: str, options: WorkerOptions, plan: ProcessPlan, log_level: int

@@ -14,13 +14,15 @@ from search.store._base import (
     RunningAttempt,
     Store,
     StoreError,
+    StoreUnreachable,
     WorkerStatus,
     check_exp_key,
 )
 from search.urls import is_mongodb_url, looks_like_credentials, redact, redact_location
 
 __all__ = ["EvidenceTooLarge", "JobChanges", "LateResult", "Reservation", "RunningAttempt",
-           "Store", "StoreError", "WorkerStatus", "check_exp_key", "open_store", "opened_store"]
+           "Store", "StoreError", "StoreUnreachable", "WorkerStatus", "check_exp_key",
+           "open_store", "opened_store"]
 
 DEFAULT_LOCATION = "./hpsearch-runs"
 
@@ -29,7 +31,8 @@ def open_store(location: str | os.PathLike[str]) -> Store:
     """The store a `--store` value names: `mongodb://…` for MongoDB, anything else a directory.
 
     Raises:
-        StoreError: a malformed URL, or a database that cannot be reached or refuses us.
+        StoreError: a malformed URL, or a database that refuses us.
+        StoreUnreachable: a database that cannot be reached.
     """
     if isinstance(location, os.PathLike):
         location = os.fspath(location)

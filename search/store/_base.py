@@ -25,6 +25,11 @@ class StoreError(Exception):
     """
 
 
+class StoreUnreachable(StoreError):
+    """The database did not answer when the store was opened: a wrong address, or an outage
+    that a caller who knows the address is right (a worker's process) may wait out."""
+
+
 class EvidenceTooLarge(StoreError):
     """Pruning evidence larger than one document holds: sending it again cannot help."""
 

@@ -42,7 +42,7 @@ from pymongo.errors import (
     PyMongoError,
 )
 
-from search.store._base import StoreError
+from search.store._base import StoreError, StoreUnreachable
 from search.store._mongo._operations import OperationCounter
 from search.urls import redact, scrub, secrets_of
 
@@ -184,7 +184,7 @@ class Connection:
             self.database.list_collection_names()
         except ConnectionFailure as error:
             self.close()
-            raise StoreError(
+            raise StoreUnreachable(
                 f"cannot reach MongoDB at {self.location}: {self._scrub(error)}. "
                 "Check the host and port, and that the server is running (`make db` starts a "
                 "local one)."
