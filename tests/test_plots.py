@@ -286,3 +286,20 @@ def test_a_search_with_no_successful_trial_still_plots(tmp_path: Path, state: st
     assert data.best is None
     draw_report(data, tmp_path / "report.png")
     assert (tmp_path / "report.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_a_format_whose_backend_needs_a_missing_program_is_one_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`.pgf` is matplotlib's, but writing it runs xelatex, which few machines have."""
+    from matplotlib.figure import Figure
+
+    def needs_tex(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("'xelatex' not found; install it")
+
+    monkeypatch.setattr(Figure, "savefig", needs_tex)
+    location = str(tmp_path / "store")
+    record_trials(location, "plotted", [(0.9, 1.0)])
+    outcome = CliRunner().invoke(plot, ["--store", location, "-o", str(tmp_path / "r.pgf")])
+    assert outcome.exit_code == 2, outcome.output
+    assert "xelatex" in outcome.stderr and ".png" in outcome.stderr
+    assert "Traceback" not in outcome.output

@@ -45,6 +45,8 @@ def plot(store: Store, exp_key: str | None, path: str) -> None:
         draw_report(data, path)
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise UserError(str(error)) from None
     click.echo(f"wrote {path}: {data.title}", err=True)
 
 

@@ -364,6 +364,10 @@ def draw_report(data: PlotData, path: str | os.PathLike[str]) -> None:
 
     Draws on a bare `Figure`, never through pyplot, so no display is needed and no backend
     is switched for a program that imports hpsearch.
+
+    Raises:
+        ValueError: a format this machine cannot write (`.pgf` without a TeX install).
+        OSError: the file cannot be written.
     """
     from matplotlib.figure import Figure
 
@@ -383,7 +387,12 @@ def draw_report(data: PlotData, path: str | os.PathLike[str]) -> None:
         axes.set_ylabel("accuracy / s")
     for axes in list(grid.flat)[len(data.parameters):]:
         axes.set_visible(False)
-    figure.savefig(image_path(path), dpi=100)
+    target = image_path(path)
+    try:
+        figure.savefig(target, dpi=100)
+    except RuntimeError as error:  # a backend that needs a program this machine lacks
+        raise ValueError(f"cannot draw {target} here: {error}; name the file .png, .svg or "
+                         ".pdf") from None
 
 
 def _draw_history(axes: Axes, history: ScoreHistory) -> None:
