@@ -447,16 +447,13 @@ def pareto(store: Store, exp_key: str | None, below_floor: bool, include_pruned:
 
 # -- spaces and objectives ---------------------------------------------------------------------
 
-@main.group(invoke_without_command=True)
+@main.group("spaces", invoke_without_command=True)
 @click.pass_context
 def spaces_command(context: click.Context) -> None:
     """List the built-in search spaces (`spaces show NAME|FILE` prints one)."""
     if context.invoked_subcommand is None:
         for name in spaces.builtin_space_names():
             click.echo(name)
-
-
-main.add_command(spaces_command, name="spaces")
 
 
 @spaces_command.command("show")
