@@ -116,9 +116,10 @@ class SearchOptions:
 
     def __repr__(self) -> str:
         # Options are shown in notebooks, logs and error trackers: the store's password is not.
-        shown = ", ".join(f"{field.name}={getattr(self, field.name)!r}"
-                          for field in dataclasses.fields(self))
-        return redact_location(f"{type(self).__name__}({shown})")
+        shown = {field.name: repr(getattr(self, field.name))
+                 for field in dataclasses.fields(self)}
+        shown["store"] = redact_location(shown["store"])
+        return f"{type(self).__name__}({', '.join(f'{k}={v}' for k, v in shown.items())})"
 
     def __post_init__(self) -> None:
         # Every field is checked here, before anything is written: a value the store would

@@ -184,7 +184,9 @@ def test_the_python_api_shows_no_password_in_options_or_their_errors() -> None:
     import search
 
     url = "mongodb://alice:api-pw7@127.0.0.1:1/hpsearch"
-    assert "alice:***@" in repr(search.SearchOptions(store=url))
+    shown = repr(search.SearchOptions(store=url, max_evals=7, data_dir="/data@v2"))
+    assert "alice:***@" in shown and "api-pw7" not in shown
+    assert "max_evals=7" in shown and "data_dir='/data@v2'" in shown, "only the store is redacted"
     refusals = [lambda: search.optimize("noop", "default", {"store": url}),  # type: ignore[arg-type]
                 lambda: search.SearchOptions(store=url.encode()),  # type: ignore[arg-type]
                 lambda: search.open_store(url.encode())]  # type: ignore[arg-type]
