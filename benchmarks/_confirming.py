@@ -20,7 +20,13 @@ from typing import Any
 import hyperopt
 
 from benchmarks._algorithms import Vals
-from search.confirmation import DISABLED, REPEAT_OF, ConfirmationSettings, next_repeat, standings
+from search.confirmation import (
+    DISABLED,
+    REPEAT_OF,
+    ConfirmationSettings,
+    next_repeat_from,
+    standings,
+)
 from search.documents import JOB_STATE_DONE, JOB_STATE_RUNNING
 from search.reports.evidence import Confidence, Configuration, configuration_key, pool, rank
 from search.trial import Trial
@@ -47,7 +53,7 @@ class ConfirmingSearch:
 
     def ask(self) -> tuple[int, Vals]:
         tid = len(self.jobs)
-        repeat = next_repeat(self._standings, self.min_accuracy, self.settings)
+        repeat = next_repeat_from(self._standings, self.settings)
         job: dict[str, Any] = {"tid": tid, "state": JOB_STATE_RUNNING}
         if repeat is not None:
             vals = self._vals[repeat.tid]

@@ -7,7 +7,13 @@ import random
 
 import pytest
 
-from search.confirmation import ConfirmationSettings, is_repeat, next_repeat, standings
+from search.confirmation import (
+    ConfirmationSettings,
+    is_repeat,
+    next_repeat,
+    next_repeat_from,
+    standings,
+)
 from search.confirmation._schedule import SCHEDULE_CONFIDENCE
 from search.confirmation._standings import Standings
 from search.documents import is_finished
@@ -89,7 +95,7 @@ def test_kept_standings_answer_what_the_whole_history_pooled_answers(seed: int,
         assert kept.measured_noise() == measured_noise(c.trials for c in configurations)
         assert kept.leaders(4) == rank(configurations, "mean")[:4]
         assert kept.reported() == reports_choice(configurations)
-        assert next_repeat(kept, FLOOR, SETTINGS) == next_repeat(trials, FLOOR, SETTINGS)
+        assert next_repeat_from(kept, SETTINGS) == next_repeat(trials, FLOOR, SETTINGS)
 
 
 @pytest.mark.parametrize("confidence", [Confidence(floor=2.0, confirmed_runs=1),

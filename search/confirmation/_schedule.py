@@ -31,24 +31,25 @@ def standings(trials: Iterable[Trial], min_accuracy: float) -> Standings:
     return Standings.of(trials, min_accuracy, SCHEDULE_CONFIDENCE)
 
 
-def repeat_budget(trials: Sequence[Trial] | Standings, settings: ConfirmationSettings) -> int:
+def repeat_budget(trials: Sequence[Trial], settings: ConfirmationSettings) -> int:
     """How many more repeats the budget allows now: repeats, the next trial included, stay at
     most `settings.fraction` of the trials, at every point of the search."""
-    repeats = trials.repeats if isinstance(trials, Standings) else \
-        sum(is_repeat(trial) for trial in trials)
-    allowed = int(settings.fraction * (len(trials) + 1) + 1e-9)
+    return _budget(len(trials), sum(is_repeat(trial) for trial in trials), settings)
+
+
+def _budget(trials: int, repeats: int, settings: ConfirmationSettings) -> int:
+    allowed = int(settings.fraction * (trials + 1) + 1e-9)
     return max(0, allowed - repeats)
 
 
-def next_repeat(trials: Sequence[Trial] | Standings, min_accuracy: float,
+def next_repeat(trials: Sequence[Trial], min_accuracy: float,
                 settings: ConfirmationSettings) -> Configuration | None:
     """The configuration the next trial should run again, or None for a new proposal.
 
     Args:
         trials: Every trial of the experiment so far, in any state (pending ones count as
-            runs, so parallel proposals do not repeat one configuration twice over), or their
-            `standings`, which a search keeps up to date as trials change.
-        min_accuracy: The experiment's accuracy floor (that of the standings, if given).
+            runs, so parallel proposals do not repeat one configuration twice over).
+        min_accuracy: The experiment's accuracy floor.
         settings: The experiment's confirmation settings.
 
     Returns:
@@ -60,9 +61,16 @@ def next_repeat(trials: Sequence[Trial] | Standings, min_accuracy: float,
         pooled mean, above the floor) and the reports' choice, while it has fewer than
         `settings.runs`.
     """
-    if not settings.enabled or repeat_budget(trials, settings) < 1:
+    if not settings.enabled:
         return None
-    judged = trials if isinstance(trials, Standings) else standings(trials, min_accuracy)
+    return next_repeat_from(standings(trials, min_accuracy), settings)
+
+
+def next_repeat_from(judged: Standings, settings: ConfirmationSettings) -> Configuration | None:
+    """`next_repeat` from the standings a search keeps up to date as its trials change (by
+    `standings`' floor), rather than from its whole history each time."""
+    if not settings.enabled or _budget(len(judged), judged.repeats, settings) < 1:
+        return None
     # Pruned runs count as finished configurations here, though the pool leaves them out:
     # under a pruner most trials are pruned, and a lucky leader must still be repeated.
     if judged.finished_configurations < settings.start_after:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from search.confirmation._jobs import is_repeat
 from search.documents import is_finished
@@ -39,9 +40,15 @@ from search.trial import Trial
 # near it (the prior alone is 0.17 in log seconds); where it does, every single run is judged.
 _SURE_DISCOUNT = 1e-9
 
-# A configuration's place in one order: the numbers it sorts by (unique, as they end in or
-# hold its first tid), then its key.
-_Entry = tuple[float | str, ...]
+
+
+class _Place(NamedTuple):
+    """A configuration's place in one order: what it sorts by (unique, as it holds the
+    configuration's first tid), then its key."""
+
+    order: tuple[float, ...]
+    key: str
+
 
 
 class Standings:
@@ -56,11 +63,11 @@ class Standings:
         self._finished: Counter[str] = Counter()  # finished trials (pruned too) by key
         self._repeats = 0
         self._cache = PoolCache()
-        self._places: dict[str, list[tuple[list[_Entry], _Entry]]] = {}
-        self._by_mean: list[_Entry] = []  # scored: (rank_key by mean..., key)
-        self._by_summary: list[_Entry] = []  # scored: (-score with the floor ignored, tid, key)
-        self._confirmed: list[_Entry] = []  # rankable, enough runs: (-score, tid, key)
-        self._single: list[_Entry] = []  # rankable, fewer runs: (-score, tid, key)
+        self._places: dict[str, list[tuple[list[_Place], _Place]]] = {}
+        self._by_mean: list[_Place] = []  # scored: by rank_key(..., "mean")
+        self._by_summary: list[_Place] = []  # scored: by (-score with the floor ignored, tid)
+        self._confirmed: list[_Place] = []  # rankable, enough runs: by (-score, tid)
+        self._single: list[_Place] = []  # rankable, fewer runs: by (-score, tid)
         self._noise_parts: dict[str, NoiseParts] = {}
         self._noise: NoiseLevel | None = None
         self._noise_stale = False
@@ -113,34 +120,40 @@ class Standings:
     def leaders(self, count: int) -> list[Configuration]:
         """`rank(pool(trials), "mean")[:count]`."""
         judge = self._judge()
-        return [judge(_key(entry)) for entry in self._by_mean[:count]]
+        return [judge(place.key) for place in self._by_mean[:count]]
 
     def reported(self) -> Configuration | None:
         """`rank(pool(trials), "lower_bound")[0]`, when its mean clears the floor and no run
-        of it diverged; None otherwise (the schedule repeats neither kind)."""
+        of it diverged; None otherwise (the schedule repeats neither kind).
+
+        Those shown above the floor rank first, confirmed ones before single runs, each by
+        lower bound: they are looked for in order of score, and the look ends where a score,
+        which no lower bound exceeds, falls below the best bound found.
+        """
         judge = self._judge()
         noise = judging_noise(self.measured_noise())
         singles_unconfirmed = self.confidence.confirmed_runs > 1 and \
             self.confidence.score * noise.log_seconds > _SURE_DISCOUNT
-        best: tuple[tuple[float, ...], Configuration] | None = None
-        for entries in (self._confirmed, self._single):
-            if best is not None and best[0][0] == 0 and singles_unconfirmed:
+        best: Configuration | None = None
+        best_rank: tuple[float, ...] = ()  # rank_key: (0 confirmed or 1 not, -bound, tid)
+        for places in (self._confirmed, self._single):
+            if best is not None and best_rank[0] == 0 and singles_unconfirmed:
                 break  # a confirmed configuration ranks above every single run
-            for entry in entries:
-                score = -float(entry[0])
-                if best is not None and score < -best[0][1] and (
-                        best[0][0] == 0 or singles_unconfirmed):
-                    break  # a lower bound, at most this score, cannot reach the best's
-                configuration = judge(_key(entry))
+            for place in places:
+                score, best_bound = -place.order[0], -best_rank[1] if best_rank else 0.0
+                if best is not None and score < best_bound and (
+                        best_rank[0] == 0 or singles_unconfirmed):
+                    break  # its bound, at most its score, ranks below the best's
+                configuration = judge(place.key)
                 if configuration.lower_bound == 0:
                     continue  # not shown above the floor yet: ranks after all that are
                 ranked = rank_key(configuration, "lower_bound", self.confidence)
-                if best is None or ranked < best[0]:
-                    best = (ranked, configuration)
+                if best is None or ranked < best_rank:
+                    best, best_rank = configuration, ranked
         if best is not None:
-            return best[1]
+            return best
         # None is shown above the floor yet: the likeliest to clear it, of all of them.
-        doubtful = [judge(_key(entry)) for entry in (*self._confirmed, *self._single)]
+        doubtful = [judge(place.key) for place in (*self._confirmed, *self._single)]
         if not doubtful:
             return None
         return min(doubtful, key=lambda configuration: rank_key(configuration, "lower_bound",
@@ -165,8 +178,8 @@ class Standings:
         """The configuration `key` with its bounds, as `pool` judges it now."""
         noise = judging_noise(self.measured_noise())
         competing = competing_population(
-            [self._cache.summary(_key(entry), self._runs[_key(entry)])
-             for entry in self._by_summary[:POPULATION_SIZE]], noise)
+            [self._cache.summary(place.key, self._runs[place.key])
+             for place in self._by_summary[:POPULATION_SIZE]], noise)
 
         def judge(key: str) -> Configuration:
             return self._cache.configuration(key, self._runs[key], self.min_accuracy, noise,
@@ -176,8 +189,8 @@ class Standings:
 
     def _place(self, key: str) -> None:
         """Put the configuration `key` in its orders again after its runs changed."""
-        for entries, entry in self._places.pop(key, []):
-            del entries[bisect.bisect_left(entries, entry)]
+        for order, place in self._places.pop(key, []):
+            del order[bisect.bisect_left(order, place)]
         if self._noise_parts.pop(key, None) is not None:
             self._noise_stale = True
         runs = self._runs.get(key)
@@ -190,19 +203,15 @@ class Standings:
             self._noise_stale = True
         measured = self._cache.measured(key, runs, self.min_accuracy)
         summary = self._cache.summary(key, runs)
-        places: list[tuple[list[_Entry], _Entry]] = []
+        places: list[tuple[list[_Place], _Place]] = []
         if summary is not None:
-            places.append((self._by_summary, (-summary[0], measured.tid, key)))
+            places.append((self._by_summary, _Place((-summary[0], measured.tid), key)))
         if measured.score is not None:
-            places.append((self._by_mean, (*rank_key(measured, "mean"), key)))
+            places.append((self._by_mean, _Place(rank_key(measured, "mean"), key)))
             if not measured.below_floor and not measured.unstable:
                 enough = measured.runs >= self.confidence.confirmed_runs
                 places.append((self._confirmed if enough else self._single,
-                               (-measured.score, measured.tid, key)))
-        for entries, entry in places:
-            bisect.insort(entries, entry)
+                               _Place((-measured.score, measured.tid), key)))
+        for order, place in places:
+            bisect.insort(order, place)
         self._places[key] = places
-
-
-def _key(entry: _Entry) -> str:
-    return str(entry[-1])

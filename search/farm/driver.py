@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Callable
 
 from search.clock import SYSTEM_CLOCK, Clock
-from search.confirmation import next_repeat, repeat_job
+from search.confirmation import next_repeat_from, repeat_job
 from search.documents import JobDoc, sort_by_tid
 from search.experiment import Experiment
 from search.farm.evidence import FARM_PUBLISH_INTERVAL, EvidencePublisher
@@ -186,7 +186,7 @@ def _repeat(ledger: SearchLedger, experiment: Experiment, tid: int) -> JobDoc | 
     """Trial `tid` as a repeat of a leading configuration, if the schedule asks for one."""
     if not experiment.confirmation.enabled:
         return None
-    leader = next_repeat(ledger.standings, experiment.min_accuracy, experiment.confirmation)
+    leader = next_repeat_from(ledger.standings, experiment.confirmation)
     return None if leader is None else repeat_job(ledger.jobs[leader.tid], tid)
 
 
