@@ -26,11 +26,16 @@ from search.trial import trial_columns
 def plot(store: Store, exp_key: str | None, path: str) -> None:
     """Draw the search as one image: score per trial, accuracy against training time with
     the Pareto front, and the score against each hyperparameter."""
-    from search.reports.plots import draw_report, image_path, plot_data  # matplotlib: only here
+    from search.reports.plots import (  # matplotlib: only here
+        ImageFormatError,
+        draw_report,
+        image_path,
+        plot_data,
+    )
 
     try:
         path = image_path(path)
-    except ValueError as error:
+    except ImageFormatError as error:
         raise click.BadParameter(str(error), param_hint="'-o' / '--output'") from None
     experiment, trials = experiment_trials(store, exp_key)
     try:
@@ -45,7 +50,7 @@ def plot(store: Store, exp_key: str | None, path: str) -> None:
         draw_report(data, path)
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}") from None
-    except ValueError as error:
+    except ImageFormatError as error:
         raise UserError(str(error)) from None
     click.echo(f"wrote {path}: {data.title}", err=True)
 

@@ -334,28 +334,32 @@ BEST_STYLE: dict[str, Any] = {"marker": "*", "s": 160, "color": BEST_COLOR,
                               "edgecolors": "black", "linewidths": 0.6, "zorder": 5}
 
 
+class ImageFormatError(ValueError):
+    """A report's file names a format that cannot be written (here)."""
+
+
 def image_path(path: str | os.PathLike[str]) -> str:
     """The file a report asked for as `path` is written to: PNG unless the extension names
     another format matplotlib writes (`report` is `report.png`).
 
     Raises:
-        ValueError: the extension names a format matplotlib cannot write.
+        ImageFormatError: the extension names a format matplotlib cannot write.
     """
     from matplotlib.backend_bases import FigureCanvasBase
 
     text = os.fspath(path)
     if not text:
-        raise ValueError("the file name is empty: name the image, e.g. report.png")
+        raise ImageFormatError("the file name is empty: name the image, e.g. report.png")
     if text == "-":
-        raise ValueError("a report is an image file, not text for standard output: name it, "
-                         "e.g. report.png")
+        raise ImageFormatError("a report is an image file, not text for standard output: "
+                               "name it, e.g. report.png")
     suffix = os.path.splitext(text)[1].lstrip(".").lower()
     if not suffix:
         return f"{text}.png"
     formats = FigureCanvasBase.get_supported_filetypes()
     if suffix not in formats:
-        raise ValueError(f"cannot draw a .{suffix} image; name the file with one of "
-                         f"{', '.join('.' + name for name in sorted(formats))}")
+        raise ImageFormatError(f"cannot draw a .{suffix} image; name the file with one of "
+                               f"{', '.join('.' + name for name in sorted(formats))}")
     return text
 
 
@@ -366,7 +370,7 @@ def draw_report(data: PlotData, path: str | os.PathLike[str]) -> None:
     is switched for a program that imports hpsearch.
 
     Raises:
-        ValueError: a format this machine cannot write (`.pgf` without a TeX install).
+        ImageFormatError: a format this machine cannot write (`.pgf` without a working TeX).
         OSError: the file cannot be written.
     """
     from matplotlib.figure import Figure
@@ -387,12 +391,14 @@ def draw_report(data: PlotData, path: str | os.PathLike[str]) -> None:
         axes.set_ylabel("accuracy / s")
     for axes in list(grid.flat)[len(data.parameters):]:
         axes.set_visible(False)
+    from matplotlib.backends.backend_pgf import LatexError
+
     target = image_path(path)
     try:
         figure.savefig(target, dpi=100)
-    except RuntimeError as error:  # a backend that needs a program this machine lacks
-        raise ValueError(f"cannot draw {target} here: {error}; name the file .png, .svg or "
-                         ".pdf") from None
+    except (RuntimeError, LatexError) as error:  # .pgf: no TeX here, or one that failed
+        raise ImageFormatError(f"cannot draw {target} here: {error}; name the file .png, "
+                               ".svg or .pdf") from None
 
 
 def _draw_history(axes: Axes, history: ScoreHistory) -> None:
