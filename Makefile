@@ -12,9 +12,10 @@ DBPORT ?= 27017
 install: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "hpsearch needs \
-	Python 3.11 or newer, and $(PYTHON) is $$($(PYTHON) --version 2>&1): name one, as in \
-	make $(MAKECMDGOALS) PYTHON=python3.11" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo \
+	"hpsearch needs Python 3.11 or newer, and $(PYTHON) is $$($(PYTHON) --version 2>/dev/null \
+	|| echo not found): name one, as in make $(or $(MAKECMDGOALS),install) PYTHON=python3.11" \
+	>&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# PYTHONWARNINGS quiets setuptools' notice about editable installs of top-level folders.

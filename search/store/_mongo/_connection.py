@@ -186,8 +186,8 @@ class Connection:
             self.close()
             raise StoreUnreachable(
                 f"cannot reach MongoDB at {self.location}: {self._scrub(error)}. "
-                "Check the host and port, and that the server is running (`make db` starts a "
-                "local one)."
+                "Check the host and port, and that the server is running (in a checkout of "
+                "hpsearch, `make db` starts a local one)."
             ) from None
         except OperationFailure as error:
             self.close()
