@@ -18,7 +18,7 @@ from typing import Any
 import spaces
 from search.experiment import Experiment
 from search.policy import DEFAULT_STALE_AFTER
-from search.reports.evidence import Configuration, pool, rank
+from search.reports.evidence import Configuration, PoolCache, pool, rank
 from search.reports.queries import (
     count_by_state,
     finished_count,
@@ -113,9 +113,12 @@ class Evidence:
         return self.ranked[0] if self.ranked else None
 
 
-def evidence(experiment: Experiment, trials: Iterable[Trial]) -> Evidence:
-    """Pool and rank an experiment's trials as `hpsearch best` does (pruned runs left out)."""
-    pooled = pool(trials, experiment.min_accuracy)
+def evidence(experiment: Experiment, trials: Iterable[Trial],
+             cache: PoolCache | None = None) -> Evidence:
+    """Pool and rank an experiment's trials as `hpsearch best` does (pruned runs left out);
+    `cache`, kept from the experiment's last pooling, spares the configurations whose runs
+    did not change their statistics again."""
+    pooled = pool(trials, experiment.min_accuracy, cache=cache)
     return Evidence(pooled, rank(pooled))
 
 

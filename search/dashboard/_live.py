@@ -22,6 +22,7 @@ from typing import Any
 
 from search.documents import JobDoc, trial_state, utcnow
 from search.experiment import Experiment
+from search.reports.evidence import PoolCache
 from search.store import Store, StoreError
 from search.trial import Trial, trials_of
 from search.urls import redact
@@ -90,6 +91,7 @@ class ExperimentView:
     changed_at: int  # the version of its latest change
     reset_at: int  # the version at which rows vanished: a page older than it starts over
     summarised_at: datetime.datetime  # when its pace and time left were last worked out
+    pooled: PoolCache  # what its last pooling worked out, for the next
 
 
 @dataclasses.dataclass(frozen=True)
@@ -307,7 +309,8 @@ class LiveStore:
             return dataclasses.replace(old, summary={**old.summary, **timely},
                                        changed_at=version, summarised_at=summarised_at)
         trials = [known[tid].trial for tid in sorted(known)]
-        found = evidence(experiment, trials)  # pooled once per change, for all that shows it
+        pooled = PoolCache() if old is None else old.pooled
+        found = evidence(experiment, trials, pooled)  # once per change, for all that shows it
         row_versions = dict.fromkeys(sorted(known), version)
         if old is not None:
             row_versions.update((tid, old.row_versions[tid]) for tid in known
@@ -317,7 +320,8 @@ class LiveStore:
             summary=experiment_summary(experiment, trials, reading.workers, now, found),
             front=front_points(found), configurations=configuration_table(found),
             changed_at=version,
-            reset_at=version if old is None or vanished else old.reset_at, summarised_at=now)
+            reset_at=version if old is None or vanished else old.reset_at, summarised_at=now,
+            pooled=pooled)
 
     def _axes_of(self, experiment: Experiment) -> list[dict[str, Any]]:
         """How to draw the experiment's hyperparameters; built once (it builds the space)."""
