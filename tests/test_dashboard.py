@@ -14,6 +14,7 @@ import datetime
 import json
 import logging
 import os
+import shutil
 import socket
 import threading
 import urllib.error
@@ -29,6 +30,7 @@ from stored_trials import MIN_ACCURACY, Outcome, record_repeat, record_trials, r
 
 import spaces
 from search.dashboard import Dashboard, DashboardError, _live
+from search.dashboard._data import parameter_axes
 from search.dashboard._live import STALLED_AFTER, LiveStore
 from search.dashboard._reading import WHOLE_READ_INTERVAL, StoreReader
 from search.dashboard._server import _Handler
@@ -751,6 +753,47 @@ def test_a_store_that_stops_answering_is_said_and_its_return_too(tmp_path: Path)
         assert "has not answered for 31 s" in live.overview(0, 0)["error"]
         hanging.answering.set()
         wait_until(lambda: live.overview(0, 0)["error"] is None, 60, "it answers again")
+
+
+def test_after_an_idle_spell_a_reading_that_is_catching_up_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page opened after nobody looked for a while must neither call the old reading live
+    nor call an experiment recorded meanwhile missing while the store is read again."""
+    monkeypatch.setattr(_live, "FIRST_READ_WAIT", 0.1)
+    location = str(tmp_path / "store")
+    with store_gone_silent(location) as (live, hanging, now):
+        record_trials(location, "meanwhile", OUTCOMES[:1])
+        now[0] += _live.IDLE_AFTER + 1
+        with pytest.raises(_live.NotReadYet, match="again, after an idle spell"):
+            live.experiment("meanwhile", 0, 0)
+        assert live.overview(0, 0)["catching_up"] is True
+        with pytest.raises(_live.UnknownExperiment):  # once read, a missing one is missing
+            hanging.answering.set()
+            wait_until(lambda: not live.overview(0, 0)["catching_up"], 60, "it caught up")
+            assert live.experiment("meanwhile", 0, 0)["summary"]["exp_key"] == "meanwhile"
+            live.experiment("never-recorded", 0, 0)
+
+
+def test_a_key_deleted_and_recorded_anew_with_another_space_is_drawn_with_its_own_axes(
+        tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "recreated", OUTCOMES[:1])
+    store = open_store(location)
+    live = LiveStore(store)
+    try:
+        live.read_once()
+        before = {axis["column"] for axis in live.experiment("recreated", 0, 0)["axes"]}
+        shutil.rmtree(tmp_path / "store" / "recreated")
+        record_trials(location, "recreated", OUTCOMES[:1], space=spaces.load_space("cifar10"))
+        live.read_once()
+        after = {axis["column"] for axis in live.experiment("recreated", 0, 0)["axes"]}
+    finally:
+        live.close()
+        store.close()
+    assert after == {axis["column"] for axis in parameter_axes(
+        Experiment(exp_key="recreated", space=spaces.load_space("cifar10").record,
+                   objective="noop", epochs=1, min_accuracy=0.5))}
+    assert after != before
 
 
 def test_a_stalled_search_shows_its_pace_falling_with_no_trial_changing(

@@ -130,7 +130,7 @@ class LiveStore:
         self._version = 0
         self._views: dict[str, ExperimentView] = {}
         self._overview = Overview([], [], 0)
-        self._axes: dict[str, list[dict[str, Any]]] = {}
+        self._axes: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}  # space, axes
         self._axes_lock = threading.Lock()
         self._encoded: dict[tuple[str, int], Encoded] = {}
         self._read_at: float | None = None
@@ -324,11 +324,14 @@ class LiveStore:
             pooled=pooled)
 
     def _axes_of(self, experiment: Experiment) -> list[dict[str, Any]]:
-        """How to draw the experiment's hyperparameters; built once (it builds the space)."""
+        """How to draw the experiment's hyperparameters; built once per space (it builds the
+        space), and again for a key deleted and recorded anew with another."""
         with self._axes_lock:
-            if experiment.exp_key not in self._axes:
-                self._axes[experiment.exp_key] = parameter_axes(experiment)
-            return self._axes[experiment.exp_key]
+            kept = self._axes.get(experiment.exp_key)
+            if kept is None or kept[0] != experiment.space:
+                kept = self._axes[experiment.exp_key] = (experiment.space,
+                                                         parameter_axes(experiment))
+            return kept[1]
 
     # -- answers for the pages -------------------------------------------------------------
 
@@ -366,6 +369,9 @@ class LiveStore:
         with self._condition:
             self._first_read()
             if exp_key not in self._views:
+                if self._catching_up():  # an experiment recorded while nobody looked
+                    raise NotReadYet(f"{self._first_read_progress()} (again, after an idle "
+                                     "spell)")
                 raise UnknownExperiment(exp_key)
 
             def newer() -> bool:
@@ -420,6 +426,13 @@ class LiveStore:
         return {"tid": tid, "state": trial_state(trial.job), "document": trial_document(trial.job),
                 "params": dict(trial_row(trial).params)}
 
+    def _catching_up(self) -> bool:
+        """Whether the reading predates a request that came after an idle spell (the reader
+        had stopped), and the read that catches up is still under way; with the condition
+        held."""
+        fresh_from = self._fresh_from
+        return fresh_from is not None and (self._read_at is None or self._read_at < fresh_from)
+
     def _asked(self) -> None:
         now = self._clock()
         if now - self._asked_at > IDLE_AFTER:  # the reader stopped: its reading is old
@@ -438,6 +451,7 @@ class LiveStore:
             "read_seconds": self._read_seconds,
             "interval": self.interval,
             "error": self._error or self._stalled(),
+            "catching_up": self._catching_up(),
         }
 
     def _now(self) -> datetime.datetime:

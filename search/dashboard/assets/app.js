@@ -255,6 +255,10 @@
       const age = status.read_age === null ? null
         : status.read_age + (performance.now() - app.answeredAt) / 1000;
       text.textContent = `store unreachable (last read ${fmtAge(age)}): ${status.error}`;
+    } else if (status.catching_up) {
+      live.dataset.state = 'stale';
+      const age = status.read_age + (performance.now() - app.answeredAt) / 1000;
+      text.textContent = `reading the store again after an idle spell; shown: the read of ${fmtAge(age)}`;
     } else {
       live.dataset.state = 'live';
       text.textContent = 'live';
