@@ -38,7 +38,7 @@ from search.documents import utcnow
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
 from search.reports.queries import count_by_state
-from search.store import WorkerStatus, open_store
+from search.store import WorkerStatus, open_store, opened_store
 from search.store._mongo._dialect import DIALECT_VARIABLE, FerretDBDialect
 from search.trial import trials_of
 
@@ -419,6 +419,16 @@ def test_a_page_receives_only_the_trials_that_changed(store_location: str) -> No
         assert later["changed"] and not later["full"]
         assert later["trials"]["tid"] == [tid] and later["trials"]["state"] == ["ok"]
         assert later["summary"]["counts"]["ok"] == 6
+        assert "rows" in later["configurations"] and "front" in later and "axes" not in later
+
+        # A queued trial starts: its row changes, the front and the table's rows do not.
+        since = f"since={later['version']}&instance={later['instance']}"
+        with opened_store(store_location) as store:
+            assert store.reserve_next_job("worker-y", ["diff"]) is not None
+        started = api(f"{dashboard.url}api/experiments/diff?{since}&wait=20")
+        assert started["changed"] and started["trials"]["state"] == ["running"]
+        assert "rows" not in started["configurations"] and "front" not in started
+        assert started["configurations"]["total"] == later["configurations"]["total"]
         restarted = api(f"{dashboard.url}api/experiments/diff?since={first['version']}"
                         "&instance=another-run")
         assert restarted["full"] and len(restarted["trials"]["tid"]) == 8

@@ -89,6 +89,7 @@ class ExperimentView:
     front: list[dict[str, Any]]  # the configurations' Pareto front
     configurations: dict[str, Any]  # the best configurations, ranked
     changed_at: int  # the version of its latest change
+    table_at: int  # the version at which the front or the table's rows last changed
     reset_at: int  # the version at which rows vanished: a page older than it starts over
     summarised_at: datetime.datetime  # when its pace and time left were last worked out
     pooled: PoolCache  # what its last pooling worked out, for the next
@@ -315,12 +316,18 @@ class LiveStore:
         if old is not None:
             row_versions.update((tid, old.row_versions[tid]) for tid in known
                                 if tid in old.row_versions and tid not in changed)
+        front, configurations = front_points(found), configuration_table(found)
+        same_table = old is not None and front == old.front and \
+            configurations["rows"] == old.configurations["rows"]
         return ExperimentView(
             experiment=experiment, known=known, row_versions=row_versions,
             summary=experiment_summary(experiment, trials, reading.workers, now, found),
-            front=front_points(found), configurations=configuration_table(found),
-            changed_at=version,
-            reset_at=version if old is None or vanished else old.reset_at, summarised_at=now,
+            front=front, configurations=configurations, changed_at=version,
+            table_at=old.table_at if same_table and old is not None else version,
+            # A page starts over where rows vanished, or the key names a new experiment.
+            reset_at=version if old is None or vanished
+            or experiment.space != old.experiment.space else old.reset_at,
+            summarised_at=now,
             pooled=pooled)
 
     def _axes_of(self, experiment: Experiment) -> list[dict[str, Any]]:
@@ -391,9 +398,15 @@ class LiveStore:
         else:
             rows = [view.known[tid].row for tid, at in view.row_versions.items() if at > since]
             trials = Encoded(_encode(trial_columns(rows)))
+        # The front and the table's rows (most of an answer's bytes after the trials) go only
+        # to a page that has not seen them; the counts always.
+        table = full or view.table_at > since
+        configurations = view.configurations if table else {
+            name: value for name, value in view.configurations.items() if name != "rows"}
         return {**answer, "changed": True, "full": full, "summary": view.summary,
-                "axes": self._axes_of(view.experiment), "front": view.front,
-                "configurations": view.configurations, "trials": trials}
+                **({"axes": self._axes_of(view.experiment), "front": view.front} if full
+                   else {"front": view.front} if table else {}),
+                "configurations": configurations, "trials": trials}
 
     def _encoded_rows(self, view: ExperimentView) -> Encoded:
         key = (view.experiment.exp_key, view.changed_at)

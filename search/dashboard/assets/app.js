@@ -467,9 +467,10 @@
 
   function mergeExperiment(exp, answer) {
     exp.summary = answer.summary;
-    exp.axes = answer.axes;
-    exp.front = answer.front;
-    exp.configurations = answer.configurations;
+    // The axes come with a full answer, the front and the table's rows when they changed.
+    if (answer.axes) exp.axes = answer.axes;
+    if (answer.front) exp.front = answer.front;
+    exp.configurations = {...exp.configurations, ...answer.configurations};
     const incoming = answer.trials;
     if (answer.full || !exp.columns) {
       exp.columns = Object.fromEntries(ROW_FIELDS.map((f) => [f, incoming[f]]));
