@@ -23,7 +23,6 @@ from search.farm.ledger import SearchLedger
 from search.reports.evidence import configuration_key, pool, rank
 from search.trial import Trial
 from tests.evidence_trials import FLOOR, params, run
-from tests.fake_clock import FakeClock
 
 SETTINGS = ConfirmationSettings(fraction=0.2, leaders=3, runs=3, start_after=4)
 
@@ -202,28 +201,17 @@ def ledger_job(trial: Trial) -> JobDoc:
     return job
 
 
-class TickingClock(FakeClock):
-    """A clock that moves one second each time it is read."""
-
-    def now(self) -> float:
-        self.advance(1.0)
-        return super().now()
-
-
-def test_the_progress_bar_shows_the_best_configuration_pooled_at_most_so_often() -> None:
-    ledger = SearchLedger(FLOOR, clock=TickingClock())  # pooling takes one tick
+def test_the_progress_bar_shows_the_best_configuration_as_best_ranks_it_now() -> None:
+    ledger = SearchLedger(FLOOR)
     lucky = params(0.5)
     ledger.record([ledger_job(run(0, params(1e-3), 0.86, 10.0)),
                    ledger_job(run(1, lucky, 0.85, 0.5))])
-    first = ledger.best_configuration(FLOOR)
+    first = ledger.best_configuration()
     assert first is not None and first.tid == 1  # one lucky run, not yet repeated
     ledger.record([ledger_job(run(2, lucky, 0.74, 0.5, repeat_of=1))])
-    # Pooling took one tick: the next is due ten ticks later, unless asked for a fresh one.
-    assert ledger.best_configuration(FLOOR) is first
-    best = ledger.best_configuration(FLOOR, fresh=True)
+    best = ledger.best_configuration()  # the repeat showed it below the floor
     assert best is not None and best.tid == 0 and best.runs == 1
-    assert ledger.best_configuration(FLOOR, fresh=True) is best  # no result changed since
     ledger.record([ledger_job(run(3, params(1e-3), None, state="failed", repeat_of=0))])
-    diverged = ledger.best_configuration(FLOOR, fresh=True)  # a failure is news too
+    diverged = ledger.best_configuration()  # a failure is news too
     assert diverged is not None and (diverged.tid, diverged.failed, diverged.unstable) == \
         (0, 1, True)

@@ -18,8 +18,10 @@ from search.confirmation._schedule import SCHEDULE_CONFIDENCE
 from search.confirmation._standings import Standings
 from search.documents import is_finished
 from search.reports.evidence import (
+    DEFAULT_CONFIDENCE,
     Confidence,
     Configuration,
+    best_configuration,
     configuration_key,
     measured_noise,
     pool,
@@ -82,6 +84,7 @@ def reports_choice(configurations: list[Configuration]) -> Configuration | None:
 def test_kept_standings_answer_what_the_whole_history_pooled_answers(seed: int,
                                                                      coarse: bool) -> None:
     kept = standings((), FLOOR)
+    reported = Standings(FLOOR, DEFAULT_CONFIDENCE)  # what `hpsearch best` ranks first
     current: dict[int, Trial] = {}
     for trial in history(seed, 60, coarse):
         kept.update(trial)
@@ -96,6 +99,8 @@ def test_kept_standings_answer_what_the_whole_history_pooled_answers(seed: int,
         assert kept.leaders(4) == rank(configurations, "mean")[:4]
         assert kept.reported() == reports_choice(configurations)
         assert next_repeat_from(kept, SETTINGS) == next_repeat(trials, FLOOR, SETTINGS)
+        reported.update(trial)
+        assert reported.best() == best_configuration(trials, FLOOR)
 
 
 @pytest.mark.parametrize("confidence", [Confidence(floor=2.0, confirmed_runs=1),
@@ -114,6 +119,7 @@ def test_every_confidence_is_ranked_as_the_reports_rank(confidence: Confidence) 
             expected = ranked[0] if ranked and not (ranked[0].below_floor
                                                     or ranked[0].unstable) else None
             assert kept.reported() == expected
+            assert kept.best() == (ranked[0] if ranked else None)
 
 
 def test_runs_that_reproduce_exactly_are_judged_without_noise() -> None:
@@ -126,3 +132,18 @@ def test_runs_that_reproduce_exactly_are_judged_without_noise() -> None:
     assert kept.reported() == reports_choice(pool(trials, FLOOR,
                                                   confidence=SCHEDULE_CONFIDENCE))
     assert kept.reported() is not None and kept.reported().tid == 2  # 0.85 per second
+
+
+def test_when_every_configuration_diverged_once_the_best_is_the_surest_not_the_fastest() -> None:
+    """With no configuration free of a diverged run, `best` ranks them by lower bound: the
+    erratic fast one (by mean first) ranks after the steady one."""
+    erratic, steady = params(0.1), params(0.01)
+    trials = [run(0, erratic, 0.85, 0.5), run(1, erratic, 0.85, 2.0, repeat_of=0),
+              run(2, steady, 0.9, 1.4), run(3, steady, 0.9, 1.4, repeat_of=2),
+              run(4, erratic, None, state="failed", repeat_of=0),
+              run(5, steady, None, state="failed", repeat_of=2)]
+    kept = Standings.of(trials, FLOOR, DEFAULT_CONFIDENCE)
+    assert kept.leaders(1)[0].tid == 0, "by mean the erratic one leads"
+    best = kept.best()
+    assert best is not None and best.tid == 2 and best.unstable
+    assert best == best_configuration(trials, FLOOR)

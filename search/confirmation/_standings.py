@@ -13,6 +13,7 @@ that could lead: a lower bound is never above the score it discounts. Its answer
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
@@ -39,6 +40,9 @@ from search.trial import Trial
 # could round to its score, and the run rank as confirmed. The schedule's noise never comes
 # near it (the prior alone is 0.17 in log seconds); where it does, every single run is judged.
 _SURE_DISCOUNT = 1e-9
+
+# `rank_key`'s first number for a configuration with a diverged run.
+_UNSTABLE = 3
 
 
 
@@ -157,6 +161,21 @@ class Standings:
         if not doubtful:
             return None
         return min(doubtful, key=lambda configuration: rank_key(configuration, "lower_bound",
+                                                                self.confidence))
+
+    def best(self) -> Configuration | None:
+        """`rank(pool(trials), "lower_bound")[0]`, whatever it is: `best_configuration`."""
+        reported = self.reported()
+        if reported is not None or not self._by_mean:
+            return reported
+        # None clears the floor by its mean without a diverged run. Those with one come first,
+        # by lower bound; then those below the floor, by accuracy, as they are sorted by mean.
+        judge = self._judge()
+        unstable = [judge(place.key) for place in
+                    itertools.takewhile(lambda place: place.order[0] == _UNSTABLE, self._by_mean)]
+        if not unstable:
+            return judge(self._by_mean[0].key)
+        return min(unstable, key=lambda configuration: rank_key(configuration, "lower_bound",
                                                                 self.confidence))
 
     def _count(self, trial: Trial, step: int) -> None:

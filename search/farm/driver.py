@@ -114,7 +114,7 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
             store.give_up(attempt, policy.max_attempts,
                           "its process died (found running when the search resumed)")
     changes = store.job_changes(experiment.exp_key)  # before the whole read: nothing slips
-    ledger = SearchLedger(experiment.min_accuracy, clock)
+    ledger = SearchLedger(experiment.min_accuracy)
     evidence = EvidencePublisher(store, experiment,
                                  0.0 if local_worker is not None else FARM_PUBLISH_INTERVAL,
                                  clock)
@@ -131,7 +131,7 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
         if changed:
             done = ledger.finished >= max_evals or (spent and not ledger.unfinished)
             if on_progress is not None:
-                best = ledger.best_configuration(experiment.min_accuracy, fresh=done)
+                best = ledger.best_configuration()
                 on_progress(SearchProgress(ledger.finished, max_evals, best, len(ledger.queued),
                                            ledger.train_seconds, options.max_train_seconds))
             if done:

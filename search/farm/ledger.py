@@ -9,11 +9,8 @@ extend the account here, from the same changes.
 
 The best so far, for the progress bar, is the best configuration (every run of the same
 hyperparameters pooled, as `hpsearch best` ranks), so the bar never shows a lucky run that
-the final table will not. Pooling looks at every trial (tens of microseconds each), so it is
-redone only when a result changed, and no sooner than `1 / BEST_SHARE` times as long as it
-last took (pooling then takes at most that share of the driver's time; a bar at 10,000
-trials may lag a few seconds behind a burst of results), unless asked for a fresh one (the
-search's last turn).
+the final table will not. It comes, as the confirmation schedule's decisions do, from
+`Standings` kept one changed trial at a time, so it costs the same at 10 trials as at 10,000.
 """
 
 from __future__ import annotations
@@ -22,13 +19,10 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from search.clock import SYSTEM_CLOCK, Clock
 from search.confirmation import Standings, standings
 from search.documents import JOB_STATE_NEW, JobDoc, is_finished, malformed_reason
-from search.reports.evidence import Configuration, PoolCache, best_configuration
+from search.reports.evidence import DEFAULT_CONFIDENCE, Configuration
 from search.trial import Trial
-
-BEST_SHARE = 0.1  # the most of the driver's time that pooling the progress bar's best takes
 
 
 class SearchLedger:
@@ -43,7 +37,7 @@ class SearchLedger:
         standings: The trials' configurations, as confirmation runs are decided by.
     """
 
-    def __init__(self, min_accuracy: float, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, min_accuracy: float) -> None:
         self.jobs: dict[int, JobDoc] = {}
         self.unfinished: set[int] = set()
         self.queued: set[int] = set()
@@ -51,13 +45,8 @@ class SearchLedger:
         self.trials: dict[int, Trial] = {}
         self._seconds: dict[int, float] = {}
         self._next_tid = 0
-        self._clock = clock
-        self._results_changed = False
-        self._best: Configuration | None = None
-        self._best_at = -math.inf
-        self._best_cost = 0.0
-        self._best_pooled = PoolCache()
         self.standings: Standings = standings((), min_accuracy)
+        self._reported = Standings(min_accuracy, DEFAULT_CONFIDENCE)  # as `hpsearch best` ranks
 
     @property
     def finished(self) -> int:
@@ -102,26 +91,13 @@ class SearchLedger:
         self.train_seconds += _train_seconds(job) - self._seconds.pop(tid, 0.0)
         if is_finished(job):
             self._seconds[tid] = _train_seconds(job)
-        previous = self.trials.get(tid)
         self.trials[tid] = Trial.from_job(job)
         self.standings.update(self.trials[tid])
-        # A result that came (a score, or a failure: a diverged run ranks its configuration
-        # down), or a score that went (a late result replaced it): the best may have changed.
-        self._results_changed |= is_finished(job) or (previous is not None and previous.is_scored)
+        self._reported.update(self.trials[tid])
 
-    def best_configuration(self, min_accuracy: float, *, fresh: bool = False
-                           ) -> Configuration | None:
-        """The best configuration so far (see the module's docstring for how often it is
-        pooled again); `fresh` pools now if any result changed since."""
-        now = self._clock.now()
-        due = now - self._best_at >= self._best_cost / BEST_SHARE
-        if self._results_changed and (fresh or due):
-            self._best = best_configuration(self.trials.values(), min_accuracy,
-                                            cache=self._best_pooled)
-            self._best_cost = self._clock.now() - now
-            self._best_at = now
-            self._results_changed = False
-        return self._best
+    def best_configuration(self) -> Configuration | None:
+        """The best configuration so far, as `hpsearch best` would rank it now."""
+        return self._reported.best()
 
 
 def _same_outcome(known: JobDoc, job: JobDoc) -> bool:
