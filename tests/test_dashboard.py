@@ -777,11 +777,32 @@ def test_after_an_idle_spell_a_reading_that_is_catching_up_says_so(
         with pytest.raises(_live.NotReadYet, match="again, after an idle spell"):
             live.experiment("meanwhile", 0, 0)
         assert live.overview(0, 0)["catching_up"] is True
+        hanging.answering.set()
+        wait_until(lambda: not live.overview(0, 0)["catching_up"], 60, "it caught up")
+        assert live.experiment("meanwhile", 0, 0)["summary"]["exp_key"] == "meanwhile"
         with pytest.raises(_live.UnknownExperiment):  # once read, a missing one is missing
-            hanging.answering.set()
-            wait_until(lambda: not live.overview(0, 0)["catching_up"], 60, "it caught up")
-            assert live.experiment("meanwhile", 0, 0)["summary"]["exp_key"] == "meanwhile"
             live.experiment("never-recorded", 0, 0)
+
+
+@pytest.mark.parametrize("page", ["overview", "experiment"])
+def test_a_page_polling_while_the_store_catches_up_hears_when_it_has(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: str) -> None:
+    """The catch-up read after an idle spell may change nothing a page shows; its end must
+    still reach a page's long poll, or the page says 'reading again' for its whole wait."""
+    monkeypatch.setattr(_live, "FIRST_READ_WAIT", 0.1)
+    with store_gone_silent(str(tmp_path / "store")) as (live, hanging, now):
+        now[0] += _live.IDLE_AFTER + 1
+        ask = (lambda since, wait: live.overview(since, wait)) if page == "overview" else (
+            lambda since, wait: live.experiment("before", since, wait))
+        shown = ask(0, 0)
+        assert shown["catching_up"] is True
+        polled: list[dict[str, Any]] = []  # a page's long poll, begun while catching up
+        poll = threading.Thread(target=lambda: polled.append(ask(shown["version"], 600)))
+        poll.start()
+        hanging.answering.set()
+        poll.join(timeout=120)
+        assert not poll.is_alive(), "the end of catching up wakes a page's poll"
+        assert polled[0]["catching_up"] is False and polled[0]["changed"] is False
 
 
 def test_a_key_deleted_and_recorded_anew_with_another_space_is_drawn_with_its_own_axes(
@@ -792,14 +813,20 @@ def test_a_key_deleted_and_recorded_anew_with_another_space_is_drawn_with_its_ow
     live = LiveStore(store)
     try:
         live.read_once()
-        before = {axis["column"] for axis in live.experiment("recreated", 0, 0)["axes"]}
+        old = live.experiment("recreated", 0, 0)
+        before = {axis["column"] for axis in old["axes"]}
         shutil.rmtree(tmp_path / "store" / "recreated")
-        record_trials(location, "recreated", OUTCOMES[:1], space=spaces.load_space("cifar10"))
+        record_trials(location, "recreated", OUTCOMES[1:2], space=spaces.load_space("cifar10"))
         live.read_once()
-        after = {axis["column"] for axis in live.experiment("recreated", 0, 0)["axes"]}
+        new = live.experiment("recreated", old["version"], 0)
+        after = {axis["column"] for axis in new["axes"]}
     finally:
         live.close()
         store.close()
+    # The new experiment's trials, not the old one's, which its reader had taken as final.
+    rows, old_rows = json.loads(new["trials"].text), json.loads(old["trials"].text)
+    assert new["full"] and rows["tid"] == [0] and new["configurations"]["total"] == 1
+    assert rows["accuracy"] == [OUTCOMES[1][0]] != old_rows["accuracy"][:1]
     assert after == {axis["column"] for axis in parameter_axes(
         Experiment(exp_key="recreated", space=spaces.load_space("cifar10").record,
                    objective="noop", epochs=1, min_accuracy=0.5))}

@@ -92,7 +92,7 @@ class ExperimentView:
     table_at: int  # the version at which the front or the table's rows last changed
     reset_at: int  # the version at which rows vanished: a page older than it starts over
     summarised_at: datetime.datetime  # when its pace and time left were last worked out
-    pooled: PoolCache  # what its last pooling worked out, for the next
+    pool_cache: PoolCache  # what its pooling worked out, shared with the next view to reuse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,6 +144,7 @@ class LiveStore:
         self._longest_silence = 0.0  # the read under way's longest wait for the store
         self._asked_at = clock()
         self._fresh_from: float | None = None  # a request after an idle spell waits for a read
+        self._caught_up_at = 0  # the version whose read caught up after an idle spell
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dashboard-reader", daemon=True)
@@ -253,6 +254,7 @@ class LiveStore:
         now = reading.now
         read_at = self._clock()  # when the store's time was `now`: building the views takes a while
         version = self._version + 1
+        catching_up = self._catching_up()
         views = {experiment.exp_key: self._view(self._views.get(experiment.exp_key), experiment,
                                                 reading, version, now)
                  for experiment in reading.experiments}
@@ -267,9 +269,13 @@ class LiveStore:
             if changed or any(view.changed_at == version for view in views.values()):
                 self._version = version
             self._views = views
+            with self._axes_lock:
+                self._axes = {key: kept for key, kept in self._axes.items() if key in views}
             self._encoded = {key: value for key, value in self._encoded.items()
                              if key[0] in views and views[key[0]].changed_at == key[1]}
             self._read_at = read_at
+            if catching_up and not self._catching_up():  # news to a page that said so
+                self._version = self._caught_up_at = version
             self._store_now = now
             self._error = None
             self._condition.notify_all()
@@ -278,6 +284,8 @@ class LiveStore:
               version: int, now: datetime.datetime) -> ExperimentView:
         """The experiment as this reading shows it; with the same `changed_at` as `old` when
         nothing a page shows changed."""
+        if old is not None and old.experiment.created != experiment.created:
+            old = None  # the key was deleted and recorded anew: another experiment
         before = old.known if old is not None else {}
         known: dict[int, KnownTrial] = {}
         changed_jobs = []
@@ -310,8 +318,8 @@ class LiveStore:
             return dataclasses.replace(old, summary={**old.summary, **timely},
                                        changed_at=version, summarised_at=summarised_at)
         trials = [known[tid].trial for tid in sorted(known)]
-        pooled = PoolCache() if old is None else old.pooled
-        found = evidence(experiment, trials, pooled)  # once per change, for all that shows it
+        pool_cache = PoolCache() if old is None else old.pool_cache
+        found = evidence(experiment, trials, pool_cache)  # once per change, for all that shows it
         row_versions = dict.fromkeys(sorted(known), version)
         if old is not None:
             row_versions.update((tid, old.row_versions[tid]) for tid in known
@@ -323,12 +331,10 @@ class LiveStore:
             experiment=experiment, known=known, row_versions=row_versions,
             summary=experiment_summary(experiment, trials, reading.workers, now, found),
             front=front, configurations=configurations, changed_at=version,
-            table_at=old.table_at if same_table and old is not None else version,
+            table_at=old.table_at if old is not None and same_table else version,
             # A page starts over where rows vanished, or the key names a new experiment.
-            reset_at=version if old is None or vanished
-            or experiment.space != old.experiment.space else old.reset_at,
-            summarised_at=now,
-            pooled=pooled)
+            reset_at=version if old is None or vanished else old.reset_at,
+            summarised_at=now, pool_cache=pool_cache)
 
     def _axes_of(self, experiment: Experiment) -> list[dict[str, Any]]:
         """How to draw the experiment's hyperparameters; built once per space (it builds the
@@ -353,7 +359,8 @@ class LiveStore:
         with self._condition:
             self._first_read()
             self._condition.wait_for(
-                lambda: self._overview.changed_at > since or self._stopping.is_set(),
+                lambda: self._overview.changed_at > since or self._stopping.is_set()
+                or self._caught_up_at > since,  # the page says it is catching up
                 wait if since > 0 else 0)
             overview = self._overview
             answer = self._status()
@@ -383,7 +390,8 @@ class LiveStore:
 
             def newer() -> bool:
                 view = self._views.get(exp_key)
-                return view is None or view.changed_at > since or self._stopping.is_set()
+                return view is None or view.changed_at > since or self._stopping.is_set() \
+                    or self._caught_up_at > since  # the page says it is catching up
 
             self._condition.wait_for(newer, wait if since > 0 else 0)
             if exp_key not in self._views:
@@ -398,15 +406,18 @@ class LiveStore:
         else:
             rows = [view.known[tid].row for tid, at in view.row_versions.items() if at > since]
             trials = Encoded(_encode(trial_columns(rows)))
+        answer = {**answer, "changed": True, "full": full, "summary": view.summary,
+                  "configurations": view.configurations, "trials": trials}
+        if full:
+            answer["axes"] = self._axes_of(view.experiment)
         # The front and the table's rows (most of an answer's bytes after the trials) go only
-        # to a page that has not seen them; the counts always.
-        table = full or view.table_at > since
-        configurations = view.configurations if table else {
-            name: value for name, value in view.configurations.items() if name != "rows"}
-        return {**answer, "changed": True, "full": full, "summary": view.summary,
-                **({"axes": self._axes_of(view.experiment), "front": view.front} if full
-                   else {"front": view.front} if table else {}),
-                "configurations": configurations, "trials": trials}
+        # to a page that has not seen them; the table's counts always.
+        if full or view.table_at > since:
+            answer["front"] = view.front
+        else:
+            answer["configurations"] = {name: value for name, value
+                                        in view.configurations.items() if name != "rows"}
+        return answer
 
     def _encoded_rows(self, view: ExperimentView) -> Encoded:
         key = (view.experiment.exp_key, view.changed_at)

@@ -47,6 +47,7 @@ class StoreReading:
 class _Followed:
     """One experiment's jobs as last read, and the feed that says what changed since."""
 
+    created: datetime.datetime  # the experiment's: a key deleted and recorded anew is read anew
     changes: JobChanges
     jobs: dict[int, JobDoc]
     malformed: list[JobDoc]  # documents without a tid of their own: passed on as read
@@ -75,16 +76,19 @@ class StoreReader:
         self.whole_seconds = 0.0
         experiments = self.store.experiments()
         self._followed = {e.exp_key: self._followed[e.exp_key] for e in experiments
-                          if e.exp_key in self._followed}
+                          if e.exp_key in self._followed
+                          and self._followed[e.exp_key].created == e.created}
         jobs = {}
         for experiment in experiments:
             heard = None if progress is None else partial(progress, experiment.exp_key)
-            jobs[experiment.exp_key] = self._jobs(experiment.exp_key, heard)
+            jobs[experiment.exp_key] = self._jobs(experiment, heard)
         workers = self.store.workers()
         return StoreReading(experiments=experiments, jobs=jobs, workers=workers,
                             now=self.store.now())
 
-    def _jobs(self, exp_key: str, progress: Callable[[int], None] | None) -> list[JobDoc]:
+    def _jobs(self, experiment: Experiment, progress: Callable[[int], None] | None
+              ) -> list[JobDoc]:
+        exp_key = experiment.exp_key
         followed = self._followed.get(exp_key)
         now = self._clock()
         if followed is None or now - followed.read_at >= max(
@@ -94,7 +98,8 @@ class StoreReader:
             seconds = self._clock() - now
             self.whole_seconds += seconds
             self._followed[exp_key] = _Followed(
-                changes, {job["tid"]: job for job in read if _tid(job) is not None},
+                experiment.created, changes,
+                {job["tid"]: job for job in read if _tid(job) is not None},
                 [job for job in read if _tid(job) is None], now, seconds)
             return read
         known = followed.jobs
