@@ -8,6 +8,7 @@ import random
 from typing import Any
 
 import pytest
+from hyperopt.base import JOB_STATE_CANCEL
 
 from search.confirmation import (
     DISABLED,
@@ -215,3 +216,14 @@ def test_the_progress_bar_shows_the_best_configuration_as_best_ranks_it_now() ->
     diverged = ledger.best_configuration()  # a failure is news too
     assert diverged is not None and (diverged.tid, diverged.failed, diverged.unstable) == \
         (0, 1, True)
+
+
+def test_a_job_another_program_cancelled_is_neither_waited_for_nor_counted() -> None:
+    """Hyperopt's JOB_STATE_CANCEL: the driver must not wait for it, and it takes no slot of
+    max_evals (a replacement is proposed)."""
+    ledger = SearchLedger(FLOOR)
+    cancelled = {**ledger_job(run(1, params(1e-2), None, state="queued")),
+                 "state": JOB_STATE_CANCEL}
+    ledger.record([ledger_job(run(0, params(1e-3), 0.86, 10.0)), cancelled])
+    assert ledger.unfinished == set() and ledger.cancelled == {1}
+    assert (ledger.finished, ledger.counted, ledger.next_tid) == (1, 1, 2)

@@ -79,9 +79,12 @@ def test_a_search_whose_trials_all_fail_raises_search_failed(tmp_path: Path) -> 
 def test_an_embedded_search_stops_after_its_consecutive_failures(tmp_path: Path) -> None:
     options = SearchOptions(store=str(tmp_path / "store"), max_evals=10,
                             max_consecutive_failures=2, **QUICK)
+    seen: list[int] = []
     with pytest.raises(search.SearchFailed, match="2 trials failed in a row"):
-        search.optimize(fails, "default", options)
+        search.optimize(fails, "default", options,
+                        on_progress=lambda progress: seen.append(progress.finished))
     assert len(search.results(options.store, "default").trials) == 2
+    assert seen[-1] == 2, "the last progress counts the failure that stopped the search"
 
 
 def test_options_no_search_can_run_with_are_refused(tmp_path: Path) -> None:

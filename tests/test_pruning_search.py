@@ -15,7 +15,9 @@ import search
 import spaces
 from search import SearchOptions
 from search.cli import main
+from search.farm.proposals import Proposer
 from search.pruning import DEFAULT_PRUNER
+from search.store import opened_store
 
 OBJECTIVE = "tests.objectives_for_tests:epochs_by_speed"
 
@@ -122,6 +124,22 @@ def test_max_train_seconds_stops_the_search_once_its_trials_have_spent_it(tmp_pa
     assert seen[-1] == sum(seconds)
     resumed = search.optimize(OBJECTIVE, speed_space(tmp_path), options)
     assert len(resumed.trials) == len(seconds)  # a resume counts the seconds already spent
+
+
+def test_a_resume_whose_budget_is_spent_runs_no_trial_left_queued(tmp_path: Path) -> None:
+    """A trial an interrupted run left queued waits for a bigger budget: a run that starts
+    with its budget spent stops at once, rather than train it past the budget."""
+    options = pruning_options(tmp_path, max_evals=100, pruner="none", max_train_seconds=1.0)
+    first = search.optimize(OBJECTIVE, speed_space(tmp_path), options)
+    with opened_store(options.store) as store:
+        recorded = store.experiment("speed")
+        assert recorded is not None
+        proposer = Proposer("speed", spaces.space_from_record(recorded.space).graph, seed=1,
+                            startup_trials=1000)
+        store.queue_jobs([{**proposer.propose(len(first.trials)), "exp_key": "speed"}])
+    resumed = search.optimize(OBJECTIVE, speed_space(tmp_path), options)
+    assert [trial.state for trial in resumed.trials] == [
+        *(trial.state for trial in first.trials), "queued"]
 
 
 def test_the_plot_marks_pruned_trials_where_they_stopped(

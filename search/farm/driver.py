@@ -125,15 +125,22 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
     live_workers = _LiveWorkers(store, experiment.exp_key, policy.stale_after, clock)
     poll = _SHORTEST_POLL
     changed = True
+
+    def report() -> None:
+        if on_progress is not None:
+            on_progress(SearchProgress(ledger.finished, max_evals, ledger.best_configuration(),
+                                       len(ledger.queued), ledger.train_seconds,
+                                       options.max_train_seconds))
+
     while True:
         spent = (options.max_train_seconds is not None
                  and ledger.train_seconds >= options.max_train_seconds)
         if changed:
-            done = ledger.finished >= max_evals or (spent and not ledger.unfinished)
-            if on_progress is not None:
-                best = ledger.best_configuration()
-                on_progress(SearchProgress(ledger.finished, max_evals, best, len(ledger.queued),
-                                           ledger.train_seconds, options.max_train_seconds))
+            # Spent, a farm lets the trials queued or running finish; an embedded search has
+            # none running, and leaves those queued (by an earlier run) to a bigger budget.
+            done = ledger.finished >= max_evals or (
+                spent and (local_worker is not None or not ledger.unfinished))
+            report()
             if done:
                 evidence.flush()
                 return sort_by_tid(ledger.jobs.values())
@@ -142,8 +149,6 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
         evidence.publish_if_due()
         if local_worker is not None:
             local_worker.run_next()
-            if local_worker.failing is not None:
-                raise TrialsKeepFailing(f"stopped: {local_worker.failing}")
         else:
             clock.sleep(poll)
             if reclaimer.due({experiment.exp_key: policy}):
@@ -151,6 +156,9 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
         news = ledger.record(changes.read(ledger.unfinished))
         proposer.record(news)
         evidence.record(news)
+        if local_worker is not None and local_worker.failing is not None:
+            report()  # the failure that stops the search is counted, as `status` counts it
+            raise TrialsKeepFailing(f"stopped: {local_worker.failing}")
         changed = bool(news)
         poll = _SHORTEST_POLL if changed else min(2 * poll, options.poll_interval)
 
@@ -166,7 +174,7 @@ def _top_up_queue(store: Store, proposer: Proposer, ledger: SearchLedger,
     assert experiment.max_evals is not None
     if max_queue is not None:
         wanted = min(wanted, max_queue)
-    count = max(0, min(wanted - len(ledger.queued), experiment.max_evals - len(ledger.jobs)))
+    count = max(0, min(wanted - len(ledger.queued), experiment.max_evals - ledger.counted))
     if count == 0:
         return
     jobs = []

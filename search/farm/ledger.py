@@ -20,7 +20,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from search.confirmation import Standings, standings
-from search.documents import JOB_STATE_NEW, JobDoc, is_finished, malformed_reason
+from search.documents import (
+    CANCELLED,
+    JOB_STATE_NEW,
+    JobDoc,
+    is_finished,
+    malformed_reason,
+    trial_state,
+)
 from search.reports.evidence import DEFAULT_CONFIDENCE, Configuration
 from search.trial import Trial
 
@@ -32,6 +39,8 @@ class SearchLedger:
         jobs: Every well-formed job by tid, as last read (or as queued).
         unfinished: The tids not finished (queued, running, or held ahead by a worker).
         queued: The tids waiting in the queue for a worker.
+        cancelled: The tids another program cancelled (Hyperopt's JOB_STATE_CANCEL): never
+            run, neither finished nor waited for, and not counted toward max_evals.
         train_seconds: The training seconds of the finished trials, failed ones included.
         trials: Every well-formed job as a Trial, by tid.
         standings: The trials' configurations, as confirmation runs are decided by.
@@ -41,6 +50,7 @@ class SearchLedger:
         self.jobs: dict[int, JobDoc] = {}
         self.unfinished: set[int] = set()
         self.queued: set[int] = set()
+        self.cancelled: set[int] = set()
         self.train_seconds = 0.0
         self.trials: dict[int, Trial] = {}
         self._seconds: dict[int, float] = {}
@@ -51,7 +61,12 @@ class SearchLedger:
     @property
     def finished(self) -> int:
         """How many trials finished (ok or failed)."""
-        return len(self.jobs) - len(self.unfinished)
+        return len(self.jobs) - len(self.unfinished) - len(self.cancelled)
+
+    @property
+    def counted(self) -> int:
+        """How many trials count toward max_evals: every one but the cancelled."""
+        return len(self.jobs) - len(self.cancelled)
 
     @property
     def next_tid(self) -> int:
@@ -80,10 +95,15 @@ class SearchLedger:
 
     def _account(self, job: JobDoc) -> None:
         tid = job["tid"]
-        if is_finished(job):
+        cancelled = trial_state(job) == CANCELLED
+        if is_finished(job) or cancelled:
             self.unfinished.discard(tid)
         else:
             self.unfinished.add(tid)
+        if cancelled:
+            self.cancelled.add(tid)
+        else:
+            self.cancelled.discard(tid)
         if job["state"] == JOB_STATE_NEW:
             self.queued.add(tid)
         else:
