@@ -86,6 +86,28 @@
     return DECIMAL.format(Number(value.toPrecision(digits)));
   }
 
+  // A tick's label, whole on its own: no SI suffix that a reader could take for a unit
+  // ("1m" seconds), no bare "2" or "5" between powers of ten.
+  function tickText(value) {
+    if (value === 0) return '0';
+    const magnitude = Math.abs(value);
+    const rounded = Number(value.toPrecision(3));
+    if (magnitude >= 1e5 || magnitude < 1e-3) return rounded.toExponential().replace('e+', 'e');
+    return DECIMAL.format(rounded);
+  }
+
+  // Ticks at 1, 2 and 5 times each power of ten from `low` to `high`, for a log axis.
+  function logTicks(low, high) {
+    const values = [];
+    for (let power = Math.floor(Math.log10(low)) - 1; power <= Math.ceil(Math.log10(high)); power++) {
+      for (const digit of [1, 2, 5]) {
+        const value = digit * 10 ** power;
+        if (value >= low / 1.5 && value <= high * 1.5) values.push(Number(value.toPrecision(1)));
+      }
+    }
+    return {tickmode: 'array', tickvals: values, ticktext: values.map(tickText)};
+  }
+
   function fmtSeconds(seconds) {
     if (seconds === null || seconds === undefined) return '–';
     if (seconds < 60) return `${fmt(seconds)} s`;
@@ -726,8 +748,8 @@
     svg.replaceChildren(...shapes, ...labels, ...ticks);
   }
 
-  // An axis's tick labels, beside its line, where Plotly put its ticks ("10<sup>−3</sup>"
-  // on a log axis, as a superscript).
+  // An axis's tick labels, beside its line, where Plotly put its ticks, written by `tickText`
+  // from the tick's value (Plotly's own text for hidden labels drops their "k" or "µ").
   function tickLabels(layout, axis) {
     if (!axis || !axis._vals) return [];
     const vertical = axis._id[0] === 'y';
@@ -743,16 +765,7 @@
       text.setAttribute('y', vertical ? axis._offset + at : line);
       text.setAttribute('text-anchor', vertical ? 'end' : 'middle');
       text.setAttribute('dominant-baseline', vertical ? 'middle' : 'hanging');
-      const power = /^(.*)<sup>(.*)<\/sup>$/.exec(tick.text);
-      if (power) {
-        const exponent = document.createElementNS(SVG, 'tspan');
-        exponent.setAttribute('class', 'exponent');
-        exponent.setAttribute('dy', '-0.4em');
-        exponent.textContent = power[2];
-        text.append(power[1], exponent);
-      } else {
-        text.append(tick.text);
-      }
+      text.append(tickText(axis.type === 'log' ? 10 ** tick.x : tick.x));
       return [text];
     });
   }
@@ -1227,7 +1240,7 @@
       data,
       layout: baseLayout(exp, {
         xaxis: {title: {text: `training seconds${log ? ' (log scale)' : ''}`}, type: log ? 'log' : 'linear',
-                dtick: log ? 'D2' : undefined, ...AXIS},
+                ...(log ? logTicks(low, high) : {}), ...AXIS},
         yaxis: {title: {text: 'accuracy'}, rangemode: 'tozero', ...AXIS},
         shapes: floor ? [{type: 'line', xref: 'paper', x0: 0, x1: 1, y0: floor, y1: floor,
                           line: {color: COLORS.floor, width: 1.2, dash: 'dot'}}] : [],
@@ -1335,7 +1348,7 @@
         const labels = categorical.categories;
         Object.assign(xaxis, {tickangle: 'auto', tickvals: labels.map((_, j) => j), ticktext: labels.map((v) => plotlyText(String(v)))});
       } else if (axis.log) {
-        Object.assign(xaxis, {type: 'log', exponentformat: 'power'});
+        xaxis.type = 'log';
       }
       layout[`xaxis${suffix}`] = xaxis;
       if (col === 0) {
@@ -1439,7 +1452,11 @@
     let low = least(values);
     let high = most(values);
     if (!Number.isFinite(low)) { low = 0; high = 1; }
-    if (high === low) { low -= 0.5; high += 0.5; }
+    if (high === low) {  // one value: a little room either side, in proportion to it
+      const room = log ? 0.1 : Math.abs(low) * 0.05 || 0.5;
+      low -= room;
+      high += room;
+    }
     const scale = (v) => (v - low) / (high - low);
     const tick = (v) => [scale(v), fmt(log ? 10 ** v : v)];
     return {label, value: (i) => scale(valueOf(i)), ticks: [tick(low), tick((low + high) / 2), tick(high)]};
