@@ -136,6 +136,9 @@ def test_pruned_runs_are_pooled_only_with_include_pruned(tmp_path: Path) -> None
     assert (first["runs"], first["tids"]) == (1, "0")
     assert (first_pooled["runs"], first_pooled["tids"]) == (2, "0,2")
     assert first_pooled["accuracy"] == pytest.approx(0.8) and not first_pooled["pruned"]
+    # Counted on every row once pruned runs are pooled, 0 included (a column to sum).
+    assert [row["pruned_runs"] for row in pooled if row["tid"] in (0, 1)] == [1, 0]
+    assert all("pruned_runs" not in row or row["pruned_runs"] is None for row in plain)
     outcome = CliRunner().invoke(export, ["--store", location, "--exp-key", "exported",
                                           "--include-pruned"])
     assert outcome.exit_code == 2 and "--include-pruned goes with --by configuration" in \

@@ -56,13 +56,13 @@ def test_an_empty_mapping_constant_keeps_its_column() -> None:
 
 
 def test_a_hyperparameter_named_pruned_runs_has_one_column_on_every_row() -> None:
-    """The count shows only on rows with pruned runs; the hyperparameter must not take its
-    place on the others."""
+    """The count of pruned runs and a hyperparameter of the same name each keep a column of
+    their own on every row."""
     runs = [trial(0, (0.9, 1.0), {"pruned_runs": 0.5}),
             trial(1, (0.3, 0.5), {"pruned_runs": 0.7}, pruned=True, loss=0.0)]
     rows = queries.configuration_rows(runs, FLOOR, include_pruned=True)
     assert [row["params.pruned_runs"] for row in rows] == [0.5, 0.7]
-    assert [row.get("pruned_runs") for row in rows] == [None, 1]
+    assert [row.get("pruned_runs") for row in rows] == [0, 1]
 
 
 def test_a_failed_trials_message_and_exception_type_are_in_its_row() -> None:

@@ -390,7 +390,8 @@ def best(store: Store, exp_key: str | None, count: int, min_accuracy: float | No
                                          min_accuracy=min_accuracy, sort=sort,
                                          include_pruned=include_pruned)
     wanted = "" if min_accuracy is None else f" reaching accuracy {min_accuracy:g}"
-    click.echo(render([configuration.row() for configuration in chosen], output_format,
+    click.echo(render([configuration.row(pruned_runs=include_pruned) for configuration in chosen],
+                      output_format,
                       empty=f"(no configuration{wanted} with a score yet: `hpsearch trials` "
                             "lists every run)", header=configuration_columns()))
 
@@ -438,7 +439,8 @@ def pareto(store: Store, exp_key: str | None, below_floor: bool, include_pruned:
     experiment, trials = experiment_trials(store, exp_key)
     front = queries.configuration_front(trials, experiment.min_accuracy, below_floor=below_floor,
                                         include_pruned=include_pruned)
-    click.echo(render([configuration.row() for configuration in front], output_format,
+    click.echo(render([configuration.row(pruned_runs=include_pruned) for configuration in front],
+                      output_format,
                       empty="(no configuration with a score"
                             + ("" if below_floor else " above the accuracy floor (--below-floor "
                                "takes the rest)") + " yet: `hpsearch trials` lists every run)",

@@ -215,11 +215,13 @@ class Configuration:
     def scored_trials(self) -> list[Trial]:
         return [trial for trial in self.trials if _is_pooled(trial)]
 
-    def row(self, *, taken: Collection[str] = ()) -> dict[str, Any]:
+    def row(self, *, taken: Collection[str] = (), pruned_runs: bool = False
+            ) -> dict[str, Any]:
         """One flat row: the original's tid, the runs and what they show together, every
         hyperparameter (what `hpsearch best` prints). The test accuracy is the scored runs'
         mean, shown and never ranked by. `taken` names columns the caller adds, which a
-        hyperparameter's column must not overwrite either."""
+        hyperparameter's column must not overwrite either. `pruned_runs` counts the pooled
+        runs that were pruned on every row (0 included), for a table that pooled them."""
         tested = [trial.test_accuracy for trial in self.scored_trials()
                   if trial.test_accuracy is not None]
         head = {
@@ -238,7 +240,7 @@ class Configuration:
         tail = {
             "failed": self.failed,
             # Only where pruned runs were pooled (include_pruned): their means are cut short.
-            **({"pruned_runs": pruned} if pruned else {}),
+            **({"pruned_runs": pruned} if pruned or pruned_runs else {}),
             "tids": ",".join(str(trial.tid) for trial in self.trials),
         }
         # pruned_runs is taken on every row, shown or not, so a hyperparameter of that name

@@ -94,7 +94,8 @@ def configuration_rows(trials: Iterable[Trial], floor: float, *,
         if configuration.key not in kept]
     listed = [*((index + 1, configuration) for index, configuration in enumerate(ranked)),
               *((None, configuration) for configuration in [*unscored, *only_pruned])]
-    return [{"rank": position, **configuration.row(taken=_RANKED_EXTRA),
+    return [{"rank": position, **configuration.row(taken=_RANKED_EXTRA,
+                                                   pruned_runs=include_pruned),
              "score_spread": configuration.score_spread, "pending": configuration.pending,
              "pruned": configuration.pruned or configuration.key not in kept}
             for position, configuration in listed]
