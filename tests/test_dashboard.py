@@ -880,3 +880,35 @@ def test_the_dashboard_only_reads(tmp_path: Path) -> None:
         # (DNS rebinding) is refused.
         assert status_of(dashboard.url, headers={"Host": f"evil.example:{dashboard.port}"}) == 403
         assert status_of(dashboard.url + "api/experiments/missing") == 404
+
+
+def test_the_keyboard_alone_sorts_opens_and_closes_a_trial(tab: Tab, tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "keys", OUTCOMES[:3])
+    with served(location) as dashboard:
+        tab.open(f"{dashboard.url}#/experiments/keys")
+        tab.until("document.querySelector('#trials tbody tr') !== null")
+        header = tab.page.locator('#trials th[data-sort="score"]')
+        header.focus()
+        tab.page.keyboard.press("Enter")
+        tab.until("document.querySelector('#trials th.sorted')?.dataset.sort === 'score'")
+        row = tab.page.locator('#trials tbody tr[data-tid="1"]')
+        assert row.get_attribute("tabindex") == "0"
+        row.focus()
+        tab.page.keyboard.press("Enter")
+        tab.until("document.getElementById('detail-close') === document.activeElement")
+        tab.until("location.hash.endsWith('/trials/1')")
+        tab.page.keyboard.press("Escape")
+        tab.until("document.getElementById('drawer').hidden")
+        assert tab.evaluate("location.hash") == "#/experiments/keys"
+
+
+def test_a_missing_experiment_says_the_page_waits_for_it(tab: Tab, tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "present", OUTCOMES[:1])
+    with served(location) as dashboard:
+        tab.page.goto(f"{dashboard.url}#/experiments/absent")
+        tab.until("document.getElementById('live-text').textContent"
+                  " === 'waiting for this experiment'")
+    # Each ask for a missing experiment is a 404 the browser logs itself: not the page's error.
+    tab.errors[:] = [error for error in tab.errors if "404" not in error]

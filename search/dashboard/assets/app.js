@@ -48,6 +48,15 @@
       else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
       else node.setAttribute(key, String(value));
     }
+    if (props && props.onclick && !['a', 'button', 'input', 'select'].includes(tag)) {
+      // A clickable row, header or card is reached with Tab and used with Enter or Space.
+      node.tabIndex = 0;
+      node.addEventListener('keydown', (event) => {
+        if (event.target !== node || (event.key !== 'Enter' && event.key !== ' ')) return;
+        event.preventDefault();
+        props.onclick(event);
+      });
+    }
     for (const child of children.flat()) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
@@ -185,15 +194,19 @@
 
   function startPolling() {
     if (app.abort) app.abort.abort();
+    app.missing = false;
     const id = ++app.poll;
     app.abort = new AbortController();
     const signal = app.abort.signal;
     (async () => {
       let failures = 0;
+      let missing = 0;
       while (app.poll === id) {
         try {
           await pollOnce(signal);
           failures = 0;
+          missing = 0;
+          app.missing = false;
           app.offline = false;
         } catch (error) {
           if (signal.aborted || app.poll !== id) return;
@@ -204,7 +217,11 @@
           }
           if (error.status === 404) { // perhaps not yet: a page opened before its search began
             if (!$('missing')) showMissing(`${error.message}; this page shows it once it appears.`);
-            await sleep(2000);
+            app.offline = false;
+            app.missing = true;
+            updateLive();
+            missing += 1; // asked less and less often (each ask is a 404 in the console)
+            await sleep(Math.min(10000, 2000 * missing));
             continue;
           }
           if (error.reading) { // the server's first read of the store is under way, or failed
@@ -269,6 +286,9 @@
     if (app.offline) {
       live.dataset.state = 'offline';
       text.textContent = 'dashboard server unreachable, retrying';
+    } else if (app.missing) {
+      live.dataset.state = 'stale';
+      text.textContent = 'waiting for this experiment';
     } else if (!status) {
       live.dataset.state = 'connecting';
       text.textContent = 'connecting';
@@ -1290,7 +1310,9 @@
   function parameters(exp, view) {
     const c = exp.columns;
     const axes = parameterAxes(exp);
-    const columnsPerRow = Math.min(4, Math.max(1, axes.length));
+    // Four panels a row on a laptop, fewer as the window narrows (a phone: one).
+    const fits = Math.max(1, Math.floor(window.innerWidth / 320));
+    const columnsPerRow = Math.min(4, fits, Math.max(1, axes.length));
     const rows = Math.max(1, Math.ceil(axes.length / columnsPerRow));
     const gapX = 0.05;
     const gapY = 0.16 / rows;
@@ -1665,6 +1687,7 @@
     if (!app.detail || app.detail.tid !== tid) {
       app.detail = {tid, loading: true};
       drawDetail();
+      $('detail-close').focus({preventScroll: true});  // the keyboard is in the drawer now
       loadDetail(tid);
     }
   }
@@ -1683,7 +1706,7 @@
     const close = () => { location.hash = `#/experiments/${encodeURIComponent(app.exp.key)}`; };
     const head = (state) => el('div', {class: 'drawer-head'},
       el('h2', {}, `Trial ${detail.tid}`), state ? el('span', {class: `state ${state}`, id: 'detail-state'}, state) : null,
-      el('button', {class: 'close', title: 'close', onclick: close, id: 'detail-close'}, '×'));
+      el('button', {class: 'close', title: 'close (Escape)', onclick: close, id: 'detail-close'}, '×'));
     if (detail.loading) { drawer.replaceChildren(head(null), el('p', {class: 'empty'}, 'reading the trial…')); return; }
     if (detail.error) { drawer.replaceChildren(head(null), el('p', {class: 'message error'}, detail.error)); return; }
     const trial = detail.trial;
@@ -1726,6 +1749,11 @@
   // -- start ----------------------------------------------------------------------------------
 
   window.addEventListener('hashchange', onRoute);
+  window.addEventListener('keydown', (event) => {  // Escape closes a trial's details
+    if (event.key === 'Escape' && app.exp && app.route.tid !== null && app.route.tid !== undefined) {
+      location.hash = `#/experiments/${encodeURIComponent(app.exp.key)}`;
+    }
+  });
   setInterval(() => { updateLive(); if (app.route.page === 'workers') tickAges(); }, 1000);
   onRoute();
 })();
