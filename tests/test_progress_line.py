@@ -7,6 +7,7 @@ import io
 import logging
 import sys
 import warnings
+from collections.abc import Callable
 
 import pytest
 
@@ -79,3 +80,25 @@ def test_in_a_file_a_line_is_written_now_and_then_and_at_the_end() -> None:
     assert written[0] == "search 'x'"
     assert [text.split()[1] for text in written[1:]] == ["0/30", "10/30", "20/30", "30/30"]
     assert "\r" not in log.getvalue()
+
+
+def test_in_a_file_a_line_held_back_is_written_once_due_without_another_update() -> None:
+    """Results in a burst just after a line must not wait for the next trial, which on a farm
+    of long trials may be long in coming."""
+    log, clock = io.StringIO(), Clock()
+    scheduled: list[tuple[float, Callable[[], None]]] = []
+
+    def later(seconds: float, action: Callable[[], None]) -> Callable[[], None]:
+        scheduled.append((seconds, action))
+        return lambda: scheduled.remove((seconds, action))
+
+    line = ProgressLine(log, "search 'x'", clock, later)
+    for now, finished in ((0.0, 0), (12.0, 2), (13.0, 5)):
+        clock.now = now
+        line.update(SearchProgress(finished, 6, None))
+    assert [seconds for seconds, _ in scheduled] == [9.0]  # due 10 s after the 2/6 line
+    clock.now = 22.0
+    scheduled[0][1]()
+    line.close()
+    written = log.getvalue().splitlines()
+    assert [text.split()[1] for text in written[1:]] == ["0/6", "2/6", "5/6"]

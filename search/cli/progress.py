@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TextIO
@@ -22,6 +23,16 @@ if TYPE_CHECKING:
     from search.farm.driver import SearchProgress  # the driver's imports: only once it runs
 
 LOG_EVERY = 10.0  # seconds between two progress lines written to a file or a pipe
+
+# Runs an action after some seconds, returning how to cancel it.
+Later = Callable[[float, Callable[[], None]], Callable[[], None]]
+
+
+def _later(seconds: float, action: Callable[[], None]) -> Callable[[], None]:
+    timer = threading.Timer(seconds, action)
+    timer.daemon = True
+    timer.start()
+    return timer.cancel
 BAR_WIDTH = 20
 CLEAR_LINE = "\r\x1b[K"
 
@@ -30,10 +41,13 @@ class ProgressLine:
     """Shows a search's progress on `stream`, as a terminal or a log wants it."""
 
     def __init__(self, stream: TextIO, header: str,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, later: Later = _later) -> None:
         self._stream = stream
         self._header = header
         self._clock = clock
+        self._later = later
+        self._lock = threading.Lock()  # a held-back line is written from a timer's thread
+        self._cancel_pending: Callable[[], None] | None = None
         self._terminal = stream.isatty()
         self._drawn = False  # a line is on the terminal, not yet ended
         self._start: tuple[float, int] | None = None  # (when, finished) at the first update
@@ -42,20 +56,38 @@ class ProgressLine:
 
     def update(self, progress: SearchProgress) -> None:
         """Show `progress`: redrawn on a terminal; in a log, when trials finished since the
-        last line and LOG_EVERY seconds passed, or the search reached its end."""
-        now = self._clock()
-        if self._start is None:
-            self._write(self._header + "\n")
-            self._start = (now, progress.finished)
-        self._last = progress
-        if self._terminal:
-            self._draw(progress, now)
-        elif self._written is None or (
-                progress.finished > self._written[1]
-                and (now - self._written[0] >= LOG_EVERY
-                     or progress.finished >= progress.max_evals)):
-            self._write(self.text(progress, now) + "\n")
-            self._written = (now, progress.finished)
+        last line and LOG_EVERY seconds passed (then, or as soon as they have), or the search
+        reached its end."""
+        with self._lock:
+            now = self._clock()
+            if self._start is None:
+                self._write(self._header + "\n")
+                self._start = (now, progress.finished)
+            self._last = progress
+            if self._terminal:
+                self._draw(progress, now)
+            elif self._written is None or progress.finished >= progress.max_evals:
+                self._log(progress, now)
+            elif progress.finished > self._written[1]:
+                due = self._written[0] + LOG_EVERY - now
+                if due <= 0:
+                    self._log(progress, now)
+                elif self._cancel_pending is None:  # written once due, if nothing else came
+                    self._cancel_pending = self._later(due, self._write_held_back)
+
+    def _log(self, progress: SearchProgress, now: float) -> None:
+        self._write(self.text(progress, now) + "\n")
+        self._written = (now, progress.finished)
+        if self._cancel_pending is not None:
+            self._cancel_pending()
+            self._cancel_pending = None
+
+    def _write_held_back(self) -> None:
+        with self._lock:
+            self._cancel_pending = None
+            last, written = self._last, self._written
+            if last is not None and written is not None and last.finished > written[1]:
+                self._log(last, self._clock())
 
     def clear(self) -> None:
         """Take the line off the terminal, so that what is written next starts a line."""
@@ -65,16 +97,20 @@ class ProgressLine:
 
     def close(self) -> None:
         """End the line: on a terminal, keep it; in a log, write the last state if unsaid."""
-        last = self._last
-        if last is None:
-            return
-        if self._terminal:
-            if not self._drawn:  # a log record took it off
-                self._draw(last, self._clock())
-            self._write("\n")
-            self._drawn = False
-        elif self._written is None or last.finished > self._written[1]:
-            self._write(self.text(last, self._clock()) + "\n")
+        with self._lock:
+            if self._cancel_pending is not None:
+                self._cancel_pending()
+                self._cancel_pending = None
+            last = self._last
+            if last is None:
+                return
+            if self._terminal:
+                if not self._drawn:  # a log record took it off
+                    self._draw(last, self._clock())
+                self._write("\n")
+                self._drawn = False
+            elif self._written is None or last.finished > self._written[1]:
+                self._write(self.text(last, self._clock()) + "\n")
 
     def text(self, progress: SearchProgress, now: float) -> str:
         """The progress as words: trials finished, the time left, the best so far."""
