@@ -102,3 +102,16 @@ def test_in_a_file_a_line_held_back_is_written_once_due_without_another_update()
     line.close()
     written = log.getvalue().splitlines()
     assert [text.split()[1] for text in written[1:]] == ["0/6", "2/6", "5/6"]
+
+
+def test_the_time_left_counts_to_the_budget_when_it_runs_out_first() -> None:
+    """A budget user sets a large --max-evals: the time left must not count to it."""
+    log, clock = io.StringIO(), Clock()
+    line = ProgressLine(log, "search 'x'", clock)
+    for second in range(0, 21, 10):  # a trial of 1 training second every 10 s
+        clock.now = float(second)
+        line.update(SearchProgress(second // 10, 1000, None, train_seconds=second / 10,
+                                   max_train_seconds=5.0))
+    line.close()
+    last = log.getvalue().splitlines()[-1]
+    assert "trials 2/1000" in last and "00:30 left" in last  # 3 more seconds at 1 per 10 s

@@ -50,7 +50,8 @@ class ProgressLine:
         self._cancel_pending: Callable[[], None] | None = None
         self._terminal = stream.isatty()
         self._drawn = False  # a line is on the terminal, not yet ended
-        self._start: tuple[float, int] | None = None  # (when, finished) at the first update
+        # (when, finished, training seconds spent) at the first update
+        self._start: tuple[float, int, float] | None = None
         self._written: tuple[float, int] | None = None  # the last line written to a log
         self._last: SearchProgress | None = None
 
@@ -62,7 +63,7 @@ class ProgressLine:
             now = self._clock()
             if self._start is None:
                 self._write(self._header + "\n")
-                self._start = (now, progress.finished)
+                self._start = (now, progress.finished, progress.train_seconds)
             self._last = progress
             if self._terminal:
                 self._draw(progress, now)
@@ -145,12 +146,19 @@ class ProgressLine:
             return shutil.get_terminal_size().columns
 
     def _seconds_left(self, progress: SearchProgress, now: float) -> float | None:
+        """Until --max-evals at this run's pace, or until the budget of training seconds at
+        the pace it is spent, whichever comes first."""
         assert self._start is not None
-        started, finished_then = self._start
+        started, finished_then, spent_then = self._start
         done = progress.finished - finished_then
         if done <= 0 or progress.finished >= progress.max_evals:
             return None
-        return (now - started) / done * (progress.max_evals - progress.finished)
+        left = (now - started) / done * (progress.max_evals - progress.finished)
+        spent = progress.train_seconds - spent_then
+        if progress.max_train_seconds is not None and spent > 0:
+            budget_left = max(0.0, progress.max_train_seconds - progress.train_seconds)
+            left = min(left, (now - started) / spent * budget_left)
+        return left
 
     def _write(self, text: str) -> None:
         self._stream.write(text)

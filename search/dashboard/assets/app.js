@@ -1715,7 +1715,9 @@
     const shown = new Set(['status', 'loss', 'accuracy', 'train_seconds', 'below_accuracy_floor', 'pruned',
                            'reason', 'error', 'error_type', 'traceback', 'device', 'device_type', 'worker',
                            'timing', 'epochs', 'val_accuracy_per_epoch']);
-    const score = typeof result.loss === 'number' && trial.state === 'ok' ? 0 - result.loss : null;
+    // A pruned trial scores 0, as the table shows it: a run stopped early is no evidence of more.
+    const score = typeof result.loss === 'number' && ['ok', 'pruned'].includes(trial.state)
+      ? 0 - result.loss : null;
     const parts = [head(trial.state)];
     if (trial.state === 'failed' || result.reason) {
       parts.push(el('h3', {}, 'Failure'), el('div', {class: 'failure', id: 'detail-failure'},
