@@ -912,3 +912,18 @@ def test_a_missing_experiment_says_the_page_waits_for_it(tab: Tab, tmp_path: Pat
                   " === 'waiting for this experiment'")
     # Each ask for a missing experiment is a 404 the browser logs itself: not the page's error.
     tab.errors[:] = [error for error in tab.errors if "404" not in error]
+
+
+def test_returning_to_an_experiment_keeps_its_trials_table_as_left(tab: Tab,
+                                                                  tmp_path: Path) -> None:
+    location = str(tmp_path / "store")
+    record_trials(location, "kept", OUTCOMES[:3])
+    with served(location) as dashboard:
+        tab.open(f"{dashboard.url}#/experiments/kept")
+        tab.until("document.querySelector('#trials tbody tr') !== null")
+        tab.page.click('#trials th[data-sort="score"]')
+        tab.until("document.querySelector('#trials th.sorted')?.dataset.sort === 'score'")
+        tab.page.click("#nav-workers")
+        tab.until("location.hash === '#/workers'")
+        tab.page.go_back()
+        tab.until("document.querySelector('#trials th.sorted')?.dataset.sort === 'score'")

@@ -25,6 +25,7 @@
 
   const app = {
     route: {page: null},
+    tables: new Map(), // each experiment's trials table (sort, filter, page), kept for a return
     poll: 0, // the id of the polling loop that may still update the page
     abort: null,
     overview: null,
@@ -340,7 +341,10 @@
     app.detail = null;
     if (route.page === 'experiment') {
       app.exp = newExperiment(route.key);
-      app.table = {sort: 'tid', ascending: true, states: new Set(), page: 0};
+      if (!app.tables.has(route.key)) {
+        app.tables.set(route.key, {sort: 'tid', ascending: true, states: new Set(), page: 0});
+      }
+      app.table = app.tables.get(route.key);
       buildExperimentPage();
     } else {
       app.exp = null;
