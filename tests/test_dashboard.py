@@ -892,11 +892,15 @@ def test_the_keyboard_alone_sorts_opens_and_closes_a_trial(tab: Tab, tmp_path: P
         header.focus()
         tab.page.keyboard.press("Enter")
         tab.until("document.querySelector('#trials th.sorted')?.dataset.sort === 'score'")
+        assert tab.evaluate("document.activeElement.dataset.sort") == "score"  # still there
+        tab.page.keyboard.press("Enter")  # so Enter again reverses the order
+        tab.until("document.querySelector('#trials th.sorted')?.classList.contains('asc')")
         row = tab.page.locator('#trials tbody tr[data-tid="1"]')
         assert row.get_attribute("tabindex") == "0"
         row.focus()
         tab.page.keyboard.press("Enter")
-        tab.until("document.getElementById('detail-close') === document.activeElement")
+        tab.until("document.getElementById('detail-params') !== null")  # the trial has loaded
+        assert tab.evaluate("document.activeElement.id") == "detail-close"
         tab.until("location.hash.endsWith('/trials/1')")
         tab.page.keyboard.press("Escape")
         tab.until("document.getElementById('drawer').hidden")

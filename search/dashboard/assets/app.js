@@ -1616,7 +1616,12 @@
         if (column.state) return el('td', {}, el('span', {class: `state ${value}`}, value));
         return el('td', {class: column.num ? 'num' : null}, column.text(value));
       })));
+    // The keyboard stays where it was: on the header it sorted by, or on its row.
+    const focused = $('trials').contains(document.activeElement) ? document.activeElement.dataset : {};
     $('trials').replaceChildren(el('thead', {}, head), el('tbody', {}, body));
+    const refocus = focused.sort !== undefined ? $('trials').querySelector(`th[data-sort="${CSS.escape(focused.sort)}"]`)
+      : focused.tid !== undefined ? $('trials').querySelector(`tr[data-tid="${CSS.escape(focused.tid)}"]`) : null;
+    if (refocus) refocus.focus({preventScroll: true});
     const first = rows.length ? table.page * PAGE_SIZE + 1 : 0;
     const move = (delta) => () => { table.page += delta; renderTable(exp); };
     $('pager').replaceChildren(
@@ -1711,8 +1716,14 @@
     const head = (state) => el('div', {class: 'drawer-head'},
       el('h2', {}, `Trial ${detail.tid}`), state ? el('span', {class: `state ${state}`, id: 'detail-state'}, state) : null,
       el('button', {class: 'close', title: 'close (Escape)', onclick: close, id: 'detail-close'}, '×'));
-    if (detail.loading) { drawer.replaceChildren(head(null), el('p', {class: 'empty'}, 'reading the trial…')); return; }
-    if (detail.error) { drawer.replaceChildren(head(null), el('p', {class: 'message error'}, detail.error)); return; }
+    // The keyboard stays in the drawer as its contents are drawn again.
+    const focused = drawer.contains(document.activeElement);
+    const show = (...parts) => {
+      drawer.replaceChildren(...parts);
+      if (focused) $('detail-close').focus({preventScroll: true});
+    };
+    if (detail.loading) { show(head(null), el('p', {class: 'empty'}, 'reading the trial…')); return; }
+    if (detail.error) { show(head(null), el('p', {class: 'message error'}, detail.error)); return; }
     const trial = detail.trial;
     const doc = trial.document;
     const result = doc.result && typeof doc.result === 'object' ? doc.result : {};
@@ -1749,7 +1760,7 @@
       parts.push(el('h3', {}, 'Validation accuracy per epoch'),
                  el('div', {class: 'mono'}, curve.map((v) => (v === null ? '–' : Number(v).toFixed(4))).join('  ')));
     }
-    drawer.replaceChildren(...parts);
+    show(...parts);
   }
 
   // -- start ----------------------------------------------------------------------------------
