@@ -98,10 +98,28 @@ def test_in_a_file_a_line_held_back_is_written_once_due_without_another_update()
         line.update(SearchProgress(finished, 6, None))
     assert [seconds for seconds, _ in scheduled] == [9.0]  # due 10 s after the 2/6 line
     clock.now = 22.0
-    scheduled[0][1]()
-    line.close()
+    held_back = scheduled[0][1]
+    held_back()
+    line.update(SearchProgress(5, 6, None))  # nothing new: nothing written, nothing scheduled
+    line.update(SearchProgress(6, 6, None))  # the end is written at once
+    assert len(scheduled) == 1  # that one ran; none since
     written = log.getvalue().splitlines()
-    assert [text.split()[1] for text in written[1:]] == ["0/6", "2/6", "5/6"]
+    assert [text.split()[1] for text in written[1:]] == ["0/6", "2/6", "5/6", "6/6"]
+
+
+def test_a_timer_that_fires_as_the_line_closes_writes_nothing_more() -> None:
+    """A timer already running cannot be cancelled: once closed, it must not write the last
+    line a second time."""
+    log, clock = io.StringIO(), Clock()
+    scheduled: list[Callable[[], None]] = []
+    line = ProgressLine(log, "search 'x'", clock,
+                        lambda seconds, action: scheduled.append(action) or (lambda: None))
+    for now, finished in ((0.0, 1), (1.0, 2)):
+        clock.now = now
+        line.update(SearchProgress(finished, 10, None))
+    line.close()  # writes 2/10, the last state
+    scheduled[0]()  # the timer that had started before close cancelled it
+    assert [text.split()[1] for text in log.getvalue().splitlines()[1:]] == ["1/10", "2/10"]
 
 
 def test_the_time_left_counts_to_the_budget_when_it_runs_out_first() -> None:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from search.farm.driver import SearchProgress  # the driver's imports: only once it runs
 
 LOG_EVERY = 10.0  # seconds between two progress lines written to a file or a pipe
+BAR_WIDTH = 20
+CLEAR_LINE = "\r\x1b[K"
 
 # Runs an action after some seconds, returning how to cancel it.
 Later = Callable[[float, Callable[[], None]], Callable[[], None]]
@@ -33,8 +35,6 @@ def _later(seconds: float, action: Callable[[], None]) -> Callable[[], None]:
     timer.daemon = True
     timer.start()
     return timer.cancel
-BAR_WIDTH = 20
-CLEAR_LINE = "\r\x1b[K"
 
 
 class ProgressLine:
@@ -48,6 +48,7 @@ class ProgressLine:
         self._later = later
         self._lock = threading.Lock()  # a held-back line is written from a timer's thread
         self._cancel_pending: Callable[[], None] | None = None
+        self._closed = False  # a timer already running when close cancels it writes nothing
         self._terminal = stream.isatty()
         self._drawn = False  # a line is on the terminal, not yet ended
         # (when, finished, training seconds spent) at the first update
@@ -86,6 +87,8 @@ class ProgressLine:
     def _write_held_back(self) -> None:
         with self._lock:
             self._cancel_pending = None
+            if self._closed:
+                return
             last, written = self._last, self._written
             if last is not None and written is not None and last.finished > written[1]:
                 self._log(last, self._clock())
@@ -99,6 +102,7 @@ class ProgressLine:
     def close(self) -> None:
         """End the line: on a terminal, keep it; in a log, write the last state if unsaid."""
         with self._lock:
+            self._closed = True
             if self._cancel_pending is not None:
                 self._cancel_pending()
                 self._cancel_pending = None
