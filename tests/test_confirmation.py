@@ -8,7 +8,7 @@ import random
 from typing import Any
 
 import pytest
-from hyperopt.base import JOB_STATE_CANCEL
+from hyperopt.base import JOB_STATE_CANCEL, JOB_STATE_NEW
 
 from search.confirmation import (
     DISABLED,
@@ -227,3 +227,5 @@ def test_a_job_another_program_cancelled_is_neither_waited_for_nor_counted() -> 
     ledger.record([ledger_job(run(0, params(1e-3), 0.86, 10.0)), cancelled])
     assert ledger.unfinished == set() and ledger.cancelled == {1}
     assert (ledger.finished, ledger.counted, ledger.next_tid) == (1, 1, 2)
+    ledger.record([{**cancelled, "state": JOB_STATE_NEW}])  # that program queued it again
+    assert (ledger.unfinished, ledger.cancelled, ledger.counted) == ({1}, set(), 2)

@@ -22,6 +22,7 @@ from search.confirmation._jobs import is_repeat
 from search.documents import is_finished
 from search.reports.evidence import (
     POPULATION_SIZE,
+    UNSTABLE_RANK,
     Confidence,
     Configuration,
     NoiseLevel,
@@ -40,9 +41,6 @@ from search.trial import Trial
 # could round to its score, and the run rank as confirmed. The schedule's noise never comes
 # near it (the prior alone is 0.17 in log seconds); where it does, every single run is judged.
 _SURE_DISCOUNT = 1e-9
-
-# `rank_key`'s first number for a configuration with a diverged run.
-_UNSTABLE = 3
 
 
 
@@ -172,7 +170,8 @@ class Standings:
         # by lower bound; then those below the floor, by accuracy, as they are sorted by mean.
         judge = self._judge()
         unstable = [judge(place.key) for place in
-                    itertools.takewhile(lambda place: place.order[0] == _UNSTABLE, self._by_mean)]
+                    itertools.takewhile(lambda place: place.order[0] == UNSTABLE_RANK,
+                                        self._by_mean)]
         if not unstable:
             return judge(self._by_mean[0].key)
         return min(unstable, key=lambda configuration: rank_key(configuration, "lower_bound",

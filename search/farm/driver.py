@@ -153,7 +153,8 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
             clock.sleep(poll)
             if reclaimer.due({experiment.exp_key: policy}):
                 reclaimer.run_pass({experiment.exp_key: policy})
-        news = ledger.record(changes.read(ledger.unfinished))
+        # Cancelled jobs too: another program may queue one again, and it then counts again.
+        news = ledger.record(changes.read(ledger.unfinished | ledger.cancelled))
         proposer.record(news)
         evidence.record(news)
         if local_worker is not None and local_worker.failing is not None:

@@ -39,8 +39,10 @@ class SearchLedger:
         jobs: Every well-formed job by tid, as last read (or as queued).
         unfinished: The tids not finished (queued, running, or held ahead by a worker).
         queued: The tids waiting in the queue for a worker.
-        cancelled: The tids another program cancelled (Hyperopt's JOB_STATE_CANCEL): never
-            run, neither finished nor waited for, and not counted toward max_evals.
+        cancelled: The tids another program cancelled (Hyperopt's JOB_STATE_CANCEL): neither
+            finished nor waited for, and not counted toward max_evals (a new trial takes the
+            place). Queued again by that program, one counts again, so the experiment may
+            then end one trial past max_evals.
         train_seconds: The training seconds of the finished trials, failed ones included.
         trials: Every well-formed job as a Trial, by tid.
         standings: The trials' configurations, as confirmation runs are decided by.

@@ -400,15 +400,21 @@ def rank(configurations: Iterable[Configuration], ranking: str = DEFAULT_RANKING
                                                              confidence))
 
 
+# The first number of `rank_key` for a configuration with a diverged run, and for one below
+# the floor by its mean (0 to 2 rank those above it).
+UNSTABLE_RANK = 3
+BELOW_FLOOR_RANK = 4
+
+
 def rank_key(configuration: Configuration, ranking: str,
              confidence: Confidence = DEFAULT_CONFIDENCE) -> tuple[float, ...]:
     """What `rank` sorts a scored configuration by (smaller first). By mean it needs only the
     configuration's own runs (`PoolCache.measured`); by lower bound, its bounds too."""
     assert configuration.accuracy is not None and configuration.score is not None
     if configuration.below_floor:
-        return (4, -configuration.accuracy, configuration.tid)
+        return (BELOW_FLOOR_RANK, -configuration.accuracy, configuration.tid)
     if configuration.unstable:
-        return (3, -configuration.value(ranking), configuration.tid)
+        return (UNSTABLE_RANK, -configuration.value(ranking), configuration.tid)
     if ranking == "mean":
         return (0, -configuration.score, configuration.tid)
     if configuration.lower_bound == 0:  # not yet shown above the floor: the likeliest first
