@@ -43,14 +43,12 @@ from search.trial import Trial
 _SURE_DISCOUNT = 1e-9
 
 
-
 class _Place(NamedTuple):
     """A configuration's place in one order: what it sorts by (unique, as it holds the
     configuration's first tid), then its key."""
 
     order: tuple[float, ...]
     key: str
-
 
 
 class Standings:
