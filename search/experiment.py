@@ -57,6 +57,9 @@ class Experiment:
     data_dir: str | None = None
     torch_compile: bool = False
     max_evals: int | None = None  # the latest target; a resume may raise it, so not a definition
+    # The latest budget of training seconds (None: none), recorded like max_evals so that
+    # `status` and the dashboard can tell a search that spent it from a stalled one.
+    max_train_seconds: float | None = None
     policy: Policy = dataclasses.field(default_factory=Policy)  # latest too, like max_evals
     # Which leading configurations the driver runs again (search.confirmation). A resume keeps
     # it, like algo, so the schedule stays; experiments recorded before it had none.
@@ -66,8 +69,9 @@ class Experiment:
     # By the recording process's clock; the MongoDB store records the server's instead.
     created: datetime.datetime = dataclasses.field(default_factory=lambda: utcnow())
 
-    # What a resumed search may change: the target number of trials and the policy.
-    RESUMABLE: ClassVar[tuple[str, ...]] = ("max_evals", "policy", "data_dir")
+    # What a resumed search may change: its budgets, the policy and where the data is.
+    RESUMABLE: ClassVar[tuple[str, ...]] = ("max_evals", "max_train_seconds", "policy",
+                                            "data_dir")
 
     def to_document(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -159,6 +163,7 @@ _REQUIRED = ("exp_key", "space", "objective", "epochs", "min_accuracy")
 _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "exp_key": str, "space": dict, "objective": str, "epochs": int,
     "min_accuracy": (int, float), "device": str, "max_evals": int, "metric": str,
+    "max_train_seconds": (int, float),
     "version": str, "created": datetime.datetime, "algo": str, "data_dir": str,
     "torch_compile": bool, "pruner": str, "confirmation": dict, "seed": int,
     "startup_trials": int,

@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import json
 import logging
+import math
 import os
 import warnings
 from collections.abc import Callable, Mapping
@@ -151,6 +152,9 @@ class SearchOptions:
             value = getattr(self, name)
             if value is not None and (not _is_number(value) or not value > 0):
                 _refuse(name, value, "a number of seconds above 0, or None")
+        if self.max_train_seconds is not None and not self.max_train_seconds < math.inf:
+            _refuse("max_train_seconds", self.max_train_seconds,  # recorded: finite
+                    "a finite number of seconds, or None for no budget")
         for name in ("heartbeat_interval", "stale_after", "trial_timeout"):
             value = getattr(self, name)
             if value is not None and not value <= MAX_SECONDS:
@@ -199,7 +203,8 @@ class SearchOptions:
                           data_dir=_text(self.data_dir) if self.data_dir is not None
                           or not recorded else recorded.data_dir,
                           torch_compile=self.torch_compile, max_evals=self.max_evals,
-                          policy=policy, confirmation=parse_confirm(self.confirm))
+                          max_train_seconds=self.max_train_seconds, policy=policy,
+                          confirmation=parse_confirm(self.confirm))
 
 
 def kept_choices(recorded: Experiment, options: SearchOptions) -> dict[str, str]:
@@ -333,8 +338,7 @@ def _drive(store: Store, experiment: Experiment, space: spaces.SearchSpace,
     try:
         run_search(store, experiment, space.graph,
                    DriverOptions(seed=options.seed, startup_trials=options.startup_trials,
-                                 max_queue=options.max_queue,
-                                 max_train_seconds=options.max_train_seconds),
+                                 max_queue=options.max_queue),
                    local_worker=local_worker, on_progress=on_progress)
     except TrialsKeepFailing as error:
         raise SearchFailed(str(error)) from None

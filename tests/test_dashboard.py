@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import datetime
 import json
 import logging
@@ -163,6 +164,24 @@ def test_the_experiments_page_shows_the_counts_the_store_holds(tab: Tab, store_l
         assert "16 /s" in best and "trial 5 · 1 run" in best  # 0.8 in 0.05 s
         pace = card.locator('[data-fact="pace"] .value').inner_text()
         assert pace.endswith("/min") and pace[0].isdigit(), pace  # as `hpsearch status` has it
+
+
+def test_a_search_that_spent_its_training_budget_says_so(tab: Tab, tmp_path: Path) -> None:
+    """Its pace does not fall as a stalled farm's does: no trial is left once it is spent."""
+    location = str(tmp_path / "store")
+    record_trials(location, "budgeted", OUTCOMES[:2])  # 0.1 + 0.5 s of training
+    with opened_store(location) as store:
+        recorded = store.experiment("budgeted")
+        assert recorded is not None
+        store.record_experiment(dataclasses.replace(recorded, max_evals=10,
+                                                    max_train_seconds=0.5))
+    with served(location) as dashboard:
+        tab.open(dashboard.url)
+        card = tab.page.locator('[data-exp="budgeted"]')
+        left = card.locator('[data-fact="left"]')
+        assert left.locator(".value").inner_text() == "0 s"
+        assert left.locator(".detail").inner_text() == "training budget spent"
+        assert card.locator('[data-fact="spent"] .detail').inner_text() == "of a 0.5 s budget"
 
 
 def test_the_longest_experiment_key_wraps_instead_of_widening_the_page(tab: Tab,

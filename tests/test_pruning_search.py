@@ -4,6 +4,7 @@ and the pruned trials are finished trials that the queries leave out unless aske
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from pathlib import Path
 
@@ -124,6 +125,37 @@ def test_max_train_seconds_stops_the_search_once_its_trials_have_spent_it(tmp_pa
     assert seen[-1] == sum(seconds)
     resumed = search.optimize(OBJECTIVE, speed_space(tmp_path), options)
     assert len(resumed.trials) == len(seconds)  # a resume counts the seconds already spent
+
+
+def test_a_search_that_spent_its_budget_reads_as_done_not_stalled(tmp_path: Path) -> None:
+    """The budget is recorded with the experiment, as max_evals is: `status` and the dashboard
+    count no trial left once it is spent, so the pace does not fall as a stalled farm's does,
+    and a resume's own budget (or none) replaces it."""
+    from search.dashboard._data import experiment_summary
+    from search.reports import queries
+
+    options = pruning_options(tmp_path, max_evals=100, pruner="none", max_train_seconds=1.0)
+    results = search.optimize(OBJECTIVE, speed_space(tmp_path), options)
+    spent = sum(trial.train_seconds for trial in results.trials)
+    later = max(trial.finished for trial in results.trials) + datetime.timedelta(hours=1)
+    with opened_store(options.store) as store:
+        status = queries.experiment_status(store, "speed")
+        recorded = store.experiment("speed")
+    assert recorded is not None and recorded.max_train_seconds == 1.0
+    assert (status.train_seconds, status.max_train_seconds) == (pytest.approx(spent), 1.0)
+    assert queries.pace(results.trials, queries.trials_left(recorded, len(results.trials),
+                                                            spent), later)[1] == 0.0
+    summary = experiment_summary(recorded, results.trials, [], later)
+    assert (summary["seconds_left"], summary["max_train_seconds"]) == (0.0, 1.0)
+    shown = CliRunner().invoke(main, ["status", "--store", str(options.store), "--exp-key",
+                                      "speed"])
+    assert shown.exit_code == 0, shown.output
+    assert f"trained: {spent:.1f} of 1 s (the budget is spent: no new trials)" in shown.output
+    search.optimize(OBJECTIVE, speed_space(tmp_path),
+                    dataclasses.replace(options, max_train_seconds=None, max_evals=1))
+    with opened_store(options.store) as store:
+        resumed = store.experiment("speed")
+    assert resumed is not None and resumed.max_train_seconds is None
 
 
 def test_a_resume_whose_budget_is_spent_runs_no_trial_left_queued(tmp_path: Path) -> None:

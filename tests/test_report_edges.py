@@ -302,9 +302,9 @@ def test_a_cancelled_job_is_counted_and_selectable(tmp_path: Path) -> None:
     trials = [Trial.from_job(job) for job in jobs]
     counts = queries.count_by_state(trials)
     status = queries.ExperimentStatus(
-        exp_key="e", objective="noop", space="default", counts=counts, max_evals=2, best=None,
-        trials_per_minute=None, seconds_left=None, workers=[], stale_after=60.0,
-        late_results=0, read_at=utcnow())
+        exp_key="e", objective="noop", space="default", counts=counts, max_evals=2,
+        train_seconds=1.0, max_train_seconds=None, best=None, trials_per_minute=None,
+        seconds_left=None, workers=[], stale_after=60.0, late_results=0, read_at=utcnow())
     assert "1/2 finished (1 ok, 0 failed), 0 running, 0 queued, 1 cancelled" in \
         render_status(status)
     assert [trial.tid for trial in queries.select_trials(trials, ["cancelled"])] == [1]
@@ -318,7 +318,8 @@ def test_status_after_a_resume_lowered_max_evals_says_so_rather_than_36_of_10() 
     trials = [Trial.from_job(finished_job(tid, (0.9, 1.0), {"lr": tid})) for tid in range(3)]
     status = queries.ExperimentStatus(
         exp_key="e", objective="noop", space="default", counts=queries.count_by_state(trials),
-        max_evals=2, best=None, trials_per_minute=None, seconds_left=None, workers=[],
+        max_evals=2, train_seconds=3.0, max_train_seconds=None, best=None,
+        trials_per_minute=None, seconds_left=None, workers=[],
         stale_after=60.0, late_results=0, read_at=utcnow())
     assert render_status(status) == "e: noop on space default: 3 finished (3 ok, 0 failed), " \
         "0 running, 0 queued; more than --max-evals 2, which a resume lowered"

@@ -25,6 +25,8 @@ from search.reports.queries import (
     pace,
     pareto_front,
     space_name,
+    spent_train_seconds,
+    trials_left,
 )
 from search.store import WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial
@@ -169,9 +171,8 @@ def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
         "counts": counts,
         "total": len(trials),
         "best": None if best is None else configuration_row(best),
-        "train_seconds": _number(math.fsum(trial.train_seconds for trial in trials
-                                           if isinstance(trial.train_seconds, int | float)
-                                           and math.isfinite(trial.train_seconds))),
+        "train_seconds": _number(spent_train_seconds(trials)),
+        "max_train_seconds": _number(experiment.max_train_seconds),
         **timely_fields(experiment, trials, counts, workers, now),
     }
 
@@ -180,8 +181,8 @@ def timely_fields(experiment: Experiment, trials: Sequence[Trial], counts: dict[
                   workers: Iterable[WorkerStatus], now: datetime.datetime) -> dict[str, Any]:
     """The summary's fields that change with the clock alone: a stalled search's pace falls
     and its time left grows, and workers go quiet, with no trial changing."""
-    finished = finished_count(counts)
-    rate, seconds_left = pace(trials, max(0, (experiment.max_evals or finished) - finished), now)
+    left = trials_left(experiment, finished_count(counts), spent_train_seconds(trials))
+    rate, seconds_left = pace(trials, left, now)
     return {"trials_per_minute": _number(rate), "seconds_left": _number(seconds_left),
             "live_workers": live_workers(experiment, workers, now)}
 

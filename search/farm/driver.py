@@ -43,9 +43,6 @@ class DriverOptions:
     startup_trials: int = 10  # likewise
     max_queue: int | None = None
     poll_interval: float = 0.25  # the longest wait between polls, when nothing changes
-    # Stop queueing once the finished trials trained this many seconds in all, pruned and
-    # failed ones included; the trials queued or running then still finish.
-    max_train_seconds: float | None = None
 
 
 class TrialsKeepFailing(Exception):
@@ -78,8 +75,8 @@ def run_search(
     clock: Clock = SYSTEM_CLOCK,
 ) -> list[JobDoc]:
     """Run (or resume) a search until the experiment's `max_evals` trials have finished, or
-    its trials have spent `options.max_train_seconds` and none is left unfinished; returns
-    every job.
+    its trials have spent its `max_train_seconds` (pruned and failed ones included) and none
+    is left unfinished; returns every job.
 
     With `local_worker`, queued trials run in this process (the embedded search), and the
     search stops with TrialsKeepFailing when that worker's trials keep failing; without, the
@@ -101,6 +98,7 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
         raise ValueError("a search needs the experiment's max_evals")
     max_evals = experiment.max_evals
     experiment = store.record_experiment(experiment)
+    budget = experiment.max_train_seconds
     proposer = Proposer(
         experiment.exp_key, space_graph,
         options.seed if experiment.seed is None else experiment.seed,
@@ -129,12 +127,10 @@ def _drive(store: Store, experiment: Experiment, space_graph: object, options: D
     def report() -> None:
         if on_progress is not None:
             on_progress(SearchProgress(ledger.finished, max_evals, ledger.best_configuration(),
-                                       len(ledger.queued), ledger.train_seconds,
-                                       options.max_train_seconds))
+                                       len(ledger.queued), ledger.train_seconds, budget))
 
     while True:
-        spent = (options.max_train_seconds is not None
-                 and ledger.train_seconds >= options.max_train_seconds)
+        spent = budget is not None and ledger.train_seconds >= budget
         if changed:
             # Spent, a farm lets the trials queued or running finish; an embedded search has
             # none running, and leaves those queued (by an earlier run) to a bigger budget.

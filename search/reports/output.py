@@ -129,6 +129,10 @@ def render_status(status: ExperimentStatus) -> str:
         runs = f", {best.runs} runs" if best.runs > 1 else ""
         lines.append(f"  best: trial {best.tid}, {best.score:.4g} acc/s "
                      f"(accuracy {best.accuracy:.4f} in {best.train_seconds:.3f} s{runs})")
+    if status.max_train_seconds is not None:
+        spent = status.train_seconds >= status.max_train_seconds
+        lines.append(f"  trained: {status.train_seconds:.1f} of {status.max_train_seconds:g} s"
+                     + (" (the budget is spent: no new trials)" if spent else ""))
     if status.trials_per_minute:
         left = (f", about {_duration(status.seconds_left)} left"
                 if status.seconds_left is not None else "")

@@ -10,10 +10,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import heapq
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from search.documents import CANCELLED
+from search.experiment import Experiment
 from search.reports.evidence import Configuration, configuration_columns, pool, rank
 from search.store import LateResult, Store, StoreError, WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial, trials_of
@@ -28,6 +30,23 @@ FINISHED = ("ok", "pruned", "failed")  # the states that count toward max_evals
 def finished_count(counts: dict[str, int]) -> int:
     """How many trials finished, from `count_by_state`'s counts."""
     return sum(counts.get(state, 0) for state in FINISHED)
+
+
+def spent_train_seconds(trials: Iterable[Trial]) -> float:
+    """The training seconds the finished trials spent, pruned and failed ones included: what
+    `max_train_seconds` budgets."""
+    return math.fsum(trial.train_seconds for trial in trials
+                     if trial.state in FINISHED and trial.train_seconds is not None
+                     and math.isfinite(trial.train_seconds))
+
+
+def trials_left(experiment: Experiment, finished: int, train_seconds: float) -> int:
+    """How many more trials the search runs: none once its budget of training seconds is
+    spent (the search stops then), else those up to its `max_evals`."""
+    budget = experiment.max_train_seconds
+    if budget is not None and train_seconds >= budget:
+        return 0
+    return max(0, (experiment.max_evals or finished) - finished)
 
 
 def select_trials(trials: Iterable[Trial], states: Sequence[str] = ()) -> list[Trial]:
@@ -189,6 +208,8 @@ class ExperimentStatus:
     space: str
     counts: dict[str, int]
     max_evals: int | None
+    train_seconds: float  # spent by the finished trials
+    max_train_seconds: float | None  # the budget of training seconds, if any
     best: Configuration | None  # by the evidence: every run of its params pooled
     trials_per_minute: float | None
     seconds_left: float | None
@@ -213,15 +234,17 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     # workers, so that their ages are not negative.
     now = store.now()
     counts = count_by_state(trials)
-    finished = finished_count(counts)
-    rate, seconds_left = pace(trials, max(0, (experiment.max_evals or finished) - finished),
-                              now)
+    train_seconds = spent_train_seconds(trials)
+    rate, seconds_left = pace(
+        trials, trials_left(experiment, finished_count(counts), train_seconds), now)
     return ExperimentStatus(
         exp_key=exp_key,
         objective=experiment.objective,
         space=space_name(experiment.space),
         counts=counts,
         max_evals=experiment.max_evals,
+        train_seconds=train_seconds,
+        max_train_seconds=experiment.max_train_seconds,
         best=next(iter(best_configurations(trials, 1, experiment.min_accuracy)), None),
         trials_per_minute=rate,
         seconds_left=seconds_left,

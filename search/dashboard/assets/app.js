@@ -408,9 +408,7 @@
         bestFact(best),
         fact('Pace', summary.trials_per_minute === null ? '–' : `${fmt(summary.trials_per_minute)} /min`,
              'trials finished', 'pace'),
-        fact('Time left', summary.seconds_left === null ? '–' : fmtSeconds(summary.seconds_left),
-             summary.max_evals ? `to ${count(summary.max_evals)} trials` : '', 'left'),
-        fact('Training time', fmtSeconds(summary.train_seconds), 'spent, all trials', 'spent'),
+        ...budgetFacts(summary),
         fact('Live workers', String(summary.live_workers),
              workers.map((w) => w.host).filter((h, i, all) => all.indexOf(h) === i).join(', '),
              'workers'),
@@ -438,6 +436,22 @@
                       'best');
     node.title = 'the best configuration: every run of the same hyperparameters pooled, ranked as hpsearch best ranks';
     return node;
+  }
+
+  // The time left and the training time spent, against the budgets the search runs to: its
+  // trials, and its training seconds where it has a budget of them (spent, it stops).
+  function budgetFacts(summary) {
+    const budget = summary.max_train_seconds;
+    const spent = budget !== null && budget !== undefined && summary.train_seconds >= budget;
+    const goal = spent ? 'training budget spent'
+      : summary.max_evals ? `to ${count(summary.max_evals)} trials` : '';
+    return [
+      fact('Time left', summary.seconds_left === null ? '–' : fmtSeconds(summary.seconds_left),
+           goal, 'left'),
+      fact('Training time', fmtSeconds(summary.train_seconds),
+           budget === null || budget === undefined ? 'spent, all trials'
+             : `of a ${fmtSeconds(budget)} budget`, 'spent'),
+    ];
   }
 
   function fact(label, value, detail, name) {
@@ -1087,9 +1101,7 @@
       el('div', {class: 'card'}, bestFact(best)),
       el('div', {class: 'card'}, fact('Pace', s.trials_per_minute === null ? '–' : `${fmt(s.trials_per_minute)} /min`,
          'trials finished', 'pace')),
-      el('div', {class: 'card'}, fact('Time left', s.seconds_left === null ? '–' : fmtSeconds(s.seconds_left),
-         s.max_evals ? `to ${count(s.max_evals)} trials` : '', 'left')),
-      el('div', {class: 'card'}, fact('Training time', fmtSeconds(s.train_seconds), 'spent, all trials', 'spent')),
+      ...budgetFacts(s).map((f) => el('div', {class: 'card'}, f)),
       el('div', {class: 'card'}, fact('Live workers', String(s.live_workers), '', 'workers')));
   }
 
