@@ -1,5 +1,5 @@
 """`python -m search` is the `hpsearch` command."""
 
-from search.cli import main
+from search._console import run
 
-main(prog_name="hpsearch")
+run()

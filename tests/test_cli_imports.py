@@ -52,3 +52,31 @@ def test_the_search_command_does_load_the_trainer_it_runs(tmp_path: Path) -> Non
     loaded = heavy_modules_loaded("search", "--store", str(tmp_path / "store"), "--objective",
                                   "noop", "--max-evals", "1", "--epochs", "1")
     assert "torch" in loaded and "hyperopt" in loaded
+
+
+# Loads the console script's entry as the installed script does, with a Ctrl-C arriving while
+# the commands load (an import hook raises it, as SIGINT would at that moment).
+INTERRUPTED = """
+import sys
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "search.cli":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, CtrlC())
+from search._console import run
+run()
+"""
+
+
+def test_a_ctrl_c_while_the_commands_load_exits_130_without_a_traceback() -> None:
+    completed = subprocess.run([sys.executable, "-c", INTERRUPTED, "--help"],
+                               capture_output=True, text=True, cwd=REPO_ROOT, timeout=300,
+                               env={"PYTHONPATH": str(REPO_ROOT), "PATH": ""})
+    assert (completed.returncode, completed.stderr) == (130, "")
+
+
+def test_the_console_script_runs_the_commands() -> None:
+    completed = subprocess.run([sys.executable, "-m", "search", "--help"], capture_output=True,
+                               text=True, cwd=REPO_ROOT, timeout=300,
+                               env={"PYTHONPATH": str(REPO_ROOT), "PATH": ""})
+    assert completed.returncode == 0 and completed.stdout.startswith("Usage: hpsearch ")
