@@ -126,8 +126,8 @@ def _resolve_module_function(name: str, allowed: set[str]) -> Objective:
     except Exception as error:  # ImportError, or whatever the module raises while importing
         raise ObjectiveError(
             f"cannot import module {module_name!r} for objective {name!r}: "
-            f"{type(error).__name__}: {error}. Install the package in the worker's environment "
-            "or put its directory on PYTHONPATH."
+            f"{type(error).__name__}: {error}. Install the package where this runs (on a farm, "
+            "on the driver's host and on every worker's) or put its directory on PYTHONPATH."
         ) from error
     target: object = module
     for attribute in attribute_path.split("."):

@@ -8,7 +8,7 @@ import signal
 import subprocess
 from collections import Counter
 
-from farm import database, done_jobs, queue_experiment, start_worker, stop, wait_until
+from farm import database, done_jobs, finish, queue_experiment, start_worker, stop, wait_until
 from hpsearch_processes import HpsearchProcesses
 
 from search.reports.queries import best_configurations
@@ -132,3 +132,51 @@ def test_worker_command_fails_when_one_of_its_processes_is_killed(mongo_url, hps
     code, output = stop(worker)  # the survivor stops cleanly and exits 0
     assert code == 128 + signal.SIGKILL, output
     assert f"(pid {victim}) was killed by SIGKILL" in output  # said, not only counted
+
+
+def test_a_cpu_worker_beside_a_gpu_runs_in_a_process_that_cannot_see_it(
+        mongo_url, hpsearch, tmp_path) -> None:
+    """`--gpus none` on a GPU host: counting the GPUs initialised CUDA in the command, so its
+    one CPU worker must run in a fresh process whose CUDA_VISIBLE_DEVICES hides them, or a
+    trial's `--device auto` would train on the GPU. A GPU is faked where none is."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import torch.cuda\ntorch.cuda.device_count = lambda: 1\n")
+    queue_experiment(mongo_url, "hidden", "noop", 1)
+    environment = {**hpsearch.environment,
+                   "PYTHONPATH": f"{tmp_path}{os.pathsep}{hpsearch.environment['PYTHONPATH']}"}
+    worker = subprocess.Popen([*hpsearch.command, "worker", "--store", mongo_url, "--gpus",
+                               "none", "--max-jobs", "1"], env=environment, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    code, output = finish(worker)
+    assert code == 0, output
+    (job,) = done_jobs(database(mongo_url), "hidden")
+    assert job["result"]["device_type"] == "cpu"
+    assert job["result"]["worker"].split(":")[1:] != [str(worker.pid), "cpu"], output
+
+
+def test_worker_processes_stop_once_their_command_is_gone(mongo_url, hpsearch) -> None:
+    """A worker command killed outright leaves no process serving unsupervised (a restart
+    would put a second one on each GPU): its children stop as a SIGTERM stops them."""
+    worker = hpsearch.start("worker", "--store", mongo_url, "--gpus", "none", "--cpu-workers", "2",
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    db = database(mongo_url)
+    wait_until(lambda: db.workers.count_documents({}) == 2, 120, "both processes report")
+    worker.kill()
+    worker.communicate(timeout=60)
+    wait_until(lambda: db.workers.count_documents({"state": "stopped"}) == 2, 120,
+               "both processes, orphaned, stopped")
+
+
+def test_a_closed_terminal_stops_the_worker_processes_as_sigterm_does(mongo_url, hpsearch
+                                                                     ) -> None:
+    """SIGHUP reaches the command alone (its children have process groups of their own): it
+    stops them gracefully rather than die and leave them behind."""
+    worker = hpsearch.start("worker", "--store", mongo_url, "--gpus", "none", "--cpu-workers", "2",
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    db = database(mongo_url)
+    wait_until(lambda: db.workers.count_documents({}) == 2, 120, "both processes report")
+    worker.send_signal(signal.SIGHUP)
+    code, output = finish(worker)
+    assert code == 0, output
+    assert output.count("stopped by signal") == 2, output
+    assert db.workers.count_documents({"state": "stopped"}) == 2

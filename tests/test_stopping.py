@@ -41,14 +41,17 @@ _SIGNAL_WHILE_HOLDING_THE_WAIT_LOCK = textwrap.dedent("""
 """)
 
 
-def test_a_signal_while_the_main_thread_holds_the_wait_lock_neither_hangs_nor_is_lost() -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])  # SIGHUP: a closed terminal
+def test_a_signal_while_the_main_thread_holds_the_wait_lock_neither_hangs_nor_is_lost(
+        stop: signal.Signals) -> None:
     """And the second signal stops now, while a third leaves that stop to finish."""
-    done = subprocess.run([sys.executable, "-c", _SIGNAL_WHILE_HOLDING_THE_WAIT_LOCK],
-                          capture_output=True, text=True, timeout=120)
+    script = _SIGNAL_WHILE_HOLDING_THE_WAIT_LOCK.replace("SIGTERM", stop.name)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["stopped now by 15",
+    assert done.stdout.splitlines() == [f"stopped now by {stop.value}",
                                         "the third signal let the stop finish"]
-    assert "SIGTERM received: finishing the current trial" in done.stderr
+    assert f"{stop.name} received: finishing the current trial" in done.stderr
 
 
 def test_a_stop_while_the_result_is_stored_counts_the_trial_and_clears_the_spool(

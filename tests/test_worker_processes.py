@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import types
+
 import pytest
 import torch
 
 import objectives
-from search.farm.processes import GpuSpecError, ProcessPlan, parse_gpus, plan_processes
+from search.farm.processes import (
+    GpuSpecError,
+    ProcessPlan,
+    _say_how_it_ended,
+    parse_gpus,
+    plan_processes,
+    visible_device,
+)
 
 
 def test_gpus_all_none_and_lists_name_the_visible_devices() -> None:
@@ -40,3 +49,26 @@ def test_explicit_thread_count_overrides_the_share_of_the_cores() -> None:
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("visible", "gpu", "shown"), [
+    (None, "1", "1"), ("", "0", "0"), ("2,3", "0", "2"), ("2,3", "1", "3"),
+    (" 4 , 5 ", "1", "5"), ("GPU-8a3c0f1e", "0", "GPU-8a3c0f1e"),
+    ("MIG-GPU-8a3c0f1e/1/0,MIG-GPU-8a3c0f1e/2/0", "1", "MIG-GPU-8a3c0f1e/2/0")])
+def test_a_child_sees_the_gpu_it_was_given_among_those_the_command_sees(
+        monkeypatch: pytest.MonkeyPatch, visible: str | None, gpu: str, shown: str) -> None:
+    """GPU 0 of a command under CUDA_VISIBLE_DEVICES=2,3 (a scheduler's) is physical GPU 2."""
+    if visible is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert visible_device(gpu) == shown
+
+
+def test_a_worker_process_that_exits_with_an_error_is_said_to_have(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An objective's `os._exit(7)` leaves the process no chance to log why."""
+    child = types.SimpleNamespace(exitcode=7, name="hpsearch-worker-cpu", pid=4242)
+    _say_how_it_ended(child, 1, set())  # type: ignore[arg-type]
+    assert "worker process hpsearch-worker-cpu (pid 4242) ended with exit code 7; 1 other " \
+        "worker process(es) go on" in caplog.text

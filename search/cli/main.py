@@ -352,12 +352,13 @@ def worker(store: str, exp_keys: Sequence[str], gpus: str, cpu_workers: int,
                        "start one command with --cpu-workers "
                        f"{sharing + len(plans)} instead, or give each --threads-per-worker",
                        err=True)
-        if len(plans) == 1 and plans[0].gpu is None:
+        if len(plans) == 1 and plans[0].gpu is None and available == 0:
             outcome = serve(store, options, plans[0])
             click.echo(f"worker stopped after {outcome.jobs_done} trials: {outcome.reason}",
                        err=True)
             sys.exit(outcome.exit_code)
-        # GPU workers always get a process of their own: counting the GPUs above initialised
+        # Beside a GPU, every worker gets a process of its own, even a CPU one (which must not
+        # train on the GPU its `--device auto` finds): counting the GPUs above initialised
         # CUDA here, so only a fresh process honours its CUDA_VISIBLE_DEVICES.
         sys.exit(run_processes(store, options, plans))
 

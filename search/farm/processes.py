@@ -11,6 +11,7 @@ import multiprocessing.connection
 import os
 import signal
 import socket
+import threading
 import time
 from types import FrameType
 
@@ -140,21 +141,51 @@ def _open_through_outage(location: str, stop: StopRequest) -> Store | None:
         return store
 
 
+def visible_device(gpu: str) -> str:
+    """What a child given GPU `gpu` (an index among the GPUs this process sees) must see as
+    its CUDA_VISIBLE_DEVICES: the index-th entry of this process's own, where one is set (a
+    scheduler's, a shared box's; physical indices, GPU-... or MIG-... ids), else the index:
+    GPU 0 of `CUDA_VISIBLE_DEVICES=2,3` is physical GPU 2, not 0."""
+    visible = [entry.strip() for entry in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",")]
+    index = int(gpu)
+    return visible[index] if index < len(visible) and visible[index] else gpu
+
+
 def _child(store_location: str, options: WorkerOptions, plan: ProcessPlan, log_level: int
            ) -> None:
     os.setpgrp()  # signals reach children only through the parent, exactly once
     configure_logging(log_level)  # as the parent logs (-v), redacted
+    _stop_when_orphaned()
     outcome = serve(store_location, options, plan)
     log.warning("worker %s stopped: %s", worker_id(plan.gpu), outcome.reason)
     raise SystemExit(outcome.exit_code)
 
 
+def _stop_when_orphaned() -> None:
+    """Stop as a SIGTERM stops (after the current trial) once the worker command that started
+    this process dies: killed outright, or by a closed terminal's SIGHUP (which a child, in a
+    process group of its own, never gets). Unsupervised, it would serve on, and a restarted
+    command would put a second process on its GPU."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        log.warning("the worker command that started this process has ended: stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def run_processes(store_location: str, options: WorkerOptions, plans: list[ProcessPlan]) -> int:
-    """Start one child per plan, each seeing only its own GPU, and forward stop signals."""
+    """Start one child per plan, each seeing only its own GPU (a CPU one none), and forward
+    stop signals: SIGHUP too, which a child, in a process group of its own, would not get."""
     context = multiprocessing.get_context("spawn")
     children = []
     for plan in plans:
-        environment = {"CUDA_VISIBLE_DEVICES": plan.gpu if plan.gpu is not None else ""}
+        environment = {"CUDA_VISIBLE_DEVICES": "" if plan.gpu is None
+                       else visible_device(plan.gpu)}
         previous = {key: os.environ.get(key) for key in environment}
         os.environ.update(environment)  # a spawned child copies the environment at start
         try:
@@ -181,8 +212,8 @@ def run_processes(store_location: str, options: WorkerOptions, plans: list[Proce
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child.pid, signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
+    for stop in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(stop, forward)
     running = list(children)
     while running:  # each as it ends, so that one killed (by the OOM killer) is said at once
         for sentinel in multiprocessing.connection.wait([child.sentinel for child in running]):
@@ -195,18 +226,22 @@ def run_processes(store_location: str, options: WorkerOptions, plans: list[Proce
 
 def _say_how_it_ended(child: multiprocessing.process.BaseProcess, others: int,
                       forwarded: set[int]) -> None:
-    """Log a worker process killed by a signal (the OOM killer's SIGKILL, a segfault): it
-    could not say so itself. One that ended by itself has logged why, and one the stop this
-    command forwarded ended before its handlers were in place was only stopped."""
+    """Log a worker process killed by a signal (the OOM killer's SIGKILL, a segfault) or
+    ended with an error code: it could not say so itself (an objective's `os._exit`), or its
+    own last line does not say whether the others go on. One the stop this command forwarded
+    ended before its handlers were in place was only stopped."""
     code = child.exitcode
-    if code is None or code >= 0 or -code in forwarded:
+    if code is None or code == 0 or -code in forwarded:
         return
-    try:
-        name = signal.Signals(-code).name
-    except ValueError:
-        name = f"signal {-code}"
-    log.warning("worker process %s (pid %s) was killed by %s; %d other worker process(es) "
-                "go on", child.name, child.pid, name, others)
+    if code > 0:
+        how = f"ended with exit code {code}"
+    else:
+        try:
+            how = f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"was killed by signal {-code}"
+    log.warning("worker process %s (pid %s) %s; %d other worker process(es) go on",
+                child.name, child.pid, how, others)
 
 
 def _exit_status(exitcode: int | None) -> int:

@@ -1,4 +1,4 @@
-"""Graceful stops: the first SIGTERM/SIGINT finishes the current trial, the second stops now
+"""Graceful stops: the first SIGTERM/SIGINT/SIGHUP finishes the current trial, the second stops now
 (the job goes back to the queue), and later ones do not interrupt that.
 
 A signal handler runs in the main thread between two bytecodes, possibly while that thread
@@ -51,12 +51,13 @@ class StopRequest:
         return clock.wait(self._event, seconds)
 
     def install_signal_handlers(self) -> None:
-        """Route SIGTERM and SIGINT here. Call from the main thread."""
+        """Route SIGTERM, SIGINT and SIGHUP (a closed terminal: finish the trial rather than
+        leave it for the reclaimer) here. Call from the main thread."""
         read_end, self._signal_pipe = os.pipe()
         threading.Thread(target=self._wake_waiters, args=(read_end,), name="stop-signals",
                          daemon=True).start()
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        for stop in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(stop, self._on_signal)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signals += 1
