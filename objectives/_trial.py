@@ -51,6 +51,7 @@ def run_trial(
     should_prune: ShouldPrune | None = None,
     clock: Callable[[], float] = time.perf_counter,
     on_start: Callable[[TrialContext], None] = lambda trial: None,
+    name: str = "trial",
 ) -> dict[str, Any]:
     """Run one trial and build its result; every outcome, failure included, is a result.
 
@@ -62,7 +63,8 @@ def run_trial(
     ``should_prune`` and ``clock`` go to the `TrialContext` (the experiment's pruner, and the
     timer's clock: a benchmark's virtual one, or ``time.perf_counter``). ``on_start`` gets the
     context before the objective runs: a caller that stops trials from outside (a timeout)
-    builds a stopped one's result from it with `stopped_result`.
+    builds a stopped one's result from it with `stopped_result`. ``name`` is what the log lines
+    call the trial (a worker serving many experiments says which: ``trial 3 of mnist``).
 
     Returns:
         Plain JSON data. Success: ``status`` "ok", ``loss`` = -accuracy / train_seconds (0.0
@@ -110,9 +112,9 @@ def run_trial(
             # then (TrialPruned wrapped in an error of its own, its clean-up's failure): as a
             # failure it would lose its curve and count toward the failures in a row.
             if not isinstance(error, TrialPruned):
-                logger.info("the objective raised %s: %s after it was pruned",
+                logger.info("the objective of %s raised %s: %s after it was pruned", name,
                             type(error).__name__, error)
-            logger.info("trial %s", trial.pruned)
+            logger.info("%s %s", name, trial.pruned)
             return _stopped_early(trial.pruned, trial, settings, device_name)
         if trial.pruned is not None:
             # The objective caught TrialPruned and returned anyway: the trial still stopped
@@ -124,22 +126,22 @@ def run_trial(
             return exception_result(
                 Reason.EXCEPTION, trial, settings, device_name, pruned, traceback.format_exc()
             )
-        logger.info("trial %s", pruned)
+        logger.info("%s %s", name, pruned)
         return _stopped_early(pruned, trial, settings, device_name)
     except FloatingPointError as error:
-        logger.info("trial diverged: %s", error)
+        logger.info("%s diverged: %s", name, error)
         return exception_result(Reason.DIVERGED, trial, settings, device_name, error)
     except DataMissingError as error:
-        logger.warning("trial could not run: %s", error)
+        logger.warning("%s could not run: %s", name, error)
         return exception_result(Reason.DATA_MISSING, trial, settings, device_name, error)
     except _OUT_OF_MEMORY_ERRORS as error:
-        logger.warning("trial ran out of memory: %s", error)
+        logger.warning("%s ran out of memory: %s", name, error)
         result = exception_result(
             Reason.OUT_OF_MEMORY, trial, settings, device_name, error, traceback.format_exc()
         )
     except Exception as error:
-        logger.warning("trial failed: %s: %s (%s; -vv or debug logging shows the traceback)",
-                       type(error).__name__, error, raised_at(error))
+        logger.warning("%s failed: %s: %s (%s; -vv or debug logging shows the traceback)",
+                       name, type(error).__name__, error, raised_at(error))
         logger.debug("the trial's traceback:\n%s", traceback.format_exc().rstrip())
         return exception_result(
             Reason.EXCEPTION, trial, settings, device_name, error, traceback.format_exc()
@@ -151,7 +153,7 @@ def run_trial(
         # hpsearch raises none while a trial runs. Let through, it would end the search and
         # hand the trial back, to be run again, and exit again, on every resume.
         message = f"the objective called {_exit_call(error)} {raised_at(error)}"
-        logger.warning("trial failed: %s", message)
+        logger.warning("%s failed: %s", name, message)
         return exception_result(Reason.EXCEPTION, trial, settings, device_name, error,
                                 traceback.format_exc(), message=message)
     finally:

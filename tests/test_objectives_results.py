@@ -266,9 +266,11 @@ def test_a_failure_is_placed_in_the_objectives_code_never_in_the_protocols(caplo
 
     with caplog.at_level("WARNING", logger="objectives"):
         run_trial(objective_for(reports_a_percentage), PARAMS, CPU)
-        run_trial(objective_for(returns_too_much), PARAMS, CPU)
+        run_trial(objective_for(returns_too_much), PARAMS, CPU, name="trial 7 of mnist")
     reported, returned = (record.getMessage() for record in caplog.records
-                          if "trial failed" in record.getMessage())
+                          if " failed: " in record.getMessage())
+    assert reported.startswith("trial failed: ")  # which trial: its caller's name for it
+    assert returned.startswith("trial 7 of mnist failed: ")
     line = reports_a_percentage.__code__.co_firstlineno + 3
     assert f"at {__file__}:{line} in reports_a_percentage" in reported
     assert "in what the objective returned" in returned and "_result.py" not in returned

@@ -133,7 +133,9 @@ def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
             with deadline(policy.trial_timeout, lambda: on_stuck(timed_out())):
                 result = _storable(objectives.run_trial(prepared.objective, params, settings,
                                                         should_prune=should_prune,
-                                                        on_start=started.append))
+                                                        on_start=started.append,
+                                                        name=f"trial {reservation.tid} of "
+                                                             f"{experiment.exp_key}"))
         except TrialTimedOut:
             log.warning("trial %s of %s ran past its %g s timeout; stopped", reservation.tid,
                         experiment.exp_key, policy.trial_timeout)
