@@ -210,8 +210,9 @@ def check_same_definition(recorded: Experiment, requested: Experiment) -> None:
 def _difference(recorded: Any, requested: Any, most: int = 30) -> list[str]:
     """The changed lines of two parsed space files, written out as YAML."""
     lines = list(difflib.unified_diff(
-        yaml.safe_dump(recorded, sort_keys=False).splitlines(),
-        yaml.safe_dump(requested, sort_keys=False).splitlines(), lineterm="", n=1))[2:]
+        yaml.safe_dump(recorded, sort_keys=False, allow_unicode=True).splitlines(),
+        yaml.safe_dump(requested, sort_keys=False, allow_unicode=True).splitlines(),
+        lineterm="", n=1))[2:]
     return lines if len(lines) <= most else [*lines[:most], f"... ({len(lines) - most} more)"]
 
 

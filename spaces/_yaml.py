@@ -28,7 +28,11 @@ class _SpaceLoader(yaml.SafeLoader):
         seen = set()
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
+                # A merge (<<) lets a key it brings in be overridden silently, as a repeat would.
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    "merge keys (<<) are not allowed in space files: write each key once",
+                    key_node.start_mark)
             key = self.construct_object(key_node, deep=deep)
             try:
                 duplicate = key in seen

@@ -112,6 +112,18 @@ def test_rerun_with_another_definition_is_refused_showing_the_difference(store_l
     assert "min_accuracy" not in result.output  # only what differs is shown (both 0.5)
 
 
+def test_a_changed_space_is_shown_in_its_own_letters(tmp_path) -> None:
+    space = tmp_path / "rate.yaml"
+    space.write_text("parameters:\n  学习率: {value: 0.1}\n", encoding="utf-8")
+    store = str(tmp_path / "store")
+    record_trials(store, "rate", [(0.9, 1.0)], space=spaces.load_space(str(space)))
+    space.write_text("parameters:\n  学习率: {value: 0.2}\n", encoding="utf-8")
+    result = invoke("search", "--store", store, "--exp-key", "rate", "--space", str(space),
+                    "--objective", "noop", "--epochs", "1")
+    assert result.exit_code == 2
+    assert "学习率" in result.output and "\\u" not in result.output, result.output
+
+
 def test_a_terminal_that_cannot_show_a_value_gets_it_escaped_not_a_traceback(tmp_path) -> None:
     space = tmp_path / "odd.yaml"
     space.write_text("parameters:\n  k: {values: ['日本']}\n", encoding="utf-8")

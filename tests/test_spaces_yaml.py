@@ -415,6 +415,14 @@ def test_duplicate_key_is_reported_not_silently_dropped(tmp_path):
         load(tmp_path, "parameters:\n  lr: {value: 1}\n  lr: {value: 2}\n")
 
 
+@pytest.mark.parametrize("text", [
+    "parameters:\n  <<: {lr: {value: 1}}\n  lr: {value: 2}\n",
+    "parameters:\n  lr: {value: 2}\n  <<: {lr: {value: 1}}\n"])
+def test_a_merge_key_cannot_override_a_parameter_unseen(tmp_path, text):
+    with pytest.raises(SpaceError, match=r"merge keys \(<<\) are not allowed"):
+        load(tmp_path, text)
+
+
 def test_missing_file_that_is_no_builtin_is_a_space_error(tmp_path):
     with pytest.raises(SpaceError, match="no built-in space and no file") as error:
         load_space(str(tmp_path / "absent.yaml"))
