@@ -4,6 +4,7 @@ column, failures' messages, pruned-only configurations, odd values, paths and em
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 import json
@@ -20,6 +21,7 @@ from stored_trials import finished_job, record_trials
 import search
 from search.cli import main
 from search.documents import utcnow
+from search.experiment import Experiment
 from search.reports import queries
 from search.reports.evidence import pool
 from search.reports.output import render, render_status
@@ -234,6 +236,26 @@ def test_the_pace_of_a_farm_gone_quiet_falls_instead_of_holding_its_last_value()
     rate, left = queries.pace(trials, 5, at(100))
     assert rate == pytest.approx(9 / 99 * 60) and left == pytest.approx(5 / rate * 60)
     assert queries.pace(trials, 0, at(100)) == (pytest.approx(60.0), 0.0), "done: as it went"
+
+
+def test_the_time_left_is_at_most_the_time_to_spend_the_training_budget() -> None:
+    """As the progress bar has it: a budget spent before max_evals ends the search first."""
+    start = utcnow()
+    trials = []
+    for tid in range(10):  # one a second, each training 1 s (finished_job's)
+        job = finished_job(tid, (0.9, 1.0), {"lr": 0.1})
+        job["refresh_time"] = start + datetime.timedelta(seconds=tid)
+        trials.append(Trial.from_job(job))
+    now = start + datetime.timedelta(seconds=9.5)
+    assert queries.pace(trials, 50, now, budget_left=3.0) == (pytest.approx(60.0),
+                                                              pytest.approx(3.0))
+    assert queries.pace(trials, 2, now, budget_left=30.0)[1] == pytest.approx(2.0)
+    experiment = Experiment(exp_key="e", space={"builtin": "default"}, objective="noop",
+                            epochs=1, min_accuracy=FLOOR, max_evals=60, max_train_seconds=13.0)
+    counts = queries.count_by_state(trials)
+    assert queries.time_left(experiment, trials, counts, now)[1] == pytest.approx(3.0)
+    spent = dataclasses.replace(experiment, max_train_seconds=10.0)
+    assert queries.time_left(spent, trials, counts, now)[1] == 0.0
 
 
 @pytest.mark.parametrize(("where", "value"), [

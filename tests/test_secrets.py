@@ -194,3 +194,26 @@ def test_the_python_api_shows_no_password_in_options_or_their_errors() -> None:
         with pytest.raises(Exception) as raised:
             refused()
         assert "***" in str(raised.value) and "api-pw7" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("store", "source", "hint"), [
+    ("mongodb://h/db", "COMMANDLINE", "attach some with: hpsearch worker --store "
+     "'mongodb://h/db' --exp-key e"),
+    ("mongodb://u:pw@h/db", "COMMANDLINE", "attach some with: hpsearch worker --store "
+     "'mongodb://u:***@h/db' --exp-key e (with the password for ***; on a shared host set "
+     "HPSEARCH_STORE instead)"),
+    ("mongodb://u:pw@h/db", "ENVIRONMENT", "attach some with: hpsearch worker --exp-key e "
+     "(and the same HPSEARCH_STORE)"),
+])
+def test_the_worker_command_a_farm_search_suggests_never_logs_in_with_stars(
+        store: str, source: str, hint: str) -> None:
+    """A pasted `--store 'mongodb://u:***@h'` would log in with the password `***`; a store
+    from the environment stays there, off every command line."""
+    import click
+
+    from search.cli.main import _attach_hint
+
+    context = click.Context(main.commands["search"])
+    context.set_parameter_source("store", click.core.ParameterSource[source])
+    with context.scope():
+        assert _attach_hint(store, "e", "noop") == hint

@@ -206,10 +206,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         header = (f"search {exp_key!r}: {objective_name} on space {space_name}, {max_evals} "
                   f"trials, store {redact(store)}")
         if options.is_farm:
-            allow = (f" --allow-objective {shlex.quote(objective_name)}"
-                     if objectives.is_module_function(objective_name) else "")
-            header += (f"\ntrials are queued for workers; attach some with: hpsearch worker "
-                       f"--store '{redact(store)}' --exp-key {shlex.quote(exp_key)}{allow}")
+            header += ("\ntrials are queued for workers; "
+                       + _attach_hint(store, exp_key, objective_name))
         with _sigterm_stops_now():
             try:
                 with (progress_on_stderr(header) as on_progress,
@@ -245,6 +243,23 @@ def _warn_of_kept_choices(options: SearchOptions, given: dict[str, str]) -> None
             click.echo(f"warning: --{flag} {given[name]} is ignored: a resume keeps the "
                        f"recorded {flag} ({was}); choose a new --exp-key to search with "
                        "another", err=True)
+
+
+def _attach_hint(store: str, exp_key: str, objective_name: str) -> str:
+    """The worker command that serves this search, as far as it can be shown: a store from
+    HPSEARCH_STORE stays there, and a password is never printed, so the hint says where it
+    goes rather than offer a command that would log in with `***`."""
+    allow = (f" --allow-objective {shlex.quote(objective_name)}"
+             if objectives.is_module_function(objective_name) else "")
+    command = f"hpsearch worker --exp-key {shlex.quote(exp_key)}{allow}"
+    source = click.get_current_context().get_parameter_source("store")
+    if source is click.core.ParameterSource.ENVIRONMENT:
+        return f"attach some with: {command} (and the same HPSEARCH_STORE)"
+    shown = redact(store)
+    hint = f"attach some with: hpsearch worker --store '{shown}'{command[len('hpsearch worker'):]}"
+    if shown != store:
+        hint += " (with the password for ***; on a shared host set HPSEARCH_STORE instead)"
+    return hint
 
 
 @contextlib.contextmanager

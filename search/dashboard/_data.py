@@ -21,12 +21,10 @@ from search.policy import DEFAULT_STALE_AFTER
 from search.reports.evidence import Configuration, PoolCache, pool, rank
 from search.reports.queries import (
     count_by_state,
-    finished_count,
-    pace,
     pareto_front,
     space_name,
     spent_train_seconds,
-    trials_left,
+    time_left,
 )
 from search.store import WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial
@@ -181,8 +179,7 @@ def timely_fields(experiment: Experiment, trials: Sequence[Trial], counts: dict[
                   workers: Iterable[WorkerStatus], now: datetime.datetime) -> dict[str, Any]:
     """The summary's fields that change with the clock alone: a stalled search's pace falls
     and its time left grows, and workers go quiet, with no trial changing."""
-    left = trials_left(experiment, finished_count(counts), spent_train_seconds(trials))
-    rate, seconds_left = pace(trials, left, now)
+    rate, seconds_left = time_left(experiment, trials, counts, now)
     return {"trials_per_minute": _number(rate), "seconds_left": _number(seconds_left),
             "live_workers": live_workers(experiment, workers, now)}
 

@@ -234,16 +234,14 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     # workers, so that their ages are not negative.
     now = store.now()
     counts = count_by_state(trials)
-    train_seconds = spent_train_seconds(trials)
-    rate, seconds_left = pace(
-        trials, trials_left(experiment, finished_count(counts), train_seconds), now)
+    rate, seconds_left = time_left(experiment, trials, counts, now)
     return ExperimentStatus(
         exp_key=exp_key,
         objective=experiment.objective,
         space=space_name(experiment.space),
         counts=counts,
         max_evals=experiment.max_evals,
-        train_seconds=train_seconds,
+        train_seconds=spent_train_seconds(trials),
         max_train_seconds=experiment.max_train_seconds,
         best=next(iter(best_configurations(trials, 1, experiment.min_accuracy)), None),
         trials_per_minute=rate,
@@ -255,28 +253,49 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     )
 
 
-def pace(trials: Iterable[Trial], remaining: int, now: datetime.datetime
-         ) -> tuple[float | None, float | None]:
-    """Trials finished per minute, and the seconds left at that pace for `remaining` trials.
-    `now` is the time by the store's clock (Store.now), which the finish times are on.
+def pace(trials: Iterable[Trial], remaining: int, now: datetime.datetime,
+         budget_left: float | None = None) -> tuple[float | None, float | None]:
+    """Trials finished per minute, and the seconds left at that pace for `remaining` trials;
+    with `budget_left` (training seconds left of a budget), at most the time the recent
+    trials' pace of training takes to spend it, as the progress bar has it. `now` is the
+    time by the store's clock (Store.now), which the finish times are on.
 
     The rate is that of the last (up to) 20 trials, which follows workers coming and going
     better than the average since the start. While trials remain, a farm gone quiet slows it:
     the time since the last finish counts once it is longer than the usual gap between two,
     so a stalled search shows its pace falling instead of its last one.
     """
-    recent = sorted(heapq.nlargest(20, (trial.finished for trial in trials
-                                        if trial.finished is not None)))
+    recent = sorted(heapq.nlargest(20, (trial for trial in trials if trial.finished is not None),
+                                   key=_finished), key=_finished)
     if len(recent) < 2:
         return None, (0.0 if not remaining else None)
-    span = (recent[-1] - recent[0]).total_seconds()
+    span = (_finished(recent[-1]) - _finished(recent[0])).total_seconds()
     if remaining:
         gap = span / (len(recent) - 1)
-        span = max(span, (now - recent[0]).total_seconds() - gap)
+        span = max(span, (now - _finished(recent[0])).total_seconds() - gap)
     if span <= 0:
         return None, (0.0 if not remaining else None)
     rate = (len(recent) - 1) / span * 60
-    return rate, remaining / rate * 60
+    left = remaining / rate * 60
+    trained = spent_train_seconds(recent[1:])  # in the span, as the rate counts its trials
+    if remaining and budget_left is not None and trained > 0:
+        left = min(left, budget_left / trained * span)
+    return rate, left
+
+
+def time_left(experiment: Experiment, trials: Sequence[Trial], counts: dict[str, int],
+              now: datetime.datetime) -> tuple[float | None, float | None]:
+    """The pace and the time left (see `pace`) to the experiment's `max_evals`, or to its
+    budget of training seconds where that comes first."""
+    spent = spent_train_seconds(trials)
+    budget = experiment.max_train_seconds
+    return pace(trials, trials_left(experiment, finished_count(counts), spent), now,
+                None if budget is None else max(0.0, budget - spent))
+
+
+def _finished(trial: Trial) -> datetime.datetime:
+    assert trial.finished is not None
+    return trial.finished
 
 
 LATE_RESULT_COLUMNS = ("tid", "attempt", "worker", "status", "reason", "accuracy",
