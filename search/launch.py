@@ -453,5 +453,6 @@ def _local_worker(store: Store, objective: objectives.Objective, options: Search
 
     return Worker(store, worker_id(None),
                   WorkerOptions(exp_keys=(options.exp_key,), data_dir=_text(options.data_dir),
-                                max_consecutive_failures=options.max_consecutive_failures),
+                                max_consecutive_failures=options.max_consecutive_failures,
+                                end_when_stuck=False),
                   given_objectives=(objective,))

@@ -487,3 +487,40 @@ def test_a_resume_of_a_space_the_objective_cannot_fully_read_is_warned_not_refus
     assert {trial.state for trial in results.trials} == {"ok", "failed"}
     with pytest.raises(spaces.SpaceError, match="unknown optimizer 'rmsprop'"):
         search.optimize("digits", space, dataclasses.replace(options, exp_key="new"))
+
+
+# An embedded search in the caller's main thread (a notebook's cells run there), with a trial
+# stuck where no Python signal handler runs (SIGALRM blocked stands for a long native call)
+# past its timeout and the grace: the caller's process goes on, and the trial fails once the
+# call returns.
+STUCK_IN_THE_MAIN_THREAD = """
+import signal, sys, time
+import search
+import search.farm.deadline
+search.farm.deadline.STUCK_GRACE = 0.2
+
+def stuck(params, trial):
+    with trial.timed():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(1.5)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+    return {"accuracy": 0.9}
+
+try:
+    search.optimize(stuck, sys.argv[2], search.SearchOptions(
+        store=sys.argv[1], exp_key="stuck", max_evals=1, epochs=1, trial_timeout=0.3))
+except search.SearchFailed as failed:
+    print("the caller goes on:", failed)
+"""
+
+
+def test_a_stuck_trial_never_ends_the_process_of_an_embedded_search(tmp_path: Path) -> None:
+    space = tmp_path / "one.yaml"
+    space.write_text("parameters:\n  lr: {value: 0.1}\n")
+    completed = subprocess.run(
+        [sys.executable, "-c", STUCK_IN_THE_MAIN_THREAD, str(tmp_path / "store"), str(space)],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent)
+    assert completed.returncode == 0, completed.stderr
+    assert "the caller goes on: no trial succeeded" in completed.stdout
+    assert "timeout" in completed.stdout, completed.stdout
+    assert "stuck in native code): it fails once that call returns" in completed.stderr

@@ -5,11 +5,12 @@ raises TrialTimedOut: Python code (the training loop between two steps) stops at
 native call (one CUDA kernel, one data-loading call, a sleep) stops as soon as it returns to
 Python. A trial stuck in native code that never returns cannot be stopped from inside the
 process: after a grace period a watchdog thread calls `on_stuck`, which records the failure
-and ends the process. In another thread (an embedded search started from a notebook's or a web
-app's thread), where no signal can go, a timer raises it asynchronously at the thread's next
-Python step, which a blocking call delays until it returns; and the process, the caller's, is
-never ended. Either way a deadline that falls during an import lands once the import ends,
-and one whose raise was lost is raised again.
+and ends the process; without one (an embedded search: the process is its caller's, a
+notebook's kernel, a script, which a trial must never end) it says so, and the timeout lands
+when the call returns. In another thread (an embedded search started from a web app's
+thread), where no signal can go, a timer raises it asynchronously at the thread's next Python
+step, which a blocking call delays until it returns. Either way a deadline that falls during
+an import lands once the import ends, and one whose raise was lost is raised again.
 """
 
 from __future__ import annotations
@@ -36,15 +37,16 @@ class TrialTimedOut(BaseException):
 
 
 @contextlib.contextmanager
-def deadline(seconds: float | None, on_stuck: Callable[[], None],
-             grace: float = STUCK_GRACE) -> Iterator[None]:
+def deadline(seconds: float | None, on_stuck: Callable[[], None] | None,
+             grace: float | None = None) -> Iterator[None]:
     """Raise TrialTimedOut in this thread if the block runs past `seconds`.
 
     In the main thread, `on_stuck` runs in a watchdog thread if the block is still running
-    `grace` seconds after the deadline; it is expected to end the process. In another thread
-    the process is the caller's (a notebook, a web app), which a trial must never end: the
-    timeout lands when the blocking call returns. With `seconds` None, or beyond what timers
-    take (MAX_SECONDS: an older release recorded such), no limit.
+    `grace` seconds (STUCK_GRACE) after the deadline; it is expected to end the process. With
+    `on_stuck` None, or in another thread, the process is the caller's (a notebook, a web
+    app), which a trial must never end: the timeout lands when the blocking call returns.
+    With `seconds` None, or beyond what timers take (MAX_SECONDS: an older release recorded
+    such), no limit.
     """
     if seconds is None or seconds > MAX_SECONDS:
         yield
@@ -55,12 +57,19 @@ def deadline(seconds: float | None, on_stuck: Callable[[], None],
         return
     finished = threading.Event()
     limit = seconds  # narrowed for the closure
+    waited = STUCK_GRACE if grace is None else grace
 
     def watch() -> None:
-        if not finished.wait(limit + grace):
+        if finished.wait(limit + waited):
+            return
+        if on_stuck is None:
             log.error("the trial ignored its %g s timeout for %g s more (stuck in native "
-                      "code); ending this process", seconds, grace)
-            on_stuck()
+                      "code): it fails once that call returns; Ctrl-C stops the search",
+                      seconds, waited)
+            return
+        log.error("the trial ignored its %g s timeout for %g s more (stuck in native "
+                  "code); ending this process", seconds, waited)
+        on_stuck()
 
     watchdog = threading.Thread(target=watch, name="trial-watchdog", daemon=True)
     watchdog.start()

@@ -59,7 +59,7 @@ def run_job(
     worker_id: str,
     on_heartbeat: Callable[[], None] = lambda: None,
     on_result: Callable[[dict[str, Any]], None] = lambda result: None,
-    on_stuck: Callable[[dict[str, Any]], None] = lambda result: None,
+    on_stuck: Callable[[dict[str, Any]], None] | None = None,
     data_dir: str | None = None,
     should_prune: objectives.ShouldPrune | None = None,
 ) -> dict[str, Any]:
@@ -70,7 +70,8 @@ def run_job(
     (`malformed job`, `unstorable parameters`, `unstorable result`). A trial that runs past
     the experiment's `trial_timeout` is stopped and fails with reason `timeout`, keeping the
     seconds it trained (they count toward the search's budget); one stuck in native code past
-    that is handed, as that failure, to `on_stuck`, which ends the process.
+    that is handed, as that failure, to `on_stuck`, which ends the process (without one, the
+    process is the caller's: the trial fails once the call returns).
     `on_result` gets the result the moment the trial ends, before the heartbeat stops (the
     worker spools it there); `on_heartbeat` runs after each successful heartbeat (the worker
     refreshes its own status there). `data_dir`, this host's data directory, overrides the
@@ -83,12 +84,13 @@ def run_job(
 
     return labelled(_run(store, reservation, prepared, on_heartbeat,
                          lambda result: on_result(labelled(result)),
-                         lambda result: on_stuck(labelled(result)), data_dir, should_prune))
+                         None if on_stuck is None else lambda result: on_stuck(labelled(result)),
+                         data_dir, should_prune))
 
 
 def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
          on_heartbeat: Callable[[], None], on_result: Callable[[dict[str, Any]], None],
-         on_stuck: Callable[[dict[str, Any]], None], data_dir: str | None,
+         on_stuck: Callable[[dict[str, Any]], None] | None, data_dir: str | None,
          should_prune: objectives.ShouldPrune | None) -> dict[str, Any]:
     from hyperopt.fmin import space_eval  # Hyperopt loads only where trials run, not in --help
 
@@ -130,7 +132,8 @@ def _run(store: Store, reservation: Reservation, prepared: PreparedExperiment,
 
     with Heartbeat(store, reservation, policy.heartbeat_interval, on_heartbeat):
         try:
-            with deadline(policy.trial_timeout, lambda: on_stuck(timed_out())):
+            with deadline(policy.trial_timeout,
+                          None if on_stuck is None else lambda: on_stuck(timed_out())):
                 result = _storable(objectives.run_trial(prepared.objective, params, settings,
                                                         should_prune=should_prune,
                                                         on_start=started.append,

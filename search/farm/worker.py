@@ -63,6 +63,10 @@ class WorkerOptions:
     poll_interval: float = 1.0  # the longest wait between polls of an idle worker
     lookahead: bool = False  # reserve the next job while one runs (needs a thread-safe store)
     spool_root: pathlib.Path | None = None  # None: no spool (the embedded store is on disk)
+    # A trial stuck in native code past its timeout ends this process (a worker's own, which
+    # cannot stop the call from inside); False where the process is a caller's (an embedded
+    # search's: a notebook's kernel, a script), which a trial must never end.
+    end_when_stuck: bool = True
 
     def __post_init__(self) -> None:
         """Check each field as `hpsearch worker` checks its option, naming the one that is
@@ -247,7 +251,8 @@ class Worker:
             should_prune=trial_pruning(prepared.pruner, evidence, reservation.job),
             on_heartbeat=lambda: self._on_heartbeat(reservation),
             on_result=lambda result: spooled.extend(self._spooled(reservation, result)),
-            on_stuck=lambda result: self._give_up_stuck(reservation, result),
+            on_stuck=(lambda result: self._give_up_stuck(reservation, result))
+            if self._options.end_when_stuck else None,
         )
 
     @property
