@@ -28,11 +28,11 @@ import objectives
 import spaces
 from search.algorithms import ALGORITHMS, DEFAULT_ALGO
 from search.confirmation import DEFAULT, parse_confirm
-from search.experiment import Experiment, ExperimentConflict
+from search.experiment import Experiment, ExperimentConflict, check_same_definition
 from search.policy import MAX_SECONDS, MIN_HEARTBEAT_INTERVAL, MalformedPolicy, policy_for_run
 from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 from search.reports.results import ExperimentResults
-from search.store import DEFAULT_LOCATION, Store, opened_store
+from search.store import DEFAULT_LOCATION, Store, exp_key_problem, opened_store
 from search.urls import is_mongodb_url, redact_location
 
 if TYPE_CHECKING:
@@ -136,6 +136,9 @@ class SearchOptions:
         for name in ("exp_key", "device"):
             if not isinstance(getattr(self, name), str):
                 _refuse(name, getattr(self, name), "a string")
+        problem = exp_key_problem(self.exp_key)  # before the store opens, or torch loads
+        if problem is not None:
+            raise InvalidSearchOptions(problem)
         try:  # its form only: a farm's workers, not its driver, need the device
             object.__setattr__(self, "device", objectives.device_setting(self.device))
         except objectives.ObjectiveError as error:
@@ -287,7 +290,8 @@ def optimize(
             as naming nothing.
 
     Raises:
-        InvalidSearchOptions: options no search can run with.
+        InvalidSearchOptions: options no search can run with (or an `on_progress` that is
+            not a function).
         StoreError: the store cannot be opened or written, or the key is invalid.
         ExperimentConflict: the key names an experiment with another definition, or jobs
             that no hpsearch experiment recorded (Hyperopt's own MongoTrials wrote them).
@@ -302,6 +306,9 @@ def optimize(
         raise InvalidSearchOptions(redact_location(
             f"options must be a search.SearchOptions, not {type(options).__name__} "
             f"{options!r}: write SearchOptions(max_evals=..., ...)"))
+    if on_progress is not None and not callable(on_progress):
+        raise InvalidSearchOptions(f"on_progress must be a function of the progress, or None, "
+                                   f"not {type(on_progress).__name__} {on_progress!r}")
     chosen = _objective(objective, options.is_farm)
     loaded = _space(space)
     if not options.is_farm:
@@ -310,10 +317,11 @@ def optimize(
         recorded = store.experiment(options.exp_key)
         if recorded is None:
             _refuse_foreign_jobs(store, options.exp_key)
-        _check_params(chosen, loaded, resumed=recorded is not None)
-        if recorded is not None:
-            _warn_of_kept_choices(recorded, options)
         experiment = options.experiment(recorded, loaded, chosen.name)
+        if recorded is not None:
+            check_same_definition(recorded, experiment)  # before any note on what it would run
+            _warn_of_kept_choices(recorded, options)
+        _check_params(chosen, loaded, resumed=recorded is not None)
         _check(chosen, experiment, runs_here=not options.is_farm)
         if options.is_farm:
             _drive(store, experiment, loaded, options, None, on_progress)
@@ -348,6 +356,12 @@ def _objective(given: str | objectives.Objective | ObjectiveFunction, farm: bool
                ) -> objectives.Objective:
     """The objective a search runs, by name or as given (embedded only)."""
     if isinstance(given, str):
+        if farm and given.split(":")[0] in ("__main__", "__mp_main__"):
+            raise objectives.ObjectiveError(
+                f"objective {given!r}: a farm's workers would import their own __main__ (the "
+                "hpsearch command), not this notebook or script: move the function into a "
+                "module on the workers' PYTHONPATH or in an installed package, and name it "
+                "package.module:function")
         return objectives.resolve_objective(given, allowed_modules=(given,))
     if farm:
         raise objectives.ObjectiveError(

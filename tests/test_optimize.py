@@ -181,7 +181,22 @@ def test_a_failure_names_the_exception_type(tmp_path: Path) -> None:
 def test_a_farm_refuses_a_function_objective_before_writing_anything(mongo_url: str) -> None:
     with pytest.raises(objectives.ObjectiveError, match="by name"):
         search.optimize(peaked_at_lr_0_01, "default", SearchOptions(store=mongo_url))
+    with pytest.raises(objectives.ObjectiveError, match="their own __main__"):
+        # A notebook's function by name: a worker's __main__ is the hpsearch command.
+        search.optimize("__main__:peaked_at_lr_0_01", "default", SearchOptions(store=mongo_url))
     assert database(mongo_url).experiments.count_documents({}) == 0
+
+
+def test_a_resume_with_another_objective_is_refused_before_any_note_on_its_space(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Not 'this resume goes on' about trials it will never run, then a refusal."""
+    space = tmp_path / "rate.yaml"
+    space.write_text("parameters:\n  rate: {values: [0.1, 0.2]}\n")
+    options = SearchOptions(store=str(tmp_path / "store"), max_evals=1, epochs=1)
+    search.optimize("noop", space, options)
+    with pytest.raises(search.ExperimentConflict, match="objective: recorded"):
+        search.optimize("digits", space, options)
+    assert "resume goes on" not in caplog.text and "does not fit" not in caplog.text
 
 
 def test_a_farm_search_runs_on_a_worker_process_and_returns_its_results(mongo_url: str,

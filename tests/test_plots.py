@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +195,21 @@ def test_plot_command_draws_the_stored_trials_of_either_store(
     jobs = stored_jobs(store_location, "plotted")
     assert panel(data, "lr").values == tuple(jobs[tid]["misc"]["params"]["lr"] for tid in (0, 2, 3))
     assert data.trade_off.min_accuracy == MIN_ACCURACY
+
+
+@pytest.mark.parametrize("backend", ["module://not_installed_here.backend_inline", "bogus"])
+def test_plot_needs_no_backend_whatever_mplbackend_names(tmp_path: Path, backend: str) -> None:
+    """`!hpsearch plot` in a notebook inherits the kernel's backend, which need not load in
+    hpsearch's environment: one matplotlib does not know made it refuse to import at all."""
+    location = str(tmp_path / "store")
+    record_trials(location, "e", [(0.9, 1.0), (0.8, 0.5)])
+    output = tmp_path / "report.png"
+    completed = subprocess.run(
+        [sys.executable, "-m", "search", "plot", "--store", location, "-o", str(output)],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "MPLBACKEND": backend})
+    assert completed.returncode == 0, completed.stderr
+    assert Image.open(output).size[0] > 0
 
 
 def test_plot_into_a_missing_directory_is_one_clean_error(tmp_path: Path) -> None:

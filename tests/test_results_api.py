@@ -7,6 +7,7 @@ import pytest
 from stored_trials import record_trials
 
 import search
+from search.store import opened_store
 
 OUTCOMES = [(0.9, 0.1), (0.95, 0.5), (0.4, 0.01), None, (0.99, 2.0), (0.8, 0.05)]
 
@@ -53,3 +54,39 @@ def test_a_configuration_reads_at_a_glance_and_the_api_is_listed(store_location:
     assert shown.startswith(f"Configuration(tid={best.tid}, runs=1, accuracy=")
     assert "key=" not in shown and "Trial(" not in shown and len(shown) < 400
     assert {"optimize", "results", "SearchOptions", "Configuration"} <= set(dir(search))
+
+
+def test_a_python_callers_mistakes_are_named_before_anything_is_loaded_or_written(
+        tmp_path) -> None:
+    """Each as the documented exception naming what to change, never a raw TypeError from
+    deep inside, and before torch loads or the store is written."""
+    location = str(tmp_path / "store")
+    record_trials(location, "e", [(0.9, 1.0)])
+    for key in (None, 3, "a/b", ""):
+        with pytest.raises(search.StoreError, match="invalid experiment key"):
+            search.results(location, key)  # type: ignore[arg-type]
+        if isinstance(key, str):
+            with pytest.raises(search.InvalidSearchOptions, match="invalid experiment key"):
+                search.SearchOptions(store=location, exp_key=key)
+    with pytest.raises(search.InvalidSearchOptions, match="on_progress must be a function"):
+        search.optimize("noop", "default", search.SearchOptions(store=location, exp_key="new"),
+                        on_progress=5)  # type: ignore[arg-type]
+    with opened_store(location) as store:
+        assert [experiment.exp_key for experiment in store.experiments()] == ["e"]
+    results = search.results(location, "e")
+    for wrong in ("x", 2, -0.1, True):
+        with pytest.raises(ValueError, match="min_accuracy keeps configurations"):
+            results.best(min_accuracy=wrong)  # type: ignore[arg-type]
+
+
+def test_a_second_search_on_a_key_in_use_in_this_process_is_told_so(tmp_path) -> None:
+    """A notebook's earlier call still running in a thread holds the experiment."""
+    location = str(tmp_path / "store")
+    record_trials(location, "busy", [(0.9, 1.0)])
+    with opened_store(location) as first, opened_store(location) as second:
+        experiment = first.experiment("busy")
+        assert experiment is not None
+        first.record_experiment(experiment)  # takes the experiment's lock, as a search does
+        with pytest.raises(search.StoreError, match="in use by another search .* or in this "
+                                                    "one"):
+            second.record_experiment(experiment)

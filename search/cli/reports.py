@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 import spaces
@@ -26,6 +28,10 @@ from search.trial import trial_columns
 def plot(store: Store, exp_key: str | None, path: str) -> None:
     """Draw the search as one image: score per trial, accuracy against training time with
     the Pareto front, and the score against each hyperparameter."""
+    # The image is drawn on a bare Figure, with no backend. One named in MPLBACKEND (a
+    # notebook's inline backend, inherited by `!hpsearch plot`) may not load in this
+    # environment, and matplotlib then refuses to import at all.
+    os.environ.pop("MPLBACKEND", None)
     from search.reports.plots import (  # matplotlib: only here
         ImageFormatError,
         draw_report,

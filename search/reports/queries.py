@@ -67,11 +67,17 @@ def best_configurations(trials: Iterable[Trial], n: int, floor: float, *,
     configuration trained as asked.
 
     Raises:
-        ValueError: `n` is not a whole number of at least 0, or `sort` is unknown.
+        ValueError: `n` is not a whole number of at least 0, `min_accuracy` is not a fraction
+            in [0, 1], or `sort` is unknown.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n counts the configurations to return: a whole number of at least 0, "
                          f"not {n!r}")
+    if min_accuracy is not None and (isinstance(min_accuracy, bool)
+                                     or not isinstance(min_accuracy, int | float)
+                                     or not 0 <= min_accuracy <= 1):
+        raise ValueError(f"min_accuracy keeps configurations at least that accurate: a fraction "
+                         f"in [0, 1], or None, not {min_accuracy!r}")
     if sort not in SORT_KEYS:
         raise ValueError(f"unknown sort {sort!r}; choose one of {', '.join(SORT_KEYS)}")
     pooled = pool(trials, floor, include_pruned=include_pruned)

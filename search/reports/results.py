@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from search.experiment import Experiment
 from search.reports import queries
 from search.reports.evidence import Configuration
-from search.store import Store, opened_store
+from search.store import Store, check_exp_key, opened_store
 from search.trial import Trial, trials_of
 
 if TYPE_CHECKING:
@@ -88,7 +88,9 @@ def results(store_location: str | os.PathLike[str], exp_key: str) -> ExperimentR
     """Read an experiment's trials from a store directory or a `mongodb://` URL.
 
     Raises:
-        StoreError: the store cannot be opened, or holds no experiment `exp_key`.
+        StoreError: the store cannot be opened, or holds no experiment `exp_key` (or the key
+            is not one).
     """
+    check_exp_key(exp_key)
     with opened_store(store_location) as store:
         return ExperimentResults.read(store, exp_key)

@@ -17,12 +17,13 @@ from search.store._base import (
     StoreUnreachable,
     WorkerStatus,
     check_exp_key,
+    exp_key_problem,
 )
 from search.urls import is_mongodb_url, looks_like_credentials, redact, redact_location
 
 __all__ = ["EvidenceTooLarge", "JobChanges", "LateResult", "Reservation", "RunningAttempt",
            "Store", "StoreError", "StoreUnreachable", "WorkerStatus", "check_exp_key",
-           "open_store", "opened_store"]
+           "exp_key_problem", "open_store", "opened_store"]
 
 DEFAULT_LOCATION = "./hpsearch-runs"
 

@@ -34,13 +34,20 @@ class EvidenceTooLarge(StoreError):
     """Pruning evidence larger than one document holds: sending it again cannot help."""
 
 
+def exp_key_problem(value: object) -> str | None:
+    """What makes `value` no experiment key, or None: keys name directories and documents, so
+    they keep to a portable alphabet."""
+    if isinstance(value, str) and EXP_KEY_PATTERN.fullmatch(value):
+        return None
+    return (f"invalid experiment key {value!r}: use 1-100 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit")
+
+
 def check_exp_key(exp_key: str) -> str:
-    """Experiment keys name directories and documents; keep them to a portable alphabet."""
-    if not EXP_KEY_PATTERN.fullmatch(exp_key):
-        raise StoreError(
-            f"invalid experiment key {exp_key!r}: use 1-100 letters, digits, '_', '-' or '.', "
-            "starting with a letter or digit"
-        )
+    """`exp_key`, if it is an experiment key (see `exp_key_problem`)."""
+    problem = exp_key_problem(exp_key)
+    if problem is not None:
+        raise StoreError(problem)
     return exp_key
 
 

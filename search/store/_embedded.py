@@ -356,8 +356,9 @@ class EmbeddedStore(Store):
         except BlockingIOError:
             writer.close()
             raise StoreError(
-                f"experiment {exp_key!r} in {self.location} is in use by another hpsearch "
-                "process; wait for it to finish or use another --exp-key"
+                f"experiment {exp_key!r} in {self.location} is in use by another search (in "
+                "another hpsearch process, or in this one: a notebook's earlier call still "
+                "running); wait for it to finish or use another experiment key"
             ) from None
         _cut_torn_tail(path, writer)
         self._jobs.pop(exp_key, None)
