@@ -301,6 +301,22 @@ def optimize(
             run here (its data is missing; a farm only logs that, its workers have their own).
         SearchFailed: no trial succeeded, or (embedded) too many failed in a row.
     """
+    return optimize_in_own_process(objective, space, options, on_progress=on_progress,
+                                   owns_process=False)
+
+
+def optimize_in_own_process(
+    objective: str | objectives.Objective | ObjectiveFunction,
+    space: str | os.PathLike[str] | spaces.SearchSpace = "default",
+    options: SearchOptions | None = None,
+    *,
+    on_progress: Callable[[SearchProgress], None] | None = None,
+    owns_process: bool = True,
+) -> ExperimentResults:
+    """`optimize`, for a caller that owns its process (the `hpsearch search` command): an
+    embedded trial stuck in native code past its timeout ends the process, as a worker's does,
+    rather than hang it for good (a resume goes on from there). A caller's process (a
+    notebook's kernel, a script) is never ended: that is `optimize`."""
     options = SearchOptions() if options is None else options
     if not isinstance(options, SearchOptions):
         raise InvalidSearchOptions(redact_location(
@@ -328,7 +344,7 @@ def optimize(
         else:
             with objectives.every_core_for_this_process():
                 _drive(store, experiment, loaded, options,
-                       _local_worker(store, chosen, options), on_progress)
+                       _local_worker(store, chosen, options, owns_process), on_progress)
         results = ExperimentResults.read(store, options.exp_key)
     failed = [trial for trial in results.trials if trial.state == "failed"]
     if failed and not any(trial.state in ("ok", "pruned") for trial in results.trials):
@@ -460,13 +476,14 @@ def _check_params(objective: objectives.Objective, space: spaces.SearchSpace, *,
             return
 
 
-def _local_worker(store: Store, objective: objectives.Objective, options: SearchOptions
-                  ) -> Worker:
-    """The worker that runs an embedded search's trials in this process."""
+def _local_worker(store: Store, objective: objectives.Objective, options: SearchOptions,
+                  owns_process: bool) -> Worker:
+    """The worker that runs an embedded search's trials in this process, which it may end
+    (see `WorkerOptions.end_when_stuck`) only if its caller `owns_process`."""
     from search.farm.worker import Worker, WorkerOptions, worker_id
 
     return Worker(store, worker_id(None),
                   WorkerOptions(exp_keys=(options.exp_key,), data_dir=_text(options.data_dir),
                                 max_consecutive_failures=options.max_consecutive_failures,
-                                end_when_stuck=False),
+                                end_when_stuck=owns_process),
                   given_objectives=(objective,))

@@ -8,7 +8,16 @@ import signal
 import subprocess
 from collections import Counter
 
-from farm import database, done_jobs, finish, queue_experiment, start_worker, stop, wait_until
+from farm import (
+    database,
+    done_jobs,
+    finish,
+    queue_experiment,
+    queue_jobs,
+    start_worker,
+    stop,
+    wait_until,
+)
 from hpsearch_processes import HpsearchProcesses
 
 from search.reports.queries import best_configurations
@@ -152,6 +161,24 @@ def test_a_cpu_worker_beside_a_gpu_runs_in_a_process_that_cannot_see_it(
     (job,) = done_jobs(database(mongo_url), "hidden")
     assert job["result"]["device_type"] == "cpu"
     assert job["result"]["worker"].split(":")[1:] != [str(worker.pid), "cpu"], output
+
+
+def test_a_worker_started_with_nohup_serves_on_after_its_terminal_closes(mongo_url, hpsearch
+                                                                         ) -> None:
+    """`nohup hpsearch worker &` over ssh: SIGHUP was ignored when it started, so it stays so."""
+    queue_experiment(mongo_url, "nohup", "noop", 0)
+    worker = hpsearch.start("worker", "--store", mongo_url, "--gpus", "none", "--cpu-workers", "2",
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    db = database(mongo_url)
+    wait_until(lambda: db.workers.count_documents({"state": "idle"}) == 2, 120,
+               "both processes wait for jobs")
+    worker.send_signal(signal.SIGHUP)
+    queue_jobs(mongo_url, "nohup", 2)  # after the hangup: only a worker still serving runs them
+    wait_until(lambda: db.jobs.count_documents({"exp_key": "nohup", "state": 2}) == 2, 120,
+               "the queued jobs ran")
+    code, output = stop(worker)
+    assert code == 0 and "SIGHUP" not in output, output
 
 
 def test_worker_processes_stop_once_their_command_is_gone(mongo_url, hpsearch) -> None:

@@ -167,7 +167,8 @@ def test_a_partial_or_a_callable_object_resumes_under_the_same_name(tmp_path: Pa
     assert len(resumed.trials) == 2
 
 
-def test_a_failure_names_the_exception_type(tmp_path: Path) -> None:
+def test_a_failure_names_the_exception_type(tmp_path: Path,
+                                           caplog: pytest.LogCaptureFixture) -> None:
     def missing_key(params: dict[str, Any], trial: objectives.TrialContext) -> dict[str, Any]:
         return {"accuracy": params["no such key"]}
 
@@ -176,6 +177,8 @@ def test_a_failure_names_the_exception_type(tmp_path: Path) -> None:
         search.optimize(missing_key, "default", options)
     (trial,) = search.results(options.store, "default").trials
     assert trial.row()["error_type"] == "KeyError"
+    # Its log line says which trial of which experiment (a worker serves many).
+    assert "trial 0 of default failed: KeyError" in caplog.text
 
 
 def test_a_farm_refuses_a_function_objective_before_writing_anything(mongo_url: str) -> None:
@@ -507,10 +510,10 @@ def test_a_resume_of_a_space_the_objective_cannot_fully_read_is_warned_not_refus
 # An embedded search in the caller's main thread (a notebook's cells run there), with a trial
 # stuck where no Python signal handler runs (SIGALRM blocked stands for a long native call)
 # past its timeout and the grace: the caller's process goes on, and the trial fails once the
-# call returns.
+# call returns. The hpsearch command's own process is ended instead (exit 3), as a worker's is.
 STUCK_IN_THE_MAIN_THREAD = """
 import signal, sys, time
-import search
+import search.launch
 import search.farm.deadline
 search.farm.deadline.STUCK_GRACE = 0.2
 
@@ -522,20 +525,26 @@ def stuck(params, trial):
     return {"accuracy": 0.9}
 
 try:
-    search.optimize(stuck, sys.argv[2], search.SearchOptions(
+    getattr(search.launch, sys.argv[3])(stuck, sys.argv[2], search.SearchOptions(
         store=sys.argv[1], exp_key="stuck", max_evals=1, epochs=1, trial_timeout=0.3))
 except search.SearchFailed as failed:
     print("the caller goes on:", failed)
 """
 
 
-def test_a_stuck_trial_never_ends_the_process_of_an_embedded_search(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("entry", "exit_code"), [("optimize", 0),
+                                                  ("optimize_in_own_process", 3)])
+def test_a_stuck_trial_ends_only_a_process_of_our_own(tmp_path: Path, entry: str,
+                                                      exit_code: int) -> None:
     space = tmp_path / "one.yaml"
     space.write_text("parameters:\n  lr: {value: 0.1}\n")
+    store = str(tmp_path / "store")
     completed = subprocess.run(
-        [sys.executable, "-c", STUCK_IN_THE_MAIN_THREAD, str(tmp_path / "store"), str(space)],
+        [sys.executable, "-c", STUCK_IN_THE_MAIN_THREAD, store, str(space), entry],
         capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parent.parent)
-    assert completed.returncode == 0, completed.stderr
-    assert "the caller goes on: no trial succeeded" in completed.stdout
-    assert "timeout" in completed.stdout, completed.stdout
-    assert "stuck in native code): it fails once that call returns" in completed.stderr
+    assert completed.returncode == exit_code, completed.stderr
+    (trial,) = search.results(store, "stuck").trials
+    assert (trial.state, trial.reason) == ("failed", "timeout")
+    if exit_code == 0:
+        assert "the caller goes on: no trial succeeded" in completed.stdout
+        assert "stuck in native code): it fails once that call returns" in completed.stderr

@@ -143,8 +143,9 @@ def test_a_search_that_spent_its_budget_reads_as_done_not_stalled(tmp_path: Path
         recorded = store.experiment("speed")
     assert recorded is not None and recorded.max_train_seconds == 1.0
     assert (status.train_seconds, status.max_train_seconds) == (pytest.approx(spent), 1.0)
-    assert queries.pace(results.trials, queries.trials_left(recorded, len(results.trials),
-                                                            spent), later)[1] == 0.0
+    counts = queries.count_by_state(results.trials)
+    assert queries.pace(results.trials, queries.trials_left(recorded, counts, spent),
+                        later)[1] == 0.0
     summary = experiment_summary(recorded, results.trials, [], later)
     assert (summary["seconds_left"], summary["max_train_seconds"]) == (0.0, 1.0)
     shown = CliRunner().invoke(main, ["status", "--store", str(options.store), "--exp-key",

@@ -112,6 +112,20 @@ def test_rerun_with_another_definition_is_refused_showing_the_difference(store_l
     assert "min_accuracy" not in result.output  # only what differs is shown (both 0.5)
 
 
+def test_a_run_with_another_definition_hears_nothing_of_what_a_resume_would_keep(
+        store_location: str) -> None:
+    """It is no resume: only its refusal, which says why."""
+    record_trials(store_location, "d", OUTCOMES[:1])
+    result = invoke("search", "--store", store_location, "--exp-key", "d", "--objective",
+                    "digits", "--epochs", "1", "--algo", "random", "--seed", "7")
+    assert result.exit_code == 2
+    assert "objective: recorded" in result.output and "ignored" not in result.output, \
+        result.output
+    kept = invoke("search", "--store", store_location, "--exp-key", "d", "--objective",
+                  "noop", "--epochs", "1", "--max-evals", "1", "--algo", "random")
+    assert "warning: --algo random is ignored" in kept.output, kept.output  # a resume does
+
+
 def test_a_changed_space_is_shown_in_its_own_letters(tmp_path) -> None:
     space = tmp_path / "rate.yaml"
     space.write_text("parameters:\n  学习率: {value: 0.1}\n", encoding="utf-8")

@@ -256,6 +256,9 @@ def test_the_time_left_is_at_most_the_time_to_spend_the_training_budget() -> Non
     assert queries.time_left(experiment, trials, counts, now)[1] == pytest.approx(3.0)
     spent = dataclasses.replace(experiment, max_train_seconds=10.0)
     assert queries.time_left(spent, trials, counts, now)[1] == 0.0
+    # Spent, a farm still finishes what it queued or runs: two more at one a second.
+    assert queries.time_left(spent, trials, {**counts, "running": 1, "queued": 1},
+                             now)[1] == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize(("where", "value"), [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import types
 
 import pytest
@@ -72,3 +73,12 @@ def test_a_worker_process_that_exits_with_an_error_is_said_to_have(
     _say_how_it_ended(child, 1, set())  # type: ignore[arg-type]
     assert "worker process hpsearch-worker-cpu (pid 4242) ended with exit code 7; 1 other " \
         "worker process(es) go on" in caplog.text
+
+
+def test_a_worker_process_the_commands_own_stop_ended_is_not_reported(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A second forwarded SIGTERM ends a child with 128 + 15, as the stop asked."""
+    for code in (143, -15):
+        child = types.SimpleNamespace(exitcode=code, name="hpsearch-worker-cpu", pid=4242)
+        _say_how_it_ended(child, 1, {signal.SIGTERM})  # type: ignore[arg-type]
+    assert caplog.text == ""

@@ -38,15 +38,17 @@ from search.cli.common import (
 from search.cli.dashboard import dashboard
 from search.cli.progress import progress_on_stderr
 from search.cli.reports import export, plot
+from search.experiment import ExperimentConflict, check_same_definition
 from search.farm.spool import check_spool_root, default_spool_root
 from search.farm.stopping import StopNow
 from search.farm.worker import WorkerOptions
 from search.launch import (
+    InvalidSearchOptions,
     RecordedChoiceKept,
     SearchFailed,
     SearchOptions,
     kept_choices,
-    optimize,
+    optimize_in_own_process,
 )
 from search.logs import configure_logging
 from search.policy import (
@@ -197,7 +199,7 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
             stale_after=stale_after, max_attempts=max_attempts, trial_timeout=trial_timeout,
             max_consecutive_failures=max_consecutive_failures, data_dir=data_dir,
             torch_compile=torch_compile, confirm=confirm)
-        _warn_of_kept_choices(options, {
+        _warn_of_kept_choices(options, space_name, objective_name, {
             name: str(value) for name, value in (
                 ("algo", algo), ("pruner", pruner), ("confirm", confirm), ("seed", seed),
                 ("startup_trials", startup_trials))
@@ -213,8 +215,8 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                 with (progress_on_stderr(header) as on_progress,
                       warnings.catch_warnings()):  # said above, for the options given only
                     warnings.simplefilter("ignore", RecordedChoiceKept)
-                    results = optimize(objective_name, space_name, options,
-                                       on_progress=on_progress)
+                    results = optimize_in_own_process(objective_name, space_name, options,
+                                                      on_progress=on_progress)
             except (KeyboardInterrupt, StopNow) as stop:
                 click.echo("interrupted: finished trials are saved, a running one goes back "
                            "to the queue; rerun the same command to resume", err=True)
@@ -228,14 +230,21 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
                             "trials` lists every run)"))
 
 
-def _warn_of_kept_choices(options: SearchOptions, given: dict[str, str]) -> None:
+def _warn_of_kept_choices(options: SearchOptions, space_name: str, objective_name: str,
+                          given: dict[str, str]) -> None:
     """A resume keeps the recorded algo, pruner, confirmation, seed and startup trials; say
-    so when this run names others on its command line, rather than ignore them silently."""
+    so when this run names others on its command line, rather than ignore them silently. Not
+    for a run with another definition: that is no resume, and its refusal says why."""
     if not given:
         return
     with opened_store(options.store) as store:
         recorded = store.experiment(options.exp_key)
     if recorded is None:
+        return
+    try:
+        check_same_definition(recorded, options.experiment(
+            recorded, spaces.load_space(space_name), objective_name))
+    except (ExperimentConflict, spaces.SpaceError, InvalidSearchOptions):
         return
     for name, was in kept_choices(recorded, options).items():
         if name in given:

@@ -64,8 +64,9 @@ def deadline(seconds: float | None, on_stuck: Callable[[], None] | None,
             return
         if on_stuck is None:
             log.error("the trial ignored its %g s timeout for %g s more (stuck in native "
-                      "code): it fails once that call returns; Ctrl-C stops the search",
-                      seconds, waited)
+                      "code): it fails once that call returns, and until then nothing in this "
+                      "process can stop it (restart the kernel, or end the process, to stop "
+                      "it now)", seconds, waited)
             return
         log.error("the trial ignored its %g s timeout for %g s more (stuck in native "
                   "code); ending this process", seconds, waited)

@@ -16,7 +16,7 @@ import time
 from types import FrameType
 
 import objectives
-from search.farm.stopping import StopRequest
+from search.farm.stopping import StopRequest, stop_signals
 from search.farm.worker import Worker, WorkerExit, WorkerOptions, worker_id
 from search.logs import configure_logging
 from search.policy import DEFAULT_STALE_AFTER
@@ -212,7 +212,7 @@ def run_processes(store_location: str, options: WorkerOptions, plans: list[Proce
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child.pid, signum)
 
-    for stop in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for stop in stop_signals():
         signal.signal(stop, forward)
     running = list(children)
     while running:  # each as it ends, so that one killed (by the OOM killer) is said at once
@@ -228,10 +228,13 @@ def _say_how_it_ended(child: multiprocessing.process.BaseProcess, others: int,
                       forwarded: set[int]) -> None:
     """Log a worker process killed by a signal (the OOM killer's SIGKILL, a segfault) or
     ended with an error code: it could not say so itself (an objective's `os._exit`), or its
-    own last line does not say whether the others go on. One the stop this command forwarded
-    ended before its handlers were in place was only stopped."""
+    own last line does not say whether the others go on. One that a stop this command
+    forwarded ended (before its handlers were in place, or a second signal's 128 + N) was
+    only stopped."""
     code = child.exitcode
-    if code is None or code == 0 or -code in forwarded:
+    if code is None or code == 0:
+        return
+    if (-code if code < 0 else code - 128) in forwarded:
         return
     if code > 0:
         how = f"ended with exit code {code}"

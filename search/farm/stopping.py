@@ -1,5 +1,5 @@
-"""Graceful stops: the first SIGTERM/SIGINT/SIGHUP finishes the current trial, the second stops now
-(the job goes back to the queue), and later ones do not interrupt that.
+"""Graceful stops: the first stop signal (SIGTERM, SIGINT, SIGHUP) finishes the current trial,
+the second stops now (the job goes back to the queue), and later ones do not interrupt that.
 
 A signal handler runs in the main thread between two bytecodes, possibly while that thread
 holds a lock, for example the plain lock inside `threading.Event.wait`. So the handler takes
@@ -32,6 +32,14 @@ class StopNow(BaseException):
         self.signum = signum
 
 
+def stop_signals() -> tuple[signal.Signals, ...]:
+    """The signals that stop a worker: SIGTERM, SIGINT, and SIGHUP (a closed terminal: finish
+    the trial rather than leave it for the reclaimer) unless this process was started to
+    ignore it, as `nohup hpsearch worker` over ssh is."""
+    hangup = () if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN else (signal.SIGHUP,)
+    return (signal.SIGTERM, signal.SIGINT, *hangup)
+
+
 class StopRequest:
     """Whether a stop was asked for; `wait` doubles as an interruptible sleep."""
 
@@ -51,12 +59,11 @@ class StopRequest:
         return clock.wait(self._event, seconds)
 
     def install_signal_handlers(self) -> None:
-        """Route SIGTERM, SIGINT and SIGHUP (a closed terminal: finish the trial rather than
-        leave it for the reclaimer) here. Call from the main thread."""
+        """Route the `stop_signals` here. Call from the main thread."""
         read_end, self._signal_pipe = os.pipe()
         threading.Thread(target=self._wake_waiters, args=(read_end,), name="stop-signals",
                          daemon=True).start()
-        for stop in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for stop in stop_signals():
             signal.signal(stop, self._on_signal)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:

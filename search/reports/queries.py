@@ -40,13 +40,16 @@ def spent_train_seconds(trials: Iterable[Trial]) -> float:
                      and math.isfinite(trial.train_seconds))
 
 
-def trials_left(experiment: Experiment, finished: int, train_seconds: float) -> int:
-    """How many more trials the search runs: none once its budget of training seconds is
-    spent (the search stops then), else those up to its `max_evals`."""
+def trials_left(experiment: Experiment, counts: dict[str, int], train_seconds: float) -> int:
+    """How many more trials the search finishes, from `count_by_state`'s counts: those up to
+    its `max_evals`; once its budget of training seconds is spent, only those queued or
+    running then (a farm lets them finish; a stopped embedded search runs none)."""
+    finished = finished_count(counts)
+    left = max(0, (experiment.max_evals or finished) - finished)
     budget = experiment.max_train_seconds
     if budget is not None and train_seconds >= budget:
-        return 0
-    return max(0, (experiment.max_evals or finished) - finished)
+        return min(left, counts.get("queued", 0) + counts.get("running", 0))
+    return left
 
 
 def select_trials(trials: Iterable[Trial], states: Sequence[str] = ()) -> list[Trial]:
@@ -292,11 +295,12 @@ def pace(trials: Iterable[Trial], remaining: int, now: datetime.datetime,
 def time_left(experiment: Experiment, trials: Sequence[Trial], counts: dict[str, int],
               now: datetime.datetime) -> tuple[float | None, float | None]:
     """The pace and the time left (see `pace`) to the experiment's `max_evals`, or to its
-    budget of training seconds where that comes first."""
+    budget of training seconds where that comes first (spent, to the trials it still
+    finishes: see `trials_left`)."""
     spent = spent_train_seconds(trials)
     budget = experiment.max_train_seconds
-    return pace(trials, trials_left(experiment, finished_count(counts), spent), now,
-                None if budget is None else max(0.0, budget - spent))
+    return pace(trials, trials_left(experiment, counts, spent), now,
+                None if budget is None or spent >= budget else budget - spent)
 
 
 def _finished(trial: Trial) -> datetime.datetime:
