@@ -48,8 +48,8 @@ class TrainingRecipe:
         missing = [key for key in ("lr", "batch_size", "optimizer") if key not in params]
         if missing:
             raise ValueError(
-                f"params lack {', '.join(missing)}; this objective expects lr, batch_size, "
-                f"weight_decay, optimizer and scheduler (got {sorted(params)})"
+                f"params lack {', '.join(missing)}; this objective needs lr, batch_size and "
+                f"optimizer, and also reads weight_decay and scheduler (got {sorted(params)})"
             )
         optimizer = _as_choice(params["optimizer"], "optimizer")
         scheduler = _as_choice(params.get("scheduler", "none"), "scheduler")
@@ -73,10 +73,22 @@ class TrainingRecipe:
         return recipe
 
     def _validate(self) -> None:
+        """Refuse what torch would refuse when the trial builds its optimizer or schedule:
+        caught here, the space check stops a search before its first trial."""
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be 0 or more, got {self.weight_decay}")
+        if not self.momentum >= 0:
+            raise ValueError(f"optimizer momentum must be 0 or more, got {self.momentum}")
+        if self.nesterov and not self.momentum > 0:
+            raise ValueError("optimizer nesterov needs a momentum above 0, got "
+                             f"{self.momentum}")
+        if not 0 < self.plateau_factor < 1:
+            raise ValueError("scheduler factor must be between 0 and 1 (the lr is multiplied "
+                             f"by it), got {self.plateau_factor}")
         if self.optimizer not in ("adamw", "sgd"):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; expected 'adamw' or 'sgd'")
         if self.scheduler not in ("cosine", "plateau", "none"):

@@ -140,3 +140,25 @@ def test_a_value_the_objective_cannot_take_is_refused_not_a_traceback(tmp_path: 
                                   "  batch_size: {values: [32]}\n  optimizer: {values: [adamw]}\n")
     assert_user_error(run("search", "--store", str(tmp_path / "store"), "--space", space),
                       "does not fit the objective digits", "'lr': None")
+
+
+@pytest.mark.parametrize(("knobs", "fragment"), [
+    ("  weight_decay: {value: -1.0}\n  optimizer: {values: [adamw]}\n",
+     "weight_decay must be 0 or more"),
+    ("  optimizer: {values: [{name: sgd, parameters: {momentum: {value: -0.5}}}]}\n",
+     "momentum must be 0 or more"),
+    ("  optimizer: {values: [{name: sgd, parameters: {nesterov: {value: true}}}]}\n",
+     "nesterov needs a momentum"),
+    ("  optimizer: {values: [adamw]}\n"
+     "  scheduler: {values: [{name: plateau, parameters: {factor: {value: 1.5}}}]}\n",
+     "scheduler factor must be between 0 and 1"),
+])
+def test_a_value_torch_would_refuse_stops_the_search_before_its_first_trial(
+        tmp_path: Path, knobs: str, fragment: str) -> None:
+    """As docs/spaces.md says: not a search whose every trial fails on it."""
+    space = write_space(tmp_path, "parameters:\n  lr: {values: [0.01]}\n"
+                                  f"  batch_size: {{values: [32]}}\n{knobs}")
+    store = tmp_path / "store"
+    assert_user_error(run("search", "--store", str(store), "--space", space),
+                      "does not fit the objective digits", fragment)
+    assert not list(store.glob("*/experiment.json"))
