@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from stored_trials import record_trials
 
+import search
 from search.store import StoreError, open_store
 from search.store import _embedded as embedded
 from search.store._embedded import EmbeddedStore
@@ -208,3 +209,22 @@ def test_a_full_disk_is_a_store_error_that_keeps_what_was_written(
 def test_an_experiment_key_with_a_final_newline_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="invalid experiment key"):
         EmbeddedStore(tmp_path / "store").experiment("x\n")
+
+
+def test_a_disk_that_fills_as_a_result_is_written_ends_the_search_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/failures.md: one message, not a retry every 30 s that holds off a SIGTERM; the
+    trial found running is retried when a resume has space."""
+    options = search.SearchOptions(store=str(tmp_path / "store"), exp_key="full", max_evals=3,
+                                   epochs=1)
+    real_finish = EmbeddedStore.finish_job
+
+    def no_space(self: EmbeddedStore, *args: object, **kwargs: object) -> bool:
+        raise StoreError("cannot write the store: No space left on device. Free space")
+
+    monkeypatch.setattr(EmbeddedStore, "finish_job", no_space)
+    with pytest.raises(StoreError, match="No space left on device"):
+        search.optimize("noop", "default", options)
+    monkeypatch.setattr(EmbeddedStore, "finish_job", real_finish)
+    resumed = search.optimize("noop", "default", options)
+    assert [trial.state for trial in resumed.trials] == ["ok"] * 3

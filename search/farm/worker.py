@@ -292,9 +292,10 @@ class Worker:
 
     def _offer(self, reservation: Reservation, result: dict[str, Any]
                ) -> tuple[bool, StopNow | KeyboardInterrupt | None]:
-        """Offer a result until the store takes it. A second signal meanwhile is returned,
-        for the caller to honour once it has recorded the stored result: stopping earlier
-        would leave it only in the spool, and uncounted."""
+        """Offer a result until the store takes it (a database waited out; a local store's
+        refusal, such as a full disk, raised at once: the search ends, saying why). A second
+        signal meanwhile is returned, for the caller to honour once it has recorded the
+        stored result: stopping earlier would leave it only in the spool, and uncounted."""
         wait = 1.0
         deferred: StopNow | KeyboardInterrupt | None = None
         while True:
@@ -306,6 +307,8 @@ class Worker:
                 log.warning("storing the result of trial %s first, then stopping",
                             reservation.tid)
             except StoreError as error:
+                if self._store.answers_at_once:
+                    raise  # a local disk's error (a full disk) is no outage to wait out
                 where = f"; it is safe in {self._spool.path}" if self._spool else ""
                 log.warning("cannot store the result of trial %s of %s yet (%s)%s; retrying in "
                             "%g s", reservation.tid, reservation.exp_key, error, where, wait)
