@@ -228,7 +228,8 @@ def _warn_of_kept_choices(recorded: Experiment, options: SearchOptions) -> None:
         if not _is_default(options, name):
             warnings.warn(f"{name}={getattr(options, name)!r} is ignored: a resume of "
                           f"{options.exp_key!r} keeps its recorded {name} ({was}); choose a "
-                          "new exp_key to search with another", RecordedChoiceKept, stacklevel=3)
+                          "new exp_key to search with another", RecordedChoiceKept,
+                          stacklevel=4)  # the caller of optimize (a notebook's cell)
 
 
 def _is_default(options: SearchOptions, name: str) -> bool:
@@ -301,8 +302,7 @@ def optimize(
             run here (its data is missing; a farm only logs that, its workers have their own).
         SearchFailed: no trial succeeded, or (embedded) too many failed in a row.
     """
-    return optimize_in_own_process(objective, space, options, on_progress=on_progress,
-                                   owns_process=False)
+    return _optimize(objective, space, options, on_progress, owns_process=False)
 
 
 def optimize_in_own_process(
@@ -311,12 +311,19 @@ def optimize_in_own_process(
     options: SearchOptions | None = None,
     *,
     on_progress: Callable[[SearchProgress], None] | None = None,
-    owns_process: bool = True,
 ) -> ExperimentResults:
     """`optimize`, for a caller that owns its process (the `hpsearch search` command): an
     embedded trial stuck in native code past its timeout ends the process, as a worker's does,
     rather than hang it for good (a resume goes on from there). A caller's process (a
     notebook's kernel, a script) is never ended: that is `optimize`."""
+    return _optimize(objective, space, options, on_progress, owns_process=True)
+
+
+def _optimize(objective: str | objectives.Objective | ObjectiveFunction,
+              space: str | os.PathLike[str] | spaces.SearchSpace,
+              options: SearchOptions | None,
+              on_progress: Callable[[SearchProgress], None] | None,
+              owns_process: bool) -> ExperimentResults:
     options = SearchOptions() if options is None else options
     if not isinstance(options, SearchOptions):
         raise InvalidSearchOptions(redact_location(

@@ -451,6 +451,7 @@ def test_a_resume_from_python_warns_of_the_choices_it_keeps(tmp_path: Path) -> N
             first, max_evals=2, pruner="none", algo="random"))
     assert sorted(str(warning.message).split("=")[0] for warning in warned) == [
         "algo", "pruner"]
+    assert {warning.filename for warning in warned} == {__file__}  # the caller's line
     assert "keeps its recorded pruner (curve)" in str(warned[1].message) + str(
         warned[0].message)
     assert (resumed.experiment.pruner, resumed.experiment.algo) == ("curve", "tpe")

@@ -260,12 +260,12 @@ def _attach_hint(store: str, exp_key: str, objective_name: str) -> str:
     goes rather than offer a command that would log in with `***`."""
     allow = (f" --allow-objective {shlex.quote(objective_name)}"
              if objectives.is_module_function(objective_name) else "")
-    command = f"hpsearch worker --exp-key {shlex.quote(exp_key)}{allow}"
+    serving = f"--exp-key {shlex.quote(exp_key)}{allow}"
     source = click.get_current_context().get_parameter_source("store")
     if source is click.core.ParameterSource.ENVIRONMENT:
-        return f"attach some with: {command} (and the same HPSEARCH_STORE)"
+        return f"attach some with: hpsearch worker {serving} (and the same HPSEARCH_STORE)"
     shown = redact(store)
-    hint = f"attach some with: hpsearch worker --store '{shown}'{command[len('hpsearch worker'):]}"
+    hint = f"attach some with: hpsearch worker --store '{shown}' {serving}"
     if shown != store:
         hint += " (with the password for ***; on a shared host set HPSEARCH_STORE instead)"
     return hint
