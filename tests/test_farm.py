@@ -197,9 +197,11 @@ def test_worker_processes_stop_once_their_command_is_gone(mongo_url, hpsearch) -
 def test_a_closed_terminal_stops_the_worker_processes_as_sigterm_does(mongo_url, hpsearch
                                                                      ) -> None:
     """SIGHUP reaches the command alone (its children have process groups of their own): it
-    stops them gracefully rather than die and leave them behind."""
+    stops them gracefully rather than die and leave them behind. Started as from a terminal,
+    not to ignore SIGHUP, whatever this test run was started with (`nohup make test`)."""
     worker = hpsearch.start("worker", "--store", mongo_url, "--gpus", "none", "--cpu-workers", "2",
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     db = database(mongo_url)
     wait_until(lambda: db.workers.count_documents({}) == 2, 120, "both processes report")
     worker.send_signal(signal.SIGHUP)

@@ -25,6 +25,8 @@ _SIGNAL_WHILE_HOLDING_THE_WAIT_LOCK = textwrap.dedent("""
     import os, signal
     from search.farm.stopping import StopNow, StopRequest
 
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)  # as from a terminal, even under `nohup`
+
     stop = StopRequest()
     stop.install_signal_handlers()
     with stop._event._cond:
