@@ -125,18 +125,25 @@ def test_a_finished_search_shows_its_own_worker_as_stopped(twenty_trial_search: 
     assert " stopped " in worker_line and " lost " not in worker_line
 
 
-@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def _as_from_a_terminal() -> None:
+    for stop in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(stop, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                                  (signal.SIGHUP, 129)])
 def test_an_interrupted_search_hands_its_running_trial_back(tmp_path: Path, hpsearch,
                                                             signum: int, exit_code: int) -> None:
-    """Ctrl-C or a `kill` is a stop the user asked for: the trial goes back to the queue
-    at once instead of staying `running` until a resume counts it as a dead attempt."""
+    """Ctrl-C, a `kill` or a closed terminal is a stop: the trial goes back to the queue at
+    once instead of staying `running` until a resume counts it as a dead attempt. Started as
+    from a terminal, whatever this test run ignores."""
     runs = tmp_path / "runs.log"
     arguments = ["search", "--store", str(tmp_path / "store"), "--exp-key", "stopped",
                  "--objective", "tests.objectives_for_tests:records_run_then_sleeps",
                  "--max-evals", "2", "--epochs", "1", "--max-attempts", "1"]
     hpsearch.environment.update(HPSEARCH_TEST_RUN_LOG=str(runs), HPSEARCH_TEST_SLEEP="600")
     process = hpsearch.start(*arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                             preexec_fn=_as_from_a_terminal)
     wait_until(lambda: runs.exists() and bool(runs.read_text()), 120, "trial 0 started")
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)

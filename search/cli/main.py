@@ -40,7 +40,7 @@ from search.cli.progress import progress_on_stderr
 from search.cli.reports import export, plot
 from search.experiment import ExperimentConflict, check_same_definition
 from search.farm.spool import check_spool_root, default_spool_root
-from search.farm.stopping import StopNow
+from search.farm.stopping import StopNow, stop_signals
 from search.farm.worker import WorkerOptions
 from search.launch import (
     InvalidSearchOptions,
@@ -210,7 +210,7 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
         if options.is_farm:
             header += ("\ntrials are queued for workers; "
                        + _attach_hint(store, exp_key, objective_name))
-        with _sigterm_stops_now():
+        with _signals_stop_now():
             try:
                 with (progress_on_stderr(header) as on_progress,
                       warnings.catch_warnings()):  # said above, for the options given only
@@ -272,20 +272,23 @@ def _attach_hint(store: str, exp_key: str, objective_name: str) -> str:
 
 
 @contextlib.contextmanager
-def _sigterm_stops_now() -> Iterator[None]:
-    """SIGTERM (a `kill`, a scheduler's stop) interrupts a search as Ctrl-C does, so a trial
-    running in this process is handed back to the queue rather than left to look dead."""
+def _signals_stop_now() -> Iterator[None]:
+    """SIGTERM (a `kill`, a scheduler's stop) and SIGHUP (a closed terminal, unless started
+    under `nohup`) interrupt a search as Ctrl-C does, so a trial running in this process is
+    handed back to the queue rather than left to look dead."""
     def stop_now(signum: int, frame: FrameType | None) -> None:
         raise StopNow(signum)
 
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may handle signals
         return
-    previous = signal.signal(signal.SIGTERM, stop_now)
+    previous = {stop: signal.signal(stop, stop_now) for stop in stop_signals()
+                if stop != signal.SIGINT}  # Ctrl-C raises KeyboardInterrupt already
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 # -- worker -------------------------------------------------------------------------------------
