@@ -206,6 +206,29 @@ def test_a_full_disk_is_a_store_error_that_keeps_what_was_written(
     assert reopened.jobs("full")[0]["state"] == 2
 
 
+def test_a_late_result_the_disk_refuses_is_a_store_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's `_offer` keeps a result it could not write (a StoreError) for another try;
+    a raw OSError from the late results' file escaped it."""
+    root = tmp_path / "store"
+    record_trials(str(root), "late", [], queued=1)
+    store = EmbeddedStore(root)
+    first = store.reserve_next_job("w1", ["late"])
+    assert first is not None
+    (running,) = store.running_attempts(["late"])
+    assert store.give_up(running, max_attempts=3, reason="silent") == "requeue"
+    second = store.reserve_next_job("w2", ["late"])
+    assert second is not None
+    assert store.finish_job(first, {"status": "ok", "loss": -1.0})
+
+    def no_space(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(StoreError, match="No space left on device. Free space"):
+        store.finish_job(second, {"status": "ok", "loss": -2.0, "attempt": 1})
+
+
 def test_an_experiment_key_with_a_final_newline_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="invalid experiment key"):
         EmbeddedStore(tmp_path / "store").experiment("x\n")

@@ -58,7 +58,7 @@ def test_an_embedded_search_prunes_what_cannot_win_and_counts_it(
         assert result["loss"] == 0.0 and result["pruner"] == "bound"
         assert result["epochs"] == 2 and result["epochs_planned"] == 10
         assert result["val_accuracy_per_epoch"] == [0.9, 0.9]
-        assert trial.accuracy == 0.9 and 0 < trial.train_seconds < 10 * 0.15
+        assert trial.accuracy == 0.9 and trial.train_seconds >= 2 * 0.15 * 0.999  # 2 epochs
         assert trial.reason.startswith("bound: at most")
     pruned = {t.tid for t in trials if t.pruned}
     assert not pruned & {t.tid for t in results.best(8)}

@@ -41,7 +41,6 @@ from search.store import Reservation, Store, StoreError, WorkerStatus
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_CONSECUTIVE_FAILURES = 5  # the embedded search's; a worker has no limit unless told
 _EXPERIMENT_REFRESH_INTERVAL = 5.0
 _FIRST_IDLE_POLL = 0.02  # seconds between polls in the first second without a job
 _BACKOFF_AFTER = 1.0  # seconds without a job; then the wait doubles, up to poll_interval

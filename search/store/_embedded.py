@@ -244,10 +244,11 @@ class EmbeddedStore(Store):
                           attempt=reservation.attempt, worker=reservation.worker_id,
                           result=result, arrived=utcnow())
         path = self._directory(reservation.exp_key) / "late-results.jsonl"
-        with open(path, "a", encoding="utf-8") as file:
-            file.write(_dumps(dataclasses.asdict(late)) + "\n")
-            file.flush()
-            os.fsync(file.fileno())
+        try:
+            with open(path, "a", encoding="utf-8") as file:
+                _append_durably(file, _dumps(dataclasses.asdict(late)))
+        except OSError as error:
+            raise self._write_failed(error) from None
         log.warning("trial %s of %s already has a result; keeping this one as a late result",
                     reservation.tid, reservation.exp_key)
         return False
@@ -441,14 +442,9 @@ class EmbeddedStore(Store):
     def _save(self, job: JobDoc) -> None:
         writer = self._writer(job["exp_key"])
         try:
-            writer.write(_dumps(job) + "\n")
-            writer.flush()
-            os.fsync(writer.fileno())
+            _append_durably(writer, _dumps(job))
         except OSError as error:  # a full disk: what is written stays, a torn line is cut
-            raise StoreError(
-                f"cannot write the store at {self.location}: {error.strerror or error}. Free "
-                "space (or fix its permissions), then rerun the search to resume it: finished "
-                "trials are kept") from None
+            raise self._write_failed(error) from None
         self._load(job["exp_key"])[job["tid"]] = job
         queued = self._queued[job["exp_key"]]
         if job["state"] == JOB_STATE_NEW:
@@ -456,11 +452,25 @@ class EmbeddedStore(Store):
         else:
             queued.discard(job["tid"])
 
+    def _write_failed(self, error: OSError) -> StoreError:
+        """The error callers handle for a write the disk refused (full, or not writable)."""
+        return StoreError(
+            f"cannot write the store at {self.location}: {error.strerror or error}. Free "
+            "space (or fix its permissions), then rerun the search to resume it: finished "
+            "trials are kept")
+
     def _current(self, reservation: Reservation) -> JobDoc | None:
         job = self._load(reservation.exp_key).get(reservation.tid)
         if job is None or is_finished(job) or job.get("owner") != reservation.worker_id:
             return None
         return job
+
+
+def _append_durably(file: IO[str], line: str) -> None:
+    """Append one journal line and sync it: a trial reported finished survives a power cut."""
+    file.write(line + "\n")
+    file.flush()
+    os.fsync(file.fileno())
 
 
 def _cut_torn_tail(path: pathlib.Path, writer: IO[str]) -> None:
