@@ -38,7 +38,7 @@ from search.dashboard._server import _Handler
 from search.documents import utcnow
 from search.experiment import Experiment
 from search.farm.proposals import Proposer
-from search.reports.queries import count_by_state
+from search.reports.queries import count_by_state, experiment_status
 from search.store import WorkerStatus, open_store, opened_store
 from search.store._mongo._dialect import DIALECT_VARIABLE, FerretDBDialect
 from search.trial import trials_of
@@ -608,6 +608,33 @@ def test_the_workers_page_shows_each_worker_and_its_trial(tab: Tab, tmp_path: Pa
         row.locator("a", has_text="trial 2").click()
         tab.until("document.getElementById('detail-state') !== null")
         assert tab.page.locator("#detail-state").inner_text() == "running"
+
+
+def test_an_experiment_counts_the_workers_that_serve_it_as_status_does(
+        tab: Tab, tmp_path: Path) -> None:
+    """An idle worker free to take the experiment's jobs serves it (the driver queues for
+    it); one restricted to another experiment, or stopped, does not."""
+    location = str(tmp_path / "store")
+    record_trials(location, "farm", OUTCOMES[:2], running=1)
+    store = open_store(location)
+    try:
+        for worker_id, host, state, exp_key, serves in (
+                ("busy:1:0", "busy-box", "busy", "farm", None),
+                ("idle:1:0", "idle-box", "idle", None, None),
+                ("other:1:0", "other-box", "idle", None, ("elsewhere",)),
+                ("gone:1:0", "gone-box", "stopped", None, None)):
+            store.report_worker(WorkerStatus(worker_id=worker_id, host=host, device="cpu",
+                                             state=state, last_seen=utcnow(), exp_key=exp_key,
+                                             tid=2 if exp_key else None, serves=serves))
+        counted = len(experiment_status(store, "farm").workers)
+    finally:
+        store.close()
+    with served(location) as dashboard:
+        tab.open(dashboard.url)
+        workers = tab.page.locator('[data-exp="farm"] [data-fact="workers"]')
+        assert workers.locator(".value").inner_text() == str(counted) == "2"
+        assert sorted(workers.locator(".detail").inner_text().split(", ")) == [
+            "busy-box", "idle-box"]
 
 
 # -- access -----------------------------------------------------------------------------------

@@ -181,14 +181,18 @@ def timely_fields(experiment: Experiment, trials: Sequence[Trial], counts: dict[
     and its time left grows, and workers go quiet, with no trial changing."""
     rate, seconds_left = time_left(experiment, trials, counts, now)
     return {"trials_per_minute": _number(rate), "seconds_left": _number(seconds_left),
-            "live_workers": live_workers(experiment, workers, now)}
+            **live_workers(experiment, workers, now)}
 
 
 def live_workers(experiment: Experiment, workers: Iterable[WorkerStatus],
-                 now: datetime.datetime) -> int:
-    """How many workers serve the experiment now, by its own policy's `stale_after`."""
-    return sum(1 for worker in workers if worker.exp_key == experiment.exp_key
-               and worker.is_live(experiment.policy.stale_after, now))
+                 now: datetime.datetime) -> dict[str, Any]:
+    """How many workers serve the experiment now, by its own policy's `stale_after`, counted
+    as `hpsearch status` and the driver count them (WorkerStatus.serves_experiment), and
+    their hosts."""
+    serving = [worker for worker in workers if worker.serves_experiment(experiment.exp_key)
+               and worker.is_live(experiment.policy.stale_after, now)]
+    return {"live_workers": len(serving),
+            "live_hosts": list(dict.fromkeys(worker.host for worker in serving))}
 
 
 def front_points(found: Evidence) -> list[dict[str, Any]]:

@@ -306,7 +306,7 @@ class LiveStore:
         if old is not None and not changed and not vanished and experiment == old.experiment:
             # No trial changed, but a stalled search's pace falls and its workers go quiet:
             # the workers each read, the pace every PACE_REFRESH seconds.
-            timely = {"live_workers": live_workers(experiment, reading.workers, now)}
+            timely = live_workers(experiment, reading.workers, now)
             summarised_at = old.summarised_at
             if (now - summarised_at).total_seconds() >= PACE_REFRESH:
                 timely = timely_fields(experiment, [entry.trial for entry in known.values()],

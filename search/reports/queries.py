@@ -234,11 +234,7 @@ def experiment_status(store: Store, exp_key: str) -> ExperimentStatus:
     if experiment is None:
         raise unknown_experiment(store, exp_key)
     trials = trials_of(store.jobs(exp_key, fields=TRIAL_FIELDS))
-    # Idle workers free to take this experiment's trials may take them next; a stopped
-    # one that last ran none of them has nothing to do with it.
-    workers = [w for w in store.workers()
-               if w.exp_key == exp_key
-               or (w.exp_key is None and w.state != "stopped" and w.may_take(exp_key))]
+    workers = [w for w in store.workers() if w.serves_experiment(exp_key)]
     # Times in a store are by its clock, which may not be this machine's: read after the
     # workers, so that their ages are not negative.
     now = store.now()

@@ -153,6 +153,14 @@ class WorkerStatus:
         stamped the report)."""
         return max(0.0, (now - self.last_seen).total_seconds())
 
+    def serves_experiment(self, exp_key: str) -> bool:
+        """Whether it works for `exp_key`: running its trial, or idle and free to take its
+        jobs next. One rule for the driver's queue, `status` and the dashboard; a stopped
+        worker that last ran none of its trials has nothing to do with it."""
+        if self.exp_key is not None:
+            return self.exp_key == exp_key
+        return self.state != "stopped" and self.may_take(exp_key)
+
     def may_take(self, exp_key: str) -> bool:
         """Whether its restriction and refusals let it take `exp_key`'s jobs (a record written
         before workers said either lets it take any experiment's)."""
@@ -332,13 +340,11 @@ class Store(abc.ABC):
         return utcnow()
 
     def live_workers(self, exp_key: str, stale_after: float) -> int:
-        """How many workers could take `exp_key`'s jobs: live (WorkerStatus.is_live), and busy
-        with it or idle and free to take it (WorkerStatus.may_take)."""
+        """How many workers could take `exp_key`'s jobs: live (WorkerStatus.is_live), and
+        serving it (WorkerStatus.serves_experiment)."""
         now = self.now()
         return sum(1 for worker in self.workers()
-                   if worker.is_live(stale_after, now) and (
-                       worker.exp_key == exp_key
-                       or worker.exp_key is None and worker.may_take(exp_key)))
+                   if worker.is_live(stale_after, now) and worker.serves_experiment(exp_key))
 
     def close(self) -> None:  # noqa: B027 - optional: a store may hold nothing to release
         """Release connections and locks."""

@@ -381,12 +381,12 @@
                                          'No experiments in this store yet.'));
       return;
     }
-    const cards = overview.experiments.map((summary) => experimentCard(summary, overview));
+    const cards = overview.experiments.map((summary) => experimentCard(summary));
     main.replaceChildren(...header, el('div', {class: 'experiments', id: 'experiments'}, cards));
     document.body.dataset.painted = 'true';
   }
 
-  function experimentCard(summary, overview) {
+  function experimentCard(summary) {
     const counts = summary.counts;
     const finished = counts.ok + (counts.pruned || 0) + counts.failed;
     const target = Math.max(summary.max_evals || 0, summary.total, 1);
@@ -394,7 +394,6 @@
                    ['ok', 'pruned', 'failed', 'running'].map((state) => el('span', {
                      class: state, style: `width: ${(100 * counts[state]) / target}%`})));
     const best = summary.best;
-    const workers = overview.workers.filter((w) => w.exp_key === summary.exp_key && w.live);
     const open = () => { location.hash = `#/experiments/${encodeURIComponent(summary.exp_key)}`; };
     return el('div', {class: 'card experiment-card', dataset: {exp: summary.exp_key},
                       onclick: open},
@@ -410,7 +409,7 @@
              'trials finished', 'pace'),
         ...budgetFacts(summary),
         fact('Live workers', String(summary.live_workers),
-             workers.map((w) => w.host).filter((h, i, all) => all.indexOf(h) === i).join(', '),
+             summary.live_hosts.join(', '),
              'workers'),
         fact('Created', fmtDay(summary.created), '', 'created')));
   }

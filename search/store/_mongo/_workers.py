@@ -60,8 +60,9 @@ class WorkerRegistry:
         return [status for status in map(_worker_status, documents) if status is not None]
 
     def live(self, exp_key: str, stale_after: float) -> int:
-        """How many workers reported within `stale_after`, not stopped, free for `exp_key`
-        (see WorkerStatus.is_live): counted by the server, one number whatever the farm."""
+        """How many workers reported within `stale_after`, not stopped, and serve `exp_key`
+        (WorkerStatus.is_live and serves_experiment, as a query): counted by the server, one
+        number whatever the farm."""
         # A record without `serves` or `refused` (an older worker's) matches as one that
         # may take any experiment.
         idle_and_free = {"exp_key": None, "serves": {"$in": [None, exp_key]},
