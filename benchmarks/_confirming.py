@@ -20,6 +20,7 @@ from typing import Any
 import hyperopt
 
 from benchmarks._algorithms import Vals
+from search.configurations import Confidence, Configuration, configuration_key, pool, rank
 from search.confirmation import (
     DISABLED,
     REPEAT_OF,
@@ -28,7 +29,6 @@ from search.confirmation import (
     standings,
 )
 from search.documents import JOB_STATE_DONE, JOB_STATE_RUNNING
-from search.reports.evidence import Confidence, Configuration, configuration_key, pool, rank
 from search.trial import Trial
 
 Params = dict[str, Any]

@@ -8,7 +8,7 @@ seconds, 0 when the true mean accuracy is below the floor: `_noisy_landscapes`),
 that true mean is below the floor, and how many distinct configurations the search tried
 (what confirmation costs). The baselines report their best single observation, as Optuna,
 Hyperopt and today's `hpsearch best` do; with confirmation the search reports the best
-configuration by pooled evidence (`search.reports.evidence`).
+configuration by pooled evidence (`search.configurations`).
 
 - Synthetic training models over the `default` space (`<model>/low`, `/high`: the two ends of
   the measured noise; `/none`: noiseless, for the cost of confirmation).
@@ -52,14 +52,14 @@ from hyperopt import rand  # noqa: E402
 import search.tpe  # noqa: E402
 from benchmarks import _algorithms, _noise, _noisy_landscapes  # noqa: E402
 from benchmarks._confirming import ConfirmingSearch  # noqa: E402
-from search.confirmation import DISABLED, ConfirmationSettings  # noqa: E402
-from search.reports.evidence import (  # noqa: E402
+from search.configurations import (  # noqa: E402
     DEFAULT_CONFIDENCE,
     DEFAULT_RANKING,
     RANKINGS,
     Confidence,
     configuration_key,
 )
+from search.confirmation import DISABLED, ConfirmationSettings  # noqa: E402
 
 ALGORITHMS = ("confirm", "ours", "optuna", "random")
 Params = dict[str, Any]

@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from query_speed import experiment, finished_jobs
 
+from search.configurations import PoolCache, best_configuration
 from search.dashboard._data import (
     Evidence,
     configuration_table,
@@ -37,7 +38,6 @@ from search.dashboard._data import (
     trial_row,
 )
 from search.documents import JobDoc
-from search.reports.evidence import PoolCache, best_configuration
 from search.reports.queries import pareto_front
 from search.trial import trials_of
 

@@ -1,6 +1,7 @@
 """The public names of `search`: read by type checkers, and by `lazy_loader` at run time to
 load each name from its module on first use."""
 
+from .configurations import Configuration
 from .experiment import Experiment, ExperimentConflict
 from .farm.driver import SearchProgress
 from .farm.worker import Worker, WorkerOptions
@@ -11,7 +12,6 @@ from .launch import (
     SearchOptions,
     optimize,
 )
-from .reports.evidence import Configuration
 from .reports.results import ExperimentResults, results
 from .store import Store, StoreError, open_store
 from .trial import Trial

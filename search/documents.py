@@ -35,12 +35,8 @@ JOB_STATE_RUNNING = 1
 JOB_STATE_DONE = 2
 JOB_STATE_ERROR = 3
 
-STATE_NAMES = {
-    JOB_STATE_NEW: "queued",
-    JOB_STATE_RUNNING: "running",
-    JOB_STATE_DONE: "done",
-    JOB_STATE_ERROR: "failed",
-}
+# The user's names of the job states that say it alone (DONE's depends on its result).
+_STATE_NAMES = {JOB_STATE_NEW: "queued", JOB_STATE_RUNNING: "running", JOB_STATE_ERROR: "failed"}
 FINISHED_STATES = (JOB_STATE_DONE, JOB_STATE_ERROR)
 
 
@@ -69,7 +65,7 @@ def trial_state(job: Mapping[str, Any]) -> str:
         if not isinstance(result, Mapping) or result.get("status") != STATUS_OK:
             return "failed"
         return "pruned" if result.get("pruned") is True else "ok"
-    return STATE_NAMES.get(job["state"], CANCELLED)
+    return _STATE_NAMES.get(job["state"], CANCELLED)
 
 
 def is_finished(job: Mapping[str, Any]) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hyperopt.base import JOB_STATE_CANCEL, JOB_STATE_NEW
 
+from search.configurations import configuration_key, pool, rank
 from search.confirmation import (
     DISABLED,
     REPEAT_OF,
@@ -21,7 +22,6 @@ from search.confirmation import (
 )
 from search.documents import JobDoc
 from search.farm.ledger import SearchLedger
-from search.reports.evidence import configuration_key, pool, rank
 from search.trial import Trial
 from tests.evidence_trials import FLOOR, params, run
 

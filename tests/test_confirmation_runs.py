@@ -17,8 +17,8 @@ from stored_trials import record_trials, result_for
 
 import search
 from search.cli import main
+from search.configurations import pool
 from search.confirmation import REPEAT_OF, ConfirmationSettings, next_repeat, repeat_job
-from search.reports.evidence import pool
 from search.store import open_store
 from search.trial import Trial, trials_of
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from search.reports.evidence import (
+from search.configurations import (
     MIN_POPULATION_VARIANCE,
     NO_NOISE,
     PRIOR_NOISE,

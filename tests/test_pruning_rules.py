@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from stored_trials import finished_job
 
 from objectives import EpochReport
+from search.configurations import pool
 from search.experiment import Experiment
 from search.farm.evidence import EvidencePublisher, trial_pruning
 from search.pruning import (
@@ -32,7 +33,6 @@ from search.pruning import (
 )
 from search.pruning._bound import TIMED_TRIALS
 from search.pruning._evidence import binned_curve
-from search.reports.evidence import pool
 from search.store import EvidenceTooLarge, StoreError
 from search.store._embedded import EmbeddedStore
 from tests.evidence_trials import params, run

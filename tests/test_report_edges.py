@@ -20,10 +20,10 @@ from stored_trials import finished_job, record_trials
 
 import search
 from search.cli import main
+from search.configurations import pool
 from search.documents import utcnow
 from search.experiment import Experiment
 from search.reports import queries
-from search.reports.evidence import pool
 from search.reports.output import render, render_status
 from search.store import WorkerStatus, open_store
 from search.trial import TRIAL_FIELDS, Trial, trials_of

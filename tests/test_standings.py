@@ -7,6 +7,16 @@ import random
 
 import pytest
 
+from search.configurations import (
+    DEFAULT_CONFIDENCE,
+    Confidence,
+    Configuration,
+    best_configuration,
+    configuration_key,
+    measured_noise,
+    pool,
+    rank,
+)
 from search.confirmation import (
     ConfirmationSettings,
     is_repeat,
@@ -17,16 +27,6 @@ from search.confirmation import (
 from search.confirmation._schedule import SCHEDULE_CONFIDENCE
 from search.confirmation._standings import Standings
 from search.documents import is_finished
-from search.reports.evidence import (
-    DEFAULT_CONFIDENCE,
-    Confidence,
-    Configuration,
-    best_configuration,
-    configuration_key,
-    measured_noise,
-    pool,
-    rank,
-)
 from search.trial import Trial
 from tests.evidence_trials import FLOOR, params, run
 

@@ -38,6 +38,7 @@ from search.cli.common import (
 from search.cli.dashboard import dashboard
 from search.cli.progress import progress_on_stderr
 from search.cli.reports import export, plot
+from search.configurations import configuration_columns
 from search.experiment import ExperimentConflict, check_same_definition
 from search.farm.spool import check_spool_root, default_spool_root
 from search.farm.stopping import StopNow, stop_signals
@@ -59,7 +60,6 @@ from search.policy import (
 )
 from search.pruning import PRUNER_NAMES
 from search.reports import queries
-from search.reports.evidence import configuration_columns
 from search.reports.output import render, render_status
 from search.store import Store, StoreError, opened_store
 from search.trial import trial_columns

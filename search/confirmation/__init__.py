@@ -8,7 +8,7 @@ Pure and deterministic: the decision is a function of the trials alone, so the s
 gives the same schedule, on a resume too. A search keeps `standings(trials, min_accuracy)`,
 `update`s them with each trial that changes and asks `next_repeat_from(standings, settings)`:
 the same decision, without pooling the whole history before each proposal. The reports rank
-what the runs show together (`search.reports.evidence`).
+what the runs show together (`search.configurations`).
 """
 
 from search.confirmation._jobs import is_repeat, repeat_job

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from search.configurations import Confidence, Configuration
 from search.confirmation._jobs import is_repeat
 from search.confirmation._settings import ConfirmationSettings
 from search.confirmation._standings import Standings
-from search.reports.evidence import Confidence, Configuration
 from search.trial import Trial
 
 # The schedule judges the floor by 2 standard errors, the reports by 1.7: which configuration

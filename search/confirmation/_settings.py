@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from search.reports.evidence import REPRODUCIBLE_SPREAD
+from search.configurations import REPRODUCIBLE_SPREAD
 
 OFF = "none"
 DEFAULT = "default"

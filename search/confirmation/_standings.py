@@ -18,9 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from search.confirmation._jobs import is_repeat
-from search.documents import is_finished
-from search.reports.evidence import (
+from search.configurations import (
     POPULATION_SIZE,
     UNSTABLE_RANK,
     Confidence,
@@ -35,6 +33,8 @@ from search.reports.evidence import (
     noise_parts,
     rank_key,
 )
+from search.confirmation._jobs import is_repeat
+from search.documents import is_finished
 from search.trial import Trial
 
 # Below this discount (standard errors times the relative spread) a single run's lower bound

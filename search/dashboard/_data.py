@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import spaces
+from search.configurations import Configuration, PoolCache, pool, rank
 from search.experiment import Experiment
 from search.policy import DEFAULT_STALE_AFTER
-from search.reports.evidence import Configuration, PoolCache, pool, rank
 from search.reports.queries import (
     count_by_state,
     pareto_front,

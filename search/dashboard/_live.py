@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from search.configurations import PoolCache
 from search.documents import JobDoc, trial_state, utcnow
 from search.experiment import Experiment
-from search.reports.evidence import PoolCache
 from search.store import Store, StoreError
 from search.trial import Trial, trials_of
 from search.urls import redact

@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Callable
 
 from search.clock import SYSTEM_CLOCK, Clock
+from search.configurations import Configuration
 from search.confirmation import next_repeat_from, repeat_job
 from search.documents import JobDoc, sort_by_tid
 from search.experiment import Experiment
@@ -27,7 +28,6 @@ from search.farm.ledger import SearchLedger
 from search.farm.proposals import Proposer
 from search.farm.reclaim import Reclaimer
 from search.farm.worker import Worker
-from search.reports.evidence import Configuration
 from search.store import Store
 
 _SHORTEST_POLL = 0.02  # seconds between polls right after a job changed state

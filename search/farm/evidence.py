@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 from objectives import ShouldPrune
 from search.clock import SYSTEM_CLOCK, Clock
+from search.configurations import configuration_key
 from search.documents import JobDoc, is_finished
 from search.experiment import Experiment
 from search.pruning import (
@@ -28,7 +29,6 @@ from search.pruning import (
     make_pruner,
     should_prune,
 )
-from search.reports.evidence import configuration_key
 from search.store import EvidenceTooLarge, Store, StoreError
 from search.trial import Trial
 

@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from search.configurations import DEFAULT_CONFIDENCE, Configuration
 from search.confirmation import Standings, standings
 from search.documents import (
     CANCELLED,
@@ -28,7 +29,6 @@ from search.documents import (
     malformed_reason,
     trial_state,
 )
-from search.reports.evidence import DEFAULT_CONFIDENCE, Configuration
 from search.trial import Trial
 
 

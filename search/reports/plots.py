@@ -18,8 +18,8 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from search.configurations import Configuration
 from search.documents import CANCELLED
-from search.reports.evidence import Configuration
 from search.reports.queries import best_configurations, configuration_front, count_by_state
 from search.trial import Trial
 from spaces import Parameter, SearchSpace
@@ -38,7 +38,7 @@ class BestConfiguration:
         tid: Its original trial's id.
         tids: Its scored runs, in tid order.
         score: Mean accuracy / mean training seconds.
-        lower_bound: What the ranking went by (see `search.reports.evidence`).
+        lower_bound: What the ranking went by (see `search.configurations`).
         accuracy_spread, seconds_spread: Sample standard deviations over its runs; None
             with a single run.
     """

@@ -2,7 +2,7 @@
 
 Pure functions over `Trial` views, so every command answers the same on both stores. The best
 and the front are of configurations, every run of the same hyperparameters pooled
-(`search.reports.evidence`): a lucky single run does not head them.
+(`search.configurations`): a lucky single run does not head them.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from search.configurations import Configuration, configuration_columns, pool, rank
 from search.documents import CANCELLED
 from search.experiment import Experiment
-from search.reports.evidence import Configuration, configuration_columns, pool, rank
 from search.store import LateResult, Store, StoreError, WorkerStatus
 from search.trial import TRIAL_FIELDS, Trial, trials_of
 
@@ -262,8 +262,9 @@ def pace(trials: Iterable[Trial], remaining: int, now: datetime.datetime,
          budget_left: float | None = None) -> tuple[float | None, float | None]:
     """Trials finished per minute, and the seconds left at that pace for `remaining` trials;
     with `budget_left` (training seconds left of a budget), at most the time the recent
-    trials' pace of training takes to spend it, as the progress bar has it. `now` is the
-    time by the store's clock (Store.now), which the finish times are on.
+    trials' pace of training takes to spend it. (A search's own progress bar takes the
+    sooner of the two as well, but at its run's average pace: it sees only its own run.)
+    `now` is the time by the store's clock (Store.now), which the finish times are on.
 
     The rate is that of the last (up to) 20 trials, which follows workers coming and going
     better than the average since the start. While trials remain, a farm gone quiet slows it:

@@ -15,9 +15,9 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING
 
+from search.configurations import Configuration
 from search.experiment import Experiment
 from search.reports import queries
-from search.reports.evidence import Configuration
 from search.store import Store, check_exp_key, opened_store
 from search.trial import Trial, trials_of
 

@@ -106,7 +106,7 @@ class History:
     def _pooled(self) -> tuple[np.ndarray, np.ndarray]:
         """Losses and outcomes with each repeated configuration's runs pooled on its first row
         (the others IGNORED), pending while none has finished. As the reports pool
-        (search.reports.evidence): mean accuracy over mean seconds, below the floor (by its
+        (search.configurations): mean accuracy over mean seconds, below the floor (by its
         mean accuracy) when the mean accuracy is; for results without them (a plain Hyperopt
         objective), good when at least half the finished runs were, with their mean loss
         counting the others as 0."""
