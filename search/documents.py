@@ -11,6 +11,7 @@ changes, so that a reader can ask for what changed since it last looked).
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -148,6 +149,14 @@ def unstorable_reason(document: Mapping[str, Any], limit: int = MAX_RESULT_BYTES
 def is_int(value: Any) -> bool:
     """An int, and not a bool (which Python counts as one)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def finite_number(value: Any) -> float | None:
+    """A stored number as a float; None for anything else (a bool, text, NaN, infinity),
+    which any program writing to a shared database may have left in a field."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def has_trial_identity(document: Any) -> bool:

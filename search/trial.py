@@ -11,13 +11,13 @@ import dataclasses
 import datetime
 import functools
 import json
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from search.documents import (
     JOB_STATE_NEW,
     JobDoc,
+    finite_number,
     flatten,
     has_trial_identity,
     is_finished,
@@ -106,10 +106,10 @@ class Trial:
             state=state,
             params=dict(params) if isinstance(params, Mapping) and params
             else _hyperopt_values(misc),
-            accuracy=_number(result.get("accuracy")) if scored else None,
-            test_accuracy=_number(result.get("test_accuracy")) if scored else None,
-            train_seconds=_number(result.get("train_seconds")),
-            loss=_number(result.get("loss")) if scored else None,
+            accuracy=finite_number(result.get("accuracy")) if scored else None,
+            test_accuracy=finite_number(result.get("test_accuracy")) if scored else None,
+            train_seconds=finite_number(result.get("train_seconds")),
+            loss=finite_number(result.get("loss")) if scored else None,
             below_floor=(bool(result.get("below_accuracy_floor"))
                          or (scored and result.get("loss") == 0)),
             reason=_text(result.get("prune_reason" if state == "pruned" else "reason")),
@@ -185,13 +185,6 @@ def trials_of(jobs: Iterable[Mapping[str, Any]]) -> list[Trial]:
 # Jobs reach the reports from a shared database, where another program may have written any
 # value: one that is not what hpsearch writes reads as missing, so one bad document cannot
 # take every query down (its trial shows, without the value).
-
-def _number(value: Any) -> float | None:
-    """A finite number, or None."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return value
-    return None
-
 
 def _hyperopt_values(misc: Mapping[str, Any]) -> dict[str, Any]:
     """`misc.vals` as one value per active label (Hyperopt writes `{label: [value]}`, `[]`

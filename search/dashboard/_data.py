@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import spaces
 from search.configurations import Configuration, PoolCache, pool, rank
+from search.documents import finite_number
 from search.experiment import Experiment
 from search.policy import DEFAULT_STALE_AFTER
 from search.reports.queries import (
@@ -69,9 +69,9 @@ def trial_row(trial: Trial) -> TrialRow:
     return TrialRow(
         tid=trial.tid,
         state=trial.state,
-        score=_number(trial.score),
-        accuracy=_number(trial.accuracy),
-        seconds=_number(trial.train_seconds),
+        score=finite_number(trial.score),
+        accuracy=finite_number(trial.accuracy),
+        seconds=finite_number(trial.train_seconds),
         started=_timestamp(trial.started),
         finished=_timestamp(trial.finished),
         worker=_text(trial.worker),
@@ -131,12 +131,12 @@ def configuration_row(configuration: Configuration) -> dict[str, Any]:
         "runs": configuration.runs,
         "failed": configuration.failed,
         "pending": configuration.pending,
-        "score": _number(configuration.score),
-        "lower_bound": _number(configuration.lower_bound),
-        "accuracy": _number(configuration.accuracy),
-        "accuracy_spread": _number(configuration.accuracy_spread),
-        "seconds": _number(configuration.train_seconds),
-        "seconds_spread": _number(configuration.seconds_spread),
+        "score": finite_number(configuration.score),
+        "lower_bound": finite_number(configuration.lower_bound),
+        "accuracy": finite_number(configuration.accuracy),
+        "accuracy_spread": finite_number(configuration.accuracy_spread),
+        "seconds": finite_number(configuration.train_seconds),
+        "seconds_spread": finite_number(configuration.seconds_spread),
         "below_floor": configuration.below_floor,
         "unstable": configuration.unstable,
     }
@@ -163,14 +163,14 @@ def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
         "space": redact(space_name(experiment.space)),
         "algo": experiment.algo,
         "epochs": experiment.epochs,
-        "min_accuracy": _number(experiment.min_accuracy),
+        "min_accuracy": finite_number(experiment.min_accuracy),
         "max_evals": experiment.max_evals,
         "created": _timestamp(experiment.created),
         "counts": counts,
         "total": len(trials),
         "best": None if best is None else configuration_row(best),
-        "train_seconds": _number(spent_train_seconds(trials)),
-        "max_train_seconds": _number(experiment.max_train_seconds),
+        "train_seconds": finite_number(spent_train_seconds(trials)),
+        "max_train_seconds": finite_number(experiment.max_train_seconds),
         **timely_fields(experiment, trials, counts, workers, now),
     }
 
@@ -180,7 +180,7 @@ def timely_fields(experiment: Experiment, trials: Sequence[Trial], counts: dict[
     """The summary's fields that change with the clock alone: a stalled search's pace falls
     and its time left grows, and workers go quiet, with no trial changing."""
     rate, seconds_left = time_left(experiment, trials, counts, now)
-    return {"trials_per_minute": _number(rate), "seconds_left": _number(seconds_left),
+    return {"trials_per_minute": finite_number(rate), "seconds_left": finite_number(seconds_left),
             **live_workers(experiment, workers, now)}
 
 
@@ -199,8 +199,8 @@ def front_points(found: Evidence) -> list[dict[str, Any]]:
     """The Pareto front of the configurations at their means, fastest first, as `hpsearch
     pareto` has it (see `queries.pareto_front`)."""
     return [{"tid": configuration.tid, "runs": configuration.runs,
-             "seconds": _number(configuration.train_seconds),
-             "accuracy": _number(configuration.accuracy)}
+             "seconds": finite_number(configuration.train_seconds),
+             "accuracy": finite_number(configuration.accuracy)}
             for configuration in pareto_front(found.pooled)]
 
 
@@ -261,7 +261,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, int):
         return value if abs(value) < 2 ** 53 else str(value)  # beyond a JS number's precision
     if isinstance(value, float):
-        return _number(value)
+        return finite_number(value)
     if isinstance(value, Mapping):
         return {_text(str(key)): _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -281,14 +281,8 @@ def _text(value: Any) -> str | None:
     return None if value is None else _redacted(value if isinstance(value, str) else str(value))
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def _rounded(value: Any) -> float | None:
-    number = _number(value)
+    number = finite_number(value)
     return None if number is None else round(number, CURVE_DECIMALS)
 
 

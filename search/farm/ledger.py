@@ -15,7 +15,6 @@ the final table will not. It comes, as the confirmation schedule's decisions do,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +24,7 @@ from search.documents import (
     CANCELLED,
     JOB_STATE_NEW,
     JobDoc,
+    finite_number,
     is_finished,
     malformed_reason,
     trial_state,
@@ -132,8 +132,4 @@ def _train_seconds(job: JobDoc) -> float:
     result: Any = job.get("result")
     if not is_finished(job) or not isinstance(result, dict):
         return 0.0
-    seconds = result.get("train_seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) \
-            or not math.isfinite(seconds):
-        return 0.0
-    return float(seconds)
+    return finite_number(result.get("train_seconds")) or 0.0

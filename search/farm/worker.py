@@ -27,7 +27,7 @@ from typing import Any
 import objectives
 import spaces
 from search.clock import SYSTEM_CLOCK, Clock
-from search.documents import utcnow
+from search.documents import finite_number, utcnow
 from search.experiment import Experiment
 from search.farm.evidence import evidence_for, trial_pruning
 from search.farm.execution import PreparedExperiment, run_job
@@ -98,9 +98,8 @@ def _names(field: str, value: object) -> tuple[str, ...]:
 
 def _seconds(value: object) -> float:
     """A finite number as a float; NaN for anything else, which every comparison refuses."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return math.nan
-    return float(value)
+    number = finite_number(value)
+    return math.nan if number is None else number
 
 
 @dataclasses.dataclass(frozen=True)

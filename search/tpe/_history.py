@@ -21,7 +21,7 @@ import numpy as np
 from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING, STATUS_OK
 from hyperopt.base import Domain
 
-from search.documents import REPEAT_OF
+from search.documents import REPEAT_OF, finite_number
 from search.means import pooled_mean
 from search.pruning import pruned_estimate
 from search.tpe._space import SearchSpace, read_space
@@ -182,7 +182,7 @@ def _pooled_evidence(results: list[Any]) -> tuple[int, float] | None:
             return None
         if result.get("status") != STATUS_OK or result.get("pruned"):
             continue  # a failed run says nothing of the score, a pruned one too little
-        numbers = [_number(result.get(name))
+        numbers = [finite_number(result.get(name))
                    for name in ("accuracy", "train_seconds", "min_accuracy")]
         if None in numbers:
             return None
@@ -197,13 +197,6 @@ def _pooled_evidence(results: list[Any]) -> tuple[int, float] | None:
     if mean_seconds <= 0:
         return FAILED, math.inf
     return GOOD_CANDIDATE, -accuracy / mean_seconds
-
-
-def _number(value: Any) -> float | None:
-    """A finite number, or None."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 def _signature(document: dict[str, Any]) -> tuple[Any, ...]:
