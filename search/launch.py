@@ -33,7 +33,7 @@ from search.policy import MAX_SECONDS, MIN_HEARTBEAT_INTERVAL, MalformedPolicy, 
 from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 from search.reports.results import ExperimentResults
 from search.store import DEFAULT_LOCATION, Store, exp_key_problem, opened_store
-from search.urls import is_mongodb_url, redact_location
+from search.urls import is_mongodb_url, redact, redact_location
 
 if TYPE_CHECKING:
     from search.farm.driver import SearchProgress
@@ -356,8 +356,9 @@ def _optimize(objective: str | objectives.Objective | ObjectiveFunction,
     failed = [trial for trial in results.trials if trial.state == "failed"]
     if failed and not any(trial.state in ("ok", "pruned") for trial in results.trials):
         last = failed[-1]
-        raise SearchFailed(f"no trial succeeded; the last failure, trial {last.tid}: "
-                           f"{objectives.describe_failure(last.job.get('result') or {})}")
+        raise SearchFailed(redact(
+            f"no trial succeeded; the last failure, trial {last.tid}: "
+            f"{objectives.describe_failure(last.job.get('result') or {})}"))
     return results
 
 

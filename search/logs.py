@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 from search.urls import redact
 
@@ -23,3 +24,11 @@ def configure_logging(level: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(LOG_FORMAT))
     logging.basicConfig(level=level, handlers=[handler])
+    warnings.formatwarning = _one_line
+
+
+def _one_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+              line: str | None = None) -> str:
+    """A warning as `Category: message`, without the file and source line of a library's
+    code (pymongo's, on an option of a URL it does not know), which say nothing to a user."""
+    return f"{category.__name__}: {message}\n"

@@ -9,19 +9,33 @@ import urllib.parse
 # of its line: a password may hold `/`, `@`, `:`, a quote or a space (the driver may accept
 # it), and a user name an `@` or a `/` of its own (`alice@corp.example`, typed unescaped). So
 # a line with a stray `@` later on is redacted too far rather than not far enough: messages
-# put whatever follows a URL and holds an `@` on a line of its own.
-_LOGIN = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*:/+)(?P<login>[^\n]*)@", re.IGNORECASE)
+# put whatever follows a URL and holds an `@` on a line of its own. In a location alone (one
+# value, not a message) the login runs to its last `@` whatever the lines: the driver takes a
+# newline inside a password too.
+_LOGIN_PATTERN = r"(?P<scheme>\b[a-z][a-z0-9+.-]*:/+)(?P<login>{any}*)@"
+_LOGIN = re.compile(_LOGIN_PATTERN.format(any=r"[^\n]"), re.IGNORECASE)
+_LOCATION_LOGIN = re.compile(_LOGIN_PATTERN.format(any=r"[\s\S]"), re.IGNORECASE)
 # Where a login's user name ends and its password starts: its first `:`, or in a login
 # escaped whole (`alice%3Apassword`, as `quote_plus` of `user:password` gives), the first
 # escaped one. A login with neither is a user name alone.
 _PASSWORD_START = re.compile(r":|%3A", re.IGNORECASE)
 # URL options that carry a secret of their own: TLS key and proxy passwords, and an AWS
 # session token among authMechanismProperties (comma-separated, its colon perhaps escaped).
+# In a message a secret ends at a space or a quote, where prose may go on; in a location
+# alone it runs to the next option (`&name=`), spaces, quotes and a stray `&` included, as
+# the driver reads it.
+_SECRET_NAME = r"(?P<name>[?&;](?:tls\w*password|proxyPassword)=|AWS_SESSION_TOKEN(?::|%3A))"
 _SECRET_OPTIONS = re.compile(
-    r"(?P<name>[?&;](?:tls\w*password|proxyPassword)=|AWS_SESSION_TOKEN(?::|%3A))"
-    r"(?P<secret>(?<==)[^&;\s'\"]*|(?<!=)[^&;,\s'\"]*)", re.IGNORECASE)
-# `user:password@host…` without a scheme, at the start or after a `/` (`mongodb//u:pw@h`).
-_SCHEMELESS_CREDENTIALS = re.compile(r"(?P<prefix>(?:^|/)[^/\s:@]+):[^/\s]*@")
+    _SECRET_NAME + r"(?P<secret>(?<==)[^&;\s'\"]*|(?<!=)[^&;,\s'\"]*)", re.IGNORECASE)
+_LOCATION_SECRET_OPTIONS = re.compile(
+    _SECRET_NAME + r"(?P<secret>(?<==)(?:(?![&;][a-z][\w.]*=)[\s\S])*|(?<!=)[^&;,]*)",
+    re.IGNORECASE)
+# `user:password@host…` without a scheme, at the start or after a `/` (`mongodb//u:pw@h`), or
+# a scheme with its slashes missing (`mongodb:u:pw@h`). The password runs to the last `@` of
+# its line (a `/` or a space in it too); a name followed by `: ` or `:/` is a message's label
+# or a scheme, not a login.
+_SCHEMELESS_CREDENTIALS = re.compile(
+    r"(?P<prefix>(?:^|(?<=[/\s('\"]))[^/\s:@'\"()]+):(?![/\s])[^\n]*@")
 
 
 def is_mongodb_url(location: str) -> bool:
@@ -38,8 +52,12 @@ def looks_like_credentials(location: str) -> bool:
 
 
 def redact_location(location: str) -> str:
-    """`redact`, and the password of a `user:password@` typed without a well-formed scheme."""
-    return _SCHEMELESS_CREDENTIALS.sub(r"\g<prefix>:***@", redact(location))
+    """`redact` for a location alone, or a message that quotes one as typed: its login and
+    secret options hidden whole, and the password of a `user:password@` typed without a
+    well-formed scheme."""
+    text = _LOCATION_LOGIN.sub(_hide_password, location)
+    text = _LOCATION_SECRET_OPTIONS.sub(r"\g<name>***", text)
+    return _SCHEMELESS_CREDENTIALS.sub(r"\g<prefix>:***@", redact(text))
 
 
 def redact(text: str) -> str:
@@ -56,11 +74,11 @@ def secrets_of(location: str) -> list[str]:
     """The secrets in a URL as typed and as decoded, so callers can scrub them from messages
     of other libraries that quote them without the URL around them."""
     found = []
-    login = _LOGIN.match(location)
+    login = _LOCATION_LOGIN.match(location)
     password = None if login is None else _password(login)
     if password:
         found.append(password)
-    for option in _SECRET_OPTIONS.finditer(location):
+    for option in _LOCATION_SECRET_OPTIONS.finditer(location):
         if option.group("secret"):
             found.append(option.group("secret"))
     decoded = [urllib.parse.unquote_plus(secret) for secret in found]

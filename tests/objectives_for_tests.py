@@ -29,6 +29,12 @@ def raises(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
         raise RuntimeError("objective failed on purpose")
 
 
+def quotes_a_password(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
+    """Fail as a data loader that cannot reach its database does: quoting its URL whole."""
+    with trial.timed():
+        raise ConnectionError("could not open postgresql://loader:objective-pw7@datahost/db")
+
+
 def nan_accuracy(params: dict[str, Any], trial: TrialContext) -> dict[str, Any]:
     """Train for no time and return a NaN accuracy, as a diverged run would."""
     with trial.timed():

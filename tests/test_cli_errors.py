@@ -162,3 +162,32 @@ def test_a_value_torch_would_refuse_stops_the_search_before_its_first_trial(
     assert_user_error(run("search", "--store", str(store), "--space", space),
                       "does not fit the objective digits", fragment)
     assert not list(store.glob("*/experiment.json"))
+
+
+@pytest.mark.parametrize("command", ["status", "experiments", "best"])
+def test_a_ctrl_c_no_command_handles_exits_130(command: str, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """As one while a store connects: click's own "Aborted!" exits 1, which a script reads
+    as a search whose trials all failed."""
+    import search.store
+
+    def interrupted(location: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(search.store, "open_store", interrupted)
+    result = CliRunner().invoke(main, [command, "--store", str(tmp_path)])
+    assert result.exit_code == 130, result.output
+    assert "Aborted" not in result.output and "Traceback" not in result.output
+
+
+def test_a_librarys_warning_is_one_line_without_its_source(tmp_path: Path) -> None:
+    """pymongo warns of a URL option it does not know with its own file and source line."""
+    import subprocess
+    import sys
+
+    url = "mongodb://127.0.0.1:1/db?noSuchOption=1&serverSelectionTimeoutMS=300"
+    completed = subprocess.run([sys.executable, "-m", "search", "status", "--store", url],
+                               capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert completed.returncode == 2, completed.stderr
+    assert "UserWarning: Unknown option" in completed.stderr
+    assert "site-packages" not in completed.stderr and ".py:" not in completed.stderr

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from search.cli import main
 from search.store import StoreError, open_store
-from search.urls import redact, scrub, secrets_of
+from search.urls import redact, redact_location, scrub, secrets_of
 
 COMMANDS = ["search", "worker", "best", "trials", "status", "export", "plot", "experiments",
             "pareto"]
@@ -56,6 +56,9 @@ def url_table(port: str) -> list[tuple[str, list[str]]]:
          ["escaped-login-pw7"]),
         (f"mongodb://alice:proxied-pw7@127.0.0.1:{port}/hpsearch?proxyHost=127.0.0.1"
          "&proxyPassword=proxy-pw7", ["proxied-pw7", "proxy-pw7"]),
+        ("alice:no-scheme/sl ash-pw7@127.0.0.1:27017/hpsearch", ["no-scheme/sl ash-pw7"]),
+        (f"mongodb://alice:spaced-pw7@127.0.0.1:{port}/hpsearch?proxyHost=127.0.0.1"
+         "&proxyPassword=pro'xy sp-pw7", ["spaced-pw7", "pro'xy sp-pw7"]),
     ]
 
 
@@ -98,13 +101,14 @@ def test_no_command_prints_a_password_for_any_url_shape(mongo_server, hpsearch,
     ["export", "--store", "{store}", "--format", "{url}"],  # not one of the choices
     ["status", "--store", "{store}", "--interval", "{url}"],  # not a number
 ])
+@pytest.mark.parametrize("url", ["mongodb://alice:wrong-place-pw7@127.0.0.1:1/hpsearch",
+                                 "alice:wrong/place-pw7@127.0.0.1:1/hpsearch"])
 def test_a_usage_error_hides_a_password_typed_in_the_wrong_place(arguments: list[str],
-                                                                 tmp_path: Path) -> None:
-    url = "mongodb://alice:wrong-place-pw7@127.0.0.1:1/hpsearch"
+                                                                 url: str, tmp_path: Path) -> None:
     outcome = CliRunner().invoke(main, [argument.format(url=url, store=str(tmp_path))
                                         for argument in arguments])
     assert outcome.exit_code == 2, outcome.output
-    assert "alice:***@" in outcome.output and "wrong-place-pw7" not in outcome.output
+    assert "alice:***@" in outcome.output and "place-pw7" not in outcome.output
 
 
 @pytest.mark.parametrize("url, shown, secret", [
@@ -165,6 +169,49 @@ def test_a_mistyped_url_with_a_password_is_refused_not_made_a_directory(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("location", "shown"), [
+    ("u:pa/ss-pw7@h/db", "u:***@h/db"),
+    ("u:pa ss-pw7@h", "u:***@h"),
+    ("mongodb:u:pa/ss-pw7@h/db", "mongodb:***@h/db"),
+    ("mongodb//u:pa/ss-pw7@h/db", "mongodb//u:***@h/db"),
+])
+def test_a_mistyped_url_whose_password_holds_a_slash_or_a_space_is_refused(
+        location: str, shown: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match="looks like a MongoDB address") as refused:
+        open_store(location)
+    assert f"store {shown} looks like" in str(refused.value) and "ss-pw7" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("location", "shown", "secret"), [
+    # The driver takes a newline in a password; a location is one value, not lines of prose.
+    ("mongodb://alice:pw\nnl-pw7@h:1/db", "mongodb://alice:***@h:1/db", "pw\nnl-pw7"),
+    # A secret option runs to the next option: spaces, quotes and a stray `&` are its own.
+    ("mongodb://h/db?proxyHost=p&proxyPassword=correct horse-pw7&x=1",
+     "mongodb://h/db?proxyHost=p&proxyPassword=***&x=1", "correct horse-pw7"),
+    ("mongodb://h/db?tlsCertificateKeyFilePassword=ab'cd\"-pw7",
+     "mongodb://h/db?tlsCertificateKeyFilePassword=***", "ab'cd\"-pw7"),
+    ("mongodb://h/db?tlsCertificateKeyFilePassword=ab&cd-pw7&tls=true",
+     "mongodb://h/db?tlsCertificateKeyFilePassword=***&tls=true", "ab&cd-pw7"),
+    ("mongodb://h/db?authMechanismProperties=AWS_SESSION_TOKEN:IQo Jb3-pw7,x:y",
+     "mongodb://h/db?authMechanismProperties=AWS_SESSION_TOKEN:***,x:y", "IQo Jb3-pw7"),
+])
+def test_a_location_alone_hides_its_secrets_whole(location: str, shown: str,
+                                                  secret: str) -> None:
+    assert redact_location(location) == shown
+    assert secret in secrets_of(location)
+    assert scrub(f"the driver said: {secret} is wrong", secrets_of(location)) == (
+        "the driver said: *** is wrong")
+
+
+def test_a_store_shows_its_location_redacted_whatever_its_password_holds() -> None:
+    with pytest.raises(StoreError) as unreachable:
+        open_store("mongodb://alice:pw\nnl-pw7@127.0.0.1:1/db?serverSelectionTimeoutMS=300")
+    assert "at mongodb://alice:***@127.0.0.1:1/db?" in str(unreachable.value)
+    assert "nl-pw7" not in str(unreachable.value)
+
+
 def test_an_invalid_url_keeps_its_reason_once_redacted() -> None:
     # The CLI redacts every message again: a hint with an `@` on the URL's line would be
     # taken for the end of a password, and the reason with it.
@@ -217,3 +264,24 @@ def test_the_worker_command_a_farm_search_suggests_never_logs_in_with_stars(
     context.set_parameter_source("store", click.core.ParameterSource[source])
     with context.scope():
         assert _attach_hint(store, "e", "noop") == hint
+
+
+def test_a_password_in_a_trials_error_is_hidden_from_every_table_and_file(
+        tmp_path: Path) -> None:
+    """An objective's exception quotes its database's URL: the dashboard hid it, but `trials`,
+    `export` and the Python API's failure printed it."""
+    import search
+
+    options = search.SearchOptions(store=str(tmp_path / "store"), exp_key="leaky", max_evals=1,
+                                   epochs=1)
+    with pytest.raises(search.SearchFailed) as failed:
+        search.optimize("tests.objectives_for_tests:quotes_a_password", "default", options)
+    assert "loader:***@datahost" in str(failed.value)
+    assert "objective-pw7" not in str(failed.value)
+    store = ["--store", options.store, "--exp-key", "leaky"]
+    for arguments in (["trials", "--format", "json"], ["trials", "--format", "csv"],
+                      ["export", "--format", "json"], ["export", "--format", "csv"]):
+        outcome = CliRunner().invoke(main, [*arguments, *store])
+        assert outcome.exit_code == 0, outcome.output
+        assert "loader:***@datahost" in outcome.output, outcome.output
+        assert "objective-pw7" not in outcome.output, outcome.output

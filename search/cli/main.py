@@ -63,7 +63,7 @@ from search.reports import queries
 from search.reports.output import render, render_status
 from search.store import Store, StoreError, opened_store
 from search.trial import trial_columns
-from search.urls import is_mongodb_url, redact, redact_location
+from search.urls import is_mongodb_url, redact_location
 
 # Every command's module is imported inside the command that needs it: `hpsearch --help` and
 # the queries must not pay for torch, Hyperopt or matplotlib (tests/test_cli_imports.py).
@@ -72,7 +72,9 @@ from search.urls import is_mongodb_url, redact, redact_location
 class _Commands(click.Group):
     """The command group, whose usage errors (click's own: an unexpected argument, a value not
     among the choices) hide a password as every other message does: a URL typed in the wrong
-    place comes back in them."""
+    place comes back in them. A Ctrl-C that no command handles (one while a store connects)
+    exits 130, as the shell says a command stopped by SIGINT did, not click's 1, which
+    hpsearch gives to a search whose trials all failed."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         with _redacted_usage_errors():
@@ -80,7 +82,11 @@ class _Commands(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         with _redacted_usage_errors():
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except KeyboardInterrupt:
+                click.echo("interrupted", err=True)
+                raise click.exceptions.Exit(130) from None
 
 
 @contextlib.contextmanager
@@ -206,7 +212,7 @@ def search(store: str, exp_key: str, space_name: str, objective_name: str, max_e
             if click.get_current_context().get_parameter_source(name)
             is not click.core.ParameterSource.DEFAULT})
         header = (f"search {exp_key!r}: {objective_name} on space {space_name}, {max_evals} "
-                  f"trials, store {redact(store)}")
+                  f"trials, store {redact_location(store)}")
         if options.is_farm:
             header += ("\ntrials are queued for workers; "
                        + _attach_hint(store, exp_key, objective_name))
@@ -264,7 +270,7 @@ def _attach_hint(store: str, exp_key: str, objective_name: str) -> str:
     source = click.get_current_context().get_parameter_source("store")
     if source is click.core.ParameterSource.ENVIRONMENT:
         return f"attach some with: hpsearch worker {serving} (and the same HPSEARCH_STORE)"
-    shown = redact(store)
+    shown = redact_location(store)
     hint = f"attach some with: hpsearch worker --store '{shown}' {serving}"
     if shown != store:
         hint += " (with the password for ***; on a shared host set HPSEARCH_STORE instead)"

@@ -11,6 +11,7 @@ from typing import Any
 
 from search.documents import CANCELLED
 from search.reports.queries import ExperimentStatus, finished_count
+from search.urls import redact
 
 FORMATS = ("table", "json", "csv")
 
@@ -28,6 +29,10 @@ def render(rows: Sequence[dict[str, Any]], output_format: str,
     if columns is None:
         columns = [c for c in _columns(rows) or header
                    if output_format != "table" or c not in _TABLE_HIDDEN]
+    # A trial's error (or a parameter) may quote a URL with its password, as objectives'
+    # exceptions do: no table or file shows it, as the dashboard shows none.
+    rows = [{key: redact(value) if isinstance(value, str) else value
+             for key, value in row.items()} for row in rows]
     if output_format == "json":
         return json.dumps([{c: row.get(c) for c in columns} for row in rows], indent=2,
                           default=_json_default)

@@ -44,7 +44,7 @@ from pymongo.errors import (
 
 from search.store._base import StoreError, StoreUnreachable
 from search.store._mongo._operations import OperationCounter
-from search.urls import redact, scrub, secrets_of
+from search.urls import redact_location, scrub, secrets_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,7 +76,7 @@ class Connection:
         socket_timeout: float = 30.0,
         max_backoff: float = 1.0,
     ) -> None:
-        self.location = redact(url)
+        self.location = redact_location(url)
         self._secrets = secrets_of(url)
         self._max_backoff = max_backoff
         self.outages = 0  # outages lived through: heartbeats could not reach us meanwhile
