@@ -25,10 +25,9 @@ from ._context import TrialContext
 from ._device import device_description, resolve_device
 from ._errors import DataMissingError
 from ._objective import Objective
-from ._pruned import pruned_result
 from ._pruning import ShouldPrune, TrialPruned
 from ._reasons import Reason
-from ._result import NEVER_TIMED, exception_result, success_result
+from ._result import NEVER_TIMED, exception_result, pruned_result, success_result
 from ._settings import TrialSettings
 
 logger = logging.getLogger(__name__)
