@@ -58,7 +58,7 @@ from search.policy import (
     DEFAULT_STALE_AFTER,
     MIN_HEARTBEAT_INTERVAL,
 )
-from search.pruning import PRUNER_NAMES
+from search.pruning import PRUNER_NAMES, PRUNERS
 from search.reports import queries
 from search.reports.output import render, render_status
 from search.store import Store, StoreError, opened_store
@@ -148,10 +148,9 @@ DEFAULTS = SearchOptions()
                   for algorithm in ALGORITHMS.values()) + ". Recorded; a resume keeps it.")
 @click.option("--pruner", type=click.Choice(list(PRUNER_NAMES)), default=DEFAULTS.pruner,
               show_default=True,
-              help="What stops trials that cannot win, at the epochs they report: none; bound "
-                   "(exact: its accuracy-per-second bound fell below the best); asha (the "
-                   "bound, then rungs in training seconds); curve (the bound, then finished "
-                   "trials' learning curves). Recorded; a resume keeps it. See docs/pruning.md.")
+              help="What stops trials that cannot win, at the epochs they report: " + "; ".join(
+                  f"{kind.name} ({kind.description})" for kind in PRUNERS.values())
+                   + ". Recorded; a resume keeps it. See docs/pruning.md.")
 @click.option("--max-train-seconds", type=FiniteFloatRange(min=0, min_open=True),
               help="Stop once the trials have trained this many seconds in all (pruned and "
                    "failed ones, and earlier runs', included); trials already queued or "

@@ -33,7 +33,15 @@ from search.pruning._evidence import (
     pruned_estimate,
     trial_evidence,
 )
-from search.pruning._pruner import DEFAULT_PRUNER, PRUNER_NAMES, Pruner, make_pruner, should_prune
+from search.pruning._pruner import (
+    DEFAULT_PRUNER,
+    PRUNER_NAMES,
+    PRUNERS,
+    Pruner,
+    PrunerKind,
+    make_pruner,
+    should_prune,
+)
 from search.pruning._rungs import RungPruner
 
 __all__ = [
@@ -41,6 +49,7 @@ __all__ = [
     "DEFAULT_MARGIN",
     "MIN_EPOCHS",
     "NO_EVIDENCE",
+    "PRUNERS",
     "PRUNER_NAMES",
     "BoundPruner",
     "CachedEvidence",
@@ -48,6 +57,7 @@ __all__ = [
     "Evidence",
     "EvidenceBuilder",
     "Pruner",
+    "PrunerKind",
     "RungGrid",
     "RungPruner",
     "TrialEvidence",

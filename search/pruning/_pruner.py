@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Protocol
 
@@ -27,7 +28,28 @@ class Pruner(Protocol):
     def decide(self, report: EpochReport, evidence: Evidence) -> PruneDecision | None: ...
 
 
-PRUNER_NAMES = ("none", "bound", "asha", "curve")
+@dataclasses.dataclass(frozen=True)
+class PrunerKind:
+    """A named pruner: what `--pruner NAME` records, says in `--help`, and builds."""
+
+    name: str
+    description: str
+    # (ceiling, min_accuracy) -> the pruner; None runs every trial to its end
+    build: Callable[[float, float], Pruner | None]
+
+
+PRUNERS = {kind.name: kind for kind in (
+    PrunerKind("none", "every trial runs to its end", lambda ceiling, floor: None),
+    PrunerKind("bound", "exact: its accuracy-per-second bound fell below the best",
+               lambda ceiling, floor: BoundPruner(ceiling=ceiling)),
+    PrunerKind("asha", "the bound, then rungs in training seconds",
+               lambda ceiling, floor: RungPruner(bound=BoundPruner(ceiling=ceiling),
+                                                 grid=RungGrid(min_accuracy=floor))),
+    PrunerKind("curve", "the bound, then finished trials' learning curves",
+               lambda ceiling, floor: CurvePruner(bound=BoundPruner(ceiling=ceiling),
+                                                  min_accuracy=floor)),
+)}
+PRUNER_NAMES = tuple(PRUNERS)
 DEFAULT_PRUNER = "curve"  # chosen on benchmarks/pruning.py's tuning half (RESULTS.md)
 
 
@@ -38,16 +60,9 @@ def make_pruner(name: str, ceiling: float = 1.0, min_accuracy: float = 0.0) -> P
     Raises:
         ValueError: Unknown name, or a ceiling or floor out of range.
     """
-    if name == "none":
-        return None
-    if name == "bound":
-        return BoundPruner(ceiling=ceiling)
-    if name == "asha":
-        return RungPruner(bound=BoundPruner(ceiling=ceiling),
-                          grid=RungGrid(min_accuracy=min_accuracy))
-    if name == "curve":
-        return CurvePruner(bound=BoundPruner(ceiling=ceiling), min_accuracy=min_accuracy)
-    raise ValueError(f"unknown pruner {name!r}: use one of {', '.join(PRUNER_NAMES)}")
+    if name not in PRUNERS:
+        raise ValueError(f"unknown pruner {name!r}: use one of {', '.join(PRUNER_NAMES)}")
+    return PRUNERS[name].build(ceiling, min_accuracy)
 
 
 def should_prune(pruner: Pruner, evidence: Callable[[], Evidence | None]) -> ShouldPrune:
