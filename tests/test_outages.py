@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from fake_clock import FakeClock
 from farm import (
     TEST_POLICY,
     OutputWatcher,
@@ -27,6 +28,7 @@ from farm import (
 from search.farm.processes import _open_through_outage
 from search.farm.stopping import StopRequest
 from search.store import Store
+from search.store.outages import REMINDER_SECONDS, OutageLog
 
 LONG = "tests.objectives_for_tests:records_run_then_sleeps"
 SLEEPY = "tests.objectives_for_tests:sleeps"
@@ -207,3 +209,28 @@ def test_a_worker_process_that_starts_in_an_outage_waits_for_the_database(
     assert opened and opened[0] is not None, "the database came back: the store is open"
     opened[0].close()
     assert "reachable again" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_an_outage_is_said_once_then_every_five_minutes_and_when_it_ends(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """One OutageLog for every place an outage is waited out: a worker process starting in
+    one was never reminded of it, as a retried operation was."""
+    clock = FakeClock()
+    outage = OutageLog("mongodb://db.example/x", clock)
+    with caplog.at_level(logging.WARNING, logger="search.store.outages"):
+        outage.answered()  # no outage: nothing to say
+        outage.failed("database mongodb://db.example/x unreachable (refused)")
+        clock.advance(REMINDER_SECONDS - 1)
+        outage.failed("refused")
+        clock.advance(1)
+        outage.failed("refused")
+        clock.advance(10)
+        outage.answered()
+        outage.failed("refused again")
+    assert [record.getMessage() for record in caplog.records] == [
+        "database mongodb://db.example/x unreachable (refused); waiting for it",
+        "database mongodb://db.example/x still unreachable after 300 s (refused); waiting for it",
+        "database mongodb://db.example/x reachable again after 310.0 s",
+        "refused again; waiting for it",
+    ]
+    assert outage.outages == 2

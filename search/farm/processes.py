@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import threading
-import time
 from types import FrameType
 
 import objectives
@@ -21,6 +20,8 @@ from search.farm.worker import Worker, WorkerExit, WorkerOptions, worker_id
 from search.logs import configure_logging
 from search.policy import DEFAULT_STALE_AFTER
 from search.store import Store, StoreUnreachable, open_store
+from search.store.outages import OutageLog
+from search.urls import redact_location
 
 log = logging.getLogger(__name__)
 
@@ -124,20 +125,16 @@ def _open_through_outage(location: str, stop: StopRequest) -> Store | None:
     """The store, once its database answers. The command reached it before starting this
     process, so a database that does not answer now is an outage, which a worker waits out
     as it does one while serving; None if told to stop meanwhile."""
-    started = None
+    outage = OutageLog(redact_location(location))
     while True:
         try:
             store = open_store(location)
         except StoreUnreachable as error:
-            if started is None:
-                started = time.monotonic()
-                log.warning("%s; waiting for it", error)
+            outage.failed(str(error))
             if stop.wait(OUTAGE_RETRY_SECONDS):
                 return None
             continue
-        if started is not None:
-            log.warning("database %s reachable again after %.1f s", store.location,
-                        time.monotonic() - started)
+        outage.answered()
         return store
 
 

@@ -44,13 +44,13 @@ from pymongo.errors import (
 
 from search.store._base import StoreError, StoreUnreachable
 from search.store._mongo._operations import OperationCounter
+from search.store.outages import OutageLog
 from search.urls import redact_location, scrub, secrets_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_DATABASE = "hpsearch"
-_REMINDER_SECONDS = 300.0  # how often a long outage is logged again while it lasts
 _UNAUTHORIZED = 13  # MongoDB's error code for an operation the user's roles do not allow
 
 # Replies that mean an operation was cut short by the server's own trouble, not refused. A
@@ -79,7 +79,7 @@ class Connection:
         self.location = redact_location(url)
         self._secrets = secrets_of(url)
         self._max_backoff = max_backoff
-        self.outages = 0  # outages lived through: heartbeats could not reach us meanwhile
+        self._outage = OutageLog(self.location)
         self.operations = OperationCounter()  # what this connection asked of the database
         timeouts: dict[str, Any] = {
             # Also how long one call waits for a vanished server before `call` logs the
@@ -114,8 +114,6 @@ class Connection:
 
     def call(self, operation: Callable[[], T]) -> T:
         """Run one database operation, retrying through an outage however long it lasts."""
-        started = None
-        reminded = 0.0
         backoff = 0.2
         while True:
             try:
@@ -133,22 +131,17 @@ class Connection:
             except ConnectionFailure as error:
                 failure = error
             else:
-                if started is not None:
-                    log.warning("database %s reachable again after %.1f s", self.location,
-                                time.monotonic() - started)
+                self._outage.answered()
                 return result
-            now = time.monotonic()
-            if started is None:
-                started = now
-                self.outages += 1
-                log.warning("database %s unreachable (%s); retrying", self.location,
-                            self._scrub(failure))
-            elif now - started - reminded >= _REMINDER_SECONDS:
-                reminded = now - started
-                log.warning("database %s still unreachable after %.0f s (%s); waiting for it",
-                            self.location, reminded, self._scrub(failure))
+            self._outage.failed(f"database {self.location} unreachable "
+                                f"({self._scrub(failure)})")
             time.sleep(backoff)
             backoff = min(backoff * 2, self._max_backoff)
+
+    @property
+    def outages(self) -> int:
+        """Outages lived through: heartbeats could not reach us meanwhile."""
+        return self._outage.outages
 
     def insert_once(self, collection: Collection[dict[str, Any]], document: dict[str, Any]
                     ) -> bool:
