@@ -17,10 +17,9 @@ import torch
 
 def real_number(value: Any) -> float | None:
     """``value`` as a float when it is a real number (Python's, numpy's, or a one-element
-    tensor holding one); None when it is not: a bool (True is no accuracy of 1.0), a string,
-    None, a longer tensor."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
+    tensor or array holding one); None when it is not: a bool (True is no accuracy of 1.0), a
+    string, None, a longer tensor."""
+    value = _single(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
     return float(value)
@@ -37,10 +36,9 @@ def plain_data(value: Any, where: str) -> Any:
     """
     if value is None or isinstance(value, (bool, str)):
         return value
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return plain_data(value.item(), where)
-    if isinstance(value, np.generic):
-        return plain_data(value.item(), where)
+    single = _single(value)
+    if single is not value:
+        return plain_data(single, where)
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
@@ -64,3 +62,15 @@ def plain_data(value: Any, where: str) -> Any:
             raise TypeError(f"{where} is a nested list; results hold flat lists only")
         return items
     raise TypeError(f"{where} is a {type(value).__name__}; results hold plain JSON data only")
+
+
+def _single(value: Any) -> Any:
+    """The Python number a numpy scalar, or a one-element tensor or array (`loss.mean()`, an
+    `np.mean` kept as a 0-d array), holds; anything else as it is."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return value.item()
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    return value

@@ -68,8 +68,9 @@ def run_trial(
     Returns:
         Plain JSON data. Success: ``status`` "ok", ``loss`` = -accuracy / train_seconds (0.0
         with ``below_accuracy_floor`` True when accuracy < ``settings.min_accuracy``),
-        ``accuracy``, ``train_seconds``, ``epochs`` (those trained), ``val_accuracy_per_epoch``,
-        ``device``,
+        ``accuracy``, ``train_seconds``, ``epochs`` (those the trial was set to train; a
+        pruned one's are those it trained, with ``epochs_planned``; the curve shows how many
+        an objective reported), ``val_accuracy_per_epoch``, ``device``,
         ``device_type``, ``timing``, ``min_accuracy``, ``seed`` and the objective's extra keys.
         Failure: ``status`` "fail", ``loss`` and ``accuracy`` None, ``reason`` "diverged"
         (NaN or infinite loss or accuracy), "data missing" (the message says where the files

@@ -144,6 +144,7 @@ def returns_numpy_and_torch_extras(params: dict[str, Any], trial: TrialContext) 
         "accuracy": np.float32(0.75),
         "steps": np.int64(3),
         "final_loss": torch.tensor(0.25),
+        "mean_loss": np.array(0.5),  # np.mean(..., keepdims) or a 0-d array: one number
         "curve": [np.float64(0.5), float("inf")],
         "details": {"layers": 2},
     }

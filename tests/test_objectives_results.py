@@ -17,6 +17,7 @@ from objectives import (
     Objective,
     PruneDecision,
     Reason,
+    TrialContext,
     TrialSettings,
     labelled_result,
     plain_data,
@@ -282,7 +283,7 @@ def test_numpy_and_torch_extras_become_plain_data():
     assert result["status"] == "ok"
     assert result["accuracy"] == 0.75 and type(result["accuracy"]) is float
     assert result["steps"] == 3 and type(result["steps"]) is int
-    assert result["final_loss"] == 0.25
+    assert result["final_loss"] == 0.25 and result["mean_loss"] == 0.5
     assert result["curve"] == [0.5, None]
     assert result["details"] == {"layers": 2}
     assert_storable(result)
@@ -347,3 +348,13 @@ def test_objective_receives_a_copy_of_params():
     params = dict(PARAMS)
     run_trial(objective_for(mutates), params, CPU)
     assert params == PARAMS
+
+
+def test_an_accuracy_in_a_one_element_array_is_taken_as_a_tensors_is() -> None:
+    def returns_an_array(params: dict, trial: TrialContext) -> dict:
+        with trial.timed():
+            pass
+        return {"accuracy": np.array(0.9)}
+
+    result = run_trial(objective_for(returns_an_array), PARAMS, CPU)
+    assert result["status"] == "ok" and result["accuracy"] == 0.9
