@@ -101,7 +101,7 @@ def trial_columns(rows: Sequence[TrialRow]) -> dict[str, Any]:
 
 
 @dataclasses.dataclass(frozen=True)
-class Evidence:
+class Configurations:
     """An experiment's configurations (every run of the same hyperparameters pooled), pooled
     once per change of the experiment and shared by its summary, front and table."""
 
@@ -113,13 +113,13 @@ class Evidence:
         return self.ranked[0] if self.ranked else None
 
 
-def evidence(experiment: Experiment, trials: Iterable[Trial],
-             cache: PoolCache | None = None) -> Evidence:
+def pooled_configurations(experiment: Experiment, trials: Iterable[Trial],
+             cache: PoolCache | None = None) -> Configurations:
     """Pool and rank an experiment's trials as `hpsearch best` does (pruned runs left out);
     `cache`, kept from the experiment's last pooling, spares the configurations whose runs
     did not change their statistics again."""
     pooled = pool(trials, experiment.min_accuracy, cache=cache)
-    return Evidence(pooled, rank(pooled))
+    return Configurations(pooled, rank(pooled))
 
 
 def configuration_row(configuration: Configuration) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def configuration_row(configuration: Configuration) -> dict[str, Any]:
     }
 
 
-def configuration_table(found: Evidence) -> dict[str, Any]:
+def configuration_table(found: Configurations) -> dict[str, Any]:
     """The best configurations, ranked, and how many the experiment has in all."""
     return {"rows": [configuration_row(configuration)
                      for configuration in found.ranked[:CONFIGURATIONS_SHOWN]],
@@ -151,11 +151,11 @@ def configuration_table(found: Evidence) -> dict[str, Any]:
 
 def experiment_summary(experiment: Experiment, trials: Sequence[Trial],
                        workers: Iterable[WorkerStatus], now: datetime.datetime,
-                       found: Evidence | None = None) -> dict[str, Any]:
+                       found: Configurations | None = None) -> dict[str, Any]:
     """An experiment's line on the experiments page: counts by state, the best configuration
     (its runs pooled, `found` if already pooled), the pace, the time left, the training time
     spent and the workers serving it now."""
-    best = (found or evidence(experiment, trials)).best
+    best = (found or pooled_configurations(experiment, trials)).best
     counts = count_by_state(trials)
     return {
         "exp_key": experiment.exp_key,
@@ -195,7 +195,7 @@ def live_workers(experiment: Experiment, workers: Iterable[WorkerStatus],
             "live_hosts": list(dict.fromkeys(worker.host for worker in serving))}
 
 
-def front_points(found: Evidence) -> list[dict[str, Any]]:
+def front_points(found: Configurations) -> list[dict[str, Any]]:
     """The Pareto front of the configurations at their means, fastest first, as `hpsearch
     pareto` has it (see `queries.pareto_front`)."""
     return [{"tid": configuration.tid, "runs": configuration.runs,

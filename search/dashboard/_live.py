@@ -30,11 +30,11 @@ from search.urls import redact
 from ._data import (
     TrialRow,
     configuration_table,
-    evidence,
     experiment_summary,
     front_points,
     live_workers,
     parameter_axes,
+    pooled_configurations,
     timely_fields,
     trial_columns,
     trial_document,
@@ -319,7 +319,7 @@ class LiveStore:
                                        changed_at=version, summarised_at=summarised_at)
         trials = [known[tid].trial for tid in sorted(known)]
         pool_cache = PoolCache() if old is None else old.pool_cache
-        found = evidence(experiment, trials, pool_cache)  # once per change, for all that shows it
+        found = pooled_configurations(experiment, trials, pool_cache)  # once per change
         row_versions = dict.fromkeys(sorted(known), version)
         if old is not None:
             row_versions.update((tid, old.row_versions[tid]) for tid in known
