@@ -152,11 +152,13 @@ def is_int(value: Any) -> bool:
 
 
 def finite_number(value: Any) -> float | None:
-    """A stored number as a float; None for anything else (a bool, text, NaN, infinity),
-    which any program writing to a shared database may have left in a field."""
+    """A stored number as it is (an int stays one: `1`, not `1.0`, in an export); None for
+    anything else (a bool, text, NaN, infinity), which any program writing to a shared
+    database may have left in a field."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
-    return float(value)
+    number: float = value
+    return number
 
 
 def has_trial_identity(document: Any) -> bool:

@@ -33,7 +33,7 @@ from search.policy import MAX_SECONDS, MIN_HEARTBEAT_INTERVAL, MalformedPolicy, 
 from search.pruning import DEFAULT_PRUNER, PRUNER_NAMES
 from search.reports.results import ExperimentResults
 from search.store import DEFAULT_LOCATION, Store, exp_key_problem, opened_store
-from search.urls import is_mongodb_url, redact, redact_location
+from search.urls import is_mongodb_url, redact, redact_location, redact_message
 
 if TYPE_CHECKING:
     from search.farm.driver import SearchProgress
@@ -119,7 +119,7 @@ class SearchOptions:
         # Options are shown in notebooks, logs and error trackers: the store's password is not.
         shown = {field.name: repr(getattr(self, field.name))
                  for field in dataclasses.fields(self)}
-        shown["store"] = redact_location(shown["store"])
+        shown["store"] = repr(redact_location(os.fspath(self.store)))
         return f"{type(self).__name__}({', '.join(f'{k}={v}' for k, v in shown.items())})"
 
     def __post_init__(self) -> None:
@@ -263,7 +263,7 @@ def _check_whole(name: str, value: object, *, least: int, below: int | None = No
 
 
 def _refuse(name: str, value: object, expected: str) -> None:
-    raise InvalidSearchOptions(redact_location(f"{name} must be {expected}, not {value!r}"))
+    raise InvalidSearchOptions(redact_message(f"{name} must be {expected}, not {value!r}"))
 
 
 def optimize(
@@ -326,7 +326,7 @@ def _optimize(objective: str | objectives.Objective | ObjectiveFunction,
               owns_process: bool) -> ExperimentResults:
     options = SearchOptions() if options is None else options
     if not isinstance(options, SearchOptions):
-        raise InvalidSearchOptions(redact_location(
+        raise InvalidSearchOptions(redact_message(
             f"options must be a search.SearchOptions, not {type(options).__name__} "
             f"{options!r}: write SearchOptions(max_evals=..., ...)"))
     if on_progress is not None and not callable(on_progress):

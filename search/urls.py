@@ -9,12 +9,12 @@ import urllib.parse
 # of its line: a password may hold `/`, `@`, `:`, a quote or a space (the driver may accept
 # it), and a user name an `@` or a `/` of its own (`alice@corp.example`, typed unescaped). So
 # a line with a stray `@` later on is redacted too far rather than not far enough: messages
-# put whatever follows a URL and holds an `@` on a line of its own. In a location alone (one
-# value, not a message) the login runs to its last `@` whatever the lines: the driver takes a
-# newline inside a password too.
-_LOGIN_PATTERN = r"(?P<scheme>\b[a-z][a-z0-9+.-]*:/+)(?P<login>{any}*)@"
-_LOGIN = re.compile(_LOGIN_PATTERN.format(any=r"[^\n]"), re.IGNORECASE)
-_LOCATION_LOGIN = re.compile(_LOGIN_PATTERN.format(any=r"[\s\S]"), re.IGNORECASE)
+# put whatever follows a URL and holds an `@` on a line of its own.
+_LOGIN = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*:/+)(?P<login>[^\n]*)@", re.IGNORECASE)
+# In a location alone (one value, from its start: not a message) the login runs to its last
+# `@` whatever the lines: the driver takes a newline inside a password too.
+_LOCATION_LOGIN = re.compile(r"(?P<scheme>\s*[a-z][a-z0-9+.-]*:/+)(?P<login>[\s\S]*)@",
+                             re.IGNORECASE)
 # Where a login's user name ends and its password starts: its first `:`, or in a login
 # escaped whole (`alice%3Apassword`, as `quote_plus` of `user:password` gives), the first
 # escaped one. A login with neither is a user name alone.
@@ -30,12 +30,20 @@ _SECRET_OPTIONS = re.compile(
 _LOCATION_SECRET_OPTIONS = re.compile(
     _SECRET_NAME + r"(?P<secret>(?<==)(?:(?![&;][a-z][\w.]*=)[\s\S])*|(?<!=)[^&;,]*)",
     re.IGNORECASE)
-# `user:password@host…` without a scheme, at the start or after a `/` (`mongodb//u:pw@h`), or
-# a scheme with its slashes missing (`mongodb:u:pw@h`). The password runs to the last `@` of
-# its line (a `/` or a space in it too); a name followed by `: ` or `:/` is a message's label
-# or a scheme, not a login.
-_SCHEMELESS_CREDENTIALS = re.compile(
-    r"(?P<prefix>(?:^|(?<=[/\s('\"]))[^/\s:@'\"()]+):(?![/\s])[^\n]*@")
+# A whole location that is `user:password@host…` typed without `mongodb://`, or with its
+# slashes mistyped (`mongodb:u:pw@h`, `mongodb//u:pw@h`): the user name starts the location,
+# the password (a `/`, a space, a newline in it too) runs to the last `@`, and what follows
+# is a host list, perhaps a database and options. A directory path starts with its first
+# directory's name, which holds no `:` before a `/`, or with `/` or `.`.
+_MISTYPED_URL = re.compile(
+    r"(?P<prefix>(?:mongodb(?:\+srv)?(?::/?|/{1,2}))?[^/\s:@'\"()]+):(?P<password>[\s\S]*)"
+    r"@(?P<hosts>[^/@\s'\"()]+)(?P<rest>/[^/@\s?'\"()]*(?:\?[^@]*)?)?",
+    re.IGNORECASE)
+# The same in a message, bounded as before: at its start or after a `/` (`mongodb//u:pw@h`),
+# the password stops at a `/` or a space. A token of the message that is a whole mistyped
+# URL is redacted as one (`redact_message`).
+_SCHEMELESS_CREDENTIALS = re.compile(r"(?P<prefix>(?:^|/)[^/\s:@]+):[^/\s]*@")
+_TOKEN = re.compile(r"[^\s'\"()]+")
 
 
 def is_mongodb_url(location: str) -> bool:
@@ -47,17 +55,31 @@ def looks_like_credentials(location: str) -> bool:
     """True for a location holding `user:password@host` that is no URL (`u:pw@host/db`,
     `mongodb:/u:pw@host`): a MongoDB URL with its `mongodb://` mistyped, never a directory."""
     return not is_mongodb_url(location) and bool(
-        _SCHEMELESS_CREDENTIALS.search(location) or any(
+        _MISTYPED_URL.fullmatch(location) or any(
             _password(login) is not None for login in _LOGIN.finditer(location)))
 
 
 def redact_location(location: str) -> str:
-    """`redact` for a location alone, or a message that quotes one as typed: its login and
-    secret options hidden whole, and the password of a `user:password@` typed without a
+    """A location alone (as typed: `--store`, HPSEARCH_STORE) with its login and its secret
+    options hidden whole, and the password of a `user:password@host` typed without a
     well-formed scheme."""
-    text = _LOCATION_LOGIN.sub(_hide_password, location)
-    text = _LOCATION_SECRET_OPTIONS.sub(r"\g<name>***", text)
-    return _SCHEMELESS_CREDENTIALS.sub(r"\g<prefix>:***@", redact(text))
+    login = _LOCATION_LOGIN.match(location)
+    mistyped = None if login is not None else _MISTYPED_URL.fullmatch(location)
+    if login is not None:
+        text = _hide_password(login) + location[login.end():]
+    elif mistyped is not None:
+        text = f"{mistyped['prefix']}:***@{mistyped['hosts']}{mistyped['rest'] or ''}"
+    else:
+        text = location
+    return redact(_LOCATION_SECRET_OPTIONS.sub(r"\g<name>***", text))
+
+
+def redact_message(text: str) -> str:
+    """`redact`, and in a message that may quote a location as typed (a usage error, a
+    refused option), the password of a `user:password@host` typed without `mongodb://`."""
+    text = _TOKEN.sub(lambda token: redact_location(token[0]) if _MISTYPED_URL.fullmatch(
+        token[0]) else token[0], redact(text))
+    return _SCHEMELESS_CREDENTIALS.sub(r"\g<prefix>:***@", text)
 
 
 def redact(text: str) -> str:

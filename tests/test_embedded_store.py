@@ -227,6 +227,10 @@ def test_a_late_result_the_disk_refuses_is_a_store_error(
     monkeypatch.setattr(os, "fsync", no_space)
     with pytest.raises(StoreError, match="No space left on device. Free space"):
         store.finish_job(second, {"status": "ok", "loss": -2.0, "attempt": 1})
+    monkeypatch.undo()  # the worker offers it again, once the disk has room: kept once
+    assert not store.finish_job(second, {"status": "ok", "loss": -2.0, "attempt": 1})
+    assert [(late.tid, late.attempt) for late in store.late_results("late")] == [
+        (second.tid, second.attempt)]
 
 
 def test_an_experiment_key_with_a_final_newline_is_refused(tmp_path: Path) -> None:

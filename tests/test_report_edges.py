@@ -360,3 +360,12 @@ def test_a_csv_of_no_rows_still_names_its_columns(tmp_path: Path) -> None:
         result = invoke(*command, "--store", location, "--exp-key", "e", "--format", "csv")
         assert result.exit_code == 0, result.output
         assert result.output.startswith(first) and result.output.count("\n") == 1, command
+
+
+def test_a_stored_whole_number_is_exported_as_one() -> None:
+    """`accuracy: 1` and `train_seconds: 12` read back as 1 and 12, not 1.0 and 12.0."""
+    job = {"tid": 0, "state": 2, "misc": {"params": {"lr": 0.1}},
+           "result": {"status": "ok", "loss": -1, "accuracy": 1, "train_seconds": 12}}
+    row = Trial.from_job(job).row()
+    assert (row["accuracy"], row["train_seconds"]) == (1, 12)
+    assert render([row], "csv").splitlines()[1].startswith("0,ok,1.0,1,,12,")

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from search.cli import main
-from search.store import StoreError, open_store
-from search.urls import redact, redact_location, scrub, secrets_of
+from search.store import StoreError, open_store, opened_store
+from search.urls import redact, redact_location, redact_message, scrub, secrets_of
 
 COMMANDS = ["search", "worker", "best", "trials", "status", "export", "plot", "experiments",
             "pareto"]
@@ -172,7 +172,7 @@ def test_a_mistyped_url_with_a_password_is_refused_not_made_a_directory(
 @pytest.mark.parametrize(("location", "shown"), [
     ("u:pa/ss-pw7@h/db", "u:***@h/db"),
     ("u:pa ss-pw7@h", "u:***@h"),
-    ("mongodb:u:pa/ss-pw7@h/db", "mongodb:***@h/db"),
+    ("mongodb:u:pa/ss-pw7@h/db", "mongodb:u:***@h/db"),
     ("mongodb//u:pa/ss-pw7@h/db", "mongodb//u:***@h/db"),
 ])
 def test_a_mistyped_url_whose_password_holds_a_slash_or_a_space_is_refused(
@@ -285,3 +285,33 @@ def test_a_password_in_a_trials_error_is_hidden_from_every_table_and_file(
         assert outcome.exit_code == 0, outcome.output
         assert "loader:***@datahost" in outcome.output, outcome.output
         assert "objective-pw7" not in outcome.output, outcome.output
+
+
+@pytest.mark.parametrize("path", ["exp:v1/run@2/../store", "runs/2024-01-01T10:30/best@home",
+                                  "./user:group/data@v2", "my runs/x:1 y@2", "a:b/store"])
+def test_a_directory_whose_path_holds_a_colon_and_an_at_is_a_directory(
+        path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert redact_location(path) == path
+    with opened_store(path) as store:
+        assert store.experiments() == []
+
+
+@pytest.mark.parametrize("message", [
+    "cannot parse batch 'size:64' sent by loader@node3",
+    "fetch https://data.example/x failed\nretry: contact ops@example.com",
+    "options must be a SearchOptions, not dict {'store': 'mongodb://h/db?proxyPassword=***', "
+    "'max_evals': 5}: write SearchOptions(max_evals=..., ...)",
+])
+def test_a_message_keeps_what_is_no_password(message: str) -> None:
+    assert redact_message(message) == message
+
+
+def test_an_unsupported_store_and_the_options_repr_hide_a_password_whole() -> None:
+    with pytest.raises(StoreError) as refused:
+        open_store("http://u:pa\nss-pw7@h/db?tlsCertificateKeyFilePassword=a b-pw7")
+    assert "ss-pw7" not in str(refused.value) and "b-pw7" not in str(refused.value)
+    import search
+
+    shown = repr(search.SearchOptions(store="mongodb://h/db?tlsCertificateKeyFilePassword=k-pw7"))
+    assert "store='mongodb://h/db?tlsCertificateKeyFilePassword=***', exp_key=" in shown

@@ -63,7 +63,7 @@ from search.reports import queries
 from search.reports.output import render, render_status
 from search.store import Store, StoreError, opened_store
 from search.trial import trial_columns
-from search.urls import is_mongodb_url, redact_location
+from search.urls import is_mongodb_url, redact_location, redact_message
 
 # Every command's module is imported inside the command that needs it: `hpsearch --help` and
 # the queries must not pay for torch, Hyperopt or matplotlib (tests/test_cli_imports.py).
@@ -95,7 +95,7 @@ def _redacted_usage_errors() -> Iterator[None]:
         yield
     except click.ClickException as error:
         # click declares `message` final: it sets it once, as this rewrites it once.
-        setattr(error, "message", redact_location(error.message))  # noqa: B010
+        setattr(error, "message", redact_message(error.message))  # noqa: B010
         raise
 
 

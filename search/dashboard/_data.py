@@ -192,7 +192,7 @@ def live_workers(experiment: Experiment, workers: Iterable[WorkerStatus],
     serving = [worker for worker in workers if worker.serves_experiment(experiment.exp_key)
                and worker.is_live(experiment.policy.stale_after, now)]
     return {"live_workers": len(serving),
-            "live_hosts": list(dict.fromkeys(worker.host for worker in serving))}
+            "live_hosts": list(dict.fromkeys(_text(worker.host) for worker in serving))}
 
 
 def front_points(found: Configurations) -> list[dict[str, Any]]:

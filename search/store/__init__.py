@@ -19,7 +19,12 @@ from search.store._base import (
     check_exp_key,
     exp_key_problem,
 )
-from search.urls import is_mongodb_url, looks_like_credentials, redact, redact_location
+from search.urls import (
+    is_mongodb_url,
+    looks_like_credentials,
+    redact_location,
+    redact_message,
+)
 
 __all__ = ["EvidenceTooLarge", "JobChanges", "LateResult", "Reservation", "RunningAttempt",
            "Store", "StoreError", "StoreUnreachable", "WorkerStatus", "check_exp_key",
@@ -38,7 +43,7 @@ def open_store(location: str | os.PathLike[str]) -> Store:
     if isinstance(location, os.PathLike):
         location = os.fspath(location)
     if not isinstance(location, str) or not location:
-        raise StoreError(redact_location(
+        raise StoreError(redact_message(
             f"a store is a directory path or a mongodb:// URL, not {location!r}"))
     # Each backend is imported only when chosen: pymongo costs a query on a directory store
     # a tenth of a second for nothing.
@@ -53,7 +58,8 @@ def open_store(location: str | os.PathLike[str]) -> Store:
         )
     if "://" in location:
         raise StoreError(
-            f"unsupported store {redact(location)}: use a directory path or a mongodb:// URL"
+            f"unsupported store {redact_location(location)}: use a directory path or a "
+            "mongodb:// URL"
         )
     from search.store._embedded import EmbeddedStore
 

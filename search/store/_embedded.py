@@ -246,6 +246,7 @@ class EmbeddedStore(Store):
         path = self._directory(reservation.exp_key) / "late-results.jsonl"
         try:
             with open(path, "a", encoding="utf-8") as file:
+                _cut_torn_tail(path, file)
                 _append_durably(file, _dumps(dataclasses.asdict(late)))
         except OSError as error:
             raise self._write_failed(error) from None
@@ -289,13 +290,17 @@ class EmbeddedStore(Store):
             lines = path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return []
-        found = []
+        found: dict[tuple[int, int], LateResult] = {}
         for number, line in enumerate(lines, 1):
             try:
-                found.append(LateResult(**_loads(line)))
+                late = LateResult(**_loads(line))
             except (ValueError, TypeError):
                 self._report_line(path, number, "not a late result")
-        return sorted(found, key=lambda late: (late.tid, late.attempt))
+                continue
+            # An attempt has one result: a line written again, after a sync that failed once
+            # the line was out (a retried offer), is that result, not another.
+            found.setdefault((late.tid, late.attempt), late)
+        return [found[key] for key in sorted(found)]
 
     # -- workers ---------------------------------------------------------------------------
 
