@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from objectives import EpochReport
+from search.documents import finite_number
 from search.means import pooled_mean
 
 from ._projection import projected_seconds, speedup_ratio
@@ -198,9 +199,8 @@ def pruned_estimate(result: Mapping[str, Any]) -> float | None:
 
 def trial_score(result: Mapping[str, Any]) -> float | None:
     """The score of a trial that trained to its end (None if pruned, failed or unscored)."""
-    loss = result.get("loss")
-    if (result.get("status") != "ok" or result.get("pruned")
-            or not isinstance(loss, int | float) or not math.isfinite(loss) or loss >= 0.0):
+    loss = finite_number(result.get("loss"))
+    if result.get("status") != "ok" or result.get("pruned") or loss is None or loss >= 0.0:
         return None
     return -float(loss)
 
@@ -278,10 +278,9 @@ def trial_evidence(result: Mapping[str, Any], grid: RungGrid | None,
 
 def _full_run(result: Mapping[str, Any]) -> tuple[float, float] | None:
     """(accuracy, training seconds) of a run that trained to its end, else None."""
-    accuracy, seconds = result.get("accuracy"), result.get("train_seconds")
-    if (result.get("pruned") or isinstance(accuracy, bool)
-            or not isinstance(accuracy, int | float) or not isinstance(seconds, int | float)
-            or not math.isfinite(accuracy) or not 0.0 < seconds < math.inf):
+    accuracy = finite_number(result.get("accuracy"))
+    seconds = finite_number(result.get("train_seconds"))
+    if result.get("pruned") or accuracy is None or seconds is None or seconds <= 0.0:
         return None
     return float(accuracy), float(seconds)
 
