@@ -56,9 +56,6 @@ def url_table(port: str) -> list[tuple[str, list[str]]]:
          ["escaped-login-pw7"]),
         (f"mongodb://alice:proxied-pw7@127.0.0.1:{port}/hpsearch?proxyHost=127.0.0.1"
          "&proxyPassword=proxy-pw7", ["proxied-pw7", "proxy-pw7"]),
-        ("alice:no-scheme/sl ash-pw7@127.0.0.1:27017/hpsearch", ["no-scheme/sl ash-pw7"]),
-        (f"mongodb://alice:spaced-pw7@127.0.0.1:{port}/hpsearch?proxyHost=127.0.0.1"
-         "&proxyPassword=pro'xy sp-pw7", ["spaced-pw7", "pro'xy sp-pw7"]),
     ]
 
 
