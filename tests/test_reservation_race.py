@@ -13,7 +13,7 @@ import pytest
 from farm import database, finish, queue_experiment, queue_jobs, start_worker, stop, wait_until
 
 RECORDS_RUN = "tests.objectives_for_tests:records_run"
-JOBS = 100  # each races 4 workers (twice with lookahead); 200 took 4 of the suite's 12 minutes
+JOBS = 100  # each races 4 workers (twice with lookahead); at 200 the four runs took 231 s
 WORKERS = 4
 
 
